@@ -1,0 +1,41 @@
+/**
+ * Errors carry a stable `code` so callers and tests match on codes, not on
+ * message text. The message is written for a person reading a log line.
+ */
+export type BurrowErrorCode =
+  | 'BURROW_AUTH_FAILED'
+  | 'BURROW_BAD_FRAME'
+  | 'BURROW_FRAME_TOO_LARGE'
+  | 'BURROW_UNKNOWN_MESSAGE'
+  | 'BURROW_TIMEOUT'
+  | 'BURROW_CLOSED'
+  | 'BURROW_MUX_PROTOCOL'
+  | 'BURROW_MUX_WINDOW_EXCEEDED'
+  | 'BURROW_MUX_GO_AWAY'
+  | 'BURROW_MUX_STREAM_LIMIT'
+  | 'BURROW_CIPHER'
+  | 'BURROW_COMPRESSION'
+  | 'BURROW_PROXY_REJECTED'
+  | 'BURROW_CONFIG_INVALID'
+  | 'BURROW_LOGIN_FAILED'
+  | 'BURROW_TLS';
+
+export class BurrowError extends Error {
+  readonly code: BurrowErrorCode;
+
+  constructor(code: BurrowErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BurrowError';
+    this.code = code;
+  }
+}
+
+export function isBurrowError(err: unknown, code?: BurrowErrorCode): err is BurrowError {
+  return err instanceof BurrowError && (code === undefined || err.code === code);
+}
+
+/** A readable one-line description of anything thrown. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
