@@ -18,7 +18,9 @@ export type BurrowErrorCode =
   | 'BURROW_PROXY_REJECTED'
   | 'BURROW_CONFIG_INVALID'
   | 'BURROW_LOGIN_FAILED'
-  | 'BURROW_TLS';
+  | 'BURROW_TLS'
+  | 'BURROW_DIAL_FAILED'
+  | 'BURROW_LISTEN_FAILED';
 
 export class BurrowError extends Error {
   readonly code: BurrowErrorCode;

@@ -1,0 +1,116 @@
+/**
+ * tcp tunnel vs the direct path on loopback. Spawns the real CLI (dist/) as two
+ * processes, `burrow server` and `burrow client`, like a user runs them, and
+ * prints JSON: throughput, echo latency p50/p99, connections/s and RSS per idle
+ * tunnelled connection, each with its ratio to the direct path.
+ *
+ *   npm run bench -- [--size-mib 1024] [--variants default,plain] [--rounds 5000]
+ */
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import type { Socket } from 'node:net';
+import {
+  connectionsPerSecond, echoServer, latency, listen, openIdle, round, rssKiB, sinkServer, spawnUntil, stop, tempFile, throughput,
+} from './lib.js';
+
+const { values } = parseArgs({
+  options: {
+    'size-mib': { type: 'string', default: '1024' },
+    variants: { type: 'string', default: 'default,plain' },
+    rounds: { type: 'string', default: '5000' },
+    conns: { type: 'string', default: '2000' },
+    idle: { type: 'string', default: '1000' },
+  },
+});
+const BIN = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+const bytes = Number(values['size-mib']) * 1024 * 1024;
+const rounds = Number(values.rounds);
+const conns = Number(values.conns);
+const idleCount = Number(values.idle);
+
+/** Link options per variant: `default` is frp's defaults (TLS + yamux). */
+const VARIANTS: Record<string, { tcpMux: boolean; tls: boolean }> = {
+  default: { tcpMux: true, tls: true },
+  'mux-plain': { tcpMux: true, tls: false },
+  plain: { tcpMux: false, tls: false },
+  'tls-nomux': { tcpMux: false, tls: true },
+};
+
+interface Figures {
+  throughputMBps: number;
+  latencyUs: { p50: number; p99: number };
+  connectionsPerSec: number;
+  idleKiBPerConn: number;
+}
+
+async function measure(echoPort: number, sinkPort: number, pids: number[]): Promise<Figures> {
+  const throughputMBps = await throughput(sinkPort, bytes);
+  const latencyUs = await latency(echoPort, rounds);
+  const connectionsPerSec = await connectionsPerSecond(echoPort, conns, 20);
+  const before = [process.pid, ...pids].reduce((n, p) => n + rssKiB(p), 0);
+  const sockets: Socket[] = await openIdle(echoPort, idleCount);
+  const after = [process.pid, ...pids].reduce((n, p) => n + rssKiB(p), 0);
+  for (const s of sockets) s.destroy();
+  return {
+    throughputMBps: round(throughputMBps, 1),
+    latencyUs,
+    connectionsPerSec: round(connectionsPerSec, 0),
+    idleKiBPerConn: round((after - before) / idleCount, 2),
+  };
+}
+
+async function main(): Promise<void> {
+  const echo = echoServer();
+  const sink = sinkServer();
+  const echoPort = await listen(echo);
+  const sinkPort = await listen(sink);
+  const direct = await measure(echoPort, sinkPort, []);
+  const results: Record<string, unknown> = {
+    machine: { node: process.versions.node, cpus: (await import('node:os')).cpus().length },
+    params: { streamMiB: bytes / 1024 / 1024, latencyRounds: rounds, connections: conns, idleConnections: idleCount },
+    direct,
+  };
+  for (const name of values.variants!.split(',')) {
+    const v = VARIANTS[name];
+    if (!v) throw new Error(`unknown variant ${name}; known: ${Object.keys(VARIANTS).join(', ')}`);
+    const serverCfg = tempFile('frps.toml', `bindAddr = "127.0.0.1"\nbindPort = 0\nauth.token = "bench"\ntransport.tcpMux = ${v.tcpMux}\n`);
+    const server = await spawnUntil(process.execPath, [BIN, 'server', '-c', serverCfg], /server listening addr=127\.0\.0\.1:(\d+)/);
+    const clientCfg = tempFile(
+      'frpc.toml',
+      [
+        `serverAddr = "127.0.0.1"`, `serverPort = ${server.match[1]}`, `auth.token = "bench"`,
+        `transport.tcpMux = ${v.tcpMux}`, `transport.tls.enable = ${v.tls}`, `transport.poolCount = 5`,
+        `[[proxies]]`, `name = "echo"`, `localPort = ${echoPort}`,
+        `[[proxies]]`, `name = "sink"`, `localPort = ${sinkPort}`, '',
+      ].join('\n'),
+    );
+    const client = await spawnUntil(process.execPath, [BIN, 'client', '-c', clientCfg], /✓ (?:echo|sink)[\s\S]*✓ (?:echo|sink)/);
+    const ports = Object.fromEntries([...client.match[0].matchAll(/✓ (\w+) {2}tcp {2}[\d.]+:(\d+)/g)].map((m) => [m[1], Number(m[2])]));
+    try {
+      const f = await measure(ports.echo!, ports.sink!, [server.child.pid!, client.child.pid!]);
+      results[name] = {
+        ...v,
+        ...f,
+        ratioToDirect: {
+          throughput: round(f.throughputMBps / direct.throughputMBps, 3),
+          latencyP50: round(f.latencyUs.p50 / direct.latencyUs.p50, 2),
+          latencyP99: round(f.latencyUs.p99 / direct.latencyUs.p99, 2),
+          connectionsPerSec: round(f.connectionsPerSec / direct.connectionsPerSec, 3),
+          idleMemory: round(f.idleKiBPerConn / direct.idleKiBPerConn, 2),
+        },
+      };
+    } finally {
+      await stop(client.child);
+      await stop(server.child);
+    }
+  }
+  echo.close();
+  sink.close();
+  console.log(JSON.stringify(results, null, 2));
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,193 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { BurrowClient } from '../client/client.js';
+import { buildClientConfig, buildServerConfig, loadClientConfig, loadServerConfig } from '../config/load.js';
+import { startDemo } from '../demo/demo.js';
+import { BurrowServer } from '../server/server.js';
+import { describeError, isBurrowError } from '../util/errors.js';
+import { createLogger, type LogLevel, type Logger } from '../util/logger.js';
+import { BURROW_VERSION, FRP_COMPAT_VERSION } from '../version.js';
+
+const HELP: Record<string, string> = {
+  main: `burrow ${BURROW_VERSION} — a self-hosted tunnel, wire-compatible with frp ${FRP_COMPAT_VERSION}
+
+Usage:
+  burrow server -c <frps.toml>        run the public side
+  burrow client -c <frpc.toml>        run the private side
+  burrow tcp <localPort> --server <host:port> [--token T] [--remote-port N]
+                                      expose one local TCP port, no config file
+  burrow demo                         server + client + local service on loopback
+  burrow --version
+
+Run "burrow <command> --help" for the options of a command.`,
+  server: `Usage: burrow server [-c <file>] [--log-level L] [--log-format text|json]
+
+Runs the public side. The config file uses frp's frps.toml keys (or JSON);
+without one the server listens on 0.0.0.0:7000 with an empty token.`,
+  client: `Usage: burrow client -c <file> [--log-level L] [--log-format text|json]
+
+Runs the private side with frp's frpc.toml keys (or JSON).`,
+  tcp: `Usage: burrow tcp <localPort> --server <host:port> [options]
+
+Options:
+  --server <host:port>   the burrow or frps server (required)
+  --token <T>            auth token (default: empty)
+  --remote-port <N>      public port to ask for (default 0: the server picks)
+  --local-ip <ip>        local address (default 127.0.0.1)
+  --no-tls               talk plain TCP to the server (TLS is on by default, as frpc)
+  --no-mux               one TCP connection per work connection (tcpMux off)`,
+  demo: `Usage: burrow demo
+
+Starts a server, a client and a small local HTTP service in this process on
+loopback, opens a tcp tunnel to the service, checks it end to end and prints
+the address to try. Ctrl-C stops everything.`,
+};
+
+function loggerFrom(values: { 'log-level'?: string; 'log-format'?: string }, level = 'info'): Logger {
+  return createLogger({
+    level: (values['log-level'] ?? level) as LogLevel,
+    format: values['log-format'] === 'json' ? 'json' : 'text',
+  });
+}
+
+function onShutdown(stop: () => Promise<void> | void): void {
+  let stopping = false;
+  const handler = (): void => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    Promise.resolve(stop()).then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
+}
+
+const common = {
+  config: { type: 'string', short: 'c' },
+  help: { type: 'boolean', short: 'h' },
+  'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
+} as const;
+
+async function runServer(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: common, strict: true });
+  if (values.help) return void console.log(HELP.server);
+  const config = values.config ? loadServerConfig(values.config) : buildServerConfig({});
+  const server = new BurrowServer(config, loggerFrom(values, config.log.level));
+  await server.start();
+  onShutdown(() => server.stop());
+}
+
+async function runClient(config: ReturnType<typeof buildClientConfig>, log: Logger): Promise<void> {
+  const client = new BurrowClient(config, log);
+  onShutdown(() => client.stop());
+  await client.start();
+}
+
+async function runClientCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: common, strict: true });
+  if (values.help) return void console.log(HELP.client);
+  if (!values.config) throw new Error('burrow client needs a config file: burrow client -c frpc.toml');
+  const config = loadClientConfig(values.config);
+  await runClient(config, loggerFrom(values, config.log.level));
+}
+
+async function runTcp(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      ...common,
+      server: { type: 'string', short: 's' },
+      token: { type: 'string', short: 't' },
+      'remote-port': { type: 'string', short: 'r' },
+      'local-ip': { type: 'string' },
+      'no-tls': { type: 'boolean' },
+      'no-mux': { type: 'boolean' },
+    },
+  });
+  if (values.help) return void console.log(HELP.tcp);
+  const localPort = Number(positionals[0]);
+  if (!Number.isInteger(localPort) || localPort < 1 || localPort > 65535) {
+    throw new Error(`burrow tcp: the local port must be 1–65535, got "${positionals[0] ?? ''}"`);
+  }
+  if (!values.server) throw new Error('burrow tcp: --server <host:port> is required');
+  const m = /^(.*):(\d+)$/.exec(values.server);
+  if (!m) throw new Error(`burrow tcp: --server must be host:port, got "${values.server}"`);
+  const config = buildClientConfig(
+    {
+      serverAddr: m[1]!.replace(/^\[|\]$/g, ''),
+      serverPort: Number(m[2]),
+      auth: { token: values.token ?? '' },
+      transport: { tls: { enable: !values['no-tls'] }, tcpMux: !values['no-mux'] },
+      proxies: [
+        {
+          name: `tcp-${localPort}`,
+          type: 'tcp',
+          localIP: values['local-ip'] ?? '127.0.0.1',
+          localPort,
+          remotePort: values['remote-port'] ? Number(values['remote-port']) : 0,
+        },
+      ],
+    },
+    'command line',
+  );
+  await runClient(config, loggerFrom(values));
+}
+
+async function runDemo(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: common, strict: true });
+  if (values.help) return void console.log(HELP.demo);
+  const log = loggerFrom(values, 'warn');
+  const demo = await startDemo(log);
+  console.log(`burrow demo is running (server, client and a local service in this process, on loopback)
+
+  server     127.0.0.1:${demo.server.port}   (TLS + yamux, as frp's defaults)
+  tunnel     tcp proxy "demo-web"  127.0.0.1${demo.client.status('demo-web')?.remoteAddr ?? ''} → ${demo.client.status('demo-web')?.localAddr ?? ''}
+  checked    a request went through the tunnel and came back
+
+Try it:
+  curl ${demo.url}
+  curl --data 'echo me' ${demo.url}
+
+Press Ctrl-C to stop.`);
+  onShutdown(async () => {
+    await demo.stop();
+    console.log('burrow demo stopped');
+  });
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      console.log(HELP.main);
+      return;
+    case '-v':
+    case '--version':
+    case 'version':
+      console.log(`burrow ${BURROW_VERSION} (frp protocol ${FRP_COMPAT_VERSION})`);
+      return;
+    case 'server':
+      return runServer(rest);
+    case 'client':
+      return runClientCommand(rest);
+    case 'tcp':
+      return runTcp(rest);
+    case 'demo':
+      return runDemo(rest);
+    default:
+      throw new Error(`unknown command "${command}"; run "burrow --help"`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  const text = isBurrowError(err) || err instanceof Error ? describeError(err) : String(err);
+  console.error(`burrow: ${text}`);
+  process.exit(1);
+});

@@ -1,0 +1,230 @@
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import type { ClientConfig, ProxyConfig } from '../config/types.js';
+import { deriveCipherKey } from '../protocol/crypto.js';
+import type { NewProxyResp, StartWorkConn } from '../protocol/messages.js';
+import { TcpClientProxy } from '../proxy/tcp.js';
+import type { ClientProxyHandler } from '../proxy/types.js';
+import { Backoff } from '../util/backoff.js';
+import { BurrowError, describeError } from '../util/errors.js';
+import { silentLogger, type Logger } from '../util/logger.js';
+import { ClientSession } from './client-session.js';
+import { ServerConnection } from './server-connection.js';
+
+export enum ClientState {
+  Idle = 'idle',
+  Connecting = 'connecting',
+  Online = 'online',
+  Reconnecting = 'reconnecting',
+  Stopped = 'stopped',
+}
+
+/** Proxy phases as frpc's admin API shows them. */
+export type ProxyPhase = 'new' | 'wait start' | 'start error' | 'running' | 'closed';
+
+export interface ProxyStatus {
+  readonly name: string;
+  readonly type: string;
+  phase: ProxyPhase;
+  err: string;
+  remoteAddr: string;
+  readonly localAddr: string;
+}
+
+interface ProxyEntry {
+  readonly config: ProxyConfig;
+  readonly handler: ClientProxyHandler;
+  readonly status: ProxyStatus;
+}
+
+/**
+ * The private side: keeps one session with the server alive, registers every
+ * proxy on each (re)login, and reconnects with backoff (1 s doubling to 20 s,
+ * with jitter) when the server is lost. Emits 'proxy' (status) on each change,
+ * 'online' after each login, 'offline' (reason) when a session ends and
+ * 'retry' (attempt, delayMs, reason) after each failed attempt.
+ */
+export class BurrowClient extends EventEmitter {
+  state = ClientState.Idle;
+  reconnectAttempts = 0;
+  lastError = '';
+  private session: ClientSession | undefined;
+  private runId = '';
+  private readonly proxies = new Map<string, ProxyEntry>();
+  private readonly backoff = new Backoff(1000, 20_000, 0.2);
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** ends the wait between first-login attempts early when the client stops */
+  private wakeRetry: (() => void) | undefined;
+
+  constructor(
+    readonly config: ClientConfig,
+    private readonly log: Logger = silentLogger,
+  ) {
+    super();
+    const key = deriveCipherKey(config.auth.token);
+    const selected = config.start.length > 0 ? new Set(config.start) : undefined;
+    for (const p of config.proxies) {
+      if (!p.enabled || (selected && !selected.has(p.name))) continue;
+      const payload = { encryptionKey: p.transport.useEncryption ? key : undefined, compression: p.transport.useCompression };
+      const handler = new TcpClientProxy({ name: p.name, localIP: p.localIP, localPort: p.localPort, payload, logger: log.child({ proxy: p.name }) });
+      this.proxies.set(p.name, {
+        config: p,
+        handler,
+        status: { name: p.name, type: p.type, phase: 'new', err: '', remoteAddr: '', localAddr: `${p.localIP}:${p.localPort}` },
+      });
+    }
+  }
+
+  /** read through a getter: stop() may run while start() awaits */
+  private get stopped(): boolean {
+    return this.state === ClientState.Stopped;
+  }
+
+  get statuses(): ProxyStatus[] {
+    return [...this.proxies.values()].map((e) => ({ ...e.status }));
+  }
+
+  status(name: string): ProxyStatus | undefined {
+    const e = this.proxies.get(name);
+    return e ? { ...e.status } : undefined;
+  }
+
+  /**
+   * Resolves after the first successful login. A failed first login rejects
+   * when loginFailExit is on (frp's default); otherwise it keeps retrying.
+   */
+  async start(): Promise<void> {
+    if (this.state !== ClientState.Idle) throw new BurrowError('BURROW_CLOSED', `client is ${this.state}`);
+    this.state = ClientState.Connecting;
+    for (;;) {
+      try {
+        await this.connectOnce();
+        return;
+      } catch (err) {
+        if (this.stopped) throw err;
+        if (this.config.loginFailExit) {
+          this.state = ClientState.Stopped;
+          throw err;
+        }
+        const delay = this.backoff.next();
+        this.reconnectAttempts += 1;
+        this.lastError = describeError(err);
+        this.log.warn('login failed, retrying', { attempt: this.reconnectAttempts, delayMs: delay, reason: this.lastError });
+        this.emit('retry', this.reconnectAttempts, delay, this.lastError);
+        await new Promise<void>((resolve) => {
+          this.retryTimer = setTimeout(resolve, delay);
+          this.wakeRetry = resolve;
+        });
+        if (this.stopped) throw new BurrowError('BURROW_CLOSED', 'client stopped');
+      }
+    }
+  }
+
+  /** Resolves when the proxy is running; rejects with the server's reason when it is refused. */
+  waitForProxy(name: string): Promise<ProxyStatus> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const s = this.status(name);
+        if (!s) {
+          reject(new BurrowError('BURROW_PROXY_REJECTED', `no proxy named "${name}"`));
+          return true;
+        }
+        if (s.phase === 'running') resolve(s);
+        else if (s.phase === 'start error') reject(new BurrowError('BURROW_PROXY_REJECTED', s.err));
+        else return false;
+        return true;
+      };
+      if (check()) return;
+      const onChange = (): void => {
+        if (check()) this.off('proxy', onChange);
+      };
+      this.on('proxy', onChange);
+    });
+  }
+
+  stop(): void {
+    if (this.state === ClientState.Stopped) return;
+    this.state = ClientState.Stopped;
+    clearTimeout(this.retryTimer);
+    this.wakeRetry?.();
+    this.session?.close('client stopping');
+    for (const e of this.proxies.values()) this.setPhase(e, 'closed', '');
+    this.log.info('client stopped');
+  }
+
+  private async connectOnce(): Promise<void> {
+    const conn = new ServerConnection(this.config);
+    const session = new ClientSession(this.config, conn, this.log);
+    session.on('proxyResp', (name: string, resp: NewProxyResp) => this.onProxyResp(name, resp));
+    session.on('workConn', (name: string, work: Duplex, msg: { body: StartWorkConn }) => {
+      const entry = this.proxies.get(name);
+      if (!entry) {
+        this.log.warn('work connection for an unknown proxy', { proxy: name });
+        work.destroy();
+        return;
+      }
+      entry.handler.handleWorkConn(work, msg.body);
+    });
+    session.once('close', (reason: string) => this.onSessionClosed(session, reason));
+    this.session = session;
+    await session.start(this.runId);
+    this.runId = session.runId;
+    this.state = ClientState.Online;
+    this.backoff.reset();
+    this.lastError = '';
+    this.log.info('logged in to server', { server: `${this.config.serverAddr}:${this.config.serverPort}`, runId: this.runId });
+    this.emit('online');
+    for (const e of this.proxies.values()) {
+      this.setPhase(e, 'wait start', '');
+      session.registerProxy(e.config);
+    }
+  }
+
+  private onProxyResp(name: string, resp: NewProxyResp): void {
+    const e = this.proxies.get(name);
+    if (!e) return;
+    if (resp.error) {
+      this.log.warn('proxy failed to start', { proxy: name, reason: resp.error });
+      this.setPhase(e, 'start error', resp.error);
+      return;
+    }
+    e.status.remoteAddr = resp.remote_addr ?? '';
+    this.log.info(`✓ ${name}  ${e.config.type}  ${this.config.serverAddr}${e.status.remoteAddr} → ${e.status.localAddr}`);
+    this.setPhase(e, 'running', '');
+  }
+
+  private setPhase(e: ProxyEntry, phase: ProxyPhase, err: string): void {
+    e.status.phase = phase;
+    e.status.err = err;
+    this.emit('proxy', { ...e.status });
+  }
+
+  private onSessionClosed(session: ClientSession, reason: string): void {
+    if (this.session !== session) return;
+    this.session = undefined;
+    if (this.state !== ClientState.Online) return; // a failed login: start() handles the retry
+    this.lastError = reason;
+    this.log.warn('lost the server', { reason });
+    this.emit('offline', reason);
+    for (const e of this.proxies.values()) this.setPhase(e, 'new', '');
+    this.state = ClientState.Reconnecting;
+    // The first re-login goes at once (the server may only have dropped this link).
+    this.scheduleReconnect(0);
+  }
+
+  private scheduleReconnect(delay: number): void {
+    if (this.state !== ClientState.Reconnecting) return;
+    this.reconnectAttempts += 1;
+    this.log.info('reconnecting', { attempt: this.reconnectAttempts, delayMs: delay });
+    this.retryTimer = setTimeout(() => {
+      this.connectOnce().catch((err: unknown) => {
+        if (this.state !== ClientState.Reconnecting) return;
+        this.lastError = describeError(err);
+        const next = this.backoff.next();
+        this.log.warn('reconnect failed', { attempt: this.reconnectAttempts, nextDelayMs: next, reason: this.lastError });
+        this.emit('retry', this.reconnectAttempts, next, this.lastError);
+        this.scheduleReconnect(next);
+      });
+    }, delay);
+  }
+}

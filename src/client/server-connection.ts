@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
+import type { ClientConfig } from '../config/types.js';
+import { YamuxSession } from '../mux/session.js';
+import { getTransport, type DialOptions } from '../transport/index.js';
+import { BurrowError } from '../util/errors.js';
+
+/**
+ * The client's physical link to the server for one session. With tcpMux every
+ * logical connection (control, each work connection) is a yamux stream over
+ * one dialled connection; without it each is a fresh dial.
+ */
+export class ServerConnection {
+  private mux: YamuxSession | undefined;
+  private readonly plain = new Set<Duplex>();
+  private closed = false;
+  private readonly dialOptions: DialOptions;
+
+  constructor(private readonly config: ClientConfig) {
+    const t = config.transport;
+    this.dialOptions = {
+      host: config.serverAddr,
+      port: config.serverPort,
+      timeoutMs: t.dialServerTimeout * 1000,
+      keepAliveMs: t.dialServerKeepalive > 0 ? t.dialServerKeepalive * 1000 : undefined,
+      localAddress: t.connectServerLocalIP || undefined,
+      tls: t.tls.enable
+        ? {
+            customFirstByte: !t.tls.disableCustomTLSFirstByte,
+            serverName: t.tls.serverName || undefined,
+            ca: t.tls.trustedCaFile ? readFileSync(t.tls.trustedCaFile) : undefined,
+            cert: t.tls.certFile ? readFileSync(t.tls.certFile) : undefined,
+            key: t.tls.keyFile ? readFileSync(t.tls.keyFile) : undefined,
+          }
+        : undefined,
+    };
+  }
+
+  /** Dials the server and returns the control stream. */
+  async open(onClose: (err?: Error) => void): Promise<Duplex> {
+    const transport = getTransport(this.config.transport.protocol);
+    const conn = await transport.dial(this.dialOptions);
+    if (!this.config.transport.tcpMux) {
+      this.track(conn);
+      conn.once('close', () => onClose());
+      return conn;
+    }
+    const mux = new YamuxSession(conn, {
+      client: true,
+      keepaliveIntervalMs: this.config.transport.tcpMuxKeepaliveInterval * 1000,
+    });
+    mux.on('error', () => {});
+    mux.once('close', (err?: Error) => onClose(err));
+    this.mux = mux;
+    return mux.open();
+  }
+
+  /** A new logical connection for a work connection. */
+  async openStream(): Promise<Duplex> {
+    if (this.closed) throw new BurrowError('BURROW_CLOSED', 'connection to the server is closed');
+    if (this.mux) return this.mux.open();
+    const conn = await getTransport(this.config.transport.protocol).dial(this.dialOptions);
+    this.track(conn);
+    return conn;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.mux?.destroy();
+    for (const c of this.plain) c.destroy();
+  }
+
+  private track(conn: Duplex): void {
+    if (this.closed) {
+      conn.destroy();
+      return;
+    }
+    this.plain.add(conn);
+    conn.once('close', () => this.plain.delete(conn));
+  }
+}

@@ -1,0 +1,86 @@
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { BurrowClient } from '../client/client.js';
+import { buildClientConfig, buildServerConfig } from '../config/load.js';
+import { BurrowServer } from '../server/server.js';
+import type { Logger } from '../util/logger.js';
+
+export interface Demo {
+  readonly server: BurrowServer;
+  readonly client: BurrowClient;
+  readonly service: Server;
+  /** the public address a visitor uses */
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** A tiny local service: it says hello and echoes what it is sent, so a curl shows the round trip. */
+function startLocalService(): Promise<Server> {
+  const service = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      res.setHeader('content-type', 'text/plain; charset=utf-8');
+      res.end(body.length > 0 ? body : `hello from the local service behind burrow (${req.method} ${req.url})\n`);
+    });
+  });
+  return new Promise((resolve) => service.listen(0, '127.0.0.1', () => resolve(service)));
+}
+
+function get(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    });
+    req.on('error', reject);
+    req.setTimeout(10_000, () => req.destroy(new Error('demo check timed out')));
+    req.end();
+  });
+}
+
+/**
+ * The embedded default: a server, a client and a local service in one process
+ * on loopback, joined by a tcp tunnel (TLS and yamux on, as frp's defaults),
+ * checked end to end before it is handed to the user.
+ */
+export async function startDemo(log: Logger): Promise<Demo> {
+  const token = 'burrow-demo';
+  const service = await startLocalService();
+  const servicePort = (service.address() as AddressInfo).port;
+  const server = new BurrowServer(
+    buildServerConfig({ bindAddr: '127.0.0.1', bindPort: 0, auth: { token } }, 'demo server'),
+    log.child({ side: 'server' }),
+  );
+  await server.start();
+  const client = new BurrowClient(
+    buildClientConfig(
+      {
+        serverAddr: '127.0.0.1',
+        serverPort: server.port,
+        auth: { token },
+        proxies: [{ name: 'demo-web', type: 'tcp', localIP: '127.0.0.1', localPort: servicePort, remotePort: 0 }],
+      },
+      'demo client',
+    ),
+    log.child({ side: 'client' }),
+  );
+  const stop = async (): Promise<void> => {
+    client.stop();
+    await server.stop();
+    await new Promise<void>((resolve) => service.close(() => resolve()));
+  };
+  try {
+    await client.start();
+    const status = await client.waitForProxy('demo-web');
+    const url = `http://127.0.0.1${status.remoteAddr}/`;
+    const answer = await get(url);
+    if (!answer.startsWith('hello from the local service')) throw new Error(`unexpected answer through the tunnel: ${answer}`);
+    return { server, client, service, url, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,45 @@
+import type { Duplex } from 'node:stream';
+import { CfbDecryptor, CfbEncryptor } from '../protocol/crypto.js';
+import { SnappyFrameDecoder, SnappyFrameEncoder } from '../protocol/snappy-frame.js';
+import { wrapDuplex, type ByteTransform } from '../util/byte-transform-duplex.js';
+
+/**
+ * frp's per-proxy `useEncryption` / `useCompression` on a work or visitor
+ * connection, applied after the plaintext StartWorkConn / NewVisitorConnResp.
+ * A sender compresses first and then encrypts; a receiver undoes that in
+ * reverse. Both peers of the hop must agree on the options.
+ */
+export interface PayloadTransformOptions {
+  /** 16-byte AES key from deriveCipherKey(token or sk); encryption is on when set */
+  encryptionKey?: Buffer;
+  compression?: boolean;
+}
+
+/** `stream` itself when neither option is on, else a Duplex that applies them. */
+export function wrapPayload(stream: Duplex, opts: PayloadTransformOptions): Duplex {
+  const transform = payloadTransform(opts);
+  return transform ? wrapDuplex(stream, transform) : stream;
+}
+
+/** The byte transform for `opts`, or undefined when the payload passes unchanged. */
+export function payloadTransform(opts: PayloadTransformOptions): ByteTransform | undefined {
+  const key = opts.encryptionKey;
+  const compression = opts.compression === true;
+  if (key === undefined && !compression) return undefined;
+  if (key === undefined) {
+    const encoder = new SnappyFrameEncoder();
+    const decoder = new SnappyFrameDecoder();
+    return { encode: (chunk) => encoder.encode(chunk), decode: (chunk) => decoder.decode(chunk) };
+  }
+  const encryptor = new CfbEncryptor(key);
+  const decryptor = new CfbDecryptor(key);
+  if (!compression) {
+    return { encode: (chunk) => encryptor.update(chunk), decode: (chunk) => decryptor.update(chunk) };
+  }
+  const encoder = new SnappyFrameEncoder();
+  const decoder = new SnappyFrameDecoder();
+  return {
+    encode: (chunk) => encryptor.update(encoder.encode(chunk)),
+    decode: (chunk) => decoder.decode(decryptor.update(chunk)),
+  };
+}

@@ -1,0 +1,137 @@
+import { connect, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { writeMessage } from '../control/message-io.js';
+import type { StartWorkConn } from '../protocol/messages.js';
+import type { Logger } from '../util/logger.js';
+import { describeError } from '../util/errors.js';
+import { relay, type TrafficCounter } from '../util/pipe.js';
+import { wrapPayload, type PayloadTransformOptions } from './payload-transform.js';
+import type { ClientProxyHandler, ServerProxy } from './types.js';
+
+/** How long the client waits for the local service to accept (frp: 10 s). */
+const LOCAL_DIAL_TIMEOUT_MS = 10_000;
+
+export interface TcpServerProxyOptions {
+  name: string;
+  listener: Server;
+  payload: PayloadTransformOptions;
+  /** a work connection of the owning client (waits, bounded, when none is idle) */
+  getWorkConn(): Promise<Duplex>;
+  logger: Logger;
+}
+
+/**
+ * Server half of a `tcp` proxy: every visitor accepted on the public port gets
+ * one work connection of the owning client, announced with StartWorkConn, then
+ * the two are relayed byte for byte.
+ */
+export class TcpServerProxy implements ServerProxy {
+  readonly type = 'tcp';
+  readonly name: string;
+  readonly remoteAddr: string;
+  readonly portsUsed = 1;
+  readonly traffic: TrafficCounter = { bytesIn: 0, bytesOut: 0 };
+  private readonly visitors = new Set<Socket>();
+  private readonly listener: Server;
+
+  constructor(private readonly opts: TcpServerProxyOptions) {
+    this.name = opts.name;
+    this.listener = opts.listener;
+    const addr = this.listener.address();
+    this.remoteAddr = `:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    this.listener.on('connection', (socket: Socket) => this.onVisitor(socket));
+  }
+
+  get port(): number {
+    return Number(this.remoteAddr.slice(1));
+  }
+
+  get activeConnections(): number {
+    return this.visitors.size;
+  }
+
+  private onVisitor(visitor: Socket): void {
+    this.visitors.add(visitor);
+    visitor.setNoDelay(true);
+    visitor.once('close', () => this.visitors.delete(visitor));
+    // Errors before the relay starts are handled below; after, by relay().
+    visitor.on('error', () => {});
+    void this.serve(visitor);
+  }
+
+  private async serve(visitor: Socket): Promise<void> {
+    const log = this.opts.logger;
+    let work: Duplex;
+    try {
+      work = await this.opts.getWorkConn();
+    } catch (err) {
+      log.warn('visitor dropped: no work connection', { proxy: this.name, remote: visitor.remoteAddress, reason: describeError(err) });
+      visitor.destroy();
+      return;
+    }
+    if (visitor.destroyed) {
+      work.destroy();
+      return;
+    }
+    const start: StartWorkConn = {
+      proxy_name: this.name,
+      src_addr: stripV4Mapped(visitor.remoteAddress),
+      src_port: visitor.remotePort,
+      dst_addr: stripV4Mapped(visitor.localAddress),
+      dst_port: visitor.localPort,
+    };
+    try {
+      await writeMessage(work, { type: 'StartWorkConn', body: start });
+    } catch (err) {
+      log.warn('visitor dropped: work connection failed', { proxy: this.name, reason: describeError(err) });
+      work.destroy();
+      visitor.destroy();
+      return;
+    }
+    log.debug('visitor connected', { proxy: this.name, remote: `${start.src_addr}:${start.src_port}` });
+    await relay(visitor, wrapPayload(work, this.opts.payload), this.traffic);
+  }
+
+  close(): Promise<void> {
+    for (const v of this.visitors) v.destroy();
+    return new Promise((resolve) => this.listener.close(() => resolve()));
+  }
+}
+
+export interface TcpClientProxyOptions {
+  name: string;
+  localIP: string;
+  localPort: number;
+  payload: PayloadTransformOptions;
+  logger: Logger;
+}
+
+/** Client half of a `tcp` proxy: each started work connection is joined to a fresh local connection. */
+export class TcpClientProxy implements ClientProxyHandler {
+  readonly traffic: TrafficCounter = { bytesIn: 0, bytesOut: 0 };
+
+  constructor(private readonly opts: TcpClientProxyOptions) {}
+
+  handleWorkConn(work: Duplex, start: StartWorkConn): void {
+    const { localIP, localPort, logger } = this.opts;
+    const local = connect({ host: localIP, port: localPort, allowHalfOpen: true, noDelay: true });
+    const timer = setTimeout(() => local.destroy(new Error(`timed out after ${LOCAL_DIAL_TIMEOUT_MS} ms`)), LOCAL_DIAL_TIMEOUT_MS);
+    const onDialError = (err: Error): void => {
+      clearTimeout(timer);
+      logger.warn('cannot reach the local service', { proxy: this.opts.name, local: `${localIP}:${localPort}`, reason: describeError(err) });
+      work.destroy();
+    };
+    local.once('error', onDialError);
+    local.once('connect', () => {
+      clearTimeout(timer);
+      local.off('error', onDialError);
+      logger.debug('work connection started', { proxy: this.opts.name, remote: `${start.src_addr ?? ''}:${start.src_port ?? ''}` });
+      void relay(wrapPayload(work, this.opts.payload), local, this.traffic);
+    });
+  }
+}
+
+function stripV4Mapped(addr: string | undefined): string {
+  if (!addr) return '';
+  return addr.startsWith('::ffff:') ? addr.slice(7) : addr;
+}

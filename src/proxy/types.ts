@@ -1,0 +1,21 @@
+import type { Duplex } from 'node:stream';
+import type { StartWorkConn } from '../protocol/messages.js';
+import type { TrafficCounter } from '../util/pipe.js';
+
+/** The public half of a proxy, owned by one client's control session on the server. */
+export interface ServerProxy {
+  readonly name: string;
+  readonly type: string;
+  /** what NewProxyResp reports, e.g. ":6000" for tcp */
+  readonly remoteAddr: string;
+  /** ports counted against maxPortsPerClient */
+  readonly portsUsed: number;
+  readonly traffic: TrafficCounter;
+  readonly activeConnections: number;
+  close(): Promise<void>;
+}
+
+/** The private half of a proxy on the client: turns a started work connection into a relay. */
+export interface ClientProxyHandler {
+  handleWorkConn(work: Duplex, start: StartWorkConn): void;
+}

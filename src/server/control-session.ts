@@ -1,0 +1,162 @@
+import type { Duplex } from 'node:stream';
+import { ControlChannel } from '../control/control-channel.js';
+import type { ServerConfig } from '../config/types.js';
+import { verifyTokenDigest } from '../protocol/auth.js';
+import type { Login, Message, NewProxy } from '../protocol/messages.js';
+import type { ServerProxy } from '../proxy/types.js';
+import { describeError } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import { WorkConnPool } from './work-conn-pool.js';
+
+export enum ControlState {
+  Active = 'active',
+  Closed = 'closed',
+}
+
+/** What a control session needs from the server that owns it. */
+export interface ControlHost {
+  readonly config: ServerConfig;
+  /** opens the public side of a proxy; throws a BurrowError with a readable reason */
+  createProxy(control: ControlSession, msg: NewProxy): Promise<ServerProxy>;
+  releaseProxy(control: ControlSession, proxy: ServerProxy): void;
+  controlClosed(control: ControlSession): void;
+}
+
+/** Work connections frp keeps in reserve beyond the client's pool size. */
+const POOL_SLACK = 10;
+
+/**
+ * One logged-in client on the server: its encrypted control channel, its
+ * proxies, its pool of idle work connections and its heartbeat check.
+ */
+export class ControlSession {
+  state = ControlState.Active;
+  readonly proxies = new Map<string, ServerProxy>();
+  readonly pool: WorkConnPool;
+  readonly connectedAt = Date.now();
+  private readonly channel: ControlChannel;
+  private lastPing = Date.now();
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** NewProxy requests are answered in order, one at a time, as frp does */
+  private proxyQueue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly host: ControlHost,
+    readonly runId: string,
+    readonly login: Login,
+    readonly remoteAddress: string,
+    stream: Duplex,
+    key: Buffer,
+    /** the physical connection (yamux session or socket) torn down with this control */
+    private readonly teardown: () => void,
+    readonly log: Logger,
+  ) {
+    const poolCount = Math.min(login.pool_count ?? 0, host.config.transport.maxPoolCount);
+    this.pool = new WorkConnPool(poolCount + POOL_SLACK, () => this.send({ type: 'ReqWorkConn', body: {} }));
+    this.channel = new ControlChannel(stream, key);
+    this.channel.on('message', (msg: Message) => this.onMessage(msg));
+    this.channel.once('close', (err?: Error) => this.close(err ? `control connection failed: ${describeError(err)}` : 'control connection closed'));
+    for (let i = 0; i < poolCount; i++) this.send({ type: 'ReqWorkConn', body: {} });
+    const timeout = host.config.transport.heartbeatTimeout;
+    if (timeout > 0) {
+      this.heartbeatTimer = setInterval(() => {
+        if (Date.now() - this.lastPing > timeout * 1000) this.close(`no heartbeat for ${timeout} s`);
+      }, 1000);
+      this.heartbeatTimer.unref();
+    }
+  }
+
+  get user(): string {
+    return this.login.user ?? '';
+  }
+
+  get portsUsed(): number {
+    let n = 0;
+    for (const p of this.proxies.values()) n += p.portsUsed;
+    return n;
+  }
+
+  send(msg: Message): void {
+    this.channel.send(msg);
+  }
+
+  /** A work connection of this client; waits for one (bounded by userConnTimeout) when none is idle. */
+  async getWorkConn(): Promise<Duplex> {
+    return this.pool.take(this.host.config.userConnTimeout * 1000);
+  }
+
+  private onMessage(msg: Message): void {
+    switch (msg.type) {
+      case 'NewProxy':
+        this.proxyQueue = this.proxyQueue.then(() => this.newProxy(msg.body));
+        return;
+      case 'CloseProxy':
+        void this.closeProxy(msg.body.proxy_name ?? '');
+        return;
+      case 'Ping':
+        this.onPing(msg.body.privilege_key, msg.body.timestamp);
+        return;
+      default:
+        // Types we do not handle on the control (NatHole*, ...) are ignored as frp does.
+        this.log.debug('ignored control message', { type: msg.type });
+    }
+  }
+
+  private onPing(key: string | undefined, timestamp: number | undefined): void {
+    const { auth } = this.host.config;
+    if (auth.additionalScopes.includes('HeartBeats') && !verifyTokenDigest(auth.token, timestamp ?? 0, key ?? '')) {
+      this.log.warn('heartbeat refused: token does not match');
+      this.send({ type: 'Pong', body: { error: 'token in heartbeat does not match the server token' } });
+      return;
+    }
+    this.lastPing = Date.now();
+    this.send({ type: 'Pong', body: {} });
+  }
+
+  private async newProxy(msg: NewProxy): Promise<void> {
+    const name = msg.proxy_name ?? '';
+    if (this.state !== ControlState.Active) return;
+    try {
+      const proxy = await this.host.createProxy(this, msg);
+      if (this.state !== ControlState.Active) {
+        this.host.releaseProxy(this, proxy);
+        await proxy.close();
+        return;
+      }
+      this.proxies.set(name, proxy);
+      this.log.info('proxy started', { proxy: name, type: proxy.type, remote: proxy.remoteAddr });
+      this.send({ type: 'NewProxyResp', body: { proxy_name: name, remote_addr: proxy.remoteAddr } });
+    } catch (err) {
+      const reason = describeError(err);
+      this.log.warn('proxy refused', { proxy: name, reason });
+      const error = this.host.config.detailedErrorsToClient ? reason : `new proxy [${name}] error`;
+      this.send({ type: 'NewProxyResp', body: { proxy_name: name, error } });
+    }
+  }
+
+  private async closeProxy(name: string): Promise<void> {
+    const proxy = this.proxies.get(name);
+    if (!proxy) return;
+    this.proxies.delete(name);
+    this.host.releaseProxy(this, proxy);
+    await proxy.close();
+    this.log.info('proxy closed', { proxy: name });
+  }
+
+  /** Ends this control: proxies closed, pool drained, physical connection torn down. Idempotent. */
+  close(reason: string): void {
+    if (this.state === ControlState.Closed) return;
+    this.state = ControlState.Closed;
+    clearInterval(this.heartbeatTimer);
+    this.log.info('client disconnected', { reason });
+    this.channel.close();
+    this.pool.close();
+    for (const [name, proxy] of this.proxies) {
+      this.proxies.delete(name);
+      this.host.releaseProxy(this, proxy);
+      void proxy.close();
+    }
+    this.teardown();
+    this.host.controlClosed(this);
+  }
+}

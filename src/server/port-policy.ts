@@ -1,0 +1,66 @@
+import { createServer, type Server } from 'node:net';
+import type { PortRange } from '../config/types.js';
+import { BurrowError } from '../util/errors.js';
+
+/** Tries for a free port when a proxy asks for port 0 inside `allowPorts` (frp tries 5). */
+const RANDOM_PORT_TRIES = 5;
+
+export function portAllowed(port: number, allow: readonly PortRange[]): boolean {
+  return allow.length === 0 || allow.some((r) => port >= r.start && port <= r.end);
+}
+
+function listenOnce(host: string, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false });
+    server.once('error', reject);
+    server.listen({ host, port, exclusive: true }, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+function randomAllowedPort(allow: readonly PortRange[]): number {
+  const total = allow.reduce((n, r) => n + (r.end - r.start + 1), 0);
+  let pick = Math.floor(Math.random() * total);
+  for (const r of allow) {
+    const size = r.end - r.start + 1;
+    if (pick < size) return r.start + pick;
+    pick -= size;
+  }
+  return allow[0]!.start;
+}
+
+/**
+ * Opens the public TCP listener of a proxy. `port` 0 lets the OS pick when no
+ * ports are restricted, or tries a few random allowed ports. Errors are worded
+ * for the person who owns the proxy.
+ */
+export async function listenProxyPort(
+  name: string,
+  host: string,
+  port: number,
+  allow: readonly PortRange[],
+): Promise<Server> {
+  if (port !== 0) {
+    if (!portAllowed(port, allow)) {
+      throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": remote port ${port} is not allowed by the server`);
+    }
+    try {
+      return await listenOnce(host, port);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'EADDRINUSE' ? 'is already in use' : code === 'EACCES' ? 'needs privileges the server lacks' : `cannot be opened (${code ?? String(err)})`;
+      throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": remote port ${port} ${why}`);
+    }
+  }
+  if (allow.length === 0) return listenOnce(host, 0);
+  for (let i = 0; i < RANDOM_PORT_TRIES; i++) {
+    try {
+      return await listenOnce(host, randomAllowedPort(allow));
+    } catch {
+      // taken: try another allowed port
+    }
+  }
+  throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": no free port left in the allowed ranges`);
+}

@@ -1,0 +1,188 @@
+/**
+ * The server side of the tcp transport: a listening socket where plain and
+ * TLS clients share one port, told apart by their first byte (frp's rule):
+ * 0x17 is frp's marker (dropped, TLS follows), 0x16 is a TLS handshake record
+ * (kept), anything else is plain.
+ */
+import net from 'node:net';
+import { BurrowError, describeError } from '../util/errors.js';
+import type { AcceptedConnection, ListenOptions, TransportListener } from './index.js';
+import { checkPort, checkWait, DEFAULT_KEEPALIVE_MS, DEFAULT_SNIFF_TIMEOUT_MS, describeSocketError, formatAddress, tuneSocket } from './tcp.js';
+import { createTlsAcceptor, CUSTOM_TLS_FIRST_BYTE, type TlsAcceptor } from './tls.js';
+
+const TLS_HANDSHAKE_RECORD = 0x16;
+
+export type FirstByteRoute = 'tls-marked' | 'tls' | 'plain';
+
+export function routeFirstByte(byte: number): FirstByteRoute {
+  if (byte === CUSTOM_TLS_FIRST_BYTE) return 'tls-marked';
+  if (byte === TLS_HANDSHAKE_RECORD) return 'tls';
+  return 'plain';
+}
+
+/**
+ * Takes exactly one byte off `socket`; everything after it stays buffered in
+ * the socket for whoever reads next (the TLS server or the caller).
+ */
+export function readFirstByte(socket: net.Socket, timeoutMs: number, remote: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      socket.off('readable', onReadable);
+      socket.off('end', onEnd);
+      socket.off('close', onEnd);
+      socket.off('error', onError);
+    };
+    const fail = (err: BurrowError): void => {
+      cleanup();
+      reject(err);
+    };
+    const onReadable = (): void => {
+      const chunk = socket.read(1) as Buffer | null;
+      if (chunk === null || chunk.length === 0) return;
+      cleanup();
+      resolve(chunk[0] ?? 0);
+    };
+    const onEnd = (): void => fail(new BurrowError('BURROW_CLOSED', `connection from ${remote} closed before sending any data`));
+    const onError = (err: Error): void =>
+      fail(new BurrowError('BURROW_CLOSED', `connection from ${remote} failed before sending any data: ${describeSocketError(err)}`, { cause: err }));
+    const timer = setTimeout(
+      () => fail(new BurrowError('BURROW_TIMEOUT', `connection from ${remote} sent nothing within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    socket.on('readable', onReadable);
+    socket.once('end', onEnd);
+    socket.once('close', onEnd);
+    socket.once('error', onError);
+  });
+}
+
+interface SniffingAcceptor {
+  accept(socket: net.Socket): void;
+  /** Destroys sockets whose sniff or handshake has not finished. */
+  dropPending(): void;
+}
+
+function createSniffingAcceptor(opts: ListenOptions, onConnection: (conn: AcceptedConnection) => void): SniffingAcceptor {
+  const timeoutMs = checkWait(opts.sniffTimeoutMs, DEFAULT_SNIFF_TIMEOUT_MS, 'sniff timeout');
+  // A server that verifies client certificates must not let anyone skip TLS.
+  const force = opts.tls.force === true || opts.tls.ca !== undefined;
+  const tlsAcceptor = createTlsAcceptor(opts.tls, timeoutMs);
+  const pending = new Set<net.Socket>();
+
+  const report = (err: unknown, remote: string): void => {
+    const error = err instanceof Error ? err : new BurrowError('BURROW_CLOSED', describeError(err));
+    opts.onError?.(error, remote);
+  };
+
+  return {
+    accept(socket) {
+      const remoteAddress = socket.remoteAddress ?? '';
+      const remotePort = socket.remotePort ?? 0;
+      const remote = formatAddress(remoteAddress || '?', remotePort);
+      // Errors before the hand-off are reported once through onError, never thrown.
+      const ignore = (): void => {};
+      socket.on('error', ignore);
+      pending.add(socket);
+      sniff(socket, remote, tlsAcceptor, timeoutMs, force).then(
+        ({ stream, tls }) => {
+          pending.delete(socket);
+          // A plain socket becomes the caller's, errors included; under TLS the
+          // raw socket stays ours and its errors surface on the TLS socket.
+          if (!tls) socket.off('error', ignore);
+          try {
+            onConnection({ stream, remoteAddress, remotePort, tls });
+          } catch (err) {
+            stream.destroy();
+            report(err, remote);
+          }
+        },
+        (err: unknown) => {
+          pending.delete(socket);
+          socket.destroy();
+          report(err, remote);
+        },
+      );
+    },
+    dropPending() {
+      for (const socket of pending) socket.destroy();
+      pending.clear();
+    },
+  };
+}
+
+async function sniff(
+  socket: net.Socket,
+  remote: string,
+  tlsAcceptor: TlsAcceptor,
+  timeoutMs: number,
+  force: boolean,
+): Promise<{ stream: net.Socket; tls: boolean }> {
+  const first = await readFirstByte(socket, timeoutMs, remote);
+  const route = routeFirstByte(first);
+  if (route === 'plain') {
+    if (force) throw new BurrowError('BURROW_TLS', `plain connection from ${remote} refused: the server requires TLS`);
+    socket.unshift(Buffer.from([first]));
+    return { stream: socket, tls: false };
+  }
+  if (route === 'tls') socket.unshift(Buffer.from([first]));
+  return { stream: await tlsAcceptor.upgrade(socket, remote), tls: true };
+}
+
+/**
+ * Listens on host:port and hands each connection to `onConnection` once it is
+ * known to be plain or has finished its TLS handshake. close() stops accepting
+ * and drops connections still being sniffed; those already handed out belong
+ * to the caller.
+ */
+export async function listenSniffing(
+  opts: ListenOptions,
+  onConnection: (conn: AcceptedConnection) => void,
+): Promise<TransportListener> {
+  checkPort(opts.port, true);
+  const acceptor = createSniffingAcceptor(opts, onConnection);
+  const open = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+    tuneSocket(socket, DEFAULT_KEEPALIVE_MS);
+    acceptor.accept(socket);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => {
+      const where = formatAddress(opts.host, opts.port);
+      reject(new BurrowError('BURROW_LISTEN_FAILED', `cannot listen on ${where}: ${describeSocketError(err)}`, { cause: err }));
+    };
+    server.once('error', onError);
+    server.listen({ host: opts.host, port: opts.port }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  // Accept failures (EMFILE and the like) must not take the process down.
+  server.on('error', (err) => {
+    opts.onError?.(new BurrowError('BURROW_LISTEN_FAILED', `accepting a connection failed: ${describeSocketError(err)}`, { cause: err }), '');
+  });
+
+  const bound = server.address() as net.AddressInfo;
+  let closing: Promise<void> | undefined;
+  return {
+    port: bound.port,
+    address: bound.address,
+    get connectionCount() {
+      return open.size;
+    },
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        // server.close()'s callback would wait for every connection, the
+        // handed-out ones included; the listening socket itself is gone once
+        // the current loop turn ends.
+        server.close();
+        acceptor.dropPending();
+        setImmediate(resolve);
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,187 @@
+/**
+ * TLS on top of an already connected TCP socket: the client upgrade used by
+ * dial, and the server side used after the first-byte sniff decided "TLS".
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import { BurrowError, describeError } from '../util/errors.js';
+import { withTimeout } from '../util/timeout.js';
+import type { DialOptions, ListenOptions } from './index.js';
+import { formatAddress } from './tcp.js';
+
+/** frp's optional marker written before the ClientHello so a shared port can tell frp TLS from HTTPS. */
+export const CUSTOM_TLS_FIRST_BYTE = 0x17;
+
+type ClientTlsOptions = NonNullable<DialOptions['tls']>;
+
+/** OpenSSL errors carry a short `reason`; their `message` repeats file paths and hex codes. */
+function tlsReason(err: unknown): string {
+  const reason = (err as { reason?: unknown } | undefined)?.reason;
+  return typeof reason === 'string' && reason.length > 0 ? reason : describeError(err);
+}
+
+/**
+ * Runs the client handshake on `socket`. The server is verified only when a CA
+ * is given, against `serverName` (or the dialled host), as frpc does.
+ */
+export async function startClientTls(
+  socket: net.Socket,
+  opts: DialOptions,
+  tlsOpts: ClientTlsOptions,
+  timeoutMs: number,
+): Promise<tls.TLSSocket> {
+  const target = formatAddress(opts.host, opts.port);
+  const serverName = tlsOpts.serverName ?? opts.host;
+  if (tlsOpts.customFirstByte) socket.write(Buffer.from([CUSTOM_TLS_FIRST_BYTE]));
+
+  let secure: tls.TLSSocket;
+  try {
+    secure = tls.connect({
+      socket,
+      // SNI must be a host name; for an IP Node warns and Go omits it, so do we.
+      ...(net.isIP(serverName) !== 0 ? {} : { servername: serverName }),
+      // Used only for checkServerIdentity when a CA is given.
+      host: serverName,
+      rejectUnauthorized: tlsOpts.ca !== undefined,
+      ...(tlsOpts.ca !== undefined ? { ca: tlsOpts.ca } : {}),
+      ...(tlsOpts.cert !== undefined ? { cert: tlsOpts.cert } : {}),
+      ...(tlsOpts.key !== undefined ? { key: tlsOpts.key } : {}),
+    });
+  } catch (err) {
+    socket.destroy();
+    throw new BurrowError('BURROW_TLS', `TLS setup for ${target} failed: ${tlsReason(err)}`, { cause: err });
+  }
+
+  const handshake = new Promise<void>((resolve, reject) => {
+    const onSecure = (): void => {
+      secure.off('error', onError);
+      secure.off('close', onClose);
+      resolve();
+    };
+    const onError = (err: Error): void => {
+      secure.off('secureConnect', onSecure);
+      secure.off('close', onClose);
+      reject(new BurrowError('BURROW_TLS', `TLS handshake with ${target} failed: ${tlsReason(err)}`, { cause: err }));
+    };
+    const onClose = (): void => {
+      secure.off('secureConnect', onSecure);
+      secure.off('error', onError);
+      reject(new BurrowError('BURROW_TLS', `TLS handshake with ${target} failed: the server closed the connection`));
+    };
+    secure.once('secureConnect', onSecure);
+    secure.once('error', onError);
+    secure.once('close', onClose);
+  });
+  try {
+    await withTimeout(handshake, timeoutMs, `TLS handshake with ${target}`);
+  } catch (err) {
+    secure.destroy();
+    socket.destroy();
+    throw err;
+  }
+  return secure;
+}
+
+export interface TlsAcceptor {
+  /** Resolves with the TLS socket once the handshake (and client-certificate check) passed. */
+  upgrade(raw: net.Socket, remote: string): Promise<tls.TLSSocket>;
+}
+
+interface PendingHandshake {
+  resolve(socket: tls.TLSSocket): void;
+  reject(err: BurrowError): void;
+}
+
+/**
+ * One tls.Server (never listening) owns the certificate and the client-cert
+ * policy; sniffed sockets are fed to it with emit('connection'), which keeps
+ * bytes already read from the socket. Its events name the TLS socket, not the
+ * raw one, so pending handshakes are looked up by the peer's address and port,
+ * which is unique among open connections to one listening socket.
+ */
+export function createTlsAcceptor(cfg: ListenOptions['tls'], handshakeTimeoutMs: number): TlsAcceptor {
+  const mutual = cfg.ca !== undefined;
+  let server: tls.Server;
+  try {
+    server = new tls.Server({
+      cert: cfg.cert,
+      key: cfg.key,
+      ...(mutual ? { ca: cfg.ca, requestCert: true, rejectUnauthorized: true } : {}),
+      handshakeTimeout: handshakeTimeoutMs,
+    });
+  } catch (err) {
+    throw new BurrowError('BURROW_TLS', `the server TLS certificate or key cannot be used: ${tlsReason(err)}`, { cause: err });
+  }
+
+  const pending = new Map<string, PendingHandshake>();
+  const keyOf = (socket: net.Socket): string | undefined =>
+    socket.remoteAddress === undefined ? undefined : `${socket.remoteAddress}|${socket.remotePort ?? 0}`;
+
+  server.on('secureConnection', (socket: tls.TLSSocket) => {
+    const key = keyOf(socket);
+    const entry = key === undefined ? undefined : pending.get(key);
+    if (!entry) {
+      socket.destroy();
+      return;
+    }
+    entry.resolve(socket);
+  });
+
+  server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+    // Node leaves some failed sockets (handshake timeout) open.
+    socket.destroy();
+    const key = keyOf(socket);
+    const entry = key === undefined ? undefined : pending.get(key);
+    if (!entry) return; // already closed; the raw socket's close reported it
+    const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    entry.reject(describeHandshakeFailure(err, socket.authorizationError, remote, handshakeTimeoutMs));
+  });
+
+  return {
+    upgrade(raw, remote) {
+      const key = keyOf(raw);
+      if (key === undefined || pending.has(key)) {
+        return Promise.reject(new BurrowError('BURROW_CLOSED', `connection from ${remote} closed before the TLS handshake`));
+      }
+      return new Promise<tls.TLSSocket>((resolve, reject) => {
+        const settle = (): void => {
+          pending.delete(key);
+          raw.off('close', onRawClose);
+        };
+        // Some refusals (a client certificate from the wrong CA) close the
+        // socket before any server event can be matched to it.
+        const onRawClose = (): void => {
+          settle();
+          const hint = mutual ? ': the client certificate is missing or not signed by the trusted CA, or the client hung up' : ': the client hung up';
+          reject(new BurrowError('BURROW_TLS', `TLS handshake from ${remote} did not complete${hint}`));
+        };
+        pending.set(key, {
+          resolve(socket) {
+            settle();
+            resolve(socket);
+          },
+          reject(err) {
+            settle();
+            reject(err);
+          },
+        });
+        raw.once('close', onRawClose);
+        server.emit('connection', raw);
+      });
+    },
+  };
+}
+
+function describeHandshakeFailure(err: Error, authorizationError: Error | null | string | undefined, remote: string, timeoutMs: number): BurrowError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ERR_TLS_HANDSHAKE_TIMEOUT') {
+    return new BurrowError('BURROW_TIMEOUT', `TLS handshake from ${remote} timed out after ${timeoutMs} ms`, { cause: err });
+  }
+  if (authorizationError) {
+    return new BurrowError('BURROW_TLS', `client certificate from ${remote} rejected: ${String(authorizationError)}`, { cause: err });
+  }
+  if (code === 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE') {
+    return new BurrowError('BURROW_TLS', `TLS client ${remote} sent no certificate, but the server requires one`, { cause: err });
+  }
+  return new BurrowError('BURROW_TLS', `TLS handshake from ${remote} failed: ${tlsReason(err)}`, { cause: err });
+}

@@ -1,0 +1,63 @@
+import type { Duplex } from 'node:stream';
+
+/** Byte counters one relay updates in place; shared per proxy so no allocation happens per chunk. */
+export interface TrafficCounter {
+  /** bytes from the visitor (public side) toward the local service */
+  bytesIn: number;
+  /** bytes from the local service back to the visitor */
+  bytesOut: number;
+}
+
+/**
+ * Pipes `visitor` and `service` both ways until both directions have ended or
+ * either side fails. Half-close is forwarded (end on one side ends the other's
+ * writable side only). On any error or premature close both sides are destroyed,
+ * so a hang-up in the middle of a stream never leaks the other socket.
+ *
+ * This is the relay hot path: a manual data/write/drain loop (as fast as
+ * `pipe()`, measured faster than `pipeline()`), no allocation or logging per chunk.
+ */
+export function relay(visitor: Duplex, service: Duplex, counter?: TrafficCounter): Promise<void> {
+  return new Promise((resolve) => {
+    let ended = 0;
+    let done = false;
+
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      visitor.destroy();
+      service.destroy();
+      resolve();
+    };
+
+    const forward = (from: Duplex, to: Duplex, inbound: boolean): void => {
+      from.on('data', (chunk: Buffer) => {
+        if (counter) {
+          if (inbound) counter.bytesIn += chunk.length;
+          else counter.bytesOut += chunk.length;
+        }
+        if (!to.write(chunk)) from.pause();
+      });
+      to.on('drain', () => from.resume());
+      from.once('end', () => {
+        to.end();
+        ended += 1;
+        // Both directions closed cleanly: wait for the last writes to flush.
+        if (ended === 2) {
+          if (to.writableFinished) finish();
+          else to.once('finish', finish);
+        }
+      });
+      from.once('error', finish);
+      from.once('close', () => {
+        // A close before both ends were seen is a hang-up mid-stream.
+        if (ended < 2) finish();
+      });
+      // The stream may have been read in paused mode (the first message): start the flow.
+      from.resume();
+    };
+
+    forward(visitor, service, true);
+    forward(service, visitor, false);
+  });
+}

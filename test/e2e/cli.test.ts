@@ -1,0 +1,129 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { echoThrough, patternBytes, portOf, startEcho, startServer, waitFor } from '../helpers/tunnel.js';
+
+/** The CLI exactly as a user runs it: the built bin in dist/ (npm ci builds it through prepare). */
+const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+
+interface Run {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+function run(args: string[]): Run {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  const exit = once(child, 'exit').then(([code]) => code as number | null);
+  return { child, stdout: () => out, stderr: () => err, exit };
+}
+
+/** Resolves with the first match of `re` in the stream, or fails when the process exits first. */
+function waitForOutput(r: Run, stream: 'stdout' | 'stderr', re: RegExp): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    const src = stream === 'stdout' ? r.child.stdout! : r.child.stderr!;
+    const check = (): void => {
+      const m = (stream === 'stdout' ? r.stdout() : r.stderr()).match(re);
+      if (m) {
+        src.off('data', check);
+        resolve(m);
+      }
+    };
+    src.on('data', check);
+    void r.exit.then((code) => reject(new Error(`exited (${code}) before printing ${re}: ${r.stdout()} ${r.stderr()}`)));
+    check();
+  });
+}
+
+function writeConfig(name: string, text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'burrow-e2e-'));
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('burrow CLI', () => {
+  test('--version prints the version and the frp protocol it speaks', async () => {
+    const r = run(['--version']);
+    assert.equal(await r.exit, 0);
+    assert.match(r.stdout(), /^burrow \d+\.\d+\.\d+ \(frp protocol 0\.70\.\d+\)/);
+  });
+
+  test('--help of each command explains its options', async () => {
+    for (const cmd of ['server', 'client', 'tcp', 'demo']) {
+      const r = run([cmd, '--help']);
+      assert.equal(await r.exit, 0);
+      assert.match(r.stdout(), new RegExp(`burrow ${cmd}`));
+    }
+  });
+
+  test('demo starts, answers through the tunnel, and stops cleanly on SIGINT', async () => {
+    const r = run(['demo']);
+    const [, url] = await waitForOutput(r, 'stdout', /curl (http:\/\/127\.0\.0\.1:\d+\/)/);
+    const res = await fetch(url!);
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /hello from the local service/);
+    const echoed = await (await fetch(url!, { method: 'POST', body: 'round trip' })).text();
+    assert.equal(echoed, 'round trip');
+    r.child.kill('SIGINT');
+    assert.equal(await r.exit, 0);
+    assert.match(r.stdout(), /burrow demo stopped/);
+  });
+
+  test('client with a wrong token exits 1 with a readable message', async () => {
+    const server = await startServer();
+    const cfg = writeConfig(
+      'frpc.toml',
+      `serverAddr = "127.0.0.1"\nserverPort = ${server.port}\nauth.token = "not-the-token"\n\n[[proxies]]\nname = "ssh"\ntype = "tcp"\nlocalPort = 22\nremotePort = 0\n`,
+    );
+    const r = run(['client', '-c', cfg]);
+    assert.equal(await r.exit, 1);
+    assert.match(r.stderr(), /burrow: login to 127\.0\.0\.1:\d+ failed: .*token/);
+    await server.stop();
+  });
+
+  test('a config with errors exits 1 and lists every problem with its key', async () => {
+    const cfg = writeConfig('frpc.toml', `serverPort = 70000\n[[proxies]]\nname = "a"\nlocalPrt = 22\n`);
+    const r = run(['client', '-c', cfg]);
+    assert.equal(await r.exit, 1);
+    assert.match(r.stderr(), /serverPort: 70000 is out of range/);
+    assert.match(r.stderr(), /proxies\[0\]\.localPrt: unknown key, did you mean localPort\?/);
+    assert.match(r.stderr(), /proxies\[0\]\.localPort: required/);
+  });
+
+  test('server and client from config files, and `burrow tcp`, carry a tunnel', async () => {
+    const echo = await startEcho();
+    const serverCfg = writeConfig('frps.toml', `bindAddr = "127.0.0.1"\nbindPort = 0\nauth.token = "t0k#en"\n`);
+    const server = run(['server', '-c', serverCfg, '--log-level', 'info']);
+    const [, bindPort] = await waitForOutput(server, 'stderr', /server listening addr=127\.0\.0\.1:(\d+)/);
+
+    const clientCfg = writeConfig(
+      'frpc.toml',
+      `serverAddr = "127.0.0.1"\nserverPort = ${bindPort}\nauth.token = "t0k#en"\n\n[[proxies]]\nname = "echo"\ntype = "tcp"\nlocalIP = "127.0.0.1"\nlocalPort = ${echo.port}\nremotePort = 0\n`,
+    );
+    const client = run(['client', '-c', clientCfg]);
+    const [, remote] = await waitForOutput(client, 'stderr', /✓ echo {2}tcp {2}127\.0\.0\.1(:\d+) → 127\.0\.0\.1:\d+/);
+    const data = patternBytes(300_000, 11);
+    assert.ok((await echoThrough(portOf(remote!), data)).equals(data));
+
+    const quick = run(['tcp', String(echo.port), '--server', `127.0.0.1:${bindPort}`, '--token', 't0k#en']);
+    const [, quickRemote] = await waitForOutput(quick, 'stderr', /✓ tcp-\d+ {2}tcp {2}127\.0\.0\.1(:\d+)/);
+    assert.ok((await echoThrough(portOf(quickRemote!), data)).equals(data));
+
+    for (const r of [quick, client, server]) {
+      r.child.kill('SIGTERM');
+      assert.equal(await r.exit, 0);
+    }
+    await waitFor(() => echo.open === 0, 'local sockets to close');
+    await echo.close();
+  });
+});

@@ -1,0 +1,121 @@
+import { once } from 'node:events';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { BurrowClient } from '../../src/client/client.js';
+import { buildClientConfig, buildServerConfig } from '../../src/config/load.js';
+import { BurrowServer } from '../../src/server/server.js';
+import { createLogger, silentLogger, type Logger } from '../../src/util/logger.js';
+
+export const TOKEN = 'test-token';
+
+/** Set BURROW_TEST_LOG=debug to see what server and client do during a test. */
+export function testLogger(side: string): Logger {
+  const level = process.env.BURROW_TEST_LOG;
+  return level ? createLogger({ level: level as 'debug' }).child({ side }) : silentLogger;
+}
+
+export interface EchoService {
+  port: number;
+  server: Server;
+  readonly open: number;
+  close(): Promise<void>;
+}
+
+/** A real TCP echo service on 127.0.0.1 with a port the OS picks; supports half-close. */
+export async function startEcho(): Promise<EchoService> {
+  const sockets = new Set<Socket>();
+  const server = createServer({ allowHalfOpen: true }, (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => {});
+    s.pipe(s);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port: (server.address() as AddressInfo).port,
+    server,
+    get open() {
+      return sockets.size;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export async function startServer(overrides: Record<string, unknown> = {}): Promise<BurrowServer> {
+  const server = new BurrowServer(
+    buildServerConfig({ bindAddr: '127.0.0.1', bindPort: 0, auth: { token: TOKEN }, ...overrides }),
+    testLogger('server'),
+  );
+  await server.start();
+  return server;
+}
+
+export interface ClientOptions {
+  proxies?: Record<string, unknown>[];
+  tcpMux?: boolean;
+  tls?: boolean;
+  token?: string;
+  loginFailExit?: boolean;
+  extra?: Record<string, unknown>;
+}
+
+export function makeClient(serverPort: number, opts: ClientOptions = {}): BurrowClient {
+  return new BurrowClient(
+    buildClientConfig({
+      serverAddr: '127.0.0.1',
+      serverPort,
+      auth: { token: opts.token ?? TOKEN },
+      loginFailExit: opts.loginFailExit ?? true,
+      transport: { tcpMux: opts.tcpMux ?? true, tls: { enable: opts.tls ?? true } },
+      proxies: opts.proxies ?? [],
+      ...opts.extra,
+    }),
+    testLogger('client'),
+  );
+}
+
+export function tcpProxy(name: string, localPort: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { name, type: 'tcp', localIP: '127.0.0.1', localPort, remotePort: 0, ...extra };
+}
+
+export function portOf(remoteAddr: string): number {
+  return Number(remoteAddr.slice(remoteAddr.lastIndexOf(':') + 1));
+}
+
+/** Sends `data` through a fresh connection, half-closes, and collects everything echoed back. */
+export async function echoThrough(port: number, data: Buffer): Promise<Buffer> {
+  const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+  await once(socket, 'connect');
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  socket.end(data);
+  await once(socket, 'end');
+  socket.destroy();
+  return Buffer.concat(chunks);
+}
+
+/** Waits until `cond` holds, checking every few ms; fails after `timeoutMs` with `what`. */
+export async function waitFor(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Deterministic pseudo-random bytes, so a failure can be reproduced. */
+export function patternBytes(size: number, seed = 1): Buffer {
+  const buf = Buffer.allocUnsafe(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    buf[i] = x & 0xff;
+  }
+  return buf;
+}
