@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { BurrowClient } from '../client/client.js';
 import { buildClientConfig, buildServerConfig, loadClientConfig, loadServerConfig } from '../config/load.js';
+import { runConvert, runVerify } from './config-commands.js';
 import { startDemo } from '../demo/demo.js';
 import { BurrowServer } from '../server/server.js';
 import { describeError, isBurrowError } from '../util/errors.js';
@@ -17,6 +18,8 @@ Usage:
   burrow tcp <localPort> --server <host:port> [--token T] [--remote-port N]
                                       expose one local TCP port, no config file
   burrow demo                         server + client + local service on loopback
+  burrow verify -c <file>             check a config file (frp INI/TOML/YAML/JSON)
+  burrow convert -c <file> --to toml  rewrite a config (e.g. frpc.ini) as frp TOML
   burrow --version
 
 Run "burrow <command> --help" for the options of a command.`,
@@ -181,6 +184,10 @@ async function main(argv: string[]): Promise<void> {
       return runTcp(rest);
     case 'demo':
       return runDemo(rest);
+    case 'verify':
+      return runVerify(rest);
+    case 'convert':
+      return runConvert(rest);
     default:
       throw new Error(`unknown command "${command}"; run "burrow --help"`);
   }

@@ -1,10 +1,18 @@
-import { readFileSync } from 'node:fs';
-import { extname } from 'node:path';
-import { parse as parseToml } from 'smol-toml';
+import { readFileSync, statSync } from 'node:fs';
+import { basename, dirname, relative, resolve } from 'node:path';
 import { BurrowError, describeError } from '../util/errors.js';
-import { applySchema } from './schema.js';
+import { checkClient, checkServer } from './checks.js';
+import { parseIni, splitIniList, type IniFile } from './ini.js';
+import { iniCommonValue, mapClientIni, mapServerIni, type IniSource } from './ini-map.js';
+import { formatProblem, isPlainObject, validateNode } from './schema.js';
 import { clientSchema, serverSchema } from './schemas.js';
-import type { ClientConfig, ServerConfig } from './types.js';
+import { detectFormat, parseStructured, readIncludes, readRendered, type ConfigFormat } from './sources.js';
+import type { Env } from './template.js';
+import type { ClientConfig, ServerConfig, ValueSource } from './types.js';
+import { globFiles } from './glob.js';
+
+export type { ConfigFormat } from './sources.js';
+export type ConfigKind = 'server' | 'client';
 
 /** Thrown with every problem of a file at once; `problems` holds one line each. */
 export class ConfigError extends BurrowError {
@@ -16,21 +24,40 @@ export class ConfigError extends BurrowError {
   }
 }
 
+export interface BuildOptions {
+  /** rewrites a TOML path (`proxies[0].remotePort`) into where the user wrote it (`[ssh] remote_port`) */
+  translatePath?: (path: string) => string;
+  /** directory that relative paths (auth.tokenSource) are read from; default: the working directory */
+  baseDir?: string;
+  onWarning?: (message: string) => void;
+}
+
+export interface LoadOptions {
+  /** values for `{{ .Envs.NAME }}`; default: process.env */
+  env?: Env;
+  onWarning?: (message: string) => void;
+}
+
+export type LoadedConfigFile = {
+  format: ConfigFormat;
+  /** validated with defaults filled, before load-time resolution; what `burrow convert` writes */
+  normalized: Record<string, unknown>;
+  warnings: string[];
+} & ({ kind: 'server'; config: ServerConfig } | { kind: 'client'; config: ClientConfig });
+
+interface Built<T> {
+  config: T;
+  normalized: Record<string, unknown>;
+  problems: string[];
+  warnings: string[];
+}
+
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const v of Object.values(value)) deepFreeze(v);
   }
   return value;
-}
-
-function parseText(text: string, format: string, source: string): unknown {
-  try {
-    if (format === '.json') return JSON.parse(text) as unknown;
-    return parseToml(text);
-  } catch (err) {
-    throw new ConfigError([`cannot parse ${format.slice(1).toUpperCase()}: ${describeError(err)}`], source);
-  }
 }
 
 /** Fills frp's transport defaults that depend on other keys (heartbeats follow tcpMux). */
@@ -41,40 +68,205 @@ function resolveHeartbeats(t: { tcpMux: boolean; heartbeatTimeout: number; heart
   }
 }
 
-export function buildServerConfig(raw: unknown, source = 'server config'): ServerConfig {
-  const errors: string[] = [];
-  const cfg = applySchema(serverSchema, raw, '', errors) as ServerConfig;
-  if (errors.length > 0) throw new ConfigError(errors, source);
-  resolveHeartbeats(cfg.transport);
-  if (cfg.proxyBindAddr === '') cfg.proxyBindAddr = cfg.bindAddr;
-  return deepFreeze(cfg);
-}
-
-export function buildClientConfig(raw: unknown, source = 'client config'): ClientConfig {
-  const errors: string[] = [];
-  const cfg = applySchema(clientSchema, raw, '', errors) as ClientConfig;
-  const seen = new Set<string>();
-  cfg.proxies.forEach((p, i) => {
-    if (seen.has(p.name)) errors.push(`proxies[${i}].name: duplicate proxy name "${p.name}"`);
-    seen.add(p.name);
-  });
-  if (errors.length > 0) throw new ConfigError(errors, source);
-  resolveHeartbeats(cfg.transport);
-  return deepFreeze(cfg);
-}
-
-export function loadServerConfig(file: string): ServerConfig {
-  return buildServerConfig(parseText(readText(file), extname(file).toLowerCase(), file), file);
-}
-
-export function loadClientConfig(file: string): ClientConfig {
-  return buildClientConfig(parseText(readText(file), extname(file).toLowerCase(), file), file);
-}
-
-function readText(file: string): string {
+/** `auth.tokenSource = { type = "file", file.path = … }`: the token is the file's trimmed text. */
+function resolveTokenSource(auth: { token: string; tokenSource?: ValueSource }, baseDir: string, problem: (p: string, m: string) => void): void {
+  if (!auth.tokenSource || auth.token !== '') return;
+  const path = resolve(baseDir, auth.tokenSource.file.path);
   try {
-    return readFileSync(file, 'utf8');
+    if (statSync(path).size > 64 * 1024) throw new Error('larger than 64 KiB');
+    auth.token = readFileSync(path, 'utf8').trim();
   } catch (err) {
-    throw new ConfigError([`cannot read the file: ${describeError(err)}`], file);
+    problem('auth.tokenSource.file.path', `cannot read the token: ${describeError(err)}`);
   }
+}
+
+function build<T>(kind: ConfigKind, raw: unknown, options: BuildOptions): Built<T> {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const where = options.translatePath ?? ((p: string) => p);
+  const error = (p: string, m: string): void => void problems.push(formatProblem(where(p), m));
+  const warn = (p: string, m: string): void => void warnings.push(formatProblem(where(p), m));
+  const schema = kind === 'server' ? serverSchema : clientSchema;
+  const cfg = validateNode(schema, raw, '', error) as Record<string, unknown>;
+  if (kind === 'server') checkServer(cfg as unknown as ServerConfig, { error, warn });
+  else checkClient(cfg as unknown as ClientConfig, raw, { error, warn });
+  const normalized = structuredClone(cfg);
+  const baseDir = options.baseDir ?? process.cwd();
+  if (kind === 'server') {
+    const s = cfg as unknown as ServerConfig;
+    resolveHeartbeats(s.transport);
+    if (s.proxyBindAddr === '') s.proxyBindAddr = s.bindAddr;
+    if (s.transport.tls.trustedCaFile !== '') s.transport.tls.force = true;
+    if (problems.length === 0) resolveTokenSource(s.auth, baseDir, error);
+  } else {
+    const c = cfg as unknown as ClientConfig;
+    resolveHeartbeats(c.transport);
+    for (const p of c.proxies) p.remotePort ??= 0;
+    if (problems.length === 0) resolveTokenSource(c.auth, baseDir, error);
+  }
+  for (const w of warnings) options.onWarning?.(w);
+  return { config: cfg as T, normalized, problems, warnings };
+}
+
+export function buildServerConfig(raw: unknown, source = 'server config', options: BuildOptions = {}): ServerConfig {
+  const b = build<ServerConfig>('server', raw, options);
+  if (b.problems.length > 0) throw new ConfigError(b.problems, source);
+  return deepFreeze(b.config);
+}
+
+export function buildClientConfig(raw: unknown, source = 'client config', options: BuildOptions = {}): ClientConfig {
+  const b = build<ClientConfig>('client', raw, options);
+  if (b.problems.length > 0) throw new ConfigError(b.problems, source);
+  return deepFreeze(b.config);
+}
+
+export function loadServerConfig(file: string, options: LoadOptions = {}): ServerConfig {
+  const loaded = loadConfigFile(file, { ...options, kind: 'server' });
+  return loaded.config as ServerConfig;
+}
+
+export function loadClientConfig(file: string, options: LoadOptions = {}): ClientConfig {
+  const loaded = loadConfigFile(file, { ...options, kind: 'client' });
+  return loaded.config as ClientConfig;
+}
+
+const SERVER_HINTS = ['bindPort', 'bindAddr', 'kcpBindPort', 'quicBindPort', 'proxyBindAddr', 'vhostHTTPPort', 'vhostHTTPSPort', 'tcpmuxHTTPConnectPort', 'subDomainHost', 'allowPorts', 'maxPortsPerClient', 'httpPlugins', 'custom404Page', 'enablePrometheus', 'sshTunnelGateway'];
+const CLIENT_HINTS = ['serverAddr', 'serverPort', 'proxies', 'visitors', 'includes', 'user', 'loginFailExit', 'start', 'clientID', 'natHoleStunServer'];
+const INI_SERVER_HINTS = ['bind_port', 'bind_addr', 'kcp_bind_port', 'quic_bind_port', 'vhost_http_port', 'vhost_https_port', 'dashboard_port', 'allow_ports', 'subdomain_host', 'max_pool_count', 'max_ports_per_client', 'tcpmux_httpconnect_port'];
+const INI_CLIENT_HINTS = ['server_addr', 'server_port', 'admin_port', 'login_fail_exit', 'pool_count', 'includes', 'start'];
+
+/**
+ * Server or client, from the keys: bindPort & co. mean a server, serverAddr or
+ * proxies a client. Undecided (neither, or both) falls back to the file name
+ * (`frps.*` / `frpc.*`), then to undefined.
+ */
+export function detectKind(data: unknown, file = ''): ConfigKind | undefined {
+  let server = false;
+  let client = false;
+  if (isIniFile(data)) {
+    const common = data.sections.find((s) => s.name === 'common');
+    server = INI_SERVER_HINTS.some((k) => common?.entries.has(k)) || data.sections.some((s) => s.name.startsWith('plugin.'));
+    client = INI_CLIENT_HINTS.some((k) => common?.entries.has(k)) || data.sections.some((s) => !['common', 'DEFAULT'].includes(s.name) && !s.name.startsWith('plugin.'));
+  } else if (isPlainObject(data)) {
+    server = SERVER_HINTS.some((k) => data[k] !== undefined);
+    client = CLIENT_HINTS.some((k) => data[k] !== undefined);
+  }
+  if (server !== client) return server ? 'server' : 'client';
+  const name = basename(file).toLowerCase();
+  if (name.startsWith('frps')) return 'server';
+  if (name.startsWith('frpc')) return 'client';
+  return undefined;
+}
+
+function isIniFile(v: unknown): v is IniFile {
+  return isPlainObject(v) && Array.isArray(v.sections) && Array.isArray(v.problems);
+}
+
+/**
+ * Reads a configuration file of any supported format, server or client (told
+ * by `kind` or detected), and validates it. Throws ConfigError with every
+ * problem; warnings are returned and passed to `onWarning`.
+ */
+export function loadConfigFile(file: string, options: LoadOptions & { kind?: ConfigKind } = {}): LoadedConfigFile {
+  const env = options.env ?? process.env;
+  const src = readRendered(file, env);
+  if (src.problems.length > 0) throw new ConfigError(src.problems, file);
+  const format = detectFormat(file, src.text);
+  const baseDir = dirname(file);
+  const warnings = [...src.warnings];
+  const problems: string[] = [];
+  let raw: unknown;
+  let translatePath: ((p: string) => string) | undefined;
+  let kind = options.kind;
+  let mainCounts = { proxies: 0, visitors: 0 };
+  if (format === 'ini') {
+    const ini = parseIni(src.text);
+    kind ??= detectKind(ini, file);
+    if (!kind) throw new ConfigError(['cannot tell whether this is a server or a client configuration; pass --kind server|client'], file);
+    const main: IniSource = { file: ini, label: '' };
+    const mapped = kind === 'server' ? mapServerIni(main) : mapClientIni(main, iniIncludes(ini, file, env, problems, warnings));
+    problems.push(...mapped.problems);
+    warnings.push(...mapped.warnings);
+    raw = mapped.raw;
+    translatePath = mapped.translate;
+    mainCounts = mapped.mainCounts;
+  } else {
+    const parsed = parseStructured(src.text, format);
+    if (parsed.problem) throw new ConfigError([parsed.problem], file);
+    raw = parsed.value;
+    kind ??= detectKind(raw, file);
+    if (!kind) throw new ConfigError(['cannot tell whether this is a server or a client configuration; pass --kind server|client'], file);
+    if (kind === 'client' && isPlainObject(raw)) {
+      mainCounts = { proxies: listLength(raw.proxies), visitors: listLength(raw.visitors) };
+      const merged = mergeIncludes(raw, file, env, problems, warnings);
+      raw = merged.raw;
+      translatePath = merged.translate;
+    }
+  }
+  const onWarning = options.onWarning;
+  const built = build<ServerConfig | ClientConfig>(kind, raw, { translatePath, baseDir });
+  problems.push(...built.problems);
+  warnings.push(...built.warnings);
+  if (problems.length > 0) throw new ConfigError(problems, file);
+  for (const w of warnings) onWarning?.(w);
+  const normalized = built.normalized;
+  if (kind === 'client') {
+    // What the main file itself says: included entries stay in their own files.
+    normalized.proxies = (normalized.proxies as unknown[]).slice(0, mainCounts.proxies);
+    normalized.visitors = (normalized.visitors as unknown[]).slice(0, mainCounts.visitors);
+    return { kind, format, normalized, warnings, config: deepFreeze(built.config as ClientConfig) };
+  }
+  return { kind, format, normalized, warnings, config: deepFreeze(built.config as ServerConfig) };
+}
+
+function listLength(v: unknown): number {
+  return Array.isArray(v) ? v.length : 0;
+}
+
+/** INI `includes` in [common]: matched files are INI too, their sections appended (not their [common]). */
+function iniIncludes(ini: IniFile, file: string, env: Env, problems: string[], warnings: string[]): IniSource[] {
+  const value = iniCommonValue(ini, 'includes');
+  if (value === undefined) return [];
+  const out: IniSource[] = [];
+  for (const pattern of splitIniList(value)) {
+    const { files, problem } = globFiles(pattern, dirname(file));
+    if (problem) problems.push(`[common] includes: ${problem}`);
+    for (const f of files) {
+      const label = relative(dirname(file), f) || f;
+      const src = readRendered(f, env);
+      problems.push(...src.problems.map((p) => `${label}: ${p}`));
+      warnings.push(...src.warnings.map((w) => `${label}: ${w}`));
+      if (src.problems.length === 0) out.push({ file: parseIni(src.text), label });
+    }
+  }
+  return out;
+}
+
+/** TOML/YAML/JSON `includes`: appends the included proxies and visitors, remembering their files for messages. */
+function mergeIncludes(
+  raw: Record<string, unknown>,
+  file: string,
+  env: Env,
+  problems: string[],
+  warnings: string[],
+): { raw: Record<string, unknown>; translate: (p: string) => string } {
+  const patterns = Array.isArray(raw.includes) ? raw.includes.filter((p): p is string => typeof p === 'string') : [];
+  const identity = (p: string): string => p;
+  if (patterns.length === 0) return { raw, translate: identity };
+  const inc = readIncludes(patterns, file, env);
+  problems.push(...inc.problems);
+  warnings.push(...inc.warnings);
+  const ownProxies = Array.isArray(raw.proxies) ? raw.proxies : [];
+  const ownVisitors = Array.isArray(raw.visitors) ? raw.visitors : [];
+  const merged = { ...raw };
+  if (inc.proxies.length > 0) merged.proxies = [...ownProxies, ...inc.proxies];
+  if (inc.visitors.length > 0) merged.visitors = [...ownVisitors, ...inc.visitors];
+  const translate = (p: string): string => {
+    const m = /^(proxies|visitors)\[(\d+)\](.*)$/.exec(p);
+    if (!m) return p;
+    const [origins, own] = m[1] === 'proxies' ? [inc.proxyOrigins, ownProxies.length] : [inc.visitorOrigins, ownVisitors.length];
+    const i = Number(m[2]);
+    return i >= own && origins[i - own] !== undefined ? `${origins[i - own]}${m[3]}` : p;
+  };
+  return { raw: merged, translate };
 }

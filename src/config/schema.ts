@@ -1,53 +1,112 @@
 /**
  * A tiny declarative schema: each node says what a key holds and its default.
- * `applySchema` walks raw parsed data (TOML/JSON), fills defaults, and collects
- * every error with its path (`proxies[1].localPort: ...`) instead of stopping
- * at the first, so a user fixes a file in one go.
+ * `applySchema` walks raw parsed data (TOML/YAML/JSON, or INI already mapped to
+ * the TOML shape), fills defaults, and collects every error with its path
+ * (`proxies[1].localPort: ...`) instead of stopping at the first, so a user
+ * fixes a file in one go.
+ *
+ * Presence rules of the output (they keep the typed objects small and equal
+ * whatever format they came from):
+ * - a field marked `optional` is left out when the input does not give it;
+ * - a field listed in the parent's `variant.only` is left out for the variants
+ *   that do not accept it (and is an error when given there);
+ * - every other field is present, with its default when not given.
  */
-export type SchemaNode =
-  | { kind: 'string'; default?: string; oneOf?: readonly string[] }
-  | { kind: 'int'; default?: number; min?: number; max?: number }
-  | { kind: 'bool'; default?: boolean }
-  | { kind: 'stringList'; default?: readonly string[] }
-  | { kind: 'stringMap' }
-  | { kind: 'object'; fields: Readonly<Record<string, SchemaNode>>; required?: readonly string[] }
-  | { kind: 'list'; item: SchemaNode }
-  | { kind: 'portRanges' };
+interface NodeBase {
+  /** left out of the output when absent from the input */
+  optional?: boolean;
+}
+
+export interface VariantRule {
+  /** the key of the same table whose value picks the variant (`type`) */
+  key: string;
+  /** how an error names the variant: `not valid for ${label} "tcp"` */
+  label: string;
+  /** keys that only some variants accept */
+  only: Readonly<Record<string, readonly string[]>>;
+}
+
+export type SchemaNode = NodeBase &
+  (
+    | { kind: 'string'; default?: string; oneOf?: readonly string[]; pattern?: RegExp; patternHint?: string }
+    | { kind: 'int'; default?: number; min?: number; max?: number }
+    | { kind: 'bool'; default?: boolean }
+    | { kind: 'stringList'; default?: readonly string[]; oneOf?: readonly string[] }
+    | { kind: 'stringMap' }
+    | { kind: 'boolMap' }
+    | {
+        kind: 'object';
+        fields: Readonly<Record<string, SchemaNode>>;
+        required?: readonly string[];
+        variant?: VariantRule;
+      }
+    | { kind: 'list'; item: SchemaNode }
+    | { kind: 'portRanges' }
+  );
 
 export interface PortRange {
   start: number;
   end: number;
 }
 
+/** Receives one problem: the dotted path of the key and what is wrong with it. */
+export type ProblemSink = (path: string, message: string) => void;
+
+/** Renders a problem the way every config error reads: `path: message`. */
+export function formatProblem(path: string, message: string): string {
+  return `${path || '(top level)'}: ${message}`;
+}
+
 export function applySchema(node: SchemaNode, raw: unknown, path: string, errors: string[]): unknown {
-  const at = path || '(top level)';
+  return validateNode(node, raw, path, (p, m) => errors.push(formatProblem(p, m)));
+}
+
+/** The value a node takes when the input does not give it. */
+export function defaultOf(node: SchemaNode): unknown {
+  return validateNode(node, undefined, '', () => undefined);
+}
+
+/** The node that describes `path` (`['transport', 'tls', 'enable']`), looking through lists. */
+export function schemaAt(node: SchemaNode, path: readonly string[]): SchemaNode | undefined {
+  let cur: SchemaNode | undefined = node;
+  for (const part of path) {
+    while (cur?.kind === 'list') cur = cur.item;
+    if (cur?.kind !== 'object' || !Object.hasOwn(cur.fields, part)) return undefined;
+    cur = cur.fields[part];
+  }
+  return cur;
+}
+
+export function validateNode(node: SchemaNode, raw: unknown, path: string, sink: ProblemSink): unknown {
   switch (node.kind) {
     case 'string': {
       if (raw === undefined) return node.default ?? '';
       if (typeof raw !== 'string') {
-        errors.push(`${at}: expected a string, got ${describe(raw)}`);
+        sink(path, `expected a string, got ${describe(raw)}`);
         return node.default ?? '';
       }
       if (node.oneOf && !node.oneOf.includes(raw)) {
-        errors.push(`${at}: expected one of ${node.oneOf.join(', ')}, got "${raw}"`);
+        sink(path, `expected one of ${node.oneOf.join(', ')}, got "${raw}"`);
+      } else if (node.pattern && !node.pattern.test(raw)) {
+        sink(path, `expected ${node.patternHint ?? `a value matching ${String(node.pattern)}`}, got "${raw}"`);
       }
       return raw;
     }
     case 'int': {
       if (raw === undefined) return node.default ?? 0;
       if (typeof raw !== 'number' || !Number.isInteger(raw)) {
-        errors.push(`${at}: expected a whole number, got ${describe(raw)}`);
+        sink(path, `expected a whole number, got ${describe(raw)}`);
         return node.default ?? 0;
       }
       if ((node.min !== undefined && raw < node.min) || (node.max !== undefined && raw > node.max)) {
-        errors.push(`${at}: ${raw} is out of range ${node.min ?? '-∞'}–${node.max ?? '∞'}`);
+        sink(path, `${raw} is out of range ${node.min ?? '-∞'}–${node.max ?? '∞'}`);
       }
       return raw;
     }
     case 'bool': {
       if (raw === undefined) return node.default ?? false;
       if (typeof raw !== 'boolean') {
-        errors.push(`${at}: expected true or false, got ${describe(raw)}`);
+        sink(path, `expected true or false, got ${describe(raw)}`);
         return node.default ?? false;
       }
       return raw;
@@ -55,15 +114,24 @@ export function applySchema(node: SchemaNode, raw: unknown, path: string, errors
     case 'stringList': {
       if (raw === undefined) return [...(node.default ?? [])];
       if (!Array.isArray(raw) || raw.some((v) => typeof v !== 'string')) {
-        errors.push(`${at}: expected a list of strings, got ${describe(raw)}`);
+        sink(path, `expected a list of strings, got ${describe(raw)}`);
         return [...(node.default ?? [])];
       }
-      return [...(raw as string[])];
+      const list = raw as string[];
+      const oneOf = node.oneOf;
+      if (oneOf) {
+        list.forEach((v, i) => {
+          if (!oneOf.includes(v)) sink(`${path}[${i}]`, `expected one of ${oneOf.join(', ')}, got "${v}"`);
+        });
+      }
+      return [...list];
     }
-    case 'stringMap': {
+    case 'stringMap':
+    case 'boolMap': {
       if (raw === undefined) return {};
-      if (!isPlainObject(raw) || Object.values(raw).some((v) => typeof v !== 'string')) {
-        errors.push(`${at}: expected a table of strings, got ${describe(raw)}`);
+      const want = node.kind === 'stringMap' ? 'string' : 'boolean';
+      if (!isPlainObject(raw) || Object.values(raw).some((v) => typeof v !== want)) {
+        sink(path, `expected a table of ${want === 'string' ? 'strings' : 'true/false values'}, got ${describe(raw)}`);
         return {};
       }
       return { ...raw };
@@ -71,72 +139,108 @@ export function applySchema(node: SchemaNode, raw: unknown, path: string, errors
     case 'list': {
       if (raw === undefined) return [];
       if (!Array.isArray(raw)) {
-        errors.push(`${at}: expected a list, got ${describe(raw)}`);
+        sink(path, `expected a list, got ${describe(raw)}`);
         return [];
       }
-      return raw.map((item, i) => applySchema(node.item, item, `${path}[${i}]`, errors));
+      return raw.map((item, i) => validateNode(node.item, item, `${path}[${i}]`, sink));
     }
     case 'portRanges':
-      return parsePortRanges(raw, at, errors);
-    case 'object': {
-      const value = raw === undefined ? {} : raw;
-      if (!isPlainObject(value)) {
-        errors.push(`${at}: expected a table, got ${describe(raw)}`);
-        return applySchema(node, {}, path, []);
-      }
-      const out: Record<string, unknown> = {};
-      for (const key of Object.keys(value)) {
-        if (!(key in node.fields)) {
-          const hint = closestKey(key, Object.keys(node.fields));
-          errors.push(`${join(path, key)}: unknown key${hint ? `, did you mean ${hint}?` : ''}`);
-        }
-      }
-      for (const req of node.required ?? []) {
-        if (value[req] === undefined) errors.push(`${join(path, req)}: required`);
-      }
-      for (const [key, child] of Object.entries(node.fields)) {
-        out[key] = applySchema(child, value[key], join(path, key), errors);
-      }
-      return out;
-    }
+      return parsePortRanges(raw, path, sink);
+    case 'object':
+      return validateObject(node, raw, path, sink);
   }
 }
 
+function validateObject(
+  node: Extract<SchemaNode, { kind: 'object' }>,
+  raw: unknown,
+  path: string,
+  sink: ProblemSink,
+): Record<string, unknown> {
+  const value = raw === undefined ? {} : raw;
+  if (!isPlainObject(value)) {
+    sink(path, `expected a table, got ${describe(raw)}`);
+    return validateObject(node, {}, path, () => undefined);
+  }
+  const rule = node.variant;
+  const variant = rule ? variantOf(node, rule, value) : undefined;
+  const accepts = (key: string): boolean => {
+    const only = rule?.only[key];
+    return only === undefined || (variant !== undefined && only.includes(variant));
+  };
+  for (const key of Object.keys(value)) {
+    if (!Object.hasOwn(node.fields, key)) {
+      const hint = closestKey(key, Object.keys(node.fields));
+      sink(join(path, key), `unknown key${hint ? `, did you mean ${hint}?` : ''}`);
+    } else if (rule && variant !== undefined && !accepts(key) && value[key] !== undefined) {
+      sink(join(path, key), `not valid for ${rule.label} "${variant}"`);
+    }
+  }
+  for (const req of node.required ?? []) {
+    if (value[req] === undefined && accepts(req)) sink(join(path, req), 'required');
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(node.fields)) {
+    if (!accepts(key)) continue;
+    const given = Object.hasOwn(value, key) ? value[key] : undefined;
+    if (child.optional && given === undefined) continue;
+    out[key] = validateNode(child, given, join(path, key), sink);
+  }
+  return out;
+}
+
+/** The variant named by the discriminator, or undefined when it is not a known one. */
+function variantOf(
+  node: Extract<SchemaNode, { kind: 'object' }>,
+  rule: VariantRule,
+  value: Record<string, unknown>,
+): string | undefined {
+  const disc = node.fields[rule.key];
+  const given = value[rule.key];
+  const name = typeof given === 'string' ? given : disc?.kind === 'string' ? disc.default : undefined;
+  if (name === undefined) return undefined;
+  if (disc?.kind === 'string' && disc.oneOf && !disc.oneOf.includes(name)) return undefined;
+  return name;
+}
+
 /** `allowPorts` as frp writes it: `[{ start, end }, { single }]`, or the INI string `2000-3000,3001`. */
-function parsePortRanges(raw: unknown, at: string, errors: string[]): PortRange[] {
+function parsePortRanges(raw: unknown, path: string, sink: ProblemSink): PortRange[] {
   if (raw === undefined) return [];
   const ranges: PortRange[] = [];
-  const add = (start: number, end: number): void => {
+  const add = (start: number, end: number, at: string): void => {
     if (!Number.isInteger(start) || !Number.isInteger(end) || start < 1 || end > 65535 || start > end) {
-      errors.push(`${at}: invalid port range ${start}-${end} (ports are 1–65535)`);
+      sink(at, `invalid port range ${start}-${end} (ports are 1–65535)`);
       return;
     }
     ranges.push({ start, end });
   };
   if (typeof raw === 'string') {
     for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
-      const [a, b] = part.split('-').map((s) => Number(s.trim()));
-      add(a ?? NaN, b ?? a ?? NaN);
+      const [a, b] = part.split('-').map((s) => (/^\s*\d+\s*$/.test(s) ? Number(s) : NaN));
+      add(a ?? NaN, b ?? a ?? NaN, path);
     }
     return ranges;
   }
   if (!Array.isArray(raw)) {
-    errors.push(`${at}: expected a list of {start, end} or {single}, got ${describe(raw)}`);
+    sink(path, `expected a list of {start, end} or {single}, got ${describe(raw)}`);
     return ranges;
   }
   raw.forEach((item: unknown, i) => {
-    if (isPlainObject(item) && typeof item.single === 'number') add(item.single, item.single);
-    else if (isPlainObject(item) && typeof item.start === 'number' && typeof item.end === 'number') add(item.start, item.end);
-    else errors.push(`${at}[${i}]: expected {start, end} or {single}`);
+    const at = `${path}[${i}]`;
+    const keys = isPlainObject(item) ? Object.keys(item).sort().join(',') : '';
+    if (isPlainObject(item) && keys === 'single' && typeof item.single === 'number') add(item.single, item.single, at);
+    else if (isPlainObject(item) && keys === 'end,start' && typeof item.start === 'number' && typeof item.end === 'number') {
+      add(item.start, item.end, at);
+    } else sink(at, 'expected {start, end} or {single}');
   });
   return ranges;
 }
 
-function join(path: string, key: string): string {
+export function join(path: string, key: string): string {
   return path ? `${path}.${key}` : key;
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
@@ -163,6 +267,7 @@ export function closestKey(key: string, known: readonly string[]): string | unde
 }
 
 function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
   const row = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     let prev = row[0]!;

@@ -1,77 +1,161 @@
+import { proxySchema, visitorSchema } from './proxy-schemas.js';
 import type { SchemaNode } from './schema.js';
 
-/** Key names and defaults as frp's TOML format (FRP-PROTOCOL.md §9). */
+/** Key names and defaults as frp's TOML format (FRP-PROTOCOL.md §9.2, §9.3). */
+const str = (def = ''): SchemaNode => ({ kind: 'string', default: def });
+const bool = (def = false): SchemaNode => ({ kind: 'bool', default: def });
 const port = (def: number, min = 1): SchemaNode => ({ kind: 'int', default: def, min, max: 65535 });
 const seconds = (def: number): SchemaNode => ({ kind: 'int', default: def });
+const count = (def: number, max?: number): SchemaNode => ({ kind: 'int', default: def, min: 0, max });
 
-const auth: SchemaNode = {
+export const AUTH_SCOPES = ['HeartBeats', 'NewWorkConns'] as const;
+
+/** `auth.tokenSource`: a value read from somewhere else than the file (frp supports `file`). */
+const valueSource: SchemaNode = {
+  kind: 'object',
+  optional: true,
+  required: ['type'],
+  fields: {
+    type: { kind: 'string', oneOf: ['file'] },
+    file: { kind: 'object', required: ['path'], fields: { path: str() } },
+  },
+};
+
+const authBase = {
+  method: { kind: 'string', default: 'token', oneOf: ['token', 'oidc'] },
+  token: str(),
+  tokenSource: valueSource,
+  additionalScopes: { kind: 'stringList', oneOf: AUTH_SCOPES },
+} satisfies Record<string, SchemaNode>;
+
+const serverAuth: SchemaNode = {
   kind: 'object',
   fields: {
-    method: { kind: 'string', default: 'token', oneOf: ['token'] },
-    token: { kind: 'string', default: '' },
-    additionalScopes: { kind: 'stringList' },
+    ...authBase,
+    oidc: {
+      kind: 'object',
+      fields: { issuer: str(), audience: str(), skipExpiryCheck: bool(), skipIssuerCheck: bool() },
+    },
+  },
+};
+
+const clientAuth: SchemaNode = {
+  kind: 'object',
+  fields: {
+    ...authBase,
+    oidc: {
+      kind: 'object',
+      fields: {
+        clientID: str(),
+        clientSecret: str(),
+        audience: str(),
+        scope: str(),
+        tokenEndpointURL: str(),
+        additionalEndpointParams: { kind: 'stringMap' },
+        trustedCaFile: str(),
+        insecureSkipVerify: bool(),
+        proxyURL: str(),
+        tokenSource: valueSource,
+      },
+    },
   },
 };
 
 const log: SchemaNode = {
   kind: 'object',
   fields: {
-    to: { kind: 'string', default: 'console' },
+    to: str('console'),
     level: { kind: 'string', default: 'info', oneOf: ['trace', 'debug', 'info', 'warn', 'error'] },
     maxDays: { kind: 'int', default: 3, min: 0 },
-    disablePrintColor: { kind: 'bool' },
+    disablePrintColor: bool(),
+  },
+};
+
+const quic: SchemaNode = {
+  kind: 'object',
+  fields: {
+    keepalivePeriod: seconds(10),
+    maxIdleTimeout: seconds(30),
+    maxIncomingStreams: count(100000),
+  },
+};
+
+const tlsFiles = { certFile: str(), keyFile: str(), trustedCaFile: str() } satisfies Record<string, SchemaNode>;
+
+/** frps dashboard / frpc admin API; `tls` present only when configured (HTTPS). */
+const webServer: SchemaNode = {
+  kind: 'object',
+  fields: {
+    addr: str('127.0.0.1'),
+    port: port(0, 0),
+    user: str(),
+    password: str(),
+    assetsDir: str(),
+    pprofEnable: bool(),
+    tls: { kind: 'object', optional: true, fields: tlsFiles },
+  },
+};
+
+const httpPlugin: SchemaNode = {
+  kind: 'object',
+  required: ['name', 'addr', 'path', 'ops'],
+  fields: {
+    name: str(),
+    addr: str(),
+    path: str(),
+    ops: {
+      kind: 'stringList',
+      oneOf: ['Login', 'NewProxy', 'CloseProxy', 'Ping', 'NewWorkConn', 'NewUserConn'],
+    },
+    tlsVerify: bool(),
   },
 };
 
 export const serverSchema: SchemaNode = {
   kind: 'object',
   fields: {
-    bindAddr: { kind: 'string', default: '0.0.0.0' },
+    bindAddr: str('0.0.0.0'),
     bindPort: port(7000, 0),
-    proxyBindAddr: { kind: 'string', default: '' },
-    auth,
+    kcpBindPort: port(0, 0),
+    quicBindPort: port(0, 0),
+    proxyBindAddr: str(),
+    vhostHTTPPort: port(0, 0),
+    vhostHTTPSPort: port(0, 0),
+    vhostHTTPTimeout: seconds(60),
+    tcpmuxHTTPConnectPort: port(0, 0),
+    tcpmuxPassthrough: bool(),
+    subDomainHost: str(),
+    custom404Page: str(),
+    auth: serverAuth,
     transport: {
       kind: 'object',
       fields: {
-        tcpMux: { kind: 'bool', default: true },
+        tcpMux: bool(true),
         tcpMuxKeepaliveInterval: seconds(30),
         tcpKeepalive: seconds(7200),
-        maxPoolCount: { kind: 'int', default: 5, min: 0, max: 1000 },
+        maxPoolCount: count(5, 1000),
         heartbeatTimeout: seconds(-1),
-        tls: {
-          kind: 'object',
-          fields: {
-            force: { kind: 'bool' },
-            certFile: { kind: 'string' },
-            keyFile: { kind: 'string' },
-            trustedCaFile: { kind: 'string' },
-          },
-        },
+        quic,
+        tls: { kind: 'object', fields: { force: bool(), ...tlsFiles } },
       },
     },
-    maxPortsPerClient: { kind: 'int', default: 0, min: 0 },
-    userConnTimeout: { kind: 'int', default: 10, min: 1 },
-    allowPorts: { kind: 'portRanges' },
-    detailedErrorsToClient: { kind: 'bool', default: true },
+    webServer,
+    enablePrometheus: bool(),
     log,
-  },
-};
-
-const proxy: SchemaNode = {
-  kind: 'object',
-  required: ['name', 'localPort'],
-  fields: {
-    name: { kind: 'string' },
-    type: { kind: 'string', default: 'tcp', oneOf: ['tcp'] },
-    enabled: { kind: 'bool', default: true },
-    localIP: { kind: 'string', default: '127.0.0.1' },
-    localPort: port(0),
-    remotePort: port(0, 0),
-    transport: {
+    detailedErrorsToClient: bool(true),
+    maxPortsPerClient: count(0),
+    userConnTimeout: { kind: 'int', default: 10, min: 1 },
+    udpPacketSize: { kind: 'int', default: 1500, min: 1, max: 65535 },
+    natholeAnalysisDataReserveHours: count(168),
+    allowPorts: { kind: 'portRanges' },
+    httpPlugins: { kind: 'list', item: httpPlugin },
+    sshTunnelGateway: {
       kind: 'object',
       fields: {
-        useEncryption: { kind: 'bool' },
-        useCompression: { kind: 'bool' },
+        bindPort: port(0, 0),
+        privateKeyFile: str(),
+        autoGenPrivateKeyPath: str('./.autogen_ssh_key'),
+        authorizedKeysFile: str(),
       },
     },
   },
@@ -80,39 +164,51 @@ const proxy: SchemaNode = {
 export const clientSchema: SchemaNode = {
   kind: 'object',
   fields: {
-    serverAddr: { kind: 'string', default: '0.0.0.0' },
+    serverAddr: str('0.0.0.0'),
     serverPort: port(7000),
-    user: { kind: 'string' },
-    clientID: { kind: 'string' },
-    auth,
-    loginFailExit: { kind: 'bool', default: true },
+    user: str(),
+    clientID: str(),
+    natHoleStunServer: str('stun.easyvoip.com:3478'),
+    dnsServer: str(),
+    auth: clientAuth,
+    loginFailExit: bool(true),
     start: { kind: 'stringList' },
+    udpPacketSize: { kind: 'int', default: 1500, min: 1, max: 65535 },
+    metadatas: { kind: 'stringMap' },
+    includes: { kind: 'stringList' },
     transport: {
       kind: 'object',
       fields: {
         protocol: { kind: 'string', default: 'tcp', oneOf: ['tcp', 'kcp', 'quic', 'websocket', 'wss'] },
+        wireProtocol: { kind: 'string', default: 'v1', oneOf: ['v1', 'v2'] },
         dialServerTimeout: seconds(10),
         dialServerKeepalive: seconds(7200),
-        connectServerLocalIP: { kind: 'string' },
-        poolCount: { kind: 'int', default: 1, min: 0, max: 1000 },
-        tcpMux: { kind: 'bool', default: true },
+        connectServerLocalIP: str(),
+        /** empty = the `http_proxy` environment variable, read when dialing (as frp) */
+        proxyURL: str(),
+        poolCount: count(1, 1000),
+        tcpMux: bool(true),
         tcpMuxKeepaliveInterval: seconds(30),
         heartbeatInterval: seconds(-1),
         heartbeatTimeout: seconds(-1),
+        quic,
         tls: {
           kind: 'object',
           fields: {
-            enable: { kind: 'bool', default: true },
-            disableCustomTLSFirstByte: { kind: 'bool', default: true },
-            serverName: { kind: 'string' },
-            certFile: { kind: 'string' },
-            keyFile: { kind: 'string' },
-            trustedCaFile: { kind: 'string' },
+            enable: bool(true),
+            disableCustomTLSFirstByte: bool(true),
+            serverName: str(),
+            ...tlsFiles,
           },
         },
       },
     },
+    webServer,
     log,
-    proxies: { kind: 'list', item: proxy },
+    featureGates: { kind: 'boolMap' },
+    virtualNet: { kind: 'object', fields: { address: str() } },
+    store: { kind: 'object', fields: { path: str() } },
+    proxies: { kind: 'list', item: proxySchema },
+    visitors: { kind: 'list', item: visitorSchema },
   },
 };

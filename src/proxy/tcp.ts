@@ -89,7 +89,7 @@ export class TcpServerProxy implements ServerProxy {
       return;
     }
     log.debug('visitor connected', { proxy: this.name, remote: `${start.src_addr}:${start.src_port}` });
-    await relay(visitor, wrapPayload(work, this.opts.payload), this.traffic);
+    await relay(visitor, wrapPayload(work, this.opts.payload), { counter: this.traffic });
   }
 
   close(): Promise<void> {
@@ -126,7 +126,7 @@ export class TcpClientProxy implements ClientProxyHandler {
       clearTimeout(timer);
       local.off('error', onDialError);
       logger.debug('work connection started', { proxy: this.opts.name, remote: `${start.src_addr ?? ''}:${start.src_port ?? ''}` });
-      void relay(wrapPayload(work, this.opts.payload), local, this.traffic);
+      void relay(wrapPayload(work, this.opts.payload), local, { counter: this.traffic });
     });
   }
 }

@@ -13,8 +13,6 @@ const TAG_OCTET_STRING = 0x04;
 const TAG_NULL = 0x05;
 const TAG_OID = 0x06;
 const TAG_UTF8_STRING = 0x0c;
-const TAG_PRINTABLE_STRING = 0x13;
-const TAG_IA5_STRING = 0x16;
 const TAG_UTC_TIME = 0x17;
 const TAG_GENERALIZED_TIME = 0x18;
 const TAG_SEQUENCE = 0x30;
@@ -99,20 +97,8 @@ export function derUtf8String(text: string): Buffer {
   return derElement(TAG_UTF8_STRING, Buffer.from(text, 'utf8'));
 }
 
-export function derPrintableString(text: string): Buffer {
-  if (!/^[A-Za-z0-9 '()+,\-./:=?]*$/.test(text)) {
-    throw new BurrowError('BURROW_TLS', `"${text}" is not a PrintableString`);
-  }
-  return derElement(TAG_PRINTABLE_STRING, Buffer.from(text, 'latin1'));
-}
-
 export function isIa5String(text: string): boolean {
   return /^[\x00-\x7f]*$/.test(text);
-}
-
-export function derIa5String(text: string): Buffer {
-  if (!isIa5String(text)) throw new BurrowError('BURROW_TLS', `"${text}" is not an IA5String`);
-  return derElement(TAG_IA5_STRING, Buffer.from(text, 'latin1'));
 }
 
 export function derOctetString(content: Buffer): Buffer {

@@ -61,6 +61,8 @@ interface SniffingAcceptor {
   accept(socket: net.Socket): void;
   /** Destroys sockets whose sniff or handshake has not finished. */
   dropPending(): void;
+  /** Passes a failure to the listener's onError, if any. */
+  report(err: unknown, remote: string): void;
 }
 
 function createSniffingAcceptor(opts: ListenOptions, onConnection: (conn: AcceptedConnection) => void): SniffingAcceptor {
@@ -69,10 +71,16 @@ function createSniffingAcceptor(opts: ListenOptions, onConnection: (conn: Accept
   const force = opts.tls.force === true || opts.tls.ca !== undefined;
   const tlsAcceptor = createTlsAcceptor(opts.tls, timeoutMs);
   const pending = new Set<net.Socket>();
+  // Sockets dropped by close() are not failures worth a log line.
+  let stopped = false;
 
   const report = (err: unknown, remote: string): void => {
     const error = err instanceof Error ? err : new BurrowError('BURROW_CLOSED', describeError(err));
-    opts.onError?.(error, remote);
+    try {
+      opts.onError?.(error, remote);
+    } catch {
+      // A logging hook that throws must not take the listener down with it.
+    }
   };
 
   return {
@@ -84,7 +92,7 @@ function createSniffingAcceptor(opts: ListenOptions, onConnection: (conn: Accept
       const ignore = (): void => {};
       socket.on('error', ignore);
       pending.add(socket);
-      sniff(socket, remote, tlsAcceptor, timeoutMs, force).then(
+      void sniff(socket, remote, tlsAcceptor, timeoutMs, force).then(
         ({ stream, tls }) => {
           pending.delete(socket);
           // A plain socket becomes the caller's, errors included; under TLS the
@@ -100,11 +108,13 @@ function createSniffingAcceptor(opts: ListenOptions, onConnection: (conn: Accept
         (err: unknown) => {
           pending.delete(socket);
           socket.destroy();
-          report(err, remote);
+          if (!stopped) report(err, remote);
         },
       );
     },
+    report,
     dropPending() {
+      stopped = true;
       for (const socket of pending) socket.destroy();
       pending.clear();
     },
@@ -142,7 +152,7 @@ export async function listenSniffing(
   checkPort(opts.port, true);
   const acceptor = createSniffingAcceptor(opts, onConnection);
   const open = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
     open.add(socket);
     socket.once('close', () => open.delete(socket));
     tuneSocket(socket, DEFAULT_KEEPALIVE_MS);
@@ -162,7 +172,7 @@ export async function listenSniffing(
   });
   // Accept failures (EMFILE and the like) must not take the process down.
   server.on('error', (err) => {
-    opts.onError?.(new BurrowError('BURROW_LISTEN_FAILED', `accepting a connection failed: ${describeSocketError(err)}`, { cause: err }), '');
+    acceptor.report(new BurrowError('BURROW_LISTEN_FAILED', `accepting a connection failed: ${describeSocketError(err)}`, { cause: err }), '');
   });
 
   const bound = server.address() as net.AddressInfo;
@@ -176,8 +186,8 @@ export async function listenSniffing(
     close() {
       closing ??= new Promise<void>((resolve) => {
         // server.close()'s callback would wait for every connection, the
-        // handed-out ones included; the listening socket itself is gone once
-        // the current loop turn ends.
+        // handed-out ones included. The listening descriptor is released
+        // inside close() itself, so the port is free when this resolves.
         server.close();
         acceptor.dropPending();
         setImmediate(resolve);

@@ -10,8 +10,9 @@ import type { DialOptions } from './index.js';
 export const DEFAULT_DIAL_TIMEOUT_MS = 10_000;
 export const DEFAULT_KEEPALIVE_MS = 7_200_000;
 export const DEFAULT_SNIFF_TIMEOUT_MS = 10_000;
-/** Upper bound for any configured wait, so a typo cannot park a socket for days. */
+/** Upper bound for a configured wait, so a typo cannot park a socket for days. */
 const MAX_WAIT_MS = 3_600_000;
+const MAX_KEEPALIVE_MS = 86_400_000;
 
 /** Latency matters more than packet count for a tunnel; keepalive finds dead peers. */
 export function tuneSocket(socket: net.Socket, keepAliveMs: number): void {
@@ -19,10 +20,10 @@ export function tuneSocket(socket: net.Socket, keepAliveMs: number): void {
   socket.setKeepAlive(true, keepAliveMs);
 }
 
-export function checkWait(value: number | undefined, fallback: number, what: string): number {
+export function checkWait(value: number | undefined, fallback: number, what: string, max = MAX_WAIT_MS): number {
   const ms = value ?? fallback;
-  if (!Number.isFinite(ms) || ms <= 0 || ms > MAX_WAIT_MS) {
-    throw new BurrowError('BURROW_CONFIG_INVALID', `${what} must be between 1 and ${MAX_WAIT_MS} ms, got ${ms}`);
+  if (!Number.isFinite(ms) || ms <= 0 || ms > max) {
+    throw new BurrowError('BURROW_CONFIG_INVALID', `${what} must be between 1 and ${max} ms, got ${ms}`);
   }
   return ms;
 }
@@ -61,12 +62,14 @@ export async function dialTcp(opts: DialOptions): Promise<net.Socket> {
   checkPort(opts.port, false);
   if (opts.host.length === 0) throw new BurrowError('BURROW_CONFIG_INVALID', 'dial host is empty');
   const timeoutMs = checkWait(opts.timeoutMs, DEFAULT_DIAL_TIMEOUT_MS, 'dial timeout');
-  const keepAliveMs = checkWait(opts.keepAliveMs, DEFAULT_KEEPALIVE_MS, 'TCP keepalive delay');
+  const keepAliveMs = checkWait(opts.keepAliveMs, DEFAULT_KEEPALIVE_MS, 'TCP keepalive delay', MAX_KEEPALIVE_MS);
   const target = formatAddress(opts.host, opts.port);
 
   const socket = net.connect({
     host: opts.host,
     port: opts.port,
+    // Work connections relay half-closes (one side done sending, the other not).
+    allowHalfOpen: true,
     ...(opts.localAddress !== undefined ? { localAddress: opts.localAddress } : {}),
   });
   const connected = new Promise<void>((resolve, reject) => {

@@ -38,6 +38,7 @@ export async function startClientTls(
   try {
     secure = tls.connect({
       socket,
+      allowHalfOpen: true,
       // SNI must be a host name; for an IP Node warns and Go omits it, so do we.
       ...(net.isIP(serverName) !== 0 ? {} : { servername: serverName }),
       // Used only for checkServerIdentity when a CA is given.
@@ -88,6 +89,7 @@ export interface TlsAcceptor {
 }
 
 interface PendingHandshake {
+  remote: string;
   resolve(socket: tls.TLSSocket): void;
   reject(err: BurrowError): void;
 }
@@ -104,6 +106,7 @@ export function createTlsAcceptor(cfg: ListenOptions['tls'], handshakeTimeoutMs:
   let server: tls.Server;
   try {
     server = new tls.Server({
+      allowHalfOpen: true,
       cert: cfg.cert,
       key: cfg.key,
       ...(mutual ? { ca: cfg.ca, requestCert: true, rejectUnauthorized: true } : {}),
@@ -128,13 +131,13 @@ export function createTlsAcceptor(cfg: ListenOptions['tls'], handshakeTimeoutMs:
   });
 
   server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
-    // Node leaves some failed sockets (handshake timeout) open.
-    socket.destroy();
+    // The address is gone once the socket is destroyed, so look it up first.
     const key = keyOf(socket);
     const entry = key === undefined ? undefined : pending.get(key);
-    if (!entry) return; // already closed; the raw socket's close reported it
-    const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
-    entry.reject(describeHandshakeFailure(err, socket.authorizationError, remote, handshakeTimeoutMs));
+    // Node leaves some failed sockets (handshake timeout) open.
+    socket.destroy();
+    // No entry: the socket had already closed and the raw socket's close reported it.
+    entry?.reject(describeHandshakeFailure(err, socket.authorizationError, entry.remote, handshakeTimeoutMs));
   });
 
   return {
@@ -156,6 +159,7 @@ export function createTlsAcceptor(cfg: ListenOptions['tls'], handshakeTimeoutMs:
           reject(new BurrowError('BURROW_TLS', `TLS handshake from ${remote} did not complete${hint}`));
         };
         pending.set(key, {
+          remote,
           resolve(socket) {
             settle();
             resolve(socket);

@@ -82,9 +82,12 @@ class TransformedDuplex extends Duplex {
   }
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    // Release a write stuck waiting for 'drain' so its caller does not wait forever. A graceful
+    // destroy must not turn into an errored stream, so it gets no error; Node errors the
+    // writes still queued behind it.
     const pending = this.pendingWrite;
     this.pendingWrite = undefined;
-    pending?.(err ?? new BurrowError('BURROW_CLOSED', 'stream destroyed with a write pending'));
+    pending?.(err);
     if (!this.inner.destroyed) this.inner.destroy(err ?? undefined);
     callback(err);
   }

@@ -20,7 +20,8 @@ export type BurrowErrorCode =
   | 'BURROW_LOGIN_FAILED'
   | 'BURROW_TLS'
   | 'BURROW_DIAL_FAILED'
-  | 'BURROW_LISTEN_FAILED';
+  | 'BURROW_LISTEN_FAILED'
+  | 'BURROW_MUX_STREAM_RESET';
 
 export class BurrowError extends Error {
   readonly code: BurrowErrorCode;

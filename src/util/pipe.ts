@@ -9,6 +9,19 @@ export interface TrafficCounter {
 }
 
 /**
+ * After one side has half-closed, the other direction may go on (a request
+ * sent, the response still streaming). But a peer that vanished looks exactly
+ * like a half-close until something is written to it, so a half-closed pair
+ * that stays silent this long is torn down rather than kept forever.
+ */
+export const HALF_CLOSE_IDLE_MS = 60_000;
+
+export interface RelayOptions {
+  counter?: TrafficCounter;
+  halfCloseIdleMs?: number;
+}
+
+/**
  * Pipes `visitor` and `service` both ways until both directions have ended or
  * either side fails. Half-close is forwarded (end on one side ends the other's
  * writable side only). On any error or premature close both sides are destroyed,
@@ -17,14 +30,18 @@ export interface TrafficCounter {
  * This is the relay hot path: a manual data/write/drain loop (as fast as
  * `pipe()`, measured faster than `pipeline()`), no allocation or logging per chunk.
  */
-export function relay(visitor: Duplex, service: Duplex, counter?: TrafficCounter): Promise<void> {
+export function relay(visitor: Duplex, service: Duplex, opts: RelayOptions = {}): Promise<void> {
+  const counter = opts.counter;
+  const halfCloseIdleMs = opts.halfCloseIdleMs ?? HALF_CLOSE_IDLE_MS;
   return new Promise((resolve) => {
     let ended = 0;
     let done = false;
+    let idleTimer: NodeJS.Timeout | undefined;
 
     const finish = (): void => {
       if (done) return;
       done = true;
+      clearTimeout(idleTimer);
       visitor.destroy();
       service.destroy();
       resolve();
@@ -36,17 +53,21 @@ export function relay(visitor: Duplex, service: Duplex, counter?: TrafficCounter
           if (inbound) counter.bytesIn += chunk.length;
           else counter.bytesOut += chunk.length;
         }
+        idleTimer?.refresh();
         if (!to.write(chunk)) from.pause();
       });
       to.on('drain', () => from.resume());
       from.once('end', () => {
         to.end();
         ended += 1;
-        // Both directions closed cleanly: wait for the last writes to flush.
-        if (ended === 2) {
-          if (to.writableFinished) finish();
-          else to.once('finish', finish);
+        if (ended === 1) {
+          idleTimer = setTimeout(finish, halfCloseIdleMs);
+          idleTimer.unref();
+          return;
         }
+        // Both directions closed cleanly: wait for the last writes to flush.
+        if (to.writableFinished) finish();
+        else to.once('finish', finish);
       });
       from.once('error', finish);
       from.once('close', () => {

@@ -153,11 +153,17 @@ describe('bad input and failures', () => {
   for (const side of ['visitor', 'local service'] as const) {
     test(`the ${side} hanging up mid-stream closes both sockets and leaks nothing`, async () => {
       const local = new Set<Socket>();
+      // The local service streams without pause until its socket goes away.
       const service = createServer({ allowHalfOpen: true }, (s) => {
         local.add(s);
         s.on('close', () => local.delete(s));
         s.on('error', () => {});
-        s.write(patternBytes(64 * 1024, 2));
+        const chunk = patternBytes(64 * 1024, 2);
+        const pump = (): void => {
+          while (!s.destroyed && s.write(chunk));
+        };
+        s.on('drain', pump);
+        pump();
         if (side === 'local service') s.once('data', () => s.destroy());
       });
       service.listen(0, '127.0.0.1');

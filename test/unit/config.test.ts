@@ -67,7 +67,7 @@ test('every problem of a file is reported together, each with its path', () => {
     'proxies[0].localPort: required',
     'proxies[0].localPrt: unknown key, did you mean localPort?',
     'proxies[1].name: duplicate proxy name "a"',
-    'proxies[1].type: expected one of tcp, got "tcpp"',
+    'proxies[1].type: expected one of tcp, udp, http, https, tcpmux, stcp, sudp, xtcp, got "tcpp"',
     'serverPort: 70000 is out of range 1–65535',
     'transport.tcpMux: expected true or false, got "yes"',
   ]);

@@ -1,0 +1,119 @@
+import { isPlainObject, type ProblemSink } from './schema.js';
+import type { ClientConfig, ClientPluginType, ProxyConfig, ServerConfig, VisitorConfig } from './types.js';
+
+/**
+ * Rules that span several keys, run after the schema filled the defaults.
+ * Decisions where frp leaves room:
+ * - stcp/sudp/xtcp without `secretKey` load (frp accepts them) but warn: anyone
+ *   who knows the proxy name could reach the service.
+ * - `plugin` together with `localPort` loads (the plugin serves the
+ *   connections, frp ignores localIP/localPort) and warns.
+ * - `auth.method = "oidc"` is valid frp but burrow cannot log in with it yet, so
+ *   it is an error rather than a silent token login.
+ */
+export interface CheckSinks {
+  error: ProblemSink;
+  warn: ProblemSink;
+}
+
+const PLUGIN_NEEDS: Partial<Record<ClientPluginType, 'localAddr' | 'localPath' | 'unixPath'>> = {
+  http2https: 'localAddr',
+  http2http: 'localAddr',
+  https2http: 'localAddr',
+  https2https: 'localAddr',
+  tls2raw: 'localAddr',
+  static_file: 'localPath',
+  unix_domain_socket: 'unixPath',
+};
+
+interface AuthLike {
+  method: string;
+  token: string;
+  tokenSource?: unknown;
+}
+
+function checkAuth(auth: AuthLike, { error }: CheckSinks): void {
+  if (auth.token !== '' && auth.tokenSource !== undefined) {
+    error('auth.tokenSource', 'cannot be set together with auth.token; keep one of them');
+  }
+  if (auth.method === 'oidc') error('auth.method', '"oidc" is not supported by burrow yet; use "token"');
+}
+
+export function checkServer(cfg: ServerConfig, sinks: CheckSinks): void {
+  checkAuth(cfg.auth, sinks);
+  const tls = cfg.webServer.tls;
+  if (tls && (tls.certFile === '' || tls.keyFile === '')) {
+    sinks.error(`webServer.tls.${tls.certFile === '' ? 'certFile' : 'keyFile'}`, 'required when webServer.tls is set');
+  }
+  const seen = new Set<string>();
+  cfg.httpPlugins.forEach((p, i) => {
+    if (seen.has(p.name)) sinks.error(`httpPlugins[${i}].name`, `duplicate plugin name "${p.name}"`);
+    seen.add(p.name);
+  });
+}
+
+export function checkClient(cfg: ClientConfig, raw: unknown, sinks: CheckSinks): void {
+  const { error, warn } = sinks;
+  checkAuth(cfg.auth, sinks);
+  const oidc = cfg.auth.oidc;
+  if (oidc.tokenSource && (oidc.clientID || oidc.clientSecret || oidc.audience || oidc.scope || oidc.tokenEndpointURL)) {
+    error('auth.oidc.tokenSource', 'cannot be set together with other auth.oidc keys');
+  }
+  const t = cfg.transport;
+  if (t.heartbeatTimeout > 0 && t.heartbeatInterval > 0 && t.heartbeatTimeout < t.heartbeatInterval) {
+    error('transport.heartbeatTimeout', `${t.heartbeatTimeout} is less than transport.heartbeatInterval (${t.heartbeatInterval})`);
+  }
+  if (!t.tls.enable) {
+    for (const key of ['certFile', 'keyFile', 'trustedCaFile'] as const) {
+      if (t.tls[key] !== '') warn(`transport.tls.${key}`, 'ignored because transport.tls.enable is false');
+    }
+  }
+  const rawProxies = isPlainObject(raw) && Array.isArray(raw.proxies) ? (raw.proxies as unknown[]) : [];
+  const names = new Set<string>();
+  cfg.proxies.forEach((p, i) => {
+    const at = `proxies[${i}]`;
+    if (names.has(p.name)) error(`${at}.name`, `duplicate proxy name "${p.name}"`);
+    else if (p.name === '' && isPlainObject(rawProxies[i]) && rawProxies[i].name !== undefined) error(`${at}.name`, 'must not be empty');
+    names.add(p.name);
+    const rawP = rawProxies[i];
+    checkProxy(p, at, isPlainObject(rawP) && rawP.localPort !== undefined, sinks);
+  });
+  const visitorNames = new Set<string>();
+  cfg.visitors.forEach((v, i) => {
+    const at = `visitors[${i}]`;
+    if (visitorNames.has(v.name)) error(`${at}.name`, `duplicate visitor name "${v.name}"`);
+    visitorNames.add(v.name);
+    checkVisitor(v, at, sinks);
+  });
+  cfg.start.forEach((name, i) => {
+    if (!names.has(name) && !visitorNames.has(name)) warn(`start[${i}]`, `no proxy or visitor is named "${name}"`);
+  });
+}
+
+function checkProxy(p: ProxyConfig, at: string, localPortGiven: boolean, { error, warn }: CheckSinks): void {
+  if (p.plugin) {
+    if (localPortGiven) warn(`${at}.localPort`, `ignored: plugin "${p.plugin.type}" serves the connections`);
+    const need = PLUGIN_NEEDS[p.plugin.type];
+    if (need && !p.plugin[need]) error(`${at}.plugin.${need}`, `required for plugin type "${p.plugin.type}"`);
+  } else if (!localPortGiven) {
+    error(`${at}.localPort`, 'required');
+  }
+  if (p.customDomains !== undefined && p.customDomains.length === 0 && !p.subdomain) {
+    error(`${at}.customDomains`, `required for type "${p.type}" (or set subdomain)`);
+  }
+  if (p.type === 'tcpmux' && !p.multiplexer) {
+    error(`${at}.multiplexer`, 'required for type "tcpmux" (the one value is "httpconnect")');
+  }
+  if (p.subdomain && /[.*]/.test(p.subdomain)) error(`${at}.subdomain`, `"." and "*" are not allowed in "${p.subdomain}"`);
+  if (p.healthCheck?.type === 'http' && p.healthCheck.path === '') {
+    error(`${at}.healthCheck.path`, 'required when healthCheck.type is "http"');
+  }
+  if (p.secretKey === '') warn(`${at}.secretKey`, `empty: anyone who knows the name "${p.name}" can reach this ${p.type} proxy`);
+}
+
+function checkVisitor(v: VisitorConfig, at: string, { error }: CheckSinks): void {
+  if (v.bindPort === 0 && !v.plugin) {
+    error(`${at}.bindPort`, 'required: the local port to listen on (negative = no listener)');
+  }
+  if (v.type === 'sudp' && v.bindPort < 0) error(`${at}.bindPort`, 'a sudp visitor needs a listener (frp does not support a negative port here)');
+}

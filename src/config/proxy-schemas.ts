@@ -1,0 +1,189 @@
+import type { SchemaNode } from './schema.js';
+
+/** `[[proxies]]` and `[[visitors]]` as frp's TOML names them (FRP-PROTOCOL.md §9.4, §9.5). */
+export const PROXY_TYPES = ['tcp', 'udp', 'http', 'https', 'tcpmux', 'stcp', 'sudp', 'xtcp'] as const;
+export const VISITOR_TYPES = ['stcp', 'sudp', 'xtcp'] as const;
+export const CLIENT_PLUGIN_TYPES = [
+  'http_proxy',
+  'socks5',
+  'static_file',
+  'unix_domain_socket',
+  'http2https',
+  'http2http',
+  'https2http',
+  'https2https',
+  'tls2raw',
+  'virtual_net',
+] as const;
+
+const str = (def = ''): SchemaNode => ({ kind: 'string', default: def });
+const bool = (def = false): SchemaNode => ({ kind: 'bool', default: def });
+const int = (def: number, min?: number, max?: number): SchemaNode => ({ kind: 'int', default: def, min, max });
+const port = (def: number, min = 1): SchemaNode => ({ kind: 'int', default: def, min, max: 65535 });
+const headerOps: SchemaNode = { kind: 'object', optional: true, fields: { set: { kind: 'stringMap' } } };
+
+const HTTP_REWRITERS = ['http2https', 'http2http', 'https2http', 'https2https'];
+const TLS_TERMINATORS = ['https2http', 'https2https', 'tls2raw'];
+
+export const clientPluginSchema: SchemaNode = {
+  kind: 'object',
+  optional: true,
+  required: ['type'],
+  fields: {
+    type: { kind: 'string', oneOf: CLIENT_PLUGIN_TYPES },
+    localAddr: str(),
+    hostHeaderRewrite: str(),
+    requestHeaders: headerOps,
+    crtPath: str(),
+    keyPath: str(),
+    enableHTTP2: bool(true),
+    httpUser: str(),
+    httpPassword: str(),
+    username: str(),
+    password: str(),
+    localPath: str(),
+    stripPrefix: str(),
+    unixPath: str(),
+  },
+  variant: {
+    key: 'type',
+    label: 'plugin type',
+    only: {
+      localAddr: [...HTTP_REWRITERS, 'tls2raw'],
+      hostHeaderRewrite: HTTP_REWRITERS,
+      requestHeaders: HTTP_REWRITERS,
+      crtPath: TLS_TERMINATORS,
+      keyPath: TLS_TERMINATORS,
+      enableHTTP2: ['https2http', 'https2https'],
+      httpUser: ['http_proxy', 'static_file'],
+      httpPassword: ['http_proxy', 'static_file'],
+      username: ['socks5'],
+      password: ['socks5'],
+      localPath: ['static_file'],
+      stripPrefix: ['static_file'],
+      unixPath: ['unix_domain_socket'],
+    },
+  },
+};
+
+const DOMAIN_TYPES = ['http', 'https', 'tcpmux'];
+const SECRET_TYPES = ['stcp', 'sudp', 'xtcp'];
+
+export const proxySchema: SchemaNode = {
+  kind: 'object',
+  required: ['name'],
+  fields: {
+    name: { kind: 'string' },
+    type: { kind: 'string', default: 'tcp', oneOf: PROXY_TYPES },
+    enabled: bool(true),
+    localIP: str('127.0.0.1'),
+    localPort: port(0),
+    remotePort: port(0, 0),
+    annotations: { kind: 'stringMap', optional: true },
+    metadatas: { kind: 'stringMap', optional: true },
+    transport: {
+      kind: 'object',
+      fields: {
+        useEncryption: bool(),
+        useCompression: bool(),
+        bandwidthLimit: {
+          kind: 'string',
+          optional: true,
+          pattern: /^\d+(\.\d+)?(MB|KB)$/,
+          patternHint: 'a size like "1MB" or "100KB"',
+        },
+        bandwidthLimitMode: { kind: 'string', optional: true, default: 'client', oneOf: ['client', 'server'] },
+        proxyProtocolVersion: { kind: 'string', optional: true, oneOf: ['v1', 'v2'] },
+      },
+    },
+    loadBalancer: { kind: 'object', optional: true, fields: { group: str(), groupKey: str() } },
+    healthCheck: {
+      kind: 'object',
+      optional: true,
+      fields: {
+        type: { kind: 'string', default: '', oneOf: ['', 'tcp', 'http'] },
+        timeoutSeconds: int(3, 1),
+        maxFailed: int(1, 1),
+        intervalSeconds: int(10, 1),
+        path: str(),
+        httpHeaders: {
+          kind: 'list',
+          item: { kind: 'object', required: ['name'], fields: { name: str(), value: str() } },
+        },
+      },
+    },
+    plugin: clientPluginSchema,
+    customDomains: { kind: 'stringList' },
+    subdomain: str(),
+    locations: { kind: 'stringList' },
+    httpUser: str(),
+    httpPassword: str(),
+    hostHeaderRewrite: str(),
+    requestHeaders: headerOps,
+    responseHeaders: headerOps,
+    routeByHTTPUser: str(),
+    multiplexer: { kind: 'string', oneOf: ['httpconnect'] },
+    secretKey: str(),
+    allowUsers: { kind: 'stringList' },
+    natTraversal: { kind: 'object', fields: { disableAssistedAddrs: bool() } },
+  },
+  variant: {
+    key: 'type',
+    label: 'type',
+    only: {
+      remotePort: ['tcp', 'udp'],
+      customDomains: DOMAIN_TYPES,
+      subdomain: DOMAIN_TYPES,
+      locations: ['http'],
+      httpUser: ['http', 'tcpmux'],
+      httpPassword: ['http', 'tcpmux'],
+      routeByHTTPUser: ['http', 'tcpmux'],
+      hostHeaderRewrite: ['http'],
+      requestHeaders: ['http'],
+      responseHeaders: ['http'],
+      multiplexer: ['tcpmux'],
+      secretKey: SECRET_TYPES,
+      allowUsers: SECRET_TYPES,
+      natTraversal: ['xtcp'],
+    },
+  },
+};
+
+export const visitorSchema: SchemaNode = {
+  kind: 'object',
+  required: ['name', 'type', 'serverName'],
+  fields: {
+    name: { kind: 'string' },
+    type: { kind: 'string', oneOf: VISITOR_TYPES },
+    enabled: bool(true),
+    serverName: str(),
+    serverUser: str(),
+    secretKey: str(),
+    bindAddr: str('127.0.0.1'),
+    /** negative = no listener (only reached through other visitors), as frp */
+    bindPort: { kind: 'int', default: 0, max: 65535 },
+    transport: { kind: 'object', fields: { useEncryption: bool(), useCompression: bool() } },
+    plugin: {
+      kind: 'object',
+      optional: true,
+      required: ['type'],
+      fields: { type: { kind: 'string', oneOf: ['virtual_net'] }, destinationIP: str() },
+    },
+    protocol: { kind: 'string', default: 'quic', oneOf: ['quic', 'kcp'] },
+    keepTunnelOpen: bool(),
+    maxRetriesAnHour: int(8, 0),
+    minRetryInterval: int(90, 0),
+    fallbackTo: str(),
+    fallbackTimeoutMs: int(1000, 0),
+    natTraversal: { kind: 'object', fields: { disableAssistedAddrs: bool() } },
+  },
+  variant: {
+    key: 'type',
+    label: 'type',
+    only: Object.fromEntries(
+      ['protocol', 'keepTunnelOpen', 'maxRetriesAnHour', 'minRetryInterval', 'fallbackTo', 'fallbackTimeoutMs', 'natTraversal'].map(
+        (k) => [k, ['xtcp']],
+      ),
+    ),
+  },
+};

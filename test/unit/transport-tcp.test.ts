@@ -1,0 +1,222 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { getTransport, tcpTransport, type AcceptedConnection, type ListenOptions } from '../../src/transport/index.js';
+import { generateSelfSignedCertificate } from '../../src/transport/self-signed-cert.js';
+import { isBurrowError } from '../../src/util/errors.js';
+
+const certificate = generateSelfSignedCertificate({ commonName: 'localhost' });
+
+/** Hands accepted connections to whoever awaits next(), in order. */
+function acceptQueue(): { onConnection: (conn: AcceptedConnection) => void; next(): Promise<AcceptedConnection>; count(): number } {
+  const ready: AcceptedConnection[] = [];
+  const waiting: Array<(conn: AcceptedConnection) => void> = [];
+  let total = 0;
+  return {
+    onConnection(conn) {
+      total++;
+      const waiter = waiting.shift();
+      if (waiter) waiter(conn);
+      else ready.push(conn);
+    },
+    next() {
+      const conn = ready.shift();
+      return conn ? Promise.resolve(conn) : new Promise((resolve) => waiting.push(resolve));
+    },
+    count: () => total,
+  };
+}
+
+function readBytes(stream: Duplex, n: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let got = 0;
+    const cleanup = (): void => {
+      stream.pause();
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+    };
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      got += chunk.length;
+      if (got < n) return;
+      cleanup();
+      const all = Buffer.concat(chunks);
+      if (got > n) stream.unshift(all.subarray(n));
+      resolve(all.subarray(0, n));
+    };
+    const onEnd = (): void => {
+      cleanup();
+      reject(new Error(`stream ended after ${got} of ${n} bytes`));
+    };
+    stream.on('data', onData);
+    stream.once('end', onEnd);
+    stream.resume();
+  });
+}
+
+function listenOptions(extra: Partial<ListenOptions> = {}): ListenOptions {
+  return { host: '127.0.0.1', port: 0, tls: { cert: certificate.cert, key: certificate.key }, ...extra };
+}
+
+test('plain dial and accept carry bytes both ways, first byte included', async () => {
+  const accepted = acceptQueue();
+  const listener = await tcpTransport.listen(listenOptions(), accepted.onConnection);
+  try {
+    assert.equal(listener.address, '127.0.0.1');
+    assert.ok(listener.port > 0);
+    const client = (await tcpTransport.dial({ host: '127.0.0.1', port: listener.port })) as net.Socket;
+    assert.ok(client instanceof net.Socket);
+    // The first byte travels alone, so the sniffer must put it back in front of what follows.
+    client.write('G');
+    const conn = await accepted.next();
+    assert.equal(conn.tls, false);
+    assert.equal(conn.remoteAddress, '127.0.0.1');
+    assert.equal(conn.remotePort, client.localPort);
+    client.write('ET / HTTP/1.1\r\n');
+
+    // A consumer that only attaches 'data' must receive everything.
+    const received: Buffer[] = [];
+    const want = 'GET / HTTP/1.1\r\n';
+    await new Promise<void>((resolve) => {
+      conn.stream.on('data', (chunk: Buffer) => {
+        received.push(chunk);
+        if (Buffer.concat(received).length >= want.length) resolve();
+      });
+    });
+    assert.equal(Buffer.concat(received).toString(), want);
+
+    conn.stream.write('HTTP/1.1 200 OK\r\n');
+    assert.equal((await readBytes(client, 17)).toString(), 'HTTP/1.1 200 OK\r\n');
+    client.end();
+    await once(conn.stream, 'end');
+    conn.stream.destroy();
+    client.destroy();
+  } finally {
+    await listener.close();
+  }
+});
+
+test('dialling a closed port rejects with a readable BURROW_DIAL_FAILED', async () => {
+  const probe = net.createServer();
+  probe.listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+
+  await assert.rejects(tcpTransport.dial({ host: '127.0.0.1', port }), (err: unknown) => {
+    assert.ok(isBurrowError(err, 'BURROW_DIAL_FAILED'));
+    assert.equal(err.message, `cannot connect to 127.0.0.1:${port}: connection refused (ECONNREFUSED)`);
+    return true;
+  });
+});
+
+test('bad dial and listen options are refused before touching the network', async () => {
+  const invalid = (err: unknown): boolean => isBurrowError(err, 'BURROW_CONFIG_INVALID');
+  await assert.rejects(tcpTransport.dial({ host: '127.0.0.1', port: 0 }), invalid);
+  await assert.rejects(tcpTransport.dial({ host: '127.0.0.1', port: 70_000 }), invalid);
+  await assert.rejects(tcpTransport.dial({ host: '', port: 7000 }), invalid);
+  await assert.rejects(tcpTransport.dial({ host: '127.0.0.1', port: 7000, timeoutMs: -1 }), invalid);
+  await assert.rejects(tcpTransport.listen(listenOptions({ port: -1 }), () => {}), invalid);
+  await assert.rejects(tcpTransport.listen(listenOptions({ sniffTimeoutMs: 0 }), () => {}), invalid);
+});
+
+test('listening on a port already in use rejects with BURROW_LISTEN_FAILED', async () => {
+  const first = await tcpTransport.listen(listenOptions(), () => {});
+  try {
+    await assert.rejects(tcpTransport.listen(listenOptions({ port: first.port }), () => {}), (err: unknown) => {
+      assert.ok(isBurrowError(err, 'BURROW_LISTEN_FAILED'));
+      assert.match(err.message, /address already in use/);
+      return true;
+    });
+  } finally {
+    await first.close();
+  }
+});
+
+test('connectionCount follows open sockets, TLS and plain, back to zero', async () => {
+  const accepted = acceptQueue();
+  const listener = await tcpTransport.listen(listenOptions(), accepted.onConnection);
+  try {
+    assert.equal(listener.connectionCount, 0);
+    const clients = [
+      await tcpTransport.dial({ host: '127.0.0.1', port: listener.port }),
+      await tcpTransport.dial({ host: '127.0.0.1', port: listener.port }),
+      await tcpTransport.dial({ host: '127.0.0.1', port: listener.port, tls: {} }),
+      await tcpTransport.dial({ host: '127.0.0.1', port: listener.port, tls: { customFirstByte: true } }),
+    ];
+    clients[0]!.write('a');
+    clients[1]!.write('b');
+    const conns = await Promise.all(clients.map(() => accepted.next()));
+    assert.deepEqual(conns.map((c) => c.tls).sort(), [false, false, true, true]);
+    assert.equal(listener.connectionCount, 4);
+
+    const closed = conns.map((c) => {
+      c.stream.resume();
+      c.stream.on('end', () => c.stream.end());
+      return new Promise((resolve) => c.stream.once('close', resolve));
+    });
+    const clientsClosed = clients.map((c) => {
+      c.resume();
+      return new Promise((resolve) => c.once('close', resolve));
+    });
+    for (const client of clients) client.end();
+    await Promise.all([...closed, ...clientsClosed]);
+    assert.equal(listener.connectionCount, 0);
+  } finally {
+    await listener.close();
+  }
+});
+
+test('close() drops connections still being sniffed and keeps handed-out ones', { timeout: 10_000 }, async () => {
+  const accepted = acceptQueue();
+  // A long sniff timeout: only close() can end the silent connection in time.
+  const reported: Error[] = [];
+  const listener = await tcpTransport.listen(
+    listenOptions({ sniffTimeoutMs: 600_000, onError: (err) => reported.push(err) }),
+    accepted.onConnection,
+  );
+  let conn: AcceptedConnection;
+  let active: Duplex;
+  let silentClosed: Promise<void>;
+  try {
+    active = await tcpTransport.dial({ host: '127.0.0.1', port: listener.port });
+    active.write('x');
+    conn = await accepted.next();
+
+    const silent = net.connect(listener.port, '127.0.0.1');
+    await once(silent, 'connect');
+    silent.on('error', () => {});
+    silent.resume();
+    silentClosed = new Promise((resolve) => silent.once('close', () => resolve()));
+  } finally {
+    await listener.close();
+  }
+  await listener.close(); // idempotent
+  await silentClosed;
+  await assert.rejects(tcpTransport.dial({ host: '127.0.0.1', port: listener.port }), (err: unknown) =>
+    isBurrowError(err, 'BURROW_DIAL_FAILED'),
+  );
+
+  // The handed-out connection still works after the listener is gone.
+  assert.equal((await readBytes(conn.stream, 1)).toString(), 'x');
+  conn.stream.write('still here');
+  assert.equal((await readBytes(active, 10)).toString(), 'still here');
+  active.destroy();
+  conn.stream.destroy();
+  assert.equal(accepted.count(), 1);
+  // Dropping a connection on shutdown is not an error worth reporting.
+  assert.deepEqual(reported, []);
+});
+
+test('getTransport knows tcp and names what it does not support', () => {
+  assert.equal(getTransport('tcp'), tcpTransport);
+  assert.equal(tcpTransport.kind, 'tcp');
+  assert.throws(
+    () => getTransport('kcp'),
+    (err: unknown) => isBurrowError(err, 'BURROW_CONFIG_INVALID') && err.message === 'transport protocol "kcp" is not supported yet',
+  );
+  assert.throws(() => getTransport('websocket'), /transport protocol "websocket" is not supported yet/);
+});
