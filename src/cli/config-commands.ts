@@ -53,6 +53,7 @@ function load(file: string, kind: ConfigKind | undefined, io: CliOutput): Loaded
   } catch (err) {
     process.exitCode = 1;
     if (err instanceof ConfigError) {
+      for (const w of err.warnings) io.err(`${file}: warning: ${w}\n`);
       io.err(`${file}: ${err.problems.length} problem(s):\n${err.problems.map((p) => `  ${p}\n`).join('')}`);
       return undefined;
     }

@@ -62,7 +62,7 @@ const SERVER_SPECIAL_REVERSE: KeyTable = {
   'auth.additionalScopes': 'authenticate_heartbeats',
 };
 
-/** Most numbers a `[range:…]` section may expand to (one per port). */
+/** Most proxies a `[range:…]` section, and all of them together, may expand to. */
 const RANGE_LIMIT = 65535;
 
 class Mapper {
@@ -162,6 +162,8 @@ class Mapper {
   };
 
   mainCounts = { proxies: 0, visitors: 0 };
+  /** proxies still allowed from range sections, so a file cannot expand without bound */
+  rangeBudget = RANGE_LIMIT;
 
   result(): IniMapResult {
     return { raw: this.raw, problems: this.problems, warnings: this.warnings, translate: this.translate, mainCounts: this.mainCounts };
@@ -328,15 +330,18 @@ function expandRange(m: Mapper, section: IniSection, fileLabel: string): Unit[] 
     m.problems.push(`${label} ${local ? 'remote_port' : 'local_port'}: required in a range section`);
     return [];
   }
-  const locals = parseNumberRanges(local.value, RANGE_LIMIT);
-  const remotes = parseNumberRanges(remote.value, RANGE_LIMIT);
-  if (typeof locals === 'string') m.problems.push(`${label} local_port: ${locals}`);
-  if (typeof remotes === 'string') m.problems.push(`${label} remote_port: ${remotes}`);
+  const locals = parseNumberRanges(local.value, m.rangeBudget);
+  const remotes = parseNumberRanges(remote.value, m.rangeBudget);
+  const why = (msg: string): string =>
+    m.rangeBudget < RANGE_LIMIT && msg.startsWith('more than') ? `more than ${RANGE_LIMIT} ports from all range sections together` : msg;
+  if (typeof locals === 'string') m.problems.push(`${label} local_port: ${why(locals)}`);
+  if (typeof remotes === 'string') m.problems.push(`${label} remote_port: ${why(remotes)}`);
   if (typeof locals === 'string' || typeof remotes === 'string') return [];
   if (locals.length !== remotes.length) {
     m.problems.push(`${label} remote_port: ${remotes.length} port(s) for ${locals.length} local port(s); the lists must have the same length`);
     return [];
   }
+  m.rangeBudget -= locals.length;
   return locals.map((lp, i) => {
     const entries = new Map(section.entries);
     entries.set('local_port', { ...local, value: String(lp) });

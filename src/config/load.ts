@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, relative, resolve } from 'node:path';
 import { BurrowError, describeError } from '../util/errors.js';
 import { checkClient, checkServer } from './checks.js';
+import { globFiles } from './glob.js';
 import { parseIni, splitIniList, type IniFile } from './ini.js';
 import { iniCommonValue, mapClientIni, mapServerIni, type IniSource } from './ini-map.js';
 import { formatProblem, isPlainObject, validateNode } from './schema.js';
@@ -9,16 +10,20 @@ import { clientSchema, serverSchema } from './schemas.js';
 import { detectFormat, parseStructured, readIncludes, readRendered, type ConfigFormat } from './sources.js';
 import type { Env } from './template.js';
 import type { ClientConfig, ServerConfig, ValueSource } from './types.js';
-import { globFiles } from './glob.js';
 
 export type { ConfigFormat } from './sources.js';
 export type ConfigKind = 'server' | 'client';
 
-/** Thrown with every problem of a file at once; `problems` holds one line each. */
+/**
+ * Thrown with every problem of a file at once; `problems` holds one line each.
+ * `warnings` carries what was noticed on the way (an unset environment variable
+ * often explains a problem), without counting as a problem.
+ */
 export class ConfigError extends BurrowError {
   constructor(
     readonly problems: string[],
     source: string,
+    readonly warnings: string[] = [],
   ) {
     super('BURROW_CONFIG_INVALID', `${source}: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
   }
@@ -68,7 +73,11 @@ function resolveHeartbeats(t: { tcpMux: boolean; heartbeatTimeout: number; heart
   }
 }
 
-/** `auth.tokenSource = { type = "file", file.path = … }`: the token is the file's trimmed text. */
+/**
+ * `auth.tokenSource = { type = "file", file.path = … }`: the token is the file's
+ * trimmed text. A relative path is taken from the configuration file's
+ * directory (frp: the working directory), as for `includes`.
+ */
 function resolveTokenSource(auth: { token: string; tokenSource?: ValueSource }, baseDir: string, problem: (p: string, m: string) => void): void {
   if (!auth.tokenSource || auth.token !== '') return;
   const path = resolve(baseDir, auth.tokenSource.file.path);
@@ -170,7 +179,7 @@ function isIniFile(v: unknown): v is IniFile {
 export function loadConfigFile(file: string, options: LoadOptions & { kind?: ConfigKind } = {}): LoadedConfigFile {
   const env = options.env ?? process.env;
   const src = readRendered(file, env);
-  if (src.problems.length > 0) throw new ConfigError(src.problems, file);
+  if (src.problems.length > 0) throw new ConfigError(src.problems, file, src.warnings);
   const format = detectFormat(file, src.text);
   const baseDir = dirname(file);
   const warnings = [...src.warnings];
@@ -192,7 +201,7 @@ export function loadConfigFile(file: string, options: LoadOptions & { kind?: Con
     mainCounts = mapped.mainCounts;
   } else {
     const parsed = parseStructured(src.text, format);
-    if (parsed.problem) throw new ConfigError([parsed.problem], file);
+    if (parsed.problem) throw new ConfigError([parsed.problem], file, warnings);
     raw = parsed.value;
     kind ??= detectKind(raw, file);
     if (!kind) throw new ConfigError(['cannot tell whether this is a server or a client configuration; pass --kind server|client'], file);
@@ -207,7 +216,7 @@ export function loadConfigFile(file: string, options: LoadOptions & { kind?: Con
   const built = build<ServerConfig | ClientConfig>(kind, raw, { translatePath, baseDir });
   problems.push(...built.problems);
   warnings.push(...built.warnings);
-  if (problems.length > 0) throw new ConfigError(problems, file);
+  if (problems.length > 0) throw new ConfigError(problems, file, warnings);
   for (const w of warnings) onWarning?.(w);
   const normalized = built.normalized;
   if (kind === 'client') {

@@ -76,9 +76,11 @@ export interface IncludedEntries {
 }
 
 /**
- * Reads the files a client's `includes` patterns match (relative patterns are
- * taken from the directory of the including file) and keeps their `proxies`
- * and `visitors`, as frp does; other keys in them are ignored with a warning.
+ * Reads the files a client's `includes` patterns match and keeps their
+ * `proxies` and `visitors`, as frp does; other keys in them are ignored with a
+ * warning. A relative pattern is taken from the directory of the including
+ * file — frp takes it from the working directory, which breaks as soon as frpc
+ * runs as a service; an absolute pattern means the same in both.
  */
 export function readIncludes(patterns: readonly string[], mainFile: string, env: Env): IncludedEntries {
   const out: IncludedEntries = { proxies: [], visitors: [], proxyOrigins: [], visitorOrigins: [], problems: [], warnings: [] };

@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { performance } from 'node:perf_hooks';
-import { BurrowError, describeError, isBurrowError } from '../util/errors.js';
+import { BurrowError, describeError } from '../util/errors.js';
 import { FrameReader, type FrameSink } from './frame-reader.js';
 import { Flag, FrameType, GoAwayCode, frameHeader } from './header.js';
 import { resolveYamuxOptions, type ResolvedYamuxOptions, type YamuxOptions } from './options.js';
+import { Pinger } from './pinger.js';
 import { YamuxStream, type StreamHost } from './stream.js';
 
 export type { YamuxOptions } from './options.js';
@@ -15,19 +15,19 @@ export type { YamuxOptions } from './options.js';
  * to follow (Node emits it only after a write() that returned false).
  */
 const CONN_HIGH_WATER = 1024 * 1024;
+/**
+ * Data never queues far past CONN_HIGH_WATER (every stream checks before each
+ * frame), so more than this unsent means the peer makes us answer (pings,
+ * RSTs) while it does not read: the session is dropped rather than buffer
+ * without bound.
+ */
+const CONTROL_QUEUE_LIMIT = 16 * 1024 * 1024;
 /** After a protocol error we end the connection with a GoAway and wait this long for the peer to close. */
 const CONN_LINGER_MS = 2_000;
 const MAX_STREAM_ID = 0xffffffff;
 
 /** open: normal; closing: GoAway sent, waiting for streams to finish; closed: gone. */
 type SessionState = 'open' | 'closing' | 'closed';
-
-interface PendingPing {
-  start: number;
-  timer: NodeJS.Timeout;
-  resolve: (rttMs: number) => void;
-  reject: (err: Error) => void;
-}
 
 /**
  * A yamux session (protocol version 0, wire-compatible with the Go
@@ -56,10 +56,7 @@ export class YamuxSession extends EventEmitter {
   private nextStreamId: number;
   private remoteGoAway = false;
   private connEnded = false;
-  private readonly pings = new Map<number, PendingPing>();
-  private nextPingId = 0;
-  private keepaliveTimer: NodeJS.Timeout | null = null;
-  private keepaliveInFlight = false;
+  private readonly pinger: Pinger;
   private closeTimer: NodeJS.Timeout | null = null;
   private lingerTimer: NodeJS.Timeout | null = null;
   /** Set by violation(): the GoAway code to send when the session fails. */
@@ -88,6 +85,7 @@ export class YamuxSession extends EventEmitter {
       onPayloadEnd: () => this.endPayload(),
     };
     this.reader = new FrameReader(sink);
+    this.pinger = new Pinger((id) => this.writeControl(FrameType.Ping, Flag.SYN, 0, id));
 
     conn.on('data', this.onConnData);
     conn.on('drain', this.onConnDrain);
@@ -98,8 +96,7 @@ export class YamuxSession extends EventEmitter {
       if (event === 'stream' && this.backlog.length > 0) process.nextTick(() => this.drainBacklog());
     });
     if (this.opts.keepaliveIntervalMs > 0) {
-      this.keepaliveTimer = setInterval(() => this.keepalive(), this.opts.keepaliveIntervalMs);
-      this.keepaliveTimer.unref();
+      this.pinger.startKeepalive(this.opts.keepaliveIntervalMs, this.opts.keepaliveTimeoutMs, (err) => this.destroy(err));
     }
   }
 
@@ -142,17 +139,7 @@ export class YamuxSession extends EventEmitter {
   /** Round trip of one Ping; rejects with BURROW_TIMEOUT (the session stays up) or BURROW_CLOSED. */
   ping(timeoutMs: number = this.opts.keepaliveTimeoutMs): Promise<number> {
     if (this.state === 'closed') return Promise.reject(new BurrowError('BURROW_CLOSED', 'yamux: session is closed'));
-    const id = this.nextPingId;
-    this.nextPingId = (id + 1) >>> 0;
-    return new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pings.delete(id);
-        reject(new BurrowError('BURROW_TIMEOUT', `yamux: ping not answered within ${timeoutMs} ms`));
-      }, timeoutMs);
-      timer.unref();
-      this.pings.set(id, { start: performance.now(), timer, resolve, reject });
-      this.writeControl(FrameType.Ping, Flag.SYN, 0, id);
-    });
+    return this.pinger.ping(timeoutMs);
   }
 
   /**
@@ -267,11 +254,7 @@ export class YamuxSession extends EventEmitter {
       this.writeControl(FrameType.Ping, Flag.ACK, 0, id);
       return;
     }
-    const pending = this.pings.get(id);
-    if ((flags & Flag.ACK) === 0 || pending === undefined) return;
-    this.pings.delete(id);
-    clearTimeout(pending.timer);
-    pending.resolve(performance.now() - pending.start);
+    if ((flags & Flag.ACK) !== 0) this.pinger.answered(id);
   }
 
   private handleGoAway(code: number): void {
@@ -340,6 +323,9 @@ export class YamuxSession extends EventEmitter {
   private writeControl(type: FrameType, flags: number, id: number, length: number): void {
     if (this.state === 'closed' || this.connEnded) return;
     this.conn.write(frameHeader(type, flags, id, length));
+    if (this.conn.writableLength > CONTROL_QUEUE_LIMIT) {
+      this.destroy(new BurrowError('BURROW_MUX_PROTOCOL', `yamux: peer is not reading; ${this.conn.writableLength} bytes queued for it`));
+    }
   }
 
   private readonly onConnDrain = (): void => {
@@ -372,23 +358,6 @@ export class YamuxSession extends EventEmitter {
     if (this.state !== 'closing' || this.streams.size > 0 || this.connEnded) return;
     this.connEnded = true;
     this.conn.end();
-  }
-
-  private keepalive(): void {
-    if (this.keepaliveInFlight || this.state === 'closed') return;
-    this.keepaliveInFlight = true;
-    const ms = this.opts.keepaliveTimeoutMs;
-    void this.ping(ms).then(
-      () => {
-        this.keepaliveInFlight = false;
-      },
-      (err: unknown) => {
-        this.keepaliveInFlight = false;
-        if (isBurrowError(err, 'BURROW_TIMEOUT')) {
-          this.destroy(new BurrowError('BURROW_TIMEOUT', `yamux: keepalive ping not answered within ${ms} ms`));
-        }
-      },
-    );
   }
 
   private readonly onConnGone = (): void => {
@@ -424,9 +393,9 @@ export class YamuxSession extends EventEmitter {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.reader.stopped = true;
-    for (const t of [this.keepaliveTimer, this.closeTimer]) if (t !== null) clearTimeout(t);
-    this.keepaliveTimer = null;
+    if (this.closeTimer !== null) clearTimeout(this.closeTimer);
     this.closeTimer = null;
+    this.pinger.stop();
 
     const live = [...this.streams.values()];
     this.streams.clear();
@@ -436,11 +405,6 @@ export class YamuxSession extends EventEmitter {
     this.rxStream = null;
     this.rxFinStream = null;
     for (const s of live) s.terminate(streamErr);
-    for (const p of this.pings.values()) {
-      clearTimeout(p.timer);
-      p.reject(new BurrowError('BURROW_CLOSED', 'yamux: session closed before the ping was answered'));
-    }
-    this.pings.clear();
 
     const conn = this.conn;
     if (goAway !== null && !this.connEnded && conn.writable) {

@@ -30,7 +30,7 @@ const MAX_FRAME_PAYLOAD = 256 * 1024;
  * as views: a view pins the whole socket chunk it came from, and thousands of
  * tiny buffered pieces would cost far more memory than the window suggests.
  */
-const SMALL_PIECE = 8 * 1024;
+const SMALL_PIECE = 16 * 1024;
 const COALESCE_LIMIT = 64 * 1024;
 const READABLE_HIGH_WATER = 64 * 1024;
 const WRITABLE_HIGH_WATER = 256 * 1024;

@@ -38,7 +38,6 @@ export async function startClientTls(
   try {
     secure = tls.connect({
       socket,
-      allowHalfOpen: true,
       // SNI must be a host name; for an IP Node warns and Go omits it, so do we.
       ...(net.isIP(serverName) !== 0 ? {} : { servername: serverName }),
       // Used only for checkServerIdentity when a CA is given.

@@ -119,6 +119,11 @@ describe('INI → TOML shape', () => {
       '[range:r] local_port: "5-1" ends before it starts',
       '[range:r] remote_port: more than 65535 numbers',
     ]);
+    const big = (name: string): string => `[range:${name}]\nlocal_port = 1-40000\nremote_port = 1-40000\n`;
+    assert.deepEqual(clientProblems(`[common]\n${big('a')}${big('b')}`), [
+      '[range:b] local_port: more than 65535 ports from all range sections together',
+      '[range:b] remote_port: more than 65535 ports from all range sections together',
+    ]);
   });
 
   test('role = visitor sections go to visitors; xtcp extras keep frp defaults', () => {

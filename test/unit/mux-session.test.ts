@@ -29,6 +29,7 @@ class FrameLog {
   readonly frames: Frame[] = [];
   private readonly reader: FrameReader;
   private parts: Buffer[] = [];
+  private pending: Frame | null = null;
   private waiters: Array<{ match: (f: Frame) => boolean; resolve: (f: Frame) => void }> = [];
 
   constructor() {
@@ -42,8 +43,6 @@ class FrameLog {
       onPayloadEnd: () => this.add({ ...this.pending!, payload: Buffer.concat(this.parts) }),
     });
   }
-
-  private pending: Frame | null = null;
 
   write(chunk: Buffer): void {
     this.reader.write(chunk);
@@ -483,6 +482,23 @@ test('malformed input destroys the session with a coded error and never throws',
     assert.equal(conn.out.frames.find((f) => f.type === FrameType.GoAway)?.length, goAwayCode, name);
     assert.ok(conn.destroyed || conn.writableEnded, `${name}: connection released`);
   }
+});
+
+test('a peer that makes us answer but never reads is dropped instead of buffered without bound', async () => {
+  // A connection whose writes never complete: like a peer that stopped reading.
+  const conn = new (class extends MemoryConn {
+    override _write(): void {}
+  })();
+  const session = new YamuxSession(conn, { client: false, keepaliveIntervalMs: 0 });
+  const reason = closeReason(session);
+  const ping = hdr(FrameType.Ping, Flag.SYN, 0, 1);
+  const burst = Buffer.concat(Array.from({ length: 64 * 1024 }, () => ping));
+  for (let i = 0; i < 64 && !session.closed; i++) {
+    conn.feed(burst);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  assert.ok(hasCode('BURROW_MUX_PROTOCOL')(await reason));
+  assert.ok(conn.writableLength < 20 * 1024 * 1024, `${conn.writableLength} bytes were queued`);
 });
 
 test('data for an unknown stream is dropped without harm', async () => {

@@ -84,9 +84,16 @@ async function withListener(
   }
 }
 
-/** Resolves on 'close'; unlike events.once it does not reject on an 'error' that precedes it. */
+/**
+ * Resolves when the peer hung up: 'end' (dialled sockets allow half-open, so a
+ * FIN does not close them) or 'close'. Unlike events.once it does not reject on
+ * an 'error' that precedes it.
+ */
 function closed(stream: Duplex): Promise<void> {
-  return new Promise((resolve) => stream.once('close', () => resolve()));
+  return new Promise((resolve) => {
+    stream.once('end', () => resolve());
+    stream.once('close', () => resolve());
+  });
 }
 
 /** A refused TLS client either fails the dial or, under TLS 1.3, sees the server hang up right after. */
