@@ -84,7 +84,7 @@ async function main(): Promise<void> {
         `[[proxies]]`, `name = "sink"`, `localPort = ${sinkPort}`, '',
       ].join('\n'),
     );
-    const client = await spawnUntil(process.execPath, [BIN, 'client', '-c', clientCfg], /✓ (?:echo|sink)[\s\S]*✓ (?:echo|sink)/);
+    const client = await spawnUntil(process.execPath, [BIN, 'client', '-c', clientCfg], /✓ (?:echo|sink)[\s\S]*✓ (?:echo|sink) {2}tcp {2}[\d.]+:\d+/);
     const ports = Object.fromEntries([...client.match[0].matchAll(/✓ (\w+) {2}tcp {2}[\d.]+:(\d+)/g)].map((m) => [m[1], Number(m[2])]));
     try {
       const f = await measure(ports.echo!, ports.sink!, [server.child.pid!, client.child.pid!]);

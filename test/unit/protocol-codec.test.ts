@@ -3,18 +3,7 @@ import assert from 'node:assert/strict';
 import { MAX_MESSAGE_BODY, MessageDecoder, encodeBody, encodeMessage } from '../../src/protocol/codec.js';
 import { MESSAGE_TYPE_BYTE, messageTypeFromByte, type Message, type MessageType } from '../../src/protocol/messages.js';
 import { BurrowError, isBurrowError, type BurrowErrorCode } from '../../src/util/errors.js';
-
-/** Deterministic PRNG (mulberry32) so a failing seed can be replayed. */
-function prng(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) % n) >>> 0;
-  };
-}
+import { prng } from '../helpers/random.js';
 
 function frame(typeByte: number, body: string | Buffer, length?: bigint): Buffer {
   const b = typeof body === 'string' ? Buffer.from(body) : body;

@@ -4,17 +4,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { CfbDecryptor, CfbEncryptor, deriveCipherKey } from '../../src/protocol/crypto.js';
 import { encodeMessage } from '../../src/protocol/codec.js';
 import { isBurrowError } from '../../src/util/errors.js';
-
-function prng(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) % n) >>> 0;
-  };
-}
+import { prng } from '../helpers/random.js';
 
 function split(data: Buffer, rand: (n: number) => number): Buffer[] {
   const parts: Buffer[] = [];

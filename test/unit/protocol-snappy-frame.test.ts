@@ -5,17 +5,7 @@ import { compressSync } from 'snappy';
 import { crc32c, maskedCrc32c } from '../../src/protocol/crc32c.js';
 import { SnappyFrameDecoder, SnappyFrameEncoder } from '../../src/protocol/snappy-frame.js';
 import { isBurrowError } from '../../src/util/errors.js';
-
-function prng(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) % n) >>> 0;
-  };
-}
+import { prng } from '../helpers/random.js';
 
 function split(data: Buffer, rand: (n: number) => number, max: number): Buffer[] {
   const parts: Buffer[] = [];

@@ -6,64 +6,17 @@ import type { Duplex } from 'node:stream';
 import { getTransport, tcpTransport, type AcceptedConnection, type ListenOptions } from '../../src/transport/index.js';
 import { generateSelfSignedCertificate } from '../../src/transport/self-signed-cert.js';
 import { isBurrowError } from '../../src/util/errors.js';
+import { queue, readBytes } from '../helpers/streams.js';
 
 const certificate = generateSelfSignedCertificate({ commonName: 'localhost' });
-
-/** Hands accepted connections to whoever awaits next(), in order. */
-function acceptQueue(): { onConnection: (conn: AcceptedConnection) => void; next(): Promise<AcceptedConnection>; count(): number } {
-  const ready: AcceptedConnection[] = [];
-  const waiting: Array<(conn: AcceptedConnection) => void> = [];
-  let total = 0;
-  return {
-    onConnection(conn) {
-      total++;
-      const waiter = waiting.shift();
-      if (waiter) waiter(conn);
-      else ready.push(conn);
-    },
-    next() {
-      const conn = ready.shift();
-      return conn ? Promise.resolve(conn) : new Promise((resolve) => waiting.push(resolve));
-    },
-    count: () => total,
-  };
-}
-
-function readBytes(stream: Duplex, n: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let got = 0;
-    const cleanup = (): void => {
-      stream.pause();
-      stream.off('data', onData);
-      stream.off('end', onEnd);
-    };
-    const onData = (chunk: Buffer): void => {
-      chunks.push(chunk);
-      got += chunk.length;
-      if (got < n) return;
-      cleanup();
-      const all = Buffer.concat(chunks);
-      if (got > n) stream.unshift(all.subarray(n));
-      resolve(all.subarray(0, n));
-    };
-    const onEnd = (): void => {
-      cleanup();
-      reject(new Error(`stream ended after ${got} of ${n} bytes`));
-    };
-    stream.on('data', onData);
-    stream.once('end', onEnd);
-    stream.resume();
-  });
-}
 
 function listenOptions(extra: Partial<ListenOptions> = {}): ListenOptions {
   return { host: '127.0.0.1', port: 0, tls: { cert: certificate.cert, key: certificate.key }, ...extra };
 }
 
 test('plain dial and accept carry bytes both ways, first byte included', async () => {
-  const accepted = acceptQueue();
-  const listener = await tcpTransport.listen(listenOptions(), accepted.onConnection);
+  const accepted = queue<AcceptedConnection>();
+  const listener = await tcpTransport.listen(listenOptions(), accepted.push);
   try {
     assert.equal(listener.address, '127.0.0.1');
     assert.ok(listener.port > 0);
@@ -137,8 +90,8 @@ test('listening on a port already in use rejects with BURROW_LISTEN_FAILED', asy
 });
 
 test('connectionCount follows open sockets, TLS and plain, back to zero', async () => {
-  const accepted = acceptQueue();
-  const listener = await tcpTransport.listen(listenOptions(), accepted.onConnection);
+  const accepted = queue<AcceptedConnection>();
+  const listener = await tcpTransport.listen(listenOptions(), accepted.push);
   try {
     assert.equal(listener.connectionCount, 0);
     const clients = [
@@ -171,12 +124,12 @@ test('connectionCount follows open sockets, TLS and plain, back to zero', async 
 });
 
 test('close() drops connections still being sniffed and keeps handed-out ones', { timeout: 10_000 }, async () => {
-  const accepted = acceptQueue();
+  const accepted = queue<AcceptedConnection>();
   // A long sniff timeout: only close() can end the silent connection in time.
   const reported: Error[] = [];
   const listener = await tcpTransport.listen(
     listenOptions({ sniffTimeoutMs: 600_000, onError: (err) => reported.push(err) }),
-    accepted.onConnection,
+    accepted.push,
   );
   let conn: AcceptedConnection;
   let active: Duplex;

@@ -8,55 +8,9 @@ import tls from 'node:tls';
 import { tcpTransport, type AcceptedConnection, type DialOptions, type ListenOptions } from '../../src/transport/index.js';
 import { generateCertificate, generateSelfSignedCertificate } from '../../src/transport/self-signed-cert.js';
 import { isBurrowError } from '../../src/util/errors.js';
+import { queue, readBytes } from '../helpers/streams.js';
 
 const serverCert = generateSelfSignedCertificate({ commonName: 'localhost' });
-
-/** Items pushed by a callback, taken in order by whoever awaits next(). */
-function queue<T>(): { push: (item: T) => void; next(): Promise<T>; count(): number } {
-  const ready: T[] = [];
-  const waiting: Array<(item: T) => void> = [];
-  let total = 0;
-  return {
-    push(item) {
-      total++;
-      const waiter = waiting.shift();
-      if (waiter) waiter(item);
-      else ready.push(item);
-    },
-    next() {
-      return ready.length > 0 ? Promise.resolve(ready.shift() as T) : new Promise((resolve) => waiting.push(resolve));
-    },
-    count: () => total,
-  };
-}
-
-function readBytes(stream: Duplex, n: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let got = 0;
-    const cleanup = (): void => {
-      stream.pause();
-      stream.off('data', onData);
-      stream.off('end', onEnd);
-    };
-    const onData = (chunk: Buffer): void => {
-      chunks.push(chunk);
-      got += chunk.length;
-      if (got < n) return;
-      cleanup();
-      const all = Buffer.concat(chunks);
-      if (got > n) stream.unshift(all.subarray(n));
-      resolve(all.subarray(0, n));
-    };
-    const onEnd = (): void => {
-      cleanup();
-      reject(new Error(`stream ended after ${got} of ${n} bytes`));
-    };
-    stream.on('data', onData);
-    stream.once('end', onEnd);
-    stream.resume();
-  });
-}
 
 async function withListener(
   tlsOptions: Partial<ListenOptions['tls']>,
