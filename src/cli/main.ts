@@ -25,11 +25,12 @@ Usage:
 Run "burrow <command> --help" for the options of a command.`,
   server: `Usage: burrow server [-c <file>] [--log-level L] [--log-format text|json]
 
-Runs the public side. The config file uses frp's frps.toml keys (or JSON);
-without one the server listens on 0.0.0.0:7000 with an empty token.`,
+Runs the public side. The config file is frp's: frps.toml, frps.ini (legacy),
+YAML or JSON. Without one the server listens on 0.0.0.0:7000 with an empty token.`,
   client: `Usage: burrow client -c <file> [--log-level L] [--log-format text|json]
 
-Runs the private side with frp's frpc.toml keys (or JSON).`,
+Runs the private side with frp's config file: frpc.toml, frpc.ini (legacy),
+YAML or JSON.`,
   tcp: `Usage: burrow tcp <localPort> --server <host:port> [options]
 
 Options:
@@ -77,8 +78,11 @@ const common = {
 async function runServer(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: common, strict: true });
   if (values.help) return void console.log(HELP.server);
-  const config = values.config ? loadServerConfig(values.config) : buildServerConfig({});
-  const server = new BurrowServer(config, loggerFrom(values, config.log.level));
+  const warnings: string[] = [];
+  const config = values.config ? loadServerConfig(values.config, { onWarning: (w) => warnings.push(w) }) : buildServerConfig({});
+  const log = loggerFrom(values, config.log.level);
+  for (const w of warnings) log.warn(`config: ${w}`);
+  const server = new BurrowServer(config, log);
   await server.start();
   onShutdown(() => server.stop());
 }
@@ -93,8 +97,11 @@ async function runClientCommand(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: common, strict: true });
   if (values.help) return void console.log(HELP.client);
   if (!values.config) throw new Error('burrow client needs a config file: burrow client -c frpc.toml');
-  const config = loadClientConfig(values.config);
-  await runClient(config, loggerFrom(values, config.log.level));
+  const warnings: string[] = [];
+  const config = loadClientConfig(values.config, { onWarning: (w) => warnings.push(w) });
+  const log = loggerFrom(values, config.log.level);
+  for (const w of warnings) log.warn(`config: ${w}`);
+  await runClient(config, log);
 }
 
 async function runTcp(args: string[]): Promise<void> {

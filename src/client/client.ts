@@ -19,6 +19,9 @@ export enum ClientState {
   Stopped = 'stopped',
 }
 
+/** Proxy types this client runs today; the others are reported as not supported. */
+const SUPPORTED_PROXY_TYPES: ReadonlySet<string> = new Set(['tcp']);
+
 /** Proxy phases as frpc's admin API shows them. */
 export type ProxyPhase = 'new' | 'wait start' | 'start error' | 'running' | 'closed';
 
@@ -51,6 +54,8 @@ export class BurrowClient extends EventEmitter {
   private session: ClientSession | undefined;
   private runId = '';
   private readonly proxies = new Map<string, ProxyEntry>();
+  /** configured proxies of types this client cannot run yet: reported, never registered */
+  private readonly unsupported: ProxyStatus[] = [];
   private readonly backoff = new Backoff(1000, 20_000, 0.2);
   private retryTimer: NodeJS.Timeout | undefined;
   /** ends the wait between first-login attempts early when the client stops */
@@ -65,6 +70,11 @@ export class BurrowClient extends EventEmitter {
     const selected = config.start.length > 0 ? new Set(config.start) : undefined;
     for (const p of config.proxies) {
       if (!p.enabled || (selected && !selected.has(p.name))) continue;
+      if (!SUPPORTED_PROXY_TYPES.has(p.type)) {
+        // Shown in the status and logged once at start; the other proxies run.
+        this.unsupported.push({ name: p.name, type: p.type, phase: 'start error', err: `proxy type "${p.type}" is not supported by burrow yet`, remoteAddr: '', localAddr: `${p.localIP}:${p.localPort}` });
+        continue;
+      }
       const payload = { encryptionKey: p.transport.useEncryption ? key : undefined, compression: p.transport.useCompression };
       const handler = new TcpClientProxy({ name: p.name, localIP: p.localIP, localPort: p.localPort, payload, logger: log.child({ proxy: p.name }) });
       this.proxies.set(p.name, {
@@ -81,12 +91,12 @@ export class BurrowClient extends EventEmitter {
   }
 
   get statuses(): ProxyStatus[] {
-    return [...this.proxies.values()].map((e) => ({ ...e.status }));
+    return [...[...this.proxies.values()].map((e) => e.status), ...this.unsupported].map((s) => ({ ...s }));
   }
 
   status(name: string): ProxyStatus | undefined {
-    const e = this.proxies.get(name);
-    return e ? { ...e.status } : undefined;
+    const s = this.proxies.get(name)?.status ?? this.unsupported.find((u) => u.name === name);
+    return s ? { ...s } : undefined;
   }
 
   /**
@@ -95,6 +105,11 @@ export class BurrowClient extends EventEmitter {
    */
   async start(): Promise<void> {
     if (this.state !== ClientState.Idle) throw new BurrowError('BURROW_CLOSED', `client is ${this.state}`);
+    if (this.config.transport.wireProtocol !== 'v1') {
+      throw new BurrowError('BURROW_CONFIG_INVALID', `transport.wireProtocol "${this.config.transport.wireProtocol}" is not supported by burrow yet; use "v1" (frp's default)`);
+    }
+    for (const u of this.unsupported) this.log.warn('proxy not started', { proxy: u.name, reason: u.err });
+    for (const v of this.config.visitors) this.log.warn('visitor not started', { visitor: v.name, reason: `visitor type "${v.type}" is not supported by burrow yet` });
     this.state = ClientState.Connecting;
     for (;;) {
       try {

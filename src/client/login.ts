@@ -32,6 +32,7 @@ export async function login(stream: Duplex, config: ClientConfig, previousRunId:
       timestamp,
       run_id: previousRunId,
       client_id: config.clientID,
+      metas: config.metadatas,
       client_spec: {},
       pool_count: config.transport.poolCount,
     },

@@ -126,4 +126,44 @@ describe('burrow CLI', () => {
     await waitFor(() => echo.open === 0, 'local sockets to close');
     await echo.close();
   });
+
+  test('legacy frps.ini and frpc.ini as in the tutorials run unchanged', async () => {
+    const echo = await startEcho();
+    const serverIni = writeConfig('frps.ini', `[common]\nbind_addr = 127.0.0.1\nbind_port = 0\ntoken = abc#123\n`);
+    const server = run(['server', '-c', serverIni]);
+    const [, bindPort] = await waitForOutput(server, 'stderr', /server listening addr=127\.0\.0\.1:(\d+)/);
+    const clientIni = writeConfig(
+      'frpc.ini',
+      [
+        '# the NAS example: comments only at the start of a line',
+        '[common]',
+        'server_addr = 127.0.0.1',
+        `server_port = ${bindPort}`,
+        'token = abc#123',
+        '',
+        '[ssh]',
+        'type = tcp',
+        'local_ip = 127.0.0.1',
+        `local_port = ${echo.port}`,
+        'remote_port = 0',
+        'use_encryption = true',
+        '',
+        '[web]',
+        'type = http',
+        `local_port = ${echo.port}`,
+        'custom_domains = nas.example.com',
+        '',
+      ].join('\n'),
+    );
+    const client = run(['client', '-c', clientIni]);
+    const [, remote] = await waitForOutput(client, 'stderr', /✓ ssh {2}tcp {2}127\.0\.0\.1(:\d+)/);
+    await waitForOutput(client, 'stderr', /proxy not started .*proxy=web .*not supported/);
+    const data = patternBytes(200_000, 13);
+    assert.ok((await echoThrough(portOf(remote!), data)).equals(data));
+    for (const r of [client, server]) {
+      r.child.kill('SIGTERM');
+      assert.equal(await r.exit, 0);
+    }
+    await echo.close();
+  });
 });
