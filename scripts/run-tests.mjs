@@ -1,5 +1,6 @@
 // Runs the whole suite with Node's own test runner. Node 20's `--test` does not
 // expand globs or pick up .ts files by itself, so the files are listed here.
+// Every test is bounded (2 min) so a hang fails instead of stalling CI.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -20,7 +21,7 @@ if (files.length === 0) {
 }
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files],
+  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=120000', ...files],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);

@@ -30,7 +30,8 @@ YAML or JSON. Without one the server listens on 0.0.0.0:7000 with an empty token
   client: `Usage: burrow client -c <file> [--log-level L] [--log-format text|json]
 
 Runs the private side with frp's config file: frpc.toml, frpc.ini (legacy),
-YAML or JSON.`,
+YAML or JSON. SIGHUP re-reads the file and applies proxy changes without
+dropping the connection to the server or the unchanged tunnels.`,
   tcp: `Usage: burrow tcp <localPort> --server <host:port> [options]
 
 Options:
@@ -87,10 +88,22 @@ async function runServer(args: string[]): Promise<void> {
   onShutdown(() => server.stop());
 }
 
-async function runClient(config: ReturnType<typeof buildClientConfig>, log: Logger): Promise<void> {
+async function runClient(config: ReturnType<typeof buildClientConfig>, log: Logger): Promise<BurrowClient> {
   const client = new BurrowClient(config, log);
   onShutdown(() => client.stop());
   await client.start();
+  return client;
+}
+
+/** SIGHUP re-reads the file; a file that fails validation is refused and the running set keeps serving. */
+function reloadOnHangup(client: BurrowClient, file: string, log: Logger): void {
+  process.on('SIGHUP', () => {
+    try {
+      client.reload(loadClientConfig(file, { onWarning: (w) => log.warn(`config: ${w}`) }));
+    } catch (err) {
+      log.error(`reload refused, the running configuration is unchanged: ${describeError(err)}`);
+    }
+  });
 }
 
 async function runClientCommand(args: string[]): Promise<void> {
@@ -101,7 +114,7 @@ async function runClientCommand(args: string[]): Promise<void> {
   const config = loadClientConfig(values.config, { onWarning: (w) => warnings.push(w) });
   const log = loggerFrom(values, config.log.level);
   for (const w of warnings) log.warn(`config: ${w}`);
-  await runClient(config, log);
+  reloadOnHangup(await runClient(config, log), values.config, log);
 }
 
 async function runTcp(args: string[]): Promise<void> {

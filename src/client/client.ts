@@ -58,6 +58,7 @@ export class BurrowClient extends EventEmitter {
   private readonly unsupported: ProxyStatus[] = [];
   private readonly backoff = new Backoff(1000, 20_000, 0.2);
   private retryTimer: NodeJS.Timeout | undefined;
+  private readonly cipherKey: Buffer;
   /** ends the wait between first-login attempts early when the client stops */
   private wakeRetry: (() => void) | undefined;
 
@@ -66,23 +67,66 @@ export class BurrowClient extends EventEmitter {
     private readonly log: Logger = silentLogger,
   ) {
     super();
-    const key = deriveCipherKey(config.auth.token);
+    this.cipherKey = deriveCipherKey(config.auth.token);
+    for (const p of this.selectProxies(config)) this.addProxy(p);
+  }
+
+  /** The proxies of `config` this client should run: enabled and, if `start` is set, named there. */
+  private selectProxies(config: ClientConfig): ProxyConfig[] {
     const selected = config.start.length > 0 ? new Set(config.start) : undefined;
-    for (const p of config.proxies) {
-      if (!p.enabled || (selected && !selected.has(p.name))) continue;
-      if (!SUPPORTED_PROXY_TYPES.has(p.type)) {
-        // Shown in the status and logged once at start; the other proxies run.
-        this.unsupported.push({ name: p.name, type: p.type, phase: 'start error', err: `proxy type "${p.type}" is not supported by burrow yet`, remoteAddr: '', localAddr: `${p.localIP}:${p.localPort}` });
-        continue;
-      }
-      const payload = { encryptionKey: p.transport.useEncryption ? key : undefined, compression: p.transport.useCompression };
-      const handler = new TcpClientProxy({ name: p.name, localIP: p.localIP, localPort: p.localPort, payload, logger: log.child({ proxy: p.name }) });
-      this.proxies.set(p.name, {
-        config: p,
-        handler,
-        status: { name: p.name, type: p.type, phase: 'new', err: '', remoteAddr: '', localAddr: `${p.localIP}:${p.localPort}` },
-      });
+    return config.proxies.filter((p) => p.enabled && (!selected || selected.has(p.name)));
+  }
+
+  private addProxy(p: ProxyConfig): ProxyEntry | undefined {
+    if (!SUPPORTED_PROXY_TYPES.has(p.type)) {
+      // Shown in the status and logged at start; the other proxies run.
+      this.unsupported.push({ name: p.name, type: p.type, phase: 'start error', err: `proxy type "${p.type}" is not supported by burrow yet`, remoteAddr: '', localAddr: `${p.localIP}:${p.localPort}` });
+      return undefined;
     }
+    const payload = { encryptionKey: p.transport.useEncryption ? this.cipherKey : undefined, compression: p.transport.useCompression };
+    const handler = new TcpClientProxy({ name: p.name, localIP: p.localIP, localPort: p.localPort, payload, logger: this.log.child({ proxy: p.name }) });
+    const entry: ProxyEntry = {
+      config: p,
+      handler,
+      status: { name: p.name, type: p.type, phase: 'new', err: '', remoteAddr: '', localAddr: `${p.localIP}:${p.localPort}` },
+    };
+    this.proxies.set(p.name, entry);
+    return entry;
+  }
+
+  /**
+   * Applies the proxy list of a re-read config: removed proxies are closed,
+   * new ones registered, changed ones re-registered; unchanged proxies and
+   * their open connections are not touched. The common section (server
+   * address, token, transport) is not applied live, as in frp.
+   */
+  reload(next: ClientConfig): { added: string[]; removed: string[]; changed: string[] } {
+    const wanted = new Map(this.selectProxies(next).map((p) => [p.name, p]));
+    const diff = { added: [] as string[], removed: [] as string[], changed: [] as string[] };
+    const before = new Map([...this.proxies].map(([name, e]) => [name, e.config] as const));
+    for (const u of this.unsupported.splice(0)) before.set(u.name, { name: u.name, type: u.type } as ProxyConfig);
+    for (const [name, old] of before) {
+      const p = wanted.get(name);
+      if (p && JSON.stringify(p) === JSON.stringify(old)) continue;
+      if (this.proxies.has(name)) {
+        this.session?.closeProxy(name);
+        this.proxies.delete(name);
+      }
+      (p ? diff.changed : diff.removed).push(name);
+    }
+    for (const [name, p] of wanted) {
+      if (before.has(name) && !diff.changed.includes(name)) continue;
+      if (!before.has(name)) diff.added.push(name);
+      const entry = this.addProxy(p);
+      if (!entry) {
+        this.log.warn('proxy not started', { proxy: name, reason: this.status(name)?.err });
+      } else if (this.session && this.state === ClientState.Online) {
+        this.setPhase(entry, 'wait start', '');
+        this.session.registerProxy(p);
+      }
+    }
+    this.log.info('configuration reloaded', { added: diff.added.join(',') || '-', removed: diff.removed.join(',') || '-', changed: diff.changed.join(',') || '-' });
+    return diff;
   }
 
   /** read through a getter: stop() may run while start() awaits */

@@ -91,7 +91,8 @@ export class ControlSession {
         this.proxyQueue = this.proxyQueue.then(() => this.newProxy(msg.body));
         return;
       case 'CloseProxy':
-        void this.closeProxy(msg.body.proxy_name ?? '');
+        // In the same queue as NewProxy: a reload's close-then-register of one name must not race.
+        this.proxyQueue = this.proxyQueue.then(() => this.closeProxy(msg.body.proxy_name ?? ''));
         return;
       case 'Ping':
         this.onPing(msg.body.privilege_key, msg.body.timestamp);

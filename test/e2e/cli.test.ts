@@ -166,4 +166,30 @@ describe('burrow CLI', () => {
     }
     await echo.close();
   });
+
+  test('SIGHUP reloads the client file; a broken file is refused and the tunnel keeps serving', async () => {
+    const echo = await startEcho();
+    const server = await startServer();
+    const base = `serverAddr = "127.0.0.1"\nserverPort = ${server.port}\nauth.token = "test-token"\n\n[[proxies]]\nname = "first"\nlocalPort = ${echo.port}\n`;
+    const cfg = writeConfig('frpc.toml', base);
+    const client = run(['client', '-c', cfg]);
+    const [, first] = await waitForOutput(client, 'stderr', /✓ first {2}tcp {2}127\.0\.0\.1(:\d+)/);
+
+    writeFileSync(cfg, base + `\n[[proxies]]\nname = "second"\nlocalPrt = 1\n`);
+    client.child.kill('SIGHUP');
+    await waitForOutput(client, 'stderr', /reload refused, the running configuration is unchanged: [\s\S]*proxies\[1\]\.localPrt: unknown key/);
+    const data = patternBytes(50_000, 17);
+    assert.ok((await echoThrough(portOf(first!), data)).equals(data));
+
+    writeFileSync(cfg, base + `\n[[proxies]]\nname = "second"\nlocalPort = ${echo.port}\n`);
+    client.child.kill('SIGHUP');
+    const [, second] = await waitForOutput(client, 'stderr', /✓ second {2}tcp {2}127\.0\.0\.1(:\d+)/);
+    assert.ok((await echoThrough(portOf(second!), data)).equals(data));
+    assert.ok((await echoThrough(portOf(first!), data)).equals(data));
+
+    client.child.kill('SIGTERM');
+    assert.equal(await client.exit, 0);
+    await server.stop();
+    await echo.close();
+  });
 });
