@@ -5,6 +5,7 @@ import type { StartWorkConn } from '../protocol/messages.js';
 import type { Logger } from '../util/logger.js';
 import { describeError } from '../util/errors.js';
 import { relay, type TrafficCounter } from '../util/pipe.js';
+import { withRelayBuffers } from '../util/socket-buffers.js';
 import { wrapPayload, type PayloadTransformOptions } from './payload-transform.js';
 import type { ClientProxyHandler, ServerProxy } from './types.js';
 
@@ -114,7 +115,7 @@ export class TcpClientProxy implements ClientProxyHandler {
 
   handleWorkConn(work: Duplex, start: StartWorkConn): void {
     const { localIP, localPort, logger } = this.opts;
-    const local = connect({ host: localIP, port: localPort, allowHalfOpen: true, noDelay: true });
+    const local = connect(withRelayBuffers({ host: localIP, port: localPort, allowHalfOpen: true, noDelay: true }));
     const timer = setTimeout(() => local.destroy(new Error(`timed out after ${LOCAL_DIAL_TIMEOUT_MS} ms`)), LOCAL_DIAL_TIMEOUT_MS);
     const onDialError = (err: Error): void => {
       clearTimeout(timer);

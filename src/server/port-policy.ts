@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import type { PortRange } from '../config/types.js';
 import { BurrowError } from '../util/errors.js';
+import { RELAY_HIGH_WATER_MARK } from '../util/socket-buffers.js';
 
 /** Tries for a free port when a proxy asks for port 0 inside `allowPorts` (frp tries 5). */
 const RANDOM_PORT_TRIES = 5;
@@ -11,7 +12,7 @@ export function portAllowed(port: number, allow: readonly PortRange[]): boolean 
 
 function listenOnce(host: string, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: false });
+    const server = createServer({ allowHalfOpen: true, noDelay: true, highWaterMark: RELAY_HIGH_WATER_MARK });
     server.once('error', reject);
     server.listen({ host, port, exclusive: true }, () => {
       server.off('error', reject);

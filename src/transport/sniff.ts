@@ -9,6 +9,7 @@ import { BurrowError, describeError } from '../util/errors.js';
 import type { AcceptedConnection, ListenOptions, TransportListener } from './index.js';
 import { checkPort, checkWait, DEFAULT_KEEPALIVE_MS, DEFAULT_SNIFF_TIMEOUT_MS, describeSocketError, formatAddress, tuneSocket } from './tcp.js';
 import { createTlsAcceptor, CUSTOM_TLS_FIRST_BYTE, type TlsAcceptor } from './tls.js';
+import { RELAY_HIGH_WATER_MARK } from '../util/socket-buffers.js';
 
 const TLS_HANDSHAKE_RECORD = 0x16;
 
@@ -152,7 +153,7 @@ export async function listenSniffing(
   checkPort(opts.port, true);
   const acceptor = createSniffingAcceptor(opts, onConnection);
   const open = new Set<net.Socket>();
-  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+  const server = net.createServer({ allowHalfOpen: true, highWaterMark: RELAY_HIGH_WATER_MARK }, (socket) => {
     open.add(socket);
     socket.once('close', () => open.delete(socket));
     tuneSocket(socket, DEFAULT_KEEPALIVE_MS);

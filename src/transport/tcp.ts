@@ -6,6 +6,7 @@ import net from 'node:net';
 import { BurrowError, describeError } from '../util/errors.js';
 import { withTimeout } from '../util/timeout.js';
 import type { DialOptions } from './index.js';
+import { withRelayBuffers } from '../util/socket-buffers.js';
 
 export const DEFAULT_DIAL_TIMEOUT_MS = 10_000;
 export const DEFAULT_KEEPALIVE_MS = 7_200_000;
@@ -65,13 +66,13 @@ export async function dialTcp(opts: DialOptions): Promise<net.Socket> {
   const keepAliveMs = checkWait(opts.keepAliveMs, DEFAULT_KEEPALIVE_MS, 'TCP keepalive delay', MAX_KEEPALIVE_MS);
   const target = formatAddress(opts.host, opts.port);
 
-  const socket = net.connect({
+  const socket = net.connect(withRelayBuffers({
     host: opts.host,
     port: opts.port,
     // Work connections relay half-closes (one side done sending, the other not).
     allowHalfOpen: true,
     ...(opts.localAddress !== undefined ? { localAddress: opts.localAddress } : {}),
-  });
+  }));
   const connected = new Promise<void>((resolve, reject) => {
     const onConnect = (): void => {
       socket.off('error', onError);
