@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { BurrowClient } from '../client/client.js';
+import { reloadFromFile, startClientAdmin } from '../admin/client-api.js';
+import type { ClientConfig } from '../config/types.js';
 import { buildClientConfig, buildServerConfig, loadClientConfig, loadServerConfig } from '../config/load.js';
 import { runConvert, runVerify } from './config-commands.js';
 import { startDemo } from '../demo/demo.js';
@@ -31,7 +33,12 @@ YAML or JSON. Without one the server listens on 0.0.0.0:7000 with an empty token
 
 Runs the private side with frp's config file: frpc.toml, frpc.ini (legacy),
 YAML or JSON. SIGHUP re-reads the file and applies proxy changes without
-dropping the connection to the server or the unchanged tunnels.`,
+dropping the connection to the server or the unchanged tunnels.
+
+       burrow client reload -c <file>
+
+Asks the running client (through its admin API, webServer.port / admin_port)
+to re-read its file, as frpc reload does.`,
   tcp: `Usage: burrow tcp <localPort> --server <host:port> [options]
 
 Options:
@@ -88,33 +95,60 @@ async function runServer(args: string[]): Promise<void> {
   onShutdown(() => server.stop());
 }
 
-async function runClient(config: ReturnType<typeof buildClientConfig>, log: Logger): Promise<BurrowClient> {
+async function runClient(config: ClientConfig, log: Logger, configFile?: string): Promise<void> {
   const client = new BurrowClient(config, log);
-  onShutdown(() => client.stop());
+  const admin =
+    config.webServer.port > 0
+      ? await startClientAdmin({
+          client,
+          configFile,
+          ...config.webServer,
+          logger: log,
+          stop: () => process.kill(process.pid, 'SIGTERM'),
+        })
+      : undefined;
+  onShutdown(async () => {
+    client.stop();
+    await admin?.close();
+  });
+  if (configFile) {
+    // SIGHUP re-reads the file like GET /api/reload; a bad file is refused and nothing changes.
+    process.on('SIGHUP', () => {
+      try {
+        reloadFromFile(client, configFile, log);
+      } catch (err) {
+        log.error(`reload refused, the running configuration is unchanged: ${describeError(err)}`);
+      }
+    });
+  }
   await client.start();
-  return client;
 }
 
-/** SIGHUP re-reads the file; a file that fails validation is refused and the running set keeps serving. */
-function reloadOnHangup(client: BurrowClient, file: string, log: Logger): void {
-  process.on('SIGHUP', () => {
-    try {
-      client.reload(loadClientConfig(file, { onWarning: (w) => log.warn(`config: ${w}`) }));
-    } catch (err) {
-      log.error(`reload refused, the running configuration is unchanged: ${describeError(err)}`);
-    }
+/** `burrow client reload -c file`: asks the running client's admin API to re-read its file, as `frpc reload`. */
+async function requestReload(config: ClientConfig): Promise<void> {
+  const { addr, port, user, password } = config.webServer;
+  if (port <= 0) throw new Error('burrow client reload needs the admin API: set webServer.port (admin_port in INI)');
+  const host = addr === '0.0.0.0' || addr === '' ? '127.0.0.1' : addr;
+  const res = await fetch(`http://${host.includes(':') ? `[${host}]` : host}:${port}/api/reload`, {
+    headers: user || password ? { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` } : {},
+    signal: AbortSignal.timeout(10_000),
   });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`reload refused (${res.status}): ${text}`);
+  console.log(`reloaded: ${text}`);
 }
 
 async function runClientCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: common, strict: true });
+  const reload = args[0] === 'reload';
+  const { values } = parseArgs({ args: reload ? args.slice(1) : args, options: common, strict: true });
   if (values.help) return void console.log(HELP.client);
   if (!values.config) throw new Error('burrow client needs a config file: burrow client -c frpc.toml');
   const warnings: string[] = [];
   const config = loadClientConfig(values.config, { onWarning: (w) => warnings.push(w) });
+  if (reload) return requestReload(config);
   const log = loggerFrom(values, config.log.level);
   for (const w of warnings) log.warn(`config: ${w}`);
-  reloadOnHangup(await runClient(config, log), values.config, log);
+  await runClient(config, log, values.config);
 }
 
 async function runTcp(args: string[]): Promise<void> {

@@ -55,7 +55,7 @@ export class BurrowClient extends EventEmitter {
   private runId = '';
   private readonly proxies = new Map<string, ProxyEntry>();
   /** configured proxies of types this client cannot run yet: reported, never registered */
-  private readonly unsupported: ProxyStatus[] = [];
+  private readonly unsupported: Array<{ config: ProxyConfig; status: ProxyStatus }> = [];
   private readonly backoff = new Backoff(1000, 20_000, 0.2);
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly cipherKey: Buffer;
@@ -80,7 +80,8 @@ export class BurrowClient extends EventEmitter {
   private addProxy(p: ProxyConfig): ProxyEntry | undefined {
     if (!SUPPORTED_PROXY_TYPES.has(p.type)) {
       // Shown in the status and logged at start; the other proxies run.
-      this.unsupported.push({ name: p.name, type: p.type, phase: 'start error', err: `proxy type "${p.type}" is not supported by burrow yet`, remoteAddr: '', localAddr: `${p.localIP}:${p.localPort}` });
+      const err = `proxy type "${p.type}" is not supported by burrow yet`;
+      this.unsupported.push({ config: p, status: { name: p.name, type: p.type, phase: 'start error', err, remoteAddr: '', localAddr: `${p.localIP}:${p.localPort}` } });
       return undefined;
     }
     const payload = { encryptionKey: p.transport.useEncryption ? this.cipherKey : undefined, compression: p.transport.useCompression };
@@ -104,7 +105,7 @@ export class BurrowClient extends EventEmitter {
     const wanted = new Map(this.selectProxies(next).map((p) => [p.name, p]));
     const diff = { added: [] as string[], removed: [] as string[], changed: [] as string[] };
     const before = new Map([...this.proxies].map(([name, e]) => [name, e.config] as const));
-    for (const u of this.unsupported.splice(0)) before.set(u.name, { name: u.name, type: u.type } as ProxyConfig);
+    for (const u of this.unsupported.splice(0)) before.set(u.config.name, u.config);
     for (const [name, old] of before) {
       const p = wanted.get(name);
       if (p && JSON.stringify(p) === JSON.stringify(old)) continue;
@@ -115,7 +116,11 @@ export class BurrowClient extends EventEmitter {
       (p ? diff.changed : diff.removed).push(name);
     }
     for (const [name, p] of wanted) {
-      if (before.has(name) && !diff.changed.includes(name)) continue;
+      if (before.has(name) && !diff.changed.includes(name)) {
+        // Unchanged: a running proxy stays as it is; an unsupported one goes back on the list.
+        if (!this.proxies.has(name)) this.addProxy(p);
+        continue;
+      }
       if (!before.has(name)) diff.added.push(name);
       const entry = this.addProxy(p);
       if (!entry) {
@@ -135,11 +140,11 @@ export class BurrowClient extends EventEmitter {
   }
 
   get statuses(): ProxyStatus[] {
-    return [...[...this.proxies.values()].map((e) => e.status), ...this.unsupported].map((s) => ({ ...s }));
+    return [...this.proxies.values(), ...this.unsupported].map((e) => ({ ...e.status }));
   }
 
   status(name: string): ProxyStatus | undefined {
-    const s = this.proxies.get(name)?.status ?? this.unsupported.find((u) => u.name === name);
+    const s = this.proxies.get(name)?.status ?? this.unsupported.find((u) => u.config.name === name)?.status;
     return s ? { ...s } : undefined;
   }
 
@@ -152,7 +157,7 @@ export class BurrowClient extends EventEmitter {
     if (this.config.transport.wireProtocol !== 'v1') {
       throw new BurrowError('BURROW_CONFIG_INVALID', `transport.wireProtocol "${this.config.transport.wireProtocol}" is not supported by burrow yet; use "v1" (frp's default)`);
     }
-    for (const u of this.unsupported) this.log.warn('proxy not started', { proxy: u.name, reason: u.err });
+    for (const u of this.unsupported) this.log.warn('proxy not started', { proxy: u.config.name, reason: u.status.err });
     for (const v of this.config.visitors) this.log.warn('visitor not started', { visitor: v.name, reason: `visitor type "${v.type}" is not supported by burrow yet` });
     this.state = ClientState.Connecting;
     for (;;) {

@@ -21,7 +21,11 @@ export type BurrowErrorCode =
   | 'BURROW_TLS'
   | 'BURROW_DIAL_FAILED'
   | 'BURROW_LISTEN_FAILED'
-  | 'BURROW_MUX_STREAM_RESET';
+  | 'BURROW_MUX_STREAM_RESET'
+  | 'BURROW_HTTP_HEAD_TOO_LARGE'
+  | 'BURROW_HTTP_BAD_REQUEST'
+  | 'BURROW_HTTP_BAD_RESPONSE'
+  | 'BURROW_TLS_BAD_CLIENT_HELLO';
 
 export class BurrowError extends Error {
   readonly code: BurrowErrorCode;

@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { echoThrough, patternBytes, portOf, startEcho, startServer, waitFor } from '../helpers/tunnel.js';
 
 /** The CLI exactly as a user runs it: the built bin in dist/ (npm ci builds it through prepare). */
@@ -187,6 +188,31 @@ describe('burrow CLI', () => {
     assert.ok((await echoThrough(portOf(second!), data)).equals(data));
     assert.ok((await echoThrough(portOf(first!), data)).equals(data));
 
+    client.child.kill('SIGTERM');
+    assert.equal(await client.exit, 0);
+    await server.stop();
+    await echo.close();
+  });
+
+  test('`burrow client reload -c` asks the running client to re-read its file through the admin API', async () => {
+    const echo = await startEcho();
+    const server = await startServer();
+    // webServer.port 0 means "off" in frp, so the OS picks a free port first.
+    const probe = createServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const adminPort = (probe.address() as AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const base = `serverAddr = "127.0.0.1"\nserverPort = ${server.port}\nauth.token = "test-token"\nwebServer.port = ${adminPort}\nwebServer.user = "u"\nwebServer.password = "p"\n\n[[proxies]]\nname = "first"\nlocalPort = ${echo.port}\n`;
+    const cfg = writeConfig('frpc.toml', base);
+    const client = run(['client', '-c', cfg]);
+    await waitForOutput(client, 'stderr', /✓ first /);
+    writeFileSync(cfg, base + `\n[[proxies]]\nname = "second"\nlocalPort = ${echo.port}\n`);
+    const reload = run(['client', 'reload', '-c', cfg]);
+    assert.equal(await reload.exit, 0, reload.stderr());
+    assert.match(reload.stdout(), /reloaded: .*"added":\["second"\]/);
+    const [, second] = await waitForOutput(client, 'stderr', /✓ second {2}tcp {2}127\.0\.0\.1(:\d+)/);
+    const data = patternBytes(20_000, 19);
+    assert.ok((await echoThrough(portOf(second!), data)).equals(data));
     client.child.kill('SIGTERM');
     assert.equal(await client.exit, 0);
     await server.stop();

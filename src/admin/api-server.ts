@@ -1,0 +1,180 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describeError } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+
+/** What a handler answers: JSON, plain text, or an empty 200. */
+export type ApiResult = { status?: number; json?: unknown; text?: string };
+
+export interface ApiRequest {
+  params: Record<string, string>;
+  query: URLSearchParams;
+  /** the body as text (bounded by MAX_BODY_BYTES) */
+  body(): Promise<string>;
+}
+
+export interface ApiRoute {
+  method: 'GET' | 'PUT' | 'POST' | 'DELETE';
+  /** `/api/proxy/:type/:name` style; `:x` matches one path segment */
+  path: string;
+  handler(req: ApiRequest): ApiResult | Promise<ApiResult>;
+  /** `/healthz` answers without credentials */
+  public?: boolean;
+}
+
+export interface ApiServerOptions {
+  addr: string;
+  port: number;
+  user: string;
+  password: string;
+  routes: ApiRoute[];
+  logger: Logger;
+}
+
+export interface ApiServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Bodies over this are refused (413): the config file is the largest thing PUT here. */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** As frp: a failed login is answered after a short pause, so guessing is slow. */
+const AUTH_FAILURE_DELAY_MS = 200;
+
+/** An error answer in frp's shape: `{"Code": status, "Msg": text}`. */
+export function apiError(status: number, msg: string): ApiResult {
+  return { status, json: { Code: status, Msg: msg } };
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Compares two secrets in constant time (hashing first makes the lengths equal). */
+function sameSecret(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb);
+}
+
+function authorized(req: IncomingMessage, user: string, password: string): boolean {
+  if (user === '' && password === '') return true;
+  const header = req.headers.authorization ?? '';
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header);
+  const decoded = m ? Buffer.from(m[1]!, 'base64').toString('utf8') : '';
+  const colon = decoded.indexOf(':');
+  const u = colon >= 0 ? decoded.slice(0, colon) : '';
+  const p = colon >= 0 ? decoded.slice(colon + 1) : '';
+  // Both compared every time, so the answer time does not tell which one was wrong.
+  const userOk = sameSecret(u, user);
+  const passOk = sameSecret(p, password);
+  return userOk && passOk;
+}
+
+function matchRoute(routes: ApiRoute[], method: string, path: string): { route: ApiRoute; params: Record<string, string> } | 'wrong-method' | undefined {
+  const segs = path.split('/').filter(Boolean);
+  let pathMatched = false;
+  for (const route of routes) {
+    const want = route.path.split('/').filter(Boolean);
+    if (want.length !== segs.length) continue;
+    const params: Record<string, string> = {};
+    if (!want.every((w, i) => (w.startsWith(':') ? ((params[w.slice(1)] = decodeURIComponent(segs[i]!)), true) : w === segs[i]))) continue;
+    pathMatched = true;
+    if (route.method === method) return { route, params };
+  }
+  return pathMatched ? 'wrong-method' : undefined;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new HttpError(413, `request body over ${MAX_BODY_BYTES} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, result: ApiResult): void {
+  const status = result.status ?? 200;
+  if (result.json !== undefined) {
+    const body = JSON.stringify(result.json);
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  } else if (result.text !== undefined) {
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(result.text) });
+    res.end(result.text);
+  } else {
+    res.writeHead(status, { 'content-length': 0 });
+    res.end();
+  }
+}
+
+/**
+ * The small JSON HTTP server behind the client admin API and the server
+ * dashboard: frp's paths and answer shapes, Basic auth on everything except
+ * public routes, bounded bodies, one log line per refused request.
+ */
+export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+  const { logger: log } = opts;
+  const loopback = opts.addr === '127.0.0.1' || opts.addr === '::1' || opts.addr === 'localhost';
+  if (!loopback && opts.user === '' && opts.password === '') {
+    log.warn('the admin API listens beyond this machine without a password; set webServer.user and webServer.password', { addr: opts.addr });
+  }
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://admin.invalid');
+    const found = matchRoute(opts.routes, req.method ?? 'GET', url.pathname);
+    const handle = async (): Promise<ApiResult> => {
+      if (found === undefined) return apiError(404, `no such path: ${url.pathname}`);
+      if (found === 'wrong-method') return apiError(405, `method ${req.method ?? ''} not allowed on ${url.pathname}`);
+      if (!found.route.public && !authorized(req, opts.user, opts.password)) {
+        log.warn('admin request refused: wrong credentials', { path: url.pathname, remote: req.socket.remoteAddress });
+        await new Promise((r) => setTimeout(r, AUTH_FAILURE_DELAY_MS));
+        res.setHeader('www-authenticate', 'Basic realm="Restricted"');
+        return { status: 401, text: 'Unauthorized\n' };
+      }
+      return found.route.handler({ params: found.params, query: url.searchParams, body: () => readBody(req) });
+    };
+    handle().then(
+      (result) => send(res, result),
+      (err: unknown) => {
+        const status = err instanceof HttpError ? err.status : 500;
+        if (status === 500) log.error('admin request failed', { path: url.pathname, reason: describeError(err) });
+        if (!res.headersSent) send(res, apiError(status, describeError(err)));
+      },
+    );
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.addr, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info('admin API listening', { addr: `${opts.addr}:${port}` });
+  return {
+    port,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,226 @@
+/**
+ * Incremental reader of an HTTP/1.x message head (start line + header
+ * fields + empty line), shared by the request and the response parsers.
+ *
+ * It never holds more than `maxHeadBytes`: a chunk is only copied up to the
+ * remaining budget, and a head that has not ended when the budget is spent is
+ * refused. The common case — a whole head in the first chunk — is parsed in
+ * place without copying.
+ */
+import { BurrowError, type BurrowErrorCode } from '../util/errors.js';
+
+export type HeaderList = Array<[name: string, value: string]>;
+
+export interface ScannedHead {
+  /** The start line, decoded byte-for-byte (latin1). */
+  startLine: string;
+  /** Field lines in arrival order, names in their original case, values trimmed. */
+  headers: HeaderList;
+  /** The head exactly as received, from the start line through the empty line. */
+  raw: Buffer;
+}
+
+export interface HeadLimits {
+  maxHeadBytes: number;
+  maxHeaders: number;
+}
+
+export interface HeadErrorCodes {
+  tooLarge: BurrowErrorCode;
+  malformed: BurrowErrorCode;
+  /** "request" or "response", for messages. */
+  what: string;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+const SP = 0x20;
+const HTAB = 0x09;
+const INITIAL_CAPACITY = 1024;
+/** RFC 9112 §2.2 asks servers to skip at least one empty line before a request line. */
+const MAX_LEADING_EMPTY_LINES = 4;
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Control characters other than HTAB are never valid in a field value. */
+const BAD_VALUE_CHAR = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+export function isToken(s: string): boolean {
+  return TOKEN.test(s);
+}
+
+export function hasBadValueChar(s: string): boolean {
+  return BAD_VALUE_CHAR.test(s);
+}
+
+export function checkLimit(value: number | undefined, fallback: number, what: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1 || value > 1 << 24) {
+    throw new BurrowError('BURROW_CONFIG_INVALID', `${what} must be an integer between 1 and ${1 << 24}, got ${String(value)}`);
+  }
+  return value;
+}
+
+export class HeadScanner {
+  private readonly limits: HeadLimits;
+  private readonly codes: HeadErrorCodes;
+  /** Our own copy of the bytes received so far; unused while parsing a chunk in place. */
+  private storage: Buffer | undefined;
+  private used = 0;
+  /** Where the next line (or the start line) begins in the current data. */
+  private lineStart = 0;
+  /** Where to resume looking for LF. */
+  private scanPos = 0;
+  private headStart = 0;
+  private leadingEmptyLines = 0;
+  private startLine: string | undefined;
+  private readonly headers: HeaderList = [];
+  private result: ScannedHead | undefined;
+  private remainder: Buffer = Buffer.alloc(0);
+  private failure: BurrowError | undefined;
+
+  constructor(limits: HeadLimits, codes: HeadErrorCodes) {
+    this.limits = limits;
+    this.codes = codes;
+  }
+
+  /**
+   * Feeds bytes; returns the head once its empty line has arrived. Bytes after
+   * the head are kept for `takeRemainder()`. Pushing after completion only
+   * appends to the remainder. Throws a BurrowError on a malformed or
+   * oversized head, and keeps throwing it afterwards.
+   */
+  push(chunk: Buffer): ScannedHead | undefined {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.result !== undefined) {
+      this.remainder = this.remainder.length === 0 ? chunk : Buffer.concat([this.remainder, chunk]);
+      return undefined;
+    }
+    try {
+      return this.used === 0 ? this.scanInPlace(chunk) : this.scanCopied(chunk);
+    } catch (err) {
+      if (err instanceof BurrowError) this.failure = err;
+      this.storage = undefined;
+      throw err;
+    }
+  }
+
+  /** Bytes received after the head (the start of the body or the next message); empties the store. */
+  takeRemainder(): Buffer {
+    const rest = this.remainder;
+    this.remainder = Buffer.alloc(0);
+    return rest;
+  }
+
+  /** How many bytes of an unfinished head are held. */
+  get bufferedBytes(): number {
+    return this.used;
+  }
+
+  private scanInPlace(chunk: Buffer): ScannedHead | undefined {
+    const limit = Math.min(chunk.length, this.limits.maxHeadBytes);
+    const end = this.scanLines(chunk, limit);
+    if (end !== undefined) return this.finish(chunk, end, chunk.subarray(end));
+    if (chunk.length >= this.limits.maxHeadBytes) throw this.tooLarge();
+    this.storage = Buffer.allocUnsafe(Math.min(this.limits.maxHeadBytes, Math.max(INITIAL_CAPACITY, chunk.length * 2)));
+    chunk.copy(this.storage, 0);
+    this.used = chunk.length;
+    return undefined;
+  }
+
+  private scanCopied(chunk: Buffer): ScannedHead | undefined {
+    const take = Math.min(chunk.length, this.limits.maxHeadBytes - this.used);
+    this.reserve(this.used + take);
+    const storage = this.storage as Buffer;
+    chunk.copy(storage, this.used, 0, take);
+    this.used += take;
+    const end = this.scanLines(storage, this.used);
+    if (end !== undefined) {
+      const tail = storage.subarray(end, this.used);
+      const rest = take < chunk.length ? Buffer.concat([tail, chunk.subarray(take)]) : tail;
+      return this.finish(storage, end, rest);
+    }
+    if (this.used >= this.limits.maxHeadBytes) throw this.tooLarge();
+    return undefined;
+  }
+
+  private reserve(size: number): void {
+    const storage = this.storage as Buffer;
+    if (storage.length >= size) return;
+    let capacity = storage.length * 2;
+    while (capacity < size) capacity *= 2;
+    const grown = Buffer.allocUnsafe(Math.min(capacity, this.limits.maxHeadBytes));
+    storage.copy(grown, 0, 0, this.used);
+    this.storage = grown;
+  }
+
+  private finish(data: Buffer, end: number, rest: Buffer): ScannedHead {
+    this.result = {
+      startLine: this.startLine as string,
+      headers: this.headers,
+      raw: data.subarray(this.headStart, end),
+    };
+    this.remainder = rest;
+    this.used = 0;
+    this.storage = undefined;
+    return this.result;
+  }
+
+  /** Processes complete lines in data[scanPos, limit); returns the index just past the head, if it ended. */
+  private scanLines(data: Buffer, limit: number): number | undefined {
+    for (;;) {
+      const lf = data.indexOf(LF, this.scanPos);
+      if (lf < 0 || lf >= limit) {
+        this.scanPos = limit;
+        return undefined;
+      }
+      const lineEnd = lf > this.lineStart && data[lf - 1] === CR ? lf - 1 : lf;
+      const done = this.line(data, this.lineStart, lineEnd);
+      // Empty lines before the start line are skipped, not part of the head.
+      if (this.startLine === undefined) this.headStart = lf + 1;
+      this.lineStart = lf + 1;
+      this.scanPos = lf + 1;
+      if (done) return lf + 1;
+    }
+  }
+
+  /** Handles one line without its terminator; true when it was the empty line ending the head. */
+  private line(data: Buffer, start: number, end: number): boolean {
+    const cr = data.indexOf(CR, start);
+    if (cr >= 0 && cr < end) throw this.malformed('a bare CR inside a line');
+    if (this.startLine === undefined) {
+      if (start === end) {
+        this.leadingEmptyLines += 1;
+        if (this.leadingEmptyLines > MAX_LEADING_EMPTY_LINES) throw this.malformed('too many empty lines before the start line');
+        return false;
+      }
+      this.startLine = data.toString('latin1', start, end);
+      return false;
+    }
+    if (start === end) return true;
+    if (this.headers.length >= this.limits.maxHeaders) {
+      throw new BurrowError(this.codes.tooLarge, `${this.codes.what} has more than ${this.limits.maxHeaders} header fields`);
+    }
+    const first = data[start];
+    if (first === SP || first === HTAB) throw this.malformed('a folded header line (obs-fold)');
+    const colon = data.indexOf(0x3a, start);
+    if (colon < 0 || colon >= end) throw this.malformed('a header line without a colon');
+    const name = data.toString('latin1', start, colon);
+    if (!isToken(name)) throw this.malformed(`an invalid header name ${JSON.stringify(name)}`);
+    let valueStart = colon + 1;
+    let valueEnd = end;
+    while (valueStart < valueEnd && (data[valueStart] === SP || data[valueStart] === HTAB)) valueStart += 1;
+    while (valueEnd > valueStart && (data[valueEnd - 1] === SP || data[valueEnd - 1] === HTAB)) valueEnd -= 1;
+    const value = data.toString('latin1', valueStart, valueEnd);
+    if (hasBadValueChar(value)) throw this.malformed(`a control character in header ${JSON.stringify(name)}`);
+    this.headers.push([name, value]);
+    return false;
+  }
+
+  private tooLarge(): BurrowError {
+    return new BurrowError(this.codes.tooLarge, `${this.codes.what} head is larger than ${this.limits.maxHeadBytes} bytes`);
+  }
+
+  private malformed(what: string): BurrowError {
+    return new BurrowError(this.codes.malformed, `malformed ${this.codes.what} head: ${what}`);
+  }
+}
