@@ -5,7 +5,8 @@ import { ControlChannel } from '../control/control-channel.js';
 import { readOneMessage, writeMessage } from '../control/message-io.js';
 import { tokenDigest } from '../protocol/auth.js';
 import { deriveCipherKey } from '../protocol/crypto.js';
-import type { Message, NewProxy, NewProxyResp } from '../protocol/messages.js';
+import type { Message, NewProxyResp } from '../protocol/messages.js';
+import { newProxyMessage } from './new-proxy.js';
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { login } from './login.js';
@@ -74,14 +75,7 @@ export class ClientSession extends EventEmitter {
   }
 
   registerProxy(p: ProxyConfig): void {
-    const body: NewProxy = {
-      proxy_name: this.wireName(p.name),
-      proxy_type: p.type,
-      use_encryption: p.transport.useEncryption,
-      use_compression: p.transport.useCompression,
-      remote_port: p.remotePort,
-    };
-    this.channel?.send({ type: 'NewProxy', body });
+    this.channel?.send({ type: 'NewProxy', body: newProxyMessage(p, this.wireName(p.name)) });
   }
 
   closeProxy(name: string): void {

@@ -18,6 +18,7 @@ export interface ControlHost {
   readonly config: ServerConfig;
   /** opens the public side of a proxy; throws a BurrowError with a readable reason */
   createProxy(control: ControlSession, msg: NewProxy): Promise<ServerProxy>;
+  proxyStarted(control: ControlSession, proxy: ServerProxy, msg: NewProxy): void;
   releaseProxy(control: ControlSession, proxy: ServerProxy): void;
   controlClosed(control: ControlSession): void;
 }
@@ -125,6 +126,7 @@ export class ControlSession {
         return;
       }
       this.proxies.set(name, proxy);
+      this.host.proxyStarted(this, proxy, msg);
       this.log.info('proxy started', { proxy: name, type: proxy.type, remote: proxy.remoteAddr });
       this.send({ type: 'NewProxyResp', body: { proxy_name: name, remote_addr: proxy.remoteAddr } });
     } catch (err) {

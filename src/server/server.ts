@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config/types.js';
@@ -34,7 +35,12 @@ export enum ServerState {
  * its first message: Login → a new ControlSession, NewWorkConn → that client's
  * pool, anything else → refused and closed.
  */
-export class BurrowServer implements ControlHost {
+/**
+ * Events, for the dashboard and metrics: 'clientOnline' (control),
+ * 'clientOffline' (control), 'proxyStarted' (control, proxy, NewProxy),
+ * 'proxyClosed' (control, proxy).
+ */
+export class BurrowServer extends EventEmitter implements ControlHost {
   state = ServerState.Idle;
   private listener: TransportListener | undefined;
   private readonly controls = new Map<string, ControlSession>();
@@ -46,6 +52,7 @@ export class BurrowServer implements ControlHost {
     readonly config: ServerConfig,
     private readonly log: Logger = silentLogger,
   ) {
+    super();
     this.key = deriveCipherKey(config.auth.token);
   }
 
@@ -168,6 +175,7 @@ export class BurrowServer implements ControlHost {
     const control = new ControlSession(this, runId, login, remote, stream, this.key, teardown, log);
     if (control.state === ControlState.Active) {
       this.controls.set(runId, control);
+      this.emit('clientOnline', control);
       log.info('client logged in', { remote, version: login.version, hostname: login.hostname });
     }
   }
@@ -232,11 +240,17 @@ export class BurrowServer implements ControlHost {
     });
   }
 
+  proxyStarted(control: ControlSession, proxy: ServerProxy, msg: NewProxy): void {
+    this.emit('proxyStarted', control, proxy, msg);
+  }
+
   releaseProxy(control: ControlSession, proxy: ServerProxy): void {
     if (this.proxyOwners.get(proxy.name) === control) this.proxyOwners.delete(proxy.name);
+    this.emit('proxyClosed', control, proxy);
   }
 
   controlClosed(control: ControlSession): void {
     if (this.controls.get(control.runId) === control) this.controls.delete(control.runId);
+    this.emit('clientOffline', control);
   }
 }
