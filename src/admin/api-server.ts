@@ -77,6 +77,14 @@ function authorized(req: IncomingMessage, user: string, password: string): boole
   return userOk && passOk;
 }
 
+function decodeSegment(seg: string): string {
+  try {
+    return decodeURIComponent(seg);
+  } catch {
+    throw new HttpError(400, `malformed path segment: ${seg}`);
+  }
+}
+
 function matchRoute(routes: ApiRoute[], method: string, path: string): { route: ApiRoute; params: Record<string, string> } | 'wrong-method' | undefined {
   const segs = path.split('/').filter(Boolean);
   let pathMatched = false;
@@ -84,7 +92,7 @@ function matchRoute(routes: ApiRoute[], method: string, path: string): { route: 
     const want = route.path.split('/').filter(Boolean);
     if (want.length !== segs.length) continue;
     const params: Record<string, string> = {};
-    if (!want.every((w, i) => (w.startsWith(':') ? ((params[w.slice(1)] = decodeURIComponent(segs[i]!)), true) : w === segs[i]))) continue;
+    if (!want.every((w, i) => (w.startsWith(':') ? ((params[w.slice(1)] = decodeSegment(segs[i]!)), true) : w === segs[i]))) continue;
     pathMatched = true;
     if (route.method === method) return { route, params };
   }
@@ -137,8 +145,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   }
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
-    const found = matchRoute(opts.routes, req.method ?? 'GET', url.pathname);
     const handle = async (): Promise<ApiResult> => {
+      // Matching decodes path segments: a malformed %-escape must answer 400, not throw.
+      const found = matchRoute(opts.routes, req.method ?? 'GET', url.pathname);
       if (found === undefined) return apiError(404, `no such path: ${url.pathname}`);
       if (found === 'wrong-method') return apiError(405, `method ${req.method ?? ''} not allowed on ${url.pathname}`);
       if (!found.route.public && !authorized(req, opts.user, opts.password)) {

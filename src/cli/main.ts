@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { BurrowClient } from '../client/client.js';
 import { reloadFromFile, startClientAdmin } from '../admin/client-api.js';
+import { startServerDashboard } from '../admin/server-api.js';
 import type { ClientConfig } from '../config/types.js';
 import { buildClientConfig, buildServerConfig, loadClientConfig, loadServerConfig } from '../config/load.js';
 import { runConvert, runVerify } from './config-commands.js';
@@ -92,7 +93,14 @@ async function runServer(args: string[]): Promise<void> {
   for (const w of warnings) log.warn(`config: ${w}`);
   const server = new BurrowServer(config, log);
   await server.start();
-  onShutdown(() => server.stop());
+  const dashboard =
+    config.webServer.port > 0
+      ? await startServerDashboard({ server, ...config.webServer, enablePrometheus: config.enablePrometheus, logger: log })
+      : undefined;
+  onShutdown(async () => {
+    await dashboard?.close();
+    await server.stop();
+  });
 }
 
 async function runClient(config: ClientConfig, log: Logger, configFile?: string): Promise<void> {

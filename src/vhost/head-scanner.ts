@@ -16,7 +16,7 @@ export interface ScannedHead {
   startLine: string;
   /** Field lines in arrival order, names in their original case, values trimmed. */
   headers: HeaderList;
-  /** The head exactly as received, from the start line through the empty line. */
+  /** The head exactly as received, from the start line through the empty line (may share memory with a pushed chunk). */
   raw: Buffer;
 }
 
@@ -95,6 +95,7 @@ export class HeadScanner {
       this.remainder = this.remainder.length === 0 ? chunk : Buffer.concat([this.remainder, chunk]);
       return undefined;
     }
+    if (chunk.length === 0) return undefined;
     try {
       return this.used === 0 ? this.scanInPlace(chunk) : this.scanCopied(chunk);
     } catch (err) {
@@ -109,11 +110,6 @@ export class HeadScanner {
     const rest = this.remainder;
     this.remainder = Buffer.alloc(0);
     return rest;
-  }
-
-  /** How many bytes of an unfinished head are held. */
-  get bufferedBytes(): number {
-    return this.used;
   }
 
   private scanInPlace(chunk: Buffer): ScannedHead | undefined {

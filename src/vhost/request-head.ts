@@ -65,8 +65,8 @@ export class RequestHeadParser {
     }
     const scanned = this.scanner.push(chunk);
     if (scanned === undefined) return undefined;
-    const line = parseRequestLine(scanned.startLine);
-    const head: RequestHead = { ...line, headers: scanned.headers, raw: scanned.raw };
+    const { method, target, version } = parseRequestLine(scanned.startLine);
+    const head: RequestHead = { method, target, version, headers: scanned.headers, raw: scanned.raw };
     validateRequestHead(head);
     this.head = head;
     return head;

@@ -9,6 +9,9 @@
 import { BurrowError } from '../util/errors.js';
 import { checkLimit, HeadScanner, type HeaderList } from './head-scanner.js';
 
+export { getHeader, getHeaderValues, headerTokens, isKeepAlive } from './headers.js';
+export type { HeaderList } from './headers.js';
+
 export const DEFAULT_MAX_RESPONSE_HEAD_BYTES = 65_536;
 export const DEFAULT_MAX_RESPONSE_HEADERS = 256;
 
@@ -48,7 +51,8 @@ export class ResponseHeadParser {
     }
     const scanned = this.scanner.push(chunk);
     if (scanned === undefined) return undefined;
-    this.head = { ...parseStatusLine(scanned.startLine), headers: scanned.headers, raw: scanned.raw };
+    const { version, status, reason } = parseStatusLine(scanned.startLine);
+    this.head = { version, status, reason, headers: scanned.headers, raw: scanned.raw };
     return this.head;
   }
 

@@ -1,0 +1,281 @@
+import type { PortRange, ServerConfig } from '../config/types.js';
+import type { NewProxy } from '../protocol/messages.js';
+import type { ServerProxy } from '../proxy/types.js';
+import { ServerStats, type ClientSnapshot, type ProxySnapshot, type StatsEventSource } from '../server/server-stats.js';
+import type { Logger } from '../util/logger.js';
+import { FRP_COMPAT_VERSION } from '../version.js';
+import { apiError, startApiServer, type ApiRoute, type ApiServer } from './api-server.js';
+import { createServerMetrics } from './metrics.js';
+
+/** What the dashboard reads from the running server. */
+export type DashboardSource = StatsEventSource & { readonly config: ServerConfig; readonly port: number };
+
+export interface ServerDashboardOptions {
+  server: DashboardSource;
+  addr: string;
+  port: number;
+  user: string;
+  password: string;
+  /** serve GET /metrics (frp's `enablePrometheus`) */
+  enablePrometheus: boolean;
+  logger: Logger;
+}
+
+export interface ServerDashboard extends ApiServer {
+  readonly stats: ServerStats;
+}
+
+/** Server-side proxy settings in frp's TOML key style. */
+export type ProxyConf = Record<string, unknown> & { name: string; type: string };
+
+/** frp's ProxyStats (`/api/proxy/{type}`, `/api/proxies/{name}`). */
+export interface ProxyStats {
+  name: string;
+  conf: ProxyConf | null;
+  user?: string;
+  clientID?: string;
+  todayTrafficIn: number;
+  todayTrafficOut: number;
+  curConns: number;
+  lastStartTime: string;
+  lastCloseTime: string;
+  status: 'online' | 'offline';
+}
+
+/** frp's ClientInfo (`/api/clients`); times in Unix seconds. */
+export interface ClientInfo {
+  key: string;
+  user: string;
+  clientID: string;
+  runID: string;
+  version?: string;
+  wireProtocol?: string;
+  hostname: string;
+  clientIP?: string;
+  firstConnectedAt: number;
+  lastConnectedAt: number;
+  disconnectedAt?: number;
+  online: boolean;
+}
+
+const two = (n: number): string => String(n).padStart(2, '0');
+
+/** frp's dashboard time format, local time: `MM-DD hh:mm:ss`; empty for never. */
+export function formatDashboardTime(ms: number): string {
+  if (ms === 0) return '';
+  const d = new Date(ms);
+  return `${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}
+
+/** The port a tcp/udp proxy really listens on (the one asked for may have been 0). */
+function boundPort(remoteAddr: string, asked: number | undefined): number {
+  const port = Number(remoteAddr.slice(remoteAddr.lastIndexOf(':') + 1));
+  return Number.isInteger(port) && port > 0 ? port : (asked ?? 0);
+}
+
+/**
+ * A live proxy's settings as frp's dashboard shows them, built from its
+ * NewProxy message. Keys frp always writes are always here (`transport`,
+ * `loadBalancer.group`, `remotePort`, `locations`, …); secrets (sk, HTTP
+ * credentials, the group key) never are.
+ */
+export function proxyConf(proxy: ServerProxy, msg: NewProxy | undefined): ProxyConf {
+  const m: NewProxy = msg ?? {};
+  const transport: Record<string, unknown> = {};
+  if (m.use_encryption) transport.useEncryption = true;
+  if (m.use_compression) transport.useCompression = true;
+  if (m.bandwidth_limit) transport.bandwidthLimit = m.bandwidth_limit;
+  if (m.bandwidth_limit_mode) transport.bandwidthLimitMode = m.bandwidth_limit_mode;
+  const conf: ProxyConf = { name: proxy.name, type: proxy.type, transport };
+  if (m.metas && Object.keys(m.metas).length > 0) conf.metadatas = { ...m.metas };
+  if (m.annotations && Object.keys(m.annotations).length > 0) conf.annotations = { ...m.annotations };
+  conf.loadBalancer = { group: m.group ?? '' };
+  const domains = (): void => {
+    if (m.custom_domains && m.custom_domains.length > 0) conf.customDomains = [...m.custom_domains];
+    if (m.subdomain) conf.subdomain = m.subdomain;
+  };
+  switch (proxy.type) {
+    case 'tcp':
+    case 'udp':
+      conf.remotePort = boundPort(proxy.remoteAddr, m.remote_port);
+      break;
+    case 'http':
+      domains();
+      conf.locations = [...(m.locations ?? [])];
+      conf.hostHeaderRewrite = m.host_header_rewrite ?? '';
+      break;
+    case 'https':
+      domains();
+      break;
+    case 'tcpmux':
+      domains();
+      conf.multiplexer = m.multiplexer ?? '';
+      conf.routeByHTTPUser = m.route_by_http_user ?? '';
+      break;
+  }
+  return conf;
+}
+
+export function toProxyStats(s: ProxySnapshot): ProxyStats {
+  return {
+    name: s.name,
+    conf: s.live ? proxyConf(s.live.proxy, s.live.msg) : null,
+    ...(s.user ? { user: s.user } : {}),
+    ...(s.clientID ? { clientID: s.clientID } : {}),
+    todayTrafficIn: s.todayTrafficIn,
+    todayTrafficOut: s.todayTrafficOut,
+    curConns: s.curConns,
+    lastStartTime: formatDashboardTime(s.lastStart),
+    lastCloseTime: formatDashboardTime(s.lastClose),
+    status: s.live ? 'online' : 'offline',
+  };
+}
+
+const unixSeconds = (ms: number): number => Math.floor(ms / 1000);
+
+export function toClientInfo(c: ClientSnapshot): ClientInfo {
+  return {
+    key: c.key,
+    user: c.user,
+    clientID: c.clientID,
+    runID: c.runID,
+    ...(c.version ? { version: c.version } : {}),
+    hostname: c.hostname,
+    ...(c.ip ? { clientIP: c.ip } : {}),
+    firstConnectedAt: unixSeconds(c.firstConnectedAt),
+    lastConnectedAt: unixSeconds(c.lastConnectedAt),
+    ...(c.disconnectedAt ? { disconnectedAt: unixSeconds(c.disconnectedAt) } : {}),
+    online: c.online,
+  };
+}
+
+/** frp's `allowPortsStr`: `2000-3000,3001`. */
+function allowPortsText(ranges: readonly PortRange[]): string {
+  return ranges.map((r) => (r.start === r.end ? String(r.start) : `${r.start}-${r.end}`)).join(',');
+}
+
+function serverInfo(server: DashboardSource, stats: ServerStats): Record<string, unknown> {
+  const c = server.config;
+  const now = stats.summary();
+  const allowPortsStr = allowPortsText(c.allowPorts);
+  return {
+    version: FRP_COMPAT_VERSION,
+    bindPort: server.port || c.bindPort,
+    vhostHTTPPort: c.vhostHTTPPort,
+    vhostHTTPSPort: c.vhostHTTPSPort,
+    tcpmuxHTTPConnectPort: c.tcpmuxHTTPConnectPort,
+    kcpBindPort: c.kcpBindPort,
+    quicBindPort: c.quicBindPort,
+    subdomainHost: c.subDomainHost,
+    maxPoolCount: c.transport.maxPoolCount,
+    maxPortsPerClient: c.maxPortsPerClient,
+    heartbeatTimeout: c.transport.heartbeatTimeout,
+    ...(allowPortsStr ? { allowPortsStr } : {}),
+    ...(c.transport.tls.force ? { tlsForce: true } : {}),
+    totalTrafficIn: now.todayTrafficIn,
+    totalTrafficOut: now.todayTrafficOut,
+    curConns: now.curConns,
+    clientCounts: now.clientCounts,
+    proxyTypeCount: now.proxyTypeCounts,
+  };
+}
+
+const NO_PROXY = 'no proxy info found';
+
+/** frp's dashboard routes over the stats; `/metrics` only when Prometheus is on. */
+export function serverDashboardRoutes(server: DashboardSource, stats: ServerStats, enablePrometheus: boolean): ApiRoute[] {
+  const routes: ApiRoute[] = [
+    { method: 'GET', path: '/healthz', public: true, handler: () => ({}) },
+    { method: 'GET', path: '/api/serverinfo', handler: () => ({ json: serverInfo(server, stats) }) },
+    {
+      method: 'GET',
+      path: '/api/proxy/:type',
+      handler: (req) => ({ json: { proxies: stats.proxiesByType(req.params.type!).map(toProxyStats) } }),
+    },
+    {
+      method: 'GET',
+      path: '/api/proxy/:type/:name',
+      handler: (req) => {
+        const s = stats.proxy(req.params.name!, req.params.type!);
+        return s ? { json: toProxyStats(s) } : apiError(404, NO_PROXY);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/proxies/:name',
+      handler: (req) => {
+        const s = stats.proxy(req.params.name!);
+        return s ? { json: toProxyStats(s) } : apiError(404, NO_PROXY);
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/api/proxies',
+      handler: (req) => {
+        if (req.query.get('status') !== 'offline') return apiError(400, 'only status=offline can be cleared');
+        stats.clearOfflineProxies();
+        return { json: { Code: 200, Msg: 'success' } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/traffic/:name',
+      handler: (req) => {
+        const t = stats.traffic(req.params.name!);
+        return t ? { json: t } : apiError(404, NO_PROXY);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/clients',
+      handler: (req) => {
+        const q = req.query;
+        const filter = { user: q.get('user') ?? '', clientId: q.get('clientId') ?? '', runId: q.get('runId') ?? '', status: q.get('status') ?? '' };
+        return { json: stats.clients(filter).map(toClientInfo) };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/clients/:key',
+      handler: (req) => {
+        const c = stats.client(req.params.key!);
+        return c ? { json: toClientInfo(c) } : apiError(404, `client ${req.params.key!} not found`);
+      },
+    },
+  ];
+  if (enablePrometheus) {
+    const metrics = createServerMetrics(stats);
+    routes.push({ method: 'GET', path: '/metrics', handler: async () => ({ text: await metrics.render() }) });
+  }
+  return routes;
+}
+
+/**
+ * The server dashboard API (frp's `webServer` on frps): starts recording the
+ * server's clients and proxies now, serves them until close().
+ */
+export async function startServerDashboard(opts: ServerDashboardOptions): Promise<ServerDashboard> {
+  const stats = new ServerStats(opts.server);
+  let api: ApiServer;
+  try {
+    api = await startApiServer({
+      addr: opts.addr,
+      port: opts.port,
+      user: opts.user,
+      password: opts.password,
+      routes: serverDashboardRoutes(opts.server, stats, opts.enablePrometheus),
+      logger: opts.logger,
+    });
+  } catch (err) {
+    stats.close();
+    throw err;
+  }
+  return {
+    stats,
+    port: api.port,
+    close: async () => {
+      stats.close();
+      await api.close();
+    },
+  };
+}

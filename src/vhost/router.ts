@@ -1,0 +1,191 @@
+/**
+ * The vhost routing table shared by the http, https and tcpmux listeners
+ * (FRP-PROTOCOL §7.3): routes keyed by (domain, location, routeByHTTPUser).
+ *
+ * Lookup order for a host: the exact host; then wildcards made by replacing
+ * the leftmost label with `*` and dropping labels one at a time while at
+ * least three remain (`a.b.example.com` → `*.b.example.com` → `*.example.com`,
+ * never `*.com`); then the catch-all `*`. For each candidate domain, routes
+ * of the request's user come before routes for any user (''), and within
+ * those the first location, in descending byte order, that prefixes the
+ * path wins — for nested prefixes that is the longest one.
+ *
+ * Load-balancing groups: a route registered again with the same group name
+ * and key gains a member; lookups rotate round-robin over the members.
+ */
+import { BurrowError } from '../util/errors.js';
+
+export interface VhostRouteKey {
+  domain: string;
+  /** A path prefix; '' matches every path. */
+  location: string;
+  /** '' = any user. */
+  routeByHTTPUser: string;
+}
+
+export interface VhostRoute<T> extends VhostRouteKey {
+  /** The proxy registering the route, unique within a group. */
+  name: string;
+  value: T;
+  /** `load_balancer.group`; '' or undefined = not grouped. */
+  group?: string;
+  groupKey?: string;
+}
+
+export interface VhostMatch<T> extends VhostRouteKey {
+  /** The member picked for this request. */
+  name: string;
+  value: T;
+}
+
+interface Member<T> {
+  name: string;
+  value: T;
+}
+
+interface RouteEntry<T> {
+  location: string;
+  locationBytes: Buffer;
+  group: string;
+  groupKey: string;
+  members: Array<Member<T>>;
+  /** Round-robin position among the members. */
+  next: number;
+}
+
+/** Routes of one domain, by routeByHTTPUser, each list in descending location order. */
+type DomainRoutes<T> = Map<string, Array<RouteEntry<T>>>;
+
+function describeKey(key: VhostRouteKey): string {
+  return `domain [${key.domain}] location [${key.location}] routeByHTTPUser [${key.routeByHTTPUser}]`;
+}
+
+export class VhostRouter<T> {
+  private readonly domains = new Map<string, DomainRoutes<T>>();
+  private routeCount = 0;
+
+  /** Number of distinct (domain, location, routeByHTTPUser) routes. */
+  get size(): number {
+    return this.routeCount;
+  }
+
+  /**
+   * Registers a route, or joins its group. Throws BURROW_PROXY_REJECTED on a
+   * conflict with an existing route, a group key mismatch, or a name already
+   * in the group.
+   */
+  add(route: VhostRoute<T>): void {
+    const domain = route.domain.toLowerCase();
+    const group = route.group ?? '';
+    const groupKey = route.groupKey ?? '';
+    const key: VhostRouteKey = { domain, location: route.location, routeByHTTPUser: route.routeByHTTPUser };
+    const existing = this.find(key);
+    if (existing !== undefined) {
+      if (group === '' || existing.group !== group) {
+        const owner = existing.group !== '' ? `group [${existing.group}]` : `proxy [${existing.members[0]?.name ?? '?'}]`;
+        throw new BurrowError('BURROW_PROXY_REJECTED', `proxy [${route.name}]: ${describeKey(key)} is already used by ${owner}`);
+      }
+      if (existing.groupKey !== groupKey) {
+        throw new BurrowError('BURROW_PROXY_REJECTED', `proxy [${route.name}]: group [${group}] auth failed: the group key does not match`);
+      }
+      if (existing.members.some((m) => m.name === route.name)) {
+        throw new BurrowError('BURROW_PROXY_REJECTED', `proxy [${route.name}] is already a member of group [${group}] for ${describeKey(key)}`);
+      }
+      existing.members.push({ name: route.name, value: route.value });
+      return;
+    }
+
+    let byUser = this.domains.get(domain);
+    if (byUser === undefined) {
+      byUser = new Map();
+      this.domains.set(domain, byUser);
+    }
+    let list = byUser.get(key.routeByHTTPUser);
+    if (list === undefined) {
+      list = [];
+      byUser.set(key.routeByHTTPUser, list);
+    }
+    const entry: RouteEntry<T> = {
+      location: key.location,
+      locationBytes: Buffer.from(key.location, 'utf8'),
+      group,
+      groupKey,
+      members: [{ name: route.name, value: route.value }],
+      next: 0,
+    };
+    // Byte order, as frp compares Go strings; descending puts /a/b before /a.
+    let at = 0;
+    while (at < list.length && Buffer.compare((list[at] as RouteEntry<T>).locationBytes, entry.locationBytes) > 0) at += 1;
+    list.splice(at, 0, entry);
+    this.routeCount += 1;
+  }
+
+  /** Removes proxy `name` from a route; the route goes with its last member. Returns whether it was there. */
+  remove(key: VhostRouteKey & { name: string }): boolean {
+    const domain = key.domain.toLowerCase();
+    const byUser = this.domains.get(domain);
+    const list = byUser?.get(key.routeByHTTPUser);
+    if (byUser === undefined || list === undefined) return false;
+    const index = list.findIndex((e) => e.location === key.location);
+    const entry = list[index];
+    if (entry === undefined) return false;
+    const memberIndex = entry.members.findIndex((m) => m.name === key.name);
+    if (memberIndex < 0) return false;
+    entry.members.splice(memberIndex, 1);
+    if (entry.members.length > 0) return true;
+    list.splice(index, 1);
+    this.routeCount -= 1;
+    if (list.length === 0) byUser.delete(key.routeByHTTPUser);
+    if (byUser.size === 0) this.domains.delete(domain);
+    return true;
+  }
+
+  /** The value for a request, or undefined (→ 404). `host` should be canonical (see canonicalHost). */
+  lookup(host: string, path: string, user: string): T | undefined {
+    return this.match(host, path, user)?.value;
+  }
+
+  /** Like lookup, also telling which route matched and which member was picked. */
+  match(host: string, path: string, user: string): VhostMatch<T> | undefined {
+    for (const domain of candidateDomains(host.toLowerCase())) {
+      const byUser = this.domains.get(domain);
+      if (byUser === undefined) continue;
+      const users = user === '' ? [''] : [user, ''];
+      for (const routeUser of users) {
+        const list = byUser.get(routeUser);
+        if (list === undefined) continue;
+        for (const entry of list) {
+          if (!path.startsWith(entry.location)) continue;
+          const member = pick(entry);
+          return { domain, location: entry.location, routeByHTTPUser: routeUser, name: member.name, value: member.value };
+        }
+      }
+    }
+    return undefined;
+  }
+
+  private find(key: VhostRouteKey): RouteEntry<T> | undefined {
+    return this.domains
+      .get(key.domain)
+      ?.get(key.routeByHTTPUser)
+      ?.find((e) => e.location === key.location);
+  }
+}
+
+function pick<T>(entry: RouteEntry<T>): Member<T> {
+  const index = entry.next % entry.members.length;
+  entry.next = index + 1;
+  return entry.members[index] as Member<T>;
+}
+
+/** The domains to try for `host`, in order. */
+export function candidateDomains(host: string): string[] {
+  const candidates = [host];
+  let labels = host.split('.');
+  while (labels.length >= 3) {
+    candidates.push(`*.${labels.slice(1).join('.')}`);
+    labels = labels.slice(1);
+  }
+  if (host !== '*') candidates.push('*');
+  return candidates;
+}
