@@ -20,7 +20,7 @@ export enum ClientState {
 }
 
 /** Proxy types this client runs today; the others are reported as not supported. */
-const SUPPORTED_PROXY_TYPES: ReadonlySet<string> = new Set(['tcp']);
+const SUPPORTED_PROXY_TYPES: ReadonlySet<string> = new Set(['tcp', 'http']);
 
 /** Proxy phases as frpc's admin API shows them. */
 export type ProxyPhase = 'new' | 'wait start' | 'start error' | 'running' | 'closed';
@@ -253,7 +253,9 @@ export class BurrowClient extends EventEmitter {
       return;
     }
     e.status.remoteAddr = resp.remote_addr ?? '';
-    this.log.info(`✓ ${name}  ${e.config.type}  ${this.config.serverAddr}${e.status.remoteAddr} → ${e.status.localAddr}`);
+    // tcp/udp answer ":port" on the server's address; vhost types answer their domains.
+    const publicAddr = e.status.remoteAddr.startsWith(':') ? `${this.config.serverAddr}${e.status.remoteAddr}` : e.status.remoteAddr;
+    this.log.info(`✓ ${name}  ${e.config.type}  ${publicAddr} → ${e.status.localAddr}`);
     this.setPhase(e, 'running', '');
   }
 

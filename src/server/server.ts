@@ -9,6 +9,8 @@ import { deriveCipherKey } from '../protocol/crypto.js';
 import type { Login, NewProxy, NewWorkConn } from '../protocol/messages.js';
 import { verifyTokenDigest } from '../protocol/auth.js';
 import { TcpServerProxy } from '../proxy/tcp.js';
+import { HttpServerProxy } from '../proxy/http.js';
+import { VhostHttpServer } from './vhost-http.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { generateSelfSignedCertificate } from '../transport/self-signed-cert.js';
 import { getTransport, type AcceptedConnection, type TransportListener } from '../transport/index.js';
@@ -47,6 +49,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   private readonly proxyOwners = new Map<string, ControlSession>();
   private readonly physical = new Set<{ destroy(): void }>();
   private readonly key: Buffer;
+  private vhostHttp: VhostHttpServer | undefined;
 
   constructor(
     readonly config: ServerConfig,
@@ -62,7 +65,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
 
   /** Connections currently open on bindPort plus visitors on every proxy: 0 when nothing leaks. */
   get activeConnections(): number {
-    let n = this.listener?.connectionCount ?? 0;
+    let n = (this.listener?.connectionCount ?? 0) + (this.vhostHttp?.connectionCount ?? 0);
     for (const c of this.controls.values()) for (const p of c.proxies.values()) n += p.activeConnections;
     return n;
   }
@@ -95,6 +98,17 @@ export class BurrowServer extends EventEmitter implements ControlHost {
       },
       (conn) => (tcpMux ? this.acceptMux(conn) : this.acceptLogical(conn.stream, conn.remoteAddress, () => conn.stream.destroy())),
     );
+    if (this.config.vhostHTTPPort > 0) {
+      const vhost = new VhostHttpServer({
+        host: this.config.proxyBindAddr,
+        port: this.config.vhostHTTPPort,
+        responseTimeoutSec: this.config.vhostHTTPTimeout,
+        custom404Page: this.config.custom404Page ? readFileSync(this.config.custom404Page) : undefined,
+        logger: this.log.child({ vhost: 'http' }),
+      });
+      await vhost.listen();
+      this.vhostHttp = vhost;
+    }
     this.state = ServerState.Running;
     this.log.info('server listening', { addr: `${this.config.bindAddr}:${this.port}`, tcpMux });
   }
@@ -105,6 +119,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     for (const c of [...this.controls.values()]) c.close('server stopping');
     for (const p of [...this.physical]) p.destroy();
     await this.listener?.close();
+    await this.vhostHttp?.close();
     this.log.info('server stopped');
   }
 
@@ -212,6 +227,8 @@ export class BurrowServer extends EventEmitter implements ControlHost {
       switch (type) {
         case 'tcp':
           return await this.createTcpProxy(control, name, msg);
+        case 'http':
+          return this.createHttpProxy(control, name, msg);
         default:
           throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": type "${type}" is not supported by this server yet`);
       }
@@ -242,6 +259,25 @@ export class BurrowServer extends EventEmitter implements ControlHost {
 
   proxyStarted(control: ControlSession, proxy: ServerProxy, msg: NewProxy): void {
     this.emit('proxyStarted', control, proxy, msg);
+  }
+
+  private createHttpProxy(control: ControlSession, name: string, msg: NewProxy): ServerProxy {
+    if (!this.vhostHttp) {
+      throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": this server serves no http proxies (vhostHTTPPort is not set)`);
+    }
+    return new HttpServerProxy({
+      name,
+      msg,
+      vhost: this.vhostHttp,
+      subDomainHost: this.config.subDomainHost,
+      payload: { encryptionKey: msg.use_encryption ? this.key : undefined, compression: msg.use_compression === true },
+      getWorkConn: () => control.getWorkConn(),
+    });
+  }
+
+  /** The port of the HTTP vhost, 0 when off. */
+  get vhostHttpPort(): number {
+    return this.vhostHttp?.port ?? 0;
   }
 
   releaseProxy(control: ControlSession, proxy: ServerProxy): void {

@@ -158,7 +158,8 @@ describe('burrow CLI', () => {
     );
     const client = run(['client', '-c', clientIni]);
     const [, remote] = await waitForOutput(client, 'stderr', /✓ ssh {2}tcp {2}127\.0\.0\.1(:\d+)/);
-    await waitForOutput(client, 'stderr', /proxy not started .*proxy=web .*not supported/);
+    // The server has no vhostHTTPPort: the http proxy is refused with the reason, the tcp one serves.
+    await waitForOutput(client, 'stderr', /proxy failed to start .*proxy=web .*vhostHTTPPort is not set/);
     const data = patternBytes(200_000, 13);
     assert.ok((await echoThrough(portOf(remote!), data)).equals(data));
     for (const r of [client, server]) {

@@ -16,7 +16,7 @@ test('client admin API: frp paths and shapes, auth, reload and config', async ()
   const server = await startServer();
   const dir = mkdtempSync(join(tmpdir(), 'burrow-admin-'));
   const file = join(dir, 'frpc.toml');
-  const base = `serverAddr = "127.0.0.1"\nserverPort = ${server.port}\nauth.token = "${TOKEN}"\n\n[[proxies]]\nname = "ssh"\ntype = "tcp"\nlocalPort = ${echo.port}\n\n[[proxies]]\nname = "web"\ntype = "http"\nlocalPort = ${echo.port}\ncustomDomains = ["a.example.com"]\n`;
+  const base = `serverAddr = "127.0.0.1"\nserverPort = ${server.port}\nauth.token = "${TOKEN}"\n\n[[proxies]]\nname = "ssh"\ntype = "tcp"\nlocalPort = ${echo.port}\n\n[[proxies]]\nname = "web"\ntype = "udp"\nlocalPort = ${echo.port}\n`;
   writeFileSync(file, base);
   const client = new BurrowClient(loadClientConfig(file), silentLogger);
   let stopped = false;
@@ -34,14 +34,14 @@ test('client admin API: frp paths and shapes, auth, reload and config', async ()
     assert.doesNotMatch(await refused.text(), /ssh|admin|s3cret/, 'no detail for a refused request');
 
     const status = (await (await fetch(url('/api/status'), { headers: ok })).json()) as Record<string, Array<Record<string, string>>>;
-    assert.deepEqual(Object.keys(status).sort(), ['http', 'tcp']);
+    assert.deepEqual(Object.keys(status).sort(), ['tcp', 'udp']);
     const ssh = status.tcp![0]!;
     assert.deepEqual(Object.keys(ssh), ['name', 'type', 'status', 'err', 'local_addr', 'plugin', 'remote_addr']);
     assert.equal(ssh.status, 'running');
     assert.equal(ssh.local_addr, `127.0.0.1:${echo.port}`);
     assert.match(ssh.remote_addr!, /^127\.0\.0\.1:\d+$/);
-    assert.equal(status.http![0]!.status, 'start error');
-    assert.match(status.http![0]!.err!, /not supported/);
+    assert.equal(status.udp![0]!.status, 'start error');
+    assert.match(status.udp![0]!.err!, /not supported/);
 
     assert.equal(await (await fetch(url('/api/config'), { headers: ok })).text(), base);
 

@@ -1,0 +1,81 @@
+import type { Duplex } from 'node:stream';
+import type { NewProxy } from '../protocol/messages.js';
+import type { HttpRoute, VhostHttpServer } from '../server/vhost-http.js';
+import { compileHeaderSet } from '../vhost/head-rewrite.js';
+import { proxyDomains } from '../vhost/domains.js';
+import type { VhostRouteKey } from '../vhost/router.js';
+import type { TrafficCounter } from '../util/pipe.js';
+import type { PayloadTransformOptions } from './payload-transform.js';
+import type { ServerProxy } from './types.js';
+
+export interface HttpServerProxyOptions {
+  name: string;
+  msg: NewProxy;
+  vhost: VhostHttpServer;
+  subDomainHost: string;
+  payload: PayloadTransformOptions;
+  getWorkConn(): Promise<Duplex>;
+}
+
+/**
+ * Server half of an `http` proxy: one route in the shared HTTP vhost per
+ * domain × location; requests reach the owning client's work connections.
+ * Registration is all-or-nothing: a conflicting route undoes the ones added.
+ */
+export class HttpServerProxy implements ServerProxy {
+  readonly type = 'http';
+  readonly name: string;
+  readonly remoteAddr: string;
+  readonly portsUsed = 0;
+  readonly traffic: TrafficCounter = { bytesIn: 0, bytesOut: 0 };
+  private readonly route: HttpRoute;
+  private readonly keys: VhostRouteKey[] = [];
+
+  constructor(private readonly opts: HttpServerProxyOptions) {
+    const { msg, name } = opts;
+    this.name = name;
+    this.route = {
+      proxyName: name,
+      payload: opts.payload,
+      hostRewrite: msg.host_header_rewrite ?? '',
+      setHeaders: compileHeaderSet(msg.headers),
+      responseHeaders: compileHeaderSet(msg.response_headers),
+      httpUser: msg.http_user ?? '',
+      httpPassword: msg.http_pwd ?? '',
+      traffic: this.traffic,
+      getWorkConn: opts.getWorkConn,
+      active: 0,
+    };
+    const domains = proxyDomains({ customDomains: msg.custom_domains, subdomain: msg.subdomain }, opts.subDomainHost);
+    const locations = msg.locations && msg.locations.length > 0 ? msg.locations : [''];
+    const routeByHTTPUser = msg.route_by_http_user ?? '';
+    try {
+      for (const domain of domains) {
+        for (const location of locations) {
+          const key = { domain, location, routeByHTTPUser };
+          opts.vhost.router.add({ ...key, name, value: this.route, group: msg.group, groupKey: msg.group_key });
+          this.keys.push(key);
+        }
+      }
+    } catch (err) {
+      this.removeRoutes();
+      throw err;
+    }
+    const port = opts.vhost.port;
+    const hosts = domains.flatMap((d) => locations.map(() => (port === 80 ? d : `${d}:${port}`)));
+    this.remoteAddr = hosts.join(',');
+  }
+
+  get activeConnections(): number {
+    return this.route.active;
+  }
+
+  private removeRoutes(): void {
+    for (const key of this.keys.splice(0)) this.opts.vhost.router.remove({ ...key, name: this.name });
+  }
+
+  close(): Promise<void> {
+    this.removeRoutes();
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,299 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { writeMessage } from '../control/message-io.js';
+import { wrapPayload, type PayloadTransformOptions } from '../proxy/payload-transform.js';
+import { BurrowError, describeError, isBurrowError } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import { relay, type TrafficCounter } from '../util/pipe.js';
+import { RELAY_HIGH_WATER_MARK } from '../util/socket-buffers.js';
+import { StreamReader, writeAll } from '../util/stream-reader.js';
+import { BodyFramer, requestBodyKind, responseBodyKind } from '../vhost/body-framer.js';
+import { rewriteRequestHead, rewriteResponseHead, type HeaderSet } from '../vhost/head-rewrite.js';
+import { badGatewayResponse, gatewayTimeoutResponse, notFoundResponse, responseForRequestError, unauthorizedResponse } from '../vhost/pages.js';
+import { isKeepAlive, RequestHeadParser, requestHost, requestPath, requestRouteUser, basicAuth, type RequestHead } from '../vhost/request-head.js';
+import { isInterimResponse, ResponseHeadParser, switchesToTunnel, type ResponseHead } from '../vhost/response-head.js';
+import { VhostRouter } from '../vhost/router.js';
+
+/** What one registered http proxy contributes to the router. */
+export interface HttpRoute {
+  readonly proxyName: string;
+  readonly payload: PayloadTransformOptions;
+  readonly hostRewrite: string;
+  readonly setHeaders: HeaderSet;
+  readonly responseHeaders: HeaderSet;
+  readonly httpUser: string;
+  readonly httpPassword: string;
+  readonly traffic: TrafficCounter;
+  getWorkConn(): Promise<Duplex>;
+  /** visitor connections currently bound to this route's backend */
+  active: number;
+}
+
+export interface VhostHttpOptions {
+  host: string;
+  port: number;
+  /** seconds to wait for the backend's response head (frp vhostHTTPTimeout) */
+  responseTimeoutSec: number;
+  custom404Page?: Buffer;
+  logger: Logger;
+}
+
+/** frp's read-header timeout: a visitor that does not finish a request head in time is dropped. */
+const REQUEST_HEAD_TIMEOUT_MS = 60_000;
+/** Between reads of a body already under way. */
+const BODY_IDLE_TIMEOUT_MS = 120_000;
+
+interface Backend {
+  route: HttpRoute;
+  work: Duplex;
+  reader: StreamReader;
+}
+
+/**
+ * The shared HTTP port: each request head is parsed (bounded), routed by
+ * host, path and route user, rewritten, and its body relayed with its own
+ * framing, so a keep-alive connection is routed again at every request. The
+ * backend of a connection is a work connection of the routed proxy, kept while
+ * consecutive requests go to the same proxy. Upgrades (WebSocket) and CONNECT
+ * become a raw two-way relay.
+ */
+export class VhostHttpServer {
+  readonly router = new VhostRouter<HttpRoute>();
+  private server: Server | undefined;
+  private readonly visitors = new Set<Socket>();
+
+  constructor(private readonly opts: VhostHttpOptions) {}
+
+  get port(): number {
+    const a = this.server?.address();
+    return typeof a === 'object' && a ? a.port : 0;
+  }
+
+  get connectionCount(): number {
+    return this.visitors.size;
+  }
+
+  async listen(): Promise<void> {
+    const server = createServer({ allowHalfOpen: true, noDelay: true, highWaterMark: RELAY_HIGH_WATER_MARK }, (socket) => {
+      this.visitors.add(socket);
+      socket.once('close', () => this.visitors.delete(socket));
+      socket.on('error', () => {});
+      void this.serve(socket);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.opts.port, this.opts.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    this.opts.logger.info('http vhost listening', { addr: `${this.opts.host}:${this.port}` });
+  }
+
+  close(): Promise<void> {
+    for (const v of this.visitors) v.destroy();
+    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private async serve(visitor: Socket): Promise<void> {
+    const reader = new StreamReader(visitor);
+    let backend: Backend | undefined;
+    const dropBackend = (): void => {
+      if (!backend) return;
+      backend.route.active -= 1;
+      backend.work.destroy();
+      backend = undefined;
+    };
+    try {
+      for (;;) {
+        const head = await this.readRequestHead(reader, visitor);
+        if (!head) return;
+        const route = this.router.lookup(requestHost(head), requestPath(head), requestRouteUser(head));
+        if (!route) {
+          await this.answer(visitor, notFoundResponse(this.opts.custom404Page));
+          return;
+        }
+        if (route.httpUser !== '' || route.httpPassword !== '') {
+          const creds = basicAuth(head, 'authorization');
+          if (!creds || creds.user !== route.httpUser || creds.password !== route.httpPassword) {
+            await this.answer(visitor, unauthorizedResponse());
+            return;
+          }
+        }
+        if (backend && (backend.route !== route || backend.work.destroyed)) dropBackend();
+        if (!backend) {
+          try {
+            backend = await this.openBackend(route, visitor);
+          } catch (err) {
+            this.opts.logger.warn('http request dropped: no work connection', { proxy: route.proxyName, reason: describeError(err) });
+            await this.answer(visitor, badGatewayResponse());
+            return;
+          }
+        }
+        const keepOpen = await this.exchange(head, reader, visitor, backend);
+        if (keepOpen === 'tunnel') {
+          backend = undefined; // the relay owns the work connection now
+          return;
+        }
+        if (!keepOpen) {
+          visitor.end();
+          return;
+        }
+      }
+    } catch (err) {
+      this.opts.logger.debug('http connection closed', { remote: visitor.remoteAddress, reason: describeError(err) });
+      visitor.destroy();
+    } finally {
+      dropBackend();
+    }
+  }
+
+  /** The next request head, or undefined when the visitor closed between requests. Bad heads are answered here. */
+  private async readRequestHead(reader: StreamReader, visitor: Socket): Promise<RequestHead | undefined> {
+    const parser = new RequestHeadParser();
+    for (;;) {
+      const chunk = await reader.read(REQUEST_HEAD_TIMEOUT_MS, 'http request head');
+      if (chunk === null) return undefined;
+      let head: RequestHead | undefined;
+      try {
+        head = parser.push(chunk);
+      } catch (err) {
+        if (isBurrowError(err)) {
+          this.opts.logger.debug('bad http request', { remote: visitor.remoteAddress, reason: err.message });
+          await this.answer(visitor, responseForRequestError(err.code));
+          return undefined;
+        }
+        throw err;
+      }
+      if (head) {
+        reader.unshift(parser.takeRemainder());
+        return head;
+      }
+    }
+  }
+
+  private async openBackend(route: HttpRoute, visitor: Socket): Promise<Backend> {
+    const raw = await route.getWorkConn();
+    await writeMessage(raw, {
+      type: 'StartWorkConn',
+      body: { proxy_name: route.proxyName, src_addr: clientIp(visitor), src_port: visitor.remotePort },
+    });
+    raw.on('error', () => {});
+    const work = wrapPayload(raw, route.payload);
+    work.on('error', () => {});
+    route.active += 1;
+    return { route, work, reader: new StreamReader(work) };
+  }
+
+  /**
+   * One request and its response. Resolves true when the connection stays
+   * open for another request, false when it must close, 'tunnel' when it
+   * became a raw relay (Upgrade / CONNECT) that now owns both sockets.
+   */
+  private async exchange(head: RequestHead, reader: StreamReader, visitor: Socket, backend: Backend): Promise<boolean | 'tunnel'> {
+    const { route, work } = backend;
+    const out = rewriteRequestHead(head, { clientIp: clientIp(visitor), proto: 'http', hostRewrite: route.hostRewrite, setHeaders: route.setHeaders });
+    route.traffic.bytesIn += out.length;
+    try {
+      await writeAll(work, out);
+    } catch {
+      await this.answer(visitor, badGatewayResponse());
+      return false;
+    }
+    // Settled at once into true/false so a failure here can never become an unhandled rejection.
+    const requestSent = this.forwardBody(new BodyFramer(requestBodyKind(head), { side: 'request' }), reader, work, route.traffic, true).then(
+      () => true,
+      () => false,
+    );
+    const response = await this.forwardResponse(head, backend, visitor);
+    if (response === 'tunnel') {
+      // Bytes either side already sent past the heads stay buffered in the streams and belong to the tunnel.
+      reader.detach();
+      backend.reader.detach();
+      // Node settles a removed 'readable' listener on the next tick; resuming before that keeps the stream paused.
+      process.nextTick(() => {
+        void relay(visitor, work, { counter: route.traffic }).finally(() => (route.active -= 1));
+      });
+      return 'tunnel';
+    }
+    // A backend that answered and went away may leave the request body unsent: that is its choice.
+    const sent = await requestSent;
+    return response && sent && isKeepAlive(head.version, head.headers);
+  }
+
+  /** Relays one body as framed; bytes past its end go back to the reader for the next message. */
+  private async forwardBody(framer: BodyFramer, from: StreamReader, to: Duplex, traffic: TrafficCounter, inbound: boolean): Promise<void> {
+    while (!framer.done) {
+      const chunk = await from.read(BODY_IDLE_TIMEOUT_MS, 'http body');
+      if (chunk === null) {
+        if (framer.completeAtClose) return;
+        throw new BurrowError('BURROW_CLOSED', 'connection closed in the middle of a body');
+      }
+      const n = framer.consume(chunk);
+      if (n < chunk.length) from.unshift(chunk.subarray(n));
+      if (n === 0) continue;
+      const part = n === chunk.length ? chunk : chunk.subarray(0, n);
+      if (inbound) traffic.bytesIn += n;
+      else traffic.bytesOut += n;
+      await writeAll(to, part);
+    }
+  }
+
+  /** The response (after any interim 1xx ones): true = keep-alive possible, false = close, 'tunnel'. */
+  private async forwardResponse(req: RequestHead, backend: Backend, visitor: Socket): Promise<boolean | 'tunnel'> {
+    const { route, reader } = backend;
+    for (;;) {
+      let res: ResponseHead | undefined;
+      try {
+        res = await this.readResponseHead(reader);
+      } catch (err) {
+        if (isBurrowError(err, 'BURROW_TIMEOUT')) {
+          this.opts.logger.warn('backend response timed out', { proxy: route.proxyName, seconds: this.opts.responseTimeoutSec });
+          await this.answer(visitor, gatewayTimeoutResponse());
+        } else {
+          // The client could not reach its local service, or the backend sent garbage.
+          this.opts.logger.warn('backend failed before responding', { proxy: route.proxyName, reason: describeError(err) });
+          await this.answer(visitor, badGatewayResponse());
+        }
+        return false;
+      }
+      if (!res) {
+        await this.answer(visitor, badGatewayResponse());
+        return false;
+      }
+      const out = rewriteResponseHead(res, route.responseHeaders);
+      route.traffic.bytesOut += out.length;
+      await writeAll(visitor, out);
+      if (switchesToTunnel(req.method, res)) return 'tunnel';
+      if (isInterimResponse(res)) continue;
+      const framer = new BodyFramer(responseBodyKind(req.method, res), { side: 'response' });
+      await this.forwardBody(framer, reader, visitor, route.traffic, false);
+      return framer.kind.type !== 'until-close' && isKeepAlive(res.version, res.headers);
+    }
+  }
+
+  private async readResponseHead(reader: StreamReader): Promise<ResponseHead | undefined> {
+    const parser = new ResponseHeadParser();
+    const deadline = Date.now() + this.opts.responseTimeoutSec * 1000;
+    for (;;) {
+      const chunk = await reader.read(Math.max(1, deadline - Date.now()), 'http response head');
+      if (chunk === null) return undefined;
+      const head = parser.push(chunk);
+      if (head) {
+        reader.unshift(parser.takeRemainder());
+        return head;
+      }
+    }
+  }
+
+  private async answer(visitor: Socket, response: Buffer): Promise<void> {
+    if (visitor.destroyed) return;
+    await new Promise<void>((resolve) => visitor.end(response, () => resolve()));
+  }
+}
+
+function clientIp(socket: Socket): string {
+  const a = socket.remoteAddress ?? '';
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
