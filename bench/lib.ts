@@ -168,3 +168,26 @@ export async function stop(child: ChildProcess): Promise<void> {
 }
 
 export const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** A port nobody listens on right now, for configs that need a fixed number (the OS picks it, then it is released). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  const port = await listen(s);
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+/** CPU time (user + system) a process has used so far, in ms; Linux clock ticks are 10 ms. */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name may hold spaces; fields are counted after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** p50/p99 of samples (sorted in place), rounded to 0.1. */
+export function percentiles(samples: number[]): { p50: number; p99: number } {
+  samples.sort((a, b) => a - b);
+  const pick = (q: number): number => Math.round(samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]! * 10) / 10;
+  return { p50: pick(0.5), p99: pick(0.99) };
+}

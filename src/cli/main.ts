@@ -211,11 +211,13 @@ async function runDemo(args: string[]): Promise<void> {
 
   server     127.0.0.1:${demo.server.port}   (TLS + yamux, as frp's defaults)
   tunnel     tcp proxy "demo-web"  127.0.0.1${demo.client.status('demo-web')?.remoteAddr ?? ''} → ${demo.client.status('demo-web')?.localAddr ?? ''}
-  checked    a request went through the tunnel and came back
+  vhost      http proxy "demo-http"  ${demo.httpUrl} → ${demo.client.status('demo-http')?.localAddr ?? ''}
+  checked    a request went through each and came back
 
 Try it:
   curl ${demo.url}
   curl --data 'echo me' ${demo.url}
+  curl ${demo.httpUrl}
 
 Press Ctrl-C to stop.`);
   onShutdown(async () => {

@@ -1,5 +1,6 @@
+import { once } from 'node:events';
 import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { BurrowClient } from '../client/client.js';
 import { buildClientConfig, buildServerConfig } from '../config/load.js';
 import { BurrowServer } from '../server/server.js';
@@ -9,8 +10,10 @@ export interface Demo {
   readonly server: BurrowServer;
   readonly client: BurrowClient;
   readonly service: Server;
-  /** the public address a visitor uses */
+  /** the public address a visitor uses through the tcp tunnel */
   readonly url: string;
+  /** the same service through the HTTP vhost, by name */
+  readonly httpUrl: string;
   stop(): Promise<void>;
 }
 
@@ -28,9 +31,18 @@ function startLocalService(): Promise<Server> {
   return new Promise((resolve) => service.listen(0, '127.0.0.1', () => resolve(service)));
 }
 
-function get(url: string): Promise<string> {
+/** The HTTP vhost port is "0 = off" in frp's config, so the demo asks the OS for a free one first. */
+async function freePort(): Promise<number> {
+  const probe = createNetServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+function get(url: string, host?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = request(url, (res) => {
+    const req = request(url, host ? { headers: { host } } : {}, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
@@ -51,7 +63,10 @@ export async function startDemo(log: Logger): Promise<Demo> {
   const service = await startLocalService();
   const servicePort = (service.address() as AddressInfo).port;
   const server = new BurrowServer(
-    buildServerConfig({ bindAddr: '127.0.0.1', bindPort: 0, auth: { token } }, 'demo server'),
+    buildServerConfig(
+      { bindAddr: '127.0.0.1', bindPort: 0, auth: { token }, vhostHTTPPort: await freePort(), subDomainHost: 'localhost' },
+      'demo server',
+    ),
     log.child({ side: 'server' }),
   );
   await server.start();
@@ -61,7 +76,11 @@ export async function startDemo(log: Logger): Promise<Demo> {
         serverAddr: '127.0.0.1',
         serverPort: server.port,
         auth: { token },
-        proxies: [{ name: 'demo-web', type: 'tcp', localIP: '127.0.0.1', localPort: servicePort, remotePort: 0 }],
+        proxies: [
+          { name: 'demo-web', type: 'tcp', localIP: '127.0.0.1', localPort: servicePort, remotePort: 0 },
+          // *.localhost resolves to loopback in browsers and curl: a name-based tunnel with no DNS setup.
+          { name: 'demo-http', type: 'http', localIP: '127.0.0.1', localPort: servicePort, subdomain: 'demo' },
+        ],
       },
       'demo client',
     ),
@@ -78,7 +97,11 @@ export async function startDemo(log: Logger): Promise<Demo> {
     const url = `http://127.0.0.1${status.remoteAddr}/`;
     const answer = await get(url);
     if (!answer.startsWith('hello from the local service')) throw new Error(`unexpected answer through the tunnel: ${answer}`);
-    return { server, client, service, url, stop };
+    await client.waitForProxy('demo-http');
+    const httpUrl = `http://demo.localhost:${server.vhostHttpPort}/`;
+    const viaVhost = await get(`http://127.0.0.1:${server.vhostHttpPort}/`, `demo.localhost:${server.vhostHttpPort}`);
+    if (!viaVhost.startsWith('hello from the local service')) throw new Error(`unexpected answer through the http vhost: ${viaVhost}`);
+    return { server, client, service, url, httpUrl, stop };
   } catch (err) {
     await stop();
     throw err;

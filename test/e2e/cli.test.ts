@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
+import { request as httpRequest } from 'node:http';
 import { echoThrough, patternBytes, portOf, startEcho, startServer, waitFor } from '../helpers/tunnel.js';
 
 /** The CLI exactly as a user runs it: the built bin in dist/ (npm ci builds it through prepare). */
@@ -75,6 +76,18 @@ describe('burrow CLI', () => {
     assert.match(await res.text(), /hello from the local service/);
     const echoed = await (await fetch(url!, { method: 'POST', body: 'round trip' })).text();
     assert.equal(echoed, 'round trip');
+    // The same service by name through the HTTP vhost (*.localhost is loopback; sent here as a Host header).
+    const [, vhostPort] = await waitForOutput(r, 'stdout', /curl http:\/\/demo\.localhost:(\d+)\//);
+    const byName = await new Promise<string>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port: Number(vhostPort), path: '/named', headers: { host: `demo.localhost:${vhostPort}` } }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve(body));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.match(byName, /hello from the local service behind burrow \(GET \/named\)/);
     r.child.kill('SIGINT');
     assert.equal(await r.exit, 0);
     assert.match(r.stdout(), /burrow demo stopped/);
