@@ -11,6 +11,8 @@ import { verifyTokenDigest } from '../protocol/auth.js';
 import { TcpServerProxy } from '../proxy/tcp.js';
 import { HttpServerProxy } from '../proxy/http.js';
 import { VhostHttpServer } from './vhost-http.js';
+import { HttpsServerProxy } from '../proxy/https.js';
+import { VhostHttpsServer } from './vhost-https.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { generateSelfSignedCertificate } from '../transport/self-signed-cert.js';
 import { getTransport, type AcceptedConnection, type TransportListener } from '../transport/index.js';
@@ -50,6 +52,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   private readonly physical = new Set<{ destroy(): void }>();
   private readonly key: Buffer;
   private vhostHttp: VhostHttpServer | undefined;
+  private vhostHttps: VhostHttpsServer | undefined;
 
   constructor(
     readonly config: ServerConfig,
@@ -65,7 +68,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
 
   /** Connections currently open on bindPort plus visitors on every proxy: 0 when nothing leaks. */
   get activeConnections(): number {
-    let n = (this.listener?.connectionCount ?? 0) + (this.vhostHttp?.connectionCount ?? 0);
+    let n = (this.listener?.connectionCount ?? 0) + (this.vhostHttp?.connectionCount ?? 0) + (this.vhostHttps?.connectionCount ?? 0);
     for (const c of this.controls.values()) for (const p of c.proxies.values()) n += p.activeConnections;
     return n;
   }
@@ -109,6 +112,11 @@ export class BurrowServer extends EventEmitter implements ControlHost {
       await vhost.listen();
       this.vhostHttp = vhost;
     }
+    if (this.config.vhostHTTPSPort > 0) {
+      const vhost = new VhostHttpsServer({ host: this.config.proxyBindAddr, port: this.config.vhostHTTPSPort, logger: this.log.child({ vhost: 'https' }) });
+      await vhost.listen();
+      this.vhostHttps = vhost;
+    }
     this.state = ServerState.Running;
     this.log.info('server listening', { addr: `${this.config.bindAddr}:${this.port}`, tcpMux });
   }
@@ -120,6 +128,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     for (const p of [...this.physical]) p.destroy();
     await this.listener?.close();
     await this.vhostHttp?.close();
+    await this.vhostHttps?.close();
     this.log.info('server stopped');
   }
 
@@ -229,6 +238,18 @@ export class BurrowServer extends EventEmitter implements ControlHost {
           return await this.createTcpProxy(control, name, msg);
         case 'http':
           return this.createHttpProxy(control, name, msg);
+        case 'https':
+          if (!this.vhostHttps) {
+            throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": this server serves no https proxies (vhostHTTPSPort is not set)`);
+          }
+          return new HttpsServerProxy({
+            name,
+            msg,
+            vhost: this.vhostHttps,
+            subDomainHost: this.config.subDomainHost,
+            payload: this.payloadOptions(msg),
+            getWorkConn: () => control.getWorkConn(),
+          });
         default:
           throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": type "${type}" is not supported by this server yet`);
       }
@@ -251,7 +272,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     return new TcpServerProxy({
       name,
       listener,
-      payload: { encryptionKey: msg.use_encryption ? this.key : undefined, compression: msg.use_compression === true },
+      payload: this.payloadOptions(msg),
       getWorkConn: () => control.getWorkConn(),
       logger: control.log,
     });
@@ -270,9 +291,19 @@ export class BurrowServer extends EventEmitter implements ControlHost {
       msg,
       vhost: this.vhostHttp,
       subDomainHost: this.config.subDomainHost,
-      payload: { encryptionKey: msg.use_encryption ? this.key : undefined, compression: msg.use_compression === true },
+      payload: this.payloadOptions(msg),
       getWorkConn: () => control.getWorkConn(),
     });
+  }
+
+  /** The per-proxy transforms a NewProxy asks for on its work connections (key from the token). */
+  private payloadOptions(msg: NewProxy): { encryptionKey?: Buffer; compression: boolean } {
+    return { encryptionKey: msg.use_encryption ? this.key : undefined, compression: msg.use_compression === true };
+  }
+
+  /** The port of the HTTPS (SNI) vhost, 0 when off. */
+  get vhostHttpsPort(): number {
+    return this.vhostHttps?.port ?? 0;
   }
 
   /** The port of the HTTP vhost, 0 when off. */
