@@ -5,6 +5,7 @@ import type { StartWorkConn } from '../protocol/messages.js';
 import type { Logger } from '../util/logger.js';
 import { describeError } from '../util/errors.js';
 import { relay, type TrafficCounter } from '../util/pipe.js';
+import { visitorAddress } from '../util/address.js';
 import { withRelayBuffers } from '../util/socket-buffers.js';
 import { wrapPayload, type PayloadTransformOptions } from './payload-transform.js';
 import type { ClientProxyHandler, ServerProxy } from './types.js';
@@ -76,9 +77,9 @@ export class TcpServerProxy implements ServerProxy {
     }
     const start: StartWorkConn = {
       proxy_name: this.name,
-      src_addr: stripV4Mapped(visitor.remoteAddress),
+      src_addr: visitorAddress(visitor.remoteAddress),
       src_port: visitor.remotePort,
-      dst_addr: stripV4Mapped(visitor.localAddress),
+      dst_addr: visitorAddress(visitor.localAddress),
       dst_port: visitor.localPort,
     };
     try {
@@ -130,9 +131,4 @@ export class TcpClientProxy implements ClientProxyHandler {
       void relay(wrapPayload(work, this.opts.payload), local, { counter: this.traffic });
     });
   }
-}
-
-function stripV4Mapped(addr: string | undefined): string {
-  if (!addr) return '';
-  return addr.startsWith('::ffff:') ? addr.slice(7) : addr;
 }

@@ -1,11 +1,10 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { writeMessage } from '../control/message-io.js';
 import { wrapPayload, type PayloadTransformOptions } from '../proxy/payload-transform.js';
 import { BurrowError, describeError, isBurrowError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { relay, type TrafficCounter } from '../util/pipe.js';
-import { RELAY_HIGH_WATER_MARK } from '../util/socket-buffers.js';
 import { StreamReader, writeAll } from '../util/stream-reader.js';
 import { BodyFramer, requestBodyKind, responseBodyKind } from '../vhost/body-framer.js';
 import { rewriteRequestHead, rewriteResponseHead, type HeaderSet } from '../vhost/head-rewrite.js';
@@ -13,6 +12,8 @@ import { badGatewayResponse, gatewayTimeoutResponse, notFoundResponse, responseF
 import { isKeepAlive, RequestHeadParser, requestHost, requestPath, requestRouteUser, basicAuth, type RequestHead } from '../vhost/request-head.js';
 import { isInterimResponse, ResponseHeadParser, switchesToTunnel, type ResponseHead } from '../vhost/response-head.js';
 import { VhostRouter } from '../vhost/router.js';
+import { VhostListener } from './vhost-listener.js';
+import { visitorAddress } from '../util/address.js';
 
 /** What one registered http proxy contributes to the router. */
 export interface HttpRoute {
@@ -59,41 +60,26 @@ interface Backend {
  */
 export class VhostHttpServer {
   readonly router = new VhostRouter<HttpRoute>();
-  private server: Server | undefined;
-  private readonly visitors = new Set<Socket>();
+  private readonly listener: VhostListener;
 
-  constructor(private readonly opts: VhostHttpOptions) {}
+  constructor(private readonly opts: VhostHttpOptions) {
+    this.listener = new VhostListener('http', opts.host, opts.port, opts.logger, (v) => this.serve(v));
+  }
 
   get port(): number {
-    const a = this.server?.address();
-    return typeof a === 'object' && a ? a.port : 0;
+    return this.listener.port;
   }
 
   get connectionCount(): number {
-    return this.visitors.size;
+    return this.listener.connectionCount;
   }
 
-  async listen(): Promise<void> {
-    const server = createServer({ allowHalfOpen: true, noDelay: true, highWaterMark: RELAY_HIGH_WATER_MARK }, (socket) => {
-      this.visitors.add(socket);
-      socket.once('close', () => this.visitors.delete(socket));
-      socket.on('error', () => {});
-      void this.serve(socket);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.opts.port, this.opts.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.server = server;
-    this.opts.logger.info('http vhost listening', { addr: `${this.opts.host}:${this.port}` });
+  listen(): Promise<void> {
+    return this.listener.listen();
   }
 
   close(): Promise<void> {
-    for (const v of this.visitors) v.destroy();
-    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    return this.listener.close();
   }
 
   private async serve(visitor: Socket): Promise<void> {
@@ -177,7 +163,7 @@ export class VhostHttpServer {
     const raw = await route.getWorkConn();
     await writeMessage(raw, {
       type: 'StartWorkConn',
-      body: { proxy_name: route.proxyName, src_addr: clientIp(visitor), src_port: visitor.remotePort },
+      body: { proxy_name: route.proxyName, src_addr: visitorAddress(visitor.remoteAddress), src_port: visitor.remotePort },
     });
     raw.on('error', () => {});
     const work = wrapPayload(raw, route.payload);
@@ -193,7 +179,7 @@ export class VhostHttpServer {
    */
   private async exchange(head: RequestHead, reader: StreamReader, visitor: Socket, backend: Backend): Promise<boolean | 'tunnel'> {
     const { route, work } = backend;
-    const out = rewriteRequestHead(head, { clientIp: clientIp(visitor), proto: 'http', hostRewrite: route.hostRewrite, setHeaders: route.setHeaders });
+    const out = rewriteRequestHead(head, { clientIp: visitorAddress(visitor.remoteAddress), proto: 'http', hostRewrite: route.hostRewrite, setHeaders: route.setHeaders });
     route.traffic.bytesIn += out.length;
     try {
       await writeAll(work, out);
@@ -291,9 +277,4 @@ export class VhostHttpServer {
     if (visitor.destroyed) return;
     await new Promise<void>((resolve) => visitor.end(response, () => resolve()));
   }
-}
-
-function clientIp(socket: Socket): string {
-  const a = socket.remoteAddress ?? '';
-  return a.startsWith('::ffff:') ? a.slice(7) : a;
 }

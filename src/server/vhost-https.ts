@@ -1,14 +1,14 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { writeMessage } from '../control/message-io.js';
 import { wrapPayload, type PayloadTransformOptions } from '../proxy/payload-transform.js';
-import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { relay, type TrafficCounter } from '../util/pipe.js';
-import { RELAY_HIGH_WATER_MARK } from '../util/socket-buffers.js';
 import { StreamReader } from '../util/stream-reader.js';
 import { VhostRouter } from '../vhost/router.js';
 import { ClientHelloReader } from '../vhost/sni.js';
+import { VhostListener } from './vhost-listener.js';
+import { visitorAddress } from '../util/address.js';
 
 /** What one registered https proxy contributes to the SNI router. */
 export interface HttpsRoute {
@@ -36,44 +36,29 @@ const SNI_TIMEOUT_MS = 30_000;
  */
 export class VhostHttpsServer {
   readonly router = new VhostRouter<HttpsRoute>();
-  private server: Server | undefined;
-  private readonly visitors = new Set<Socket>();
+  private readonly listener: VhostListener;
 
-  constructor(private readonly opts: VhostHttpsOptions) {}
+  constructor(opts: VhostHttpsOptions) {
+    this.listener = new VhostListener('https', opts.host, opts.port, opts.logger, (v) => this.serve(v));
+    this.log = opts.logger;
+  }
+
+  private readonly log: Logger;
 
   get port(): number {
-    const a = this.server?.address();
-    return typeof a === 'object' && a ? a.port : 0;
+    return this.listener.port;
   }
 
   get connectionCount(): number {
-    return this.visitors.size;
+    return this.listener.connectionCount;
   }
 
-  async listen(): Promise<void> {
-    const server = createServer({ allowHalfOpen: true, noDelay: true, highWaterMark: RELAY_HIGH_WATER_MARK }, (socket) => {
-      this.visitors.add(socket);
-      socket.once('close', () => this.visitors.delete(socket));
-      socket.on('error', () => {});
-      this.serve(socket).catch((err: unknown) => {
-        this.opts.logger.debug('https connection dropped', { remote: socket.remoteAddress, reason: describeError(err) });
-        socket.destroy();
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.opts.port, this.opts.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.server = server;
-    this.opts.logger.info('https vhost listening', { addr: `${this.opts.host}:${this.port}` });
+  listen(): Promise<void> {
+    return this.listener.listen();
   }
 
   close(): Promise<void> {
-    for (const v of this.visitors) v.destroy();
-    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    return this.listener.close();
   }
 
   private async serve(visitor: Socket): Promise<void> {
@@ -92,7 +77,7 @@ export class VhostHttpsServer {
     }
     const route = serverName ? this.router.lookup(serverName, '', '') : undefined;
     if (!route) {
-      this.opts.logger.debug('https connection refused: no proxy for this name', { remote: visitor.remoteAddress, sni: serverName ?? '(none)' });
+      this.log.debug('https connection refused: no proxy for this name', { remote: visitor.remoteAddress, sni: serverName ?? '(none)' });
       visitor.destroy();
       return;
     }
@@ -102,9 +87,9 @@ export class VhostHttpsServer {
       type: 'StartWorkConn',
       body: {
         proxy_name: route.proxyName,
-        src_addr: unmapped(visitor.remoteAddress),
+        src_addr: visitorAddress(visitor.remoteAddress),
         src_port: visitor.remotePort,
-        dst_addr: unmapped(visitor.localAddress),
+        dst_addr: visitorAddress(visitor.localAddress),
         dst_port: visitor.localPort,
       },
     });
@@ -119,9 +104,4 @@ export class VhostHttpsServer {
     await relay(visitor, work, { counter: route.traffic });
     route.active -= 1;
   }
-}
-
-function unmapped(addr: string | undefined): string {
-  if (!addr) return '';
-  return addr.startsWith('::ffff:') ? addr.slice(7) : addr;
 }
