@@ -20,7 +20,7 @@ export enum ClientState {
 }
 
 /** Proxy types this client runs today; the others are reported as not supported. */
-const SUPPORTED_PROXY_TYPES: ReadonlySet<string> = new Set(['tcp', 'http', 'https']);
+const SUPPORTED_PROXY_TYPES: ReadonlySet<string> = new Set(['tcp', 'http', 'https', 'tcpmux']);
 
 /** Proxy phases as frpc's admin API shows them. */
 export type ProxyPhase = 'new' | 'wait start' | 'start error' | 'running' | 'closed';

@@ -11,8 +11,9 @@ import { verifyTokenDigest } from '../protocol/auth.js';
 import { TcpServerProxy } from '../proxy/tcp.js';
 import { HttpServerProxy } from '../proxy/http.js';
 import { VhostHttpServer } from './vhost-http.js';
-import { HttpsServerProxy } from '../proxy/https.js';
+import { DomainRoutedProxy } from '../proxy/domain-routed.js';
 import { VhostHttpsServer } from './vhost-https.js';
+import { VhostTcpmuxServer } from './vhost-tcpmux.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { generateSelfSignedCertificate } from '../transport/self-signed-cert.js';
 import { getTransport, type AcceptedConnection, type TransportListener } from '../transport/index.js';
@@ -53,6 +54,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   private readonly key: Buffer;
   private vhostHttp: VhostHttpServer | undefined;
   private vhostHttps: VhostHttpsServer | undefined;
+  private vhostTcpmux: VhostTcpmuxServer | undefined;
 
   constructor(
     readonly config: ServerConfig,
@@ -68,7 +70,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
 
   /** Connections currently open on bindPort plus visitors on every proxy: 0 when nothing leaks. */
   get activeConnections(): number {
-    let n = (this.listener?.connectionCount ?? 0) + (this.vhostHttp?.connectionCount ?? 0) + (this.vhostHttps?.connectionCount ?? 0);
+    let n = (this.listener?.connectionCount ?? 0) + (this.vhostHttp?.connectionCount ?? 0) + (this.vhostHttps?.connectionCount ?? 0) + (this.vhostTcpmux?.connectionCount ?? 0);
     for (const c of this.controls.values()) for (const p of c.proxies.values()) n += p.activeConnections;
     return n;
   }
@@ -117,6 +119,16 @@ export class BurrowServer extends EventEmitter implements ControlHost {
       await vhost.listen();
       this.vhostHttps = vhost;
     }
+    if (this.config.tcpmuxHTTPConnectPort > 0) {
+      const vhost = new VhostTcpmuxServer({
+        host: this.config.proxyBindAddr,
+        port: this.config.tcpmuxHTTPConnectPort,
+        passthrough: this.config.tcpmuxPassthrough,
+        logger: this.log.child({ vhost: 'tcpmux' }),
+      });
+      await vhost.listen();
+      this.vhostTcpmux = vhost;
+    }
     this.state = ServerState.Running;
     this.log.info('server listening', { addr: `${this.config.bindAddr}:${this.port}`, tcpMux });
   }
@@ -129,6 +141,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     await this.listener?.close();
     await this.vhostHttp?.close();
     await this.vhostHttps?.close();
+    await this.vhostTcpmux?.close();
     this.log.info('server stopped');
   }
 
@@ -238,14 +251,35 @@ export class BurrowServer extends EventEmitter implements ControlHost {
           return await this.createTcpProxy(control, name, msg);
         case 'http':
           return this.createHttpProxy(control, name, msg);
+        case 'tcpmux':
+          if (!this.vhostTcpmux) {
+            throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": this server serves no tcpmux proxies (tcpmuxHTTPConnectPort is not set)`);
+          }
+          if ((msg.multiplexer ?? 'httpconnect') !== 'httpconnect') {
+            throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": multiplexer "${msg.multiplexer ?? ''}" is not supported (only httpconnect)`);
+          }
+          return new DomainRoutedProxy({
+            type: 'tcpmux',
+            name,
+            msg,
+            router: this.vhostTcpmux.router,
+            port: this.vhostTcpmux.port,
+            defaultPort: -1,
+            subDomainHost: this.config.subDomainHost,
+            payload: this.payloadOptions(msg),
+            getWorkConn: () => control.getWorkConn(),
+          });
         case 'https':
           if (!this.vhostHttps) {
             throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": this server serves no https proxies (vhostHTTPSPort is not set)`);
           }
-          return new HttpsServerProxy({
+          return new DomainRoutedProxy({
+            type: 'https',
             name,
             msg,
-            vhost: this.vhostHttps,
+            router: this.vhostHttps.router,
+            port: this.vhostHttps.port,
+            defaultPort: 443,
             subDomainHost: this.config.subDomainHost,
             payload: this.payloadOptions(msg),
             getWorkConn: () => control.getWorkConn(),
@@ -299,6 +333,11 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   /** The per-proxy transforms a NewProxy asks for on its work connections (key from the token). */
   private payloadOptions(msg: NewProxy): { encryptionKey?: Buffer; compression: boolean } {
     return { encryptionKey: msg.use_encryption ? this.key : undefined, compression: msg.use_compression === true };
+  }
+
+  /** The port of the tcpmux (HTTP CONNECT) vhost, 0 when off. */
+  get vhostTcpmuxPort(): number {
+    return this.vhostTcpmux?.port ?? 0;
   }
 
   /** The port of the HTTPS (SNI) vhost, 0 when off. */

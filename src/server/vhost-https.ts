@@ -1,23 +1,14 @@
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { writeMessage } from '../control/message-io.js';
-import { wrapPayload, type PayloadTransformOptions } from '../proxy/payload-transform.js';
+import { wrapPayload } from '../proxy/payload-transform.js';
+import type { ConnectionRoute } from '../proxy/domain-routed.js';
 import type { Logger } from '../util/logger.js';
-import { relay, type TrafficCounter } from '../util/pipe.js';
+import { relay } from '../util/pipe.js';
 import { StreamReader } from '../util/stream-reader.js';
 import { VhostRouter } from '../vhost/router.js';
 import { ClientHelloReader } from '../vhost/sni.js';
 import { VhostListener } from './vhost-listener.js';
 import { visitorAddress } from '../util/address.js';
-
-/** What one registered https proxy contributes to the SNI router. */
-export interface HttpsRoute {
-  readonly proxyName: string;
-  readonly payload: PayloadTransformOptions;
-  readonly traffic: TrafficCounter;
-  getWorkConn(): Promise<Duplex>;
-  active: number;
-}
 
 export interface VhostHttpsOptions {
   host: string;
@@ -35,7 +26,7 @@ const SNI_TIMEOUT_MS = 30_000;
  * An unknown name or a connection without SNI is closed.
  */
 export class VhostHttpsServer {
-  readonly router = new VhostRouter<HttpsRoute>();
+  readonly router = new VhostRouter<ConnectionRoute>();
   private readonly listener: VhostListener;
 
   constructor(opts: VhostHttpsOptions) {

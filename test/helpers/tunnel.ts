@@ -119,3 +119,12 @@ export function patternBytes(size: number, seed = 1): Buffer {
   }
   return buf;
 }
+
+/** For frp's "0 = off" ports (vhost, admin): the OS picks a free port, which is then configured. */
+export async function freePort(): Promise<number> {
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise((r) => probe.close(r));
+  return port;
+}

@@ -5,16 +5,7 @@ import { request, createServer as createHttpServer, Agent, type Server as HttpSe
 import { connect, createServer, type AddressInfo } from 'node:net';
 import type { BurrowClient } from '../../src/client/client.js';
 import type { BurrowServer } from '../../src/server/server.js';
-import { makeClient, patternBytes, startServer } from '../helpers/tunnel.js';
-
-/** webServer-style "0 = off" ports: the OS picks a free one first. */
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise((r) => probe.close(r));
-  return port;
-}
+import { makeClient, patternBytes, startServer, freePort } from '../helpers/tunnel.js';
 
 interface Seen {
   method: string;

@@ -4,15 +4,7 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { generateSelfSignedCertificate } from '../../src/transport/self-signed-cert.js';
-import { makeClient, startServer } from '../helpers/tunnel.js';
-
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise((r) => probe.close(r));
-  return port;
-}
+import { makeClient, startServer, freePort } from '../helpers/tunnel.js';
 
 /** A real TLS backend that answers with its name and echoes. */
 async function tlsBackend(name: string): Promise<{ server: tls.Server; port: number }> {
