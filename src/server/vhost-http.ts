@@ -37,6 +37,8 @@ export interface VhostHttpOptions {
   responseTimeoutSec: number;
   custom404Page?: Buffer;
   logger: Logger;
+  /** how long a visitor may take to send a request head (default 60 s, frp's read-header timeout) */
+  requestHeadTimeoutMs?: number;
 }
 
 /** frp's read-header timeout: a visitor that does not finish a request head in time is dropped. */
@@ -139,7 +141,7 @@ export class VhostHttpServer {
   private async readRequestHead(reader: StreamReader, visitor: Socket): Promise<RequestHead | undefined> {
     const parser = new RequestHeadParser();
     for (;;) {
-      const chunk = await reader.read(REQUEST_HEAD_TIMEOUT_MS, 'http request head');
+      const chunk = await reader.read(this.opts.requestHeadTimeoutMs ?? REQUEST_HEAD_TIMEOUT_MS, 'http request head');
       if (chunk === null) return undefined;
       let head: RequestHead | undefined;
       try {

@@ -5,7 +5,7 @@ import { request, createServer as createHttpServer, Agent, type Server as HttpSe
 import { connect, createServer, type AddressInfo } from 'node:net';
 import type { BurrowClient } from '../../src/client/client.js';
 import type { BurrowServer } from '../../src/server/server.js';
-import { makeClient, patternBytes, startServer, freePort } from '../helpers/tunnel.js';
+import { makeClient, patternBytes, startServer, freePort, waitFor } from '../helpers/tunnel.js';
 
 interface Seen {
   method: string;
@@ -24,7 +24,7 @@ async function startBackend(name: string): Promise<{ server: HttpServer; port: n
       const body = Buffer.concat(chunks);
       seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, bodyLength: body.length });
       if (req.url === '/download') {
-        res.end(patternBytes(6 * 1024 * 1024, 31));
+        res.end(patternBytes(50 * 1024 * 1024, 31));
         return;
       }
       res.setHeader('x-backend', name);
@@ -137,13 +137,13 @@ describe('http vhost', () => {
     assert.ok(second.reused && third.reused, 'the same visitor connection carried all three');
   });
 
-  test('a 5 MiB chunked upload and a 6 MiB download arrive byte-exact', async () => {
-    const body = patternBytes(5 * 1024 * 1024, 30);
+  test('a 50 MiB chunked upload and a 50 MiB download arrive byte-exact', async () => {
+    const body = patternBytes(50 * 1024 * 1024, 30);
     const up = await get(vhost, 'a.example.com', '/upload', { method: 'POST', body, headers: { 'transfer-encoding': 'chunked' } });
     assert.equal(up.status, 200);
     assert.ok(up.body.equals(body), 'upload echoed byte-exact');
     const down = await get(vhost, 'a.example.com', '/download');
-    assert.ok(down.body.equals(patternBytes(6 * 1024 * 1024, 31)));
+    assert.ok(down.body.equals(patternBytes(50 * 1024 * 1024, 31)));
   });
 
   test('an Upgrade (WebSocket-style) becomes a raw two-way relay', async () => {
@@ -185,4 +185,39 @@ describe('http vhost', () => {
     }
     assert.equal((await get(vhost, 'a.example.com', '/still')).body.toString(), 'A /still');
   });
+
+  test('load-balancing group: requests rotate across members; a wrong group key is refused', async () => {
+    const c2 = makeClient(server.port, {
+      proxies: [
+        { name: 'g1', type: 'http', localPort: a.port, customDomains: ['lb.example.com'], loadBalancer: { group: 'web', groupKey: 'k' } },
+        { name: 'g2', type: 'http', localPort: b.port, customDomains: ['lb.example.com'], loadBalancer: { group: 'web', groupKey: 'k' } },
+        { name: 'g3', type: 'http', localPort: b.port, customDomains: ['lb.example.com'], loadBalancer: { group: 'web', groupKey: 'wrong' } },
+      ],
+    });
+    await c2.start();
+    await c2.waitForProxy('g1');
+    await c2.waitForProxy('g2');
+    await assert.rejects(c2.waitForProxy('g3'), /group \[web\] auth failed/);
+    const names = new Set<string>();
+    for (let i = 0; i < 4; i++) names.add((await get(vhost, 'lb.example.com', '/')).body.toString().split(' ')[0]!);
+    assert.deepEqual([...names].sort(), ['A', 'B']);
+    c2.stop();
+  });
+});
+
+test('a visitor that never finishes its request head is dropped after the head timeout', async () => {
+  const { VhostHttpServer } = await import('../../src/server/vhost-http.js');
+  const { silentLogger } = await import('../../src/util/logger.js');
+  const vhost = new VhostHttpServer({ host: '127.0.0.1', port: 0, responseTimeoutSec: 60, logger: silentLogger, requestHeadTimeoutMs: 100 });
+  await vhost.listen();
+  try {
+    const slow = connect({ host: '127.0.0.1', port: vhost.port });
+    slow.on('error', () => {});
+    await once(slow, 'connect');
+    slow.write('GET / HTTP/1.1\r\nHost: a.example.com\r\n');
+    await once(slow, 'close');
+    await waitFor(() => vhost.connectionCount === 0, 'the server side of the slow connection to close');
+  } finally {
+    await vhost.close();
+  }
 });
