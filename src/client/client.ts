@@ -9,6 +9,7 @@ import { Backoff } from '../util/backoff.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { ClientSession } from './client-session.js';
+import { HealthCheck, HealthState } from './health-check.js';
 import { ServerConnection } from './server-connection.js';
 
 export enum ClientState {
@@ -23,7 +24,7 @@ export enum ClientState {
 const SUPPORTED_PROXY_TYPES: ReadonlySet<string> = new Set(['tcp', 'http', 'https', 'tcpmux']);
 
 /** Proxy phases as frpc's admin API shows them. */
-export type ProxyPhase = 'new' | 'wait start' | 'start error' | 'running' | 'closed';
+export type ProxyPhase = 'new' | 'wait start' | 'start error' | 'running' | 'check failed' | 'closed';
 
 export interface ProxyStatus {
   readonly name: string;
@@ -38,6 +39,8 @@ interface ProxyEntry {
   readonly config: ProxyConfig;
   readonly handler: ClientProxyHandler;
   readonly status: ProxyStatus;
+  /** present when the proxy has a health check: it registers only while healthy */
+  readonly health?: HealthCheck;
 }
 
 /**
@@ -86,13 +89,46 @@ export class BurrowClient extends EventEmitter {
     }
     const payload = { encryptionKey: p.transport.useEncryption ? this.cipherKey : undefined, compression: p.transport.useCompression };
     const handler = new TcpClientProxy({ name: p.name, localIP: p.localIP, localPort: p.localPort, payload, logger: this.log.child({ proxy: p.name }) });
-    const entry: ProxyEntry = {
-      config: p,
-      handler,
-      status: { name: p.name, type: p.type, phase: 'new', err: '', remoteAddr: '', localAddr: `${p.localIP}:${p.localPort}` },
-    };
+    const status: ProxyStatus = { name: p.name, type: p.type, phase: 'new', err: '', remoteAddr: '', localAddr: `${p.localIP}:${p.localPort}` };
+    const hc = p.healthCheck && p.healthCheck.type !== '' ? p.healthCheck : undefined;
+    const health = hc ? new HealthCheck(hc, p.localIP, p.localPort, (healthy, reason) => this.onHealth(p.name, healthy, reason)) : undefined;
+    const entry: ProxyEntry = { config: p, handler, status, ...(health ? { health } : {}) };
     this.proxies.set(p.name, entry);
+    health?.start();
     return entry;
+  }
+
+  private removeProxy(name: string): void {
+    const e = this.proxies.get(name);
+    if (!e) return;
+    e.health?.stop();
+    this.proxies.delete(name);
+    this.session?.closeProxy(name);
+  }
+
+  /** Sends NewProxy unless a health check says the local service is not (yet) healthy. */
+  private register(e: ProxyEntry): void {
+    if (!this.session || this.state !== ClientState.Online) return;
+    if (e.health && e.health.state !== HealthState.Healthy) {
+      if (e.status.phase !== 'check failed') this.setPhase(e, 'check failed', e.status.err || 'waiting for the first successful health check');
+      return;
+    }
+    this.setPhase(e, 'wait start', '');
+    this.session.registerProxy(e.config);
+  }
+
+  /** A health check changed: leave the server's rotation (CloseProxy) or join it again (NewProxy). */
+  private onHealth(name: string, healthy: boolean, reason: string): void {
+    const e = this.proxies.get(name);
+    if (!e) return;
+    if (healthy) {
+      this.log.info('health check passed', { proxy: name });
+      this.register(e);
+      return;
+    }
+    this.log.warn('health check failed, proxy leaves the server', { proxy: name, reason });
+    if (e.status.phase === 'running' || e.status.phase === 'wait start') this.session?.closeProxy(name);
+    this.setPhase(e, 'check failed', reason);
   }
 
   /**
@@ -109,10 +145,7 @@ export class BurrowClient extends EventEmitter {
     for (const [name, old] of before) {
       const p = wanted.get(name);
       if (p && JSON.stringify(p) === JSON.stringify(old)) continue;
-      if (this.proxies.has(name)) {
-        this.session?.closeProxy(name);
-        this.proxies.delete(name);
-      }
+      this.removeProxy(name);
       (p ? diff.changed : diff.removed).push(name);
     }
     for (const [name, p] of wanted) {
@@ -123,12 +156,8 @@ export class BurrowClient extends EventEmitter {
       }
       if (!before.has(name)) diff.added.push(name);
       const entry = this.addProxy(p);
-      if (!entry) {
-        this.log.warn('proxy not started', { proxy: name, reason: this.status(name)?.err });
-      } else if (this.session && this.state === ClientState.Online) {
-        this.setPhase(entry, 'wait start', '');
-        this.session.registerProxy(p);
-      }
+      if (!entry) this.log.warn('proxy not started', { proxy: name, reason: this.status(name)?.err });
+      else this.register(entry);
     }
     this.log.info('configuration reloaded', { added: diff.added.join(',') || '-', removed: diff.removed.join(',') || '-', changed: diff.changed.join(',') || '-' });
     return diff;
@@ -212,7 +241,10 @@ export class BurrowClient extends EventEmitter {
     clearTimeout(this.retryTimer);
     this.wakeRetry?.();
     this.session?.close('client stopping');
-    for (const e of this.proxies.values()) this.setPhase(e, 'closed', '');
+    for (const e of this.proxies.values()) {
+      e.health?.stop();
+      this.setPhase(e, 'closed', '');
+    }
     this.log.info('client stopped');
   }
 
@@ -238,10 +270,7 @@ export class BurrowClient extends EventEmitter {
     this.lastError = '';
     this.log.info('logged in to server', { server: `${this.config.serverAddr}:${this.config.serverPort}`, runId: this.runId });
     this.emit('online');
-    for (const e of this.proxies.values()) {
-      this.setPhase(e, 'wait start', '');
-      session.registerProxy(e.config);
-    }
+    for (const e of this.proxies.values()) this.register(e);
   }
 
   private onProxyResp(name: string, resp: NewProxyResp): void {
