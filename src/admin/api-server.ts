@@ -1,7 +1,7 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeError } from '../util/errors.js';
+import { sameSecret } from '../util/secret.js';
 import type { Logger } from '../util/logger.js';
 
 /** What a handler answers: JSON, plain text, or an empty 200. */
@@ -54,13 +54,6 @@ class HttpError extends Error {
   ) {
     super(message);
   }
-}
-
-/** Compares two secrets in constant time (hashing first makes the lengths equal). */
-function sameSecret(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
 }
 
 function authorized(req: IncomingMessage, user: string, password: string): boolean {

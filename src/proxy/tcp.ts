@@ -13,9 +13,16 @@ import type { ClientProxyHandler, ServerProxy } from './types.js';
 /** How long the client waits for the local service to accept (frp: 10 s). */
 const LOCAL_DIAL_TIMEOUT_MS = 10_000;
 
+/** A shared public port of a load-balancing group: it hands each visitor to one member. */
+export interface TcpProxyGroup {
+  readonly port: number;
+  leave(member: TcpServerProxy): void;
+}
+
 export interface TcpServerProxyOptions {
   name: string;
-  listener: Server;
+  /** the proxy's own public listener, or its group's shared one */
+  listener: Server | TcpProxyGroup;
   payload: PayloadTransformOptions;
   /** a work connection of the owning client (waits, bounded, when none is idle) */
   getWorkConn(): Promise<Duplex>;
@@ -34,14 +41,17 @@ export class TcpServerProxy implements ServerProxy {
   readonly portsUsed = 1;
   readonly traffic: TrafficCounter = { bytesIn: 0, bytesOut: 0 };
   private readonly visitors = new Set<Socket>();
-  private readonly listener: Server;
 
   constructor(private readonly opts: TcpServerProxyOptions) {
     this.name = opts.name;
-    this.listener = opts.listener;
-    const addr = this.listener.address();
-    this.remoteAddr = `:${typeof addr === 'object' && addr ? addr.port : 0}`;
-    this.listener.on('connection', (socket: Socket) => this.onVisitor(socket));
+    const l = opts.listener;
+    if ('leave' in l) {
+      this.remoteAddr = `:${l.port}`;
+    } else {
+      const addr = l.address();
+      this.remoteAddr = `:${typeof addr === 'object' && addr ? addr.port : 0}`;
+      l.on('connection', (socket: Socket) => this.accept(socket));
+    }
   }
 
   get port(): number {
@@ -52,7 +62,8 @@ export class TcpServerProxy implements ServerProxy {
     return this.visitors.size;
   }
 
-  private onVisitor(visitor: Socket): void {
+  /** Serves one visitor accepted on the public port (own or the group's). */
+  accept(visitor: Socket): void {
     this.visitors.add(visitor);
     visitor.setNoDelay(true);
     visitor.once('close', () => this.visitors.delete(visitor));
@@ -96,7 +107,12 @@ export class TcpServerProxy implements ServerProxy {
 
   close(): Promise<void> {
     for (const v of this.visitors) v.destroy();
-    return new Promise((resolve) => this.listener.close(() => resolve()));
+    const l = this.opts.listener;
+    if ('leave' in l) {
+      l.leave(this);
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => l.close(() => resolve()));
   }
 }
 

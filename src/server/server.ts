@@ -14,6 +14,8 @@ import { VhostHttpServer } from './vhost-http.js';
 import { DomainRoutedProxy } from '../proxy/domain-routed.js';
 import { VhostHttpsServer } from './vhost-https.js';
 import { VhostTcpmuxServer } from './vhost-tcpmux.js';
+import { TcpGroup } from './tcp-group.js';
+import { sameSecret } from '../util/secret.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { generateSelfSignedCertificate } from '../transport/self-signed-cert.js';
 import { getTransport, type AcceptedConnection, type TransportListener } from '../transport/index.js';
@@ -55,6 +57,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   private vhostHttp: VhostHttpServer | undefined;
   private vhostHttps: VhostHttpsServer | undefined;
   private vhostTcpmux: VhostTcpmuxServer | undefined;
+  private readonly tcpGroups = new Map<string, TcpGroup>();
 
   constructor(
     readonly config: ServerConfig,
@@ -302,14 +305,38 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     if (max > 0 && control.portsUsed + 1 > max) {
       throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": this client already uses its ${max} allowed port(s)`);
     }
+    const common = { name, payload: this.payloadOptions(msg), getWorkConn: () => control.getWorkConn(), logger: control.log };
+    if (!msg.group) {
+      return new TcpServerProxy({ ...common, listener: await listenProxyPort(name, this.config.proxyBindAddr, port, this.config.allowPorts) });
+    }
+    const group = await this.tcpGroupFor(name, msg.group, msg.group_key ?? '', port);
+    const member = new TcpServerProxy({ ...common, listener: group });
+    group.join(member);
+    return member;
+  }
+
+  /** The group's shared port, opened by its first member; later members must bring the same key and port. */
+  private async tcpGroupFor(name: string, groupName: string, key: string, port: number): Promise<TcpGroup> {
+    const existing = this.tcpGroups.get(groupName);
+    if (existing) {
+      if (!sameSecret(existing.key, key)) throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": group [${groupName}] auth failed`);
+      if (port !== 0 && port !== existing.port) {
+        throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": group [${groupName}] should have the same remote port ${existing.port}`);
+      }
+      return existing;
+    }
     const listener = await listenProxyPort(name, this.config.proxyBindAddr, port, this.config.allowPorts);
-    return new TcpServerProxy({
-      name,
-      listener,
-      payload: this.payloadOptions(msg),
-      getWorkConn: () => control.getWorkConn(),
-      logger: control.log,
+    // Another member may have opened the group while this one waited for its port.
+    const raced = this.tcpGroups.get(groupName);
+    if (raced) {
+      listener.close();
+      return this.tcpGroupFor(name, groupName, key, port);
+    }
+    const group = new TcpGroup(groupName, key, listener, (g) => {
+      if (this.tcpGroups.get(groupName) === g) this.tcpGroups.delete(groupName);
     });
+    this.tcpGroups.set(groupName, group);
+    return group;
   }
 
   proxyStarted(control: ControlSession, proxy: ServerProxy, msg: NewProxy): void {

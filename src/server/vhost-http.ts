@@ -14,6 +14,7 @@ import { isInterimResponse, ResponseHeadParser, switchesToTunnel, type ResponseH
 import { VhostRouter } from '../vhost/router.js';
 import { VhostListener } from './vhost-listener.js';
 import { visitorAddress } from '../util/address.js';
+import { sameSecret } from '../util/secret.js';
 
 /** What one registered http proxy contributes to the router. */
 export interface HttpRoute {
@@ -104,7 +105,7 @@ export class VhostHttpServer {
         }
         if (route.httpUser !== '' || route.httpPassword !== '') {
           const creds = basicAuth(head, 'authorization');
-          if (!creds || creds.user !== route.httpUser || creds.password !== route.httpPassword) {
+          if (!creds || !sameSecret(creds.user, route.httpUser) || !sameSecret(creds.password, route.httpPassword)) {
             await this.answer(visitor, unauthorizedResponse());
             return;
           }

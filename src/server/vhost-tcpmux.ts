@@ -3,6 +3,7 @@ import { writeMessage } from '../control/message-io.js';
 import type { ConnectionRoute } from '../proxy/domain-routed.js';
 import { wrapPayload } from '../proxy/payload-transform.js';
 import { visitorAddress } from '../util/address.js';
+import { sameSecret } from '../util/secret.js';
 import { isBurrowError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { relay } from '../util/pipe.js';
@@ -83,7 +84,7 @@ export class VhostTcpmuxServer {
     }
     if (route.httpUser !== '' || route.httpPassword !== '') {
       const c = req.credentials;
-      if (!c || c.user !== route.httpUser || c.password !== route.httpPassword) {
+      if (!c || !sameSecret(c.user, route.httpUser) || !sameSecret(c.password, route.httpPassword)) {
         visitor.end(proxyAuthRequiredResponse());
         return;
       }
