@@ -11,8 +11,7 @@ import { rewriteRequestHead, rewriteResponseHead, type HeaderSet } from '../vhos
 import { badGatewayResponse, gatewayTimeoutResponse, notFoundResponse, responseForRequestError, unauthorizedResponse } from '../vhost/pages.js';
 import { isKeepAlive, RequestHeadParser, requestHost, requestPath, requestRouteUser, basicAuth, type RequestHead } from '../vhost/request-head.js';
 import { isInterimResponse, ResponseHeadParser, switchesToTunnel, type ResponseHead } from '../vhost/response-head.js';
-import { VhostRouter } from '../vhost/router.js';
-import { VhostListener } from './vhost-listener.js';
+import { VhostServer } from './vhost-server.js';
 import { visitorAddress } from '../util/address.js';
 import { sameSecret } from '../util/secret.js';
 
@@ -61,31 +60,12 @@ interface Backend {
  * consecutive requests go to the same proxy. Upgrades (WebSocket) and CONNECT
  * become a raw two-way relay.
  */
-export class VhostHttpServer {
-  readonly router = new VhostRouter<HttpRoute>();
-  private readonly listener: VhostListener;
-
+export class VhostHttpServer extends VhostServer<HttpRoute> {
   constructor(private readonly opts: VhostHttpOptions) {
-    this.listener = new VhostListener('http', opts.host, opts.port, opts.logger, (v) => this.serve(v));
+    super('http', opts.host, opts.port, opts.logger);
   }
 
-  get port(): number {
-    return this.listener.port;
-  }
-
-  get connectionCount(): number {
-    return this.listener.connectionCount;
-  }
-
-  listen(): Promise<void> {
-    return this.listener.listen();
-  }
-
-  close(): Promise<void> {
-    return this.listener.close();
-  }
-
-  private async serve(visitor: Socket): Promise<void> {
+  protected async serve(visitor: Socket): Promise<void> {
     const reader = new StreamReader(visitor);
     let backend: Backend | undefined;
     const dropBackend = (): void => {

@@ -1,14 +1,9 @@
 import type { Socket } from 'node:net';
-import { writeMessage } from '../control/message-io.js';
-import { wrapPayload } from '../proxy/payload-transform.js';
 import type { ConnectionRoute } from '../proxy/domain-routed.js';
 import type { Logger } from '../util/logger.js';
-import { relay } from '../util/pipe.js';
 import { StreamReader } from '../util/stream-reader.js';
-import { VhostRouter } from '../vhost/router.js';
 import { ClientHelloReader } from '../vhost/sni.js';
-import { VhostListener } from './vhost-listener.js';
-import { visitorAddress } from '../util/address.js';
+import { relayWholeConnection, VhostServer } from './vhost-server.js';
 
 export interface VhostHttpsOptions {
   host: string;
@@ -25,34 +20,12 @@ const SNI_TIMEOUT_MS = 30_000;
  * stream, ClientHello included, to a work connection of the owning client.
  * An unknown name or a connection without SNI is closed.
  */
-export class VhostHttpsServer {
-  readonly router = new VhostRouter<ConnectionRoute>();
-  private readonly listener: VhostListener;
-
-  constructor(opts: VhostHttpsOptions) {
-    this.listener = new VhostListener('https', opts.host, opts.port, opts.logger, (v) => this.serve(v));
-    this.log = opts.logger;
+export class VhostHttpsServer extends VhostServer<ConnectionRoute> {
+  constructor(private readonly opts: VhostHttpsOptions) {
+    super('https', opts.host, opts.port, opts.logger);
   }
 
-  private readonly log: Logger;
-
-  get port(): number {
-    return this.listener.port;
-  }
-
-  get connectionCount(): number {
-    return this.listener.connectionCount;
-  }
-
-  listen(): Promise<void> {
-    return this.listener.listen();
-  }
-
-  close(): Promise<void> {
-    return this.listener.close();
-  }
-
-  private async serve(visitor: Socket): Promise<void> {
+  protected async serve(visitor: Socket): Promise<void> {
     const reader = new StreamReader(visitor);
     const hello = new ClientHelloReader();
     const deadline = Date.now() + SNI_TIMEOUT_MS;
@@ -68,31 +41,10 @@ export class VhostHttpsServer {
     }
     const route = serverName ? this.router.lookup(serverName, '', '') : undefined;
     if (!route) {
-      this.log.debug('https connection refused: no proxy for this name', { remote: visitor.remoteAddress, sni: serverName ?? '(none)' });
+      this.opts.logger.debug('https connection refused: no proxy for this name', { remote: visitor.remoteAddress, sni: serverName ?? '(none)' });
       visitor.destroy();
       return;
     }
-    const raw = await route.getWorkConn();
-    raw.on('error', () => {});
-    await writeMessage(raw, {
-      type: 'StartWorkConn',
-      body: {
-        proxy_name: route.proxyName,
-        src_addr: visitorAddress(visitor.remoteAddress),
-        src_port: visitor.remotePort,
-        dst_addr: visitorAddress(visitor.localAddress),
-        dst_port: visitor.localPort,
-      },
-    });
-    const work = wrapPayload(raw, route.payload);
-    const peeked = hello.buffered();
-    route.traffic.bytesIn += peeked.length;
-    work.write(peeked);
-    reader.detach();
-    route.active += 1;
-    // Node settles the removed 'readable' listener on the next tick; resuming before that keeps the stream paused.
-    await new Promise<void>((resolve) => process.nextTick(resolve));
-    await relay(visitor, work, { counter: route.traffic });
-    route.active -= 1;
+    await relayWholeConnection(visitor, reader, route, hello.buffered());
   }
 }

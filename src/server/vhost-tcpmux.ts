@@ -1,17 +1,12 @@
 import type { Socket } from 'node:net';
-import { writeMessage } from '../control/message-io.js';
 import type { ConnectionRoute } from '../proxy/domain-routed.js';
-import { wrapPayload } from '../proxy/payload-transform.js';
-import { visitorAddress } from '../util/address.js';
 import { sameSecret } from '../util/secret.js';
 import { isBurrowError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import { relay } from '../util/pipe.js';
 import { StreamReader } from '../util/stream-reader.js';
 import { CONNECT_ESTABLISHED, ConnectRequestParser, type ConnectRequest } from '../vhost/connect-request.js';
 import { notFoundResponse, proxyAuthRequiredResponse, responseForRequestError } from '../vhost/pages.js';
-import { VhostRouter } from '../vhost/router.js';
-import { VhostListener } from './vhost-listener.js';
+import { relayWholeConnection, VhostServer } from './vhost-server.js';
 
 export interface VhostTcpmuxOptions {
   host: string;
@@ -29,28 +24,9 @@ const CONNECT_TIMEOUT_MS = 30_000;
  * `CONNECT host:port`, is routed by host and Proxy-Authorization user to a
  * tcpmux proxy, and from then on its bytes are relayed raw.
  */
-export class VhostTcpmuxServer {
-  readonly router = new VhostRouter<ConnectionRoute>();
-  private readonly listener: VhostListener;
-
+export class VhostTcpmuxServer extends VhostServer<ConnectionRoute> {
   constructor(private readonly opts: VhostTcpmuxOptions) {
-    this.listener = new VhostListener('tcpmux', opts.host, opts.port, opts.logger, (v) => this.serve(v));
-  }
-
-  get port(): number {
-    return this.listener.port;
-  }
-
-  get connectionCount(): number {
-    return this.listener.connectionCount;
-  }
-
-  listen(): Promise<void> {
-    return this.listener.listen();
-  }
-
-  close(): Promise<void> {
-    return this.listener.close();
+    super('tcpmux', opts.host, opts.port, opts.logger);
   }
 
   private async readConnect(reader: StreamReader, visitor: Socket): Promise<ConnectRequest | undefined> {
@@ -73,7 +49,7 @@ export class VhostTcpmuxServer {
     }
   }
 
-  private async serve(visitor: Socket): Promise<void> {
+  protected async serve(visitor: Socket): Promise<void> {
     const reader = new StreamReader(visitor);
     const req = await this.readConnect(reader, visitor);
     if (!req) return;
@@ -89,26 +65,8 @@ export class VhostTcpmuxServer {
         return;
       }
     }
-    const raw = await route.getWorkConn();
-    raw.on('error', () => {});
-    await writeMessage(raw, {
-      type: 'StartWorkConn',
-      body: {
-        proxy_name: route.proxyName,
-        src_addr: visitorAddress(visitor.remoteAddress),
-        src_port: visitor.remotePort,
-        dst_addr: visitorAddress(visitor.localAddress),
-        dst_port: visitor.localPort,
-      },
-    });
-    const work = wrapPayload(raw, route.payload);
-    if (this.opts.passthrough) work.write(req.head.raw);
-    else visitor.write(CONNECT_ESTABLISHED);
-    reader.detach();
-    route.active += 1;
-    // Node settles the removed 'readable' listener on the next tick; resuming before that keeps the stream paused.
-    await new Promise<void>((resolve) => process.nextTick(resolve));
-    await relay(visitor, work, { counter: route.traffic });
-    route.active -= 1;
+    // Passthrough hands the CONNECT request itself to the backend; otherwise we answer it.
+    if (!this.opts.passthrough) visitor.write(CONNECT_ESTABLISHED);
+    await relayWholeConnection(visitor, reader, route, this.opts.passthrough ? req.head.raw : undefined);
   }
 }

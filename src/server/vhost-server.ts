@@ -1,0 +1,127 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { writeMessage } from '../control/message-io.js';
+import type { ConnectionRoute } from '../proxy/domain-routed.js';
+import { wrapPayload } from '../proxy/payload-transform.js';
+import { visitorAddress } from '../util/address.js';
+import { relay } from '../util/pipe.js';
+import type { StreamReader } from '../util/stream-reader.js';
+import { VhostRouter } from '../vhost/router.js';
+import { describeError } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import { RELAY_HIGH_WATER_MARK } from '../util/socket-buffers.js';
+
+/**
+ * The public listener shared by the vhost kinds (http, https, tcpmux): owns
+ * the socket server and the set of visitor sockets, hands each visitor to
+ * `serve`, and destroys the visitor when `serve` fails.
+ */
+export class VhostListener {
+  private server: Server | undefined;
+  private readonly visitors = new Set<Socket>();
+
+  constructor(
+    private readonly kind: string,
+    private readonly host: string,
+    private readonly wantedPort: number,
+    private readonly log: Logger,
+    private readonly serve: (visitor: Socket) => Promise<void>,
+  ) {}
+
+  get port(): number {
+    const a = this.server?.address();
+    return typeof a === 'object' && a ? a.port : 0;
+  }
+
+  get connectionCount(): number {
+    return this.visitors.size;
+  }
+
+  async listen(): Promise<void> {
+    const server = createServer({ allowHalfOpen: true, noDelay: true, highWaterMark: RELAY_HIGH_WATER_MARK }, (socket) => {
+      this.visitors.add(socket);
+      socket.once('close', () => this.visitors.delete(socket));
+      socket.on('error', () => {});
+      this.serve(socket).catch((err: unknown) => {
+        this.log.debug(`${this.kind} connection dropped`, { remote: socket.remoteAddress, reason: describeError(err) });
+        socket.destroy();
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.wantedPort, this.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    this.log.info(`${this.kind} vhost listening`, { addr: `${this.host}:${this.port}` });
+  }
+
+  close(): Promise<void> {
+    for (const v of this.visitors) v.destroy();
+    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+/**
+ * What every vhost kind shares: a router of its own and a listener whose
+ * visitors go to the subclass's `serve`.
+ */
+export abstract class VhostServer<T> {
+  readonly router = new VhostRouter<T>();
+  private readonly listener: VhostListener;
+
+  constructor(kind: string, host: string, port: number, log: Logger) {
+    this.listener = new VhostListener(kind, host, port, log, (v) => this.serve(v));
+  }
+
+  protected abstract serve(visitor: Socket): Promise<void>;
+
+  get port(): number {
+    return this.listener.port;
+  }
+
+  get connectionCount(): number {
+    return this.listener.connectionCount;
+  }
+
+  listen(): Promise<void> {
+    return this.listener.listen();
+  }
+
+  close(): Promise<void> {
+    return this.listener.close();
+  }
+}
+
+/**
+ * Joins a visitor whose whole connection belongs to `route` (https after the
+ * SNI peek, tcpmux after CONNECT) with a work connection: StartWorkConn with
+ * the addresses, `preface` (bytes already read that the backend must see),
+ * then a raw relay until both sides are done.
+ */
+export async function relayWholeConnection(visitor: Socket, reader: StreamReader, route: ConnectionRoute, preface?: Buffer): Promise<void> {
+  const raw = await route.getWorkConn();
+  raw.on('error', () => {});
+  await writeMessage(raw, {
+    type: 'StartWorkConn',
+    body: {
+      proxy_name: route.proxyName,
+      src_addr: visitorAddress(visitor.remoteAddress),
+      src_port: visitor.remotePort,
+      dst_addr: visitorAddress(visitor.localAddress),
+      dst_port: visitor.localPort,
+    },
+  });
+  const work = wrapPayload(raw, route.payload);
+  if (preface && preface.length > 0) {
+    route.traffic.bytesIn += preface.length;
+    work.write(preface);
+  }
+  reader.detach();
+  route.active += 1;
+  // Node settles a removed 'readable' listener on the next tick; resuming before that keeps the stream paused.
+  await new Promise<void>((resolve) => process.nextTick(resolve));
+  await relay(visitor, work, { counter: route.traffic });
+  route.active -= 1;
+}
