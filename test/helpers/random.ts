@@ -9,3 +9,14 @@ export function prng(seed: number): (n: number) => number {
     return (((t ^ (t >>> 14)) >>> 0) % n) >>> 0;
   };
 }
+
+/** Splits `data` at random points (1..maxPiece bytes each): "chaotic chunking" for incremental parsers. */
+export function randomPieces(data: Buffer, rand: (n: number) => number, maxPiece: number): Buffer[] {
+  const pieces: Buffer[] = [];
+  for (let i = 0; i < data.length; ) {
+    const n = 1 + rand(maxPiece);
+    pieces.push(data.subarray(i, i + n));
+    i += n;
+  }
+  return pieces;
+}

@@ -4,17 +4,7 @@ import { BodyFramer, requestBodyKind, responseBodyKind, type BodyKind } from '..
 import { RequestHeadParser, requestPath, type RequestHead } from '../../src/vhost/request-head.js';
 import { isInterimResponse, ResponseHeadParser, switchesToTunnel, type ResponseHead } from '../../src/vhost/response-head.js';
 import { isBurrowError } from '../../src/util/errors.js';
-import { prng } from '../helpers/random.js';
-
-function randomPieces(data: Buffer, rand: (n: number) => number, maxPiece: number): Buffer[] {
-  const pieces: Buffer[] = [];
-  for (let i = 0; i < data.length; ) {
-    const n = 1 + rand(maxPiece);
-    pieces.push(data.subarray(i, i + n));
-    i += n;
-  }
-  return pieces;
-}
+import { prng, randomPieces } from '../helpers/random.js';
 
 /** Feeds pieces to a framer; returns how many bytes belonged to the body and whether it finished. */
 function frame(kind: BodyKind, pieces: Buffer[]): { bodyBytes: number; done: boolean } {

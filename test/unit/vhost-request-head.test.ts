@@ -14,7 +14,7 @@ import {
   type RequestHead,
 } from '../../src/vhost/request-head.js';
 import { isBurrowError, type BurrowErrorCode } from '../../src/util/errors.js';
-import { prng } from '../helpers/random.js';
+import { prng, randomPieces } from '../helpers/random.js';
 
 const HEAD =
   'POST /upload?x=1 HTTP/1.1\r\n' +
@@ -24,17 +24,6 @@ const HEAD =
   'Connection: keep-alive\r\n' +
   '\r\n';
 const BODY = 'hello world';
-
-/** Splits `data` at random points (1..maxPiece bytes each). */
-function randomPieces(data: Buffer, rand: (n: number) => number, maxPiece: number): Buffer[] {
-  const pieces: Buffer[] = [];
-  for (let i = 0; i < data.length; ) {
-    const n = 1 + rand(maxPiece);
-    pieces.push(data.subarray(i, i + n));
-    i += n;
-  }
-  return pieces;
-}
 
 /** Pushes pieces until a head comes out; returns it with everything after it. */
 function parseAll(pieces: Buffer[], opts?: ConstructorParameters<typeof RequestHeadParser>[0]): { head: RequestHead; rest: Buffer } {
