@@ -3,18 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildClientConfig, buildServerConfig, ConfigError, detectKind, loadConfigFile } from '../../src/config/load.js';
-
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    assert.equal(err.code, 'BURROW_CONFIG_INVALID');
-    return err.problems;
-  }
-  return assert.fail('expected the configuration to be refused');
-}
+import { buildClientConfig, buildServerConfig, detectKind, loadConfigFile } from '../../src/config/load.js';
+import { problems } from '../helpers/config.js';
 
 const proxies = (...list: Record<string, unknown>[]): unknown => ({ proxies: list });
 const visitors = (...list: Record<string, unknown>[]): unknown => ({ visitors: list });

@@ -1,17 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildClientConfig, buildServerConfig, ConfigError } from '../../src/config/load.js';
-
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    assert.equal(err.code, 'BURROW_CONFIG_INVALID');
-    return err.problems;
-  }
-  assert.fail('expected the configuration to be refused');
-}
+import { buildClientConfig, buildServerConfig } from '../../src/config/load.js';
+import { problems } from '../helpers/config.js';
 
 test('server defaults follow frp', () => {
   const cfg = buildServerConfig({});
