@@ -10,6 +10,7 @@ import { startDemo } from '../demo/demo.js';
 import { BurrowServer } from '../server/server.js';
 import { describeError, isBurrowError } from '../util/errors.js';
 import { createLogger, type LogLevel, type Logger } from '../util/logger.js';
+import { createFileSink } from '../util/log-file.js';
 import { BURROW_VERSION, FRP_COMPAT_VERSION } from '../version.js';
 
 const HELP: Record<string, string> = {
@@ -56,10 +57,13 @@ loopback, opens a tcp tunnel to the service, checks it end to end and prints
 the address to try. Ctrl-C stops everything.`,
 };
 
-function loggerFrom(values: { 'log-level'?: string; 'log-format'?: string }, level = 'info'): Logger {
+/** Level and format from the command line or the config's `log` table; `log.to` a file path writes there, rotated daily. */
+function loggerFrom(values: { 'log-level'?: string; 'log-format'?: string }, settings: { level: string; to?: string; maxDays?: number } = { level: 'info' }): Logger {
+  const to = settings.to ?? 'console';
   return createLogger({
-    level: (values['log-level'] ?? level) as LogLevel,
+    level: (values['log-level'] ?? settings.level) as LogLevel,
     format: values['log-format'] === 'json' ? 'json' : 'text',
+    ...(to !== 'console' && to !== '' ? { write: createFileSink(to, settings.maxDays ?? 3) } : {}),
   });
 }
 
@@ -89,7 +93,7 @@ async function runServer(args: string[]): Promise<void> {
   if (values.help) return void console.log(HELP.server);
   const warnings: string[] = [];
   const config = values.config ? loadServerConfig(values.config, { onWarning: (w) => warnings.push(w) }) : buildServerConfig({});
-  const log = loggerFrom(values, config.log.level);
+  const log = loggerFrom(values, config.log);
   for (const w of warnings) log.warn(`config: ${w}`);
   const server = new BurrowServer(config, log);
   await server.start();
@@ -154,7 +158,7 @@ async function runClientCommand(args: string[]): Promise<void> {
   const warnings: string[] = [];
   const config = loadClientConfig(values.config, { onWarning: (w) => warnings.push(w) });
   if (reload) return requestReload(config);
-  const log = loggerFrom(values, config.log.level);
+  const log = loggerFrom(values, config.log);
   for (const w of warnings) log.warn(`config: ${w}`);
   await runClient(config, log, values.config);
 }
@@ -205,7 +209,7 @@ async function runTcp(args: string[]): Promise<void> {
 async function runDemo(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: common, strict: true });
   if (values.help) return void console.log(HELP.demo);
-  const log = loggerFrom(values, 'warn');
+  const log = loggerFrom(values, { level: 'warn' });
   const demo = await startDemo(log);
   console.log(`burrow demo is running (server, client and a local service in this process, on loopback)
 
