@@ -152,19 +152,11 @@ interface ProxyRecord {
   lastClose: number;
 }
 
-interface ClientRecord {
+/** A client's snapshot plus what the registry needs to follow it. */
+interface ClientRecord extends ClientSnapshot {
   readonly key: string;
   readonly user: string;
   rawClientID: string;
-  clientID: string;
-  runID: string;
-  version: string;
-  hostname: string;
-  ip: string;
-  firstConnectedAt: number;
-  lastConnectedAt: number;
-  disconnectedAt: number;
-  online: boolean;
   /** the session this record follows; an older session of the same key closing does not mark it offline */
   control: ControlSession | undefined;
 }

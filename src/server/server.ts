@@ -106,6 +106,19 @@ export class BurrowServer extends EventEmitter implements ControlHost {
       },
       (conn) => (tcpMux ? this.acceptMux(conn) : this.acceptLogical(conn.stream, conn.remoteAddress, () => conn.stream.destroy())),
     );
+    try {
+      await this.openVhosts();
+    } catch (err) {
+      // Nothing half-started: the ports already open are closed again.
+      this.state = ServerState.Stopped;
+      await this.closeListeners();
+      throw err;
+    }
+    this.state = ServerState.Running;
+    this.log.info('server listening', { addr: `${this.config.bindAddr}:${this.port}`, tcpMux });
+  }
+
+  private async openVhosts(): Promise<void> {
     if (this.config.vhostHTTPPort > 0) {
       const vhost = new VhostHttpServer({
         host: this.config.proxyBindAddr,
@@ -114,13 +127,13 @@ export class BurrowServer extends EventEmitter implements ControlHost {
         custom404Page: this.config.custom404Page ? readFileSync(this.config.custom404Page) : undefined,
         logger: this.log.child({ vhost: 'http' }),
       });
-      await vhost.listen();
       this.vhostHttp = vhost;
+      await vhost.listen();
     }
     if (this.config.vhostHTTPSPort > 0) {
       const vhost = new VhostHttpsServer({ host: this.config.proxyBindAddr, port: this.config.vhostHTTPSPort, logger: this.log.child({ vhost: 'https' }) });
-      await vhost.listen();
       this.vhostHttps = vhost;
+      await vhost.listen();
     }
     if (this.config.tcpmuxHTTPConnectPort > 0) {
       const vhost = new VhostTcpmuxServer({
@@ -129,11 +142,16 @@ export class BurrowServer extends EventEmitter implements ControlHost {
         passthrough: this.config.tcpmuxPassthrough,
         logger: this.log.child({ vhost: 'tcpmux' }),
       });
-      await vhost.listen();
       this.vhostTcpmux = vhost;
+      await vhost.listen();
     }
-    this.state = ServerState.Running;
-    this.log.info('server listening', { addr: `${this.config.bindAddr}:${this.port}`, tcpMux });
+  }
+
+  private async closeListeners(): Promise<void> {
+    await this.listener?.close();
+    await this.vhostHttp?.close();
+    await this.vhostHttps?.close();
+    await this.vhostTcpmux?.close();
   }
 
   async stop(): Promise<void> {
@@ -141,10 +159,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     this.state = ServerState.Stopped;
     for (const c of [...this.controls.values()]) c.close('server stopping');
     for (const p of [...this.physical]) p.destroy();
-    await this.listener?.close();
-    await this.vhostHttp?.close();
-    await this.vhostHttps?.close();
-    await this.vhostTcpmux?.close();
+    await this.closeListeners();
     this.log.info('server stopped');
   }
 

@@ -6,7 +6,7 @@ import { visitorAddress } from '../util/address.js';
 import { relay } from '../util/pipe.js';
 import type { StreamReader } from '../util/stream-reader.js';
 import { VhostRouter } from '../vhost/router.js';
-import { describeError } from '../util/errors.js';
+import { BurrowError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { RELAY_HIGH_WATER_MARK } from '../util/socket-buffers.js';
 
@@ -47,9 +47,12 @@ export class VhostListener {
       });
     });
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        const why = err.code === 'EADDRINUSE' ? 'is already in use' : `cannot be opened (${err.code ?? err.message})`;
+        reject(new BurrowError('BURROW_LISTEN_FAILED', `${this.kind} vhost port ${this.host}:${this.wantedPort} ${why}`));
+      });
       server.listen(this.wantedPort, this.host, () => {
-        server.off('error', reject);
+        server.removeAllListeners('error');
         resolve();
       });
     });

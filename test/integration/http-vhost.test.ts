@@ -221,3 +221,14 @@ test('a visitor that never finishes its request head is dropped after the head t
     await vhost.close();
   }
 });
+
+test('a vhost port already in use fails the server start with the port named', async () => {
+  const blocker = createServer().listen(0, '127.0.0.1');
+  await once(blocker, 'listening');
+  const busy = (blocker.address() as AddressInfo).port;
+  try {
+    await assert.rejects(startServer({ vhostHTTPPort: busy }), new RegExp(`http vhost port 127\\.0\\.0\\.1:${busy} is already in use`));
+  } finally {
+    blocker.close();
+  }
+});
