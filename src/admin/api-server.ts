@@ -4,8 +4,13 @@ import { describeError } from '../util/errors.js';
 import { sameSecret } from '../util/secret.js';
 import type { Logger } from '../util/logger.js';
 
-/** What a handler answers: JSON, plain text, or an empty 200. */
-export type ApiResult = { status?: number; json?: unknown; text?: string };
+/** What a handler answers: JSON, plain text, bytes with their own type (pages), or an empty 200. */
+export type ApiResult = {
+  status?: number;
+  json?: unknown;
+  text?: string;
+  raw?: { body: Buffer; type: string; headers?: Record<string, string> };
+};
 
 export interface ApiRequest {
   params: Record<string, string>;
@@ -115,6 +120,10 @@ function send(res: ServerResponse, result: ApiResult): void {
   if (result.json !== undefined) {
     const body = JSON.stringify(result.json);
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  } else if (result.raw !== undefined) {
+    const { body, type, headers } = result.raw;
+    res.writeHead(status, { ...headers, 'content-type': type, 'content-length': body.length });
     res.end(body);
   } else if (result.text !== undefined) {
     res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(result.text) });

@@ -3,6 +3,7 @@ import type { BurrowClient } from '../client/client.js';
 import { ConfigError, loadClientConfig } from '../config/load.js';
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
+import { webPageRoutes } from './web-pages.js';
 import { apiError, startApiServer, type ApiRoute, type ApiServer } from './api-server.js';
 
 export interface ClientAdminOptions {
@@ -18,14 +19,44 @@ export interface ClientAdminOptions {
   stop(): void;
 }
 
+/** frpc's per-proxy status entry. */
+interface ProxyStatusBody {
+  name: string;
+  type: string;
+  status: string;
+  err: string;
+  local_addr: string;
+  plugin: string;
+  remote_addr: string;
+}
+
+function proxyStatusBodies(client: BurrowClient): ProxyStatusBody[] {
+  return [...client.statuses]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((s) => {
+      const remote = s.err || !s.remoteAddr ? '' : s.type === 'tcp' || s.type === 'udp' ? `${client.config.serverAddr}${s.remoteAddr}` : s.remoteAddr;
+      return { name: s.name, type: s.type, status: s.phase, err: s.err, local_addr: s.localAddr, plugin: '', remote_addr: remote };
+    });
+}
+
 /** frpc's status shape: proxies grouped by type, each list sorted by name. */
-function statusBody(client: BurrowClient): Record<string, unknown[]> {
-  const out: Record<string, unknown[]> = {};
-  for (const s of [...client.statuses].sort((a, b) => a.name.localeCompare(b.name))) {
-    const remote = s.err || !s.remoteAddr ? '' : s.type === 'tcp' || s.type === 'udp' ? `${client.config.serverAddr}${s.remoteAddr}` : s.remoteAddr;
-    (out[s.type] ??= []).push({ name: s.name, type: s.type, status: s.phase, err: s.err, local_addr: s.localAddr, plugin: '', remote_addr: remote });
-  }
+function statusBody(client: BurrowClient): Record<string, ProxyStatusBody[]> {
+  const out: Record<string, ProxyStatusBody[]> = {};
+  for (const p of proxyStatusBodies(client)) (out[p.type] ??= []).push(p);
   return out;
+}
+
+/** burrow's own view for the admin page: the session as well as the proxies. */
+function clientBody(client: BurrowClient): Record<string, unknown> {
+  const c = client.config;
+  return {
+    state: client.state,
+    server: `${c.serverAddr}:${c.serverPort}`,
+    user: c.user,
+    reconnectAttempts: client.reconnectAttempts,
+    lastError: client.lastError,
+    proxies: proxyStatusBodies(client),
+  };
 }
 
 /** Re-reads the file and applies it; a bad file is refused with every problem and nothing changes. */
@@ -38,7 +69,9 @@ export function clientAdminRoutes(opts: ClientAdminOptions): ApiRoute[] {
   const noFile = apiError(400, 'this client was started without a config file');
   return [
     { method: 'GET', path: '/healthz', public: true, handler: () => ({}) },
+    ...webPageRoutes('client'),
     { method: 'GET', path: '/api/status', handler: () => ({ json: statusBody(client) }) },
+    { method: 'GET', path: '/api/client', handler: () => ({ json: clientBody(client) }) },
     {
       method: 'GET',
       path: '/api/reload',

@@ -6,6 +6,7 @@ import type { Logger } from '../util/logger.js';
 import { FRP_COMPAT_VERSION } from '../version.js';
 import { apiError, startApiServer, type ApiRoute, type ApiServer } from './api-server.js';
 import { createServerMetrics } from './metrics.js';
+import { webPageRoutes } from './web-pages.js';
 
 /** What the dashboard reads from the running server. */
 export type DashboardSource = StatsEventSource & { readonly config: ServerConfig; readonly port: number };
@@ -186,6 +187,7 @@ const NO_PROXY = 'no proxy info found';
 export function serverDashboardRoutes(server: DashboardSource, stats: ServerStats, enablePrometheus: boolean): ApiRoute[] {
   const routes: ApiRoute[] = [
     { method: 'GET', path: '/healthz', public: true, handler: () => ({}) },
+    ...webPageRoutes('server'),
     { method: 'GET', path: '/api/serverinfo', handler: () => ({ json: serverInfo(server, stats) }) },
     {
       method: 'GET',

@@ -217,6 +217,8 @@ async function runDemo(args: string[]): Promise<void> {
   tunnel     tcp proxy "demo-web"  127.0.0.1${demo.client.status('demo-web')?.remoteAddr ?? ''} → ${demo.client.status('demo-web')?.localAddr ?? ''}
   vhost      http proxy "demo-http"  ${demo.httpUrl} → ${demo.client.status('demo-http')?.localAddr ?? ''}
   checked    a request went through each and came back
+  dashboard  ${demo.dashboardUrl}   (server: clients, proxies, traffic)
+  admin      ${demo.adminUrl}   (client: proxies and their state)
 
 Try it:
   curl ${demo.url}

@@ -1,6 +1,8 @@
 import { once } from 'node:events';
 import { createServer, request, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { startClientAdmin } from '../admin/client-api.js';
+import { startServerDashboard } from '../admin/server-api.js';
 import { BurrowClient } from '../client/client.js';
 import { buildClientConfig, buildServerConfig } from '../config/load.js';
 import { BurrowServer } from '../server/server.js';
@@ -14,6 +16,10 @@ export interface Demo {
   readonly url: string;
   /** the same service through the HTTP vhost, by name */
   readonly httpUrl: string;
+  /** the server's dashboard page */
+  readonly dashboardUrl: string;
+  /** the client's admin page */
+  readonly adminUrl: string;
   stop(): Promise<void>;
 }
 
@@ -70,6 +76,8 @@ export async function startDemo(log: Logger): Promise<Demo> {
     log.child({ side: 'server' }),
   );
   await server.start();
+  // Both pages on loopback only, so no password is needed (and none is printed).
+  const dashboard = await startServerDashboard({ server, addr: '127.0.0.1', port: 0, user: '', password: '', enablePrometheus: true, logger: log.child({ side: 'dashboard' }) });
   const client = new BurrowClient(
     buildClientConfig(
       {
@@ -86,8 +94,11 @@ export async function startDemo(log: Logger): Promise<Demo> {
     ),
     log.child({ side: 'client' }),
   );
+  const admin = await startClientAdmin({ client, addr: '127.0.0.1', port: 0, user: '', password: '', logger: log.child({ side: 'admin' }), stop: () => client.stop() });
   const stop = async (): Promise<void> => {
     client.stop();
+    await admin.close();
+    await dashboard.close();
     await server.stop();
     await new Promise<void>((resolve) => service.close(() => resolve()));
   };
@@ -101,7 +112,9 @@ export async function startDemo(log: Logger): Promise<Demo> {
     const httpUrl = `http://demo.localhost:${server.vhostHttpPort}/`;
     const viaVhost = await get(`http://127.0.0.1:${server.vhostHttpPort}/`, `demo.localhost:${server.vhostHttpPort}`);
     if (!viaVhost.startsWith('hello from the local service')) throw new Error(`unexpected answer through the http vhost: ${viaVhost}`);
-    return { server, client, service, url, httpUrl, stop };
+    const dashboardUrl = `http://127.0.0.1:${dashboard.port}/`;
+    const adminUrl = `http://127.0.0.1:${admin.port}/`;
+    return { server, client, service, url, httpUrl, dashboardUrl, adminUrl, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -95,6 +95,15 @@ describe('burrow CLI', () => {
       req.end();
     });
     assert.match(byName, /hello from the local service behind burrow \(GET \/named\)/);
+    // Both web pages are up on loopback and their APIs show the demo's tunnels.
+    const [, dashboardUrl] = await waitForOutput(r, 'stdout', /dashboard +(http:\/\/127\.0\.0\.1:\d+\/)/);
+    const [, adminUrl] = await waitForOutput(r, 'stdout', /admin +(http:\/\/127\.0\.0\.1:\d+\/)/);
+    assert.match(await (await fetch(dashboardUrl!)).text(), /<title>burrow server<\/title>/);
+    const tcp = (await (await fetch(`${dashboardUrl!}api/proxy/tcp`)).json()) as { proxies: Array<{ name: string; status: string }> };
+    assert.deepEqual(tcp.proxies.map((p) => [p.name, p.status]), [['demo-web', 'online']]);
+    const client = (await (await fetch(`${adminUrl!}api/client`)).json()) as { state: string; proxies: Array<{ name: string; status: string }> };
+    assert.equal(client.state, 'online');
+    assert.deepEqual(client.proxies.map((p) => [p.name, p.status]), [['demo-http', 'running'], ['demo-web', 'running']]);
     r.child.kill('SIGINT');
     assert.equal(await r.exit, 0);
     assert.match(r.stdout(), /burrow demo stopped/);

@@ -1,0 +1,36 @@
+// The client admin page: the session with the server and each proxy's state,
+// from GET /api/client, refreshed every second.
+import { el, fillTable, getJSON, poll, statusPill } from './common.js';
+
+const REFRESH_MS = 1000;
+
+function card(label, value, id) {
+  return el('div', { class: 'card', 'data-card': id }, el('div', { class: 'label', text: label }), el('div', { class: 'value', text: value }));
+}
+
+async function refresh() {
+  const c = await getJSON('/api/client');
+  document.getElementById('client-sub').textContent = `server ${c.server}${c.user ? ` · user ${c.user}` : ''}`;
+  const cards = [
+    el('div', { class: 'card', 'data-card': 'state' }, el('div', { class: 'label', text: 'Session' }), el('div', { class: 'value' }, statusPill(c.state))),
+    card('Reconnect attempts', String(c.reconnectAttempts), 'attempts'),
+    card('Proxies running', `${c.proxies.filter((p) => p.status === 'running').length} / ${c.proxies.length}`, 'running'),
+  ];
+  if (c.lastError) cards.push(el('div', { class: 'card', 'data-card': 'last-error' }, el('div', { class: 'label', text: 'Last error' }), el('div', { class: 'err mono', text: c.lastError })));
+  document.getElementById('cards').replaceChildren(...cards);
+  const rows = c.proxies.map((p) =>
+    el(
+      'tr',
+      { 'data-proxy': p.name },
+      el('td', { class: 'mono', text: p.name }),
+      el('td', { text: p.type }),
+      el('td', {}, statusPill(p.status)),
+      el('td', { class: 'mono', text: p.local_addr }),
+      el('td', { class: 'mono', text: p.remote_addr }),
+      el('td', { class: 'err', text: p.err }),
+    ),
+  );
+  fillTable(document.querySelector('#proxies tbody'), rows, 'No proxies configured.');
+}
+
+poll(refresh, REFRESH_MS);
