@@ -10,6 +10,8 @@ export type ApiResult = {
   json?: unknown;
   text?: string;
   raw?: { body: Buffer; type: string; headers?: Record<string, string> };
+  /** takes the response over (server-sent events); it ends when the client goes away or the server closes */
+  stream?: (res: ServerResponse) => void;
 };
 
 export interface ApiRequest {
@@ -117,7 +119,9 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 function send(res: ServerResponse, result: ApiResult): void {
   const status = result.status ?? 200;
-  if (result.json !== undefined) {
+  if (result.stream !== undefined) {
+    result.stream(res);
+  } else if (result.json !== undefined) {
     const body = JSON.stringify(result.json);
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
     res.end(body);

@@ -3,6 +3,7 @@ import type { BurrowClient } from '../client/client.js';
 import { ConfigError, loadClientConfig } from '../config/load.js';
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
+import { inspectRoutes } from './inspect-api.js';
 import { webPageRoutes } from './web-pages.js';
 import { apiError, startApiServer, type ApiRoute, type ApiServer } from './api-server.js';
 
@@ -56,6 +57,8 @@ function clientBody(client: BurrowClient): Record<string, unknown> {
     reconnectAttempts: client.reconnectAttempts,
     lastError: client.lastError,
     proxies: proxyStatusBodies(client),
+    /** http proxies whose requests the inspector records */
+    inspecting: client.statuses.filter((s) => client.proxyConfig(s.name)?.inspect === true).map((s) => s.name).sort(),
   };
 }
 
@@ -72,6 +75,7 @@ export function clientAdminRoutes(opts: ClientAdminOptions): ApiRoute[] {
     ...webPageRoutes('client'),
     { method: 'GET', path: '/api/status', handler: () => ({ json: statusBody(client) }) },
     { method: 'GET', path: '/api/client', handler: () => ({ json: clientBody(client) }) },
+    ...inspectRoutes(client),
     {
       method: 'GET',
       path: '/api/reload',

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { ClientConfig, ProxyConfig } from '../config/types.js';
 import { deriveCipherKey } from '../protocol/crypto.js';
 import type { NewProxyResp, StartWorkConn } from '../protocol/messages.js';
+import { HttpInspector } from '../inspect/inspector.js';
 import { TcpClientProxy } from '../proxy/tcp.js';
 import type { ClientProxyHandler } from '../proxy/types.js';
 import { Backoff } from '../util/backoff.js';
@@ -53,6 +54,8 @@ interface ProxyEntry {
 export class BurrowClient extends EventEmitter {
   state = ClientState.Idle;
   reconnectAttempts = 0;
+  /** records the exchanges of `inspect` http proxies; the admin page reads and replays them */
+  readonly inspector: HttpInspector;
   lastError = '';
   private session: ClientSession | undefined;
   private runId = '';
@@ -71,6 +74,7 @@ export class BurrowClient extends EventEmitter {
   ) {
     super();
     this.cipherKey = deriveCipherKey(config.auth.token);
+    this.inspector = new HttpInspector({ ...config.inspect, storeFile: config.inspect.store, logger: log.child({ part: 'inspector' }) });
     for (const p of this.selectProxies(config)) this.addProxy(p);
   }
 
@@ -88,7 +92,15 @@ export class BurrowClient extends EventEmitter {
       return undefined;
     }
     const payload = { encryptionKey: p.transport.useEncryption ? this.cipherKey : undefined, compression: p.transport.useCompression };
-    const handler = new TcpClientProxy({ name: p.name, localIP: p.localIP, localPort: p.localPort, payload, logger: this.log.child({ proxy: p.name }) });
+    const inspect = p.type === 'http' && p.inspect === true;
+    const handler = new TcpClientProxy({
+      name: p.name,
+      localIP: p.localIP,
+      localPort: p.localPort,
+      payload,
+      logger: this.log.child({ proxy: p.name }),
+      ...(inspect ? { observe: (toLocal, local, start) => this.inspector.observe(p.name, `${start.src_addr ?? ''}:${start.src_port ?? 0}`, toLocal, local) } : {}),
+    });
     const status: ProxyStatus = { name: p.name, type: p.type, phase: 'new', err: '', remoteAddr: '', localAddr: `${p.localIP}:${p.localPort}` };
     const hc = p.healthCheck && p.healthCheck.type !== '' ? p.healthCheck : undefined;
     const health = hc ? new HealthCheck(hc, p.localIP, p.localPort, (healthy, reason) => this.onHealth(p.name, healthy, reason)) : undefined;
@@ -172,6 +184,11 @@ export class BurrowClient extends EventEmitter {
     return [...this.proxies.values(), ...this.unsupported].map((e) => ({ ...e.status }));
   }
 
+  /** The running settings of a proxy (after any reload). */
+  proxyConfig(name: string): ProxyConfig | undefined {
+    return this.proxies.get(name)?.config;
+  }
+
   status(name: string): ProxyStatus | undefined {
     const s = this.proxies.get(name)?.status ?? this.unsupported.find((u) => u.config.name === name)?.status;
     return s ? { ...s } : undefined;
@@ -188,6 +205,7 @@ export class BurrowClient extends EventEmitter {
     }
     for (const u of this.unsupported) this.log.warn('proxy not started', { proxy: u.config.name, reason: u.status.err });
     for (const v of this.config.visitors) this.log.warn('visitor not started', { visitor: v.name, reason: `visitor type "${v.type}" is not supported by burrow yet` });
+    await this.inspector.open();
     this.state = ClientState.Connecting;
     for (;;) {
       try {
@@ -245,6 +263,7 @@ export class BurrowClient extends EventEmitter {
       e.health?.stop();
       this.setPhase(e, 'closed', '');
     }
+    void this.inspector.close();
     this.log.info('client stopped');
   }
 

@@ -116,6 +116,9 @@ export const CLIENT_COMMON_KEYS: KeyTable = {
   nat_hole_stun_server: 'natHoleStunServer',
   udp_packet_size: 'udpPacketSize',
   includes: 'includes',
+  inspect_store: 'inspect.store',
+  inspect_max_exchanges: 'inspect.maxExchanges',
+  inspect_max_body_bytes: 'inspect.maxBodyBytes',
 };
 
 export const CLIENT_COMMON_SPECIAL = new Set(['authenticate_heartbeats', 'authenticate_new_work_conns']);
@@ -147,6 +150,7 @@ export const PROXY_KEYS: KeyTable = {
   http_pwd: 'httpPassword',
   host_header_rewrite: 'hostHeaderRewrite',
   route_by_http_user: 'routeByHTTPUser',
+  inspect: 'inspect',
   multiplexer: 'multiplexer',
   sk: 'secretKey',
   allow_users: 'allowUsers',

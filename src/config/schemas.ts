@@ -208,6 +208,15 @@ export const clientSchema: SchemaNode = {
     featureGates: { kind: 'boolMap' },
     virtualNet: { kind: 'object', fields: { address: str() } },
     store: { kind: 'object', fields: { path: str() } },
+    /** burrow's own: the HTTP inspector of proxies with `inspect = true` */
+    inspect: {
+      kind: 'object',
+      fields: {
+        store: str(),
+        maxExchanges: { kind: 'int', default: 500, min: 1, max: 100_000 },
+        maxBodyBytes: { kind: 'int', default: 1024 * 1024, min: 0, max: 64 * 1024 * 1024 },
+      },
+    },
     proxies: { kind: 'list', item: proxySchema },
     visitors: { kind: 'list', item: visitorSchema },
   },

@@ -202,6 +202,8 @@ export interface ProxyConfig {
   httpUser?: string;
   httpPassword?: string;
   routeByHTTPUser?: string;
+  /** http: record each request and response for the inspector (burrow's own key) */
+  inspect?: boolean;
   /** tcpmux */
   multiplexer?: 'httpconnect';
   /** stcp, sudp, xtcp */
@@ -296,6 +298,8 @@ export interface ClientConfig {
   featureGates: Record<string, boolean>;
   virtualNet: { address: string };
   store: { path: string };
+  /** burrow's HTTP inspector: where exchanges persist (empty = memory only) and its bounds */
+  inspect: { store: string; maxExchanges: number; maxBodyBytes: number };
   proxies: ProxyConfig[];
   visitors: VisitorConfig[];
 }

@@ -122,6 +122,8 @@ export interface TcpClientProxyOptions {
   localPort: number;
   payload: PayloadTransformOptions;
   logger: Logger;
+  /** watches each relayed connection from the side (the HTTP inspector); `toLocal` carries plain bytes */
+  observe?: (toLocal: Duplex, local: Socket, start: StartWorkConn) => void;
 }
 
 /** Client half of a `tcp` proxy: each started work connection is joined to a fresh local connection. */
@@ -144,7 +146,9 @@ export class TcpClientProxy implements ClientProxyHandler {
       clearTimeout(timer);
       local.off('error', onDialError);
       logger.debug('work connection started', { proxy: this.opts.name, remote: `${start.src_addr ?? ''}:${start.src_port ?? ''}` });
-      void relay(wrapPayload(work, this.opts.payload), local, { counter: this.traffic });
+      const plain = wrapPayload(work, this.opts.payload);
+      this.opts.observe?.(plain, local, start);
+      void relay(plain, local, { counter: this.traffic });
     });
   }
 }

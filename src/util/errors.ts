@@ -25,7 +25,9 @@ export type BurrowErrorCode =
   | 'BURROW_HTTP_HEAD_TOO_LARGE'
   | 'BURROW_HTTP_BAD_REQUEST'
   | 'BURROW_HTTP_BAD_RESPONSE'
-  | 'BURROW_TLS_BAD_CLIENT_HELLO';
+  | 'BURROW_TLS_BAD_CLIENT_HELLO'
+  | 'BURROW_REPLAY_INVALID'
+  | 'BURROW_REPLAY_FAILED';
 
 export class BurrowError extends Error {
   readonly code: BurrowErrorCode;

@@ -25,6 +25,12 @@ export interface BodyFramerOptions {
   maxChunkLineBytes?: number;
   /** Bound on the trailer section (default 16384). */
   maxTrailerBytes?: number;
+  /**
+   * Told where the body's content bytes are (chunk framing left out):
+   * `chunk[start..end)`. For the inspector, which keeps a copy; the relay
+   * leaves it unset.
+   */
+  onContent?: (chunk: Buffer, start: number, end: number) => void;
 }
 
 const DEFAULT_MAX_CHUNK_LINE_BYTES = 4096;
@@ -72,9 +78,11 @@ export class BodyFramer {
   private sizeDigits = 0;
   private lineBytes = 0;
   private trailerBytes = 0;
+  private readonly onContent: BodyFramerOptions['onContent'];
 
   constructor(kind: BodyKind, opts: BodyFramerOptions = {}) {
     this.kind = kind;
+    this.onContent = opts.onContent;
     this.errorCode = opts.side === 'response' ? 'BURROW_HTTP_BAD_RESPONSE' : 'BURROW_HTTP_BAD_REQUEST';
     this.maxChunkLineBytes = opts.maxChunkLineBytes ?? DEFAULT_MAX_CHUNK_LINE_BYTES;
     this.maxTrailerBytes = opts.maxTrailerBytes ?? DEFAULT_MAX_TRAILER_BYTES;
@@ -117,9 +125,13 @@ export class BodyFramer {
    */
   consume(chunk: Buffer): number {
     if (this.state === State.Done) return 0;
-    if (this.state === State.UntilClose) return chunk.length;
+    if (this.state === State.UntilClose) {
+      this.onContent?.(chunk, 0, chunk.length);
+      return chunk.length;
+    }
     if (this.kind.type === 'length') {
       const take = Math.min(this.remaining, chunk.length);
+      if (take > 0) this.onContent?.(chunk, 0, take);
       this.remaining -= take;
       if (this.remaining === 0) this.state = State.Done;
       return take;
@@ -133,6 +145,7 @@ export class BodyFramer {
     while (i < n) {
       if (this.state === State.Data) {
         const take = Math.min(this.remaining, n - i);
+        if (take > 0) this.onContent?.(chunk, i, i + take);
         i += take;
         this.remaining -= take;
         if (this.remaining === 0) this.state = State.DataCr;

@@ -5,6 +5,7 @@ import { request, createServer as createHttpServer, Agent, type Server as HttpSe
 import { connect, createServer, type AddressInfo } from 'node:net';
 import type { BurrowClient } from '../../src/client/client.js';
 import type { BurrowServer } from '../../src/server/server.js';
+import { vhostRequest } from '../helpers/http.js';
 import { makeClient, patternBytes, startServer, freePort, waitFor } from '../helpers/tunnel.js';
 
 interface Seen {
@@ -40,17 +41,7 @@ async function startBackend(name: string): Promise<{ server: HttpServer; port: n
   return { server, port: (server.address() as AddressInfo).port, seen };
 }
 
-function get(port: number, host: string, path: string, opts: { agent?: Agent; headers?: Record<string, string>; method?: string; body?: Buffer } = {}): Promise<{ status: number; body: Buffer; headers: IncomingHttpHeaders; reused: boolean }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', agent: opts.agent ?? false, headers: { host, ...opts.headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers, reused: req.reusedSocket }));
-    });
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
+const get = vhostRequest;
 
 describe('http vhost', () => {
   let server: BurrowServer;
