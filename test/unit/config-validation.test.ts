@@ -58,7 +58,7 @@ describe('per-type keys', () => {
     );
     const [h, m, x] = c.proxies;
     assert.deepEqual(Object.keys(h!).sort(), [
-      'customDomains', 'enabled', 'hostHeaderRewrite', 'httpPassword', 'httpUser', 'localIP', 'localPort', 'locations',
+      'customDomains', 'enabled', 'hostHeaderRewrite', 'httpPassword', 'httpUser', 'inspect', 'localIP', 'localPort', 'locations',
       'name', 'remotePort', 'routeByHTTPUser', 'subdomain', 'transport', 'type',
     ]);
     assert.equal(h!.remotePort, 0);
