@@ -12,7 +12,8 @@ import { launchChromium } from '../test/helpers/browser.js';
 function post(url: string, body: string): Promise<void> {
   const u = new URL(url);
   return new Promise((done, fail) => {
-    const req = request({ host: '127.0.0.1', port: u.port, path: '/', method: 'POST', headers: { host: u.host } }, (res) => {
+    const headers = { host: u.host, 'content-type': body.startsWith('{') ? 'application/json' : 'text/plain' };
+    const req = request({ host: '127.0.0.1', port: u.port, path: u.pathname, method: 'POST', headers }, (res) => {
       res.resume();
       res.on('end', done);
     });
@@ -30,8 +31,8 @@ try {
   let flowing = true;
   const traffic = (async () => {
     for (let i = 0; flowing; i++) {
-      const body = 'x'.repeat((16 + (i % 48)) * 1024);
-      await post(i % 2 ? demo.url : demo.httpUrl, body);
+      if (i % 2) await post(demo.url, 'x'.repeat((16 + (i % 48)) * 1024));
+      else await post(`${demo.httpUrl}webhook/${i}`, JSON.stringify({ event: 'order.paid', order: 1000 + i, amount: 42.5, items: [{ sku: 'A-1', qty: 2 }] }));
       await new Promise((r) => setTimeout(r, 15));
     }
   })();
@@ -44,6 +45,14 @@ try {
     await page.screenshot({ path: file, fullPage: true });
     console.log(file);
   }
+  // The inspector with one request open and replayed.
+  await page.goto(`${demo.adminUrl}#inspect`);
+  await page.locator('#requests tbody tr[data-id]').first().click();
+  await page.getByRole('button', { name: 'Replay', exact: true }).click();
+  await page.locator('[data-pane="replay"]').waitFor();
+  const file = join(dir, 'inspect.png');
+  await page.screenshot({ path: file, fullPage: false });
+  console.log(file);
   flowing = false;
   await traffic;
 } finally {

@@ -1,6 +1,7 @@
 // The client admin page: the session with the server and each proxy's state,
 // from GET /api/client, refreshed every second.
 import { el, fillTable, getJSON, poll, statusPill } from './common.js';
+import { setInspectedProxies, startInspector } from './inspect.js';
 
 const REFRESH_MS = 1000;
 
@@ -31,6 +32,17 @@ async function refresh() {
     ),
   );
   fillTable(document.querySelector('#proxies tbody'), rows, 'No proxies configured.');
+  setInspectedProxies(c.inspecting ?? []);
 }
 
+/** Proxies or Inspect, from the address's #fragment so a reload or a link keeps the tab. */
+function showTab() {
+  const tab = location.hash === '#inspect' ? 'inspect' : 'proxies';
+  for (const t of ['proxies', 'inspect']) document.getElementById(`tab-${t}`).hidden = t !== tab;
+  for (const a of document.querySelectorAll('.tabs a')) a.classList.toggle('active', a.dataset.tab === tab);
+}
+
+window.addEventListener('hashchange', showTab);
+showTab();
 poll(refresh, REFRESH_MS);
+void startInspector();

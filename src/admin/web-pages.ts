@@ -30,6 +30,12 @@ const PAGE_HEADERS = {
 
 export type WebPage = 'server' | 'client';
 
+/** Each page's own files beside the shared ones. */
+const PAGE_ASSETS: Record<WebPage, string[]> = {
+  server: ['server.js'],
+  client: ['client.js', 'inspect.js', 'inspect.css'],
+};
+
 function load(name: string): { body: Buffer; type: string } {
   const ext = name.slice(name.lastIndexOf('.') + 1);
   const type = CONTENT_TYPES[ext];
@@ -39,7 +45,7 @@ function load(name: string): { body: Buffer; type: string } {
 
 /** Routes for one page and the assets it uses; read from disk once, here. */
 export function webPageRoutes(page: WebPage): ApiRoute[] {
-  const assets = ['common.css', 'common.js', 'favicon.svg', `${page}.js`];
+  const assets = ['common.css', 'common.js', 'favicon.svg', ...PAGE_ASSETS[page]];
   const html = load(`${page}.html`);
   const routes: ApiRoute[] = [{ method: 'GET', path: '/', handler: () => ({ raw: { ...html, headers: PAGE_HEADERS } }) }];
   for (const name of assets) {

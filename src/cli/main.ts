@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { createServer as createNetServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { BurrowClient } from '../client/client.js';
 import { reloadFromFile, startClientAdmin } from '../admin/client-api.js';
@@ -21,6 +22,9 @@ Usage:
   burrow client -c <frpc.toml>        run the private side
   burrow tcp <localPort> --server <host:port> [--token T] [--remote-port N]
                                       expose one local TCP port, no config file
+  burrow http <localPort> --server <host:port> --subdomain <name>
+                                      expose a local web service by name and
+                                      inspect/replay its requests (page on :4040)
   burrow demo                         server + client + local service on loopback
   burrow verify -c <file>             check a config file (frp INI/TOML/YAML/JSON)
   burrow convert -c <file> --to toml  rewrite a config (e.g. frpc.ini) as frp TOML
@@ -41,6 +45,22 @@ dropping the connection to the server or the unchanged tunnels.
 
 Asks the running client (through its admin API, webServer.port / admin_port)
 to re-read its file, as frpc reload does.`,
+  http: `Usage: burrow http <localPort> --server <host:port> (--subdomain <name> | --domain <host>) [options]
+
+Exposes a local web service by name through the server's HTTP vhost and
+records every request for the inspector page (like ngrok's), where each can
+be read in full and replayed.
+
+Options:
+  --server <host:port>   the burrow or frps server (required)
+  --token <T>            auth token (default: empty)
+  --subdomain <name>     <name>.<server's subDomainHost>
+  --domain <host>        a custom domain pointed at the server (repeatable)
+  --local-ip <ip>        local address (default 127.0.0.1)
+  --inspect-port <N>     the inspector page's port (default 4040, or any free one if taken)
+  --no-inspect           do not record requests (no page)
+  --no-tls               talk plain TCP to the server (TLS is on by default, as frpc)
+  --no-mux               one TCP connection per work connection (tcpMux off)`,
   tcp: `Usage: burrow tcp <localPort> --server <host:port> [options]
 
 Options:
@@ -107,10 +127,17 @@ async function runServer(args: string[]): Promise<void> {
   });
 }
 
-async function runClient(config: ClientConfig, log: Logger, configFile?: string): Promise<void> {
+interface RunClientOptions {
+  configFile?: string;
+  /** serve the admin page even when webServer.port is 0 (then on a port the OS picks), and say where */
+  page?: { onReady(port: number): void };
+}
+
+async function runClient(config: ClientConfig, log: Logger, opts: RunClientOptions = {}): Promise<void> {
+  const { configFile, page } = opts;
   const client = new BurrowClient(config, log);
   const admin =
-    config.webServer.port > 0
+    config.webServer.port > 0 || page
       ? await startClientAdmin({
           client,
           configFile,
@@ -119,6 +146,7 @@ async function runClient(config: ClientConfig, log: Logger, configFile?: string)
           stop: () => process.kill(process.pid, 'SIGTERM'),
         })
       : undefined;
+  if (admin) page?.onReady(admin.port);
   onShutdown(async () => {
     client.stop();
     await admin?.close();
@@ -160,37 +188,57 @@ async function runClientCommand(args: string[]): Promise<void> {
   if (reload) return requestReload(config);
   const log = loggerFrom(values, config.log);
   for (const w of warnings) log.warn(`config: ${w}`);
-  await runClient(config, log, values.config);
+  await runClient(config, log, { configFile: values.config });
+}
+
+/** Flags shared by the one-line commands (`burrow tcp`, `burrow http`). */
+const quickOptions = {
+  ...common,
+  server: { type: 'string', short: 's' },
+  token: { type: 'string', short: 't' },
+  'local-ip': { type: 'string' },
+  'no-tls': { type: 'boolean' },
+  'no-mux': { type: 'boolean' },
+} as const;
+
+interface QuickValues {
+  server?: string;
+  token?: string;
+  'no-tls'?: boolean;
+  'no-mux'?: boolean;
+}
+
+/** The local port argument and the client settings every one-line command shares. */
+function quickClient(command: string, positional: string | undefined, values: QuickValues): { localPort: number; settings: Record<string, unknown> } {
+  const localPort = Number(positional);
+  if (!Number.isInteger(localPort) || localPort < 1 || localPort > 65535) {
+    throw new Error(`burrow ${command}: the local port must be 1–65535, got "${positional ?? ''}"`);
+  }
+  if (!values.server) throw new Error(`burrow ${command}: --server <host:port> is required`);
+  const m = /^(.*):(\d+)$/.exec(values.server);
+  if (!m) throw new Error(`burrow ${command}: --server must be host:port, got "${values.server}"`);
+  return {
+    localPort,
+    settings: {
+      serverAddr: m[1]!.replace(/^\[|\]$/g, ''),
+      serverPort: Number(m[2]),
+      auth: { token: values.token ?? '' },
+      transport: { tls: { enable: !values['no-tls'] }, tcpMux: !values['no-mux'] },
+    },
+  };
 }
 
 async function runTcp(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: {
-      ...common,
-      server: { type: 'string', short: 's' },
-      token: { type: 'string', short: 't' },
-      'remote-port': { type: 'string', short: 'r' },
-      'local-ip': { type: 'string' },
-      'no-tls': { type: 'boolean' },
-      'no-mux': { type: 'boolean' },
-    },
+    options: { ...quickOptions, 'remote-port': { type: 'string', short: 'r' } },
   });
   if (values.help) return void console.log(HELP.tcp);
-  const localPort = Number(positionals[0]);
-  if (!Number.isInteger(localPort) || localPort < 1 || localPort > 65535) {
-    throw new Error(`burrow tcp: the local port must be 1–65535, got "${positionals[0] ?? ''}"`);
-  }
-  if (!values.server) throw new Error('burrow tcp: --server <host:port> is required');
-  const m = /^(.*):(\d+)$/.exec(values.server);
-  if (!m) throw new Error(`burrow tcp: --server must be host:port, got "${values.server}"`);
+  const { localPort, settings } = quickClient('tcp', positionals[0], values);
   const config = buildClientConfig(
     {
-      serverAddr: m[1]!.replace(/^\[|\]$/g, ''),
-      serverPort: Number(m[2]),
-      auth: { token: values.token ?? '' },
-      transport: { tls: { enable: !values['no-tls'] }, tcpMux: !values['no-mux'] },
+      ...settings,
       proxies: [
         {
           name: `tcp-${localPort}`,
@@ -206,6 +254,61 @@ async function runTcp(args: string[]): Promise<void> {
   await runClient(config, loggerFrom(values));
 }
 
+/** ngrok's inspector address: the first port tried for `burrow http`'s page. */
+const INSPECT_PORT = 4040;
+
+async function portIsFree(port: number): Promise<boolean> {
+  const probe = createNetServer();
+  return new Promise((resolve) => {
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+}
+
+async function runHttp(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      ...quickOptions,
+      subdomain: { type: 'string' },
+      domain: { type: 'string', short: 'd', multiple: true },
+      'inspect-port': { type: 'string' },
+      'no-inspect': { type: 'boolean' },
+    },
+  });
+  if (values.help) return void console.log(HELP.http);
+  const { localPort, settings } = quickClient('http', positionals[0], values);
+  if (!values.subdomain && !values.domain) throw new Error("burrow http: give --subdomain <name> (with the server's subDomainHost) or --domain <host>");
+  const inspect = !values['no-inspect'];
+  const asked = values['inspect-port'] !== undefined ? Number(values['inspect-port']) : undefined;
+  if (asked !== undefined && (!Number.isInteger(asked) || asked < 0 || asked > 65535)) {
+    throw new Error(`burrow http: --inspect-port must be 0–65535, got "${values['inspect-port'] ?? ''}"`);
+  }
+  // As ngrok: the page on 4040 when it is free, else on any free port (printed below).
+  const adminPort = asked ?? ((await portIsFree(INSPECT_PORT)) ? INSPECT_PORT : 0);
+  const config = buildClientConfig(
+    {
+      ...settings,
+      webServer: inspect ? { addr: '127.0.0.1', port: adminPort } : {},
+      proxies: [
+        {
+          name: `http-${localPort}`,
+          type: 'http',
+          localIP: values['local-ip'] ?? '127.0.0.1',
+          localPort,
+          inspect,
+          ...(values.subdomain ? { subdomain: values.subdomain } : {}),
+          ...(values.domain ? { customDomains: values.domain } : {}),
+        },
+      ],
+    },
+    'command line',
+  );
+  const page = { onReady: (port: number) => console.log(`inspect    http://127.0.0.1:${port}/#inspect   (every request through the tunnel, replay with a click)`) };
+  await runClient(config, loggerFrom(values), inspect ? { page } : {});
+}
+
 async function runDemo(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: common, strict: true });
   if (values.help) return void console.log(HELP.demo);
@@ -219,6 +322,7 @@ async function runDemo(args: string[]): Promise<void> {
   checked    a request went through each and came back
   dashboard  ${demo.dashboardUrl}   (server: clients, proxies, traffic)
   admin      ${demo.adminUrl}   (client: proxies and their state)
+  inspect    ${demo.adminUrl}#inspect   (each request through demo-http, replay with a click)
 
 Try it:
   curl ${demo.url}
@@ -252,6 +356,8 @@ async function main(argv: string[]): Promise<void> {
       return runClientCommand(rest);
     case 'tcp':
       return runTcp(rest);
+    case 'http':
+      return runHttp(rest);
     case 'demo':
       return runDemo(rest);
     case 'verify':

@@ -87,7 +87,7 @@ export async function startDemo(log: Logger): Promise<Demo> {
         proxies: [
           { name: 'demo-web', type: 'tcp', localIP: '127.0.0.1', localPort: servicePort, remotePort: 0 },
           // *.localhost resolves to loopback in browsers and curl: a name-based tunnel with no DNS setup.
-          { name: 'demo-http', type: 'http', localIP: '127.0.0.1', localPort: servicePort, subdomain: 'demo' },
+          { name: 'demo-http', type: 'http', localIP: '127.0.0.1', localPort: servicePort, subdomain: 'demo', inspect: true },
         ],
       },
       'demo client',

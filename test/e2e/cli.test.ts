@@ -6,8 +6,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
-import { request as httpRequest } from 'node:http';
-import { echoThrough, patternBytes, portOf, startEcho, startServer, waitFor } from '../helpers/tunnel.js';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
+import { vhostRequest } from '../helpers/http.js';
+import { echoThrough, freePort, patternBytes, portOf, startEcho, startServer, TOKEN, waitFor } from '../helpers/tunnel.js';
 
 /** The CLI exactly as a user runs it: the built bin in dist/ (npm ci builds it through prepare). */
 const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
@@ -68,7 +69,7 @@ describe('burrow CLI', () => {
   });
 
   test('--help of each command explains its options', async () => {
-    for (const cmd of ['server', 'client', 'tcp', 'demo']) {
+    for (const cmd of ['server', 'client', 'tcp', 'http', 'demo']) {
       const r = run([cmd, '--help']);
       assert.equal(await r.exit, 0);
       assert.match(r.stdout(), new RegExp(`burrow ${cmd}`));
@@ -247,5 +248,25 @@ describe('burrow CLI', () => {
     assert.equal(await client.exit, 0);
     await server.stop();
     await echo.close();
+  });
+
+  test('`burrow http` exposes a web service by name and records its requests for the inspector', async () => {
+    const vhostPort = await freePort();
+    const server = await startServer({ vhostHTTPPort: vhostPort, subDomainHost: 'example.test' });
+    const web = createHttpServer((req, res) => res.end(`local saw ${req.method} ${req.url}`));
+    web.listen(0, '127.0.0.1');
+    await once(web, 'listening');
+    const webPort = (web.address() as AddressInfo).port;
+    const r = run(['http', String(webPort), '--server', `127.0.0.1:${server.port}`, '--token', TOKEN, '--subdomain', 'hook', '--inspect-port', '0']);
+    const [, inspectUrl] = await waitForOutput(r, 'stdout', /inspect +(http:\/\/127\.0\.0\.1:\d+\/)#inspect/);
+    await waitForOutput(r, 'stderr', /✓ http-\d+/);
+    const answer = await vhostRequest(vhostPort, 'hook.example.test', '/wechat?x=1', { method: 'POST', body: 'ping' });
+    assert.equal(answer.body.toString(), 'local saw POST /wechat?x=1');
+    const list = (await (await fetch(`${inspectUrl!}api/requests`)).json()) as { requests: Array<{ method: string; target: string; status: number }> };
+    assert.deepEqual(list.requests.map((q) => [q.method, q.target, q.status]), [['POST', '/wechat?x=1', 200]]);
+    r.child.kill('SIGTERM');
+    assert.equal(await r.exit, 0);
+    await server.stop();
+    web.close();
   });
 });

@@ -1,10 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startClientAdmin } from '../../src/admin/client-api.js';
 import { startServerDashboard } from '../../src/admin/server-api.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { launchChromium, NO_CHROMIUM } from '../helpers/browser.js';
-import { echoThrough, makeClient, patternBytes, portOf, startEcho, startServer, tcpProxy } from '../helpers/tunnel.js';
+import { vhostRequest } from '../helpers/http.js';
+import { echoThrough, freePort, makeClient, patternBytes, portOf, startEcho, startServer, tcpProxy } from '../helpers/tunnel.js';
 
 const CREDENTIALS = { username: 'admin', password: 'pages-s3cret' };
 
@@ -80,5 +84,101 @@ test('dashboard and admin pages render the live tunnel list in headless Chromium
     await dashboard.close();
     await server.stop();
     await echo.close();
+  }
+});
+
+test('the inspector page lists requests live, shows bodies readably, and replays them in headless Chromium', { skip: NO_CHROMIUM }, async () => {
+  const seen: string[] = [];
+  const hook = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      seen.push(`${req.method} ${req.url} ${Buffer.concat(chunks).toString()}`);
+      if (req.url === '/image') {
+        res.setHeader('content-type', 'image/png');
+        res.end(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff]));
+        return;
+      }
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ ok: true, seen: seen.length }));
+    });
+  });
+  hook.listen(0, '127.0.0.1');
+  await once(hook, 'listening');
+  const hookPort = (hook.address() as AddressInfo).port;
+  const server = await startServer({ vhostHTTPPort: await freePort() });
+  const client = makeClient(server.port, { proxies: [{ name: 'hook', type: 'http', localPort: hookPort, customDomains: ['hook.test'], inspect: true }] });
+  const admin = await startClientAdmin({ client, addr: '127.0.0.1', port: 0, user: '', password: '', logger: silentLogger, stop: () => {} });
+  const chromium = await launchChromium();
+  try {
+    await client.start();
+    await client.waitForProxy('hook');
+    const page = await chromium.browser.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    await page.goto(`http://127.0.0.1:${admin.port}/#inspect`);
+    await page.locator('#requests').waitFor();
+
+    // Requests made after the page opened arrive over the live stream.
+    const vhost = server.vhostHttpPort;
+    await vhostRequest(vhost, 'hook.test', '/wechat/notify', { method: 'POST', body: '{"order":17,"paid":true}', headers: { 'content-type': 'application/json' } });
+    await vhostRequest(vhost, 'hook.test', '/form', { method: 'POST', body: 'name=ada&lang=zh', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    await vhostRequest(vhost, 'hook.test', '/image');
+    const rows = page.locator('#requests tbody tr[data-id]');
+    await page.waitForFunction(() => document.querySelectorAll('#requests tbody tr[data-id]').length === 3);
+    assert.deepEqual(await rows.locator('td.path').allTextContents(), ['/image', '/form', '/wechat/notify']);
+
+    // A JSON body is shown pretty-printed.
+    await rows.nth(2).click();
+    const requestBody = page.locator('[data-pane="request"] pre[data-body="json"]');
+    await requestBody.waitFor();
+    assert.equal(await requestBody.textContent(), JSON.stringify({ order: 17, paid: true }, null, 2));
+    assert.match((await page.locator('[data-pane="response"] .start-line').textContent()) ?? '', /200/);
+
+    // Replay as recorded: the new response appears beside the original and the service got it again.
+    await page.getByRole('button', { name: 'Replay', exact: true }).click();
+    await page.locator('[data-pane="replay"]').waitFor();
+    assert.equal(seen.at(-1), 'POST /wechat/notify {"order":17,"paid":true}');
+    assert.match((await page.locator('[data-pane="replay"] h4').textContent()) ?? '', /^Replay #4/);
+    assert.equal(await page.locator('[data-pair="responses"].side-by-side').count(), 1);
+
+    // Edited replay.
+    await page.getByRole('button', { name: 'Edit & replay' }).click();
+    await page.getByLabel('body').fill('{"order":18}');
+    await page.getByLabel('target').fill('/wechat/notify?retry=1');
+    await page.getByRole('button', { name: 'Send replay' }).click();
+    await page.waitForFunction(() => document.querySelector('[data-pane="replay"] h4')?.textContent?.startsWith('Replay #5'));
+    assert.equal(seen.at(-1), 'POST /wechat/notify?retry=1 {"order":18}');
+
+    // A form body is a table; a binary body is a size and a hex dump.
+    await page.locator('#requests tbody tr[data-id]', { hasText: '/form' }).click();
+    await page.locator('[data-pane="request"] table[data-body="form"]').waitFor();
+    assert.deepEqual(await page.locator('[data-pane="request"] table[data-body="form"] td').allTextContents(), ['name', 'ada', 'lang', 'zh']);
+    await page.locator('#requests tbody tr[data-id]', { hasText: '/image' }).click();
+    const binary = page.locator('[data-pane="response"] [data-body="binary"]');
+    await binary.waitFor();
+    assert.match((await binary.textContent()) ?? '', /10 B, binary/);
+    assert.match((await page.locator('[data-pane="response"] pre.hex').textContent()) ?? '', /^000000 {2}89 50 4e 47 0d 0a 1a 0a 00 ff/);
+
+    // The local service is down: the page says why the replay failed.
+    await new Promise<void>((resolve) => {
+      hook.close(() => resolve());
+      hook.closeAllConnections();
+    });
+    await page.getByRole('button', { name: 'Replay', exact: true }).click();
+    const alert = page.locator('.replay-error');
+    await alert.waitFor();
+    assert.match((await alert.textContent()) ?? '', new RegExp(`Replay failed: cannot reach the local service 127\\.0\\.0\\.1:${hookPort}`));
+
+    // Clear empties the list.
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('#requests tbody tr[data-id]').length === 0);
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await chromium.close();
+    client.stop();
+    await admin.close();
+    await server.stop();
+    hook.close();
   }
 });
