@@ -7,7 +7,7 @@
  * download, plus the CPU time burrow's server and client spend per small
  * request; every tunnel figure also as a ratio to the direct path.
  *
- *   npm run bench:http -- [--variants default,plain] [--duration 5] [--connections 32]
+ *   npm run bench:http -- [--variants default,plain,default-inspect] [--duration 5] [--connections 32]
  *                         [--size-mib 256] [--rounds 2000] [--wrk auto|off] [--repeat 1]
  *                         [--server-node-flags="--cpu-prof --cpu-prof-dir=prof"] [--client-node-flags=...]
  *
@@ -64,11 +64,14 @@ const rounds = Math.round(bounded('rounds', values.rounds!, 10, 1_000_000));
 const repeat = Math.round(bounded('repeat', values.repeat!, 1, 10));
 
 /** Link options per variant: `default` is frp's defaults (TLS + yamux). */
-const VARIANTS: Record<string, { tcpMux: boolean; tls: boolean }> = {
+/** `-inspect` variants record every exchange in the client's inspector (burrow's `inspect = true`). */
+const VARIANTS: Record<string, { tcpMux: boolean; tls: boolean; inspect?: boolean }> = {
   default: { tcpMux: true, tls: true },
   'mux-plain': { tcpMux: true, tls: false },
   plain: { tcpMux: false, tls: false },
   'tls-nomux': { tcpMux: false, tls: true },
+  'default-inspect': { tcpMux: true, tls: true, inspect: true },
+  'plain-inspect': { tcpMux: false, tls: false, inspect: true },
 };
 
 /** Child role: `/small` answers SMALL_BODY, `/large?bytes=N` streams N bytes with a Content-Length. */
@@ -345,12 +348,16 @@ async function main(): Promise<void> {
           [
             `serverAddr = "127.0.0.1"`, `serverPort = ${server.match[1]}`, `auth.token = "bench"`,
             `transport.tcpMux = ${v.tcpMux}`, `transport.tls.enable = ${v.tls}`, `transport.poolCount = 5`,
-            `[[proxies]]`, `name = "web"`, `type = "http"`, `localPort = ${backendPort}`, `customDomains = ["${DOMAIN}"]`, '',
+            `[[proxies]]`, `name = "web"`, `type = "http"`, `localPort = ${backendPort}`, `customDomains = ["${DOMAIN}"]`,
+            `inspect = ${v.inspect === true}`, '',
           ].join('\n'),
         );
         client = await spawnUntil(process.execPath, [...clientNodeFlags, BIN, 'client', '-c', clientCfg], /✓ web {2}http /);
         const f = await measureBest(vhostPort, useWrk, { server: server.child.pid!, client: client.child.pid! });
         results[name] = { ...v, ...f, ratioToDirect: ratios(f, direct) };
+        // The inspector's cost: the same link without it, when that variant ran first.
+        const base = results[name.replace(/-inspect$/, '')] as typeof f | undefined;
+        if (v.inspect && base) (results[name] as Record<string, unknown>).ratioToUninspected = ratios(f, base);
       } finally {
         if (client) await stop(client.child);
         await stop(server.child);

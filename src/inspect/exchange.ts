@@ -71,6 +71,7 @@ export class BodyCapture {
   }
 
   result(): RecordedBody {
+    if (this.total === 0) return EMPTY_BODY;
     return { bytes: Buffer.concat(this.parts, this.kept), size: this.total, truncated: this.total > this.kept };
   }
 }

@@ -21,6 +21,13 @@ const MAX_HEAD_BYTES = 64 * 1024;
 /** Requests sent ahead of their responses (pipelining) that are followed; beyond it, recording stops. */
 const MAX_PIPELINED = 64;
 
+const NO_BYTES = Buffer.alloc(0);
+
+/** `buf` without its first `n` bytes; no new Buffer object when nothing is left (the usual case). */
+function skip(buf: Buffer, n: number): Buffer {
+  return n >= buf.length ? NO_BYTES : buf.subarray(n);
+}
+
 enum Side {
   Head = 'head',
   Body = 'body',
@@ -108,7 +115,7 @@ export class HttpConnectionRecorder {
         }
         case Side.Body: {
           const framer = this.requestFramer!;
-          rest = rest.subarray(framer.consume(rest));
+          rest = skip(rest, framer.consume(rest));
           if (framer.done) this.requestSide = this.afterRequest(this.pending[this.pending.length - 1]!.head);
           break;
         }
@@ -158,7 +165,7 @@ export class HttpConnectionRecorder {
         }
         case Side.Body: {
           const framer = this.responseFramer!;
-          rest = rest.subarray(framer.consume(rest));
+          rest = skip(rest, framer.consume(rest));
           if (framer.done) {
             this.finishResponse();
             this.responseSide = Side.Head;

@@ -37,6 +37,8 @@ const CR = 0x0d;
 const SP = 0x20;
 const HTAB = 0x09;
 const INITIAL_CAPACITY = 1024;
+/** Shared: a parser is made per message, and an empty remainder is the common case. */
+const NO_BYTES = Buffer.alloc(0);
 /** RFC 9112 §2.2 asks servers to skip at least one empty line before a request line. */
 const MAX_LEADING_EMPTY_LINES = 4;
 
@@ -72,10 +74,12 @@ export class HeadScanner {
   private scanPos = 0;
   private headStart = 0;
   private leadingEmptyLines = 0;
+  private sawStartLine = false;
+  private fieldLines = 0;
   private startLine: string | undefined;
   private readonly headers: HeaderList = [];
   private result: ScannedHead | undefined;
-  private remainder: Buffer = Buffer.alloc(0);
+  private remainder: Buffer = NO_BYTES;
   private failure: BurrowError | undefined;
 
   constructor(limits: HeadLimits, codes: HeadErrorCodes) {
@@ -108,14 +112,14 @@ export class HeadScanner {
   /** Bytes received after the head (the start of the body or the next message); empties the store. */
   takeRemainder(): Buffer {
     const rest = this.remainder;
-    this.remainder = Buffer.alloc(0);
+    this.remainder = NO_BYTES;
     return rest;
   }
 
   private scanInPlace(chunk: Buffer): ScannedHead | undefined {
     const limit = Math.min(chunk.length, this.limits.maxHeadBytes);
     const end = this.scanLines(chunk, limit);
-    if (end !== undefined) return this.finish(chunk, end, chunk.subarray(end));
+    if (end !== undefined) return this.finish(chunk, end, end === chunk.length ? NO_BYTES : chunk.subarray(end));
     if (chunk.length >= this.limits.maxHeadBytes) throw this.tooLarge();
     this.storage = Buffer.allocUnsafe(Math.min(this.limits.maxHeadBytes, Math.max(INITIAL_CAPACITY, chunk.length * 2)));
     chunk.copy(this.storage, 0);
@@ -161,7 +165,12 @@ export class HeadScanner {
     return this.result;
   }
 
-  /** Processes complete lines in data[scanPos, limit); returns the index just past the head, if it ended. */
+  /**
+   * Walks the line ends in data[scanPos, limit) looking for the empty line;
+   * returns the index just past the head once it has ended. Lines are only
+   * counted here (a bound on the header count while the head is still
+   * arriving); the head is decoded and split once, when whole.
+   */
   private scanLines(data: Buffer, limit: number): number | undefined {
     for (;;) {
       const lf = data.indexOf(LF, this.scanPos);
@@ -169,47 +178,60 @@ export class HeadScanner {
         this.scanPos = limit;
         return undefined;
       }
-      const lineEnd = lf > this.lineStart && data[lf - 1] === CR ? lf - 1 : lf;
-      const done = this.line(data, this.lineStart, lineEnd);
-      // Empty lines before the start line are skipped, not part of the head.
-      if (this.startLine === undefined) this.headStart = lf + 1;
-      this.lineStart = lf + 1;
       this.scanPos = lf + 1;
-      if (done) return lf + 1;
+      const empty = lf === this.lineStart || (lf === this.lineStart + 1 && data[this.lineStart] === CR);
+      if (empty && !this.sawStartLine) {
+        // Empty lines before the start line are skipped, not part of the head.
+        this.leadingEmptyLines += 1;
+        if (this.leadingEmptyLines > MAX_LEADING_EMPTY_LINES) throw this.malformed('too many empty lines before the start line');
+        this.headStart = lf + 1;
+        this.lineStart = lf + 1;
+        continue;
+      }
+      if (empty) {
+        this.parseHead(data.toString('latin1', this.headStart, this.lineStart));
+        return lf + 1;
+      }
+      if (this.sawStartLine) {
+        this.fieldLines += 1;
+        if (this.fieldLines > this.limits.maxHeaders) {
+          throw new BurrowError(this.codes.tooLarge, `${this.codes.what} has more than ${this.limits.maxHeaders} header fields`);
+        }
+      }
+      this.sawStartLine = true;
+      this.lineStart = lf + 1;
     }
   }
 
-  /** Handles one line without its terminator; true when it was the empty line ending the head. */
-  private line(data: Buffer, start: number, end: number): boolean {
-    const cr = data.indexOf(CR, start);
-    if (cr >= 0 && cr < end) throw this.malformed('a bare CR inside a line');
-    if (this.startLine === undefined) {
-      if (start === end) {
-        this.leadingEmptyLines += 1;
-        if (this.leadingEmptyLines > MAX_LEADING_EMPTY_LINES) throw this.malformed('too many empty lines before the start line');
-        return false;
+  /** Splits a whole head (start line and field lines, each ending in LF) into the start line and fields. */
+  private parseHead(text: string): void {
+    let pos = 0;
+    let first = true;
+    while (pos < text.length) {
+      const lf = text.indexOf('\n', pos);
+      const end = lf > pos && text.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
+      const line = text.slice(pos, end);
+      pos = lf + 1;
+      if (line.indexOf('\r') >= 0) throw this.malformed('a bare CR inside a line');
+      if (first) {
+        this.startLine = line;
+        first = false;
+        continue;
       }
-      this.startLine = data.toString('latin1', start, end);
-      return false;
+      const c0 = line.charCodeAt(0);
+      if (c0 === SP || c0 === HTAB) throw this.malformed('a folded header line (obs-fold)');
+      const colon = line.indexOf(':');
+      if (colon < 0) throw this.malformed('a header line without a colon');
+      const name = line.slice(0, colon);
+      if (!isToken(name)) throw this.malformed(`an invalid header name ${JSON.stringify(name)}`);
+      let vs = colon + 1;
+      let ve = line.length;
+      while (vs < ve && (line.charCodeAt(vs) === SP || line.charCodeAt(vs) === HTAB)) vs += 1;
+      while (ve > vs && (line.charCodeAt(ve - 1) === SP || line.charCodeAt(ve - 1) === HTAB)) ve -= 1;
+      const value = line.slice(vs, ve);
+      if (hasBadValueChar(value)) throw this.malformed(`a control character in header ${JSON.stringify(name)}`);
+      this.headers.push([name, value]);
     }
-    if (start === end) return true;
-    if (this.headers.length >= this.limits.maxHeaders) {
-      throw new BurrowError(this.codes.tooLarge, `${this.codes.what} has more than ${this.limits.maxHeaders} header fields`);
-    }
-    const first = data[start];
-    if (first === SP || first === HTAB) throw this.malformed('a folded header line (obs-fold)');
-    const colon = data.indexOf(0x3a, start);
-    if (colon < 0 || colon >= end) throw this.malformed('a header line without a colon');
-    const name = data.toString('latin1', start, colon);
-    if (!isToken(name)) throw this.malformed(`an invalid header name ${JSON.stringify(name)}`);
-    let valueStart = colon + 1;
-    let valueEnd = end;
-    while (valueStart < valueEnd && (data[valueStart] === SP || data[valueStart] === HTAB)) valueStart += 1;
-    while (valueEnd > valueStart && (data[valueEnd - 1] === SP || data[valueEnd - 1] === HTAB)) valueEnd -= 1;
-    const value = data.toString('latin1', valueStart, valueEnd);
-    if (hasBadValueChar(value)) throw this.malformed(`a control character in header ${JSON.stringify(name)}`);
-    this.headers.push([name, value]);
-    return false;
   }
 
   private tooLarge(): BurrowError {
