@@ -12,6 +12,7 @@ import { silentLogger, type Logger } from '../util/logger.js';
 import { ClientSession } from './client-session.js';
 import { HealthCheck, HealthState } from './health-check.js';
 import { ServerConnection } from './server-connection.js';
+import { getTransport } from '../transport/index.js';
 
 export enum ClientState {
   Idle = 'idle',
@@ -203,6 +204,8 @@ export class BurrowClient extends EventEmitter {
     if (this.config.transport.wireProtocol !== 'v1') {
       throw new BurrowError('BURROW_CONFIG_INVALID', `transport.wireProtocol "${this.config.transport.wireProtocol}" is not supported by burrow yet; use "v1" (frp's default)`);
     }
+    // A protocol burrow cannot speak is a configuration error, not something to retry.
+    getTransport(this.config.transport.protocol);
     for (const u of this.unsupported) this.log.warn('proxy not started', { proxy: u.config.name, reason: u.status.err });
     for (const v of this.config.visitors) this.log.warn('visitor not started', { visitor: v.name, reason: `visitor type "${v.type}" is not supported by burrow yet` });
     await this.inspector.open();

@@ -24,7 +24,11 @@ export class ServerConnection {
       timeoutMs: t.dialServerTimeout * 1000,
       keepAliveMs: t.dialServerKeepalive > 0 ? t.dialServerKeepalive * 1000 : undefined,
       localAddress: t.connectServerLocalIP || undefined,
-      tls: t.tls.enable
+      // As frpc: an empty proxyURL falls back to the http_proxy environment variable.
+      proxyURL: t.proxyURL || process.env.http_proxy || undefined,
+      dnsServer: config.dnsServer || undefined,
+      // wss always runs TLS; the tls.* files and server name still apply.
+      tls: t.tls.enable || t.protocol === 'wss'
         ? {
             customFirstByte: !t.tls.disableCustomTLSFirstByte,
             serverName: t.tls.serverName || undefined,

@@ -115,6 +115,10 @@ export class BurrowServer extends EventEmitter implements ControlHost {
       throw err;
     }
     this.state = ServerState.Running;
+    // Accepted so frps files load unchanged, but nothing listens there (docs/transports.md).
+    for (const [key, port] of [['kcpBindPort', this.config.kcpBindPort], ['quicBindPort', this.config.quicBindPort]] as const) {
+      if (port > 0) this.log.warn(`${key} is set but not served: burrow does not support ${key === 'kcpBindPort' ? 'KCP' : 'QUIC'} yet`, { port });
+    }
     this.log.info('server listening', { addr: `${this.config.bindAddr}:${this.port}`, tcpMux });
   }
 

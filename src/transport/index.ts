@@ -1,13 +1,13 @@
 /**
- * One interface for every way of reaching the server (tcp now; websocket, kcp
- * and quic later). Server and client code never branch on the transport kind:
- * they get a connected Duplex from dial() and accepted Duplexes from listen().
+ * One interface for every way of reaching the server: tcp (plain or TLS),
+ * websocket and wss. Server and client code never branch on the transport
+ * kind: they get a connected Duplex from dial() and accepted Duplexes from
+ * listen(). kcp and quic are known names that are refused (docs/transports.md).
  */
 import type { Duplex } from 'node:stream';
 import { BurrowError } from '../util/errors.js';
+import { dialTcpOrTls, dialWebSocket, dialWss } from './dial.js';
 import { listenSniffing } from './sniff.js';
-import { checkWait, DEFAULT_DIAL_TIMEOUT_MS, dialTcp } from './tcp.js';
-import { startClientTls } from './tls.js';
 
 export interface DialOptions {
   host: string;
@@ -18,7 +18,11 @@ export interface DialOptions {
   localAddress?: string;
   /** TCP keepalive initial delay. Default 7200000. */
   keepAliveMs?: number;
-  /** Absent = plain TCP. */
+  /** Reach the server through this proxy: http://[user:pass@]host:port (CONNECT) or socks5://… */
+  proxyURL?: string;
+  /** Resolve `host` with this DNS server (IP[:port]) instead of the system resolver. */
+  dnsServer?: string;
+  /** Absent = no TLS (wss uses TLS regardless, with these options when given). */
   tls?: {
     /** Write frp's 0x17 marker before the ClientHello (frp: disableCustomTLSFirstByte = false). */
     customFirstByte?: boolean;
@@ -66,30 +70,35 @@ export interface TransportListener {
   readonly connectionCount: number;
 }
 
+/** The client's `transport.protocol` values burrow runs. */
+export const TRANSPORT_KINDS = ['tcp', 'websocket', 'wss'] as const;
+export type TransportKind = (typeof TRANSPORT_KINDS)[number];
+
 export interface Transport {
-  readonly kind: 'tcp';
-  /** A connected net.Socket, or a tls.TLSSocket whose handshake is done. */
+  readonly kind: TransportKind;
+  /** A stream to the server with every layer of this kind set up (TCP, proxy, websocket, TLS). */
   dial(opts: DialOptions): Promise<Duplex>;
+  /**
+   * The server side. Every TCP-based kind shares one listener: as frps, the
+   * bind port takes plain, TLS, websocket and wss clients alike.
+   */
   listen(opts: ListenOptions, onConnection: (conn: AcceptedConnection) => void): Promise<TransportListener>;
 }
 
-async function dialTcpOrTls(opts: DialOptions): Promise<Duplex> {
-  const timeoutMs = checkWait(opts.timeoutMs, DEFAULT_DIAL_TIMEOUT_MS, 'dial timeout');
-  const started = Date.now();
-  const socket = await dialTcp({ ...opts, timeoutMs });
-  if (!opts.tls) return socket;
-  // The handshake gets whatever the connect left of the budget.
-  const left = Math.max(1, timeoutMs - (Date.now() - started));
-  return startClientTls(socket, opts, opts.tls, left);
-}
+export const tcpTransport: Transport = Object.freeze({ kind: 'tcp' as const, dial: dialTcpOrTls, listen: listenSniffing });
+export const websocketTransport: Transport = Object.freeze({ kind: 'websocket' as const, dial: dialWebSocket, listen: listenSniffing });
+export const wssTransport: Transport = Object.freeze({ kind: 'wss' as const, dial: dialWss, listen: listenSniffing });
 
-export const tcpTransport: Transport = Object.freeze({
-  kind: 'tcp' as const,
-  dial: dialTcpOrTls,
-  listen: listenSniffing,
-});
+const TRANSPORTS: Record<TransportKind, Transport> = { tcp: tcpTransport, websocket: websocketTransport, wss: wssTransport };
+
+/** Why each protocol frp knows and burrow does not run is refused (evidence in docs/transports.md). */
+const NOT_SUPPORTED: Record<string, string> = {
+  kcp: 'no KCP implementation for Node interoperates with frp\'s (kcp-go with FEC 10/3); use tcp, websocket or wss',
+  quic: 'Node 20 has no QUIC; use tcp, websocket or wss',
+};
 
 export function getTransport(kind: string): Transport {
-  if (kind === 'tcp') return tcpTransport;
-  throw new BurrowError('BURROW_CONFIG_INVALID', `transport protocol "${kind}" is not supported yet`);
+  if ((TRANSPORT_KINDS as readonly string[]).includes(kind)) return TRANSPORTS[kind as TransportKind];
+  const why = NOT_SUPPORTED[kind];
+  throw new BurrowError('BURROW_CONFIG_INVALID', `protocol ${kind} is not supported yet${why ? ` (${why})` : ''}`);
 }

@@ -1,23 +1,33 @@
 /**
- * The server side of the tcp transport: a listening socket where plain and
- * TLS clients share one port, told apart by their first byte (frp's rule):
- * 0x17 is frp's marker (dropped, TLS follows), 0x16 is a TLS handshake record
- * (kept), anything else is plain.
+ * The server side of every TCP-based transport: one listening socket where
+ * plain, TLS and websocket clients share the port, told apart by their first
+ * byte (frp's rule): 0x17 is frp's marker (dropped, TLS follows), 0x16 is a
+ * TLS handshake record (kept), "G" starts the websocket upgrade
+ * (`GET /~!frp`), anything else is plain. Inside a websocket the same TLS
+ * rule applies again (frpc's `websocket` with TLS on); inside TLS a "G" is a
+ * websocket too (`wss` straight to the server, which frps itself leaves to a
+ * TLS-terminating proxy).
  */
 import net from 'node:net';
+import type { Duplex, Readable } from 'node:stream';
 import { BurrowError, describeError } from '../util/errors.js';
 import type { AcceptedConnection, ListenOptions, TransportListener } from './index.js';
 import { checkPort, checkWait, DEFAULT_KEEPALIVE_MS, DEFAULT_SNIFF_TIMEOUT_MS, describeSocketError, formatAddress, tuneSocket } from './tcp.js';
 import { createTlsAcceptor, CUSTOM_TLS_FIRST_BYTE, type TlsAcceptor } from './tls.js';
 import { RELAY_HIGH_WATER_MARK } from '../util/socket-buffers.js';
+import { withTimeout } from '../util/timeout.js';
+import { createWebSocketAcceptor, WEBSOCKET_REQUEST_PREFIX, type WebSocketAcceptor } from './websocket.js';
 
 const TLS_HANDSHAKE_RECORD = 0x16;
+/** No frp message type and no yamux header starts with it. */
+const WEBSOCKET_FIRST_BYTE = WEBSOCKET_REQUEST_PREFIX.charCodeAt(0);
 
-export type FirstByteRoute = 'tls-marked' | 'tls' | 'plain';
+export type FirstByteRoute = 'tls-marked' | 'tls' | 'websocket' | 'plain';
 
 export function routeFirstByte(byte: number): FirstByteRoute {
   if (byte === CUSTOM_TLS_FIRST_BYTE) return 'tls-marked';
   if (byte === TLS_HANDSHAKE_RECORD) return 'tls';
+  if (byte === WEBSOCKET_FIRST_BYTE) return 'websocket';
   return 'plain';
 }
 
@@ -25,7 +35,7 @@ export function routeFirstByte(byte: number): FirstByteRoute {
  * Takes exactly one byte off `socket`; everything after it stays buffered in
  * the socket for whoever reads next (the TLS server or the caller).
  */
-export function readFirstByte(socket: net.Socket, timeoutMs: number, remote: string): Promise<number> {
+export function readFirstByte(socket: Readable, timeoutMs: number, remote: string): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     const cleanup = (): void => {
       clearTimeout(timer);
@@ -70,7 +80,7 @@ function createSniffingAcceptor(opts: ListenOptions, onConnection: (conn: Accept
   const timeoutMs = checkWait(opts.sniffTimeoutMs, DEFAULT_SNIFF_TIMEOUT_MS, 'sniff timeout');
   // A server that verifies client certificates must not let anyone skip TLS.
   const force = opts.tls.force === true || opts.tls.ca !== undefined;
-  const tlsAcceptor = createTlsAcceptor(opts.tls, timeoutMs);
+  const admission: Admission = { tlsAcceptor: createTlsAcceptor(opts.tls, timeoutMs), websocket: createWebSocketAcceptor(), timeoutMs, force };
   const pending = new Set<net.Socket>();
   // Sockets dropped by close() are not failures worth a log line.
   let stopped = false;
@@ -93,12 +103,12 @@ function createSniffingAcceptor(opts: ListenOptions, onConnection: (conn: Accept
       const ignore = (): void => {};
       socket.on('error', ignore);
       pending.add(socket);
-      void sniff(socket, remote, tlsAcceptor, timeoutMs, force).then(
+      void admit(socket, remote, admission).then(
         ({ stream, tls }) => {
           pending.delete(socket);
           // A plain socket becomes the caller's, errors included; under TLS the
           // raw socket stays ours and its errors surface on the TLS socket.
-          if (!tls) socket.off('error', ignore);
+          if (stream === socket) socket.off('error', ignore);
           try {
             onConnection({ stream, remoteAddress, remotePort, tls });
           } catch (err) {
@@ -122,22 +132,46 @@ function createSniffingAcceptor(opts: ListenOptions, onConnection: (conn: Accept
   };
 }
 
-async function sniff(
-  socket: net.Socket,
-  remote: string,
-  tlsAcceptor: TlsAcceptor,
-  timeoutMs: number,
-  force: boolean,
-): Promise<{ stream: net.Socket; tls: boolean }> {
-  const first = await readFirstByte(socket, timeoutMs, remote);
+interface Admission {
+  tlsAcceptor: TlsAcceptor;
+  websocket: WebSocketAcceptor;
+  timeoutMs: number;
+  force: boolean;
+}
+
+/** Peeks one byte: it stays in the stream unless it is frp's 0x17 marker, which is dropped. */
+async function peekRoute(stream: Readable, remote: string, timeoutMs: number): Promise<FirstByteRoute> {
+  const first = await readFirstByte(stream, timeoutMs, remote);
   const route = routeFirstByte(first);
+  if (route !== 'tls-marked') stream.unshift(Buffer.from([first]));
+  return route;
+}
+
+function refusePlain(remote: string, inside: string): BurrowError {
+  return new BurrowError('BURROW_TLS', `plain connection from ${remote}${inside} refused: the server requires TLS`);
+}
+
+/** Decides what a new connection speaks and unwraps it down to frp's bytes. Each step has the sniff timeout. */
+async function admit(socket: net.Socket, remote: string, a: Admission): Promise<{ stream: Duplex; tls: boolean }> {
+  const route = await peekRoute(socket, remote, a.timeoutMs);
+  if (route === 'websocket') {
+    const ws = await withTimeout(a.websocket.upgrade(socket, remote), a.timeoutMs, `websocket handshake from ${remote}`);
+    // frpc's websocket carries the same first-byte choice inside it.
+    const inner = await peekRoute(ws, remote, a.timeoutMs);
+    if (inner === 'tls' || inner === 'tls-marked') return { stream: await a.tlsAcceptor.upgrade(ws, remote), tls: true };
+    if (a.force) throw refusePlain(remote, ' (in a websocket)');
+    return { stream: ws, tls: false };
+  }
   if (route === 'plain') {
-    if (force) throw new BurrowError('BURROW_TLS', `plain connection from ${remote} refused: the server requires TLS`);
-    socket.unshift(Buffer.from([first]));
+    if (a.force) throw refusePlain(remote, '');
     return { stream: socket, tls: false };
   }
-  if (route === 'tls') socket.unshift(Buffer.from([first]));
-  return { stream: await tlsAcceptor.upgrade(socket, remote), tls: true };
+  const secure = await a.tlsAcceptor.upgrade(socket, remote);
+  // frp clients speak first, so waiting for their first byte here costs nothing.
+  if ((await peekRoute(secure, remote, a.timeoutMs)) === 'websocket') {
+    return { stream: await withTimeout(a.websocket.upgrade(secure, remote), a.timeoutMs, `websocket handshake from ${remote}`), tls: true };
+  }
+  return { stream: secure, tls: true };
 }
 
 /**

@@ -3,6 +3,7 @@
  * dial, and the server side used after the first-byte sniff decided "TLS".
  */
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { BurrowError, describeError } from '../util/errors.js';
 import { withTimeout } from '../util/timeout.js';
@@ -25,7 +26,7 @@ function tlsReason(err: unknown): string {
  * is given, against `serverName` (or the dialled host), as frpc does.
  */
 export async function startClientTls(
-  socket: net.Socket,
+  socket: Duplex,
   opts: DialOptions,
   tlsOpts: ClientTlsOptions,
   timeoutMs: number,
@@ -83,8 +84,12 @@ export async function startClientTls(
 }
 
 export interface TlsAcceptor {
-  /** Resolves with the TLS socket once the handshake (and client-certificate check) passed. */
-  upgrade(raw: net.Socket, remote: string): Promise<tls.TLSSocket>;
+  /**
+   * Resolves with the TLS socket once the handshake (and client-certificate
+   * check) passed. `raw` is an accepted TCP socket, or any stream (TLS inside
+   * a websocket).
+   */
+  upgrade(raw: Duplex, remote: string): Promise<tls.TLSSocket>;
 }
 
 interface PendingHandshake {
@@ -114,19 +119,20 @@ const PREFERRED_CIPHERS = [
 
 export function createTlsAcceptor(cfg: ListenOptions['tls'], handshakeTimeoutMs: number): TlsAcceptor {
   const mutual = cfg.ca !== undefined;
+  const serverOptions: tls.TlsOptions = {
+    allowHalfOpen: true,
+    cert: cfg.cert,
+    key: cfg.key,
+    ...(mutual ? { ca: cfg.ca, requestCert: true, rejectUnauthorized: true } : {}),
+    handshakeTimeout: handshakeTimeoutMs,
+    // AES-128-GCM first (as Go's TLS picks on CPUs with AES instructions): the
+    // cheapest strong suite, and the tunnel's bulk cipher on the hot path.
+    ciphers: PREFERRED_CIPHERS,
+    honorCipherOrder: true,
+  };
   let server: tls.Server;
   try {
-    server = new tls.Server({
-      allowHalfOpen: true,
-      cert: cfg.cert,
-      key: cfg.key,
-      ...(mutual ? { ca: cfg.ca, requestCert: true, rejectUnauthorized: true } : {}),
-      handshakeTimeout: handshakeTimeoutMs,
-      // AES-128-GCM first (as Go's TLS picks on CPUs with AES instructions): the
-      // cheapest strong suite, and the tunnel's bulk cipher on the hot path.
-      ciphers: PREFERRED_CIPHERS,
-      honorCipherOrder: true,
-    });
+    server = new tls.Server(serverOptions);
   } catch (err) {
     throw new BurrowError('BURROW_TLS', `the server TLS certificate or key cannot be used: ${tlsReason(err)}`, { cause: err });
   }
@@ -157,6 +163,9 @@ export function createTlsAcceptor(cfg: ListenOptions['tls'], handshakeTimeoutMs:
 
   return {
     upgrade(raw, remote) {
+      // A stream that is not a TCP socket has no peer address to match
+      // server events by, so it gets a server of its own (about a millisecond).
+      if (!(raw instanceof net.Socket) || raw.remoteAddress === undefined) return upgradeStream(raw, remote, serverOptions, mutual, handshakeTimeoutMs);
       const key = keyOf(raw);
       if (key === undefined || pending.has(key)) {
         return Promise.reject(new BurrowError('BURROW_CLOSED', `connection from ${remote} closed before the TLS handshake`));
@@ -189,6 +198,33 @@ export function createTlsAcceptor(cfg: ListenOptions['tls'], handshakeTimeoutMs:
       });
     },
   };
+}
+
+/** The handshake on a stream with a one-off tls.Server: its events can only be about this stream. */
+function upgradeStream(raw: Duplex, remote: string, options: tls.TlsOptions, mutual: boolean, timeoutMs: number): Promise<tls.TLSSocket> {
+  const server = new tls.Server(options);
+  return new Promise<tls.TLSSocket>((resolve, reject) => {
+    const settle = (): void => {
+      raw.off('close', onRawClose);
+      server.removeAllListeners();
+    };
+    const onRawClose = (): void => {
+      settle();
+      const hint = mutual ? ': the client certificate is missing or not signed by the trusted CA, or the client hung up' : ': the client hung up';
+      reject(new BurrowError('BURROW_TLS', `TLS handshake from ${remote} did not complete${hint}`));
+    };
+    server.once('secureConnection', (socket: tls.TLSSocket) => {
+      settle();
+      resolve(socket);
+    });
+    server.once('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+      settle();
+      socket.destroy();
+      reject(describeHandshakeFailure(err, socket.authorizationError, remote, timeoutMs));
+    });
+    raw.once('close', onRawClose);
+    server.emit('connection', raw);
+  });
 }
 
 function describeHandshakeFailure(err: Error, authorizationError: Error | null | string | undefined, remote: string, timeoutMs: number): BurrowError {

@@ -27,7 +27,10 @@ export type BurrowErrorCode =
   | 'BURROW_HTTP_BAD_RESPONSE'
   | 'BURROW_TLS_BAD_CLIENT_HELLO'
   | 'BURROW_REPLAY_INVALID'
-  | 'BURROW_REPLAY_FAILED';
+  | 'BURROW_REPLAY_FAILED'
+  | 'BURROW_PROXY_FAILED'
+  | 'BURROW_WEBSOCKET'
+  | 'BURROW_DNS_FAILED';
 
 export class BurrowError extends Error {
   readonly code: BurrowErrorCode;

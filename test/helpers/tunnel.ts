@@ -58,6 +58,8 @@ export interface ClientOptions {
   proxies?: Record<string, unknown>[];
   tcpMux?: boolean;
   tls?: boolean;
+  /** transport.protocol: tcp (default), websocket, wss */
+  protocol?: string;
   token?: string;
   loginFailExit?: boolean;
   extra?: Record<string, unknown>;
@@ -70,9 +72,14 @@ export function makeClient(serverPort: number, opts: ClientOptions = {}): Burrow
       serverPort,
       auth: { token: opts.token ?? TOKEN },
       loginFailExit: opts.loginFailExit ?? true,
-      transport: { tcpMux: opts.tcpMux ?? true, tls: { enable: opts.tls ?? true } },
       proxies: opts.proxies ?? [],
       ...opts.extra,
+      transport: {
+        tcpMux: opts.tcpMux ?? true,
+        protocol: opts.protocol ?? 'tcp',
+        ...(opts.extra?.transport as Record<string, unknown> | undefined),
+        tls: { enable: opts.tls ?? true, ...((opts.extra?.transport as { tls?: Record<string, unknown> } | undefined)?.tls) },
+      },
     }),
     testLogger('client'),
   );
@@ -94,6 +101,29 @@ export async function echoThrough(port: number, data: Buffer): Promise<Buffer> {
   socket.on('data', (c: Buffer) => chunks.push(c));
   socket.end(data);
   await once(socket, 'end');
+  socket.destroy();
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Sends `data`, reads the same number of bytes back, and only then closes:
+ * for links that cannot carry a half-close (a websocket without tcpMux).
+ */
+export async function echoExchange(port: number, data: Buffer): Promise<Buffer> {
+  const socket = connect({ host: '127.0.0.1', port });
+  await once(socket, 'connect');
+  const chunks: Buffer[] = [];
+  let got = 0;
+  const done = new Promise<void>((resolve, reject) => {
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      got += c.length;
+      if (got >= data.length) resolve();
+    });
+    socket.once('close', () => reject(new Error(`connection closed after ${got} of ${data.length} bytes`)));
+  });
+  socket.write(data);
+  await done;
   socket.destroy();
   return Buffer.concat(chunks);
 }

@@ -2,29 +2,41 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BurrowClient } from '../../src/client/client.js';
 import type { BurrowServer } from '../../src/server/server.js';
-import { echoThrough, makeClient, patternBytes, portOf, startEcho, startServer, tcpProxy, waitFor, type EchoService } from '../helpers/tunnel.js';
+import { echoExchange, echoThrough, makeClient, patternBytes, portOf, startEcho, startServer, tcpProxy, waitFor, type EchoService } from '../helpers/tunnel.js';
 
 const MiB = 1024 * 1024;
 
-/** The same end-to-end checks for every combination of link options and payload transforms. */
+/**
+ * The links a client can take to the server: every transport kind, tcp with
+ * and without TLS, websocket with TLS inside (frpc's default) and without.
+ */
+const LINKS = [
+  { protocol: 'tcp', tls: false },
+  { protocol: 'tcp', tls: true },
+  { protocol: 'websocket', tls: false },
+  { protocol: 'websocket', tls: true },
+  { protocol: 'wss', tls: true },
+] as const;
+
+/** The same end-to-end checks over every link, mux on and off, then the payload transforms. */
 const variants = [
-  { tcpMux: true, tls: true, enc: false, comp: false },
-  { tcpMux: false, tls: true, enc: false, comp: false },
-  { tcpMux: true, tls: false, enc: false, comp: false },
-  { tcpMux: false, tls: false, enc: false, comp: false },
-  { tcpMux: true, tls: true, enc: true, comp: false },
-  { tcpMux: true, tls: true, enc: false, comp: true },
-  { tcpMux: false, tls: true, enc: true, comp: true },
-  { tcpMux: true, tls: false, enc: true, comp: true },
+  ...LINKS.flatMap((link) => [true, false].map((tcpMux) => ({ ...link, tcpMux, enc: false, comp: false }))),
+  { protocol: 'tcp', tcpMux: true, tls: true, enc: true, comp: false },
+  { protocol: 'tcp', tcpMux: true, tls: true, enc: false, comp: true },
+  { protocol: 'tcp', tcpMux: false, tls: true, enc: true, comp: true },
+  { protocol: 'websocket', tcpMux: true, tls: false, enc: true, comp: true },
 ];
 
 for (const v of variants) {
-  const label = `mux ${v.tcpMux ? 'on' : 'off'}, tls ${v.tls ? 'on' : 'off'}, encryption ${v.enc ? 'on' : 'off'}, compression ${v.comp ? 'on' : 'off'}`;
-  describe(`tcp tunnel (${label})`, () => {
+  const label = `${v.protocol}, mux ${v.tcpMux ? 'on' : 'off'}, tls ${v.tls ? 'on' : 'off'}, encryption ${v.enc ? 'on' : 'off'}, compression ${v.comp ? 'on' : 'off'}`;
+  describe(`tunnel (${label})`, () => {
     let echo: EchoService;
     let server: BurrowServer;
     let client: BurrowClient;
     let port: number;
+    // A websocket has no half-close; without yamux a FIN ends the websocket both ways.
+    const halfClose = v.protocol === 'tcp' || v.tcpMux;
+    const roundTrip = (p: number, data: Buffer): Promise<Buffer> => (halfClose ? echoThrough(p, data) : echoExchange(p, data));
 
     before(async () => {
       echo = await startEcho();
@@ -32,6 +44,7 @@ for (const v of variants) {
       client = makeClient(server.port, {
         tcpMux: v.tcpMux,
         tls: v.tls,
+        protocol: v.protocol,
         proxies: [tcpProxy('echo', echo.port, { transport: { useEncryption: v.enc, useCompression: v.comp } })],
       });
       await client.start();
@@ -46,7 +59,7 @@ for (const v of variants) {
 
     test('round-trips 8 MiB byte-exact', async () => {
       const data = patternBytes(8 * MiB, 7);
-      const back = await echoThrough(port, data);
+      const back = await roundTrip(port, data);
       assert.equal(back.length, data.length);
       assert.ok(back.equals(data), 'echoed bytes differ');
     });
@@ -55,7 +68,7 @@ for (const v of variants) {
       const results = await Promise.all(
         Array.from({ length: 200 }, async (_, i) => {
           const data = patternBytes(4096 + i * 37, i + 1);
-          const back = await echoThrough(port, data);
+          const back = await roundTrip(port, data);
           return back.equals(data);
         }),
       );

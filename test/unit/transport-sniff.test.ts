@@ -9,10 +9,12 @@ import { isBurrowError } from '../../src/util/errors.js';
 
 const certificate = generateSelfSignedCertificate({ commonName: 'localhost' });
 
-test('the first byte picks the route: 0x17 marked TLS, 0x16 TLS, anything else plain', () => {
+test('the first byte picks the route: 0x17 marked TLS, 0x16 TLS, G websocket, anything else plain', () => {
   assert.equal(routeFirstByte(0x17), 'tls-marked');
   assert.equal(routeFirstByte(0x16), 'tls');
-  for (const byte of [0x00, 0x15, 0x18, 0x47 /* G */, 0xff]) assert.equal(routeFirstByte(byte), 'plain');
+  assert.equal(routeFirstByte(0x47 /* G of GET /~!frp */), 'websocket');
+  // frp message types and the yamux version byte stay plain.
+  for (const byte of [0x00, 0x15, 0x18, 0x6f /* o: Login */, 0x77 /* w: NewWorkConn */, 0xff]) assert.equal(routeFirstByte(byte), 'plain');
 });
 
 /** A connected pair of sockets over loopback. */

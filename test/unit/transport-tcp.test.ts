@@ -23,16 +23,16 @@ test('plain dial and accept carry bytes both ways, first byte included', async (
     const client = (await tcpTransport.dial({ host: '127.0.0.1', port: listener.port })) as net.Socket;
     assert.ok(client instanceof net.Socket);
     // The first byte travels alone, so the sniffer must put it back in front of what follows.
-    client.write('G');
+    client.write('P');
     const conn = await accepted.next();
     assert.equal(conn.tls, false);
     assert.equal(conn.remoteAddress, '127.0.0.1');
     assert.equal(conn.remotePort, client.localPort);
-    client.write('ET / HTTP/1.1\r\n');
+    client.write('UT / HTTP/1.1\r\n');
 
     // A consumer that only attaches 'data' must receive everything.
     const received: Buffer[] = [];
-    const want = 'GET / HTTP/1.1\r\n';
+    const want = 'PUT / HTTP/1.1\r\n';
     await new Promise<void>((resolve) => {
       conn.stream.on('data', (chunk: Buffer) => {
         received.push(chunk);
@@ -100,8 +100,8 @@ test('connectionCount follows open sockets, TLS and plain, back to zero', async 
       await tcpTransport.dial({ host: '127.0.0.1', port: listener.port, tls: {} }),
       await tcpTransport.dial({ host: '127.0.0.1', port: listener.port, tls: { customFirstByte: true } }),
     ];
-    clients[0]!.write('a');
-    clients[1]!.write('b');
+    // Every connection is handed out on its first byte (inside TLS too, where a "G" would mean wss).
+    clients.forEach((c, i) => c.write('abcd'[i]!));
     const conns = await Promise.all(clients.map(() => accepted.next()));
     assert.deepEqual(conns.map((c) => c.tls).sort(), [false, false, true, true]);
     assert.equal(listener.connectionCount, 4);
@@ -164,12 +164,15 @@ test('close() drops connections still being sniffed and keeps handed-out ones', 
   assert.deepEqual(reported, []);
 });
 
-test('getTransport knows tcp and names what it does not support', () => {
+test('getTransport knows tcp, websocket and wss and refuses kcp and quic with the reason', () => {
   assert.equal(getTransport('tcp'), tcpTransport);
   assert.equal(tcpTransport.kind, 'tcp');
+  assert.equal(getTransport('websocket').kind, 'websocket');
+  assert.equal(getTransport('wss').kind, 'wss');
   assert.throws(
     () => getTransport('kcp'),
-    (err: unknown) => isBurrowError(err, 'BURROW_CONFIG_INVALID') && err.message === 'transport protocol "kcp" is not supported yet',
+    (err: unknown) => isBurrowError(err, 'BURROW_CONFIG_INVALID') && /^protocol kcp is not supported yet \(.*kcp-go.*\)$/.test(err.message),
   );
-  assert.throws(() => getTransport('websocket'), /transport protocol "websocket" is not supported yet/);
+  assert.throws(() => getTransport('quic'), /^BurrowError: protocol quic is not supported yet \(Node 20 has no QUIC/);
+  assert.throws(() => getTransport('carrier-pigeon'), /^BurrowError: protocol carrier-pigeon is not supported yet$/);
 });
