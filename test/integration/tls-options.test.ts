@@ -1,0 +1,150 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildServerConfig } from '../../src/config/load.js';
+import { BurrowServer } from '../../src/server/server.js';
+import { generateCertificate } from '../../src/transport/self-signed-cert.js';
+import { isBurrowError } from '../../src/util/errors.js';
+import { createLogger } from '../../src/util/logger.js';
+import { echoThrough, makeClient, patternBytes, portOf, startEcho, tcpProxy, TOKEN, waitFor, type EchoService } from '../helpers/tunnel.js';
+
+/** Certificates written to files, as a user configures them (tls_cert_file and friends). */
+function writePki(dir: string): Record<string, string> {
+  const ca = generateCertificate({ commonName: 'burrow test CA', isCA: true });
+  const otherCa = generateCertificate({ commonName: 'some other CA', isCA: true });
+  const pems: Record<string, string> = {
+    ca: ca.cert,
+    otherCa: otherCa.cert,
+    ...pair('server', generateCertificate({ commonName: 'tunnel.example', altNames: ['127.0.0.1'], issuer: ca })),
+    ...pair('client', generateCertificate({ commonName: 'client-1', issuer: ca })),
+    ...pair('stranger', generateCertificate({ commonName: 'client-x', issuer: otherCa })),
+  };
+  const paths: Record<string, string> = {};
+  for (const [name, pem] of Object.entries(pems)) {
+    paths[name] = join(dir, `${name}.pem`);
+    writeFileSync(paths[name], pem);
+  }
+  return paths;
+}
+
+function pair(name: string, c: { cert: string; key: string }): Record<string, string> {
+  return { [`${name}Cert`]: c.cert, [`${name}Key`]: c.key };
+}
+
+/** A server whose warnings are kept for assertions. */
+async function startServerLogging(overrides: Record<string, unknown>): Promise<{ server: BurrowServer; lines: string[] }> {
+  const lines: string[] = [];
+  const server = new BurrowServer(
+    buildServerConfig({ bindAddr: '127.0.0.1', bindPort: 0, auth: { token: TOKEN }, ...overrides }),
+    createLogger({ level: 'warn', write: (line) => lines.push(line) }),
+  );
+  await server.start();
+  return { server, lines };
+}
+
+for (const protocol of ['tcp', 'websocket', 'wss'] as const) {
+  describe(`TLS options over ${protocol}`, () => {
+    let dir: string;
+    let pki: Record<string, string>;
+    let echo: EchoService;
+
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'burrow-tls-'));
+      pki = writePki(dir);
+      echo = await startEcho();
+    });
+    after(async () => {
+      await echo.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    const mutualServer = (): Record<string, unknown> => ({
+      transport: { tls: { certFile: pki.serverCert, keyFile: pki.serverKey, trustedCaFile: pki.ca } },
+    });
+    const clientTls = (tls: Record<string, unknown>): Record<string, unknown> => ({ transport: { tls } });
+
+    test('mutual TLS with files: a client certificate from the CA gets through and the server is verified', async () => {
+      const { server } = await startServerLogging(mutualServer());
+      const client = makeClient(server.port, {
+        protocol,
+        proxies: [tcpProxy('echo', echo.port)],
+        extra: clientTls({ certFile: pki.clientCert, keyFile: pki.clientKey, trustedCaFile: pki.ca, serverName: 'tunnel.example' }),
+      });
+      try {
+        await client.start();
+        const port = portOf((await client.waitForProxy('echo')).remoteAddr);
+        const data = patternBytes(300_000, 4);
+        assert.ok((await echoThrough(port, data)).equals(data));
+      } finally {
+        client.stop();
+        await server.stop();
+      }
+    });
+
+    test('a client certificate from another CA is refused; the server says why', async () => {
+      const { server, lines } = await startServerLogging(mutualServer());
+      const client = makeClient(server.port, { protocol, extra: clientTls({ certFile: pki.strangerCert, keyFile: pki.strangerKey }) });
+      try {
+        await assert.rejects(client.start());
+        await waitFor(() => lines.some((l) => /connection refused/.test(l)), 'the refusal in the server log');
+        assert.match(lines.join('\n'), /client certificate|not signed by the trusted CA/);
+        assert.equal(server.clients.length, 0);
+      } finally {
+        client.stop();
+        await server.stop();
+      }
+    });
+
+    test('a server certificate that fails verification is BURROW_TLS, retried with backoff', async () => {
+      const { server } = await startServerLogging({ transport: { tls: { certFile: pki.serverCert, keyFile: pki.serverKey } } });
+      const client = makeClient(server.port, { protocol, loginFailExit: false, extra: clientTls({ trustedCaFile: pki.otherCa }) });
+      try {
+        const retried = once(client, 'retry');
+        const started = client.start();
+        const [attempt, delay, reason] = (await retried) as [number, number, string];
+        assert.equal(attempt, 1);
+        assert.ok(delay >= 1000 && delay <= 1200, `delay ${delay}`);
+        assert.match(reason, /^TLS handshake with 127\.0\.0\.1:\d+ failed: .*(unable to get local issuer|self.signed|certificate)/i);
+        client.stop();
+        await assert.rejects(started, (err: unknown) => isBurrowError(err));
+      } finally {
+        client.stop();
+        await server.stop();
+      }
+    });
+  });
+}
+
+describe('tls force (tls_only)', () => {
+  test('a plain client is refused with a clear reason in the server log; a TLS client is served', async () => {
+    const echo = await startEcho();
+    const { server, lines } = await startServerLogging({ transport: { tls: { force: true } } });
+    const plain = makeClient(server.port, { tls: false });
+    const websocketPlain = makeClient(server.port, { tls: false, protocol: 'websocket' });
+    const secure = makeClient(server.port, { tls: true, proxies: [tcpProxy('echo', echo.port)] });
+    try {
+      await assert.rejects(plain.start());
+      await assert.rejects(websocketPlain.start());
+      await waitFor(() => lines.filter((l) => /the server requires TLS/.test(l)).length >= 2, 'two refusals in the server log');
+      assert.match(lines.join('\n'), /plain connection from 127\.0\.0\.1:\d+ refused: the server requires TLS/);
+      assert.match(lines.join('\n'), /plain connection from 127\.0\.0\.1:\d+ \(in a websocket\) refused: the server requires TLS/);
+      await secure.start();
+      const port = portOf((await secure.waitForProxy('echo')).remoteAddr);
+      assert.equal((await echoThrough(port, Buffer.from('still fine'))).toString(), 'still fine');
+    } finally {
+      secure.stop();
+      await server.stop();
+      await echo.close();
+    }
+  });
+
+  test('kcpBindPort and quicBindPort load but are not served: one warning each', async () => {
+    const { server, lines } = await startServerLogging({ kcpBindPort: 7001, quicBindPort: 7002 });
+    await server.stop();
+    assert.equal(lines.filter((l) => /kcpBindPort is set but not served: burrow does not support KCP yet/.test(l)).length, 1);
+    assert.equal(lines.filter((l) => /quicBindPort is set but not served: burrow does not support QUIC yet/.test(l)).length, 1);
+  });
+});
