@@ -1,4 +1,7 @@
 import { isPlainObject, type ProblemSink } from './schema.js';
+import { parseProxyUrl } from '../transport/proxy-url.js';
+import { dnsServerAddress } from '../transport/resolve.js';
+import { describeError } from '../util/errors.js';
 import type { ClientConfig, ClientPluginType, ProxyConfig, ServerConfig, VisitorConfig } from './types.js';
 
 /**
@@ -39,12 +42,28 @@ function checkAuth(auth: AuthLike, { error }: CheckSinks): void {
   if (auth.method === 'oidc') error('auth.method', '"oidc" is not supported by burrow yet; use "token"');
 }
 
+function tryParse(key: string, parse: () => unknown, sinks: CheckSinks): void {
+  try {
+    parse();
+  } catch (err) {
+    sinks.error(key, describeError(err));
+  }
+}
+
+/** A certificate without its key (or the reverse) cannot be used on either side. */
+function checkCertPair(tls: { certFile: string; keyFile: string }, sinks: CheckSinks): void {
+  if ((tls.certFile === '') !== (tls.keyFile === '')) {
+    sinks.error(`transport.tls.${tls.certFile === '' ? 'certFile' : 'keyFile'}`, `required together with transport.tls.${tls.certFile === '' ? 'keyFile' : 'certFile'}`);
+  }
+}
+
 export function checkServer(cfg: ServerConfig, sinks: CheckSinks): void {
   checkAuth(cfg.auth, sinks);
   const tls = cfg.webServer.tls;
   if (tls && (tls.certFile === '' || tls.keyFile === '')) {
     sinks.error(`webServer.tls.${tls.certFile === '' ? 'certFile' : 'keyFile'}`, 'required when webServer.tls is set');
   }
+  checkCertPair(cfg.transport.tls, sinks);
   const seen = new Set<string>();
   cfg.httpPlugins.forEach((p, i) => {
     if (seen.has(p.name)) sinks.error(`httpPlugins[${i}].name`, `duplicate plugin name "${p.name}"`);
@@ -63,7 +82,11 @@ export function checkClient(cfg: ClientConfig, raw: unknown, sinks: CheckSinks):
   if (t.heartbeatTimeout > 0 && t.heartbeatInterval > 0 && t.heartbeatTimeout < t.heartbeatInterval) {
     error('transport.heartbeatTimeout', `${t.heartbeatTimeout} is less than transport.heartbeatInterval (${t.heartbeatInterval})`);
   }
-  if (!t.tls.enable) {
+  // Parsed again when dialling; here so a typo stops the start with the key named.
+  if (t.proxyURL !== '') tryParse('transport.proxyURL', () => parseProxyUrl(t.proxyURL), sinks);
+  if (cfg.dnsServer !== '') tryParse('dnsServer', () => dnsServerAddress(cfg.dnsServer), sinks);
+  checkCertPair(t.tls, sinks);
+  if (!t.tls.enable && t.protocol !== 'wss') {
     for (const key of ['certFile', 'keyFile', 'trustedCaFile'] as const) {
       if (t.tls[key] !== '') warn(`transport.tls.${key}`, 'ignored because transport.tls.enable is false');
     }

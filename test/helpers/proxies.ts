@@ -114,7 +114,7 @@ export async function startSocks5Proxy(opts: { auth?: string } = {}): Promise<Ru
         const addrLen = atyp === 1 ? 4 : atyp === 4 ? 16 : 1 + buf[4]!;
         if (buf.length < 4 + addrLen + 2) return;
         const addr = buf.subarray(4, 4 + addrLen);
-        const host = atyp === 1 ? [...addr].join('.') : atyp === 3 ? addr.subarray(1).toString() : net.SocketAddress.parse(`[${addr.toString('hex').match(/.{4}/g)!.join(':')}]:1`)!.address;
+        const host = atyp === 1 ? [...addr].join('.') : atyp === 3 ? addr.subarray(1).toString() : addr.toString('hex').match(/.{4}/g)!.join(':');
         const port = buf.readUInt16BE(4 + addrLen);
         const rest = buf.subarray(4 + addrLen + 2);
         client.off('data', onData);
