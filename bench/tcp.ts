@@ -5,6 +5,11 @@
  * tunnelled connection, each with its ratio to the direct path.
  *
  *   npm run bench -- [--size-mib 1024] [--variants default,plain] [--rounds 5000]
+ *   npm run bench -- --transport tcp,tls,websocket,wss [--mux off]
+ *
+ * --transport replaces --variants with one run per transport kind (tcpMux on
+ * unless --mux off): tcp (plain), tls (tcp + TLS), websocket (no TLS inside),
+ * wss (TLS, then websocket).
  */
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
@@ -20,6 +25,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5000' },
     conns: { type: 'string', default: '2000' },
     idle: { type: 'string', default: '1000' },
+    transport: { type: 'string' },
+    mux: { type: 'string', default: 'on' },
   },
 });
 const BIN = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
@@ -28,13 +35,36 @@ const rounds = Number(values.rounds);
 const conns = Number(values.conns);
 const idleCount = Number(values.idle);
 
+interface Variant {
+  tcpMux: boolean;
+  tls: boolean;
+  protocol: 'tcp' | 'websocket' | 'wss';
+}
+
 /** Link options per variant: `default` is frp's defaults (TLS + yamux). */
-const VARIANTS: Record<string, { tcpMux: boolean; tls: boolean }> = {
-  default: { tcpMux: true, tls: true },
-  'mux-plain': { tcpMux: true, tls: false },
-  plain: { tcpMux: false, tls: false },
-  'tls-nomux': { tcpMux: false, tls: true },
+const VARIANTS: Record<string, Variant> = {
+  default: { tcpMux: true, tls: true, protocol: 'tcp' },
+  'mux-plain': { tcpMux: true, tls: false, protocol: 'tcp' },
+  plain: { tcpMux: false, tls: false, protocol: 'tcp' },
+  'tls-nomux': { tcpMux: false, tls: true, protocol: 'tcp' },
 };
+
+const TRANSPORT_VARIANTS: Record<string, Omit<Variant, 'tcpMux'>> = {
+  tcp: { tls: false, protocol: 'tcp' },
+  tls: { tls: true, protocol: 'tcp' },
+  websocket: { tls: false, protocol: 'websocket' },
+  wss: { tls: true, protocol: 'wss' },
+};
+
+if (values.transport !== undefined) {
+  for (const name of Object.keys(VARIANTS)) delete VARIANTS[name];
+  for (const kind of values.transport.split(',')) {
+    const t = TRANSPORT_VARIANTS[kind];
+    if (!t) throw new Error(`unknown transport ${kind}; known: ${Object.keys(TRANSPORT_VARIANTS).join(', ')}`);
+    VARIANTS[kind] = { ...t, tcpMux: values.mux !== 'off' };
+  }
+  values.variants = values.transport;
+}
 
 interface Figures {
   throughputMBps: number;
@@ -80,6 +110,7 @@ async function main(): Promise<void> {
       [
         `serverAddr = "127.0.0.1"`, `serverPort = ${server.match[1]}`, `auth.token = "bench"`,
         `transport.tcpMux = ${v.tcpMux}`, `transport.tls.enable = ${v.tls}`, `transport.poolCount = 5`,
+        `transport.protocol = "${v.protocol}"`,
         `[[proxies]]`, `name = "echo"`, `localPort = ${echoPort}`,
         `[[proxies]]`, `name = "sink"`, `localPort = ${sinkPort}`, '',
       ].join('\n'),
