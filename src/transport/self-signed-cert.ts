@@ -7,6 +7,7 @@
  */
 import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
+import { ipBytes } from '../util/address.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import {
   DER_TAGS,
@@ -178,7 +179,7 @@ function encodeAltNames(commonName: string, extra: readonly string[]): Buffer {
   for (const name of names) {
     const ipVersion = isIP(name);
     if (ipVersion !== 0) {
-      entries.push(derImplicitPrimitive(7, ipBytes(name, ipVersion)));
+      entries.push(derImplicitPrimitive(7, ipBytes(name, ipVersion === 4 ? 4 : 6)));
     } else if (isIa5String(name) && HOST_NAME.test(name)) {
       entries.push(derImplicitPrimitive(2, Buffer.from(name, 'latin1')));
     } else {
@@ -186,26 +187,6 @@ function encodeAltNames(commonName: string, extra: readonly string[]): Buffer {
     }
   }
   return derSequence(...entries);
-}
-
-function ipBytes(address: string, version: number): Buffer {
-  if (version === 4) return Buffer.from(address.split('.').map((part) => Number(part)));
-  // Expand "::" and any embedded IPv4 tail into eight 16-bit groups.
-  const [head = '', tail = ''] = address.includes('::') ? address.split('::') : [address, ''];
-  const toGroups = (part: string): number[] =>
-    part === ''
-      ? []
-      : part.split(':').flatMap((group) => {
-          if (!group.includes('.')) return [parseInt(group, 16)];
-          const [a = 0, b = 0, c = 0, d = 0] = group.split('.').map((octet) => Number(octet));
-          return [(a << 8) | b, (c << 8) | d];
-        });
-  const headGroups = toGroups(head);
-  const tailGroups = toGroups(tail);
-  const groups = [...headGroups, ...new Array<number>(8 - headGroups.length - tailGroups.length).fill(0), ...tailGroups];
-  const bytes = Buffer.alloc(16);
-  groups.forEach((group, i) => bytes.writeUInt16BE(group, i * 2));
-  return bytes;
 }
 
 /** RFC 5280 method 1: SHA-1 of the subjectPublicKey bits. */

@@ -4,6 +4,7 @@
  * optional auth, connect request, reply — one linear exchange.
  */
 import net from 'node:net';
+import { ipBytes } from '../util/address.js';
 import { BurrowError } from '../util/errors.js';
 import { StreamReader } from '../util/stream-reader.js';
 import { withTimeout } from '../util/timeout.js';
@@ -73,29 +74,12 @@ async function exchange(socket: net.Socket, proxy: ProxyTarget, host: string, po
 }
 
 function encodeAddress(host: string, fail: (why: string) => BurrowError): Buffer {
-  if (net.isIPv4(host)) return Buffer.from([ATYP_IPV4, ...host.split('.').map(Number)]);
-  if (net.isIPv6(host)) return Buffer.concat([Buffer.from([ATYP_IPV6]), ipv6Bytes(host)]);
+  if (net.isIPv4(host)) return Buffer.concat([Buffer.from([ATYP_IPV4]), ipBytes(host, 4)]);
+  if (net.isIPv6(host)) return Buffer.concat([Buffer.from([ATYP_IPV6]), ipBytes(host, 6)]);
   // Names are resolved by the proxy, so a server name reachable only from the proxy's side works.
   const name = Buffer.from(host);
   if (name.length > 255) throw fail('host name longer than 255 bytes');
   return Buffer.concat([Buffer.from([ATYP_DOMAIN, name.length]), name]);
-}
-
-function ipv6Bytes(address: string): Buffer {
-  // A dotted IPv4 tail (::ffff:1.2.3.4) is two more 16-bit groups.
-  const dotted = /^(.*:)(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(address);
-  if (dotted) {
-    const [a, b, c, d] = dotted.slice(2).map(Number) as [number, number, number, number];
-    address = `${dotted[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head = '', tail = ''] = address.split('::');
-  const groups = (s: string): string[] => (s === '' ? [] : s.split(':'));
-  const left = groups(head);
-  const right = groups(tail);
-  const all = address.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
-  const out = Buffer.alloc(16);
-  all.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
-  return out;
 }
 
 /** Exact-length reads; bytes past the last one asked for go back to the socket. */
