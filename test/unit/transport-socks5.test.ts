@@ -27,7 +27,13 @@ async function scripted(replies: Buffer[]): Promise<{ port: number; received: ()
 async function run(peerPort: number, url: string, host: string): Promise<net.Socket> {
   const socket = net.connect(peerPort, '127.0.0.1');
   await once(socket, 'connect');
-  await socks5Connect(socket, parseProxyUrl(url.replace('PORT', String(peerPort))), host, 7000, 2000);
+  try {
+    await socks5Connect(socket, parseProxyUrl(url.replace('PORT', String(peerPort))), host, 7000, 2000);
+  } catch (err) {
+    // As the dialler does: a failed handshake's socket is closed by the caller.
+    socket.destroy();
+    throw err;
+  }
   return socket;
 }
 
