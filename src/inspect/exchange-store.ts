@@ -15,6 +15,8 @@ import type { Exchange, NewExchange, RecordedBody } from './exchange.js';
 
 export interface ExchangeStoreOptions {
   maxExchanges: number;
+  /** bound on the stored bodies' bytes together; the oldest go first (default: no bound beyond the count) */
+  maxBodyBytes?: number;
   /** JSON lines file; absent = memory only */
   file?: string;
 }
@@ -63,9 +65,12 @@ function deserialize(line: string): Exchange | undefined {
   };
 }
 
+const bodyBytes = (e: Exchange): number => e.request.body.bytes.length + (e.response?.body.bytes.length ?? 0);
+
 /** Emits 'added' (Exchange) and 'cleared'. */
 export class ExchangeStore extends EventEmitter {
   private ring: Exchange[] = [];
+  private ringBodyBytes = 0;
   private nextId = 1;
   private out: WriteStream | undefined;
   private linesInFile = 0;
@@ -84,8 +89,7 @@ export class ExchangeStore extends EventEmitter {
       for await (const line of lines) {
         const e = line.trim() === '' ? undefined : deserialize(line);
         if (!e) continue;
-        this.ring.push(e);
-        if (this.ring.length > this.opts.maxExchanges) this.ring.shift();
+        this.push(e);
         this.nextId = Math.max(this.nextId, e.id + 1);
       }
     }
@@ -94,8 +98,7 @@ export class ExchangeStore extends EventEmitter {
 
   add(fresh: NewExchange): Exchange {
     const e: Exchange = { id: this.nextId++, ...fresh };
-    this.ring.push(e);
-    if (this.ring.length > this.opts.maxExchanges) this.ring.shift();
+    this.push(e);
     if (this.out) {
       this.out.write(serialize(e) + '\n');
       this.linesInFile += 1;
@@ -115,8 +118,19 @@ export class ExchangeStore extends EventEmitter {
     return this.ring.find((e) => e.id === id);
   }
 
+  /** Appends to the ring, then drops the oldest past either bound (the newest always stays). */
+  private push(e: Exchange): void {
+    this.ring.push(e);
+    this.ringBodyBytes += bodyBytes(e);
+    const maxBytes = this.opts.maxBodyBytes ?? Infinity;
+    while (this.ring.length > 1 && (this.ring.length > this.opts.maxExchanges || this.ringBodyBytes > maxBytes)) {
+      this.ringBodyBytes -= bodyBytes(this.ring.shift()!);
+    }
+  }
+
   clear(): void {
     this.ring = [];
+    this.ringBodyBytes = 0;
     if (this.out) this.rewriteFile();
     this.emit('cleared');
   }

@@ -53,24 +53,61 @@ export interface Exchange {
 /** An exchange before the store gives it an id. */
 export type NewExchange = Omit<Exchange, 'id'>;
 
+/**
+ * Bytes held by bodies still being recorded, across all connections: many
+ * slow uploads at once must not add up to unbounded memory. Past it, bodies
+ * are recorded as truncated.
+ */
+export class CaptureBudget {
+  private used = 0;
+
+  constructor(readonly max: number) {}
+
+  /** Up to `n` bytes granted (maybe 0). */
+  take(n: number): number {
+    const granted = Math.max(0, Math.min(n, this.max - this.used));
+    this.used += granted;
+    return granted;
+  }
+
+  give(n: number): void {
+    this.used -= n;
+  }
+
+  get inUse(): number {
+    return this.used;
+  }
+}
+
 /** Keeps the first `cap` content bytes of a body, copied: the relay's buffers are not retained. */
 export class BodyCapture {
   private readonly parts: Buffer[] = [];
   private kept = 0;
   private total = 0;
+  private done = false;
 
-  constructor(private readonly cap: number) {}
+  constructor(
+    private readonly cap: number,
+    private readonly budget?: CaptureBudget,
+  ) {}
 
   add(chunk: Buffer, start: number, end: number): void {
     this.total += end - start;
     const room = this.cap - this.kept;
-    if (room <= 0) return;
-    const take = Math.min(room, end - start);
+    if (room <= 0 || this.done) return;
+    const wanted = Math.min(room, end - start);
+    const take = this.budget ? this.budget.take(wanted) : wanted;
+    if (take === 0) return;
     this.parts.push(Buffer.from(chunk.subarray(start, start + take)));
     this.kept += take;
   }
 
+  /** The body as recorded; its bytes leave the in-flight budget (the store bounds them from here). */
   result(): RecordedBody {
+    if (!this.done) {
+      this.done = true;
+      this.budget?.give(this.kept);
+    }
     if (this.total === 0) return EMPTY_BODY;
     return { bytes: Buffer.concat(this.parts, this.kept), size: this.total, truncated: this.total > this.kept };
   }

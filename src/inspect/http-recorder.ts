@@ -14,12 +14,12 @@ import { describeError } from '../util/errors.js';
 import { BodyFramer, requestBodyKind, responseBodyKind } from '../vhost/body-framer.js';
 import { getHeader, RequestHeadParser, type RequestHead } from '../vhost/request-head.js';
 import { isInterimResponse, ResponseHeadParser, switchesToTunnel, type ResponseHead } from '../vhost/response-head.js';
-import { BodyCapture, EMPTY_BODY, type NewExchange, type RecordedBody } from './exchange.js';
+import { BodyCapture, EMPTY_BODY, type CaptureBudget, type NewExchange, type RecordedBody } from './exchange.js';
 
 /** Heads toward the local service carry the server's added headers: allow more than the vhost's 16 KiB. */
 const MAX_HEAD_BYTES = 64 * 1024;
 /** Requests sent ahead of their responses (pipelining) that are followed; beyond it, recording stops. */
-const MAX_PIPELINED = 64;
+const MAX_PIPELINED = 16;
 
 const NO_BYTES = Buffer.alloc(0);
 
@@ -67,6 +67,7 @@ export class HttpConnectionRecorder {
     private readonly meta: ConnectionMeta,
     private readonly maxBodyBytes: number,
     private readonly sink: (exchange: NewExchange) => void,
+    private readonly budget?: CaptureBudget,
   ) {}
 
   /** Bytes on their way to the local service. */
@@ -107,7 +108,7 @@ export class HttpConnectionRecorder {
           rest = this.requestParser.takeRemainder();
           this.requestParser = new RequestHeadParser({ maxHeadBytes: MAX_HEAD_BYTES });
           if (this.pending.length >= MAX_PIPELINED) throw new Error(`more than ${MAX_PIPELINED} requests ahead of their responses`);
-          const body = new BodyCapture(this.maxBodyBytes);
+          const body = new BodyCapture(this.maxBodyBytes, this.budget);
           this.pending.push({ head, startedAt: Date.now(), startedPerf: performance.now(), body });
           this.requestFramer = new BodyFramer(requestBodyKind(head), { side: 'request', onContent: (c, s, e) => body.add(c, s, e) });
           this.requestSide = this.requestFramer.done ? this.afterRequest(head) : Side.Body;
@@ -153,7 +154,7 @@ export class HttpConnectionRecorder {
             return;
           }
           if (this.requestSide === Side.AwaitSwitch && this.pending.length === 1) this.requestSide = Side.Head;
-          const body = new BodyCapture(this.maxBodyBytes);
+          const body = new BodyCapture(this.maxBodyBytes, this.budget);
           this.responseBody = body;
           this.responseFramer = new BodyFramer(responseBodyKind(request.head.method, head), {
             side: 'response',

@@ -5,7 +5,7 @@
 import type { Duplex } from 'node:stream';
 import { BurrowError } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/logger.js';
-import type { Exchange } from './exchange.js';
+import { CaptureBudget, type Exchange } from './exchange.js';
 import { ExchangeStore } from './exchange-store.js';
 import { HttpConnectionRecorder } from './http-recorder.js';
 import { replayExchange, type ReplayEdits, type ReplayTarget } from './replay.js';
@@ -18,13 +18,19 @@ export interface InspectorOptions {
   logger?: Logger;
 }
 
+/** Bodies being recorded, all connections together (each is also cut at maxBodyBytes). */
+export const IN_FLIGHT_BODY_BYTES = 32 * 1024 * 1024;
+/** What the stored bodies may add up to; the oldest exchanges go first past it. */
+export const STORED_BODY_BYTES = 128 * 1024 * 1024;
+
 export class HttpInspector {
   readonly store: ExchangeStore;
   private readonly log: Logger;
+  private readonly budget = new CaptureBudget(IN_FLIGHT_BODY_BYTES);
 
   constructor(private readonly opts: InspectorOptions) {
     this.log = opts.logger ?? silentLogger;
-    this.store = new ExchangeStore({ maxExchanges: opts.maxExchanges, ...(opts.storeFile ? { file: opts.storeFile } : {}) });
+    this.store = new ExchangeStore({ maxExchanges: opts.maxExchanges, maxBodyBytes: STORED_BODY_BYTES, ...(opts.storeFile ? { file: opts.storeFile } : {}) });
     this.store.on('storeError', (err: Error) => this.log.warn('inspector store not written', { file: opts.storeFile, reason: err.message }));
   }
 
@@ -42,7 +48,7 @@ export class HttpInspector {
    * bytes, after decryption), `local` the socket to the local service.
    */
   observe(proxy: string, visitor: string, toLocal: Duplex, local: Duplex): void {
-    const recorder = new HttpConnectionRecorder({ proxy, visitor }, this.opts.maxBodyBytes, (e) => this.store.add(e));
+    const recorder = new HttpConnectionRecorder({ proxy, visitor }, this.opts.maxBodyBytes, (e) => this.store.add(e), this.budget);
     toLocal.on('data', (c: Buffer) => recorder.request(c));
     local.on('data', (c: Buffer) => recorder.response(c));
     const done = (): void => recorder.close();

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { NewExchange } from '../../src/inspect/exchange.js';
+import { CaptureBudget, type NewExchange } from '../../src/inspect/exchange.js';
 import { HttpConnectionRecorder } from '../../src/inspect/http-recorder.js';
 import { prng, randomPieces } from '../helpers/random.js';
 
@@ -127,4 +127,19 @@ test('bytes that are not HTTP stop the recording of that connection only, with t
 
   const noRequest = record([['req', '\x16\x03\x01\x00\x05hello']]);
   assert.deepEqual(noRequest, [], 'TLS bytes on an http proxy record nothing and throw nothing');
+});
+
+test('bodies being recorded share one byte budget across connections, given back when recorded', () => {
+  const budget = new CaptureBudget(1500);
+  const out: NewExchange[] = [];
+  const a = new HttpConnectionRecorder(META, 1000, (e) => out.push(e), budget);
+  const b = new HttpConnectionRecorder(META, 1000, (e) => out.push(e), budget);
+  const upload = (n: number) => Buffer.concat([Buffer.from(`POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: ${n}\r\n\r\n`), Buffer.alloc(n, 0x62)]);
+  a.request(upload(1000));
+  b.request(upload(1000));
+  assert.equal(budget.inUse, 1500, 'the second upload gets only what is left');
+  a.response(Buffer.from('HTTP/1.1 204 No Content\r\n\r\n'));
+  b.response(Buffer.from('HTTP/1.1 204 No Content\r\n\r\n'));
+  assert.equal(budget.inUse, 0);
+  assert.deepEqual(out.map((e) => [e.request.body.bytes.length, e.request.body.size, e.request.body.truncated]), [[1000, 1000, false], [500, 1000, true]]);
 });

@@ -53,3 +53,10 @@ test('a store file survives a restart, stays bounded, and skips lines it cannot 
   await second.close();
   assert.deepEqual(lines(file), [], 'clear empties the file too');
 });
+
+test('the stored bodies are bounded in bytes too: the oldest exchanges go first', async () => {
+  const store = new ExchangeStore({ maxExchanges: 100, maxBodyBytes: 10 });
+  await store.open();
+  for (let i = 1; i <= 5; i++) store.add(exchange(i)); // 4 body bytes each
+  assert.deepEqual(store.all().map((e) => e.id), [4, 5]);
+});
