@@ -4,13 +4,13 @@ import type { ClientConfig, ProxyConfig } from '../config/types.js';
 import { deriveCipherKey } from '../protocol/crypto.js';
 import type { NewProxyResp, StartWorkConn } from '../protocol/messages.js';
 import { HttpInspector } from '../inspect/inspector.js';
-import { TcpClientProxy } from '../proxy/tcp.js';
 import type { ClientProxyHandler } from '../proxy/types.js';
 import { Backoff } from '../util/backoff.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { ClientSession } from './client-session.js';
 import { HealthCheck, HealthState } from './health-check.js';
+import { CLIENT_PROXY_TYPES, createProxyHandler } from './proxy-handlers.js';
 import { ServerConnection } from './server-connection.js';
 import { getTransport } from '../transport/index.js';
 
@@ -22,8 +22,6 @@ export enum ClientState {
   Stopped = 'stopped',
 }
 
-/** Proxy types this client runs today; the others are reported as not supported. */
-const SUPPORTED_PROXY_TYPES: ReadonlySet<string> = new Set(['tcp', 'http', 'https', 'tcpmux']);
 
 /** Proxy phases as frpc's admin API shows them. */
 export type ProxyPhase = 'new' | 'wait start' | 'start error' | 'running' | 'check failed' | 'closed';
@@ -86,22 +84,14 @@ export class BurrowClient extends EventEmitter {
   }
 
   private addProxy(p: ProxyConfig): ProxyEntry | undefined {
-    if (!SUPPORTED_PROXY_TYPES.has(p.type)) {
+    if (!CLIENT_PROXY_TYPES.has(p.type)) {
       // Shown in the status and logged at start; the other proxies run.
       const err = `proxy type "${p.type}" is not supported by burrow yet`;
       this.unsupported.push({ config: p, status: { name: p.name, type: p.type, phase: 'start error', err, remoteAddr: '', localAddr: `${p.localIP}:${p.localPort}` } });
       return undefined;
     }
-    const payload = { encryptionKey: p.transport.useEncryption ? this.cipherKey : undefined, compression: p.transport.useCompression };
     const inspect = p.type === 'http' && p.inspect === true;
-    const handler = new TcpClientProxy({
-      name: p.name,
-      localIP: p.localIP,
-      localPort: p.localPort,
-      payload,
-      logger: this.log.child({ proxy: p.name }),
-      ...(inspect ? { observe: (toLocal, local, start) => this.inspector.observe(p.name, `${start.src_addr ?? ''}:${start.src_port ?? 0}`, toLocal, local) } : {}),
-    });
+    const handler = createProxyHandler(p, this.cipherKey, this.log.child({ proxy: p.name }), inspect ? (toLocal, local, start) => this.inspector.observe(p.name, `${start.src_addr ?? ''}:${start.src_port ?? 0}`, toLocal, local) : undefined);
     const status: ProxyStatus = { name: p.name, type: p.type, phase: 'new', err: '', remoteAddr: '', localAddr: `${p.localIP}:${p.localPort}` };
     const hc = p.healthCheck && p.healthCheck.type !== '' ? p.healthCheck : undefined;
     const health = hc ? new HealthCheck(hc, p.localIP, p.localPort, (healthy, reason) => this.onHealth(p.name, healthy, reason)) : undefined;
@@ -115,6 +105,7 @@ export class BurrowClient extends EventEmitter {
     const e = this.proxies.get(name);
     if (!e) return;
     e.health?.stop();
+    e.handler.close?.();
     this.proxies.delete(name);
     this.session?.closeProxy(name);
   }
@@ -264,6 +255,7 @@ export class BurrowClient extends EventEmitter {
     this.session?.close('client stopping');
     for (const e of this.proxies.values()) {
       e.health?.stop();
+      e.handler.close?.();
       this.setPhase(e, 'closed', '');
     }
     void this.inspector.close();

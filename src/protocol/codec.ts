@@ -148,12 +148,20 @@ export function encodeBody(msg: Message): string {
 
 /** The whole frame in one Buffer, so it goes out in a single write as the reference does. */
 export function encodeMessage(msg: Message): Buffer {
+  return encodeMessageWithin(msg, MAX_MESSAGE_BODY);
+}
+
+/**
+ * encodeMessage with another body limit, for the streams whose reader agreed
+ * to more (the UDPPacket streams, see UDP_STREAM_MAX_BODY).
+ */
+export function encodeMessageWithin(msg: Message, maxBodyLength: number): Buffer {
   const json = encodeBody(msg);
   const bodyLength = Buffer.byteLength(json);
-  if (bodyLength > MAX_MESSAGE_BODY) {
+  if (bodyLength > maxBodyLength) {
     throw new BurrowError(
       'BURROW_FRAME_TOO_LARGE',
-      `${msg.type} body is ${bodyLength} bytes; the peer accepts at most ${MAX_MESSAGE_BODY}`,
+      `${msg.type} body is ${bodyLength} bytes; the peer accepts at most ${maxBodyLength}`,
     );
   }
   const frame = Buffer.allocUnsafe(HEADER_LENGTH + bodyLength);

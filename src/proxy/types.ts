@@ -18,4 +18,6 @@ export interface ServerProxy {
 /** The private half of a proxy on the client: turns a started work connection into a relay. */
 export interface ClientProxyHandler {
   handleWorkConn(work: Duplex, start: StartWorkConn): void;
+  /** ends what the handler keeps beyond single work connections (udp streams, xtcp tunnels) */
+  close?(): void;
 }

@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:net';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, isIP, type Server } from 'node:net';
 import type { PortRange } from '../config/types.js';
 import { BurrowError } from '../util/errors.js';
 import { RELAY_HIGH_WATER_MARK } from '../util/socket-buffers.js';
@@ -32,33 +33,52 @@ function randomAllowedPort(allow: readonly PortRange[]): number {
   return allow[0]!.start;
 }
 
+function bindUdpOnce(host: string, port: number): Promise<UdpSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4' });
+    const fail = (err: Error): void => {
+      socket.close();
+      reject(err);
+    };
+    socket.once('error', fail);
+    socket.bind({ address: host, port, exclusive: true }, () => {
+      socket.off('error', fail);
+      resolve(socket);
+    });
+  });
+}
+
 /**
  * Opens the public TCP listener of a proxy. `port` 0 lets the OS pick when no
  * ports are restricted, or tries a few random allowed ports. Errors are worded
  * for the person who owns the proxy.
  */
-export async function listenProxyPort(
-  name: string,
-  host: string,
-  port: number,
-  allow: readonly PortRange[],
-): Promise<Server> {
+export function listenProxyPort(name: string, host: string, port: number, allow: readonly PortRange[]): Promise<Server> {
+  return openPort(name, port, allow, 'remote port', (p) => listenOnce(host, p));
+}
+
+/** The same for a udp proxy's public socket: UDP ports are a pool of their own, as in frp. */
+export function bindProxyUdpPort(name: string, host: string, port: number, allow: readonly PortRange[]): Promise<UdpSocket> {
+  return openPort(name, port, allow, 'remote UDP port', (p) => bindUdpOnce(host, p));
+}
+
+async function openPort<T>(name: string, port: number, allow: readonly PortRange[], what: string, open: (port: number) => Promise<T>): Promise<T> {
   if (port !== 0) {
     if (!portAllowed(port, allow)) {
-      throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": remote port ${port} is not allowed by the server`);
+      throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": ${what} ${port} is not allowed by the server`);
     }
     try {
-      return await listenOnce(host, port);
+      return await open(port);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const why = code === 'EADDRINUSE' ? 'is already in use' : code === 'EACCES' ? 'needs privileges the server lacks' : `cannot be opened (${code ?? String(err)})`;
-      throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": remote port ${port} ${why}`);
+      throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": ${what} ${port} ${why}`);
     }
   }
-  if (allow.length === 0) return listenOnce(host, 0);
+  if (allow.length === 0) return open(0);
   for (let i = 0; i < RANDOM_PORT_TRIES; i++) {
     try {
-      return await listenOnce(host, randomAllowedPort(allow));
+      return await open(randomAllowedPort(allow));
     } catch {
       // taken: try another allowed port
     }

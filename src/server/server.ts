@@ -23,7 +23,8 @@ import { BurrowError, describeError } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { FRP_COMPAT_VERSION } from '../version.js';
 import { ControlSession, ControlState, type ControlHost } from './control-session.js';
-import { listenProxyPort } from './port-policy.js';
+import { bindProxyUdpPort, listenProxyPort } from './port-policy.js';
+import { UdpServerProxy } from './udp-proxy.js';
 
 /** frp: the first message of every new logical connection must arrive within 10 s. */
 const FIRST_MESSAGE_TIMEOUT_MS = 10_000;
@@ -271,6 +272,8 @@ export class BurrowServer extends EventEmitter implements ControlHost {
       switch (type) {
         case 'tcp':
           return await this.createTcpProxy(control, name, msg);
+        case 'udp':
+          return await this.createUdpProxy(control, name, msg);
         case 'http':
           return this.createHttpProxy(control, name, msg);
         case 'tcpmux':
@@ -315,7 +318,8 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     }
   }
 
-  private async createTcpProxy(control: ControlSession, name: string, msg: NewProxy): Promise<ServerProxy> {
+  /** The remote port a tcp/udp NewProxy asks for, checked against the range and maxPortsPerClient. */
+  private requestedPort(control: ControlSession, name: string, msg: NewProxy): number {
     const port = msg.remote_port ?? 0;
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": remote port ${port} is out of range 0–65535`);
@@ -324,6 +328,17 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     if (max > 0 && control.portsUsed + 1 > max) {
       throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": this client already uses its ${max} allowed port(s)`);
     }
+    return port;
+  }
+
+  private async createUdpProxy(control: ControlSession, name: string, msg: NewProxy): Promise<ServerProxy> {
+    const port = this.requestedPort(control, name, msg);
+    const socket = await bindProxyUdpPort(name, this.config.proxyBindAddr, port, this.config.allowPorts);
+    return new UdpServerProxy({ name, socket, payload: this.payloadOptions(msg), getWorkConn: () => control.getWorkConn(), logger: control.log });
+  }
+
+  private async createTcpProxy(control: ControlSession, name: string, msg: NewProxy): Promise<ServerProxy> {
+    const port = this.requestedPort(control, name, msg);
     const common = { name, payload: this.payloadOptions(msg), getWorkConn: () => control.getWorkConn(), logger: control.log };
     if (!msg.group) {
       return new TcpServerProxy({ ...common, listener: await listenProxyPort(name, this.config.proxyBindAddr, port, this.config.allowPorts) });

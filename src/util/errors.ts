@@ -30,7 +30,13 @@ export type BurrowErrorCode =
   | 'BURROW_REPLAY_FAILED'
   | 'BURROW_PROXY_FAILED'
   | 'BURROW_WEBSOCKET'
-  | 'BURROW_DNS_FAILED';
+  | 'BURROW_DNS_FAILED'
+  | 'BURROW_UDP_UNKNOWN_PEER'
+  | 'BURROW_VISITOR_UNKNOWN_PROXY'
+  | 'BURROW_VISITOR_NOT_ALLOWED'
+  | 'BURROW_VISITOR_CLOCK_SKEW'
+  | 'BURROW_VISITOR_REFUSED'
+  | 'BURROW_NAT_HOLE_FAILED';
 
 export class BurrowError extends Error {
   readonly code: BurrowErrorCode;

@@ -13,6 +13,28 @@ export function testLogger(side: string): Logger {
   return level ? createLogger({ level: level as 'debug' }).child({ side }) : silentLogger;
 }
 
+export interface CapturedLog {
+  logger: Logger;
+  readonly lines: readonly string[];
+  /** resolves with the first line (already written or still to come) that matches */
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
+}
+
+/** A logger that keeps its lines (JSON, debug level) so a test can assert what was logged. */
+export function captureLog(): CapturedLog {
+  const lines: string[] = [];
+  const logger = createLogger({ level: 'debug', format: 'json', write: (line) => lines.push(line) });
+  return {
+    logger,
+    lines,
+    async waitForLine(pattern, timeoutMs = 10_000) {
+      let found: string | undefined;
+      await waitFor(() => (found = lines.find((l) => pattern.test(l))) !== undefined, `a log line matching ${pattern}`, timeoutMs);
+      return found!;
+    },
+  };
+}
+
 export interface EchoService {
   port: number;
   server: Server;
@@ -45,10 +67,10 @@ export async function startEcho(): Promise<EchoService> {
   };
 }
 
-export async function startServer(overrides: Record<string, unknown> = {}): Promise<BurrowServer> {
+export async function startServer(overrides: Record<string, unknown> = {}, logger: Logger = testLogger('server')): Promise<BurrowServer> {
   const server = new BurrowServer(
     buildServerConfig({ bindAddr: '127.0.0.1', bindPort: 0, auth: { token: TOKEN }, ...overrides }),
-    testLogger('server'),
+    logger,
   );
   await server.start();
   return server;

@@ -26,6 +26,7 @@ test('client admin API: frp paths and shapes, auth, reload and config', async ()
   try {
     await client.start();
     await client.waitForProxy('ssh');
+    await client.waitForProxy('web');
 
     assert.equal((await fetch(url('/healthz'))).status, 200, 'healthz needs no credentials');
     const refused = await fetch(url('/api/status'), { headers: auth('admin', 'wrong') });
@@ -40,8 +41,8 @@ test('client admin API: frp paths and shapes, auth, reload and config', async ()
     assert.equal(ssh.status, 'running');
     assert.equal(ssh.local_addr, `127.0.0.1:${echo.port}`);
     assert.match(ssh.remote_addr!, /^127\.0\.0\.1:\d+$/);
-    assert.equal(status.udp![0]!.status, 'start error');
-    assert.match(status.udp![0]!.err!, /not supported/);
+    assert.equal(status.udp![0]!.status, 'running');
+    assert.match(status.udp![0]!.remote_addr!, /^127\.0\.0\.1:\d+$/, 'udp shows the server address and its UDP port');
 
     assert.equal(await (await fetch(url('/api/config'), { headers: ok })).text(), base);
 
@@ -62,7 +63,7 @@ test('client admin API: frp paths and shapes, auth, reload and config', async ()
     const good = await fetch(url('/api/reload'), { headers: ok });
     assert.equal(good.status, 200);
     assert.deepEqual(await good.json(), { added: ['more'], removed: [], changed: [] });
-    assert.equal(client.status('web')?.phase, 'start error', 'the unsupported proxy is still reported');
+    assert.equal(client.status('web')?.phase, 'running', 'the unchanged udp proxy keeps running');
     const more = await client.waitForProxy('more');
     const data = patternBytes(10_000, 21);
     assert.ok((await echoThrough(portOf(more.remoteAddr), data)).equals(data));

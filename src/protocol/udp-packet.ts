@@ -1,0 +1,75 @@
+import { isIP } from 'node:net';
+import { BurrowError } from '../util/errors.js';
+import { encodeMessageWithin } from './codec.js';
+import type { UDPPacket } from './messages.js';
+
+/**
+ * UDPPacket frames as udp and sudp payload streams carry them: one datagram
+ * each, `c` the payload in standard base64 with padding, `r` the public
+ * user's address as `{"IP","Port","Zone"}`.
+ */
+
+/** A datagram's far end, as the reference writes it (`IP` as text, `Zone` for scoped IPv6). */
+export interface UdpAddress {
+  readonly ip: string;
+  readonly port: number;
+  readonly zone: string;
+}
+
+/** The largest datagram burrow carries whole (the UDP length field's limit). */
+export const MAX_DATAGRAM = 65535;
+
+/**
+ * Body limit on udp/sudp payload streams only. frp truncates datagrams to
+ * `udpPacketSize` (1500) so its frames stay under the control limit of 10240;
+ * burrow carries datagrams whole, and a 64 KiB datagram is 87380 bytes of
+ * base64, plus the address and the JSON around it. 88 KiB leaves 2.7 KiB for
+ * that. Every other stream, the control stream included, keeps 10240.
+ */
+export const UDP_STREAM_MAX_BODY = 88 * 1024;
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** The whole v1 frame for one datagram, ready for a single write. */
+export function encodeUdpPacket(payload: Buffer, to: UdpAddress): Buffer {
+  if (payload.length > MAX_DATAGRAM) {
+    throw new BurrowError('BURROW_FRAME_TOO_LARGE', `datagram of ${payload.length} bytes exceeds ${MAX_DATAGRAM}`);
+  }
+  const body: UDPPacket = { r: { IP: to.ip, Port: to.port, Zone: to.zone } };
+  if (payload.length > 0) body.c = payload.toString('base64');
+  return encodeMessageWithin({ type: 'UDPPacket', body }, UDP_STREAM_MAX_BODY);
+}
+
+/**
+ * The datagram and address of a decoded UDPPacket. A packet a correct peer
+ * never writes (payload that is not padded base64, a missing or malformed
+ * address) raises BURROW_BAD_FRAME: the stream that carried it is not trusted
+ * any further.
+ */
+export function decodeUdpPacket(msg: UDPPacket): { payload: Buffer; addr: UdpAddress } {
+  const c = msg.c ?? '';
+  if (c.length % 4 !== 0 || !BASE64.test(c)) {
+    throw new BurrowError('BURROW_BAD_FRAME', 'bad UDPPacket: the payload is not base64 with padding');
+  }
+  const r = msg.r;
+  if (!r) throw new BurrowError('BURROW_BAD_FRAME', 'bad UDPPacket: the remote address is missing');
+  const ip = r.IP ?? '';
+  const port = r.Port ?? 0;
+  if (isIP(ip) === 0) throw new BurrowError('BURROW_BAD_FRAME', `bad UDPPacket: "${ip.slice(0, 64)}" is not an IP address`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new BurrowError('BURROW_BAD_FRAME', `bad UDPPacket: port ${port} is out of range 1-65535`);
+  }
+  return { payload: Buffer.from(c, 'base64'), addr: { ip, port, zone: r.Zone ?? '' } };
+}
+
+/** A stable map key for an address. */
+export function udpAddressKey(addr: UdpAddress): string {
+  return addr.zone ? `[${addr.ip}%${addr.zone}]:${addr.port}` : isIP(addr.ip) === 6 ? `[${addr.ip}]:${addr.port}` : `${addr.ip}:${addr.port}`;
+}
+
+/** The address of a received datagram as frp reports it: IPv4-mapped IPv6 shown as IPv4. */
+export function udpAddressFrom(ip: string, port: number): UdpAddress {
+  const plain = ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
+  const pct = plain.indexOf('%');
+  return pct >= 0 ? { ip: plain.slice(0, pct), port, zone: plain.slice(pct + 1) } : { ip: plain, port, zone: '' };
+}

@@ -1,0 +1,108 @@
+import type { Duplex } from 'node:stream';
+import { MessageDecoder, encodeMessage } from '../protocol/codec.js';
+import type { Message } from '../protocol/messages.js';
+import { UDP_STREAM_MAX_BODY, decodeUdpPacket, encodeUdpPacket, type UdpAddress } from '../protocol/udp-packet.js';
+import { BurrowError } from '../util/errors.js';
+
+export enum PacketChannelState {
+  Open = 'open',
+  Closed = 'closed',
+}
+
+export interface UdpPacketChannelOptions {
+  /** one datagram arrived on the stream */
+  onPacket(payload: Buffer, addr: UdpAddress): void;
+  /** the stream ended; `err` says why when it failed (bad frame, idle, ...) */
+  onClose(err?: Error): void;
+  /** send a Ping this often: frp's proxy-owning side does, every 30 s */
+  heartbeatMs?: number;
+  /** close when neither a datagram nor a Ping arrived for this long (frp: 60 s) */
+  readIdleMs?: number;
+  /** datagrams are dropped (as UDP may) while this many bytes wait to be written */
+  maxQueuedBytes?: number;
+}
+
+/** 4 MiB of frames waiting in the stream: beyond that the far side is not keeping up. */
+const DEFAULT_MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+
+const PING_FRAME = encodeMessage({ type: 'Ping', body: {} });
+
+/**
+ * A udp or sudp payload stream: UDPPacket frames both ways, Pings as
+ * keep-alive. Reads accept bodies up to UDP_STREAM_MAX_BODY (whole 64 KiB
+ * datagrams); a malformed, oversize or forged frame closes this stream only,
+ * with a coded error passed to onClose.
+ */
+export class UdpPacketChannel {
+  state = PacketChannelState.Open;
+  /** datagrams dropped because the stream was congested */
+  dropped = 0;
+  private readonly decoder = new MessageDecoder({ maxBodyLength: UDP_STREAM_MAX_BODY });
+  private readonly heartbeat: NodeJS.Timeout | undefined;
+  private readonly idleTimer: NodeJS.Timeout | undefined;
+  private readonly maxQueued: number;
+
+  constructor(
+    private readonly stream: Duplex,
+    private readonly opts: UdpPacketChannelOptions,
+  ) {
+    this.maxQueued = opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.once('end', () => this.close());
+    stream.once('close', () => this.close());
+    stream.on('error', (err: Error) => this.close(err));
+    if (opts.heartbeatMs !== undefined && opts.heartbeatMs > 0) {
+      this.heartbeat = setInterval(() => this.write(PING_FRAME), opts.heartbeatMs);
+      this.heartbeat.unref();
+    }
+    if (opts.readIdleMs !== undefined && opts.readIdleMs > 0) {
+      const ms = opts.readIdleMs;
+      this.idleTimer = setTimeout(() => this.close(new BurrowError('BURROW_TIMEOUT', `nothing received for ${ms} ms`)), ms);
+      this.idleTimer.unref();
+    }
+  }
+
+  /** Queues one datagram for `to`; false when it was dropped (congested or closed). */
+  send(payload: Buffer, to: UdpAddress): boolean {
+    if (this.state !== PacketChannelState.Open) return false;
+    if (this.stream.writableLength > this.maxQueued) {
+      this.dropped += 1;
+      return false;
+    }
+    return this.write(encodeUdpPacket(payload, to));
+  }
+
+  /** Ends the stream now. Idempotent; onClose runs once. */
+  close(err?: Error): void {
+    if (this.state === PacketChannelState.Closed) return;
+    this.state = PacketChannelState.Closed;
+    clearInterval(this.heartbeat);
+    clearTimeout(this.idleTimer);
+    this.stream.destroy();
+    this.opts.onClose(err);
+  }
+
+  private write(frame: Buffer): boolean {
+    if (this.state !== PacketChannelState.Open || this.stream.destroyed || this.stream.writableEnded) return false;
+    this.stream.write(frame);
+    return true;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state !== PacketChannelState.Open) return;
+    this.idleTimer?.refresh();
+    try {
+      this.decoder.push(chunk);
+      let msg: Message | undefined;
+      while (this.state === PacketChannelState.Open && (msg = this.decoder.next())) {
+        if (msg.type === 'UDPPacket') {
+          const { payload, addr } = decodeUdpPacket(msg.body);
+          this.opts.onPacket(payload, addr);
+        }
+        // Ping only proves the stream is alive (the timer was refreshed); frp ignores other types here too.
+      }
+    } catch (err) {
+      this.close(err instanceof Error ? err : new BurrowError('BURROW_BAD_FRAME', String(err)));
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import type { Duplex } from 'node:stream';
+import type { StartWorkConn } from '../protocol/messages.js';
+import { describeError } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import type { TrafficCounter } from '../util/pipe.js';
+import { wrapPayload, type PayloadTransformOptions } from './payload-transform.js';
+import type { ClientProxyHandler } from './types.js';
+import { UdpLocalForwarder } from './udp-local-forwarder.js';
+import { UdpPacketChannel } from './udp-packet-channel.js';
+
+/** frp's proxy-owning client pings every udp/sudp payload stream this often. */
+export const UDP_HEARTBEAT_MS = 30_000;
+
+export interface UdpClientProxyOptions {
+  name: string;
+  localIP: string;
+  localPort: number;
+  payload: PayloadTransformOptions;
+  /**
+   * udp: the server keeps one work connection per proxy, so a new one
+   * replaces the old. sudp: one work connection per visitor connection, all
+   * served at once.
+   */
+  oneStreamAtATime: boolean;
+  logger: Logger;
+}
+
+/**
+ * Client half of `udp` and `sudp`: each started work connection carries
+ * UDPPacket frames; every visitor address gets its own local socket, and the
+ * local service's replies go back tagged with that address.
+ */
+export class UdpClientProxy implements ClientProxyHandler {
+  readonly traffic: TrafficCounter = { bytesIn: 0, bytesOut: 0 };
+  private readonly streams = new Set<UdpPacketChannel>();
+
+  constructor(private readonly opts: UdpClientProxyOptions) {}
+
+  get streamCount(): number {
+    return this.streams.size;
+  }
+
+  handleWorkConn(work: Duplex, start: StartWorkConn): void {
+    const { name, logger } = this.opts;
+    if (this.opts.oneStreamAtATime) for (const old of this.streams) old.close();
+    const traffic = this.traffic;
+    const forwarder = new UdpLocalForwarder({
+      name,
+      localIP: this.opts.localIP,
+      localPort: this.opts.localPort,
+      logger,
+      onReply: (payload, visitor) => {
+        traffic.bytesOut += payload.length;
+        channel.send(payload, visitor);
+      },
+    });
+    const channel: UdpPacketChannel = new UdpPacketChannel(wrapPayload(work, this.opts.payload), {
+      heartbeatMs: UDP_HEARTBEAT_MS,
+      onPacket: (payload, visitor) => {
+        traffic.bytesIn += payload.length;
+        forwarder.deliver(payload, visitor);
+      },
+      onClose: (err) => {
+        this.streams.delete(channel);
+        forwarder.close();
+        if (err) logger.warn('udp work connection closed', { proxy: name, reason: describeError(err), code: codeOf(err) });
+        else logger.debug('udp work connection closed', { proxy: name });
+      },
+    });
+    this.streams.add(channel);
+    logger.debug('udp work connection started', { proxy: name, remote: start.src_addr ?? '' });
+  }
+
+  close(): void {
+    for (const s of this.streams) s.close();
+  }
+}
+
+function codeOf(err: Error): string | undefined {
+  return 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}
