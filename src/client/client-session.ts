@@ -74,6 +74,11 @@ export class ClientSession extends EventEmitter {
     return this.config.user ? `${this.config.user}.${name}` : name;
   }
 
+  /** A new logical connection to the server (for visitor connections). */
+  openStream(): Promise<Duplex> {
+    return this.conn.openStream();
+  }
+
   registerProxy(p: ProxyConfig): void {
     this.channel?.send({ type: 'NewProxy', body: newProxyMessage(p, this.wireName(p.name)) });
   }

@@ -11,6 +11,8 @@ import { silentLogger, type Logger } from '../util/logger.js';
 import { ClientSession } from './client-session.js';
 import { HealthCheck, HealthState } from './health-check.js';
 import { CLIENT_PROXY_TYPES, createProxyHandler } from './proxy-handlers.js';
+import type { VisitorLink } from './visitor-conn.js';
+import { VisitorSet, type VisitorStatus } from './visitors.js';
 import { ServerConnection } from './server-connection.js';
 import { getTransport } from '../transport/index.js';
 
@@ -66,6 +68,7 @@ export class BurrowClient extends EventEmitter {
   private readonly cipherKey: Buffer;
   /** ends the wait between first-login attempts early when the client stops */
   private wakeRetry: (() => void) | undefined;
+  private readonly visitorSet: VisitorSet;
 
   constructor(
     readonly config: ClientConfig,
@@ -75,6 +78,34 @@ export class BurrowClient extends EventEmitter {
     this.cipherKey = deriveCipherKey(config.auth.token);
     this.inspector = new HttpInspector({ ...config.inspect, storeFile: config.inspect.store, logger: log.child({ part: 'inspector' }) });
     for (const p of this.selectProxies(config)) this.addProxy(p);
+    this.visitorSet = new VisitorSet(this.visitorLink(), this.log);
+  }
+
+  /** Visitors reach the server through whichever session is current. */
+  private visitorLink(): VisitorLink {
+    const client = this;
+    return {
+      get runId() {
+        return client.session?.runId ?? '';
+      },
+      get user() {
+        return client.config.user;
+      },
+      openStream() {
+        const session = client.session;
+        if (!session || client.state !== ClientState.Online) return Promise.reject(new BurrowError('BURROW_CLOSED', 'not connected to the server'));
+        return session.openStream();
+      },
+    };
+  }
+
+  private selectVisitors(config: ClientConfig): ClientConfig['visitors'] {
+    const selected = config.start.length > 0 ? new Set(config.start) : undefined;
+    return config.visitors.filter((v) => v.enabled && (!selected || selected.has(v.name)));
+  }
+
+  get visitors(): VisitorStatus[] {
+    return this.visitorSet.statuses;
   }
 
   /** The proxies of `config` this client should run: enabled and, if `start` is set, named there. */
@@ -163,6 +194,10 @@ export class BurrowClient extends EventEmitter {
       if (!entry) this.log.warn('proxy not started', { proxy: name, reason: this.status(name)?.err });
       else this.register(entry);
     }
+    const v = this.visitorSet.reload(this.selectVisitors(next));
+    diff.added.push(...v.added);
+    diff.removed.push(...v.removed);
+    diff.changed.push(...v.changed);
     this.log.info('configuration reloaded', { added: diff.added.join(',') || '-', removed: diff.removed.join(',') || '-', changed: diff.changed.join(',') || '-' });
     return diff;
   }
@@ -198,12 +233,14 @@ export class BurrowClient extends EventEmitter {
     // A protocol burrow cannot speak is a configuration error, not something to retry.
     getTransport(this.config.transport.protocol);
     for (const u of this.unsupported) this.log.warn('proxy not started', { proxy: u.config.name, reason: u.status.err });
-    for (const v of this.config.visitors) this.log.warn('visitor not started', { visitor: v.name, reason: `visitor type "${v.type}" is not supported by burrow yet` });
     await this.inspector.open();
     this.state = ClientState.Connecting;
     for (;;) {
       try {
         await this.connectOnce();
+        // As frp, visitors start once logged in; they then follow the session across reconnects.
+        await this.visitorSet.start(this.selectVisitors(this.config));
+        if (this.stopped) this.visitorSet.stop();
         return;
       } catch (err) {
         if (this.stopped) throw err;
@@ -253,6 +290,7 @@ export class BurrowClient extends EventEmitter {
     clearTimeout(this.retryTimer);
     this.wakeRetry?.();
     this.session?.close('client stopping');
+    this.visitorSet.stop();
     for (const e of this.proxies.values()) {
       e.health?.stop();
       e.handler.close?.();

@@ -25,6 +25,8 @@ import { FRP_COMPAT_VERSION } from '../version.js';
 import { ControlSession, ControlState, type ControlHost } from './control-session.js';
 import { bindProxyUdpPort, listenProxyPort } from './port-policy.js';
 import { UdpServerProxy } from './udp-proxy.js';
+import { serveVisitorConn } from './visitor-conn.js';
+import { SecretServerProxy } from '../proxy/secret.js';
 
 /** frp: the first message of every new logical connection must arrive within 10 s. */
 const FIRST_MESSAGE_TIMEOUT_MS = 10_000;
@@ -81,6 +83,11 @@ export class BurrowServer extends EventEmitter implements ControlHost {
 
   get clients(): readonly ControlSession[] {
     return [...this.controls.values()];
+  }
+
+  /** The user of a live client, for visitor checks; undefined when no client has this run id. */
+  userOfRunId(runId: string): string | undefined {
+    return this.controls.get(runId)?.user;
   }
 
   findProxy(name: string): ServerProxy | undefined {
@@ -191,11 +198,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
           case 'NewWorkConn':
             return this.handleWorkConn(stream, msg.body, remote);
           case 'NewVisitorConn':
-            this.log.warn('visitor connection refused: not supported yet', { remote, proxy: msg.body.proxy_name });
-            return writeMessage(stream, {
-              type: 'NewVisitorConnResp',
-              body: { proxy_name: msg.body.proxy_name, error: 'visitor connections (stcp/sudp/xtcp) are not supported by this server yet' },
-            }).finally(() => stream.end());
+            return serveVisitorConn(stream, msg.body, remote, this, this.config.detailedErrorsToClient, this.log);
           default:
             this.log.warn('connection refused: unexpected first message', { remote, type: msg.type });
             stream.destroy();
@@ -274,6 +277,18 @@ export class BurrowServer extends EventEmitter implements ControlHost {
           return await this.createTcpProxy(control, name, msg);
         case 'udp':
           return await this.createUdpProxy(control, name, msg);
+        case 'stcp':
+        case 'sudp':
+          return new SecretServerProxy({
+            type,
+            name,
+            sk: msg.sk ?? '',
+            allowUsers: msg.allow_users ?? [],
+            ownerUser: control.user,
+            payload: this.payloadOptions(msg),
+            getWorkConn: () => control.getWorkConn(),
+            logger: control.log,
+          });
         case 'http':
           return this.createHttpProxy(control, name, msg);
         case 'tcpmux':

@@ -1,0 +1,77 @@
+import type { Duplex } from 'node:stream';
+import type { VisitorConfig } from '../config/types.js';
+import { expectMessage, writeMessage } from '../control/message-io.js';
+import { tokenDigest } from '../protocol/auth.js';
+import { deriveCipherKey } from '../protocol/crypto.js';
+import { wrapPayload } from '../proxy/payload-transform.js';
+import { BurrowError } from '../util/errors.js';
+import { withTimeout } from '../util/timeout.js';
+
+/** frp: a visitor waits at most 10 s for NewVisitorConnResp. */
+export const VISITOR_ANSWER_TIMEOUT_MS = 10_000;
+
+/** What visitors need from the client: its current session, which changes on reconnect. */
+export interface VisitorLink {
+  /** our run id; empty while logged out */
+  readonly runId: string;
+  /** the user of this client, the default owner of the proxies we visit */
+  readonly user: string;
+  /** a new logical connection to the server; rejects while logged out */
+  openStream(): Promise<Duplex>;
+}
+
+export enum VisitorState {
+  Idle = 'idle',
+  Running = 'running',
+  Failed = 'start error',
+  Closed = 'closed',
+}
+
+/** The wire name of the proxy a visitor reaches: `serverUser` (or our own user) + "." + serverName. */
+export function visitedProxyName(v: VisitorConfig, ownUser: string): string {
+  const owner = v.serverUser || ownUser;
+  return owner ? `${owner}.${v.serverName}` : v.serverName;
+}
+
+/** The per-connection key of a visitor hop: the proxy's secret key (frp derives it like the token's). */
+export function visitorCipherKey(v: VisitorConfig): Buffer | undefined {
+  return v.transport.useEncryption ? deriveCipherKey(v.secretKey) : undefined;
+}
+
+/**
+ * One visitor connection: a new logical connection, NewVisitorConn signed
+ * with md5(sk + now), the server's answer, then the visitor hop's transforms.
+ * The whole exchange is bounded by VISITOR_ANSWER_TIMEOUT_MS; a refusal
+ * rejects with BURROW_VISITOR_REFUSED and the server's reason.
+ */
+export async function openVisitorConn(link: VisitorLink, v: VisitorConfig, key: Buffer | undefined): Promise<Duplex> {
+  const proxyName = visitedProxyName(v, link.user);
+  const stream = await link.openStream();
+  stream.on('error', () => {});
+  try {
+    const resp = await withTimeout(
+      (async () => {
+        const timestamp = Math.floor(Date.now() / 1000);
+        await writeMessage(stream, {
+          type: 'NewVisitorConn',
+          body: {
+            run_id: link.runId,
+            proxy_name: proxyName,
+            sign_key: tokenDigest(v.secretKey, timestamp),
+            timestamp,
+            use_encryption: v.transport.useEncryption,
+            use_compression: v.transport.useCompression,
+          },
+        });
+        return expectMessage(stream, 'NewVisitorConnResp', VISITOR_ANSWER_TIMEOUT_MS);
+      })(),
+      VISITOR_ANSWER_TIMEOUT_MS,
+      'NewVisitorConnResp',
+    );
+    if (resp.error) throw new BurrowError('BURROW_VISITOR_REFUSED', `the server refused visitor "${v.name}" for proxy "${proxyName}": ${resp.error}`);
+  } catch (err) {
+    stream.destroy();
+    throw err;
+  }
+  return wrapPayload(stream, { encryptionKey: key, compression: v.transport.useCompression });
+}

@@ -1,0 +1,113 @@
+import type { Duplex } from 'node:stream';
+import { writeMessage } from '../control/message-io.js';
+import { verifyTokenDigest } from '../protocol/auth.js';
+import { deriveCipherKey } from '../protocol/crypto.js';
+import { describeError } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import { relay, type TrafficCounter } from '../util/pipe.js';
+import { wrapPayload, type PayloadTransformOptions } from './payload-transform.js';
+import type { ServerProxy } from './types.js';
+
+export interface SecretServerProxyOptions {
+  type: 'stcp' | 'sudp';
+  name: string;
+  /** the proxy's secret key: visitors sign with it and their hop is encrypted with it */
+  sk: string;
+  /** users whose visitors may connect; empty = only the owner's own user, `*` = anyone */
+  allowUsers: readonly string[];
+  /** the owning client's user */
+  ownerUser: string;
+  /** the proxy's own transforms on its work connections (key from the token) */
+  payload: PayloadTransformOptions;
+  getWorkConn(): Promise<Duplex>;
+  logger: Logger;
+}
+
+/** What a visitor asked for its own hop (NewVisitorConn). */
+export interface VisitorHop {
+  useEncryption: boolean;
+  useCompression: boolean;
+  /** the visitor client's address, reported to the owner in StartWorkConn */
+  srcAddr: string;
+}
+
+/**
+ * Server half of `stcp` and `sudp`: no public port. Visitor connections that
+ * passed the checks of src/server/visitor-conn.ts are joined to a work
+ * connection of the owning client; for sudp the bytes relayed are UDPPacket
+ * frames, which the server does not need to look into.
+ */
+export class SecretServerProxy implements ServerProxy {
+  readonly type: 'stcp' | 'sudp';
+  readonly name: string;
+  readonly remoteAddr = '';
+  readonly portsUsed = 0;
+  readonly traffic: TrafficCounter = { bytesIn: 0, bytesOut: 0 };
+  private readonly visitors = new Set<Duplex>();
+  private readonly allowed: ReadonlySet<string>;
+  private skKeyCache: Buffer | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: SecretServerProxyOptions) {
+    this.type = opts.type;
+    this.name = opts.name;
+    // As frp: no list means the owner's own user only.
+    this.allowed = new Set(opts.allowUsers.length > 0 ? opts.allowUsers : [opts.ownerUser]);
+  }
+
+  get activeConnections(): number {
+    return this.visitors.size;
+  }
+
+  get allowUsers(): readonly string[] {
+    return this.opts.allowUsers;
+  }
+
+  /** AES key of the visitor hop, derived once */
+  private get skKey(): Buffer {
+    return (this.skKeyCache ??= deriveCipherKey(this.opts.sk));
+  }
+
+  allows(user: string): boolean {
+    return this.allowed.has('*') || this.allowed.has(user);
+  }
+
+  /** Constant-time check of a visitor's sign_key, md5(sk + timestamp). */
+  signatureMatches(timestamp: number, signKey: string): boolean {
+    return verifyTokenDigest(this.opts.sk, timestamp, signKey);
+  }
+
+  /** Joins an accepted visitor connection (NewVisitorConnResp already sent) to a work connection. */
+  async serve(visitor: Duplex, hop: VisitorHop): Promise<void> {
+    const log = this.opts.logger;
+    if (this.closed) {
+      visitor.destroy();
+      return;
+    }
+    this.visitors.add(visitor);
+    visitor.once('close', () => this.visitors.delete(visitor));
+    let work: Duplex;
+    try {
+      work = await this.opts.getWorkConn();
+      await writeMessage(work, { type: 'StartWorkConn', body: { proxy_name: this.name, src_addr: hop.srcAddr } });
+    } catch (err) {
+      log.warn('visitor dropped: no work connection', { proxy: this.name, remote: hop.srcAddr, reason: describeError(err) });
+      visitor.destroy();
+      return;
+    }
+    if (visitor.destroyed) {
+      work.destroy();
+      return;
+    }
+    // The visitor's hop uses the visitor's own flags, keyed by sk; the owner's hop the proxy's, keyed by the token.
+    const visitorSide = wrapPayload(visitor, { encryptionKey: hop.useEncryption ? this.skKey : undefined, compression: hop.useCompression });
+    log.debug('visitor connected', { proxy: this.name, remote: hop.srcAddr });
+    await relay(visitorSide, wrapPayload(work, this.opts.payload), { counter: this.traffic });
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    for (const v of this.visitors) v.destroy();
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,96 @@
+import type { Duplex } from 'node:stream';
+import { writeMessage } from '../control/message-io.js';
+import type { NewVisitorConn } from '../protocol/messages.js';
+import { SecretServerProxy } from '../proxy/secret.js';
+import type { ServerProxy } from '../proxy/types.js';
+import { BurrowError, describeError } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import { visitorAddress } from '../util/address.js';
+import { withTimeout } from '../util/timeout.js';
+
+/**
+ * How far a visitor's timestamp may be from the server's clock. frp checks
+ * none, so a NewVisitorConn captured once (it is plaintext when TLS is off)
+ * opens the proxy forever; burrow bounds that replay window. 15 minutes
+ * tolerates clocks that drift without NTP.
+ */
+export const VISITOR_MAX_CLOCK_SKEW_S = 15 * 60;
+
+/** frp: the answer to a visitor must be written within 5 s. */
+const ANSWER_TIMEOUT_MS = 5000;
+
+/** What the visitor checks need from the server. */
+export interface VisitorLookup {
+  /** the user of the live client with this run id; undefined when there is none */
+  userOfRunId(runId: string): string | undefined;
+  findProxy(name: string): ServerProxy | undefined;
+}
+
+/**
+ * The proxy a NewVisitorConn may reach, and the visitor's user; throws a
+ * coded BurrowError naming the first check that failed. Order: the caller's
+ * client, the proxy, the signature (before anything about the proxy's
+ * policy is revealed), the clock, the user.
+ */
+export function checkVisitorConn(msg: NewVisitorConn, lookup: VisitorLookup, nowSeconds: number): { proxy: SecretServerProxy; user: string } {
+  const name = msg.proxy_name ?? '';
+  const runId = msg.run_id ?? '';
+  // frp accepts an empty run_id (clients before 0.50): the visitor's user is then empty.
+  const user = runId === '' ? '' : lookup.userOfRunId(runId);
+  if (user === undefined) throw new BurrowError('BURROW_VISITOR_REFUSED', `no client control found for run id [${runId}]`);
+  const proxy = lookup.findProxy(name);
+  if (!(proxy instanceof SecretServerProxy)) {
+    throw new BurrowError('BURROW_VISITOR_UNKNOWN_PROXY', `no stcp or sudp proxy named "${name}" is registered`);
+  }
+  const timestamp = msg.timestamp ?? 0;
+  if (!proxy.signatureMatches(timestamp, msg.sign_key ?? '')) {
+    throw new BurrowError('BURROW_AUTH_FAILED', `visitor connection of [${name}] auth failed: the secret key does not match`);
+  }
+  const skew = Math.abs(nowSeconds - timestamp);
+  if (skew > VISITOR_MAX_CLOCK_SKEW_S) {
+    throw new BurrowError(
+      'BURROW_VISITOR_CLOCK_SKEW',
+      `visitor connection of [${name}] refused: its timestamp is ${skew} s away from the server clock (at most ${VISITOR_MAX_CLOCK_SKEW_S} s)`,
+    );
+  }
+  if (!proxy.allows(user)) {
+    throw new BurrowError('BURROW_VISITOR_NOT_ALLOWED', `visitor connection of [${name}] user [${user}] not allowed`);
+  }
+  return { proxy, user };
+}
+
+/**
+ * One visitor connection, after its NewVisitorConn: check, answer
+ * NewVisitorConnResp, hand to the proxy. A refusal is answered with the
+ * reason (or frp's generic text), logged, and closes this connection only.
+ */
+export async function serveVisitorConn(
+  stream: Duplex,
+  msg: NewVisitorConn,
+  remote: string,
+  lookup: VisitorLookup,
+  detailedErrors: boolean,
+  log: Logger,
+): Promise<void> {
+  const name = msg.proxy_name ?? '';
+  let checked: { proxy: SecretServerProxy; user: string };
+  try {
+    checked = checkVisitorConn(msg, lookup, Math.floor(Date.now() / 1000));
+  } catch (err) {
+    const code = err instanceof BurrowError ? err.code : undefined;
+    log.warn('visitor connection refused', { proxy: name, remote, code, reason: describeError(err) });
+    const error = detailedErrors ? describeError(err) : 'register visitor conn error';
+    await withTimeout(writeMessage(stream, { type: 'NewVisitorConnResp', body: { proxy_name: name, error } }), ANSWER_TIMEOUT_MS, 'NewVisitorConnResp').catch(() => {});
+    stream.end();
+    // The visitor closes on the answer; one that does not is cut off.
+    setTimeout(() => stream.destroy(), 1000).unref();
+    return;
+  }
+  await withTimeout(writeMessage(stream, { type: 'NewVisitorConnResp', body: { proxy_name: name } }), ANSWER_TIMEOUT_MS, 'NewVisitorConnResp');
+  log.debug('visitor connection accepted', { proxy: name, remote, user: checked.user });
+  await checked.proxy.serve(stream, {
+    useEncryption: msg.use_encryption === true,
+    useCompression: msg.use_compression === true,
+    srcAddr: visitorAddress(remote),
+  });
+}

@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tokenDigest } from '../../src/protocol/auth.js';
+import { SecretServerProxy } from '../../src/proxy/secret.js';
+import { checkVisitorConn, VISITOR_MAX_CLOCK_SKEW_S, type VisitorLookup } from '../../src/server/visitor-conn.js';
+import { visitedProxyName } from '../../src/client/visitor-conn.js';
+import { isBurrowError, type BurrowErrorCode } from '../../src/util/errors.js';
+import { silentLogger } from '../../src/util/logger.js';
+import { buildClientConfig } from '../../src/config/load.js';
+
+const NOW = 1_700_000_000;
+
+const proxy = new SecretServerProxy({
+  type: 'stcp',
+  name: 'alice.db',
+  sk: 'secret',
+  allowUsers: [],
+  ownerUser: 'alice',
+  payload: {},
+  getWorkConn: () => Promise.reject(new Error('unused')),
+  logger: silentLogger,
+});
+const lookup: VisitorLookup = {
+  userOfRunId: (id) => ({ r1: 'alice', r2: 'bob' })[id],
+  findProxy: (name) => (name === 'alice.db' ? proxy : undefined),
+};
+
+function refusedWith(code: BurrowErrorCode, fn: () => unknown): void {
+  assert.throws(fn, (err: unknown) => isBurrowError(err, code) || assert.fail(`expected ${code}, got ${String(err)}`));
+}
+
+test('visitor sign_key is md5(sk + timestamp): the reference vector', () => {
+  assert.equal(tokenDigest('secret', 1700000000), 'e37729af62f40f134311cffbc230178e');
+});
+
+test('visitor checks: client, proxy, signature, clock, user — each with its code', () => {
+  const ok = { run_id: 'r1', proxy_name: 'alice.db', sign_key: tokenDigest('secret', NOW), timestamp: NOW };
+  assert.equal(checkVisitorConn(ok, lookup, NOW).user, 'alice');
+  refusedWith('BURROW_VISITOR_REFUSED', () => checkVisitorConn({ ...ok, run_id: 'nobody' }, lookup, NOW));
+  refusedWith('BURROW_VISITOR_UNKNOWN_PROXY', () => checkVisitorConn({ ...ok, proxy_name: 'bob.db' }, lookup, NOW));
+  refusedWith('BURROW_AUTH_FAILED', () => checkVisitorConn({ ...ok, sign_key: tokenDigest('guess', NOW) }, lookup, NOW));
+  // A wrong key is reported as such even when the clock is off too: nothing else is revealed.
+  refusedWith('BURROW_AUTH_FAILED', () => checkVisitorConn({ ...ok, sign_key: 'x', timestamp: 0 }, lookup, NOW));
+  const edge = NOW - VISITOR_MAX_CLOCK_SKEW_S;
+  assert.equal(checkVisitorConn({ ...ok, timestamp: edge, sign_key: tokenDigest('secret', edge) }, lookup, NOW).user, 'alice');
+  const late = edge - 1;
+  refusedWith('BURROW_VISITOR_CLOCK_SKEW', () => checkVisitorConn({ ...ok, timestamp: late, sign_key: tokenDigest('secret', late) }, lookup, NOW));
+  const ahead = NOW + VISITOR_MAX_CLOCK_SKEW_S + 1;
+  refusedWith('BURROW_VISITOR_CLOCK_SKEW', () => checkVisitorConn({ ...ok, timestamp: ahead, sign_key: tokenDigest('secret', ahead) }, lookup, NOW));
+  refusedWith('BURROW_VISITOR_NOT_ALLOWED', () => checkVisitorConn({ ...ok, run_id: 'r2' }, lookup, NOW));
+  // frp still accepts an empty run_id (clients before 0.50); the user is then empty.
+  refusedWith('BURROW_VISITOR_NOT_ALLOWED', () => checkVisitorConn({ ...ok, run_id: '' }, lookup, NOW));
+});
+
+test('a visitor names the proxy with serverUser, else its own user, as frp', () => {
+  const [v] = buildClientConfig({ visitors: [{ name: 'v', type: 'stcp', serverName: 'db', bindPort: 1 }] }).visitors;
+  assert.ok(v);
+  assert.equal(visitedProxyName(v, ''), 'db');
+  assert.equal(visitedProxyName(v, 'bob'), 'bob.db');
+  assert.equal(visitedProxyName({ ...v, serverUser: 'alice' }, 'bob'), 'alice.db');
+});
