@@ -113,6 +113,12 @@ export function proxyConf(proxy: ServerProxy, msg: NewProxy | undefined): ProxyC
       conf.multiplexer = m.multiplexer ?? '';
       conf.routeByHTTPUser = m.route_by_http_user ?? '';
       break;
+    case 'stcp':
+    case 'sudp':
+    case 'xtcp':
+      // frp shows secretKey here too; burrow never shows secrets.
+      conf.allowUsers = [...(m.allow_users ?? [])];
+      break;
   }
   return conf;
 }
