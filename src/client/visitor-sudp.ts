@@ -8,6 +8,7 @@ import { BurrowError, describeError } from '../util/errors.js';
 import { FlowTable } from '../util/flow-table.js';
 import type { Logger } from '../util/logger.js';
 import type { TrafficCounter } from '../util/pipe.js';
+import { UDP_RECV_BUFFER } from '../util/socket-buffers.js';
 import { openVisitorConn, visitorCipherKey, VisitorState, type VisitorLink } from './visitor-conn.js';
 
 /** frp: the visiting side drops a sudp stream silent for 60 s (the owner pings every 30 s). */
@@ -57,7 +58,7 @@ export class SudpVisitor {
 
   async start(): Promise<void> {
     const { bindAddr, bindPort } = this.config;
-    const socket = createSocket(isIP(bindAddr) === 6 ? 'udp6' : 'udp4');
+    const socket = createSocket({ type: isIP(bindAddr) === 6 ? 'udp6' : 'udp4', recvBufferSize: UDP_RECV_BUFFER });
     socket.bind({ address: bindAddr, port: bindPort, exclusive: true });
     try {
       await once(socket, 'listening');

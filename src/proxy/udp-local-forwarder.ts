@@ -4,6 +4,7 @@ import { udpAddressKey, type UdpAddress } from '../protocol/udp-packet.js';
 import { describeError } from '../util/errors.js';
 import { FlowTable } from '../util/flow-table.js';
 import type { Logger } from '../util/logger.js';
+import { UDP_FLOW_RECV_BUFFER } from '../util/socket-buffers.js';
 
 /** frp closes a visitor's local socket after 30 s without a datagram either way. */
 export const UDP_FLOW_IDLE_MS = 30_000;
@@ -72,7 +73,7 @@ export class UdpLocalForwarder {
 
   private open(key: string, visitor: UdpAddress): LocalFlow {
     const { localIP, localPort, logger, name } = this.opts;
-    const socket = createSocket(this.socketType);
+    const socket = createSocket({ type: this.socketType, recvBufferSize: UDP_FLOW_RECV_BUFFER });
     const flow: LocalFlow = { socket, pending: [] };
     socket.on('message', (reply: Buffer) => {
       // A reply keeps the flow alive as much as a request does.

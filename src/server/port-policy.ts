@@ -2,7 +2,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIP, type Server } from 'node:net';
 import type { PortRange } from '../config/types.js';
 import { BurrowError } from '../util/errors.js';
-import { RELAY_HIGH_WATER_MARK } from '../util/socket-buffers.js';
+import { RELAY_HIGH_WATER_MARK, UDP_RECV_BUFFER } from '../util/socket-buffers.js';
 
 /** Tries for a free port when a proxy asks for port 0 inside `allowPorts` (frp tries 5). */
 const RANDOM_PORT_TRIES = 5;
@@ -35,7 +35,7 @@ function randomAllowedPort(allow: readonly PortRange[]): number {
 
 function bindUdpOnce(host: string, port: number): Promise<UdpSocket> {
   return new Promise((resolve, reject) => {
-    const socket = createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4' });
+    const socket = createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4', recvBufferSize: UDP_RECV_BUFFER });
     const fail = (err: Error): void => {
       socket.close();
       reject(err);

@@ -8,25 +8,32 @@ export interface FlowTableOptions<V> {
   maxEntries: number;
   /** called once for every entry that leaves, whatever the reason */
   onEnd?(key: string, value: V, why: FlowEndReason): void;
+  /** the clock, in ms (tests pass their own) */
+  now?(): number;
 }
 
 interface Entry<V> {
   value: V;
   lastSeen: number;
+  /** when the entry last took its place at the back of the map order */
+  movedAt: number;
 }
 
 /**
  * UDP has no connections, so "a visitor" is an address seen recently. This
  * keeps such flows, bounded in time (idle expiry) and in count (least
  * recently used goes first), so a flood of spoofed source addresses costs a
- * fixed amount of memory. Map order is insertion order; a touch re-inserts,
- * so the first key is always the least recently used.
+ * fixed amount of memory. Map order is insertion order; touch() re-inserts
+ * (see there), so the first key is the least recently used.
  */
 export class FlowTable<V> {
   private readonly entries = new Map<string, Entry<V>>();
   private sweeper: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
 
-  constructor(private readonly opts: FlowTableOptions<V>) {}
+  constructor(private readonly opts: FlowTableOptions<V>) {
+    this.now = opts.now ?? Date.now;
+  }
 
   get size(): number {
     return this.entries.size;
@@ -36,13 +43,22 @@ export class FlowTable<V> {
     return this.entries.has(key);
   }
 
-  /** The value, marked as used now; undefined when unknown. */
+  /**
+   * The value, marked as used now; undefined when unknown. This runs per
+   * datagram, so the entry moves to the back of the map order (delete + set,
+   * which costs) only when it last moved more than 1/16 of the idle time ago:
+   * the order is least-recently-used to within that.
+   */
   touch(key: string): V | undefined {
     const e = this.entries.get(key);
     if (!e) return undefined;
-    e.lastSeen = Date.now();
-    this.entries.delete(key);
-    this.entries.set(key, e);
+    const now = this.now();
+    e.lastSeen = now;
+    if (now - e.movedAt > this.opts.idleMs / 16) {
+      e.movedAt = now;
+      this.entries.delete(key);
+      this.entries.set(key, e);
+    }
     return e.value;
   }
 
@@ -58,7 +74,8 @@ export class FlowTable<V> {
       if (first.done === true) break;
       this.end(first.value, 'evicted');
     }
-    this.entries.set(key, { value, lastSeen: Date.now() });
+    const now = this.now();
+    this.entries.set(key, { value, lastSeen: now, movedAt: now });
     this.startSweeping();
   }
 
@@ -92,11 +109,11 @@ export class FlowTable<V> {
   }
 
   private sweep(): void {
-    const cutoff = Date.now() - this.opts.idleMs;
-    // Least recently used first: stop at the first fresh entry.
+    const cutoff = this.now() - this.opts.idleMs;
+    // In order of movedAt: once that is fresh, so is every later entry (lastSeen >= movedAt).
     for (const [key, e] of this.entries) {
-      if (e.lastSeen > cutoff) break;
-      this.end(key, 'idle');
+      if (e.movedAt > cutoff) break;
+      if (e.lastSeen <= cutoff) this.end(key, 'idle');
     }
     if (this.entries.size === 0) {
       clearInterval(this.sweeper);

@@ -13,3 +13,14 @@ export const RELAY_HIGH_WATER_MARK = 256 * 1024;
 export function withRelayBuffers<T extends object>(opts: T): T {
   return { ...opts, readableHighWaterMark: RELAY_HIGH_WATER_MARK, writableHighWaterMark: RELAY_HIGH_WATER_MARK };
 }
+
+/**
+ * Kernel receive buffer asked for on the UDP sockets that take datagrams in
+ * (a udp proxy's public socket, a sudp visitor's socket, the client's
+ * per-visitor sockets). The default (about 208 KiB on Linux) overflows
+ * during a short pause of the event loop at tens of thousands of datagrams
+ * per second; the kernel caps the request at net.core.rmem_max.
+ */
+export const UDP_RECV_BUFFER = 4 * 1024 * 1024;
+/** The same for each of the client's per-visitor sockets, of which there may be many. */
+export const UDP_FLOW_RECV_BUFFER = 256 * 1024;

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MessageDecoder, MAX_MESSAGE_BODY } from '../../src/protocol/codec.js';
+import { MessageDecoder, MAX_MESSAGE_BODY, encodeMessageWithin } from '../../src/protocol/codec.js';
 import { UDP_STREAM_MAX_BODY, decodeUdpPacket, encodeUdpPacket, udpAddressFrom, udpAddressKey } from '../../src/protocol/udp-packet.js';
 import { isBurrowError } from '../../src/util/errors.js';
 import { FlowTable } from '../../src/util/flow-table.js';
 import { prng, randomPieces } from '../helpers/random.js';
-import { waitFor } from '../helpers/tunnel.js';
+import { patternBytes, waitFor } from '../helpers/tunnel.js';
 
 const USER = { ip: '203.0.113.7', port: 40000, zone: '' };
 
@@ -15,6 +15,18 @@ test('UDPPacket frame is byte-exact with the reference example', () => {
   assert.equal(frame[0], 0x75);
   assert.equal(frame.readBigInt64BE(1), BigInt(body.length));
   assert.equal(frame.subarray(9).toString(), body);
+});
+
+test('the direct encoder writes the generic encoder’s bytes', () => {
+  for (const [payload, addr] of [
+    [Buffer.from('x'), USER],
+    [Buffer.alloc(0), USER],
+    [patternBytes(1000, 3), { ip: '::1', port: 1, zone: '' }],
+    [patternBytes(65535, 4), { ip: '2001:db8::7', port: 65535, zone: '' }],
+  ] as const) {
+    const body = { r: { IP: addr.ip, Port: addr.port, Zone: addr.zone }, ...(payload.length > 0 ? { c: payload.toString('base64') } : {}) };
+    assert.ok(encodeUdpPacket(payload, addr).equals(encodeMessageWithin({ type: 'UDPPacket', body }, UDP_STREAM_MAX_BODY)));
+  }
 });
 
 test('an empty datagram leaves `c` out, as the reference encoder does', () => {
@@ -69,17 +81,24 @@ test('received addresses: IPv4-mapped IPv6 is shown as IPv4, zones split off; ke
   assert.notEqual(udpAddressKey({ ip: '10.0.0.1', port: 5, zone: '' }), udpAddressKey({ ip: '10.0.0.1', port: 6, zone: '' }));
 });
 
-test('flow table: bounded count evicts the least recently used, idle flows expire', async () => {
+test('flow table: a full table evicts the least recently used; idle flows expire', async () => {
   const ended: string[] = [];
-  const table = new FlowTable<number>({ idleMs: 40, maxEntries: 3, onEnd: (k, _v, why) => ended.push(`${k}:${why}`) });
+  let clock = 1000;
+  const table = new FlowTable<number>({ idleMs: 1600, maxEntries: 3, now: () => clock, onEnd: (k, _v, why) => ended.push(`${k}:${why}`) });
   table.add('a', 1);
   table.add('b', 2);
   table.add('c', 3);
+  clock += 200; // more than idle/16: a touch moves the entry to the back
   table.touch('a');
   table.add('d', 4);
   assert.deepEqual(ended, ['b:evicted']);
   assert.equal(table.size, 3);
-  await waitFor(() => table.size === 0, 'idle flows to expire', 2000);
-  assert.deepEqual(ended.slice(1).sort(), ['a:idle', 'c:idle', 'd:idle']);
   table.clear();
+  assert.deepEqual(ended.slice(1).sort(), ['a:closed', 'c:closed', 'd:closed']);
+
+  const idle = new FlowTable<number>({ idleMs: 40, maxEntries: 10, onEnd: (k, _v, why) => ended.push(`${k}:${why}`) });
+  idle.add('x', 1);
+  idle.add('y', 2);
+  await waitFor(() => idle.size === 0, 'idle flows to expire', 2000);
+  assert.deepEqual(ended.slice(4).sort(), ['x:idle', 'y:idle']);
 });
