@@ -17,7 +17,8 @@ test('dashboard and admin pages render the live tunnel list in headless Chromium
   const server = await startServer();
   const dashboard = await startServerDashboard({ server, addr: '127.0.0.1', port: 0, user: CREDENTIALS.username, password: CREDENTIALS.password, enablePrometheus: false, logger: silentLogger });
   const client = makeClient(server.port, {
-    proxies: [tcpProxy('ssh', echo.port), { name: 'game', type: 'udp', localPort: echo.port }],
+    // 'game' asks for the server's own port, so the page has a refused proxy to show.
+    proxies: [tcpProxy('ssh', echo.port), tcpProxy('game', echo.port, { remotePort: server.port })],
     extra: { user: 'alice' },
   });
   const admin = await startClientAdmin({ client, addr: '127.0.0.1', port: 0, user: CREDENTIALS.username, password: CREDENTIALS.password, logger: silentLogger, stop: () => {} });
@@ -25,6 +26,7 @@ test('dashboard and admin pages render the live tunnel list in headless Chromium
   try {
     await client.start();
     await client.waitForProxy('ssh');
+    await client.waitForProxy('game').catch(() => {});
     const port = portOf(client.status('ssh')!.remoteAddr);
     const context = await chromium.browser.newContext({ httpCredentials: CREDENTIALS });
     const page = await context.newPage();
@@ -66,7 +68,7 @@ test('dashboard and admin pages render the live tunnel list in headless Chromium
     assert.equal(await page.locator('[data-card="attempts"] .value').textContent(), '0');
     const game = page.locator('#proxies tr[data-proxy="game"]');
     assert.equal(await game.locator('.pill').textContent(), 'start error');
-    assert.match((await game.locator('td.err').textContent()) ?? '', /not supported/);
+    assert.match((await game.locator('td.err').textContent()) ?? '', /already in use/);
 
     // The page follows the session: when the server goes away it says so.
     await server.stop();
