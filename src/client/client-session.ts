@@ -5,7 +5,7 @@ import { ControlChannel } from '../control/control-channel.js';
 import { readOneMessage, writeMessage } from '../control/message-io.js';
 import { tokenDigest } from '../protocol/auth.js';
 import { deriveCipherKey } from '../protocol/crypto.js';
-import type { Message, NewProxyResp } from '../protocol/messages.js';
+import type { Message, NatHoleResp, NewProxyResp } from '../protocol/messages.js';
 import { newProxyMessage } from './new-proxy.js';
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
@@ -23,6 +23,8 @@ export interface SessionEvents {
   proxyResp: (name: string, resp: NewProxyResp) => void;
   /** a work connection that received StartWorkConn for `name` */
   workConn: (name: string, work: Duplex, start: Message & { type: 'StartWorkConn' }) => void;
+  /** an answer to an xtcp NatHoleVisitor or NatHoleClient */
+  natHoleResp: (resp: NatHoleResp) => void;
   close: (reason: string) => void;
 }
 
@@ -74,6 +76,11 @@ export class ClientSession extends EventEmitter {
     return this.config.user ? `${this.config.user}.${name}` : name;
   }
 
+  /** Sends one message on the control connection; false when it is closed. */
+  send(msg: Message): boolean {
+    return this.channel?.send(msg) ?? false;
+  }
+
   /** A new logical connection to the server (for visitor connections). */
   openStream(): Promise<Duplex> {
     return this.conn.openStream();
@@ -94,6 +101,9 @@ export class ClientSession extends EventEmitter {
         return;
       case 'NewProxyResp':
         this.emit('proxyResp', this.localName(msg.body.proxy_name ?? ''), msg.body);
+        return;
+      case 'NatHoleResp':
+        this.emit('natHoleResp', msg.body);
         return;
       case 'Pong':
         if (msg.body.error) {

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { ClientConfig, ProxyConfig } from '../config/types.js';
 import { deriveCipherKey } from '../protocol/crypto.js';
-import type { NewProxyResp, StartWorkConn } from '../protocol/messages.js';
+import type { NatHoleResp, NewProxyResp, StartWorkConn } from '../protocol/messages.js';
 import { HttpInspector } from '../inspect/inspector.js';
 import type { ClientProxyHandler } from '../proxy/types.js';
 import { Backoff } from '../util/backoff.js';
@@ -12,6 +12,8 @@ import { ClientSession } from './client-session.js';
 import { HealthCheck, HealthState } from './health-check.js';
 import { CLIENT_PROXY_TYPES, createProxyHandler } from './proxy-handlers.js';
 import type { VisitorLink } from './visitor-conn.js';
+import { NatHoleExchange } from './nat-hole-exchange.js';
+import type { NatHoleLink } from './xtcp-owner.js';
 import { VisitorSet, type VisitorStatus } from './visitors.js';
 import { ServerConnection } from './server-connection.js';
 import { getTransport } from '../transport/index.js';
@@ -69,6 +71,10 @@ export class BurrowClient extends EventEmitter {
   /** ends the wait between first-login attempts early when the client stops */
   private wakeRetry: (() => void) | undefined;
   private readonly visitorSet: VisitorSet;
+  private readonly natHoleExchange = new NatHoleExchange();
+  /** xtcp's NatHole* requests, over whichever session is current */
+  private readonly natHoleLink: NatHoleLink = this.createNatHoleLink();
+
 
   constructor(
     readonly config: ClientConfig,
@@ -81,6 +87,18 @@ export class BurrowClient extends EventEmitter {
     this.visitorSet = new VisitorSet(this.visitorLink(), this.log);
   }
 
+  private createNatHoleLink(): NatHoleLink {
+    const client = this;
+    return {
+      // read when used: field initializers run before the constructor's parameter properties are set
+      get stunServer(): string {
+        return client.config.natHoleStunServer;
+      },
+      exchange: (msg, timeoutMs) => client.natHoleExchange.request((m) => client.session?.send(m) ?? false, msg, timeoutMs),
+      report: (body) => void client.session?.send({ type: 'NatHoleReport', body }),
+    };
+  }
+
   /** Visitors reach the server through whichever session is current. */
   private visitorLink(): VisitorLink {
     const client = this;
@@ -91,6 +109,7 @@ export class BurrowClient extends EventEmitter {
       get user() {
         return client.config.user;
       },
+      natHole: client.natHoleLink,
       openStream() {
         const session = client.session;
         if (!session || client.state !== ClientState.Online) return Promise.reject(new BurrowError('BURROW_CLOSED', 'not connected to the server'));
@@ -122,7 +141,13 @@ export class BurrowClient extends EventEmitter {
       return undefined;
     }
     const inspect = p.type === 'http' && p.inspect === true;
-    const handler = createProxyHandler(p, this.cipherKey, this.log.child({ proxy: p.name }), inspect ? (toLocal, local, start) => this.inspector.observe(p.name, `${start.src_addr ?? ''}:${start.src_port ?? 0}`, toLocal, local) : undefined);
+    const handler = createProxyHandler(p, {
+      cipherKey: this.cipherKey,
+      logger: this.log.child({ proxy: p.name }),
+      wireName: this.config.user ? `${this.config.user}.${p.name}` : p.name,
+      natHole: this.natHoleLink,
+      ...(inspect ? { observe: (toLocal, local, start) => this.inspector.observe(p.name, `${start.src_addr ?? ''}:${start.src_port ?? 0}`, toLocal, local) } : {}),
+    });
     const status: ProxyStatus = { name: p.name, type: p.type, phase: 'new', err: '', remoteAddr: '', localAddr: `${p.localIP}:${p.localPort}` };
     const hc = p.healthCheck && p.healthCheck.type !== '' ? p.healthCheck : undefined;
     const health = hc ? new HealthCheck(hc, p.localIP, p.localPort, (healthy, reason) => this.onHealth(p.name, healthy, reason)) : undefined;
@@ -304,6 +329,7 @@ export class BurrowClient extends EventEmitter {
     const conn = new ServerConnection(this.config);
     const session = new ClientSession(this.config, conn, this.log);
     session.on('proxyResp', (name: string, resp: NewProxyResp) => this.onProxyResp(name, resp));
+    session.on('natHoleResp', (resp: NatHoleResp) => this.natHoleExchange.deliver(resp));
     session.on('workConn', (name: string, work: Duplex, msg: { body: StartWorkConn }) => {
       const entry = this.proxies.get(name);
       if (!entry) {

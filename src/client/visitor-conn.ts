@@ -6,6 +6,7 @@ import { deriveCipherKey } from '../protocol/crypto.js';
 import { wrapPayload } from '../proxy/payload-transform.js';
 import { BurrowError } from '../util/errors.js';
 import { withTimeout } from '../util/timeout.js';
+import type { NatHoleLink } from './xtcp-owner.js';
 
 /** frp: a visitor waits at most 10 s for NewVisitorConnResp. */
 export const VISITOR_ANSWER_TIMEOUT_MS = 10_000;
@@ -18,6 +19,8 @@ export interface VisitorLink {
   readonly user: string;
   /** a new logical connection to the server; rejects while logged out */
   openStream(): Promise<Duplex>;
+  /** xtcp's NatHole* exchange on the control connection */
+  readonly natHole: NatHoleLink;
 }
 
 export enum VisitorState {

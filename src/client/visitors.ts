@@ -4,8 +4,9 @@ import type { Logger } from '../util/logger.js';
 import { VisitorState, type VisitorLink } from './visitor-conn.js';
 import { StcpVisitor } from './visitor-stcp.js';
 import { SudpVisitor } from './visitor-sudp.js';
+import { XtcpVisitor } from './visitor-xtcp.js';
 
-export type Visitor = StcpVisitor | SudpVisitor;
+export type Visitor = StcpVisitor | SudpVisitor | XtcpVisitor;
 
 export interface VisitorStatus {
   readonly name: string;
@@ -51,7 +52,9 @@ export class VisitorSet {
 
   /** Starts every visitor; one that cannot start is logged and reported, the others run. */
   async start(configs: readonly VisitorConfig[]): Promise<void> {
-    await Promise.all(configs.map((c) => this.startOne(c)));
+    // stcp first, so an xtcp visitor's fallback is listening before it is.
+    await Promise.all(configs.filter((c) => c.type !== 'xtcp').map((c) => this.startOne(c)));
+    await Promise.all(configs.filter((c) => c.type === 'xtcp').map((c) => this.startOne(c)));
   }
 
   /**
@@ -108,6 +111,14 @@ export class VisitorSet {
         return new StcpVisitor(config, this.link, log);
       case 'sudp':
         return new SudpVisitor(config, this.link, log);
+      case 'xtcp': {
+        // fallbackTo names an stcp visitor of this client, looked up when needed (reloads replace it).
+        const fallback = (): StcpVisitor | undefined => {
+          const v = config.fallbackTo ? this.get(config.fallbackTo) : undefined;
+          return v instanceof StcpVisitor ? v : undefined;
+        };
+        return new XtcpVisitor(config, this.link, fallback, log);
+      }
       default:
         return undefined;
     }

@@ -108,6 +108,12 @@ export function checkClient(cfg: ClientConfig, raw: unknown, sinks: CheckSinks):
     visitorNames.add(v.name);
     checkVisitor(v, at, sinks);
   });
+  cfg.visitors.forEach((v, i) => {
+    if (v.type !== 'xtcp' || !v.fallbackTo) return;
+    const target = cfg.visitors.find((x) => x.name === v.fallbackTo);
+    if (!target) error(`visitors[${i}].fallbackTo`, `no visitor is named "${v.fallbackTo}"`);
+    else if (target.type !== 'stcp') error(`visitors[${i}].fallbackTo`, `"${v.fallbackTo}" is a ${target.type} visitor; an xtcp visitor falls back to an stcp visitor`);
+  });
   cfg.start.forEach((name, i) => {
     if (!names.has(name) && !visitorNames.has(name)) warn(`start[${i}]`, `no proxy or visitor is named "${name}"`);
   });

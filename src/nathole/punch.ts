@@ -64,13 +64,17 @@ export function punchHole(opts: PunchOptions): Promise<UdpPeer> {
   const targets = opts.candidates.map(parseCandidate).filter((c): c is UdpPeer => c !== undefined);
   return new Promise((resolve, reject) => {
     const probe = (): void => {
-      for (const t of targets) socket.send(encodeSidDatagram(key, { transaction_id: transactionId, sid }), t.port, t.ip, () => {});
+      for (const t of targets) safeSend(socket, encodeSidDatagram(key, { transaction_id: transactionId, sid }), t);
+    };
+    const onClose = (): void => {
+      cleanup();
+      reject(new BurrowError('BURROW_CLOSED', 'hole punching stopped: the socket closed'));
     };
     const onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
       const got = decodeSidDatagram(key, msg);
       if (!got || got.sid !== sid) return;
       const peer = { ip: rinfo.address, port: rinfo.port };
-      if (!got.response) socket.send(encodeSidDatagram(key, { transaction_id: got.transaction_id, sid, response: true }), peer.port, peer.ip, () => {});
+      if (!got.response) safeSend(socket, encodeSidDatagram(key, { transaction_id: got.transaction_id, sid, response: true }), peer);
       cleanup();
       resolve(peer);
     };
@@ -84,8 +88,10 @@ export function punchHole(opts: PunchOptions): Promise<UdpPeer> {
       clearTimeout(timer);
       clearInterval(ticker);
       socket.off('message', onMessage);
+      socket.off('close', onClose);
     };
     socket.on('message', onMessage);
+    socket.once('close', onClose);
     probe();
   });
 }
@@ -97,7 +103,14 @@ export function punchHole(opts: PunchOptions): Promise<UdpPeer> {
  */
 export function answerLateProbe(socket: Socket, key: Buffer, sid: string, msg: Buffer, peer: UdpPeer): void {
   const got = decodeSidDatagram(key, msg);
-  if (got && got.sid === sid && !got.response) {
-    socket.send(encodeSidDatagram(key, { transaction_id: got.transaction_id, sid, response: true }), peer.port, peer.ip, () => {});
+  if (got && got.sid === sid && !got.response) safeSend(socket, encodeSidDatagram(key, { transaction_id: got.transaction_id, sid, response: true }), peer);
+}
+
+/** A send that cannot throw: a socket closed meanwhile just loses the datagram. */
+function safeSend(socket: Socket, datagram: Buffer, to: UdpPeer): void {
+  try {
+    socket.send(datagram, to.port, to.ip, () => {});
+  } catch {
+    // closed
   }
 }

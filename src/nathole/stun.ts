@@ -73,7 +73,17 @@ export function discoverMappedAddress(socket: Socket, server: string, timeoutMs 
   const id = randomBytes(12);
   const request = stunBindingRequest(id);
   return new Promise((resolve, reject) => {
-    const send = (): void => socket.send(request, port, host, () => {});
+    const send = (): void => {
+      try {
+        socket.send(request, port, host, () => {});
+      } catch {
+        // closed: onClose rejects
+      }
+    };
+    const onClose = (): void => {
+      cleanup();
+      reject(new BurrowError('BURROW_CLOSED', 'STUN discovery stopped: the socket closed'));
+    };
     const onMessage = (msg: Buffer, _rinfo: RemoteInfo): void => {
       const mapped = parseBindingResponse(msg, id);
       if (mapped === undefined) return;
@@ -89,8 +99,10 @@ export function discoverMappedAddress(socket: Socket, server: string, timeoutMs 
       clearTimeout(timer);
       clearInterval(resend);
       socket.off('message', onMessage);
+      socket.off('close', onClose);
     };
     socket.on('message', onMessage);
+    socket.once('close', onClose);
     send();
   });
 }

@@ -21,6 +21,8 @@ export interface ControlHost {
   proxyStarted(control: ControlSession, proxy: ServerProxy, msg: NewProxy): void;
   releaseProxy(control: ControlSession, proxy: ServerProxy): void;
   controlClosed(control: ControlSession): void;
+  /** NatHoleVisitor, NatHoleClient and NatHoleReport (xtcp coordination) */
+  natHoleMessage?(control: ControlSession, msg: Message): void;
 }
 
 /** Work connections frp keeps in reserve beyond the client's pool size. */
@@ -98,8 +100,13 @@ export class ControlSession {
       case 'Ping':
         this.onPing(msg.body.privilege_key, msg.body.timestamp);
         return;
+      case 'NatHoleVisitor':
+      case 'NatHoleClient':
+      case 'NatHoleReport':
+        this.host.natHoleMessage?.(this, msg);
+        return;
       default:
-        // Types we do not handle on the control (NatHole*, ...) are ignored as frp does.
+        // Types we do not handle on the control are ignored as frp does.
         this.log.debug('ignored control message', { type: msg.type });
     }
   }

@@ -6,7 +6,7 @@ import type { ServerConfig } from '../config/types.js';
 import { readOneMessage, writeMessage } from '../control/message-io.js';
 import { YamuxSession } from '../mux/session.js';
 import { deriveCipherKey } from '../protocol/crypto.js';
-import type { Login, NewProxy, NewWorkConn } from '../protocol/messages.js';
+import type { Login, Message, NewProxy, NewWorkConn } from '../protocol/messages.js';
 import { verifyTokenDigest } from '../protocol/auth.js';
 import { TcpServerProxy } from '../proxy/tcp.js';
 import { HttpServerProxy } from '../proxy/http.js';
@@ -27,6 +27,8 @@ import { bindProxyUdpPort, listenProxyPort } from './port-policy.js';
 import { UdpServerProxy } from './udp-proxy.js';
 import { serveVisitorConn } from './visitor-conn.js';
 import { SecretServerProxy } from '../proxy/secret.js';
+import { XtcpServerProxy } from '../proxy/xtcp.js';
+import { NatHoleCoordinator } from './nat-hole.js';
 
 /** frp: the first message of every new logical connection must arrive within 10 s. */
 const FIRST_MESSAGE_TIMEOUT_MS = 10_000;
@@ -61,6 +63,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   private vhostHttps: VhostHttpsServer | undefined;
   private vhostTcpmux: VhostTcpmuxServer | undefined;
   private readonly tcpGroups = new Map<string, TcpGroup>();
+  private readonly natHole: NatHoleCoordinator;
 
   constructor(
     readonly config: ServerConfig,
@@ -68,6 +71,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   ) {
     super();
     this.key = deriveCipherKey(config.auth.token);
+    this.natHole = new NatHoleCoordinator({ findProxy: (n) => this.findProxy(n), controlOf: (id) => this.controls.get(id) }, log.child({ part: 'xtcp' }));
   }
 
   get port(): number {
@@ -277,6 +281,15 @@ export class BurrowServer extends EventEmitter implements ControlHost {
           return await this.createTcpProxy(control, name, msg);
         case 'udp':
           return await this.createUdpProxy(control, name, msg);
+        case 'xtcp':
+          return new XtcpServerProxy({
+            name,
+            sk: msg.sk ?? '',
+            allowUsers: msg.allow_users ?? [],
+            ownerUser: control.user,
+            ownerRunId: control.runId,
+            getWorkConn: () => control.getWorkConn(),
+          });
         case 'stcp':
         case 'sudp':
           return new SecretServerProxy({
@@ -429,6 +442,10 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   releaseProxy(control: ControlSession, proxy: ServerProxy): void {
     if (this.proxyOwners.get(proxy.name) === control) this.proxyOwners.delete(proxy.name);
     this.emit('proxyClosed', control, proxy);
+  }
+
+  natHoleMessage(control: ControlSession, msg: Message): void {
+    this.natHole.onMessage(control, msg);
   }
 
   controlClosed(control: ControlSession): void {

@@ -19,6 +19,30 @@ export const VISITOR_MAX_CLOCK_SKEW_S = 15 * 60;
 /** frp: the answer to a visitor must be written within 5 s. */
 const ANSWER_TIMEOUT_MS = 5000;
 
+/**
+ * The signature md5(sk + timestamp), then the clock: shared by stcp/sudp
+ * visitor connections and xtcp NatHoleVisitor. Throws BURROW_AUTH_FAILED or
+ * BURROW_VISITOR_CLOCK_SKEW.
+ */
+export function checkVisitorSignature(
+  name: string,
+  proxy: { signatureMatches(timestamp: number, signKey: string): boolean },
+  timestamp: number,
+  signKey: string,
+  nowSeconds: number,
+): void {
+  if (!proxy.signatureMatches(timestamp, signKey)) {
+    throw new BurrowError('BURROW_AUTH_FAILED', `visitor connection of [${name}] auth failed: the secret key does not match`);
+  }
+  const skew = Math.abs(nowSeconds - timestamp);
+  if (skew > VISITOR_MAX_CLOCK_SKEW_S) {
+    throw new BurrowError(
+      'BURROW_VISITOR_CLOCK_SKEW',
+      `visitor connection of [${name}] refused: its timestamp is ${skew} s away from the server clock (at most ${VISITOR_MAX_CLOCK_SKEW_S} s)`,
+    );
+  }
+}
+
 /** What the visitor checks need from the server. */
 export interface VisitorLookup {
   /** the user of the live client with this run id; undefined when there is none */
@@ -42,17 +66,7 @@ export function checkVisitorConn(msg: NewVisitorConn, lookup: VisitorLookup, now
   if (!(proxy instanceof SecretServerProxy)) {
     throw new BurrowError('BURROW_VISITOR_UNKNOWN_PROXY', `no stcp or sudp proxy named "${name}" is registered`);
   }
-  const timestamp = msg.timestamp ?? 0;
-  if (!proxy.signatureMatches(timestamp, msg.sign_key ?? '')) {
-    throw new BurrowError('BURROW_AUTH_FAILED', `visitor connection of [${name}] auth failed: the secret key does not match`);
-  }
-  const skew = Math.abs(nowSeconds - timestamp);
-  if (skew > VISITOR_MAX_CLOCK_SKEW_S) {
-    throw new BurrowError(
-      'BURROW_VISITOR_CLOCK_SKEW',
-      `visitor connection of [${name}] refused: its timestamp is ${skew} s away from the server clock (at most ${VISITOR_MAX_CLOCK_SKEW_S} s)`,
-    );
-  }
+  checkVisitorSignature(name, proxy, msg.timestamp ?? 0, msg.sign_key ?? '', nowSeconds);
   if (!proxy.allows(user)) {
     throw new BurrowError('BURROW_VISITOR_NOT_ALLOWED', `visitor connection of [${name}] user [${user}] not allowed`);
   }

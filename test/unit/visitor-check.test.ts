@@ -7,6 +7,7 @@ import { visitedProxyName } from '../../src/client/visitor-conn.js';
 import { isBurrowError, type BurrowErrorCode } from '../../src/util/errors.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { buildClientConfig } from '../../src/config/load.js';
+import { problems } from '../helpers/config.js';
 
 const NOW = 1_700_000_000;
 
@@ -58,4 +59,15 @@ test('a visitor names the proxy with serverUser, else its own user, as frp', () 
   assert.equal(visitedProxyName(v, ''), 'db');
   assert.equal(visitedProxyName(v, 'bob'), 'bob.db');
   assert.equal(visitedProxyName({ ...v, serverUser: 'alice' }, 'bob'), 'alice.db');
+});
+
+test('an xtcp visitor’s fallbackTo must name an stcp visitor of the same client', () => {
+  const xtcp = { name: 'p2p', type: 'xtcp', serverName: 'desk', bindPort: 1, fallbackTo: 'relay' };
+  assert.deepEqual(problems(() => buildClientConfig({ visitors: [xtcp] })), ['visitors[0].fallbackTo: no visitor is named "relay"']);
+  assert.deepEqual(
+    problems(() => buildClientConfig({ visitors: [xtcp, { name: 'relay', type: 'sudp', serverName: 'desk', bindPort: 2 }] })),
+    ['visitors[0].fallbackTo: "relay" is a sudp visitor; an xtcp visitor falls back to an stcp visitor'],
+  );
+  const ok = buildClientConfig({ visitors: [xtcp, { name: 'relay', type: 'stcp', serverName: 'desk', bindPort: -1 }] });
+  assert.equal(ok.visitors[0]?.fallbackTo, 'relay');
 });

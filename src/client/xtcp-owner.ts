@@ -1,0 +1,125 @@
+import type { Duplex } from 'node:stream';
+import { expectMessage } from '../control/message-io.js';
+import type { YamuxSession } from '../mux/session.js';
+import { preparePunchEndpoint, type PunchEndpoint } from '../nathole/endpoint.js';
+import { punchHole } from '../nathole/punch.js';
+import { XTCP_PROTOCOL, openTunnel } from '../nathole/tunnel.js';
+import { deriveCipherKey } from '../protocol/crypto.js';
+import type { Message, NatHoleReport, NatHoleResp, StartWorkConn } from '../protocol/messages.js';
+import { TcpClientProxy } from '../proxy/tcp.js';
+import type { ClientProxyHandler } from '../proxy/types.js';
+import { BurrowError, describeError } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import { newTransactionId } from './nat-hole-exchange.js';
+
+/** frp's owner waits this long for the sid on its work connection. */
+const SID_TIMEOUT_MS = 10_000;
+/** The server waits 10 s for both sides; our request may wait a little longer. */
+const EXCHANGE_TIMEOUT_MS = 15_000;
+const DEFAULT_PUNCH_MS = 5000;
+
+/** What both xtcp sides need from the client for the NatHole* exchange on its control. */
+export interface NatHoleLink {
+  /** `host:port` of the STUN server (frp's natHoleStunServer) */
+  readonly stunServer: string;
+  /** sends a NatHoleVisitor/NatHoleClient on the current control and waits for its NatHoleResp */
+  exchange(msg: Message & { type: 'NatHoleVisitor' | 'NatHoleClient' }, timeoutMs: number): Promise<NatHoleResp>;
+  report(msg: NatHoleReport): void;
+}
+
+export interface XtcpOwnerOptions {
+  name: string;
+  /** the name as the server knows it (user-prefixed) */
+  wireName: string;
+  localIP: string;
+  localPort: number;
+  secretKey: string;
+  useEncryption: boolean;
+  useCompression: boolean;
+  disableAssistedAddrs: boolean;
+  link: NatHoleLink;
+  logger: Logger;
+}
+
+/**
+ * Client half of `xtcp` on the proxy's owner. A work connection carries only
+ * a session's sid (NatHoleSid); the owner then learns its addresses, answers
+ * with NatHoleClient, punches towards the visitor's addresses and serves a
+ * tunnel whose streams each go to the local service, transformed as frp does
+ * with the key from the secret key.
+ */
+export class XtcpOwnerProxy implements ClientProxyHandler {
+  private readonly tunnels = new Set<YamuxSession>();
+  private readonly local: TcpClientProxy;
+
+  constructor(private readonly opts: XtcpOwnerOptions) {
+    this.local = new TcpClientProxy({
+      name: opts.name,
+      localIP: opts.localIP,
+      localPort: opts.localPort,
+      payload: { encryptionKey: opts.useEncryption ? deriveCipherKey(opts.secretKey) : undefined, compression: opts.useCompression },
+      logger: opts.logger,
+    });
+  }
+
+  get tunnelCount(): number {
+    return this.tunnels.size;
+  }
+
+  handleWorkConn(work: Duplex): void {
+    void this.serveSession(work);
+  }
+
+  /** One hole-punching session, start to finish; a failure is logged and costs nothing else. */
+  private async serveSession(work: Duplex): Promise<void> {
+    const { link, logger: log, name } = this.opts;
+    let endpoint: PunchEndpoint | undefined;
+    let sid = '';
+    try {
+      sid = (await expectMessage(work, 'NatHoleSid', SID_TIMEOUT_MS)).sid ?? '';
+      work.destroy();
+      endpoint = await preparePunchEndpoint(link.stunServer, this.opts.disableAssistedAddrs, log);
+      const resp = await link.exchange(
+        {
+          type: 'NatHoleClient',
+          body: { transaction_id: newTransactionId(), proxy_name: this.opts.wireName, sid, mapped_addrs: endpoint.mappedAddrs, assisted_addrs: endpoint.assistedAddrs },
+        },
+        EXCHANGE_TIMEOUT_MS,
+      );
+      if (resp.error) throw new BurrowError('BURROW_NAT_HOLE_FAILED', `the server refused: ${resp.error}`);
+      if (resp.protocol !== XTCP_PROTOCOL) {
+        link.report({ sid, success: false });
+        throw new BurrowError('BURROW_NAT_HOLE_FAILED', `the visitor wants "${resp.protocol ?? ''}" over the punched path (frp's QUIC or KCP), which burrow does not speak`);
+      }
+      let peer;
+      try {
+        peer = await punchHole({
+          socket: endpoint.socket,
+          key: deriveCipherKey(this.opts.secretKey),
+          sid,
+          transactionId: resp.transaction_id ?? '',
+          candidates: [...(resp.candidate_addrs ?? []), ...(resp.assisted_addrs ?? [])],
+          timeoutMs: resp.detect_behavior?.read_timeout || DEFAULT_PUNCH_MS,
+        });
+      } catch (err) {
+        link.report({ sid, success: false });
+        throw err;
+      }
+      link.report({ sid, success: true });
+      const tunnel = await openTunnel({ socket: endpoint.socket, peer, initiator: false, secretKey: this.opts.secretKey, sid });
+      endpoint = undefined; // the tunnel owns the socket now
+      this.tunnels.add(tunnel);
+      tunnel.once('close', () => this.tunnels.delete(tunnel));
+      tunnel.on('stream', (stream: Duplex) => this.local.handleWorkConn(stream, { proxy_name: name } satisfies StartWorkConn));
+      log.info('xtcp tunnel open', { proxy: name, peer: `${peer.ip}:${peer.port}`, sid });
+    } catch (err) {
+      work.destroy();
+      endpoint?.socket.close();
+      log.warn('xtcp session failed', { proxy: name, sid, code: err instanceof BurrowError ? err.code : undefined, reason: describeError(err) });
+    }
+  }
+
+  close(): void {
+    for (const t of this.tunnels) t.destroy();
+  }
+}
