@@ -26,8 +26,7 @@ import { ControlSession, ControlState, type ControlHost } from './control-sessio
 import { bindProxyUdpPort, listenProxyPort } from './port-policy.js';
 import { UdpServerProxy } from './udp-proxy.js';
 import { serveVisitorConn } from './visitor-conn.js';
-import { SecretServerProxy } from '../proxy/secret.js';
-import { XtcpServerProxy } from '../proxy/xtcp.js';
+import { createSecretProxy } from './secret-proxies.js';
 import { NatHoleCoordinator } from './nat-hole.js';
 
 /** frp: the first message of every new logical connection must arrive within 10 s. */
@@ -281,27 +280,10 @@ export class BurrowServer extends EventEmitter implements ControlHost {
           return await this.createTcpProxy(control, name, msg);
         case 'udp':
           return await this.createUdpProxy(control, name, msg);
-        case 'xtcp':
-          return new XtcpServerProxy({
-            name,
-            sk: msg.sk ?? '',
-            allowUsers: msg.allow_users ?? [],
-            ownerUser: control.user,
-            ownerRunId: control.runId,
-            getWorkConn: () => control.getWorkConn(),
-          });
         case 'stcp':
         case 'sudp':
-          return new SecretServerProxy({
-            type,
-            name,
-            sk: msg.sk ?? '',
-            allowUsers: msg.allow_users ?? [],
-            ownerUser: control.user,
-            payload: this.payloadOptions(msg),
-            getWorkConn: () => control.getWorkConn(),
-            logger: control.log,
-          });
+        case 'xtcp':
+          return createSecretProxy(type, control, name, msg, this.payloadOptions(msg));
         case 'http':
           return this.createHttpProxy(control, name, msg);
         case 'tcpmux':
