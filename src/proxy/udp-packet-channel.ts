@@ -89,17 +89,21 @@ export class UdpPacketChannel {
   }
 
   /**
-   * Datagrams read in one poll of the event loop arrive as separate events;
-   * their frames are joined into one write after the poll (setImmediate), so
-   * a burst costs one cipher call, one yamux frame, one TLS record and one
-   * syscall instead of one each per datagram. The added delay is the rest of
-   * that loop turn.
+   * Datagrams read in one poll of the event loop arrive as separate events.
+   * The first one of a loop turn is written at once (no added latency for a
+   * lone datagram); the ones after it in the same turn are joined into one
+   * write after the poll (setImmediate), so a burst costs one cipher call,
+   * one yamux frame, one TLS record and one syscall instead of one each.
    */
   private write(frame: Buffer): boolean {
     if (this.state !== PacketChannelState.Open || this.stream.destroyed || this.stream.writableEnded) return false;
+    if (this.flushScheduled === undefined) {
+      this.stream.write(frame);
+      this.flushScheduled = setImmediate(() => this.flush());
+      return true;
+    }
     this.batch.push(frame);
     this.batchBytes += frame.length;
-    this.flushScheduled ??= setImmediate(() => this.flush());
     return true;
   }
 
