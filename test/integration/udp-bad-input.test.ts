@@ -98,3 +98,27 @@ test('forged, oversize and misaddressed UDPPackets: refused and logged, only tha
     await echo.close();
   }
 });
+
+test('udp remote ports follow the tcp policy: allowPorts, a taken port, 0 picks one', async () => {
+  const taken = await UdpPeer.open();
+  const echo = await startUdpEcho();
+  const server = await startServer({ allowPorts: [{ start: taken.port, end: taken.port }, { start: 20000, end: 60000 }] });
+  const client = makeClient(server.port, {
+    proxies: [udpProxy('outside', echo.port, { remotePort: 10 }), udpProxy('busy', echo.port, { remotePort: taken.port }), udpProxy('any', echo.port)],
+  });
+  try {
+    await client.start();
+    await assert.rejects(client.waitForProxy('outside'), /remote UDP port 10 is not allowed by the server/);
+    await assert.rejects(client.waitForProxy('busy'), new RegExp(`remote UDP port ${taken.port} is already in use`));
+    const port = portOf((await client.waitForProxy('any')).remoteAddr);
+    assert.ok(port >= 20000 && port <= 60000, `picked ${port} inside the allowed range`);
+    const peer = await UdpPeer.open();
+    assert.equal((await peer.request(Buffer.from('ok'), port)).toString(), 'ok');
+    peer.close();
+  } finally {
+    client.stop();
+    await server.stop();
+    await echo.close();
+    taken.close();
+  }
+});
