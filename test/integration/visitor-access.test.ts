@@ -26,6 +26,8 @@ async function visitorClient(serverPort: number, user: string, targets: Array<{ 
   }
   const client = makeClient(serverPort, { extra: { user, visitors } });
   await client.start();
+  // A port taken between freePort() and the bind would show here, not as a refused visitor later.
+  assert.deepEqual(client.visitors.map((v) => v.err), targets.map(() => ''));
   return { client, ports };
 }
 
