@@ -70,6 +70,8 @@ const bodyBytes = (e: Exchange): number => e.request.body.bytes.length + (e.resp
 /** Emits 'added' (Exchange) and 'cleared'. */
 export class ExchangeStore extends EventEmitter {
   private ring: Exchange[] = [];
+  /** each ring entry's JSON line, kept when a file is used, so rewriting the file serializes nothing */
+  private lines = new WeakMap<Exchange, string>();
   private ringBodyBytes = 0;
   private nextId = 1;
   private out: WriteStream | undefined;
@@ -100,7 +102,15 @@ export class ExchangeStore extends EventEmitter {
     const e: Exchange = { id: this.nextId++, ...fresh };
     this.push(e);
     if (this.out) {
-      this.out.write(serialize(e) + '\n');
+      const line = serialize(e) + '\n';
+      this.lines.set(e, line);
+      // Exchanges finished in one turn of the event loop go out in one write.
+      if (this.out.writableCorked === 0) {
+        const out = this.out;
+        out.cork();
+        process.nextTick(() => out.uncork());
+      }
+      this.out.write(line);
       this.linesInFile += 1;
       if (this.linesInFile >= 2 * this.opts.maxExchanges) this.rewriteFile();
     }
@@ -146,7 +156,7 @@ export class ExchangeStore extends EventEmitter {
     const file = this.opts.file!;
     this.out?.end();
     const tmp = `${file}.tmp`;
-    writeFileSync(tmp, this.ring.map((e) => serialize(e) + '\n').join(''), { mode: 0o600 });
+    writeFileSync(tmp, this.ring.map((e) => this.lines.get(e) ?? serialize(e) + '\n').join(''), { mode: 0o600 });
     renameSync(tmp, file);
     this.linesInFile = this.ring.length;
     // Opened now, not lazily by path: writes still queued on the old stream then

@@ -27,10 +27,14 @@ async function lossyRelay(seed: number, loss: number): Promise<{ portA: number; 
   const sb = await bound();
   let a = 0;
   let b = 0;
+  let closed = false;
   const forward = (to: Socket, port: number, msg: Buffer): void => {
     const r = rand(1000) / 1000;
     if (r < loss) return;
-    const send = (): void => to.send(msg, port, '127.0.0.1');
+    // A reordered datagram may come due after close(): sending on a closed socket throws.
+    const send = (): void => {
+      if (!closed) to.send(msg, port, '127.0.0.1');
+    };
     if (r < loss * 1.5) setTimeout(send, 5); // reordered
     else send();
     if (r > 1 - loss / 2) send(); // duplicated
@@ -45,6 +49,7 @@ async function lossyRelay(seed: number, loss: number): Promise<{ portA: number; 
       b = pb;
     },
     close() {
+      closed = true;
       sa.close();
       sb.close();
     },
