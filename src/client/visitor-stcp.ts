@@ -1,11 +1,10 @@
-import { once } from 'node:events';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { VisitorConfig } from '../config/types.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { relay, type TrafficCounter } from '../util/pipe.js';
-import { withRelayBuffers } from '../util/socket-buffers.js';
+import { listenVisitorPort } from './visitor-listener.js';
 import { openVisitorConn, visitorCipherKey, VisitorState, type VisitorLink } from './visitor-conn.js';
 
 /**
@@ -40,16 +39,11 @@ export class StcpVisitor {
 
   async start(): Promise<void> {
     const { bindAddr, bindPort } = this.config;
-    if (bindPort > 0) {
-      const server = createServer(withRelayBuffers({ allowHalfOpen: true, noDelay: true }), (socket: Socket) => this.handleConn(socket));
-      server.listen({ host: bindAddr, port: bindPort, exclusive: true });
-      try {
-        await once(server, 'listening');
-      } catch (err) {
-        this.state = VisitorState.Failed;
-        throw new BurrowError('BURROW_LISTEN_FAILED', `visitor "${this.name}" cannot listen on ${bindAddr}:${bindPort}: ${describeError(err)}`);
-      }
-      this.listener = server;
+    try {
+      this.listener = await listenVisitorPort(this.config, (socket) => this.handleConn(socket));
+    } catch (err) {
+      this.state = VisitorState.Failed;
+      throw err;
     }
     this.state = VisitorState.Running;
     this.log.info('visitor listening', { visitor: this.name, type: 'stcp', bind: bindPort > 0 ? `${bindAddr}:${this.port}` : '(none)' });
