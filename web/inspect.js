@@ -110,8 +110,16 @@ function editorFor(e, onSend) {
   const skip = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive']);
   const headers = el('textarea', { 'aria-label': 'headers', rows: 6 });
   headers.value = q.headers.filter(([n]) => !skip.has(n.toLowerCase())).map(([n, v]) => `${n}: ${v}`).join('\n');
-  const body = el('textarea', { 'aria-label': 'body', rows: 8 });
-  body.value = q.body.text ?? '';
+  // The body goes out as recorded unless it is edited here. A binary body cannot be edited as
+  // text; a cut one must be (the replay would otherwise be refused).
+  const binary = q.body.text === undefined && q.body.size > 0;
+  const body = el('textarea', { 'aria-label': 'body', rows: 8, disabled: binary ? 'disabled' : undefined, placeholder: binary ? `binary body (${formatBytes(q.body.size)}), sent as recorded` : undefined });
+  body.value = binary ? '' : (q.body.text ?? '');
+  let bodyEdited = false;
+  body.addEventListener('input', () => (bodyEdited = true));
+  const note = q.body.truncated
+    ? el('div', { class: 'body-note', 'data-note': 'cut', text: `The recorded body was cut at ${formatBytes(atob(q.body.base64).length)} of ${formatBytes(q.body.size)}: edit it to replay.` })
+    : undefined;
   const send = el('button', { class: 'primary', type: 'button', text: 'Send replay' });
   send.addEventListener('click', () => {
     const lines = headers.value.split('\n').filter((l) => l.trim() !== '');
@@ -119,9 +127,10 @@ function editorFor(e, onSend) {
       const i = l.indexOf(':');
       return i < 0 ? [l.trim(), ''] : [l.slice(0, i).trim(), l.slice(i + 1).trim()];
     });
-    onSend({ method: method.value.trim(), target: target.value.trim(), headers: list, body: body.value });
+    const edits = { method: method.value.trim(), target: target.value.trim(), headers: list };
+    onSend(bodyEdited ? { ...edits, body: body.value } : edits);
   });
-  return el('div', { class: 'editor', 'data-editor': '' }, el('div', { class: 'row' }, method, target), headers, body, el('div', {}, send));
+  return el('div', { class: 'editor', 'data-editor': '' }, el('div', { class: 'row' }, method, target), headers, note, body, el('div', {}, send));
 }
 
 async function replay(e, edits, detail) {

@@ -17,6 +17,8 @@ export type ApiResult = {
 export interface ApiRequest {
   params: Record<string, string>;
   query: URLSearchParams;
+  /** the request's Content-Type, lower case, without parameters ('' when absent) */
+  contentType: string;
   /** the body as text (bounded by MAX_BODY_BYTES) */
   body(): Promise<string>;
 }
@@ -75,6 +77,14 @@ function authorized(req: IncomingMessage, user: string, password: string): boole
   const userOk = sameSecret(u, user);
   const passOk = sameSecret(p, password);
   return userOk && passOk;
+}
+
+/** Host header names that can only mean this machine. */
+function loopbackHost(host: string | undefined): boolean {
+  if (host === undefined) return true; // HTTP/1.0 tools; browsers always send Host
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d*$/, '');
+  const lower = name.toLowerCase();
+  return lower === 'localhost' || lower.endsWith('.localhost') || lower === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(lower);
 }
 
 function decodeSegment(seg: string): string {
@@ -152,6 +162,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
     const handle = async (): Promise<ApiResult> => {
+      // On loopback, only loopback names: a web page whose name was rebound to 127.0.0.1 must not read the API.
+      if (loopback && !loopbackHost(req.headers.host)) return apiError(403, 'this API answers only requests addressed to a loopback name (127.0.0.1, localhost)');
       // Matching decodes path segments: a malformed %-escape must answer 400, not throw.
       const found = matchRoute(opts.routes, req.method ?? 'GET', url.pathname);
       if (found === undefined) return apiError(404, `no such path: ${url.pathname}`);
@@ -162,7 +174,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         res.setHeader('www-authenticate', 'Basic realm="Restricted"');
         return { status: 401, text: 'Unauthorized\n' };
       }
-      return found.route.handler({ params: found.params, query: url.searchParams, body: () => readBody(req) });
+      const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      return found.route.handler({ params: found.params, query: url.searchParams, contentType, body: () => readBody(req) });
     };
     handle().then(
       (result) => send(res, result),

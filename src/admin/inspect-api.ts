@@ -8,6 +8,8 @@ import { apiError, type ApiResult, type ApiRoute } from './api-server.js';
 
 /** A keep-alive comment on the event stream, so proxies and browsers do not time it out. */
 const SSE_HEARTBEAT_MS = 15_000;
+/** What one slow event-stream reader may leave queued before it is dropped. */
+const SSE_MAX_BUFFERED_BYTES = 1024 * 1024;
 
 /** One line of the list: enough to find an exchange, without heads or bodies. */
 export function exchangeSummary(e: Exchange): Record<string, unknown> {
@@ -61,7 +63,11 @@ function liveStream(client: BurrowClient, res: ServerResponse): void {
   const store = client.inspector.store;
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
   res.write('retry: 2000\n\n');
-  const onAdded = (e: Exchange): void => void res.write(`event: exchange\ndata: ${JSON.stringify(exchangeSummary(e))}\n\n`);
+  const onAdded = (e: Exchange): void => {
+    res.write(`event: exchange\ndata: ${JSON.stringify(exchangeSummary(e))}\n\n`);
+    // A page that stopped reading but stays connected is dropped (it reconnects and reloads the list), not buffered for.
+    if (res.writableLength > SSE_MAX_BUFFERED_BYTES) res.destroy();
+  };
   const onCleared = (): void => void res.write('event: cleared\ndata: {}\n\n');
   const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
   store.on('added', onAdded);
@@ -105,6 +111,8 @@ export function inspectRoutes(client: BurrowClient): ApiRoute[] {
         if (!original) return apiError(404, `no recorded exchange ${req.params.id!}`);
         const proxy = client.proxyConfig(original.proxy);
         if (!proxy) return apiError(409, `proxy "${original.proxy}" is not configured any more, so there is no local service to replay to`);
+        // JSON only: a cross-site form (text/plain, urlencoded) cannot send it without a CORS preflight, which this API never grants.
+        if (req.contentType !== 'application/json') return apiError(415, 'replay takes Content-Type: application/json (an empty body replays as recorded)');
         const text = await req.body();
         try {
           let json: unknown;

@@ -10,6 +10,7 @@
 import { EventEmitter } from 'node:events';
 import { createReadStream, createWriteStream, existsSync, openSync, renameSync, writeFileSync, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { BurrowError, describeError } from '../util/errors.js';
 import type { HeaderList } from '../vhost/head-scanner.js';
 import type { Exchange, NewExchange, RecordedBody } from './exchange.js';
 
@@ -55,8 +56,10 @@ function deserialize(line: string): Exchange | undefined {
   }
   const req = v.request as Record<string, unknown> | undefined;
   const res = v.response as Record<string, unknown> | undefined;
-  if (typeof v.id !== 'number' || typeof v.proxy !== 'string' || !req || !isHeaderList(req.headers) || !isStoredBody(req.body)) return undefined;
-  if (res !== undefined && (!isHeaderList(res.headers) || !isStoredBody(res.body))) return undefined;
+  if (typeof v.id !== 'number' || typeof v.proxy !== 'string' || typeof v.visitor !== 'string') return undefined;
+  if (typeof v.startedAt !== 'number' || !Number.isFinite(v.startedAt) || typeof v.durationMs !== 'number') return undefined;
+  if (!req || typeof req.method !== 'string' || typeof req.target !== 'string' || !isHeaderList(req.headers) || !isStoredBody(req.body)) return undefined;
+  if (res !== undefined && (typeof res.status !== 'number' || !isHeaderList(res.headers) || !isStoredBody(res.body))) return undefined;
   const e = v as unknown as Exchange;
   return {
     ...e,
@@ -89,15 +92,22 @@ export class ExchangeStore extends EventEmitter {
     if (existsSync(file)) {
       const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
       for await (const line of lines) {
-        const e = line.trim() === '' ? undefined : deserialize(line);
+        // The first line of a rewritten file carries the id high-water mark, so ids stay unique after a clear.
+        const mark = /^\{"nextId":(\d{1,15})\}$/.exec(line);
+        if (mark) this.nextId = Math.max(this.nextId, Number(mark[1]));
+        const e = mark || line.trim() === '' ? undefined : deserialize(line);
         if (!e) continue;
         this.push(e);
         this.nextId = Math.max(this.nextId, e.id + 1);
       }
     }
-    this.rewriteFile();
+    const failed = this.rewriteFile();
+    if (failed !== undefined) {
+      throw new BurrowError('BURROW_CONFIG_INVALID', `inspect.store: cannot write ${file}: ${describeError(failed)}`);
+    }
   }
 
+  /** Never throws: a file that cannot be written is reported as 'storeError' and the ring goes on. */
   add(fresh: NewExchange): Exchange {
     const e: Exchange = { id: this.nextId++, ...fresh };
     this.push(e);
@@ -152,16 +162,32 @@ export class ExchangeStore extends EventEmitter {
   }
 
   /** The file becomes exactly the ring (written aside, then renamed over), and appends go on after it. */
-  private rewriteFile(): void {
+  /**
+   * The file becomes exactly the ring (written aside, then renamed over), and
+   * appends go on after it. When that fails (disk full, folder gone) the old
+   * stream is kept, the failure reported once per attempt, and the next
+   * attempt waits for another ring's worth of lines.
+   */
+  private rewriteFile(): unknown {
     const file = this.opts.file!;
-    this.out?.end();
     const tmp = `${file}.tmp`;
-    writeFileSync(tmp, this.ring.map((e) => this.lines.get(e) ?? serialize(e) + '\n').join(''), { mode: 0o600 });
-    renameSync(tmp, file);
+    let fd: number;
+    try {
+      const body = this.ring.map((e) => this.lines.get(e) ?? serialize(e) + '\n').join('');
+      writeFileSync(tmp, `{"nextId":${this.nextId}}\n${body}`, { mode: 0o600 });
+      renameSync(tmp, file);
+      // Opened now, not lazily by path: writes still queued on the old stream
+      // then land in the replaced file, never at the end of the new one.
+      fd = openSync(file, 'a', 0o600);
+    } catch (err) {
+      this.linesInFile = this.opts.maxExchanges;
+      this.emit('storeError', err);
+      return err;
+    }
+    this.out?.end();
     this.linesInFile = this.ring.length;
-    // Opened now, not lazily by path: writes still queued on the old stream then
-    // land in the replaced file, never at the end of the new one.
-    this.out = createWriteStream('', { fd: openSync(file, 'a', 0o600) });
+    this.out = createWriteStream('', { fd });
     this.out.on('error', (err) => this.emit('storeError', err));
+    return undefined;
   }
 }

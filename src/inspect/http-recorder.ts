@@ -23,6 +23,8 @@ const MAX_PIPELINED = 16;
 
 const NO_BYTES = Buffer.alloc(0);
 
+const elapsed = (request: { startedPerf: number }): number => Math.round((performance.now() - request.startedPerf) * 10) / 10;
+
 /** `buf` without its first `n` bytes; no new Buffer object when nothing is left (the usual case). */
 function skip(buf: Buffer, n: number): Buffer {
   return n >= buf.length ? NO_BYTES : buf.subarray(n);
@@ -42,6 +44,10 @@ interface PendingRequest {
   startedAt: number;
   startedPerf: number;
   body: BodyCapture;
+  /** the request body has been read to its end */
+  bodyDone: boolean;
+  /** the response ended before the request body did (an early 413 or 401): recorded once the body ends */
+  answered?: { response: NewExchange['response']; extra: Pick<NewExchange, 'upgraded' | 'error'>; durationMs: number };
 }
 
 export interface ConnectionMeta {
@@ -61,6 +67,8 @@ export class HttpConnectionRecorder {
   private responseBody: BodyCapture | undefined;
   /** requests whose response has not ended, oldest first */
   private readonly pending: PendingRequest[] = [];
+  /** the request whose body is being read (it may already be answered and out of `pending`) */
+  private reading: PendingRequest | undefined;
   private closed = false;
 
   constructor(
@@ -93,9 +101,9 @@ export class HttpConnectionRecorder {
   /** The connection ended: a body that runs until close is complete now; anything else pending is cut short. */
   close(): void {
     if (this.closed) return;
+    this.closed = true;
     if (this.responseSide === Side.Body && this.responseFramer?.completeAtClose) this.finishResponse();
     this.flushPending('the connection closed before the response ended');
-    this.closed = true;
   }
 
   private feedRequest(chunk: Buffer): void {
@@ -109,15 +117,18 @@ export class HttpConnectionRecorder {
           this.requestParser = new RequestHeadParser({ maxHeadBytes: MAX_HEAD_BYTES });
           if (this.pending.length >= MAX_PIPELINED) throw new Error(`more than ${MAX_PIPELINED} requests ahead of their responses`);
           const body = new BodyCapture(this.maxBodyBytes, this.budget);
-          this.pending.push({ head, startedAt: Date.now(), startedPerf: performance.now(), body });
+          const request: PendingRequest = { head, startedAt: Date.now(), startedPerf: performance.now(), body, bodyDone: false };
+          this.pending.push(request);
+          this.reading = request;
           this.requestFramer = new BodyFramer(requestBodyKind(head), { side: 'request', onContent: (c, s, e) => body.add(c, s, e) });
-          this.requestSide = this.requestFramer.done ? this.afterRequest(head) : Side.Body;
+          if (this.requestFramer.done) this.requestBodyEnded(request);
+          else this.requestSide = Side.Body;
           break;
         }
         case Side.Body: {
           const framer = this.requestFramer!;
           rest = skip(rest, framer.consume(rest));
-          if (framer.done) this.requestSide = this.afterRequest(this.pending[this.pending.length - 1]!.head);
+          if (framer.done) this.requestBodyEnded(this.reading!);
           break;
         }
         case Side.AwaitSwitch:
@@ -127,10 +138,13 @@ export class HttpConnectionRecorder {
     }
   }
 
-  /** Where the request side goes once a request has been read whole. */
-  private afterRequest(head: RequestHead): Side {
-    if (head.method === 'CONNECT' || getHeader(head.headers, 'upgrade') !== undefined) return Side.AwaitSwitch;
-    return Side.Head;
+  /** A request has been read whole: record it if it was answered early, and look for the next one. */
+  private requestBodyEnded(request: PendingRequest): void {
+    request.bodyDone = true;
+    this.reading = undefined;
+    const { head } = request;
+    this.requestSide = head.method === 'CONNECT' || getHeader(head.headers, 'upgrade') !== undefined ? Side.AwaitSwitch : Side.Head;
+    if (request.answered) this.emit(request, request.answered.response, request.answered.extra, request.answered.durationMs);
   }
 
   private feedResponse(chunk: Buffer): void {
@@ -187,21 +201,37 @@ export class HttpConnectionRecorder {
     const body: RecordedBody = this.responseBody?.result() ?? EMPTY_BODY;
     this.responseHead = undefined;
     this.responseBody = undefined;
-    this.emit(request, { version: head.version, status: head.status, reason: head.reason, headers: head.headers, body }, upgraded ? { upgraded } : {});
+    const response = { version: head.version, status: head.status, reason: head.reason, headers: head.headers, body };
+    const extra = upgraded ? { upgraded } : {};
+    if (request.bodyDone || upgraded || this.closed) this.emit(request, response, extra);
+    else request.answered = { response, extra, durationMs: elapsed(request) };
   }
 
-  private emit(request: PendingRequest, response: NewExchange['response'], extra: Pick<NewExchange, 'upgraded' | 'error'>): void {
+  /**
+   * Hands one exchange to the sink. A request whose body never ended is marked
+   * truncated (a replay must not send it as if whole). The sink's failures
+   * (a store that cannot write) stay here: recording never breaks the relay.
+   */
+  private emit(request: PendingRequest, response: NewExchange['response'], extra: Pick<NewExchange, 'upgraded' | 'error'>, durationMs = elapsed(request)): void {
     const { head } = request;
-    this.sink({
-      proxy: this.meta.proxy,
-      visitor: this.meta.visitor,
-      startedAt: request.startedAt,
-      durationMs: Math.round((performance.now() - request.startedPerf) * 10) / 10,
-      request: { method: head.method, target: head.target, version: head.version, headers: head.headers, body: request.body.result() },
-      ...(response ? { response } : {}),
-      ...extra,
-      ...(this.meta.replayOf !== undefined ? { replayOf: this.meta.replayOf } : {}),
-    });
+    const captured = request.body.result();
+    const body = request.bodyDone || extra.upgraded ? captured : { ...captured, truncated: true };
+    const error = extra.error ?? (request.bodyDone || extra.upgraded ? undefined : 'the connection closed before the request body ended');
+    try {
+      this.sink({
+        proxy: this.meta.proxy,
+        visitor: this.meta.visitor,
+        startedAt: request.startedAt,
+        durationMs,
+        request: { method: head.method, target: head.target, version: head.version, headers: head.headers, body },
+        ...(response ? { response } : {}),
+        ...(extra.upgraded ? { upgraded: true } : {}),
+        ...(error ? { error } : {}),
+        ...(this.meta.replayOf !== undefined ? { replayOf: this.meta.replayOf } : {}),
+      });
+    } catch {
+      // The store reports its own failures ('storeError'); this exchange is lost, nothing else.
+    }
   }
 
   /** Records every request still waiting, with why it has no (whole) response. */
@@ -215,6 +245,10 @@ export class HttpConnectionRecorder {
       this.emit(first, undefined, { error: reason });
     }
     for (const p of this.pending.splice(0)) this.emit(p, undefined, { error: reason });
+    // Answered early, its body still arriving when the connection ended.
+    const answered = this.reading?.answered ? this.reading : undefined;
+    if (answered?.answered) this.emit(answered, answered.answered.response, { ...answered.answered.extra, error: 'the connection closed before the request body ended' }, answered.answered.durationMs);
+    this.reading = undefined;
     this.responseHead = undefined;
     this.responseBody = undefined;
   }

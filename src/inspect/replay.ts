@@ -43,7 +43,8 @@ export function parseReplayEdits(json: unknown): ReplayEdits {
     edits.method = v.method;
   }
   if (v.target !== undefined) {
-    if (typeof v.target !== 'string' || v.target === '' || /[\x00-\x20\x7f]/.test(v.target)) throw invalid('target must be a request target such as "/hook?x=1", without spaces');
+    // Visible ASCII only: the head is written as latin1, where a character past 0xff would lose its high byte (and could become CR LF).
+    if (typeof v.target !== 'string' || !/^[\x21-\x7e]+$/.test(v.target)) throw invalid('target must be a request target such as "/hook?x=1": visible ASCII, no spaces (percent-encode the rest)');
     edits.target = v.target;
   }
   if (v.headers !== undefined) {
@@ -52,6 +53,7 @@ export function parseReplayEdits(json: unknown): ReplayEdits {
       if (!Array.isArray(h) || h.length !== 2 || typeof h[0] !== 'string' || typeof h[1] !== 'string') throw invalid(`headers[${i}] must be a [name, value] pair of strings`);
       if (!isToken(h[0])) throw invalid(`headers[${i}]: "${h[0]}" is not a valid header name`);
       if (hasBadValueChar(h[1])) throw invalid(`headers[${i}]: the value of ${h[0]} has a control character`);
+      if (/[^\x00-\xff]/.test(h[1])) throw invalid(`headers[${i}]: the value of ${h[0]} has a character past U+00FF; header values are bytes (latin1)`);
       return [h[0], h[1]] as [string, string];
     });
   }

@@ -46,6 +46,10 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Control characters other than HTAB are never valid in a field value. */
 const BAD_VALUE_CHAR = /[\x00-\x08\x0a-\x1f\x7f]/;
 
+/** TOKEN as a byte table, for checking a header name without making a string of it. */
+const TOKEN_BYTE = new Uint8Array(256);
+for (let b = 0; b < 256; b++) TOKEN_BYTE[b] = TOKEN.test(String.fromCharCode(b)) ? 1 : 0;
+
 export function isToken(s: string): boolean {
   return TOKEN.test(s);
 }
@@ -192,18 +196,39 @@ export class HeadScanner {
         this.parseHead(data.toString('latin1', this.headStart, this.lineStart));
         return lf + 1;
       }
-      if (this.sawStartLine) {
-        this.fieldLines += 1;
-        if (this.fieldLines > this.limits.maxHeaders) {
-          throw new BurrowError(this.codes.tooLarge, `${this.codes.what} has more than ${this.limits.maxHeaders} header fields`);
-        }
-      }
+      this.checkLine(data, this.lineStart, lf > this.lineStart && data[lf - 1] === CR ? lf - 1 : lf);
       this.sawStartLine = true;
       this.lineStart = lf + 1;
     }
   }
 
-  /** Splits a whole head (start line and field lines, each ending in LF) into the start line and fields. */
+  /**
+   * Refuses a bad line as soon as it has arrived, with byte checks only (no
+   * strings): a bare CR anywhere; then, for a field line, too many fields,
+   * obs-fold, no colon, a bad name, a control character in the value.
+   */
+  private checkLine(data: Buffer, start: number, end: number): void {
+    for (let i = start; i < end; i++) if (data[i] === CR) throw this.malformed('a bare CR inside a line');
+    if (!this.sawStartLine) return;
+    this.fieldLines += 1;
+    if (this.fieldLines > this.limits.maxHeaders) {
+      throw new BurrowError(this.codes.tooLarge, `${this.codes.what} has more than ${this.limits.maxHeaders} header fields`);
+    }
+    const first = data[start];
+    if (first === SP || first === HTAB) throw this.malformed('a folded header line (obs-fold)');
+    let colon = start;
+    while (colon < end && data[colon] !== 0x3a) colon += 1;
+    if (colon === end) throw this.malformed('a header line without a colon');
+    let nameOk = colon > start;
+    for (let i = start; nameOk && i < colon; i++) nameOk = TOKEN_BYTE[data[i]!] === 1;
+    if (!nameOk) throw this.malformed(`an invalid header name ${JSON.stringify(data.toString('latin1', start, colon))}`);
+    for (let i = colon + 1; i < end; i++) {
+      const b = data[i]!;
+      if ((b < 0x20 && b !== HTAB) || b === 0x7f) throw this.malformed(`a control character in header ${JSON.stringify(data.toString('latin1', start, colon))}`);
+    }
+  }
+
+  /** Splits a whole head (start line and field lines, each ending in LF), already checked line by line, into the start line and fields. */
   private parseHead(text: string): void {
     let pos = 0;
     let first = true;
@@ -212,25 +237,18 @@ export class HeadScanner {
       const end = lf > pos && text.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
       const line = text.slice(pos, end);
       pos = lf + 1;
-      if (line.indexOf('\r') >= 0) throw this.malformed('a bare CR inside a line');
       if (first) {
         this.startLine = line;
         first = false;
         continue;
       }
-      const c0 = line.charCodeAt(0);
-      if (c0 === SP || c0 === HTAB) throw this.malformed('a folded header line (obs-fold)');
       const colon = line.indexOf(':');
-      if (colon < 0) throw this.malformed('a header line without a colon');
       const name = line.slice(0, colon);
-      if (!isToken(name)) throw this.malformed(`an invalid header name ${JSON.stringify(name)}`);
       let vs = colon + 1;
       let ve = line.length;
       while (vs < ve && (line.charCodeAt(vs) === SP || line.charCodeAt(vs) === HTAB)) vs += 1;
       while (ve > vs && (line.charCodeAt(ve - 1) === SP || line.charCodeAt(ve - 1) === HTAB)) ve -= 1;
-      const value = line.slice(vs, ve);
-      if (hasBadValueChar(value)) throw this.malformed(`a control character in header ${JSON.stringify(name)}`);
-      this.headers.push([name, value]);
+      this.headers.push([name, line.slice(vs, ve)]);
     }
   }
 

@@ -39,6 +39,7 @@ async function startWebhook(): Promise<{ server: Server; port: number; seen: See
 }
 
 type Json = Record<string, any>;
+const JSON_TYPE = { 'content-type': 'application/json' };
 
 /** Reads server-sent events until `want` events of type `type` arrived. */
 function collectEvents(url: string, type: string, want: number): { done: Promise<Json[]>; ready: Promise<void> } {
@@ -130,7 +131,7 @@ test('inspector: records exchanges in order, streams them live, replays them, re
 
     // Replay as recorded: the local service sees the same request again, and the new exchange is recorded.
     const before = hook.seen.length;
-    const replay = await api(`/api/requests/${summary.id}/replay`, { method: 'POST' });
+    const replay = await api(`/api/requests/${summary.id}/replay`, { method: 'POST', headers: JSON_TYPE });
     assert.equal(replay.status, 200);
     const replayed = (await replay.json()) as Json;
     assert.equal(hook.seen.length, before + 1);
@@ -140,29 +141,40 @@ test('inspector: records exchanges in order, streams them live, replays them, re
     assert.ok(replayed.id > list.requests[0]!.id);
 
     // Edited replay.
-    const edited = await api(`/api/requests/${summary.id}/replay`, { method: 'POST', body: JSON.stringify({ target: '/wechat/retry', body: '{"edited":true}' }) });
+    const edited = await api(`/api/requests/${summary.id}/replay`, { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ target: '/wechat/retry', body: '{"edited":true}' }) });
     assert.equal(edited.status, 200);
     assert.deepEqual(hook.seen.at(-1), { method: 'POST', url: '/wechat/retry', body: '{"edited":true}' });
     assert.equal(((await (await api('/api/requests')).json()) as { requests: Json[] }).requests[0]!.target, '/wechat/retry');
 
     // Bad replays: each a clear error, nothing sent.
     const sent = hook.seen.length;
-    const truncated = await api(`/api/requests/${list.requests[1]!.id}/replay`, { method: 'POST' });
+    const truncated = await api(`/api/requests/${list.requests[1]!.id}/replay`, { method: 'POST', headers: JSON_TYPE });
     assert.equal(truncated.status, 400);
     assert.match(((await truncated.json()) as Json).Msg, /cut at 1024 of 4096 bytes/);
-    const badField = await api(`/api/requests/${summary.id}/replay`, { method: 'POST', body: JSON.stringify({ methd: 'GET' }) });
+    const badField = await api(`/api/requests/${summary.id}/replay`, { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ methd: 'GET' }) });
     assert.equal(badField.status, 400);
     assert.match(((await badField.json()) as Json).Msg, /unknown replay field "methd"/);
-    const badHeader = await api(`/api/requests/${summary.id}/replay`, { method: 'POST', body: JSON.stringify({ headers: [['X-Bad', 'a\r\nInjected: 1']] }) });
+    const badHeader = await api(`/api/requests/${summary.id}/replay`, { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ headers: [['X-Bad', 'a\r\nInjected: 1']] }) });
     assert.equal(badHeader.status, 400);
     assert.match(((await badHeader.json()) as Json).Msg, /control character/);
-    assert.equal((await api('/api/requests/999999/replay', { method: 'POST' })).status, 404);
+    const smuggled = await api(`/api/requests/${summary.id}/replay`, { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ target: '/x\u0120HTTP/1.1\u010d\u010aX-Injected:1' }) });
+    assert.equal(smuggled.status, 400, 'characters past U+00FF would lose their high byte on the wire');
+    const wideValue = await api(`/api/requests/${summary.id}/replay`, { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ headers: [['X-A', 'a\u010d\u010aX-Evil: 2']] }) });
+    assert.equal(wideValue.status, 400);
+    assert.match(((await wideValue.json()) as Json).Msg, /past U\+00FF/);
+    assert.equal((await api('/api/requests/999999/replay', { method: 'POST', headers: JSON_TYPE })).status, 404);
+    // A cross-site form cannot replay: JSON only (a preflight this API never grants).
+    const form = await api(`/api/requests/${summary.id}/replay`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' });
+    assert.equal(form.status, 415);
+    // A page whose name was rebound to 127.0.0.1 cannot read captured requests.
+    const rebound = await vhostRequest(admin.port, 'attacker.example:80', '/api/requests');
+    assert.equal(rebound.status, 403);
     assert.equal(hook.seen.length, sent);
 
     // The local service is down: a clear 502, and the client keeps serving.
     await new Promise<void>((resolve) => hook.server.close(() => resolve()));
     hook.server.closeAllConnections();
-    const down = await api(`/api/requests/${summary.id}/replay`, { method: 'POST' });
+    const down = await api(`/api/requests/${summary.id}/replay`, { method: 'POST', headers: JSON_TYPE });
     assert.equal(down.status, 502);
     assert.match(((await down.json()) as Json).Msg, new RegExp(`cannot reach the local service 127\\.0\\.0\\.1:${hook.port}`));
 

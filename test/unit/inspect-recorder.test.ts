@@ -143,3 +143,37 @@ test('bodies being recorded share one byte budget across connections, given back
   assert.equal(budget.inUse, 0);
   assert.deepEqual(out.map((e) => [e.request.body.bytes.length, e.request.body.size, e.request.body.truncated]), [[1000, 1000, false], [500, 1000, true]]);
 });
+
+test('an early answer to an upload is recorded once the body ends, with the whole body; the next request still records', () => {
+  const got = record([
+    ['req', 'POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n12345'],
+    ['res', 'HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n'],
+    ['req', '67890'],
+    ['req', 'GET /next HTTP/1.1\r\nHost: a\r\n\r\n'],
+    ['res', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'],
+  ]);
+  assert.deepEqual(got.map((e) => [e.request.target, e.response?.status, text(e, 'request'), e.request.body.truncated, e.error]), [
+    ['/up', 413, '1234567890', false, undefined],
+    ['/next', 200, '', false, undefined],
+  ]);
+
+  const cut = record([
+    ['req', 'POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n12345'],
+    ['res', 'HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n'],
+  ]);
+  assert.equal(cut.length, 1);
+  assert.equal(cut[0]!.response!.status, 413);
+  assert.equal(cut[0]!.request.body.truncated, true, 'a body that never ended cannot be replayed as if whole');
+  assert.match(cut[0]!.error!, /before the request body ended/);
+});
+
+test('a sink that throws (a store that cannot write) never throws into the relay', () => {
+  const rec = new HttpConnectionRecorder(META, 1024, () => {
+    throw new Error('disk full');
+  });
+  assert.doesNotThrow(() => {
+    rec.request(Buffer.from('GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n'));
+    rec.response(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nnot http'));
+    rec.close();
+  });
+});

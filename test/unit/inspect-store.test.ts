@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NewExchange } from '../../src/inspect/exchange.js';
@@ -51,7 +51,43 @@ test('a store file survives a restart, stays bounded, and skips lines it cannot 
   assert.equal(second.add(exchange(12)).id, 12);
   second.clear();
   await second.close();
-  assert.deepEqual(lines(file), [], 'clear empties the file too');
+  assert.deepEqual(lines(file), ['{"nextId":13}'], 'clear empties the file but for the id high-water mark');
+
+  const third = new ExchangeStore({ maxExchanges: 4, file });
+  await third.open();
+  assert.deepEqual(third.all(), []);
+  assert.equal(third.add(exchange(13)).id, 13, 'ids stay unique across a clear and a restart');
+  await third.close();
+});
+
+test('a store that cannot write reports it and keeps recording in memory; a bad path fails at open', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'burrow-inspect-'));
+  const store = new ExchangeStore({ maxExchanges: 2, file: join(dir, 'x.jsonl') });
+  await store.open();
+  const errors: Error[] = [];
+  store.on('storeError', (err: Error) => errors.push(err));
+  rmSync(dir, { recursive: true, force: true });
+  for (let i = 1; i <= 8; i++) assert.doesNotThrow(() => store.add(exchange(i)));
+  assert.deepEqual(store.all().map((e) => e.id), [7, 8]);
+  assert.ok(errors.length >= 1 && errors.length <= 4, `reported, not once per exchange (${errors.length})`);
+  await store.close();
+
+  const bad = new ExchangeStore({ maxExchanges: 2, file: join(dir, 'missing', 'x.jsonl') });
+  await assert.rejects(bad.open(), /inspect\.store: cannot write .*missing/);
+});
+
+test('stored lines that are not whole exchanges are skipped, not served', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'burrow-inspect-')), 'x.jsonl');
+  const good = new ExchangeStore({ maxExchanges: 4, file });
+  await good.open();
+  good.add(exchange(1));
+  await good.close();
+  const line = JSON.parse(lines(file)[1]!) as Record<string, unknown>;
+  appendFileSync(file, JSON.stringify({ ...line, id: 2, startedAt: 'yesterday' }) + '\n');
+  const reopened = new ExchangeStore({ maxExchanges: 4, file });
+  await reopened.open();
+  assert.deepEqual(reopened.all().map((e) => e.id), [1]);
+  await reopened.close();
 });
 
 test('the stored bodies are bounded in bytes too: the oldest exchanges go first', async () => {
