@@ -22,9 +22,8 @@ import { once } from 'node:events';
 import { Agent, createServer, request, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cpuMs, freePort, listen, percentiles, round, spawnUntil, stop, tempFile } from './lib.js';
+import { cpuMs, freePort, listen, percentiles, round, spawnUntil, startTunnel, stop } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -42,7 +41,7 @@ const { values } = parseArgs({
     role: { type: 'string', default: 'bench' },
   },
 });
-const BIN = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+
 const DOMAIN = 'bench.localhost';
 const SMALL_BODY = Buffer.from('burrow http bench: a small plain-text answer of about one hundred bytes, the same every time.\n');
 const MAX_DOWNLOAD = 16 * 1024 ** 3;
@@ -336,31 +335,25 @@ async function main(): Promise<void> {
       const v = VARIANTS[name];
       if (!v) throw new Error(`unknown variant ${name}; known: ${Object.keys(VARIANTS).join(', ')}`);
       const vhostPort = await freePort();
-      const serverCfg = tempFile(
-        'frps.toml',
-        `bindAddr = "127.0.0.1"\nbindPort = 0\nvhostHTTPPort = ${vhostPort}\nauth.token = "bench"\ntransport.tcpMux = ${v.tcpMux}\n`,
-      );
-      const server = await spawnUntil(process.execPath, [...serverNodeFlags, BIN, 'server', '-c', serverCfg], /server listening addr=127\.0\.0\.1:(\d+)/);
-      let client: Awaited<ReturnType<typeof spawnUntil>> | undefined;
+      const tunnel = await startTunnel({
+        serverLines: [`vhostHTTPPort = ${vhostPort}`, `transport.tcpMux = ${v.tcpMux}`],
+        clientLines: [
+          `transport.tcpMux = ${v.tcpMux}`, `transport.tls.enable = ${v.tls}`, `transport.poolCount = 5`,
+          `[[proxies]]`, `name = "web"`, `type = "http"`, `localPort = ${backendPort}`, `customDomains = ["${DOMAIN}"]`,
+          `inspect = ${v.inspect === true}`,
+        ],
+        ready: /✓ web {2}http /,
+        serverNodeFlags,
+        clientNodeFlags,
+      });
       try {
-        const clientCfg = tempFile(
-          'frpc.toml',
-          [
-            `serverAddr = "127.0.0.1"`, `serverPort = ${server.match[1]}`, `auth.token = "bench"`,
-            `transport.tcpMux = ${v.tcpMux}`, `transport.tls.enable = ${v.tls}`, `transport.poolCount = 5`,
-            `[[proxies]]`, `name = "web"`, `type = "http"`, `localPort = ${backendPort}`, `customDomains = ["${DOMAIN}"]`,
-            `inspect = ${v.inspect === true}`, '',
-          ].join('\n'),
-        );
-        client = await spawnUntil(process.execPath, [...clientNodeFlags, BIN, 'client', '-c', clientCfg], /✓ web {2}http /);
-        const f = await measureBest(vhostPort, useWrk, { server: server.child.pid!, client: client.child.pid! });
+        const f = await measureBest(vhostPort, useWrk, { server: tunnel.server.child.pid!, client: tunnel.client.child.pid! });
         results[name] = { ...v, ...f, ratioToDirect: ratios(f, direct) };
         // The inspector's cost: the same link without it, when that variant ran first.
         const base = results[name.replace(/-inspect$/, '')] as typeof f | undefined;
         if (v.inspect && base) (results[name] as Record<string, unknown>).ratioToUninspected = ratios(f, base);
       } finally {
-        if (client) await stop(client.child);
-        await stop(server.child);
+        await tunnel.stop();
       }
     }
   } finally {

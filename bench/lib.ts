@@ -191,3 +191,44 @@ export function percentiles(samples: number[]): { p50: number; p99: number } {
   const pick = (q: number): number => Math.round(samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]! * 10) / 10;
   return { p50: pick(0.5), p99: pick(0.99) };
 }
+
+/** The built CLI, as a user runs it. */
+export const BURROW_BIN = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+
+export interface TunnelProcesses {
+  server: Spawned;
+  client: Spawned;
+  /** stops the client, then the server */
+  stop(): Promise<void>;
+}
+
+/**
+ * `burrow server` and `burrow client` as two processes on loopback with the
+ * token "bench": `serverLines` and `clientLines` are TOML lines added to each
+ * file (link settings, proxies); resolves once the client printed `ready`.
+ */
+export async function startTunnel(opts: {
+  serverLines: string[];
+  clientLines: string[];
+  ready: RegExp;
+  serverNodeFlags?: string[];
+  clientNodeFlags?: string[];
+}): Promise<TunnelProcesses> {
+  const serverCfg = tempFile('frps.toml', ['bindAddr = "127.0.0.1"', 'bindPort = 0', 'auth.token = "bench"', ...opts.serverLines, ''].join('\n'));
+  const server = await spawnUntil(process.execPath, [...(opts.serverNodeFlags ?? []), BURROW_BIN, 'server', '-c', serverCfg], /server listening addr=127\.0\.0\.1:(\d+)/);
+  try {
+    const clientCfg = tempFile('frpc.toml', ['serverAddr = "127.0.0.1"', `serverPort = ${server.match[1]}`, 'auth.token = "bench"', ...opts.clientLines, ''].join('\n'));
+    const client = await spawnUntil(process.execPath, [...(opts.clientNodeFlags ?? []), BURROW_BIN, 'client', '-c', clientCfg], opts.ready);
+    return {
+      server,
+      client,
+      stop: async () => {
+        await stop(client.child);
+        await stop(server.child);
+      },
+    };
+  } catch (err) {
+    await stop(server.child);
+    throw err;
+  }
+}

@@ -12,10 +12,9 @@
  * wss (TLS, then websocket).
  */
 import { parseArgs } from 'node:util';
-import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import {
-  connectionsPerSecond, echoServer, latency, listen, openIdle, round, rssKiB, sinkServer, spawnUntil, stop, tempFile, throughput,
+  connectionsPerSecond, echoServer, latency, listen, openIdle, round, rssKiB, sinkServer, startTunnel, throughput,
 } from './lib.js';
 
 const { values } = parseArgs({
@@ -29,7 +28,7 @@ const { values } = parseArgs({
     mux: { type: 'string', default: 'on' },
   },
 });
-const BIN = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+
 const bytes = Number(values['size-mib']) * 1024 * 1024;
 const rounds = Number(values.rounds);
 const conns = Number(values.conns);
@@ -103,19 +102,17 @@ async function main(): Promise<void> {
   for (const name of values.variants!.split(',')) {
     const v = VARIANTS[name];
     if (!v) throw new Error(`unknown variant ${name}; known: ${Object.keys(VARIANTS).join(', ')}`);
-    const serverCfg = tempFile('frps.toml', `bindAddr = "127.0.0.1"\nbindPort = 0\nauth.token = "bench"\ntransport.tcpMux = ${v.tcpMux}\n`);
-    const server = await spawnUntil(process.execPath, [BIN, 'server', '-c', serverCfg], /server listening addr=127\.0\.0\.1:(\d+)/);
-    const clientCfg = tempFile(
-      'frpc.toml',
-      [
-        `serverAddr = "127.0.0.1"`, `serverPort = ${server.match[1]}`, `auth.token = "bench"`,
+    const tunnel = await startTunnel({
+      serverLines: [`transport.tcpMux = ${v.tcpMux}`],
+      clientLines: [
         `transport.tcpMux = ${v.tcpMux}`, `transport.tls.enable = ${v.tls}`, `transport.poolCount = 5`,
         `transport.protocol = "${v.protocol}"`,
         `[[proxies]]`, `name = "echo"`, `localPort = ${echoPort}`,
-        `[[proxies]]`, `name = "sink"`, `localPort = ${sinkPort}`, '',
-      ].join('\n'),
-    );
-    const client = await spawnUntil(process.execPath, [BIN, 'client', '-c', clientCfg], /✓ (?:echo|sink)[\s\S]*✓ (?:echo|sink) {2}tcp {2}[\d.]+:\d+/);
+        `[[proxies]]`, `name = "sink"`, `localPort = ${sinkPort}`,
+      ],
+      ready: /✓ (?:echo|sink)[\s\S]*✓ (?:echo|sink) {2}tcp {2}[\d.]+:\d+/,
+    });
+    const { server, client } = tunnel;
     const ports = Object.fromEntries([...client.match[0].matchAll(/✓ (\w+) {2}tcp {2}[\d.]+:(\d+)/g)].map((m) => [m[1], Number(m[2])]));
     try {
       const f = await measure(ports.echo!, ports.sink!, [server.child.pid!, client.child.pid!]);
@@ -131,8 +128,7 @@ async function main(): Promise<void> {
         },
       };
     } finally {
-      await stop(client.child);
-      await stop(server.child);
+      await tunnel.stop();
     }
   }
   echo.close();

@@ -10,9 +10,8 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cpuMs, percentiles, round, spawnUntil, stop, tempFile } from './lib.js';
+import { cpuMs, percentiles, round, startTunnel } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,7 +23,7 @@ const { values } = parseArgs({
     variants: { type: 'string', default: 'default,plain' },
   },
 });
-const BIN = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+
 const rate = Number(values.rate);
 const size = Number(values.size);
 const seconds = Number(values.seconds);
@@ -126,17 +125,15 @@ async function main(): Promise<void> {
   for (const name of values.variants!.split(',')) {
     const v = VARIANTS[name];
     if (!v) throw new Error(`unknown variant ${name}; known: ${Object.keys(VARIANTS).join(', ')}`);
-    const serverCfg = tempFile('frps.toml', `bindAddr = "127.0.0.1"\nbindPort = 0\nauth.token = "bench"\ntransport.tcpMux = ${v.tcpMux}\n`);
-    const server = await spawnUntil(process.execPath, [BIN, 'server', '-c', serverCfg], /server listening addr=127\.0\.0\.1:(\d+)/);
-    const clientCfg = tempFile(
-      'frpc.toml',
-      [
-        `serverAddr = "127.0.0.1"`, `serverPort = ${server.match[1]}`, `auth.token = "bench"`,
+    const tunnel = await startTunnel({
+      serverLines: [`transport.tcpMux = ${v.tcpMux}`],
+      clientLines: [
         `transport.tcpMux = ${v.tcpMux}`, `transport.tls.enable = ${v.tls}`,
-        `[[proxies]]`, `name = "echo"`, `type = "udp"`, `localPort = ${echoPort}`, `transport.useEncryption = ${v.useEncryption}`, '',
-      ].join('\n'),
-    );
-    const client = await spawnUntil(process.execPath, [BIN, 'client', '-c', clientCfg], /✓ echo {2}udp {2}[\d.]+:(\d+)/);
+        `[[proxies]]`, `name = "echo"`, `type = "udp"`, `localPort = ${echoPort}`, `transport.useEncryption = ${v.useEncryption}`,
+      ],
+      ready: /✓ echo {2}udp {2}[\d.]+:(\d+)/,
+    });
+    const { server, client } = tunnel;
     try {
       const f = await measure(Number(client.match[1]), [server.child.pid!, client.child.pid!]);
       results[name] = {
@@ -149,8 +146,7 @@ async function main(): Promise<void> {
         },
       };
     } finally {
-      await stop(client.child);
-      await stop(server.child);
+      await tunnel.stop();
     }
   }
   echo.close();
