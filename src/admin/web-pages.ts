@@ -47,7 +47,11 @@ function load(name: string): { body: Buffer; type: string } {
 export function webPageRoutes(page: WebPage): ApiRoute[] {
   const assets = ['common.css', 'common.js', 'favicon.svg', ...PAGE_ASSETS[page]];
   const html = load(`${page}.html`);
-  const routes: ApiRoute[] = [{ method: 'GET', path: '/', handler: () => ({ raw: { ...html, headers: PAGE_HEADERS } }) }];
+  const routes: ApiRoute[] = [
+    { method: 'GET', path: '/', handler: () => ({ raw: { ...html, headers: PAGE_HEADERS } }) },
+    // frp's dashboard lives at /static/: old bookmarks land on the page.
+    { method: 'GET', path: '/static', handler: () => ({ status: 302, raw: { body: Buffer.alloc(0), type: 'text/plain', headers: { location: '/' } } }) },
+  ];
   for (const name of assets) {
     const asset = load(name);
     routes.push({ method: 'GET', path: `/static/${name}`, handler: () => ({ raw: { ...asset, headers: PAGE_HEADERS } }) });

@@ -76,6 +76,9 @@ test('dashboard and admin pages render the live tunnel list in headless Chromium
     assert.deepEqual(pageErrors, []);
 
     // Without credentials the page itself is refused.
+    const frpBookmark = await fetch(`http://127.0.0.1:${dashboard.port}/static/`, { redirect: 'manual', headers: { authorization: `Basic ${Buffer.from(`${CREDENTIALS.username}:${CREDENTIALS.password}`).toString('base64')}` } });
+    assert.equal(frpBookmark.status, 302);
+    assert.equal(frpBookmark.headers.get('location'), '/');
     const refused = await fetch(`http://127.0.0.1:${admin.port}/`);
     assert.equal(refused.status, 401);
     assert.equal(refused.headers.get('www-authenticate'), 'Basic realm="Restricted"');
