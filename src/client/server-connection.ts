@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { ClientConfig } from '../config/types.js';
 import { YamuxSession } from '../mux/session.js';
 import { getTransport, type DialOptions } from '../transport/index.js';
+import { proxyFromEnvironment } from '../transport/proxy-url.js';
 import { BurrowError } from '../util/errors.js';
 
 /**
@@ -24,8 +25,8 @@ export class ServerConnection {
       timeoutMs: t.dialServerTimeout * 1000,
       keepAliveMs: t.dialServerKeepalive > 0 ? t.dialServerKeepalive * 1000 : undefined,
       localAddress: t.connectServerLocalIP || undefined,
-      // As frpc: an empty proxyURL falls back to the http_proxy environment variable.
-      proxyURL: t.proxyURL || process.env.http_proxy || undefined,
+      // As frpc: an empty proxyURL falls back to the http_proxy environment variable (not for loopback or no_proxy hosts).
+      proxyURL: t.proxyURL || proxyFromEnvironment(config.serverAddr),
       dnsServer: config.dnsServer || undefined,
       // wss always runs TLS; the tls.* files and server name still apply.
       tls: t.tls.enable || t.protocol === 'wss'

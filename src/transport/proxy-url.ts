@@ -51,3 +51,25 @@ export function parseProxyUrl(raw: string): ProxyTarget {
   }
   return target;
 }
+
+/**
+ * The `http_proxy` environment variable for reaching `host`, as frpc falls
+ * back to it when no proxyURL is configured, except (burrow's choice, which
+ * frpc does not make) for a loopback server and for hosts listed in
+ * `no_proxy` (`*`, names, `.suffix` or `suffix` domains, IP addresses):
+ * a developer's proxy setting must not capture a tunnel to this machine.
+ */
+export function proxyFromEnvironment(host: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const url = env.http_proxy;
+  if (!url) return undefined;
+  const name = host.toLowerCase().replace(/^\[|\]$/g, '');
+  if (name === 'localhost' || name.endsWith('.localhost') || name === '::1' || /^127\./.test(name)) return undefined;
+  for (const raw of (env.no_proxy ?? env.NO_PROXY ?? '').split(',')) {
+    const entry = raw.trim().toLowerCase().replace(/:\d+$/, '');
+    if (entry === '') continue;
+    if (entry === '*') return undefined;
+    const suffix = entry.startsWith('.') ? entry : `.${entry}`;
+    if (name === entry.replace(/^\./, '') || name.endsWith(suffix)) return undefined;
+  }
+  return url;
+}
