@@ -1,7 +1,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { request, createServer as createHttpServer, Agent, type Server as HttpServer, type IncomingHttpHeaders } from 'node:http';
+import { createServer as createHttpServer, Agent, type Server as HttpServer, type IncomingHttpHeaders } from 'node:http';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import type { BurrowClient } from '../../src/client/client.js';
 import type { BurrowServer } from '../../src/server/server.js';

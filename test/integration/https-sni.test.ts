@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { generateSelfSignedCertificate } from '../../src/transport/self-signed-cert.js';
 import { makeClient, startServer, freePort } from '../helpers/tunnel.js';
