@@ -143,6 +143,11 @@ export function spawnUntil(cmd: string, args: string[], re: RegExp, timeoutMs = 
       const m = text.match(re);
       if (m) {
         clearTimeout(timer);
+        // Later output (a chatty log level) is not collected for the rest of the run.
+        child.stdout!.off('data', onData);
+        child.stderr!.off('data', onData);
+        child.stdout!.resume();
+        child.stderr!.resume();
         resolve({ child, match: m });
       }
     };
@@ -195,6 +200,17 @@ export function percentiles(samples: number[]): { p50: number; p99: number } {
 /** The built CLI, as a user runs it. */
 export const BURROW_BIN = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
 
+/**
+ * The Node flags of the CLI's `#!/usr/bin/env -S node ...` line: a user who
+ * runs `burrow` gets them, so the benchmark starts it with the same ones (on
+ * this process's own Node binary rather than whatever `node` is on PATH).
+ */
+export function binNodeFlags(): string[] {
+  const first = readFileSync(BURROW_BIN, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\S*env(?:\s+-S)?\s+node\b(.*)$/.exec(first);
+  return m ? m[1]!.trim().split(/\s+/).filter(Boolean) : [];
+}
+
 export interface TunnelProcesses {
   server: Spawned;
   client: Spawned;
@@ -215,10 +231,10 @@ export async function startTunnel(opts: {
   clientNodeFlags?: string[];
 }): Promise<TunnelProcesses> {
   const serverCfg = tempFile('frps.toml', ['bindAddr = "127.0.0.1"', 'bindPort = 0', 'auth.token = "bench"', ...opts.serverLines, ''].join('\n'));
-  const server = await spawnUntil(process.execPath, [...(opts.serverNodeFlags ?? []), BURROW_BIN, 'server', '-c', serverCfg], /server listening addr=127\.0\.0\.1:(\d+)/);
+  const server = await spawnUntil(process.execPath, [...binNodeFlags(), ...(opts.serverNodeFlags ?? []), BURROW_BIN, 'server', '-c', serverCfg], /server listening addr=127\.0\.0\.1:(\d+)/);
   try {
     const clientCfg = tempFile('frpc.toml', ['serverAddr = "127.0.0.1"', `serverPort = ${server.match[1]}`, 'auth.token = "bench"', ...opts.clientLines, ''].join('\n'));
-    const client = await spawnUntil(process.execPath, [...(opts.clientNodeFlags ?? []), BURROW_BIN, 'client', '-c', clientCfg], opts.ready);
+    const client = await spawnUntil(process.execPath, [...binNodeFlags(), ...(opts.clientNodeFlags ?? []), BURROW_BIN, 'client', '-c', clientCfg], opts.ready);
     return {
       server,
       client,
@@ -231,4 +247,31 @@ export async function startTunnel(opts: {
     await stop(server.child);
     throw err;
   }
+}
+
+/**
+ * Two bare `pipe()` relay processes chained in front of `targets` (see
+ * bench/bare-relay.mjs): the same process topology as a tunnel, with nothing
+ * of burrow in it. Returns the outer ports, one per target, and a stop().
+ */
+export async function startBareRelays(targets: number[]): Promise<{ ports: number[]; pids: number[]; stop(): Promise<void> }> {
+  const script = join(import.meta.dirname, 'bare-relay.mjs');
+  const spawnRelay = (to: number[]): Promise<Spawned> =>
+    spawnUntil(process.execPath, [script, to.join(',')], /bare relay ports=([\d,]+)/);
+  const inner = await spawnRelay(targets);
+  let outer: Spawned;
+  try {
+    outer = await spawnRelay(inner.match[1]!.split(',').map(Number));
+  } catch (err) {
+    await stop(inner.child);
+    throw err;
+  }
+  return {
+    ports: outer.match[1]!.split(',').map(Number),
+    pids: [outer.child.pid!, inner.child.pid!],
+    stop: async () => {
+      await stop(outer.child);
+      await stop(inner.child);
+    },
+  };
 }

@@ -4,23 +4,30 @@
  * prints JSON: throughput, echo latency p50/p99, connections/s and RSS per idle
  * tunnelled connection, each with its ratio to the direct path.
  *
- *   npm run bench -- [--size-mib 1024] [--variants default,plain] [--rounds 5000]
+ *   npm run bench -- [--size-mib 1024] [--variants default,mux-plain,plain] [--rounds 5000] [--no-floor]
  *   npm run bench -- --transport tcp,tls,websocket,wss [--mux off]
  *
  * --transport replaces --variants with one run per transport kind (tcpMux on
  * unless --mux off): tcp (plain), tls (tcp + TLS), websocket (no TLS inside),
  * wss (TLS, then websocket).
+ *
+ * `floor` (on unless --no-floor) runs the same measurements through two bare
+ * `pipe()` relay processes in the tunnel's place (bench/bare-relay.mjs): what
+ * any two-process Node relay gets on this machine. Each tunnel variant is
+ * also given as a ratio to it, which separates burrow's own cost from the
+ * machine's (on 2 cores, four busy processes share them).
  */
 import { parseArgs } from 'node:util';
 import type { Socket } from 'node:net';
 import {
-  connectionsPerSecond, echoServer, latency, listen, openIdle, round, rssKiB, sinkServer, startTunnel, throughput,
+  connectionsPerSecond, echoServer, latency, listen, openIdle, round, rssKiB, sinkServer, startBareRelays, startTunnel, throughput,
 } from './lib.js';
 
 const { values } = parseArgs({
   options: {
     'size-mib': { type: 'string', default: '1024' },
-    variants: { type: 'string', default: 'default,plain' },
+    variants: { type: 'string', default: 'default,mux-plain,plain' },
+    floor: { type: 'boolean', default: true },
     rounds: { type: 'string', default: '5000' },
     conns: { type: 'string', default: '2000' },
     idle: { type: 'string', default: '1000' },
@@ -99,6 +106,23 @@ async function main(): Promise<void> {
     params: { streamMiB: bytes / 1024 / 1024, latencyRounds: rounds, connections: conns, idleConnections: idleCount },
     direct,
   };
+  const ratios = (f: Figures, base: Figures): Record<string, number> => ({
+    throughput: round(f.throughputMBps / base.throughputMBps, 3),
+    latencyP50: round(f.latencyUs.p50 / base.latencyUs.p50, 2),
+    latencyP99: round(f.latencyUs.p99 / base.latencyUs.p99, 2),
+    connectionsPerSec: round(f.connectionsPerSec / base.connectionsPerSec, 3),
+    idleMemory: round(f.idleKiBPerConn / base.idleKiBPerConn, 2),
+  });
+  let floor: Figures | undefined;
+  if (values.floor) {
+    const relays = await startBareRelays([echoPort, sinkPort]);
+    try {
+      floor = await measure(relays.ports[0]!, relays.ports[1]!, relays.pids);
+      results.floor = { ...floor, ratioToDirect: ratios(floor, direct) };
+    } finally {
+      await relays.stop();
+    }
+  }
   for (const name of values.variants!.split(',')) {
     const v = VARIANTS[name];
     if (!v) throw new Error(`unknown variant ${name}; known: ${Object.keys(VARIANTS).join(', ')}`);
@@ -119,13 +143,8 @@ async function main(): Promise<void> {
       results[name] = {
         ...v,
         ...f,
-        ratioToDirect: {
-          throughput: round(f.throughputMBps / direct.throughputMBps, 3),
-          latencyP50: round(f.latencyUs.p50 / direct.latencyUs.p50, 2),
-          latencyP99: round(f.latencyUs.p99 / direct.latencyUs.p99, 2),
-          connectionsPerSec: round(f.connectionsPerSec / direct.connectionsPerSec, 3),
-          idleMemory: round(f.idleKiBPerConn / direct.idleKiBPerConn, 2),
-        },
+        ratioToDirect: ratios(f, direct),
+        ...(floor ? { ratioToFloor: ratios(f, floor) } : {}),
       };
     } finally {
       await tunnel.stop();
