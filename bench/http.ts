@@ -8,11 +8,16 @@
  * request; every tunnel figure also as a ratio to the direct path.
  *
  *   npm run bench:http -- [--variants default,plain,default-inspect] [--duration 5] [--connections 32]
- *                         [--size-mib 256] [--rounds 2000] [--wrk auto|off] [--repeat 1]
+ *                         [--size-mib 256] [--rounds 2000] [--wrk auto|off] [--repeat 1] [--no-floor]
  *                         [--server-node-flags="--cpu-prof --cpu-prof-dir=prof"] [--client-node-flags=...]
  *
  * The backend is a node:http server in a child process of its own, so the
  * direct path is not measured with generator and backend sharing one event loop.
+ * `floor` (on unless --no-floor): the same load through two bare `pipe()`
+ * relay processes in the tunnel's place (bench/bare-relay.mjs), which parse
+ * nothing: what two extra Node processes cost on this machine before any
+ * routing. Each variant is also given as ratioToFloor.
+ *
  * With --repeat N every path is measured N times and each block of figures
  * (load run, sequential latency, wrk run, download) keeps its best run: on a
  * shared machine, other work only ever makes a run slower.
@@ -23,7 +28,7 @@ import { Agent, createServer, request, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { cpuMs, freePort, listen, percentiles, round, spawnUntil, startTunnel, stop } from './lib.js';
+import { cpuMs, freePort, listen, percentiles, round, spawnUntil, startBareRelays, startTunnel, stop } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,6 +40,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '2000' },
     repeat: { type: 'string', default: '1' },
     wrk: { type: 'string', default: 'auto' },
+    floor: { type: 'boolean', default: true },
     'server-node-flags': { type: 'string', default: '' },
     'client-node-flags': { type: 'string', default: '' },
     /** internal: `backend` when this file runs as the backend child */
@@ -331,6 +337,16 @@ async function main(): Promise<void> {
       loadGenerators: useWrk ? ['node:http', 'wrk -t1'] : ['node:http'],
       direct,
     });
+    let floor: Awaited<ReturnType<typeof measureBest>> | undefined;
+    if (values.floor) {
+      const relays = await startBareRelays([backendPort]);
+      try {
+        floor = await measureBest(relays.ports[0]!, useWrk);
+        results.floor = { ...floor, ratioToDirect: ratios(floor, direct) };
+      } finally {
+        await relays.stop();
+      }
+    }
     for (const name of values.variants!.split(',')) {
       const v = VARIANTS[name];
       if (!v) throw new Error(`unknown variant ${name}; known: ${Object.keys(VARIANTS).join(', ')}`);
@@ -348,7 +364,7 @@ async function main(): Promise<void> {
       });
       try {
         const f = await measureBest(vhostPort, useWrk, { server: tunnel.server.child.pid!, client: tunnel.client.child.pid! });
-        results[name] = { ...v, ...f, ratioToDirect: ratios(f, direct) };
+        results[name] = { ...v, ...f, ratioToDirect: ratios(f, direct), ...(floor ? { ratioToFloor: ratios(f, floor) } : {}) };
         // The inspector's cost: the same link without it, when that variant ran first.
         const base = results[name.replace(/-inspect$/, '')] as typeof f | undefined;
         if (v.inspect && base) (results[name] as Record<string, unknown>).ratioToUninspected = ratios(f, base);
