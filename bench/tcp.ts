@@ -5,6 +5,7 @@
  * tunnelled connection, each with its ratio to the direct path.
  *
  *   npm run bench -- [--size-mib 1024] [--variants default,mux-plain,plain] [--rounds 5000] [--no-floor]
+ *                    [--node-flags=--initial-old-space-size=64]
  *   npm run bench -- --transport tcp,tls,websocket,wss [--mux off]
  *
  * --transport replaces --variants with one run per transport kind (tcpMux on
@@ -28,6 +29,8 @@ const { values } = parseArgs({
     'size-mib': { type: 'string', default: '1024' },
     variants: { type: 'string', default: 'default,mux-plain,plain' },
     floor: { type: 'boolean', default: true },
+    /** extra Node flags for burrow server and client, e.g. --node-flags=--initial-old-space-size=64 */
+    'node-flags': { type: 'string', default: '' },
     rounds: { type: 'string', default: '5000' },
     conns: { type: 'string', default: '2000' },
     idle: { type: 'string', default: '1000' },
@@ -126,7 +129,10 @@ async function main(): Promise<void> {
   for (const name of values.variants!.split(',')) {
     const v = VARIANTS[name];
     if (!v) throw new Error(`unknown variant ${name}; known: ${Object.keys(VARIANTS).join(', ')}`);
+    const nodeFlags = values['node-flags']!.split(/\s+/).filter((f) => f !== '');
     const tunnel = await startTunnel({
+      serverNodeFlags: nodeFlags,
+      clientNodeFlags: nodeFlags,
       serverLines: [`transport.tcpMux = ${v.tcpMux}`],
       clientLines: [
         `transport.tcpMux = ${v.tcpMux}`, `transport.tls.enable = ${v.tls}`, `transport.poolCount = 5`,

@@ -1,13 +1,4 @@
-#!/usr/bin/env -S node --initial-old-space-size=64
-// The flag above: every socket read allocates a fresh 64 KiB buffer, and with
-// V8's default old-generation limit for a small heap (about 3x the ~9 MB of
-// live objects after startup) that churn alone started a full mark-compact
-// every 40 MB relayed: ~25 per GiB, about a third of the relay's CPU
-// (bench/tcp, plain tunnel: 3.1 s -> 2.3 s of server+client CPU per GiB,
-// no mark-compact during the transfer). A 64 MB floor for that limit stops it
-// without touching the maximum. It applies when burrow is started as a
-// program (npx, a global install, ./main.js); `node dist/cli/main.js` needs
-// the flag written out (docs/design-notes.md).
+#!/usr/bin/env node
 import { createServer as createNetServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { BurrowClient } from '../client/client.js';
