@@ -200,17 +200,6 @@ export function percentiles(samples: number[]): { p50: number; p99: number } {
 /** The built CLI, as a user runs it. */
 export const BURROW_BIN = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
 
-/**
- * The Node flags of the CLI's `#!/usr/bin/env -S node ...` line: a user who
- * runs `burrow` gets them, so the benchmark starts it with the same ones (on
- * this process's own Node binary rather than whatever `node` is on PATH).
- */
-export function binNodeFlags(): string[] {
-  const first = readFileSync(BURROW_BIN, 'utf8').split('\n', 1)[0] ?? '';
-  const m = /^#!\S*env(?:\s+-S)?\s+node\b(.*)$/.exec(first);
-  return m ? m[1]!.trim().split(/\s+/).filter(Boolean) : [];
-}
-
 export interface TunnelProcesses {
   server: Spawned;
   client: Spawned;
@@ -231,10 +220,10 @@ export async function startTunnel(opts: {
   clientNodeFlags?: string[];
 }): Promise<TunnelProcesses> {
   const serverCfg = tempFile('frps.toml', ['bindAddr = "127.0.0.1"', 'bindPort = 0', 'auth.token = "bench"', ...opts.serverLines, ''].join('\n'));
-  const server = await spawnUntil(process.execPath, [...binNodeFlags(), ...(opts.serverNodeFlags ?? []), BURROW_BIN, 'server', '-c', serverCfg], /server listening addr=127\.0\.0\.1:(\d+)/);
+  const server = await spawnUntil(process.execPath, [...(opts.serverNodeFlags ?? []), BURROW_BIN, 'server', '-c', serverCfg], /server listening addr=127\.0\.0\.1:(\d+)/);
   try {
     const clientCfg = tempFile('frpc.toml', ['serverAddr = "127.0.0.1"', `serverPort = ${server.match[1]}`, 'auth.token = "bench"', ...opts.clientLines, ''].join('\n'));
-    const client = await spawnUntil(process.execPath, [...binNodeFlags(), ...(opts.clientNodeFlags ?? []), BURROW_BIN, 'client', '-c', clientCfg], opts.ready);
+    const client = await spawnUntil(process.execPath, [...(opts.clientNodeFlags ?? []), BURROW_BIN, 'client', '-c', clientCfg], opts.ready);
     return {
       server,
       client,
