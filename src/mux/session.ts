@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { BurrowError, describeError } from '../util/errors.js';
+import { reuseReads, writeHoldPredicate, type ReadHold } from '../util/reused-reads.js';
 import { FrameReader, type FrameSink } from './frame-reader.js';
 import { Flag, FrameType, GoAwayCode, frameHeader } from './header.js';
 import { resolveYamuxOptions, type ResolvedYamuxOptions, type YamuxOptions } from './options.js';
@@ -51,6 +52,10 @@ export class YamuxSession extends EventEmitter {
   private readonly congestionLimit: number;
   /** Receiver of the Data payload being read, or null to drop it. */
   private rxStream: YamuxStream | null = null;
+  /** Streams handed a view of the current input chunk (see receivedViewsHold). */
+  private viewHolders: YamuxStream[] = [];
+  /** Streams whose consumers still queue views of earlier chunks. */
+  private readonly queuedViews = new Set<YamuxStream>();
   /** Stream whose FIN arrived with the current payload; applied after it. */
   private rxFinStream: YamuxStream | null = null;
   private nextStreamId: number;
@@ -70,6 +75,7 @@ export class YamuxSession extends EventEmitter {
     this.opts = resolveYamuxOptions(options);
     this.nextStreamId = this.opts.client ? 1 : 2;
     this.congestionLimit = Math.max(conn.writableHighWaterMark, CONN_HIGH_WATER);
+    const connHolds = writeHoldPredicate(conn) ?? (() => true);
     this.host = {
       maxStreamWindow: this.opts.maxStreamWindow,
       isCongested: () => this.conn.writableLength >= this.congestionLimit,
@@ -78,10 +84,14 @@ export class YamuxSession extends EventEmitter {
       sendControl: (type, flags, id, length) => this.writeControl(type, flags, id, length),
       markDirty: (s) => void this.dirty.push(s),
       forget: (s) => this.forget(s),
+      connHoldsWrites: connHolds,
     };
     const sink: FrameSink = {
       onFrame: (type, flags, id, length) => this.handleFrame(type, flags, id, length),
-      onPayload: (piece) => this.rxStream?.receive(piece),
+      onPayload: (piece) => {
+        const stream = this.rxStream;
+        if (stream !== null && stream.receive(piece)) this.viewHolders.push(stream);
+      },
       onPayloadEnd: () => this.endPayload(),
     };
     this.reader = new FrameReader(sink);
@@ -92,6 +102,8 @@ export class YamuxSession extends EventEmitter {
     conn.on('end', this.onConnGone);
     conn.on('close', this.onConnGone);
     conn.on('error', this.onConnError);
+    // Input chunks are reused once no stream's consumer kept a view of them.
+    reuseReads(conn, () => this.receivedViewsHold());
     this.on('newListener', (event: string | symbol) => {
       if (event === 'stream' && this.backlog.length > 0) process.nextTick(() => this.drainBacklog());
     });
@@ -169,6 +181,7 @@ export class YamuxSession extends EventEmitter {
 
   private readonly onConnData = (chunk: Buffer): void => {
     if (this.state === 'closed') return;
+    this.viewHolders.length = 0;
     // Corked for the whole chunk: the window updates, ACKs and ping replies
     // it triggers leave in one write.
     this.conn.cork();
@@ -181,6 +194,20 @@ export class YamuxSession extends EventEmitter {
       this.conn.uncork();
     }
   };
+
+  /** Asked after each input chunk: may the buffer it was read into be read into again? */
+  private receivedViewsHold(): ReadHold {
+    if (this.state === 'closed') return 'kept';
+    let kept = false;
+    for (const s of this.viewHolders) {
+      const hold = s.receivedHold();
+      if (hold === 'kept') kept = true;
+      else if (hold === 'queued') this.queuedViews.add(s);
+    }
+    for (const s of this.queuedViews) if (s.receivedHold() === 'free') this.queuedViews.delete(s);
+    if (kept) return 'kept';
+    return this.queuedViews.size > 0 ? 'queued' : 'free';
+  }
 
   private handleFrame(type: FrameType, flags: number, id: number, length: number): void {
     switch (type) {
@@ -402,6 +429,8 @@ export class YamuxSession extends EventEmitter {
     this.backlog.length = 0;
     this.drainWaiters.clear();
     this.dirty = [];
+    this.viewHolders = [];
+    this.queuedViews.clear();
     this.rxStream = null;
     this.rxFinStream = null;
     for (const s of live) s.terminate(streamErr);

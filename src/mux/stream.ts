@@ -1,5 +1,6 @@
 import { Duplex } from 'node:stream';
 import { BurrowError } from '../util/errors.js';
+import type { HoldReporter, HoldsWrites, ReadHold, ViewSource } from '../util/reused-reads.js';
 import { Flag, FrameType, INITIAL_STREAM_WINDOW } from './header.js';
 
 /** What a stream needs from the session that carries it. */
@@ -15,6 +16,8 @@ export interface StreamHost {
   markDirty(stream: YamuxStream): void;
   /** The stream is finished on the wire; drop it from the session. */
   forget(stream: YamuxStream): void;
+  /** True while the connection still references bytes given to it (or cannot tell). */
+  connHoldsWrites(): boolean;
 }
 
 /**
@@ -31,6 +34,12 @@ const MAX_FRAME_PAYLOAD = 256 * 1024;
  * tiny buffered pieces would cost far more memory than the window suggests.
  */
 const SMALL_PIECE = 16 * 1024;
+/**
+ * A piece at least this big goes on as a view when the consumer takes it at
+ * once (flowing, nothing buffered), as it does over TLS, whose reads end every
+ * 16 KiB record: no memory is pinned, and nothing is copied.
+ */
+const DIRECT_PIECE = 4 * 1024;
 const COALESCE_LIMIT = 64 * 1024;
 const READABLE_HIGH_WATER = 64 * 1024;
 const WRITABLE_HIGH_WATER = 256 * 1024;
@@ -43,7 +52,7 @@ type WriteDone = (err?: Error | null) => void;
  * connection accepted it, and credit is returned to the peer as the consumer
  * reads, so a reader that stops holds the sender at about one window.
  */
-export class YamuxStream extends Duplex {
+export class YamuxStream extends Duplex implements HoldReporter, ViewSource {
   readonly id: number;
   private muxState: StreamState = 'open';
   /** Bytes we may still send (the peer's grant). */
@@ -58,6 +67,9 @@ export class YamuxStream extends Duplex {
   private txIndex = 0;
   private txOffset = 0;
   private txDone: WriteDone | null = null;
+
+  /** Asks whether the consumer kept the chunks it was given; null: unknown, assume it did. */
+  private consumerHolds: HoldsWrites | null = null;
 
   private small: Buffer[] = [];
   private smallBytes = 0;
@@ -85,6 +97,32 @@ export class YamuxStream extends Duplex {
   /** Bytes the peer may still send before this side grants more. */
   get receiveWindow(): number {
     return this.recvWindow;
+  }
+
+  /**
+   * True while bytes written to this stream are still referenced: waiting
+   * for credit here or queued on the connection. A relay reading into a
+   * reused buffer asks this before reading into it again.
+   */
+  holdsWrites(): boolean {
+    return this.writableLength > 0 || this.txQueue !== null || this.host.connHoldsWrites();
+  }
+
+  /** The relay reading this stream says how to ask whether its destination kept a chunk. */
+  setConsumerHolds(destHolds: HoldsWrites): void {
+    this.consumerHolds = destHolds;
+  }
+
+  /**
+   * @internal What became of the views receive() handed out: buffered here
+   * or given to a consumer that cannot say (kept), or waiting in the
+   * consumer's write queue (queued).
+   */
+  receivedHold(): ReadHold {
+    // A destroyed stream's buffer is never read again; only its consumer's queue matters.
+    if (this.destroyed) return this.consumerHolds?.() === true ? 'queued' : 'free';
+    if (this.readableLength > 0 || this.consumerHolds === null) return 'kept';
+    return this.consumerHolds() ? 'queued' : 'free';
   }
 
   // ---- driven by the session -------------------------------------------
@@ -120,13 +158,19 @@ export class YamuxStream extends Duplex {
     return (this.muxState === 'open' || this.muxState === 'localClosed') && !this.destroyed;
   }
 
-  /** @internal A piece of payload, possibly a view of the connection's chunk. */
-  receive(piece: Buffer): void {
+  /**
+   * @internal A piece of payload, a view of the connection's chunk. Returns
+   * true when the view itself was handed on (else it was copied or dropped).
+   */
+  receive(piece: Buffer): boolean {
     // Charged piece by piece, not per header: bytes still on the wire must
     // not look consumed to maybeGrant().
     this.recvWindow -= piece.length;
-    if (!this.acceptsData) return;
-    if (piece.length < SMALL_PIECE) {
+    if (!this.acceptsData) return false;
+    const direct =
+      piece.length >= SMALL_PIECE ||
+      (piece.length >= DIRECT_PIECE && this.smallBytes === 0 && this.readableFlowing === true && this.readableLength === 0);
+    if (!direct) {
       this.small.push(piece);
       this.smallBytes += piece.length;
       if (this.smallBytes >= COALESCE_LIMIT) {
@@ -135,11 +179,12 @@ export class YamuxStream extends Duplex {
         this.dirty = true;
         this.host.markDirty(this);
       }
-      return;
+      return false;
     }
     this.flushSmall();
     this.push(piece);
     this.maybeGrant();
+    return true;
   }
 
   /** @internal End of one input chunk: hand coalesced pieces to the reader. */

@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { reuseReadsToward } from './reused-reads.js';
 
 /** Byte counters one relay updates in place; shared per proxy so no allocation happens per chunk. */
 export interface TrafficCounter {
@@ -76,6 +77,7 @@ export function relay(visitor: Duplex, service: Duplex, opts: RelayOptions = {})
       });
       // The stream may have been read in paused mode (the first message): start the flow.
       from.resume();
+      reuseReadsToward(from, to);
     };
 
     forward(visitor, service, true);

@@ -1,0 +1,258 @@
+import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { TLSSocket } from 'node:tls';
+
+/**
+ * Relayed sockets read into buffers we reuse instead of one fresh buffer per read.
+ *
+ * Why: Node gives every socket read a new ArrayBuffer (64 KiB during a bulk
+ * transfer). A relay drops each one as soon as it is written on, but V8 counts
+ * them as external memory, and with the small heap a relay has it starts a full
+ * mark-compact every few tens of MiB: ~25 per GiB relayed, a third of the
+ * relay's CPU (measured; see docs/design-notes.md). Reading into a buffer that
+ * the destination has already let go of makes that garbage disappear.
+ *
+ * How: Node reads into a caller's buffer only for sockets created with the
+ * `onread` option, and accepted sockets cannot be. The same machinery is
+ * reached on any socket through the handle's `useUserBuffer()` and three
+ * symbols net.Socket keeps on each instance (found by their descriptions).
+ * Where any of them is missing (another Node version), sockets simply keep
+ * the default reads; `reusedReadsAvailable` tells tests which one they got.
+ *
+ * Ownership: a chunk handed on stays valid only while nobody keeps it. After
+ * each chunk the reader asks what became of it (ReadHold): nothing refers to
+ * it, it waits in a write queue (the buffer is lent, and comes back once the
+ * queue has drained), or it may be kept indefinitely (the buffer is given up).
+ * Quiet sockets share one small buffer and their reads are copied out (small
+ * copies come from Node's pool), so an idle connection owns no buffer; a
+ * socket whose read fills the shared buffer is in a bulk transfer and gets a
+ * big buffer of its own until short reads show the burst has ended.
+ */
+
+/** True while the destination still references bytes written to it (its writes complete in order). */
+export type HoldsWrites = () => boolean;
+
+/**
+ * What became of the chunk just delivered:
+ * - free: nothing refers to it, nor to any earlier chunk;
+ * - queued: it waits in write queues; once they report free, every buffer lent to them is free;
+ * - kept: it may be referenced indefinitely; its buffer is never reused.
+ */
+export type ReadHold = 'free' | 'queued' | 'kept';
+
+/** A read that fills this marks a bulk transfer: the socket gets a buffer of its own. */
+const SHARED_SIZE = 16 * 1024;
+/** Own buffers: the size libuv asks for, so a bulk read is as large as by default. */
+const OWN_SIZE = 64 * 1024;
+/** Reads shorter than this, twice in a row, end a burst (one short TLS record inside a burst does not). */
+const SHORT_READ = 4 * 1024;
+/**
+ * Own buffers in use at once, process-wide (4 MiB). A socket that went quiet
+ * right after a burst keeps its buffer until its next reads, so the total is
+ * capped; past it, sockets stay in shared mode (copying, as costly as Node's
+ * own reads) rather than grow memory.
+ */
+const OWN_LIMIT = 64;
+/** Free own buffers kept for the next reads; more are left to the garbage collector. */
+const POOL_LIMIT = 32;
+
+interface ReadInternals {
+  kBuffer: symbol;
+  kBufferCb: symbol;
+  kBufferGen: symbol;
+}
+
+function findInternals(): ReadInternals | null {
+  const probe = new Socket();
+  const byName = new Map(Object.getOwnPropertySymbols(probe).map((s) => [s.description, s]));
+  probe.destroy();
+  const kBuffer = byName.get('kBuffer');
+  const kBufferCb = byName.get('kBufferCb');
+  const kBufferGen = byName.get('kBufferGen');
+  if (kBuffer === undefined || kBufferCb === undefined || kBufferGen === undefined) return null;
+  return { kBuffer, kBufferCb, kBufferGen };
+}
+
+const internals = findInternals();
+/** Whether this Node offers what reused reads need (the relay works either way). */
+export const reusedReadsAvailable = internals !== null;
+
+const shared = Buffer.allocUnsafeSlow(SHARED_SIZE);
+const pool: Buffer[] = [];
+let ownInUse = 0;
+
+/** Own buffers held by sockets right now (for tests: back to 0 once they close). */
+export function ownReadBuffersInUse(): number {
+  return ownInUse;
+}
+
+/** What net.Socket keeps under the internal symbols, and the handle method. */
+type SocketInternals = Record<symbol, unknown> & {
+  _handle?: { useUserBuffer?: (buf: Uint8Array) => void } | null;
+};
+
+/**
+ * How to tell whether `dest` still holds what was written to it, or null when
+ * we cannot know (then reads toward it are never reused).
+ * - A TCP socket's write either completes at once or keeps the chunk queued.
+ * - A TLS socket encrypts (copies) what reaches its handle at once; only
+ *   writes queued behind the one in flight, or sent before it connected, are
+ *   still ours.
+ * - Other streams can say so with a `holdsWrites()` method (yamux streams do).
+ */
+export function writeHoldPredicate(dest: Duplex): HoldsWrites | null {
+  if (dest instanceof TLSSocket) return () => !dest.closed && (dest.connecting || queuedBehindWrite(dest) > 0);
+  if (dest instanceof Socket) return () => dest.writableLength > 0 && !dest.closed;
+  const own = (dest as Partial<HoldReporter>).holdsWrites;
+  if (typeof own === 'function') return () => own.call(dest);
+  return null;
+}
+
+/** A stream that can say whether it still holds what was written to it. */
+export interface HoldReporter {
+  holdsWrites(): boolean;
+}
+
+/**
+ * A stream that hands views of someone else's buffer to its consumer (a
+ * yamux stream, whose chunks are views of the connection's reads): told how
+ * to ask whether its consumer kept them, it lets that buffer be reused.
+ */
+export interface ViewSource {
+  setConsumerHolds(destHolds: HoldsWrites): void;
+}
+
+/** Bytes waiting behind the write in flight (all of writableLength where Node's state is not as expected). */
+function queuedBehindWrite(w: Duplex): number {
+  const state = (w as unknown as { _writableState?: { writing?: unknown; writelen?: unknown } })._writableState;
+  if (state === undefined || typeof state.writelen !== 'number') return w.writableLength;
+  return w.writableLength - (state.writing === true ? state.writelen : 0);
+}
+
+/**
+ * The relay's side: `from` is about to be read by a relay writing to `to`.
+ * A socket switches to reused reads; a stream made of views of someone else's
+ * reads (a yamux stream) learns how to ask whether `to` kept them.
+ */
+export function reuseReadsToward(from: Duplex, to: Duplex): void {
+  const destHolds = writeHoldPredicate(to);
+  if (destHolds === null || from.listenerCount('data') !== 1) return;
+  const viewSource = (from as Partial<ViewSource>).setConsumerHolds;
+  if (typeof viewSource === 'function') viewSource.call(from, destHolds);
+  else reuseReads(from, () => (destHolds() ? 'queued' : 'free'));
+}
+
+/**
+ * Switches `socket` (TCP or TLS) to reused reads; chunks keep arriving as
+ * 'data' events, and pause()/resume() keep working. `hold` answers, after
+ * each chunk was handled, what became of it. Does nothing when the socket
+ * cannot be switched, or when anything but its one consumer listens to its
+ * data (an observer might keep the chunks). Data already buffered in the
+ * stream is delivered first; the switch waits for it.
+ */
+export function reuseReads(socket: Duplex, hold: () => ReadHold): void {
+  if (internals === null || !(socket instanceof Socket) || socket.listenerCount('data') !== 1) return;
+  if (socket.readableLength === 0) {
+    switchNow(socket, hold, internals);
+    return;
+  }
+  const whenDrained = (): void => {
+    if (socket.readableLength > 0) return;
+    socket.off('data', whenDrained);
+    if (socket.listenerCount('data') === 1) switchNow(socket, hold, internals);
+  };
+  socket.on('data', whenDrained);
+}
+
+/** Whether `socket` reads into reused buffers (for tests). */
+export function readsIntoReusedBuffers(socket: Socket): boolean {
+  return internals !== null && Boolean((socket as unknown as SocketInternals)[internals.kBuffer]);
+}
+
+function switchNow(socket: Socket, hold: () => ReadHold, k: ReadInternals): void {
+  const raw = socket as unknown as SocketInternals;
+  const handle = raw._handle;
+  if (socket.destroyed || socket.connecting || raw[k.kBuffer] || typeof handle?.useUserBuffer !== 'function') return;
+  const reader = new ReusedReader(socket, hold);
+  raw[k.kBuffer] = shared;
+  raw[k.kBufferCb] = (n: number, buf: Buffer) => reader.onRead(n, buf);
+  raw[k.kBufferGen] = () => reader.nextBuffer();
+  handle.useUserBuffer(shared);
+  socket.once('close', () => reader.release());
+}
+
+/** shared: reads land in the process-wide small buffer and are copied out; own: in this socket's big buffer. */
+type ReadMode = 'shared' | 'own';
+
+class ReusedReader {
+  private mode: ReadMode = 'shared';
+  private own: Buffer | null = null;
+  /**
+   * Own buffers the destination kept. Once it holds nothing, it has let go of
+   * all of them (its writes complete in order) and they go back to the pool:
+   * a destination that completes writes a moment later (TLS always does)
+   * then costs no new buffers either.
+   */
+  private lent: Buffer[] = [];
+  private lastRead = 0;
+  private shortReads = 0;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly hold: () => ReadHold,
+  ) {}
+
+  /** Node's read callback: returning false stops reading (the consumer paused). */
+  onRead(n: number, buf: Buffer): boolean {
+    this.lastRead = n;
+    const view = buf.subarray(0, n);
+    this.socket.emit('data', this.mode === 'shared' ? Buffer.from(view) : view);
+    return this.socket.readableFlowing !== false;
+  }
+
+  /** Called by Node right after each read: the buffer the next read goes into. */
+  nextBuffer(): Buffer {
+    if (this.mode === 'shared') {
+      if (this.lastRead < SHARED_SIZE || ownInUse >= OWN_LIMIT || this.socket.destroyed) return shared;
+      this.mode = 'own';
+      this.shortReads = 0;
+      ownInUse += 1;
+      this.own = pool.pop() ?? Buffer.allocUnsafeSlow(OWN_SIZE);
+      return this.own;
+    }
+    const hold = this.hold();
+    if (hold === 'free') this.giveBack(this.lent);
+    else if (hold === 'queued') this.lend(this.own!);
+    this.shortReads = this.lastRead < SHORT_READ ? this.shortReads + 1 : 0;
+    if (this.shortReads >= 2) {
+      // The burst is over: the big buffer goes back unless someone has it.
+      if (hold === 'free') this.giveBack([this.own!]);
+      this.lent = [];
+      this.own = null;
+      this.mode = 'shared';
+      ownInUse -= 1;
+      return shared;
+    }
+    if (hold !== 'free') this.own = pool.pop() ?? Buffer.allocUnsafeSlow(OWN_SIZE);
+    return this.own!;
+  }
+
+  /** The socket closed; the destination may still hold its buffers, so none is pooled. */
+  release(): void {
+    this.lent = [];
+    if (this.mode === 'own') ownInUse -= 1;
+    this.own = null;
+    this.mode = 'shared';
+  }
+
+  private lend(buf: Buffer): void {
+    // A destination that never drains must not make this list grow: the oldest are left to the collector.
+    if (this.lent.length >= POOL_LIMIT) this.lent.shift();
+    this.lent.push(buf);
+  }
+
+  private giveBack(buffers: Buffer[]): void {
+    for (const b of buffers) if (pool.length < POOL_LIMIT) pool.push(b);
+    if (buffers === this.lent) this.lent = [];
+  }
+}

@@ -1,0 +1,210 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import tls from 'node:tls';
+import { YamuxSession, type YamuxStream } from '../../src/mux/session.js';
+import { generateSelfSignedCertificate } from '../../src/transport/self-signed-cert.js';
+import { relay } from '../../src/util/pipe.js';
+import { RELAY_HIGH_WATER_MARK, withRelayBuffers } from '../../src/util/socket-buffers.js';
+import { ownReadBuffersInUse, readsIntoReusedBuffers, reusedReadsAvailable } from '../../src/util/reused-reads.js';
+
+/**
+ * A connected pair of real TCP sockets on 127.0.0.1: [outer end, inner end],
+ * with the relay's write buffer size, so that a relay writing to a busy
+ * socket goes on reading while earlier chunks are still queued.
+ */
+async function socketPair(t: TestContext): Promise<[Socket, Socket]> {
+  const server = createServer({ allowHalfOpen: true, highWaterMark: RELAY_HIGH_WATER_MARK });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const accepted = once(server, 'connection');
+  const outer = connect(withRelayBuffers({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', allowHalfOpen: true }));
+  const [inner] = (await accepted) as [Socket];
+  await once(outer, 'connect');
+  server.close();
+  t.after(() => {
+    outer.destroy();
+    inner.destroy();
+  });
+  return [outer, inner];
+}
+
+/** Reads everything, pausing after each chunk until the next turn of the event loop, so writers toward it queue. */
+function slowCollect(s: Socket): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  s.on('data', (c: Buffer) => {
+    chunks.push(Buffer.from(c));
+    s.pause();
+    setImmediate(() => s.resume());
+  });
+  return once(s, 'end').then(() => Buffer.concat(chunks));
+}
+
+function whenClosed(s: Socket): Promise<unknown> {
+  return s.closed ? Promise.resolve() : once(s, 'close');
+}
+
+function collect(s: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  s.on('data', (c: Buffer) => chunks.push(c));
+  return once(s, 'end').then(() => Buffer.concat(chunks));
+}
+
+/** Writes `data` in 100 kB pieces, honouring back-pressure, then ends. */
+async function send(s: NodeJS.WritableStream, data: Buffer): Promise<void> {
+  for (let i = 0; i < data.length; i += 100_000) {
+    if (!s.write(data.subarray(i, i + 100_000))) await once(s, 'drain');
+  }
+  s.end();
+}
+
+test('this Node offers reused reads (if this fails after a Node upgrade, relays still work, only slower)', () => {
+  assert.equal(reusedReadsAvailable, true);
+});
+
+test('a relay toward a slow reader carries 32 MiB each way byte-exact, reading into reused buffers', async (t) => {
+  const [visitor, a] = await socketPair(t);
+  const [b, service] = await socketPair(t);
+  const done = relay(a, b);
+  assert.equal(readsIntoReusedBuffers(a), true);
+  assert.equal(readsIntoReusedBuffers(b), true);
+
+  const up = randomBytes(32 * 1024 * 1024);
+  const down = randomBytes(32 * 1024 * 1024);
+  const serviceGot = slowCollect(service);
+  const visitorGot = slowCollect(visitor);
+  await Promise.all([send(visitor, up), send(service, down)]);
+  assert.ok((await serviceGot).equals(up), 'visitor to service');
+  assert.ok((await visitorGot).equals(down), 'service to visitor');
+  await Promise.all([done, whenClosed(a), whenClosed(b)]);
+  assert.equal(ownReadBuffersInUse(), 0, 'closed sockets give their buffers up');
+});
+
+test('a source someone else also reads is left on fresh buffers, and what they kept stays intact', async (t) => {
+  const [visitor, a] = await socketPair(t);
+  const [b, service] = await socketPair(t);
+  // An observer (like the HTTP inspector) keeps every chunk it sees.
+  const observed = collect(a);
+  const done = relay(a, b);
+  assert.equal(readsIntoReusedBuffers(a), false);
+  const up = randomBytes(8 * 1024 * 1024);
+  const serviceGot = slowCollect(service);
+  service.end();
+  visitor.resume();
+  await send(visitor, up);
+  assert.ok((await serviceGot).equals(up));
+  assert.ok((await observed).equals(up));
+  await done;
+});
+
+test('bytes that arrived before the relay started come first, then the switch happens', async (t) => {
+  const [visitor, a] = await socketPair(t);
+  const [b, service] = await socketPair(t);
+  // The first bytes sit in the stream's buffer (read in paused mode, as a first message is).
+  a.pause();
+  visitor.write('hello ');
+  await once(a, 'readable');
+  assert.ok(a.readableLength > 0);
+  const done = relay(a, b);
+  const rest = randomBytes(4 * 1024 * 1024);
+  const serviceGot = collect(service);
+  service.end();
+  visitor.resume();
+  await send(visitor, rest);
+  const got = await serviceGot;
+  assert.equal(got.subarray(0, 6).toString(), 'hello ');
+  assert.ok(got.subarray(6).equals(rest));
+  assert.equal(readsIntoReusedBuffers(a), true);
+  await done;
+});
+
+test('a TLS socket reads into reused buffers too: 16 MiB each way byte-exact', async (t) => {
+  const { cert, key } = generateSelfSignedCertificate();
+  const server = tls.createServer({ cert, key, allowHalfOpen: true });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const accepted = once(server, 'secureConnection');
+  const tlsVisitor = tls.connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', rejectUnauthorized: false, allowHalfOpen: true });
+  await once(tlsVisitor, 'secureConnect');
+  const [a] = (await accepted) as [tls.TLSSocket];
+  const [b, service] = await socketPair(t);
+  t.after(() => tlsVisitor.destroy());
+  const done = relay(a, b);
+  assert.equal(readsIntoReusedBuffers(a), true);
+
+  const up = randomBytes(16 * 1024 * 1024);
+  const down = randomBytes(16 * 1024 * 1024);
+  const serviceGot = slowCollect(service);
+  const visitorGot = collect(tlsVisitor);
+  await Promise.all([send(tlsVisitor, up), send(service, down)]);
+  assert.ok((await serviceGot).equals(up), 'through TLS to the service');
+  assert.ok((await visitorGot).equals(down), 'from the service through TLS');
+  await done;
+});
+
+test('yamux: streams relayed to slow readers and a stream read by someone who keeps chunks share one connection byte-exact', async (t) => {
+  const [clientSock, serverSock] = await socketPair(t);
+  const client = new YamuxSession(clientSock, { keepaliveIntervalMs: 0, client: true });
+  const server = new YamuxSession(serverSock, { keepaliveIntervalMs: 0, client: false });
+  t.after(() => {
+    client.destroy();
+    server.destroy();
+  });
+  assert.equal(readsIntoReusedBuffers(serverSock), true);
+
+  // Server side: each inbound stream is relayed to a local socket whose peer reads slowly, except the
+  // last, which an ordinary consumer collects (it keeps views of the connection's reads).
+  const services: Promise<Buffer>[] = [];
+  let kept: Promise<Buffer> | undefined;
+  let n = 0;
+  server.on('stream', (s: YamuxStream) => {
+    n += 1;
+    if (n === 4) {
+      kept = collect(s);
+      s.end();
+      return;
+    }
+    void socketPair(t).then(([local, service]) => {
+      services.push(slowCollect(service));
+      service.end();
+      void relay(s, local);
+    });
+  });
+  const payloads = [0, 1, 2, 3].map(() => randomBytes(8 * 1024 * 1024));
+  const streams = payloads.map(() => client.open());
+  await Promise.all(streams.map((s, i) => Promise.all([send(s, payloads[i]!), collect(s)])));
+  assert.equal(services.length, 3);
+  const got = await Promise.all(services);
+  for (let i = 0; i < 3; i++) assert.ok(got[i]!.equals(payloads[i]!), `relayed stream ${i}`);
+  assert.ok((await kept!).equals(payloads[3]!), 'the collected stream');
+});
+
+test('own buffers stay capped when many connections go quiet right after a burst', async (t) => {
+  const closed: Promise<unknown>[] = [];
+  const ends: Socket[] = [];
+  for (let i = 0; i < 100; i++) {
+    const [visitor, a] = await socketPair(t);
+    const [b, service] = await socketPair(t);
+    void relay(a, b);
+    closed.push(whenClosed(a), whenClosed(b));
+    const got = collect(service);
+    visitor.write(randomBytes(1024 * 1024));
+    // Wait until the burst went through; the connection then stays open and quiet.
+    let seen = 0;
+    await new Promise<void>((resolve) => {
+      service.on('data', (c: Buffer) => {
+        seen += c.length;
+        if (seen === 1024 * 1024) resolve();
+      });
+    });
+    void got;
+    ends.push(visitor, service);
+  }
+  assert.ok(ownReadBuffersInUse() <= 64, `${ownReadBuffersInUse()} own buffers in use`);
+  for (const s of ends) s.destroy();
+  await Promise.all(closed);
+  assert.equal(ownReadBuffersInUse(), 0);
+});
