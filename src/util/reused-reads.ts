@@ -136,7 +136,7 @@ function queuedBehindWrite(w: Duplex): number {
  */
 export function reuseReadsToward(from: Duplex, to: Duplex): void {
   const destHolds = writeHoldPredicate(to);
-  if (destHolds === null || from.listenerCount('data') !== 1) return;
+  if (destHolds === null || !soleDataConsumer(from)) return;
   const viewSource = (from as Partial<ViewSource>).setConsumerHolds;
   if (typeof viewSource === 'function') viewSource.call(from, destHolds);
   else reuseReads(from, () => (destHolds() ? 'queued' : 'free'));
@@ -151,7 +151,7 @@ export function reuseReadsToward(from: Duplex, to: Duplex): void {
  * stream is delivered first; the switch waits for it.
  */
 export function reuseReads(socket: Duplex, hold: () => ReadHold): void {
-  if (internals === null || !(socket instanceof Socket) || socket.listenerCount('data') !== 1) return;
+  if (internals === null || !(socket instanceof Socket) || !soleDataConsumer(socket)) return;
   if (socket.readableLength === 0) {
     switchNow(socket, hold, internals);
     return;
@@ -159,9 +159,14 @@ export function reuseReads(socket: Duplex, hold: () => ReadHold): void {
   const whenDrained = (): void => {
     if (socket.readableLength > 0) return;
     socket.off('data', whenDrained);
-    if (socket.listenerCount('data') === 1) switchNow(socket, hold, internals);
+    if (soleDataConsumer(socket)) switchNow(socket, hold, internals);
   };
   socket.on('data', whenDrained);
+}
+
+/** One 'data' listener and no 'readable' one (a reader in paused mode would never see the chunks). */
+function soleDataConsumer(socket: Duplex): boolean {
+  return socket.listenerCount('data') === 1 && socket.listenerCount('readable') === 0;
 }
 
 /** Whether `socket` reads into reused buffers (for tests). */

@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import tls from 'node:tls';
-import { YamuxSession, type YamuxStream } from '../../src/mux/session.js';
+import { YamuxSession } from '../../src/mux/session.js';
+import type { YamuxStream } from '../../src/mux/stream.js';
 import { generateSelfSignedCertificate } from '../../src/transport/self-signed-cert.js';
 import { relay } from '../../src/util/pipe.js';
 import { RELAY_HIGH_WATER_MARK, withRelayBuffers } from '../../src/util/socket-buffers.js';
@@ -127,7 +128,7 @@ test('a TLS socket reads into reused buffers too: 16 MiB each way byte-exact', a
   await once(server, 'listening');
   t.after(() => server.close());
   const accepted = once(server, 'secureConnection');
-  const tlsVisitor = tls.connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', rejectUnauthorized: false, allowHalfOpen: true });
+  const tlsVisitor = tls.connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', rejectUnauthorized: false });
   await once(tlsVisitor, 'secureConnect');
   const [a] = (await accepted) as [tls.TLSSocket];
   const [b, service] = await socketPair(t);
@@ -180,6 +181,35 @@ test('yamux: streams relayed to slow readers and a stream read by someone who ke
   const got = await Promise.all(services);
   for (let i = 0; i < 3; i++) assert.ok(got[i]!.equals(payloads[i]!), `relayed stream ${i}`);
   assert.ok((await kept!).equals(payloads[3]!), 'the collected stream');
+});
+
+test('yamux: a relay from a socket into a stream that waits for credit carries 16 MiB byte-exact', async (t) => {
+  const [clientSock, serverSock] = await socketPair(t);
+  const client = new YamuxSession(clientSock, { keepaliveIntervalMs: 0, client: true });
+  const server = new YamuxSession(serverSock, { keepaliveIntervalMs: 0, client: false });
+  t.after(() => {
+    client.destroy();
+    server.destroy();
+  });
+  // Far end: the stream is relayed to a slow reader, so the window fills and the sender waits for credit.
+  let serviceGot: Promise<Buffer> | undefined;
+  server.on('stream', (s: YamuxStream) => {
+    void socketPair(t).then(([local, service]) => {
+      serviceGot = slowCollect(service);
+      service.end();
+      void relay(s, local);
+    });
+  });
+  const [visitor, a] = await socketPair(t);
+  const stream = client.open();
+  const done = relay(a, stream);
+  assert.equal(readsIntoReusedBuffers(a), true);
+  const up = randomBytes(16 * 1024 * 1024);
+  const back = collect(visitor);
+  await send(visitor, up);
+  await back;
+  assert.ok((await serviceGot!).equals(up));
+  await done;
 });
 
 test('own buffers stay capped when many connections go quiet right after a burst', async (t) => {
