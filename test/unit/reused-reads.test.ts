@@ -61,6 +61,29 @@ async function send(s: NodeJS.WritableStream, data: Buffer): Promise<void> {
   s.end();
 }
 
+/** Sends `mib` MiB of random bytes each way between the two ends of a relayed path and checks both arrive intact. */
+async function exchangeBothWays(visitor: Socket | tls.TLSSocket, service: Socket, mib: number, visitorReadsSlowly: boolean): Promise<void> {
+  const up = randomBytes(mib * 1024 * 1024);
+  const down = randomBytes(mib * 1024 * 1024);
+  const serviceGot = slowCollect(service);
+  const visitorGot = visitorReadsSlowly ? slowCollect(visitor) : collect(visitor);
+  await Promise.all([send(visitor, up), send(service, down)]);
+  assert.ok((await serviceGot).equals(up), 'visitor to service');
+  assert.ok((await visitorGot).equals(down), 'service to visitor');
+}
+
+/** A yamux session over a real TCP connection: [client, server, the server's socket]. */
+async function yamuxPair(t: TestContext): Promise<[YamuxSession, YamuxSession, Socket]> {
+  const [clientSock, serverSock] = await socketPair(t);
+  const client = new YamuxSession(clientSock, { keepaliveIntervalMs: 0, client: true });
+  const server = new YamuxSession(serverSock, { keepaliveIntervalMs: 0, client: false });
+  t.after(() => {
+    client.destroy();
+    server.destroy();
+  });
+  return [client, server, serverSock];
+}
+
 test('this Node offers reused reads (if this fails after a Node upgrade, relays still work, only slower)', () => {
   assert.equal(reusedReadsAvailable, true);
 });
@@ -71,14 +94,7 @@ test('a relay toward a slow reader carries 32 MiB each way byte-exact, reading i
   const done = relay(a, b);
   assert.equal(readsIntoReusedBuffers(a), true);
   assert.equal(readsIntoReusedBuffers(b), true);
-
-  const up = randomBytes(32 * 1024 * 1024);
-  const down = randomBytes(32 * 1024 * 1024);
-  const serviceGot = slowCollect(service);
-  const visitorGot = slowCollect(visitor);
-  await Promise.all([send(visitor, up), send(service, down)]);
-  assert.ok((await serviceGot).equals(up), 'visitor to service');
-  assert.ok((await visitorGot).equals(down), 'service to visitor');
+  await exchangeBothWays(visitor, service, 32, true);
   await Promise.all([done, whenClosed(a), whenClosed(b)]);
   assert.equal(ownReadBuffersInUse(), 0, 'closed sockets give their buffers up');
 });
@@ -135,25 +151,12 @@ test('a TLS socket reads into reused buffers too: 16 MiB each way byte-exact', a
   t.after(() => tlsVisitor.destroy());
   const done = relay(a, b);
   assert.equal(readsIntoReusedBuffers(a), true);
-
-  const up = randomBytes(16 * 1024 * 1024);
-  const down = randomBytes(16 * 1024 * 1024);
-  const serviceGot = slowCollect(service);
-  const visitorGot = collect(tlsVisitor);
-  await Promise.all([send(tlsVisitor, up), send(service, down)]);
-  assert.ok((await serviceGot).equals(up), 'through TLS to the service');
-  assert.ok((await visitorGot).equals(down), 'from the service through TLS');
+  await exchangeBothWays(tlsVisitor, service, 16, false);
   await done;
 });
 
 test('yamux: streams relayed to slow readers and a stream read by someone who keeps chunks share one connection byte-exact', async (t) => {
-  const [clientSock, serverSock] = await socketPair(t);
-  const client = new YamuxSession(clientSock, { keepaliveIntervalMs: 0, client: true });
-  const server = new YamuxSession(serverSock, { keepaliveIntervalMs: 0, client: false });
-  t.after(() => {
-    client.destroy();
-    server.destroy();
-  });
+  const [client, server, serverSock] = await yamuxPair(t);
   assert.equal(readsIntoReusedBuffers(serverSock), true);
 
   // Server side: each inbound stream is relayed to a local socket whose peer reads slowly, except the
@@ -184,13 +187,7 @@ test('yamux: streams relayed to slow readers and a stream read by someone who ke
 });
 
 test('yamux: a relay from a socket into a stream that waits for credit carries 16 MiB byte-exact', async (t) => {
-  const [clientSock, serverSock] = await socketPair(t);
-  const client = new YamuxSession(clientSock, { keepaliveIntervalMs: 0, client: true });
-  const server = new YamuxSession(serverSock, { keepaliveIntervalMs: 0, client: false });
-  t.after(() => {
-    client.destroy();
-    server.destroy();
-  });
+  const [client, server] = await yamuxPair(t);
   // Far end: the stream is relayed to a slow reader, so the window fills and the sender waits for credit.
   let serviceGot: Promise<Buffer> | undefined;
   server.on('stream', (s: YamuxStream) => {
