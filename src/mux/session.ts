@@ -182,6 +182,9 @@ export class YamuxSession extends EventEmitter {
   private readonly onConnData = (chunk: Buffer): void => {
     if (this.state === 'closed') return;
     this.viewHolders.length = 0;
+    // Also while the connection reads into the shared buffer (nobody asks then), so
+    // finished streams are not kept here.
+    if (this.queuedViews.size > 0) this.pruneQueuedViews();
     // Corked for the whole chunk: the window updates, ACKs and ping replies
     // it triggers leave in one write.
     this.conn.cork();
@@ -204,9 +207,13 @@ export class YamuxSession extends EventEmitter {
       if (hold === 'kept') kept = true;
       else if (hold === 'queued') this.queuedViews.add(s);
     }
-    for (const s of this.queuedViews) if (s.receivedHold() === 'free') this.queuedViews.delete(s);
+    this.pruneQueuedViews();
     if (kept) return 'kept';
     return this.queuedViews.size > 0 ? 'queued' : 'free';
+  }
+
+  private pruneQueuedViews(): void {
+    for (const s of this.queuedViews) if (s.receivedHold() === 'free') this.queuedViews.delete(s);
   }
 
   private handleFrame(type: FrameType, flags: number, id: number, length: number): void {

@@ -105,7 +105,9 @@ export class YamuxStream extends Duplex implements HoldReporter, ViewSource {
    * reused buffer asks this before reading into it again.
    */
   holdsWrites(): boolean {
-    return this.writableLength > 0 || this.txQueue !== null || this.host.connHoldsWrites();
+    // A stream destroyed in the middle of a write never completes it (its writableLength stays up),
+    // but it sends nothing more either: only what already reached the connection can still be held.
+    return (!this.destroyed && (this.writableLength > 0 || this.txQueue !== null)) || this.host.connHoldsWrites();
   }
 
   /** The relay reading this stream says how to ask whether its destination kept a chunk. */
@@ -119,8 +121,8 @@ export class YamuxStream extends Duplex implements HoldReporter, ViewSource {
    * consumer's write queue (queued).
    */
   receivedHold(): ReadHold {
-    // A destroyed stream's buffer is never read again; only its consumer's queue matters.
-    if (this.destroyed) return this.consumerHolds?.() === true ? 'queued' : 'free';
+    // A destroyed stream's buffer is never read again; what its consumer already took still counts.
+    if (this.destroyed) return this.consumerHolds === null ? 'kept' : this.consumerHolds() ? 'queued' : 'free';
     if (this.readableLength > 0 || this.consumerHolds === null) return 'kept';
     return this.consumerHolds() ? 'queued' : 'free';
   }
@@ -167,9 +169,14 @@ export class YamuxStream extends Duplex implements HoldReporter, ViewSource {
     // not look consumed to maybeGrant().
     this.recvWindow -= piece.length;
     if (!this.acceptsData) return false;
+    // A view pins the whole buffer it was read into; at most four times its own size.
     const direct =
       piece.length >= SMALL_PIECE ||
-      (piece.length >= DIRECT_PIECE && this.smallBytes === 0 && this.readableFlowing === true && this.readableLength === 0);
+      (piece.length >= DIRECT_PIECE &&
+        piece.buffer.byteLength <= 4 * piece.length &&
+        this.smallBytes === 0 &&
+        this.readableFlowing === true &&
+        this.readableLength === 0);
     if (!direct) {
       this.small.push(piece);
       this.smallBytes += piece.length;

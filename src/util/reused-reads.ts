@@ -42,8 +42,10 @@ export type ReadHold = 'free' | 'queued' | 'kept';
 
 /** A read that fills this marks a bulk transfer: the socket gets a buffer of its own. */
 const SHARED_SIZE = 16 * 1024;
-/** Own buffers: the size libuv asks for, so a bulk read is as large as by default. */
+/** Own buffers of TCP sockets: the size libuv asks for, so a bulk read is as large as by default. */
 const OWN_SIZE = 64 * 1024;
+/** Own buffers of TLS sockets: one record, the most a TLS read delivers. */
+const OWN_SIZE_TLS = 16 * 1024;
 /** Reads shorter than this, twice in a row, end a burst (one short TLS record inside a burst does not). */
 const SHORT_READ = 4 * 1024;
 /**
@@ -53,7 +55,7 @@ const SHORT_READ = 4 * 1024;
  * own reads) rather than grow memory.
  */
 const OWN_LIMIT = 64;
-/** Free own buffers kept for the next reads; more are left to the garbage collector. */
+/** Free own buffers kept (per size) for the next reads; more are left to the garbage collector. */
 const POOL_LIMIT = 32;
 
 interface ReadInternals {
@@ -78,7 +80,11 @@ const internals = findInternals();
 export const reusedReadsAvailable = internals !== null;
 
 const shared = Buffer.allocUnsafeSlow(SHARED_SIZE);
-const pool: Buffer[] = [];
+/** Free own buffers by size. */
+const pools = new Map<number, Buffer[]>([
+  [OWN_SIZE, []],
+  [OWN_SIZE_TLS, []],
+]);
 let ownInUse = 0;
 
 /** Own buffers held by sockets right now (for tests: back to 0 once they close). */
@@ -201,18 +207,30 @@ class ReusedReader {
   private lent: Buffer[] = [];
   private lastRead = 0;
   private shortReads = 0;
+  private readonly ownSize: number;
 
   constructor(
     private readonly socket: Socket,
     private readonly hold: () => ReadHold,
-  ) {}
+  ) {
+    this.ownSize = socket instanceof TLSSocket ? OWN_SIZE_TLS : OWN_SIZE;
+  }
 
   /** Node's read callback: returning false stops reading (the consumer paused). */
   onRead(n: number, buf: Buffer): boolean {
     this.lastRead = n;
+    const socket = this.socket;
     const view = buf.subarray(0, n);
-    this.socket.emit('data', this.mode === 'shared' ? Buffer.from(view) : view);
-    return this.socket.readableFlowing !== false;
+    if (socket.readableFlowing === false || socket.readableLength > 0) {
+      // Paused: a TLS socket still hands over records it had already decrypted. They wait
+      // in the stream, in order, as with Node's own reads.
+      return socket.push(Buffer.from(view)) && socket.readableFlowing !== false;
+    }
+    // A short read would pin a whole own buffer while queued: copied, it costs what Node's read costs.
+    const copy = this.mode === 'shared' || n < this.ownSize / 4;
+    socket.emit('data', copy ? Buffer.from(view) : view);
+    // The consumer may have paused while handling the chunk (TypeScript cannot see that).
+    return (socket.readableFlowing as boolean | null) !== false;
   }
 
   /** Called by Node right after each read: the buffer the next read goes into. */
@@ -222,7 +240,7 @@ class ReusedReader {
       this.mode = 'own';
       this.shortReads = 0;
       ownInUse += 1;
-      this.own = pool.pop() ?? Buffer.allocUnsafeSlow(OWN_SIZE);
+      this.own = this.takeOwn();
       return this.own;
     }
     const hold = this.hold();
@@ -238,7 +256,7 @@ class ReusedReader {
       ownInUse -= 1;
       return shared;
     }
-    if (hold !== 'free') this.own = pool.pop() ?? Buffer.allocUnsafeSlow(OWN_SIZE);
+    if (hold !== 'free') this.own = this.takeOwn();
     return this.own!;
   }
 
@@ -250,6 +268,10 @@ class ReusedReader {
     this.mode = 'shared';
   }
 
+  private takeOwn(): Buffer {
+    return pools.get(this.ownSize)!.pop() ?? Buffer.allocUnsafeSlow(this.ownSize);
+  }
+
   private lend(buf: Buffer): void {
     // A destination that never drains must not make this list grow: the oldest are left to the collector.
     if (this.lent.length >= POOL_LIMIT) this.lent.shift();
@@ -257,6 +279,7 @@ class ReusedReader {
   }
 
   private giveBack(buffers: Buffer[]): void {
+    const pool = pools.get(this.ownSize)!;
     for (const b of buffers) if (pool.length < POOL_LIMIT) pool.push(b);
     if (buffers === this.lent) this.lent = [];
   }

@@ -9,7 +9,7 @@ import type { YamuxStream } from '../../src/mux/stream.js';
 import { generateSelfSignedCertificate } from '../../src/transport/self-signed-cert.js';
 import { relay } from '../../src/util/pipe.js';
 import { RELAY_HIGH_WATER_MARK, withRelayBuffers } from '../../src/util/socket-buffers.js';
-import { ownReadBuffersInUse, readsIntoReusedBuffers, reusedReadsAvailable } from '../../src/util/reused-reads.js';
+import { ownReadBuffersInUse, readsIntoReusedBuffers, reuseReads, reusedReadsAvailable } from '../../src/util/reused-reads.js';
 
 /**
  * A connected pair of real TCP sockets on 127.0.0.1: [outer end, inner end],
@@ -207,6 +207,73 @@ test('yamux: a relay from a socket into a stream that waits for credit carries 1
   await back;
   assert.ok((await serviceGot!).equals(up));
   await done;
+});
+
+test('yamux: a destroyed stream whose reader is not a relay still counts its views as kept', async (t) => {
+  // The session asks each stream it handed a view to; a reset may arrive in the same input
+  // chunk as the data, after which the reader still holds what it was given.
+  const [client, server] = await yamuxPair(t);
+  const inbound = new Promise<YamuxStream>((resolve) => server.once('stream', resolve));
+  const out = client.open();
+  out.write(randomBytes(64 * 1024));
+  const far = await inbound;
+  far.on('error', () => {});
+  const kept: Buffer[] = [];
+  far.on('data', (c: Buffer) => kept.push(c));
+  await once(far, 'data');
+  assert.equal(far.receivedHold(), 'kept');
+  far.destroy();
+  assert.equal(far.receivedHold(), 'kept');
+  // A relayed stream answers for its destination instead.
+  far.setConsumerHolds(() => false);
+  assert.equal(far.receivedHold(), 'free');
+});
+
+test('yamux: a stream destroyed while waiting for credit no longer claims to hold writes', async (t) => {
+  const [client, server] = await yamuxPair(t);
+  const inbound = new Promise<YamuxStream>((resolve) => server.once('stream', resolve));
+  const out = client.open();
+  out.on('error', () => {});
+  // The far end never reads, so the stream runs out of credit with a write pending.
+  out.write(randomBytes(8 * 1024 * 1024));
+  const far = await inbound;
+  while (out.sendWindow > 0) await once(far, 'readable');
+  assert.equal(out.holdsWrites(), true);
+  out.destroy();
+  assert.equal(out.holdsWrites(), false);
+});
+
+test('a paused TLS socket reading into reused buffers emits nothing until resumed, and loses nothing', async (t) => {
+  const { cert, key } = generateSelfSignedCertificate();
+  const server = tls.createServer({ cert, key });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const accepted = once(server, 'secureConnection');
+  const sender = tls.connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', rejectUnauthorized: false });
+  await once(sender, 'secureConnect');
+  const [reader] = (await accepted) as [tls.TLSSocket];
+  t.after(() => sender.destroy());
+  const chunks: Buffer[] = [];
+  let whilePaused = 0;
+  reader.on('data', (c: Buffer) => {
+    if (reader.isPaused()) whilePaused += 1;
+    chunks.push(Buffer.from(c));
+    if (chunks.length === 2) reader.pause();
+  });
+  reuseReads(reader, () => 'kept');
+  assert.equal(readsIntoReusedBuffers(reader), true);
+  const data = randomBytes(4 * 1024 * 1024);
+  // One write: TLS hands several decrypted records to the reader in one go.
+  sender.end(data);
+  while (chunks.length < 2) await once(reader, 'data');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(whilePaused, 0);
+  const ended = once(reader, 'end');
+  reader.resume();
+  await ended;
+  assert.equal(whilePaused, 0);
+  assert.ok(Buffer.concat(chunks).equals(data));
 });
 
 test('own buffers stay capped when many connections go quiet right after a burst', async (t) => {
