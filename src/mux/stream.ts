@@ -35,9 +35,10 @@ const MAX_FRAME_PAYLOAD = 256 * 1024;
  */
 const SMALL_PIECE = 16 * 1024;
 /**
- * A piece at least this big goes on as a view when the consumer takes it at
- * once (flowing, nothing buffered), as it does over TLS, whose reads end every
- * 16 KiB record: no memory is pinned, and nothing is copied.
+ * A piece at least this big goes on as a view, uncopied, when the consumer
+ * takes it at once (flowing, nothing buffered) and the view pins at most four
+ * times its size. Over TLS, reads end at every 16 KiB record, so frames arrive
+ * in such pieces; copying them all would cost what Node's own reads cost.
  */
 const DIRECT_PIECE = 4 * 1024;
 const COALESCE_LIMIT = 64 * 1024;
