@@ -32,6 +32,24 @@ async function socketPair(t: TestContext): Promise<[Socket, Socket]> {
   return [outer, inner];
 }
 
+/** A connected pair of real TLS sockets on 127.0.0.1: [client end, server end]. */
+async function tlsPair(t: TestContext): Promise<[tls.TLSSocket, tls.TLSSocket]> {
+  const { cert, key } = generateSelfSignedCertificate();
+  const server = tls.createServer({ cert, key, allowHalfOpen: true });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const accepted = once(server, 'secureConnection');
+  const client = tls.connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', rejectUnauthorized: false });
+  await once(client, 'secureConnect');
+  const [inner] = (await accepted) as [tls.TLSSocket];
+  t.after(() => {
+    client.destroy();
+    inner.destroy();
+  });
+  return [client, inner];
+}
+
 /** Reads everything, pausing after each chunk until the next turn of the event loop, so writers toward it queue. */
 function slowCollect(s: Socket): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -138,17 +156,8 @@ test('bytes that arrived before the relay started come first, then the switch ha
 });
 
 test('a TLS socket reads into reused buffers too: 16 MiB each way byte-exact', async (t) => {
-  const { cert, key } = generateSelfSignedCertificate();
-  const server = tls.createServer({ cert, key, allowHalfOpen: true });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(() => server.close());
-  const accepted = once(server, 'secureConnection');
-  const tlsVisitor = tls.connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', rejectUnauthorized: false });
-  await once(tlsVisitor, 'secureConnect');
-  const [a] = (await accepted) as [tls.TLSSocket];
+  const [tlsVisitor, a] = await tlsPair(t);
   const [b, service] = await socketPair(t);
-  t.after(() => tlsVisitor.destroy());
   const done = relay(a, b);
   assert.equal(readsIntoReusedBuffers(a), true);
   await exchangeBothWays(tlsVisitor, service, 16, false);
@@ -244,16 +253,7 @@ test('yamux: a stream destroyed while waiting for credit no longer claims to hol
 });
 
 test('a paused TLS socket reading into reused buffers emits nothing until resumed, and loses nothing', async (t) => {
-  const { cert, key } = generateSelfSignedCertificate();
-  const server = tls.createServer({ cert, key });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(() => server.close());
-  const accepted = once(server, 'secureConnection');
-  const sender = tls.connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', rejectUnauthorized: false });
-  await once(sender, 'secureConnect');
-  const [reader] = (await accepted) as [tls.TLSSocket];
-  t.after(() => sender.destroy());
+  const [sender, reader] = await tlsPair(t);
   const chunks: Buffer[] = [];
   let whilePaused = 0;
   reader.on('data', (c: Buffer) => {
