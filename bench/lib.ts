@@ -66,9 +66,17 @@ export async function throughput(port: number, bytes: number): Promise<number> {
 /** Sequential 64-byte echo round trips on one connection; microseconds p50/p99. */
 export async function latency(port: number, rounds: number): Promise<{ p50: number; p99: number }> {
   const s = await dial(port);
+  await echoRounds(s, 200);
+  const samples = await echoRounds(s, rounds);
+  s.destroy();
+  return percentiles(samples);
+}
+
+/** `rounds` sequential 64-byte echo round trips on an open connection; each one's time in microseconds. */
+export async function echoRounds(s: Socket, rounds: number): Promise<number[]> {
   const msg = Buffer.alloc(64, 0x62);
   const samples: number[] = [];
-  for (let i = 0; i < rounds + 200; i++) {
+  for (let i = 0; i < rounds; i++) {
     const t = process.hrtime.bigint();
     s.write(msg);
     let got = 0;
@@ -76,12 +84,9 @@ export async function latency(port: number, rounds: number): Promise<{ p50: numb
       const [c] = (await once(s, 'data')) as [Buffer];
       got += c.length;
     }
-    if (i >= 200) samples.push(Number(process.hrtime.bigint() - t) / 1000);
+    samples.push(Number(process.hrtime.bigint() - t) / 1000);
   }
-  s.destroy();
-  samples.sort((a, b) => a - b);
-  const pick = (q: number): number => Math.round(samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]! * 10) / 10;
-  return { p50: pick(0.5), p99: pick(0.99) };
+  return samples;
 }
 
 /** New connections per second: connect, one byte echoed, close; `concurrency` at a time. */
@@ -241,16 +246,17 @@ export async function startTunnel(opts: {
 /**
  * Two bare `pipe()` relay processes chained in front of `targets` (see
  * bench/bare-relay.mjs): the same process topology as a tunnel, with nothing
- * of burrow in it. Returns the outer ports, one per target, and a stop().
+ * of burrow in it; with `tls` the hop between them is TLS. Returns the outer
+ * ports, one per target, and a stop().
  */
-export async function startBareRelays(targets: number[]): Promise<{ ports: number[]; pids: number[]; stop(): Promise<void> }> {
+export async function startBareRelays(targets: number[], opts: { tls?: boolean } = {}): Promise<{ ports: number[]; pids: number[]; stop(): Promise<void> }> {
   const script = join(import.meta.dirname, 'bare-relay.mjs');
-  const spawnRelay = (to: number[]): Promise<Spawned> =>
-    spawnUntil(process.execPath, [script, to.join(',')], /bare relay ports=([\d,]+)/);
-  const inner = await spawnRelay(targets);
+  const spawnRelay = (to: number[], flag: string[]): Promise<Spawned> =>
+    spawnUntil(process.execPath, [script, ...flag, to.join(',')], /bare relay ports=([\d,]+)/);
+  const inner = await spawnRelay(targets, opts.tls ? ['--tls-listen'] : []);
   let outer: Spawned;
   try {
-    outer = await spawnRelay(inner.match[1]!.split(',').map(Number));
+    outer = await spawnRelay(inner.match[1]!.split(',').map(Number), opts.tls ? ['--tls-dial'] : []);
   } catch (err) {
     await stop(inner.child);
     throw err;

@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+
+/**
+ * `npm run bench` is how the tunnel's cost is reported, so it must keep
+ * running end to end: a small run (4 MiB streams, a few rounds) through every
+ * kind of path, checked for the figures each path must carry. No figure is
+ * compared with a threshold; only that each was measured.
+ */
+const BENCH = join(import.meta.dirname, '..', '..', 'bench', 'tcp.ts');
+
+test('bench/tcp measures the direct path, the floor and tunnels, and prints ratios', async () => {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', BENCH, '--size-mib', '4', '--streams', '1', '--rounds', '40', '--conns', '20', '--idle', '20', '--variants', 'default,plain'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  assert.equal(code, 0, err);
+  const results = JSON.parse(out) as Record<string, Record<string, unknown>>;
+
+  for (const name of ['directInProcess', 'direct', 'floor', 'default', 'plain']) {
+    const f = results[name];
+    assert.ok(f, `no figures for ${name}`);
+    assert.ok((f.throughputMBps as number) > 0, `${name} throughput`);
+    const lat = f.latencyUs as { p50: number; p99: number };
+    assert.ok(lat.p50 > 0 && lat.p99 >= lat.p50, `${name} latency ${JSON.stringify(lat)}`);
+    assert.ok((f.connectionsPerSec as number) > 0, `${name} connections/s`);
+  }
+  // Memory is counted on the processes of each path (not for services inside the generator).
+  assert.equal(results.directInProcess!.rssMiBWithIdle, undefined);
+  for (const name of ['direct', 'floor', 'default', 'plain']) assert.ok((results[name]!.rssMiBWithIdle as number) > 0, `${name} RSS`);
+  for (const name of ['floor', 'default', 'plain']) {
+    assert.ok((results[name]!.relayCpuSecPerGiB as number) >= 0, `${name} relay CPU`);
+    const ratio = results[name]!.ratioToDirect as Record<string, number>;
+    assert.equal(ratio.throughput, Math.round(((results[name]!.throughputMBps as number) / (results.direct!.throughputMBps as number)) * 1000) / 1000);
+  }
+  assert.ok(results.default!.ratioToFloor, 'tunnels are also compared with the floor');
+  assert.equal(results.default!.tls, true);
+  assert.equal(results.plain!.tcpMux, false);
+});
