@@ -36,6 +36,7 @@ export function relay(visitor: Duplex, service: Duplex, opts: RelayOptions = {})
   const halfCloseIdleMs = opts.halfCloseIdleMs ?? HALF_CLOSE_IDLE_MS;
   return new Promise((resolve) => {
     let ended = 0;
+    let flushed = 0;
     let done = false;
     let idleTimer: NodeJS.Timeout | undefined;
 
@@ -46,6 +47,11 @@ export function relay(visitor: Duplex, service: Duplex, opts: RelayOptions = {})
       visitor.destroy();
       service.destroy();
       resolve();
+    };
+
+    const onFlushed = (): void => {
+      flushed += 1;
+      if (flushed === 2) finish();
     };
 
     const forward = (from: Duplex, to: Duplex, inbound: boolean): void => {
@@ -64,11 +70,12 @@ export function relay(visitor: Duplex, service: Duplex, opts: RelayOptions = {})
         if (ended === 1) {
           idleTimer = setTimeout(finish, halfCloseIdleMs);
           idleTimer.unref();
-          return;
         }
-        // Both directions closed cleanly: wait for the last writes to flush.
-        if (to.writableFinished) finish();
-        else to.once('finish', finish);
+        // Torn down only once both directions have flushed their last writes:
+        // the first to end may still be writing to a slow reader when the
+        // second ends, and destroying its destination then would cut its tail.
+        if (to.writableFinished) onFlushed();
+        else to.once('finish', onFlushed);
       });
       from.once('error', finish);
       from.once('close', () => {

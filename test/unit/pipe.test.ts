@@ -2,6 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { YamuxSession } from '../../src/mux/session.js';
+import type { YamuxStream } from '../../src/mux/stream.js';
+import { INITIAL_STREAM_WINDOW } from '../../src/mux/header.js';
 import { relay, type TrafficCounter } from '../../src/util/pipe.js';
 
 /** A connected pair of real TCP sockets on 127.0.0.1: [outer end, inner end]. */
@@ -64,4 +68,44 @@ test('a half-closed pair that stays silent is torn down', async () => {
   await done;
   assert.ok(a.destroyed && b.destroyed);
   service.destroy();
+});
+
+test('when both sides end, the direction still writing to a slow reader is flushed before teardown', async (t) => {
+  // visitor <-> [a | relay | stream] ~yamux~ peer. The peer grants only the
+  // smallest window and does not read yet, so the relay's writes toward it
+  // wait for credit: the visitor's upload has ended but its tail is queued.
+  const [visitor, a] = await socketPair();
+  const [left, right] = await socketPair();
+  const opts = { keepaliveIntervalMs: 0, maxStreamWindow: INITIAL_STREAM_WINDOW };
+  const near = new YamuxSession(left, { ...opts, client: true });
+  const far = new YamuxSession(right, { ...opts, client: false });
+  t.after(() => {
+    near.destroy();
+    far.destroy();
+    visitor.destroy();
+  });
+  const accepted = once(far, 'stream');
+  const stream = near.open();
+  const [peer] = (await accepted) as [YamuxStream];
+  peer.pause();
+  const done = relay(a, stream);
+
+  const upload = randomBytes(INITIAL_STREAM_WINDOW + 150_000);
+  const visitorEnded = once(a, 'end');
+  visitor.end(upload);
+  await visitorEnded;
+  assert.ok(stream.writableLength > 0, 'the tail waits for credit');
+
+  // Now the other direction ends too, with the tail still queued.
+  const visitorGot = collect(visitor);
+  const peerEnded = once(peer, 'end');
+  peer.end();
+  await visitorGot;
+  // The reader catches up: every byte must still arrive.
+  const chunks: Buffer[] = [];
+  peer.on('data', (c: Buffer) => chunks.push(Buffer.from(c)));
+  peer.resume();
+  await peerEnded;
+  assert.ok(Buffer.concat(chunks).equals(upload), `got ${Buffer.concat(chunks).length} of ${upload.length} bytes`);
+  await done;
 });
