@@ -4,8 +4,8 @@ import { FrameType, HEADER_SIZE, checkVersionAndType } from './header.js';
 export interface FrameSink {
   /** A whole header. For a Data frame with a payload, onPayload/onPayloadEnd follow. */
   onFrame(type: FrameType, flags: number, streamId: number, length: number): void;
-  /** A piece of the current Data payload, as a view of the input (never copied). */
-  onPayload(piece: Buffer): void;
+  /** A piece of the current Data payload, as a view of the input (never copied); `more`: the payload goes on in a later chunk. */
+  onPayload(piece: Buffer, more: boolean): void;
   /** The current Data payload is complete. */
   onPayloadEnd(): void;
 }
@@ -36,7 +36,7 @@ export class FrameReader {
       if (this.payloadLeft > 0) {
         const n = Math.min(this.payloadLeft, end - off);
         this.payloadLeft -= n;
-        this.sink.onPayload(off === 0 && n === end ? chunk : chunk.subarray(off, off + n));
+        this.sink.onPayload(off === 0 && n === end ? chunk : chunk.subarray(off, off + n), this.payloadLeft > 0);
         off += n;
         if (this.payloadLeft === 0 && !this.stopped) this.sink.onPayloadEnd();
         continue;

@@ -17,6 +17,12 @@ export type { YamuxOptions } from './options.js';
  */
 const CONN_HIGH_WATER = 1024 * 1024;
 /**
+ * Reads no larger than a TLS record (16 KiB) end most frames midway: pieces
+ * of frames that go on past such a read are gathered by their stream and
+ * handed on whole. Larger reads (plain TCP) pass their pieces on as views.
+ */
+const GATHER_CHUNK = 16 * 1024;
+/**
  * Data never queues far past CONN_HIGH_WATER (every stream checks before each
  * frame), so more than this unsent means the peer makes us answer (pings,
  * RSTs) while it does not read: the session is dropped rather than buffer
@@ -54,6 +60,8 @@ export class YamuxSession extends EventEmitter {
   private rxStream: YamuxStream | null = null;
   /** Streams handed a view of the current input chunk (see receivedViewsHold). */
   private viewHolders: YamuxStream[] = [];
+  /** The chunk being read is record-sized, so frames that go on past it are gathered (see YamuxStream.receive). */
+  private smallReads = false;
   /** Streams whose consumers still queue views of earlier chunks. */
   private readonly queuedViews = new Set<YamuxStream>();
   /** Stream whose FIN arrived with the current payload; applied after it. */
@@ -88,9 +96,9 @@ export class YamuxSession extends EventEmitter {
     };
     const sink: FrameSink = {
       onFrame: (type, flags, id, length) => this.handleFrame(type, flags, id, length),
-      onPayload: (piece) => {
+      onPayload: (piece, more) => {
         const stream = this.rxStream;
-        if (stream !== null && stream.receive(piece)) this.viewHolders.push(stream);
+        if (stream !== null && stream.receive(piece, more && this.smallReads)) this.viewHolders.push(stream);
       },
       onPayloadEnd: () => this.endPayload(),
     };
@@ -182,6 +190,7 @@ export class YamuxSession extends EventEmitter {
   private readonly onConnData = (chunk: Buffer): void => {
     if (this.state === 'closed') return;
     this.viewHolders.length = 0;
+    this.smallReads = chunk.length <= GATHER_CHUNK;
     // Also while the connection reads into the shared buffer (nobody asks then), so
     // finished streams are not kept here.
     if (this.queuedViews.size > 0) this.pruneQueuedViews();

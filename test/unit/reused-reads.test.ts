@@ -218,6 +218,54 @@ test('yamux: a relay from a socket into a stream that waits for credit carries 1
   await done;
 });
 
+/** A yamux session over a real TLS connection, where every read ends at a 16 KiB record: [client, server]. */
+async function yamuxOverTls(t: TestContext): Promise<[YamuxSession, YamuxSession]> {
+  const [clientSock, serverSock] = await tlsPair(t);
+  const client = new YamuxSession(clientSock, { keepaliveIntervalMs: 0, client: true });
+  const server = new YamuxSession(serverSock, { keepaliveIntervalMs: 0, client: false });
+  t.after(() => {
+    client.destroy();
+    server.destroy();
+  });
+  return [client, server];
+}
+
+test('yamux over TLS: a frame that arrives record by record reaches the reader whole', async (t) => {
+  const [client, server] = await yamuxOverTls(t);
+  const inbound = new Promise<YamuxStream>((resolve) => server.once('stream', resolve));
+  const out = client.open();
+  const frames = Array.from({ length: 16 }, () => randomBytes(64 * 1024));
+  const sent = (async () => {
+    for (const f of frames) if (!out.write(f)) await once(out, 'drain');
+    out.end();
+  })();
+  const chunks: Buffer[] = [];
+  const far = await inbound;
+  far.on('data', (c: Buffer) => chunks.push(Buffer.from(c)));
+  await once(far, 'end');
+  await sent;
+  assert.ok(Buffer.concat(chunks).equals(Buffer.concat(frames)));
+  // Each 64 KiB frame came in five TLS reads, and is handed on as one chunk.
+  assert.deepEqual(chunks.map((c) => c.length), frames.map((f) => f.length));
+});
+
+test('yamux over TLS: gathered frames relayed to slow readers arrive byte-exact (pooled buffers are not reused while queued)', async (t) => {
+  const [client, server] = await yamuxOverTls(t);
+  const services: Promise<Buffer>[] = [];
+  server.on('stream', (s: YamuxStream) => {
+    void socketPair(t).then(([local, service]) => {
+      services.push(slowCollect(service));
+      service.end();
+      void relay(s, local);
+    });
+  });
+  const payloads = [0, 1, 2].map(() => randomBytes(8 * 1024 * 1024));
+  const streams = payloads.map(() => client.open());
+  await Promise.all(streams.map((s, i) => Promise.all([send(s, payloads[i]!), collect(s)])));
+  const got = await Promise.all(services);
+  for (let i = 0; i < payloads.length; i++) assert.ok(got[i]!.equals(payloads[i]!), `relayed stream ${i}`);
+});
+
 test('yamux: a destroyed stream whose reader is not a relay still counts its views as kept', async (t) => {
   // The session asks each stream it handed a view to; a reset may arrive in the same input
   // chunk as the data, after which the reader still holds what it was given.
