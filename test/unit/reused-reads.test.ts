@@ -90,9 +90,12 @@ async function exchangeBothWays(visitor: Socket | tls.TLSSocket, service: Socket
   assert.ok((await visitorGot).equals(down), 'service to visitor');
 }
 
-/** A yamux session over a real TCP connection: [client, server, the server's socket]. */
-async function yamuxPair(t: TestContext): Promise<[YamuxSession, YamuxSession, Socket]> {
-  const [clientSock, serverSock] = await socketPair(t);
+/**
+ * A yamux session over a real TCP connection, or a TLS one (where every read
+ * ends at a 16 KiB record): [client, server, the server's socket].
+ */
+async function yamuxPair(t: TestContext, over: 'tcp' | 'tls' = 'tcp'): Promise<[YamuxSession, YamuxSession, Socket]> {
+  const [clientSock, serverSock] = over === 'tls' ? await tlsPair(t) : await socketPair(t);
   const client = new YamuxSession(clientSock, { keepaliveIntervalMs: 0, client: true });
   const server = new YamuxSession(serverSock, { keepaliveIntervalMs: 0, client: false });
   t.after(() => {
@@ -218,20 +221,8 @@ test('yamux: a relay from a socket into a stream that waits for credit carries 1
   await done;
 });
 
-/** A yamux session over a real TLS connection, where every read ends at a 16 KiB record: [client, server]. */
-async function yamuxOverTls(t: TestContext): Promise<[YamuxSession, YamuxSession]> {
-  const [clientSock, serverSock] = await tlsPair(t);
-  const client = new YamuxSession(clientSock, { keepaliveIntervalMs: 0, client: true });
-  const server = new YamuxSession(serverSock, { keepaliveIntervalMs: 0, client: false });
-  t.after(() => {
-    client.destroy();
-    server.destroy();
-  });
-  return [client, server];
-}
-
 test('yamux over TLS: a frame that arrives record by record reaches the reader whole', async (t) => {
-  const [client, server] = await yamuxOverTls(t);
+  const [client, server] = await yamuxPair(t, 'tls');
   const inbound = new Promise<YamuxStream>((resolve) => server.once('stream', resolve));
   const out = client.open();
   const frames = Array.from({ length: 16 }, () => randomBytes(64 * 1024));
@@ -250,7 +241,7 @@ test('yamux over TLS: a frame that arrives record by record reaches the reader w
 });
 
 test('yamux over TLS: gathered frames relayed to slow readers arrive byte-exact (pooled buffers are not reused while queued)', async (t) => {
-  const [client, server] = await yamuxOverTls(t);
+  const [client, server] = await yamuxPair(t, 'tls');
   const services: Promise<Buffer>[] = [];
   server.on('stream', (s: YamuxStream) => {
     void socketPair(t).then(([local, service]) => {
