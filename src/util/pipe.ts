@@ -55,6 +55,8 @@ export function relay(visitor: Duplex, service: Duplex, opts: RelayOptions = {})
     };
 
     const forward = (from: Duplex, to: Duplex, inbound: boolean): void => {
+      let fromEnded = false;
+      let toFlushed = false;
       from.on('data', (chunk: Buffer) => {
         if (counter) {
           if (inbound) counter.bytesIn += chunk.length;
@@ -63,8 +65,13 @@ export function relay(visitor: Duplex, service: Duplex, opts: RelayOptions = {})
         idleTimer?.refresh();
         if (!to.write(chunk)) from.pause();
       });
-      to.on('drain', () => from.resume());
+      to.on('drain', () => {
+        // A tail still being flushed to a slow reader is progress, not silence.
+        idleTimer?.refresh();
+        from.resume();
+      });
       from.once('end', () => {
+        fromEnded = true;
         to.end();
         ended += 1;
         if (ended === 1) {
@@ -74,13 +81,21 @@ export function relay(visitor: Duplex, service: Duplex, opts: RelayOptions = {})
         // Torn down only once both directions have flushed their last writes:
         // the first to end may still be writing to a slow reader when the
         // second ends, and destroying its destination then would cut its tail.
-        if (to.writableFinished) onFlushed();
-        else to.once('finish', onFlushed);
+        const flushed = (): void => {
+          toFlushed = true;
+          onFlushed();
+        };
+        if (to.writableFinished) flushed();
+        else to.once('finish', flushed);
       });
       from.once('error', finish);
+      // A source that closes before its end, or a destination that closes
+      // before our last writes left, is a hang-up: the other side goes too.
       from.once('close', () => {
-        // A close before both ends were seen is a hang-up mid-stream.
-        if (ended < 2) finish();
+        if (!fromEnded) finish();
+      });
+      to.once('close', () => {
+        if (!toFlushed) finish();
       });
       // The stream may have been read in paused mode (the first message): start the flow.
       from.resume();

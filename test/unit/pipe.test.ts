@@ -109,3 +109,36 @@ test('when both sides end, the direction still writing to a slow reader is flush
   assert.ok(Buffer.concat(chunks).equals(upload), `got ${Buffer.concat(chunks).length} of ${upload.length} bytes`);
   await done;
 });
+
+test('a destination destroyed while flushing its tail after both sides ended ends the relay at once', { timeout: 20_000 }, async (t) => {
+  const [visitor, a] = await socketPair();
+  const [left, right] = await socketPair();
+  const opts = { keepaliveIntervalMs: 0, maxStreamWindow: INITIAL_STREAM_WINDOW };
+  const near = new YamuxSession(left, { ...opts, client: true });
+  const far = new YamuxSession(right, { ...opts, client: false });
+  t.after(() => {
+    near.destroy();
+    far.destroy();
+    visitor.destroy();
+  });
+  const accepted = once(far, 'stream');
+  const stream = near.open();
+  const [peer] = (await accepted) as [YamuxStream];
+  peer.pause();
+  // Far longer than the test may take: the teardown must not wait for it.
+  const done = relay(a, stream, { halfCloseIdleMs: 3_600_000 });
+
+  const visitorEnded = once(a, 'end');
+  visitor.end(randomBytes(INITIAL_STREAM_WINDOW + 150_000));
+  await visitorEnded;
+  const visitorGot = collect(visitor);
+  peer.end();
+  await visitorGot;
+  assert.ok(stream.writableLength > 0, 'the tail still waits for credit');
+
+  // The stream goes away without an error (its session closing does that):
+  // the relay settles now, not when the idle timer would fire.
+  stream.destroy();
+  await done;
+  assert.ok(a.destroyed);
+});
