@@ -224,6 +224,18 @@ export class YamuxStream extends Duplex implements HoldReporter, ViewSource {
     return true;
   }
 
+  /** @internal Bytes of a frame gathered so far and not yet handed on. */
+  get gatheredBytesPending(): number {
+    return this.gatheredBytes;
+  }
+
+  /** @internal The connection went quiet in the middle of a frame: hand on what has come. */
+  flushPartialFrame(): void {
+    if (this.gatheredBytes === 0 || this.destroyed) return;
+    this.flushGathered();
+    this.maybeGrant();
+  }
+
   /** @internal End of one input chunk: hand coalesced pieces to the reader. */
   flushReceived(): void {
     this.dirty = false;
@@ -397,8 +409,7 @@ export class YamuxStream extends Duplex implements HoldReporter, ViewSource {
    * out at once (the usual case on a local socket), its buffer goes back to
    * the pool for the next frame: a fresh buffer per frame would be the
    * garbage that reused reads exist to avoid. A buffer still queued, or read
-   * by a consumer that cannot say, is left to the consumer. A short frame is
-   * copied out, so no buffer is pinned by less than a quarter of its size.
+   * by a consumer that cannot say, is left to the consumer.
    */
   private flushGathered(): void {
     const buf = this.gathered;
@@ -406,7 +417,10 @@ export class YamuxStream extends Duplex implements HoldReporter, ViewSource {
     const n = this.gatheredBytes;
     this.gathered = null;
     this.gatheredBytes = 0;
-    if (n < GATHER_BUFFER / 4) {
+    // A short frame, or a reader that will not take it at once (paused, or
+    // behind): copied out, so that a paused stream holds what it received and
+    // not buffers several times its size.
+    if (n < GATHER_BUFFER / 4 || this.readableFlowing !== true || this.readableLength > 0) {
       this.push(Buffer.from(buf.subarray(0, n)));
       if (gatherPool.length < GATHER_POOL_LIMIT) gatherPool.push(buf);
       return;

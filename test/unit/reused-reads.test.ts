@@ -6,6 +6,7 @@ import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import tls from 'node:tls';
 import { YamuxSession } from '../../src/mux/session.js';
 import type { YamuxStream } from '../../src/mux/stream.js';
+import { Flag, FrameType, frameHeader } from '../../src/mux/header.js';
 import { generateSelfSignedCertificate } from '../../src/transport/self-signed-cert.js';
 import { relay } from '../../src/util/pipe.js';
 import { RELAY_HIGH_WATER_MARK, withRelayBuffers } from '../../src/util/socket-buffers.js';
@@ -236,8 +237,9 @@ test('yamux over TLS: a frame that arrives record by record reaches the reader w
   await once(far, 'end');
   await sent;
   assert.ok(Buffer.concat(chunks).equals(Buffer.concat(frames)));
-  // Each 64 KiB frame came in five TLS reads, and is handed on as one chunk.
-  assert.deepEqual(chunks.map((c) => c.length), frames.map((f) => f.length));
+  // Each 64 KiB frame came in four or five TLS reads and is handed on whole, unless the rest of it
+  // was late (a partly gathered frame goes on after a millisecond), which a busy machine may cause.
+  assert.ok(chunks.length < 2 * frames.length, `${chunks.length} chunks for ${frames.length} frames`);
 });
 
 test('yamux over TLS: gathered frames relayed to slow readers arrive byte-exact (pooled buffers are not reused while queued)', async (t) => {
@@ -255,6 +257,51 @@ test('yamux over TLS: gathered frames relayed to slow readers arrive byte-exact 
   await Promise.all(streams.map((s, i) => Promise.all([send(s, payloads[i]!), collect(s)])));
   const got = await Promise.all(services);
   for (let i = 0; i < payloads.length; i++) assert.ok(got[i]!.equals(payloads[i]!), `relayed stream ${i}`);
+});
+
+test('yamux over TLS: the part of a frame that has come is handed on when the rest is late', async (t) => {
+  // A hand-written peer: one frame header announcing 40000 bytes, then only
+  // 10000 of them. The rest is sent only once the reader has the first part.
+  const [raw, serverSock] = await tlsPair(t);
+  const server = new YamuxSession(serverSock, { keepaliveIntervalMs: 0, client: false });
+  t.after(() => server.destroy());
+  const inbound = new Promise<YamuxStream>((resolve) => server.once('stream', resolve));
+  const payload = randomBytes(40_000);
+  raw.write(Buffer.concat([frameHeader(FrameType.Data, Flag.SYN, 1, payload.length), payload.subarray(0, 10_000)]));
+  const stream = await inbound;
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(Buffer.from(c)));
+  await once(stream, 'data');
+  assert.ok(Buffer.concat(chunks).equals(payload.subarray(0, 10_000)));
+  raw.write(payload.subarray(10_000));
+  while (Buffer.concat(chunks).length < payload.length) await once(stream, 'data');
+  assert.ok(Buffer.concat(chunks).equals(payload));
+});
+
+test('yamux over TLS: a stream nobody reads yet holds gathered frames in buffers of their own size', async (t) => {
+  const [client, server, serverSock] = await yamuxPair(t, 'tls');
+  const inbound = new Promise<YamuxStream>((resolve) => server.once('stream', resolve));
+  const out = client.open();
+  // Frames of 21000 bytes: each arrives in two TLS reads and is gathered.
+  const frames = Array.from({ length: 48 }, () => randomBytes(21_000));
+  const total = frames.length * 21_000;
+  // The session reads the connection first, so once this many bytes came in, every frame was handled.
+  let arrived = 0;
+  const allArrived = new Promise<void>((resolve) => {
+    serverSock.on('data', (c: Buffer) => {
+      arrived += c.length;
+      if (arrived >= total + frames.length * 12) resolve();
+    });
+  });
+  for (const f of frames) out.write(f);
+  const far = await inbound;
+  await allArrived;
+  assert.equal(far.readableLength, total);
+  const chunks: Buffer[] = [];
+  far.on('data', (c: Buffer) => chunks.push(c));
+  while (chunks.reduce((n, c) => n + c.length, 0) < total) await once(far, 'data');
+  assert.ok(Buffer.concat(chunks).equals(Buffer.concat(frames)));
+  for (const c of chunks) assert.ok(c.buffer.byteLength <= 2 * c.length, `a ${c.length}-byte chunk pins ${c.buffer.byteLength} bytes`);
 });
 
 test('yamux: a destroyed stream whose reader is not a relay still counts its views as kept', async (t) => {
