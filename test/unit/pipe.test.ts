@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
@@ -70,15 +70,18 @@ test('a half-closed pair that stays silent is torn down', async () => {
   service.destroy();
 });
 
-test('when both sides end, the direction still writing to a slow reader is flushed before teardown', async (t) => {
-  // visitor <-> [a | relay | stream] ~yamux~ peer. The peer grants only the
-  // smallest window and does not read yet, so the relay's writes toward it
-  // wait for credit: the visitor's upload has ended but its tail is queued.
+/**
+ * visitor <-> [a | relay | stream] ~yamux~ peer, where the peer grants only
+ * the smallest window and does not read yet: after the visitor uploads more
+ * than that window and ends, the relay has seen the end while the upload's
+ * tail still waits for credit in `stream`. Then the peer ends its side too.
+ */
+async function bothEndedWithTailQueued(t: TestContext, opts: { halfCloseIdleMs?: number } = {}) {
   const [visitor, a] = await socketPair();
   const [left, right] = await socketPair();
-  const opts = { keepaliveIntervalMs: 0, maxStreamWindow: INITIAL_STREAM_WINDOW };
-  const near = new YamuxSession(left, { ...opts, client: true });
-  const far = new YamuxSession(right, { ...opts, client: false });
+  const mux = { keepaliveIntervalMs: 0, maxStreamWindow: INITIAL_STREAM_WINDOW };
+  const near = new YamuxSession(left, { ...mux, client: true });
+  const far = new YamuxSession(right, { ...mux, client: false });
   t.after(() => {
     near.destroy();
     far.destroy();
@@ -88,19 +91,22 @@ test('when both sides end, the direction still writing to a slow reader is flush
   const stream = near.open();
   const [peer] = (await accepted) as [YamuxStream];
   peer.pause();
-  const done = relay(a, stream);
+  const done = relay(a, stream, opts);
 
   const upload = randomBytes(INITIAL_STREAM_WINDOW + 150_000);
   const visitorEnded = once(a, 'end');
   visitor.end(upload);
   await visitorEnded;
   assert.ok(stream.writableLength > 0, 'the tail waits for credit');
-
-  // Now the other direction ends too, with the tail still queued.
   const visitorGot = collect(visitor);
   const peerEnded = once(peer, 'end');
   peer.end();
   await visitorGot;
+  return { a, stream, peer, peerEnded, upload, done };
+}
+
+test('when both sides end, the direction still writing to a slow reader is flushed before teardown', async (t) => {
+  const { peer, peerEnded, upload, done } = await bothEndedWithTailQueued(t);
   // The reader catches up: every byte must still arrive.
   const chunks: Buffer[] = [];
   peer.on('data', (c: Buffer) => chunks.push(Buffer.from(c)));
@@ -111,31 +117,8 @@ test('when both sides end, the direction still writing to a slow reader is flush
 });
 
 test('a destination destroyed while flushing its tail after both sides ended ends the relay at once', { timeout: 20_000 }, async (t) => {
-  const [visitor, a] = await socketPair();
-  const [left, right] = await socketPair();
-  const opts = { keepaliveIntervalMs: 0, maxStreamWindow: INITIAL_STREAM_WINDOW };
-  const near = new YamuxSession(left, { ...opts, client: true });
-  const far = new YamuxSession(right, { ...opts, client: false });
-  t.after(() => {
-    near.destroy();
-    far.destroy();
-    visitor.destroy();
-  });
-  const accepted = once(far, 'stream');
-  const stream = near.open();
-  const [peer] = (await accepted) as [YamuxStream];
-  peer.pause();
-  // Far longer than the test may take: the teardown must not wait for it.
-  const done = relay(a, stream, { halfCloseIdleMs: 3_600_000 });
-
-  const visitorEnded = once(a, 'end');
-  visitor.end(randomBytes(INITIAL_STREAM_WINDOW + 150_000));
-  await visitorEnded;
-  const visitorGot = collect(visitor);
-  peer.end();
-  await visitorGot;
-  assert.ok(stream.writableLength > 0, 'the tail still waits for credit');
-
+  // An idle timer far longer than the test may take: the teardown must not wait for it.
+  const { a, stream, done } = await bothEndedWithTailQueued(t, { halfCloseIdleMs: 3_600_000 });
   // The stream goes away without an error (its session closing does that):
   // the relay settles now, not when the idle timer would fire.
   stream.destroy();
