@@ -36,7 +36,7 @@ export function relay(visitor: Duplex, service: Duplex, opts: RelayOptions = {})
   const halfCloseIdleMs = opts.halfCloseIdleMs ?? HALF_CLOSE_IDLE_MS;
   return new Promise((resolve) => {
     let ended = 0;
-    let flushed = 0;
+    let directionsFlushed = 0;
     let done = false;
     let idleTimer: NodeJS.Timeout | undefined;
 
@@ -50,8 +50,8 @@ export function relay(visitor: Duplex, service: Duplex, opts: RelayOptions = {})
     };
 
     const onFlushed = (): void => {
-      flushed += 1;
-      if (flushed === 2) finish();
+      directionsFlushed += 1;
+      if (directionsFlushed === 2) finish();
     };
 
     const forward = (from: Duplex, to: Duplex, inbound: boolean): void => {
