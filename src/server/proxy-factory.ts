@@ -13,6 +13,7 @@ import { bindProxyUdpPort, listenProxyPort } from './port-policy.js';
 import { createSecretProxy } from './secret-proxies.js';
 import { TcpGroup } from './tcp-group.js';
 import { UdpServerProxy } from './udp-proxy.js';
+import { VhostConnectionGate } from './vhost-gate.js';
 import { VhostHttpServer } from './vhost-http.js';
 import { VhostHttpsServer } from './vhost-https.js';
 import { VhostTcpmuxServer } from './vhost-tcpmux.js';
@@ -38,6 +39,9 @@ export class ProxyFactory {
 
   /** Opens the vhost ports the config asks for (frp: 0 = off). */
   async openVhosts(): Promise<void> {
+    const limits = this.config.limits;
+    const gate = new VhostConnectionGate({ perAddress: limits.vhostConnsPerIP, total: limits.vhostConnsTotal });
+    const headerTimeoutMs = limits.vhostHeaderTimeout * 1000;
     if (this.config.vhostHTTPPort > 0) {
       const vhost = new VhostHttpServer({
         host: this.config.proxyBindAddr,
@@ -45,12 +49,21 @@ export class ProxyFactory {
         responseTimeoutSec: this.config.vhostHTTPTimeout,
         custom404Page: this.config.custom404Page ? readFileSync(this.config.custom404Page) : undefined,
         logger: this.log.child({ vhost: 'http' }),
+        gate,
+        requestHeadTimeoutMs: headerTimeoutMs,
+        idleTimeoutMs: limits.vhostIdleTimeout * 1000,
       });
       this.vhostHttp = vhost;
       await vhost.listen();
     }
     if (this.config.vhostHTTPSPort > 0) {
-      const vhost = new VhostHttpsServer({ host: this.config.proxyBindAddr, port: this.config.vhostHTTPSPort, logger: this.log.child({ vhost: 'https' }) });
+      const vhost = new VhostHttpsServer({
+        host: this.config.proxyBindAddr,
+        port: this.config.vhostHTTPSPort,
+        logger: this.log.child({ vhost: 'https' }),
+        gate,
+        helloTimeoutMs: headerTimeoutMs,
+      });
       this.vhostHttps = vhost;
       await vhost.listen();
     }
@@ -60,6 +73,8 @@ export class ProxyFactory {
         port: this.config.tcpmuxHTTPConnectPort,
         passthrough: this.config.tcpmuxPassthrough,
         logger: this.log.child({ vhost: 'tcpmux' }),
+        gate,
+        connectTimeoutMs: headerTimeoutMs,
       });
       this.vhostTcpmux = vhost;
       await vhost.listen();

@@ -14,6 +14,7 @@ import { isInterimResponse, ResponseHeadParser, switchesToTunnel, type ResponseH
 import { VhostServer } from './vhost-server.js';
 import { visitorAddress } from '../util/address.js';
 import { sameSecret } from '../util/secret.js';
+import type { VhostConnectionGate } from './vhost-gate.js';
 
 /** What one registered http proxy contributes to the router. */
 export interface HttpRoute {
@@ -37,12 +38,16 @@ export interface VhostHttpOptions {
   responseTimeoutSec: number;
   custom404Page?: Buffer;
   logger: Logger;
-  /** how long a visitor may take to send a request head (default 60 s, frp's read-header timeout) */
+  /** the admission shared by the vhost ports */
+  gate: VhostConnectionGate;
+  /** one absolute deadline per request head, from accept or from the head's first byte (default 60 s, frp's ReadHeaderTimeout) */
   requestHeadTimeoutMs?: number;
+  /** how long a keep-alive connection may wait silent for its next request (default 60 s) */
+  idleTimeoutMs?: number;
 }
 
-/** frp's read-header timeout: a visitor that does not finish a request head in time is dropped. */
 const REQUEST_HEAD_TIMEOUT_MS = 60_000;
+const IDLE_TIMEOUT_MS = 60_000;
 /** Between reads of a body already under way. */
 const BODY_IDLE_TIMEOUT_MS = 120_000;
 
@@ -62,7 +67,7 @@ interface Backend {
  */
 export class VhostHttpServer extends VhostServer<HttpRoute> {
   constructor(private readonly opts: VhostHttpOptions) {
-    super('http', opts.host, opts.port, opts.logger);
+    super('http', opts.host, opts.port, opts.logger, opts.gate);
   }
 
   protected async serve(visitor: Socket): Promise<void> {
@@ -75,9 +80,12 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
       backend = undefined;
     };
     try {
-      for (;;) {
-        const head = await this.readRequestHead(reader, visitor);
-        if (!head) return;
+      for (let first = true; ; first = false) {
+        const head = await this.readRequestHead(reader, visitor, first);
+        if (!head) {
+          visitor.end();
+          return;
+        }
         const route = this.router.lookup(requestHost(head), requestPath(head), requestRouteUser(head));
         if (!route) {
           await this.answer(visitor, notFoundResponse(this.opts.custom404Page));
@@ -118,12 +126,24 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
     }
   }
 
-  /** The next request head, or undefined when the visitor closed between requests. Bad heads are answered here. */
-  private async readRequestHead(reader: StreamReader, visitor: Socket): Promise<RequestHead | undefined> {
+  /**
+   * The next request head, or undefined when the visitor closed between
+   * requests. Bad heads are answered here. The head has one deadline, counted
+   * from the accept for the first request and from the first byte for later
+   * ones, so a peer trickling bytes cannot keep it open; the silence before a
+   * later request has the idle deadline. Both throw BURROW_TIMEOUT.
+   */
+  private async readRequestHead(reader: StreamReader, visitor: Socket, first: boolean): Promise<RequestHead | undefined> {
     const parser = new RequestHeadParser();
+    const headMs = this.opts.requestHeadTimeoutMs ?? REQUEST_HEAD_TIMEOUT_MS;
+    let deadline = first ? Date.now() + headMs : undefined;
     for (;;) {
-      const chunk = await reader.read(this.opts.requestHeadTimeoutMs ?? REQUEST_HEAD_TIMEOUT_MS, 'http request head');
+      const chunk =
+        deadline === undefined
+          ? await reader.read(this.opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS, 'keep-alive connection idle')
+          : await reader.read(Math.max(1, deadline - Date.now()), 'http request head');
       if (chunk === null) return undefined;
+      deadline ??= Date.now() + headMs;
       let head: RequestHead | undefined;
       try {
         head = parser.push(chunk);

@@ -9,11 +9,13 @@ import { VhostRouter } from '../vhost/router.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { RELAY_HIGH_WATER_MARK } from '../util/socket-buffers.js';
+import type { VhostConnectionGate } from './vhost-gate.js';
 
 /**
  * The public listener shared by the vhost kinds (http, https, tcpmux): owns
- * the socket server and the set of visitor sockets, hands each visitor to
- * `serve`, and destroys the visitor when `serve` fails.
+ * the socket server and the set of visitor sockets, admits each visitor
+ * through the shared connection gate, hands it to `serve`, and destroys it
+ * when `serve` fails.
  */
 export class VhostListener {
   private server: Server | undefined;
@@ -24,6 +26,7 @@ export class VhostListener {
     private readonly host: string,
     private readonly wantedPort: number,
     private readonly log: Logger,
+    private readonly gate: VhostConnectionGate,
     private readonly serve: (visitor: Socket) => Promise<void>,
   ) {}
 
@@ -38,9 +41,18 @@ export class VhostListener {
 
   async listen(): Promise<void> {
     const server = createServer({ allowHalfOpen: true, noDelay: true, highWaterMark: RELAY_HIGH_WATER_MARK }, (socket) => {
-      this.visitors.add(socket);
-      socket.once('close', () => this.visitors.delete(socket));
       socket.on('error', () => {});
+      const release = this.gate.admit(socket.remoteAddress);
+      if (!release) {
+        this.log.debug(`${this.kind} connection refused: too many open vhost connections`, { remote: socket.remoteAddress });
+        socket.destroy();
+        return;
+      }
+      this.visitors.add(socket);
+      socket.once('close', () => {
+        this.visitors.delete(socket);
+        release();
+      });
       this.serve(socket).catch((err: unknown) => {
         this.log.debug(`${this.kind} connection dropped`, { remote: socket.remoteAddress, reason: describeError(err) });
         socket.destroy();
@@ -53,6 +65,8 @@ export class VhostListener {
       });
       server.listen(this.wantedPort, this.host, () => {
         server.removeAllListeners('error');
+        // An accept failure (say, out of file descriptors) must not take the whole server down.
+        server.on('error', (err: Error) => this.log.warn(`${this.kind} vhost accept failed`, { reason: describeError(err) }));
         resolve();
       });
     });
@@ -74,8 +88,8 @@ export abstract class VhostServer<T> {
   readonly router = new VhostRouter<T>();
   private readonly listener: VhostListener;
 
-  constructor(kind: string, host: string, port: number, log: Logger) {
-    this.listener = new VhostListener(kind, host, port, log, (v) => this.serve(v));
+  constructor(kind: string, host: string, port: number, log: Logger, gate: VhostConnectionGate) {
+    this.listener = new VhostListener(kind, host, port, log, gate, (v) => this.serve(v));
   }
 
   protected abstract serve(visitor: Socket): Promise<void>;

@@ -6,6 +6,7 @@ import type { Logger } from '../util/logger.js';
 import { StreamReader } from '../util/stream-reader.js';
 import { CONNECT_ESTABLISHED, ConnectRequestParser, type ConnectRequest } from '../vhost/connect-request.js';
 import { notFoundResponse, proxyAuthRequiredResponse, responseForRequestError } from '../vhost/pages.js';
+import type { VhostConnectionGate } from './vhost-gate.js';
 import { relayWholeConnection, VhostServer } from './vhost-server.js';
 
 export interface VhostTcpmuxOptions {
@@ -14,10 +15,10 @@ export interface VhostTcpmuxOptions {
   /** frp tcpmuxPassthrough: forward the CONNECT request itself instead of answering 200 */
   passthrough: boolean;
   logger: Logger;
+  gate: VhostConnectionGate;
+  /** the whole CONNECT request must arrive this long after the accept (frp: 30 s; here limits.vhostHeaderTimeout) */
+  connectTimeoutMs: number;
 }
-
-/** frp: the CONNECT request must arrive within 30 s. */
-const CONNECT_TIMEOUT_MS = 30_000;
 
 /**
  * The tcpmux port (multiplexer `httpconnect`): a visitor sends
@@ -26,15 +27,18 @@ const CONNECT_TIMEOUT_MS = 30_000;
  */
 export class VhostTcpmuxServer extends VhostServer<ConnectionRoute> {
   constructor(private readonly opts: VhostTcpmuxOptions) {
-    super('tcpmux', opts.host, opts.port, opts.logger);
+    super('tcpmux', opts.host, opts.port, opts.logger, opts.gate);
   }
 
   private async readConnect(reader: StreamReader, visitor: Socket): Promise<ConnectRequest | undefined> {
     const parser = new ConnectRequestParser();
-    const deadline = Date.now() + CONNECT_TIMEOUT_MS;
+    const deadline = Date.now() + this.opts.connectTimeoutMs;
     for (;;) {
       const chunk = await reader.read(Math.max(1, deadline - Date.now()), 'CONNECT request');
-      if (chunk === null) return undefined;
+      if (chunk === null) {
+        visitor.end();
+        return undefined;
+      }
       try {
         const req = parser.push(chunk);
         if (req) {
