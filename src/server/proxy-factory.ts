@@ -13,6 +13,7 @@ import { bindProxyUdpPort, listenProxyPort } from './port-policy.js';
 import { createSecretProxy } from './secret-proxies.js';
 import { TcpGroup } from './tcp-group.js';
 import { UdpServerProxy } from './udp-proxy.js';
+import { DomainOwners } from '../vhost/domain-owners.js';
 import { VhostConnectionGate } from './vhost-gate.js';
 import { VhostHttpServer } from './vhost-http.js';
 import { VhostHttpsServer } from './vhost-https.js';
@@ -41,6 +42,7 @@ export class ProxyFactory {
   async openVhosts(): Promise<void> {
     const limits = this.config.limits;
     const gate = new VhostConnectionGate({ perAddress: limits.vhostConnsPerIP, total: limits.vhostConnsTotal });
+    const owners = new DomainOwners();
     const headerTimeoutMs = limits.vhostHeaderTimeout * 1000;
     if (this.config.vhostHTTPPort > 0) {
       const vhost = new VhostHttpServer({
@@ -50,6 +52,7 @@ export class ProxyFactory {
         custom404Page: this.config.custom404Page ? readFileSync(this.config.custom404Page) : undefined,
         logger: this.log.child({ vhost: 'http' }),
         gate,
+        owners,
         requestHeadTimeoutMs: headerTimeoutMs,
         idleTimeoutMs: limits.vhostIdleTimeout * 1000,
       });
@@ -62,6 +65,7 @@ export class ProxyFactory {
         port: this.config.vhostHTTPSPort,
         logger: this.log.child({ vhost: 'https' }),
         gate,
+        owners,
         helloTimeoutMs: headerTimeoutMs,
       });
       this.vhostHttps = vhost;
@@ -74,6 +78,7 @@ export class ProxyFactory {
         passthrough: this.config.tcpmuxPassthrough,
         logger: this.log.child({ vhost: 'tcpmux' }),
         gate,
+        owners,
         connectTimeoutMs: headerTimeoutMs,
       });
       this.vhostTcpmux = vhost;
@@ -120,6 +125,7 @@ export class ProxyFactory {
           port: this.vhostTcpmux.port,
           defaultPort: -1,
           subDomainHost: this.config.subDomainHost,
+          user: control.user,
           payload: this.payloadOptions(msg),
           getWorkConn: () => control.getWorkConn(),
         });
@@ -135,6 +141,7 @@ export class ProxyFactory {
           port: this.vhostHttps.port,
           defaultPort: 443,
           subDomainHost: this.config.subDomainHost,
+          user: control.user,
           payload: this.payloadOptions(msg),
           getWorkConn: () => control.getWorkConn(),
         });
@@ -207,6 +214,7 @@ export class ProxyFactory {
       msg,
       vhost: this.vhostHttp,
       subDomainHost: this.config.subDomainHost,
+      user: control.user,
       payload: this.payloadOptions(msg),
       getWorkConn: () => control.getWorkConn(),
     });

@@ -14,6 +14,7 @@ import { isInterimResponse, ResponseHeadParser, switchesToTunnel, type ResponseH
 import { VhostServer } from './vhost-server.js';
 import { visitorAddress } from '../util/address.js';
 import { sameSecret } from '../util/secret.js';
+import type { DomainOwners } from '../vhost/domain-owners.js';
 import type { VhostConnectionGate } from './vhost-gate.js';
 
 /** What one registered http proxy contributes to the router. */
@@ -40,6 +41,8 @@ export interface VhostHttpOptions {
   logger: Logger;
   /** the admission shared by the vhost ports */
   gate: VhostConnectionGate;
+  /** the domain owners shared by the vhost kinds */
+  owners?: DomainOwners;
   /** one absolute deadline per request head, from accept or from the head's first byte (default 60 s, frp's ReadHeaderTimeout) */
   requestHeadTimeoutMs?: number;
   /** how long a keep-alive connection may wait silent for its next request (default 60 s) */
@@ -67,7 +70,7 @@ interface Backend {
  */
 export class VhostHttpServer extends VhostServer<HttpRoute> {
   constructor(private readonly opts: VhostHttpOptions) {
-    super('http', opts.host, opts.port, opts.logger, opts.gate);
+    super('http', opts.host, opts.port, opts.logger, opts.gate, opts.owners);
   }
 
   protected async serve(visitor: Socket): Promise<void> {

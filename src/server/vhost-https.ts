@@ -3,6 +3,7 @@ import type { ConnectionRoute } from '../proxy/domain-routed.js';
 import type { Logger } from '../util/logger.js';
 import { StreamReader } from '../util/stream-reader.js';
 import { ClientHelloReader } from '../vhost/sni.js';
+import type { DomainOwners } from '../vhost/domain-owners.js';
 import type { VhostConnectionGate } from './vhost-gate.js';
 import { relayWholeConnection, VhostServer } from './vhost-server.js';
 
@@ -11,6 +12,8 @@ export interface VhostHttpsOptions {
   port: number;
   logger: Logger;
   gate: VhostConnectionGate;
+  /** the domain owners shared by the vhost kinds */
+  owners?: DomainOwners;
   /** the whole ClientHello must arrive this long after the accept (frp: 30 s; here limits.vhostHeaderTimeout) */
   helloTimeoutMs: number;
 }
@@ -23,7 +26,7 @@ export interface VhostHttpsOptions {
  */
 export class VhostHttpsServer extends VhostServer<ConnectionRoute> {
   constructor(private readonly opts: VhostHttpsOptions) {
-    super('https', opts.host, opts.port, opts.logger, opts.gate);
+    super('https', opts.host, opts.port, opts.logger, opts.gate, opts.owners);
   }
 
   protected async serve(visitor: Socket): Promise<void> {

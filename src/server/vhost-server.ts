@@ -5,6 +5,7 @@ import { wrapPayload } from '../proxy/payload-transform.js';
 import { visitorAddress } from '../util/address.js';
 import { relay } from '../util/pipe.js';
 import type { StreamReader } from '../util/stream-reader.js';
+import type { DomainOwners } from '../vhost/domain-owners.js';
 import { VhostRouter } from '../vhost/router.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
@@ -85,10 +86,11 @@ export class VhostListener {
  * visitors go to the subclass's `serve`.
  */
 export abstract class VhostServer<T> {
-  readonly router = new VhostRouter<T>();
+  readonly router: VhostRouter<T>;
   private readonly listener: VhostListener;
 
-  constructor(kind: string, host: string, port: number, log: Logger, gate: VhostConnectionGate) {
+  constructor(kind: string, host: string, port: number, log: Logger, gate: VhostConnectionGate, owners?: DomainOwners) {
+    this.router = new VhostRouter<T>(owners);
     this.listener = new VhostListener(kind, host, port, log, gate, (v) => this.serve(v));
   }
 

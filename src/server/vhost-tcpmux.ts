@@ -6,6 +6,7 @@ import type { Logger } from '../util/logger.js';
 import { StreamReader } from '../util/stream-reader.js';
 import { CONNECT_ESTABLISHED, ConnectRequestParser, type ConnectRequest } from '../vhost/connect-request.js';
 import { notFoundResponse, proxyAuthRequiredResponse, responseForRequestError } from '../vhost/pages.js';
+import type { DomainOwners } from '../vhost/domain-owners.js';
 import type { VhostConnectionGate } from './vhost-gate.js';
 import { relayWholeConnection, VhostServer } from './vhost-server.js';
 
@@ -16,6 +17,8 @@ export interface VhostTcpmuxOptions {
   passthrough: boolean;
   logger: Logger;
   gate: VhostConnectionGate;
+  /** the domain owners shared by the vhost kinds */
+  owners?: DomainOwners;
   /** the whole CONNECT request must arrive this long after the accept (frp: 30 s; here limits.vhostHeaderTimeout) */
   connectTimeoutMs: number;
 }
@@ -27,7 +30,7 @@ export interface VhostTcpmuxOptions {
  */
 export class VhostTcpmuxServer extends VhostServer<ConnectionRoute> {
   constructor(private readonly opts: VhostTcpmuxOptions) {
-    super('tcpmux', opts.host, opts.port, opts.logger, opts.gate);
+    super('tcpmux', opts.host, opts.port, opts.logger, opts.gate, opts.owners);
   }
 
   private async readConnect(reader: StreamReader, visitor: Socket): Promise<ConnectRequest | undefined> {
