@@ -44,6 +44,7 @@ export class ProxyFactory {
     const gate = new VhostConnectionGate({ perAddress: limits.vhostConnsPerIP, total: limits.vhostConnsTotal });
     const owners = new DomainOwners();
     const headerTimeoutMs = limits.vhostHeaderTimeout * 1000;
+    const idleTimeoutMs = limits.vhostIdleTimeout * 1000;
     if (this.config.vhostHTTPPort > 0) {
       const vhost = new VhostHttpServer({
         host: this.config.proxyBindAddr,
@@ -54,7 +55,7 @@ export class ProxyFactory {
         gate,
         owners,
         requestHeadTimeoutMs: headerTimeoutMs,
-        idleTimeoutMs: limits.vhostIdleTimeout * 1000,
+        idleTimeoutMs,
       });
       this.vhostHttp = vhost;
       await vhost.listen();
@@ -67,6 +68,7 @@ export class ProxyFactory {
         gate,
         owners,
         helloTimeoutMs: headerTimeoutMs,
+        lingerMs: idleTimeoutMs,
       });
       this.vhostHttps = vhost;
       await vhost.listen();
@@ -80,6 +82,7 @@ export class ProxyFactory {
         gate,
         owners,
         connectTimeoutMs: headerTimeoutMs,
+        lingerMs: idleTimeoutMs,
       });
       this.vhostTcpmux = vhost;
       await vhost.listen();

@@ -4,14 +4,14 @@ import { writeMessage } from '../control/message-io.js';
 import { wrapPayload, type PayloadTransformOptions } from '../proxy/payload-transform.js';
 import { BurrowError, describeError, isBurrowError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import { relay, type TrafficCounter } from '../util/pipe.js';
+import type { TrafficCounter } from '../util/pipe.js';
 import { StreamReader, writeAll } from '../util/stream-reader.js';
 import { BodyFramer, requestBodyKind, responseBodyKind } from '../vhost/body-framer.js';
 import { rewriteRequestHead, rewriteResponseHead, type HeaderSet } from '../vhost/head-rewrite.js';
 import { badGatewayResponse, gatewayTimeoutResponse, notFoundResponse, responseForRequestError, unauthorizedResponse } from '../vhost/pages.js';
 import { isKeepAlive, RequestHeadParser, requestHost, requestPath, requestRouteUser, basicAuth, type RequestHead } from '../vhost/request-head.js';
-import { isInterimResponse, ResponseHeadParser, switchesToTunnel, type ResponseHead } from '../vhost/response-head.js';
-import { VhostServer } from './vhost-server.js';
+import { isInterimResponse, isUnrequestedSwitch, ResponseHeadParser, switchesToTunnel, type ResponseHead } from '../vhost/response-head.js';
+import { endVisitor, relayIfOpen, VhostServer } from './vhost-server.js';
 import { visitorAddress } from '../util/address.js';
 import { sameSecret } from '../util/secret.js';
 import type { DomainOwners } from '../vhost/domain-owners.js';
@@ -86,7 +86,7 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
       for (let first = true; ; first = false) {
         const head = await this.readRequestHead(reader, visitor, first);
         if (!head) {
-          visitor.end();
+          await this.endVisitor(visitor);
           return;
         }
         const route = this.router.lookup(requestHost(head), requestPath(head), requestRouteUser(head));
@@ -117,7 +117,7 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
           return;
         }
         if (!keepOpen) {
-          visitor.end();
+          await this.endVisitor(visitor);
           return;
         }
       }
@@ -193,23 +193,33 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
       await this.answer(visitor, badGatewayResponse());
       return false;
     }
+    let tunnelled = false;
+    let bodySent = false;
     // Settled at once into true/false so a failure here can never become an unhandled rejection.
     const requestSent = this.forwardBody(new BodyFramer(requestBodyKind(head), { side: 'request' }), reader, work, route.traffic, true).then(
-      () => true,
-      () => false,
+      () => (bodySent = true),
+      () => {
+        // A visitor gone (or its body broken) mid-request: its answer no longer matters, so the
+        // backend is released now rather than waited on until the response timeout.
+        if (!tunnelled) work.destroy();
+        return false;
+      },
     );
     const response = await this.forwardResponse(head, backend, visitor);
     if (response === 'tunnel') {
+      tunnelled = true;
       // Bytes either side already sent past the heads stay buffered in the streams and belong to the tunnel.
       reader.detach();
       backend.reader.detach();
       // Node settles a removed 'readable' listener on the next tick; resuming before that keeps the stream paused.
       process.nextTick(() => {
-        void relay(visitor, work, { counter: route.traffic }).finally(() => (route.active -= 1));
+        void relayIfOpen(visitor, work, route.traffic).finally(() => (route.active -= 1));
       });
       return 'tunnel';
     }
-    // A backend that answered and went away may leave the request body unsent: that is its choice.
+    // Answered before the request body is through (a 417 to Expect: 100-continue, an early 413): the
+    // visitor may never send the rest, and what it does send cannot be told from a next request.
+    if (!bodySent) return false;
     const sent = await requestSent;
     return response && sent && isKeepAlive(head.version, head.headers);
   }
@@ -254,6 +264,11 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
         await this.answer(visitor, badGatewayResponse());
         return false;
       }
+      if (isUnrequestedSwitch(req, res)) {
+        this.opts.logger.warn('backend switched protocols without an Upgrade request', { proxy: route.proxyName });
+        await this.answer(visitor, badGatewayResponse());
+        return false;
+      }
       const out = rewriteResponseHead(res, route.responseHeaders);
       route.traffic.bytesOut += out.length;
       // The head and the body bytes that arrived with it leave in one write (measured: about a
@@ -283,8 +298,11 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
     }
   }
 
-  private async answer(visitor: Socket, response: Buffer): Promise<void> {
-    if (visitor.destroyed) return;
-    await new Promise<void>((resolve) => visitor.end(response, () => resolve()));
+  private answer(visitor: Socket, response: Buffer): Promise<void> {
+    return endVisitor(visitor, this.opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS, response);
+  }
+
+  private endVisitor(visitor: Socket): Promise<void> {
+    return endVisitor(visitor, this.opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS);
   }
 }

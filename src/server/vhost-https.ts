@@ -5,7 +5,7 @@ import { StreamReader } from '../util/stream-reader.js';
 import { ClientHelloReader } from '../vhost/sni.js';
 import type { DomainOwners } from '../vhost/domain-owners.js';
 import type { VhostConnectionGate } from './vhost-gate.js';
-import { relayWholeConnection, VhostServer } from './vhost-server.js';
+import { endVisitor, relayWholeConnection, VhostServer } from './vhost-server.js';
 
 export interface VhostHttpsOptions {
   host: string;
@@ -16,6 +16,8 @@ export interface VhostHttpsOptions {
   owners?: DomainOwners;
   /** the whole ClientHello must arrive this long after the accept (frp: 30 s; here limits.vhostHeaderTimeout) */
   helloTimeoutMs: number;
+  /** how long a visitor we have ended may keep its side open (limits.vhostIdleTimeout) */
+  lingerMs: number;
 }
 
 /**
@@ -37,7 +39,7 @@ export class VhostHttpsServer extends VhostServer<ConnectionRoute> {
     for (;;) {
       const chunk = await reader.read(Math.max(1, deadline - Date.now()), 'TLS ClientHello');
       if (chunk === null) {
-        visitor.end();
+        await endVisitor(visitor, this.opts.lingerMs);
         return;
       }
       const info = hello.push(chunk);

@@ -8,7 +8,7 @@ import { CONNECT_ESTABLISHED, ConnectRequestParser, type ConnectRequest } from '
 import { notFoundResponse, proxyAuthRequiredResponse, responseForRequestError } from '../vhost/pages.js';
 import type { DomainOwners } from '../vhost/domain-owners.js';
 import type { VhostConnectionGate } from './vhost-gate.js';
-import { relayWholeConnection, VhostServer } from './vhost-server.js';
+import { endVisitor, relayWholeConnection, VhostServer } from './vhost-server.js';
 
 export interface VhostTcpmuxOptions {
   host: string;
@@ -21,6 +21,8 @@ export interface VhostTcpmuxOptions {
   owners?: DomainOwners;
   /** the whole CONNECT request must arrive this long after the accept (frp: 30 s; here limits.vhostHeaderTimeout) */
   connectTimeoutMs: number;
+  /** how long a visitor we have ended may keep its side open (limits.vhostIdleTimeout) */
+  lingerMs: number;
 }
 
 /**
@@ -39,7 +41,7 @@ export class VhostTcpmuxServer extends VhostServer<ConnectionRoute> {
     for (;;) {
       const chunk = await reader.read(Math.max(1, deadline - Date.now()), 'CONNECT request');
       if (chunk === null) {
-        visitor.end();
+        await endVisitor(visitor, this.opts.lingerMs);
         return undefined;
       }
       try {
@@ -50,7 +52,7 @@ export class VhostTcpmuxServer extends VhostServer<ConnectionRoute> {
         }
       } catch (err) {
         if (!isBurrowError(err)) throw err;
-        visitor.end(responseForRequestError(err.code));
+        await endVisitor(visitor, this.opts.lingerMs, responseForRequestError(err.code));
         return undefined;
       }
     }
@@ -62,13 +64,13 @@ export class VhostTcpmuxServer extends VhostServer<ConnectionRoute> {
     if (!req) return;
     const route = req.head.method === 'CONNECT' ? this.router.lookup(req.host, '', req.user) : undefined;
     if (!route) {
-      visitor.end(notFoundResponse());
+      await endVisitor(visitor, this.opts.lingerMs, notFoundResponse());
       return;
     }
     if (route.httpUser !== '' || route.httpPassword !== '') {
       const c = req.credentials;
       if (!c || !sameSecret(c.user, route.httpUser) || !sameSecret(c.password, route.httpPassword)) {
-        visitor.end(proxyAuthRequiredResponse());
+        await endVisitor(visitor, this.opts.lingerMs, proxyAuthRequiredResponse());
         return;
       }
     }
