@@ -167,11 +167,16 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
 
   private async openBackend(route: HttpRoute, visitor: Socket): Promise<Backend> {
     const raw = await route.getWorkConn();
-    await writeMessage(raw, {
-      type: 'StartWorkConn',
-      body: { proxy_name: route.proxyName, src_addr: visitorAddress(visitor.remoteAddress), src_port: visitor.remotePort },
-    });
     raw.on('error', () => {});
+    try {
+      await writeMessage(raw, {
+        type: 'StartWorkConn',
+        body: { proxy_name: route.proxyName, src_addr: visitorAddress(visitor.remoteAddress), src_port: visitor.remotePort },
+      });
+    } catch (err) {
+      raw.destroy();
+      throw err;
+    }
     const work = wrapPayload(raw, route.payload);
     work.on('error', () => {});
     route.active += 1;
