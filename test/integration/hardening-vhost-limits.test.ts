@@ -77,6 +77,32 @@ test('a keep-alive connection that stays silent after its response is closed at 
   }
 });
 
+test('the head deadline holds for every request on a keep-alive connection, not only the first', async () => {
+  const backend = createHttpServer((_req, res) => res.end('hello'));
+  backend.listen(0, '127.0.0.1');
+  await once(backend, 'listening');
+  const server = await vhostServer({ vhostHeaderTimeout: 1 });
+  const client = makeClient(server.port, {
+    proxies: [{ name: 'ka', type: 'http', localPort: (backend.address() as AddressInfo).port, customDomains: ['ka.example.com'] }],
+  });
+  try {
+    await client.start();
+    await client.waitForProxy('ka');
+    const v = await openRawVisitor(server.vhostHttpPort);
+    v.socket.write('GET /one HTTP/1.1\r\nHost: ka.example.com\r\n\r\n');
+    await v.waitForText('hello');
+    const startedAt = Date.now();
+    drip(v, Buffer.from(`GET /two HTTP/1.1\r\nHost: ka.example.com\r\nX-Pad: ${'p'.repeat(100)}\r\n\r\n`), 100);
+    const closedAt = await withTimeout(v.closed, 6000, 'the trickling second request to be cut');
+    assert.ok(closedAt - startedAt >= 900, 'not before the deadline');
+    assert.equal(v.text.split('HTTP/1.1').length, 2, 'only the first request was answered');
+  } finally {
+    client.stop();
+    await server.stop();
+    backend.close();
+  }
+});
+
 test('connection caps: per source address over all vhost ports, and in total', async () => {
   const server = await vhostServer({ vhostConnsPerIP: 3, vhostConnsTotal: 5 });
   try {

@@ -211,6 +211,15 @@ describe('vhost: misbehaving visitors and backends close only their own connecti
     await stillServing();
   });
 
+  test('pipelined requests followed at once by FIN: both are answered in order, then our FIN', async () => {
+    const v = await openRawVisitor(vhost, { allowHalfOpen: true });
+    v.socket.end('GET /p1 HTTP/1.1\r\nHost: plain.example.com\r\n\r\nGET /p2 HTTP/1.1\r\nHost: plain.example.com\r\n\r\n');
+    await v.waitForEnd(5000);
+    assert.match(v.text, /^HTTP\/1\.1 200 [\s\S]*ok \/p1HTTP\/1\.1 200 [\s\S]*ok \/p2$/);
+    v.socket.destroy();
+    await stillServing();
+  });
+
   test('a tcpmux visitor reset while its work connection is fetched leaves no work or local connection behind', async () => {
     await waitFor(() => server.activeConnections === 1, 'only the client connection to be open');
     for (let i = 0; i < 5; i++) {
