@@ -10,7 +10,7 @@ import { BodyFramer, requestBodyKind, responseBodyKind } from '../vhost/body-fra
 import { rewriteRequestHead, rewriteResponseHead, type HeaderSet } from '../vhost/head-rewrite.js';
 import { badGatewayResponse, gatewayTimeoutResponse, notFoundResponse, responseForRequestError, unauthorizedResponse } from '../vhost/pages.js';
 import { isKeepAlive, RequestHeadParser, requestHost, requestPath, requestRouteUser, basicAuth, type RequestHead } from '../vhost/request-head.js';
-import { isInterimResponse, isUnrequestedSwitch, ResponseHeadParser, switchesToTunnel, type ResponseHead } from '../vhost/response-head.js';
+import { headerTokens, isInterimResponse, isUnrequestedSwitch, ResponseHeadParser, switchesToTunnel, type ResponseHead } from '../vhost/response-head.js';
 import { endVisitor, relayIfOpen, VhostServer } from './vhost-server.js';
 import { visitorAddress } from '../util/address.js';
 import { sameSecret } from '../util/secret.js';
@@ -210,7 +210,8 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
         return false;
       },
     );
-    const response = await this.forwardResponse(head, backend, visitor);
+    const interim = { continued: false };
+    const response = await this.forwardResponse(head, backend, visitor, interim);
     if (response === 'tunnel') {
       tunnelled = true;
       // Bytes either side already sent past the heads stay buffered in the streams and belong to the tunnel.
@@ -222,9 +223,9 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
       });
       return 'tunnel';
     }
-    // Answered before the request body is through (a 417 to Expect: 100-continue, an early 413): the
-    // visitor may never send the rest, and what it does send cannot be told from a next request.
-    if (!bodySent) return false;
+    // Turned down before a 100 Continue (a 417, an early 413): the visitor may never send the body it
+    // was holding back, and whatever it sends later cannot be told from a next request.
+    if (!bodySent && !interim.continued && headerTokens(head.headers, 'expect').includes('100-continue')) return false;
     const sent = await requestSent;
     return response && sent && isKeepAlive(head.version, head.headers);
   }
@@ -248,7 +249,7 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
   }
 
   /** The response (after any interim 1xx ones): true = keep-alive possible, false = close, 'tunnel'. */
-  private async forwardResponse(req: RequestHead, backend: Backend, visitor: Socket): Promise<boolean | 'tunnel'> {
+  private async forwardResponse(req: RequestHead, backend: Backend, visitor: Socket, interim: { continued: boolean }): Promise<boolean | 'tunnel'> {
     const { route, reader } = backend;
     for (;;) {
       let res: ResponseHead | undefined;
@@ -282,7 +283,10 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
       setImmediate(() => visitor.uncork());
       await writeAll(visitor, out);
       if (switchesToTunnel(req.method, res)) return 'tunnel';
-      if (isInterimResponse(res)) continue;
+      if (isInterimResponse(res)) {
+        if (res.status === 100) interim.continued = true;
+        continue;
+      }
       const framer = new BodyFramer(responseBodyKind(req.method, res), { side: 'response' });
       await this.forwardBody(framer, reader, visitor, route.traffic, false);
       return framer.kind.type !== 'until-close' && isKeepAlive(res.version, res.headers);

@@ -58,6 +58,7 @@ describe('vhost: misbehaving visitors and backends close only their own connecti
   let silent: RawBackend;
   let breaker: RawBackend;
   let refuser: HttpServer;
+  let early: RawBackend;
   let vhost: number;
 
   before(async () => {
@@ -79,6 +80,8 @@ describe('vhost: misbehaving visitors and backends close only their own connecti
       s.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc');
       setImmediate(() => s.destroy());
     });
+    // Answers as soon as the head is in, and goes on reading the upload.
+    early = await rawBackend((s) => s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
     // Turns down every Expect: 100-continue without reading the body.
     refuser = createHttpServer((_req, res) => res.end('unexpected'));
     refuser.on('checkContinue', (_req, res) => res.writeHead(417, { 'content-length': '0' }).end());
@@ -102,11 +105,12 @@ describe('vhost: misbehaving visitors and backends close only their own connecti
         { name: 'silent', type: 'http', localPort: silent.port, customDomains: ['silent.example.com'] },
         { name: 'breaker', type: 'http', localPort: breaker.port, customDomains: ['break.example.com'] },
         { name: 'refuser', type: 'http', localPort: port(refuser), customDomains: ['refuse.example.com'] },
+        { name: 'early', type: 'http', localPort: early.port, customDomains: ['early.example.com'] },
         { name: 'mux', type: 'tcpmux', multiplexer: 'httpconnect', localPort: echo.port, customDomains: ['mux.example.com'] },
       ],
     });
     await client.start();
-    for (const n of ['plain', 'switcher', 'silent', 'breaker', 'refuser', 'mux']) await client.waitForProxy(n);
+    for (const n of ['plain', 'switcher', 'silent', 'breaker', 'refuser', 'early', 'mux']) await client.waitForProxy(n);
   });
 
   after(async () => {
@@ -114,7 +118,7 @@ describe('vhost: misbehaving visitors and backends close only their own connecti
     await server.stop();
     plain.close();
     refuser.close();
-    for (const b of [switcher, silent, breaker]) b.server.close();
+    for (const b of [switcher, silent, breaker, early]) b.server.close();
     await echo.close();
   });
 
@@ -201,6 +205,15 @@ describe('vhost: misbehaving visitors and backends close only their own connecti
     // The body that might still come could not be told from a next request: the connection is not reused.
     await v.waitForEnd(5000);
     await stillServing();
+  });
+
+  test('an answer that comes before the upload is through does not cut the upload', async () => {
+    const v = await openRawVisitor(vhost);
+    v.socket.write('POST /up HTTP/1.1\r\nHost: early.example.com\r\nContent-Length: 10\r\n\r\nfirst');
+    await v.waitForText('\r\n\r\nok');
+    v.socket.write('-last');
+    await waitFor(() => early.received.some((r) => r.endsWith('\r\n\r\nfirst-last')), 'the whole body to reach the backend');
+    v.socket.destroy();
   });
 
   test('pipelined requests: the good one is answered, the malformed second head gets 400', async () => {
