@@ -149,6 +149,16 @@ export const serverSchema: SchemaNode = {
     natholeAnalysisDataReserveHours: count(168),
     allowPorts: { kind: 'portRanges' },
     httpPlugins: { kind: 'list', item: httpPlugin },
+    /** burrow's own bounds on what unauthenticated peers may hold open (frp has none of these) */
+    limits: {
+      kind: 'object',
+      fields: {
+        vhostHeaderTimeout: { kind: 'int', default: 60, min: 1, max: 3600 },
+        vhostIdleTimeout: { kind: 'int', default: 60, min: 1, max: 3600 },
+        vhostConnsPerIP: { kind: 'int', default: 256, min: 0, max: 1_000_000 },
+        vhostConnsTotal: { kind: 'int', default: 4096, min: 1, max: 1_000_000 },
+      },
+    },
     sshTunnelGateway: {
       kind: 'object',
       fields: {

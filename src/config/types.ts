@@ -84,6 +84,18 @@ export interface HttpPluginSettings {
   tlsVerify: boolean;
 }
 
+/** burrow-only bounds on the public side; frp has no equivalents. */
+export interface ServerLimits {
+  /** seconds from a vhost connection's first byte (or its accept) to the end of its request head / ClientHello / CONNECT */
+  vhostHeaderTimeout: number;
+  /** seconds a keep-alive vhost connection may wait, silent, for its next request */
+  vhostIdleTimeout: number;
+  /** open connections from one source address over all vhost ports (IPv6: per /64); 0 = no per-address cap */
+  vhostConnsPerIP: number;
+  /** open connections over all vhost ports together */
+  vhostConnsTotal: number;
+}
+
 export interface ServerConfig {
   bindAddr: string;
   bindPort: number;
@@ -128,6 +140,7 @@ export interface ServerConfig {
   natholeAnalysisDataReserveHours: number;
   allowPorts: PortRange[];
   httpPlugins: HttpPluginSettings[];
+  limits: ServerLimits;
   sshTunnelGateway: { bindPort: number; privateKeyFile: string; autoGenPrivateKeyPath: string; authorizedKeysFile: string };
 }
 

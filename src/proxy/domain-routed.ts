@@ -26,6 +26,8 @@ export interface DomainRoutedProxyOptions {
   port: number;
   defaultPort: number;
   subDomainHost: string;
+  /** the Login user of the owning client: a domain belongs to the user who first routed it */
+  user: string;
   payload: PayloadTransformOptions;
   getWorkConn(): Promise<Duplex>;
 }
@@ -62,7 +64,7 @@ export class DomainRoutedProxy implements ServerProxy {
     const domains = proxyDomains({ customDomains: msg.custom_domains, subdomain: msg.subdomain }, opts.subDomainHost);
     try {
       for (const domain of domains) {
-        opts.router.add({ domain, location: '', routeByHTTPUser: this.routeUser, name: opts.name, value: this.route, group: msg.group, groupKey: msg.group_key });
+        opts.router.add({ domain, location: '', routeByHTTPUser: this.routeUser, name: opts.name, value: this.route, group: msg.group, groupKey: msg.group_key, user: opts.user });
         this.added.push(domain);
       }
     } catch (err) {

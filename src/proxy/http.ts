@@ -13,6 +13,8 @@ export interface HttpServerProxyOptions {
   msg: NewProxy;
   vhost: VhostHttpServer;
   subDomainHost: string;
+  /** the Login user of the owning client: a domain belongs to the user who first routed it */
+  user: string;
   payload: PayloadTransformOptions;
   getWorkConn(): Promise<Duplex>;
 }
@@ -53,7 +55,7 @@ export class HttpServerProxy implements ServerProxy {
       for (const domain of domains) {
         for (const location of locations) {
           const key = { domain, location, routeByHTTPUser };
-          opts.vhost.router.add({ ...key, name, value: this.route, group: msg.group, groupKey: msg.group_key });
+          opts.vhost.router.add({ ...key, name, value: this.route, group: msg.group, groupKey: msg.group_key, user: opts.user });
           this.keys.push(key);
         }
       }

@@ -51,6 +51,8 @@ export class TcpServerProxy implements ServerProxy {
       const addr = l.address();
       this.remoteAddr = `:${typeof addr === 'object' && addr ? addr.port : 0}`;
       l.on('connection', (socket: Socket) => this.accept(socket));
+      // An accept failure (say, out of file descriptors) must not take the whole server down.
+      l.on('error', (err: Error) => opts.logger.warn('tcp proxy accept failed', { proxy: opts.name, reason: describeError(err) }));
     }
   }
 
@@ -99,6 +101,11 @@ export class TcpServerProxy implements ServerProxy {
       log.warn('visitor dropped: work connection failed', { proxy: this.name, reason: describeError(err) });
       work.destroy();
       visitor.destroy();
+      return;
+    }
+    // relay() waits for events a socket destroyed meanwhile has already sent: it would hold the work connection for good.
+    if (visitor.destroyed) {
+      work.destroy();
       return;
     }
     log.debug('visitor connected', { proxy: this.name, remote: `${start.src_addr}:${start.src_port}` });

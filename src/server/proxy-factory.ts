@@ -13,6 +13,8 @@ import { bindProxyUdpPort, listenProxyPort } from './port-policy.js';
 import { createSecretProxy } from './secret-proxies.js';
 import { TcpGroup } from './tcp-group.js';
 import { UdpServerProxy } from './udp-proxy.js';
+import { DomainOwners } from '../vhost/domain-owners.js';
+import { VhostConnectionGate } from './vhost-gate.js';
 import { VhostHttpServer } from './vhost-http.js';
 import { VhostHttpsServer } from './vhost-https.js';
 import { VhostTcpmuxServer } from './vhost-tcpmux.js';
@@ -38,6 +40,11 @@ export class ProxyFactory {
 
   /** Opens the vhost ports the config asks for (frp: 0 = off). */
   async openVhosts(): Promise<void> {
+    const limits = this.config.limits;
+    const gate = new VhostConnectionGate({ perAddress: limits.vhostConnsPerIP, total: limits.vhostConnsTotal });
+    const owners = new DomainOwners();
+    const headerTimeoutMs = limits.vhostHeaderTimeout * 1000;
+    const idleTimeoutMs = limits.vhostIdleTimeout * 1000;
     if (this.config.vhostHTTPPort > 0) {
       const vhost = new VhostHttpServer({
         host: this.config.proxyBindAddr,
@@ -45,12 +52,24 @@ export class ProxyFactory {
         responseTimeoutSec: this.config.vhostHTTPTimeout,
         custom404Page: this.config.custom404Page ? readFileSync(this.config.custom404Page) : undefined,
         logger: this.log.child({ vhost: 'http' }),
+        gate,
+        owners,
+        requestHeadTimeoutMs: headerTimeoutMs,
+        idleTimeoutMs,
       });
       this.vhostHttp = vhost;
       await vhost.listen();
     }
     if (this.config.vhostHTTPSPort > 0) {
-      const vhost = new VhostHttpsServer({ host: this.config.proxyBindAddr, port: this.config.vhostHTTPSPort, logger: this.log.child({ vhost: 'https' }) });
+      const vhost = new VhostHttpsServer({
+        host: this.config.proxyBindAddr,
+        port: this.config.vhostHTTPSPort,
+        logger: this.log.child({ vhost: 'https' }),
+        gate,
+        owners,
+        helloTimeoutMs: headerTimeoutMs,
+        lingerMs: idleTimeoutMs,
+      });
       this.vhostHttps = vhost;
       await vhost.listen();
     }
@@ -60,6 +79,10 @@ export class ProxyFactory {
         port: this.config.tcpmuxHTTPConnectPort,
         passthrough: this.config.tcpmuxPassthrough,
         logger: this.log.child({ vhost: 'tcpmux' }),
+        gate,
+        owners,
+        connectTimeoutMs: headerTimeoutMs,
+        lingerMs: idleTimeoutMs,
       });
       this.vhostTcpmux = vhost;
       await vhost.listen();
@@ -105,6 +128,7 @@ export class ProxyFactory {
           port: this.vhostTcpmux.port,
           defaultPort: -1,
           subDomainHost: this.config.subDomainHost,
+          user: control.user,
           payload: this.payloadOptions(msg),
           getWorkConn: () => control.getWorkConn(),
         });
@@ -120,6 +144,7 @@ export class ProxyFactory {
           port: this.vhostHttps.port,
           defaultPort: 443,
           subDomainHost: this.config.subDomainHost,
+          user: control.user,
           payload: this.payloadOptions(msg),
           getWorkConn: () => control.getWorkConn(),
         });
@@ -192,6 +217,7 @@ export class ProxyFactory {
       msg,
       vhost: this.vhostHttp,
       subDomainHost: this.config.subDomainHost,
+      user: control.user,
       payload: this.payloadOptions(msg),
       getWorkConn: () => control.getWorkConn(),
     });

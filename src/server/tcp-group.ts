@@ -16,6 +16,8 @@ export class TcpGroup implements TcpProxyGroup {
     private readonly listener: Server,
     private readonly onEmpty: (group: TcpGroup) => void,
   ) {
+    // An accept failure (say, out of file descriptors) must not take the whole server down.
+    listener.on('error', () => {});
     listener.on('connection', (socket: Socket) => {
       const member = this.members[this.next++ % Math.max(1, this.members.length)];
       if (member) member.accept(socket);

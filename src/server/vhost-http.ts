@@ -4,16 +4,18 @@ import { writeMessage } from '../control/message-io.js';
 import { wrapPayload, type PayloadTransformOptions } from '../proxy/payload-transform.js';
 import { BurrowError, describeError, isBurrowError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import { relay, type TrafficCounter } from '../util/pipe.js';
+import type { TrafficCounter } from '../util/pipe.js';
 import { StreamReader, writeAll } from '../util/stream-reader.js';
 import { BodyFramer, requestBodyKind, responseBodyKind } from '../vhost/body-framer.js';
 import { rewriteRequestHead, rewriteResponseHead, type HeaderSet } from '../vhost/head-rewrite.js';
 import { badGatewayResponse, gatewayTimeoutResponse, notFoundResponse, responseForRequestError, unauthorizedResponse } from '../vhost/pages.js';
 import { isKeepAlive, RequestHeadParser, requestHost, requestPath, requestRouteUser, basicAuth, type RequestHead } from '../vhost/request-head.js';
-import { isInterimResponse, ResponseHeadParser, switchesToTunnel, type ResponseHead } from '../vhost/response-head.js';
-import { VhostServer } from './vhost-server.js';
+import { headerTokens, isInterimResponse, isUnrequestedSwitch, ResponseHeadParser, switchesToTunnel, type ResponseHead } from '../vhost/response-head.js';
+import { endVisitor, relayIfOpen, VhostServer } from './vhost-server.js';
 import { visitorAddress } from '../util/address.js';
 import { sameSecret } from '../util/secret.js';
+import type { DomainOwners } from '../vhost/domain-owners.js';
+import type { VhostConnectionGate } from './vhost-gate.js';
 
 /** What one registered http proxy contributes to the router. */
 export interface HttpRoute {
@@ -37,12 +39,18 @@ export interface VhostHttpOptions {
   responseTimeoutSec: number;
   custom404Page?: Buffer;
   logger: Logger;
-  /** how long a visitor may take to send a request head (default 60 s, frp's read-header timeout) */
+  /** the admission shared by the vhost ports */
+  gate: VhostConnectionGate;
+  /** the domain owners shared by the vhost kinds */
+  owners?: DomainOwners;
+  /** one absolute deadline per request head, from accept or from the head's first byte (default 60 s, frp's ReadHeaderTimeout) */
   requestHeadTimeoutMs?: number;
+  /** how long a keep-alive connection may wait silent for its next request (default 60 s) */
+  idleTimeoutMs?: number;
 }
 
-/** frp's read-header timeout: a visitor that does not finish a request head in time is dropped. */
 const REQUEST_HEAD_TIMEOUT_MS = 60_000;
+const IDLE_TIMEOUT_MS = 60_000;
 /** Between reads of a body already under way. */
 const BODY_IDLE_TIMEOUT_MS = 120_000;
 
@@ -62,7 +70,7 @@ interface Backend {
  */
 export class VhostHttpServer extends VhostServer<HttpRoute> {
   constructor(private readonly opts: VhostHttpOptions) {
-    super('http', opts.host, opts.port, opts.logger);
+    super('http', opts.host, opts.port, opts.logger, opts.gate, opts.owners);
   }
 
   protected async serve(visitor: Socket): Promise<void> {
@@ -75,9 +83,12 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
       backend = undefined;
     };
     try {
-      for (;;) {
-        const head = await this.readRequestHead(reader, visitor);
-        if (!head) return;
+      for (let first = true; ; first = false) {
+        const head = await this.readRequestHead(reader, visitor, first);
+        if (!head) {
+          await this.endVisitor(visitor);
+          return;
+        }
         const route = this.router.lookup(requestHost(head), requestPath(head), requestRouteUser(head));
         if (!route) {
           await this.answer(visitor, notFoundResponse(this.opts.custom404Page));
@@ -106,7 +117,7 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
           return;
         }
         if (!keepOpen) {
-          visitor.end();
+          await this.endVisitor(visitor);
           return;
         }
       }
@@ -118,12 +129,24 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
     }
   }
 
-  /** The next request head, or undefined when the visitor closed between requests. Bad heads are answered here. */
-  private async readRequestHead(reader: StreamReader, visitor: Socket): Promise<RequestHead | undefined> {
+  /**
+   * The next request head, or undefined when the visitor closed between
+   * requests. Bad heads are answered here. The head has one deadline, counted
+   * from the accept for the first request and from the first byte for later
+   * ones, so a peer trickling bytes cannot keep it open; the silence before a
+   * later request has the idle deadline. Both throw BURROW_TIMEOUT.
+   */
+  private async readRequestHead(reader: StreamReader, visitor: Socket, first: boolean): Promise<RequestHead | undefined> {
     const parser = new RequestHeadParser();
+    const headMs = this.opts.requestHeadTimeoutMs ?? REQUEST_HEAD_TIMEOUT_MS;
+    let deadline = first ? Date.now() + headMs : undefined;
     for (;;) {
-      const chunk = await reader.read(this.opts.requestHeadTimeoutMs ?? REQUEST_HEAD_TIMEOUT_MS, 'http request head');
+      const chunk =
+        deadline === undefined
+          ? await reader.read(this.opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS, 'keep-alive connection idle')
+          : await reader.read(Math.max(1, deadline - Date.now()), 'http request head');
       if (chunk === null) return undefined;
+      deadline ??= Date.now() + headMs;
       let head: RequestHead | undefined;
       try {
         head = parser.push(chunk);
@@ -144,11 +167,16 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
 
   private async openBackend(route: HttpRoute, visitor: Socket): Promise<Backend> {
     const raw = await route.getWorkConn();
-    await writeMessage(raw, {
-      type: 'StartWorkConn',
-      body: { proxy_name: route.proxyName, src_addr: visitorAddress(visitor.remoteAddress), src_port: visitor.remotePort },
-    });
     raw.on('error', () => {});
+    try {
+      await writeMessage(raw, {
+        type: 'StartWorkConn',
+        body: { proxy_name: route.proxyName, src_addr: visitorAddress(visitor.remoteAddress), src_port: visitor.remotePort },
+      });
+    } catch (err) {
+      raw.destroy();
+      throw err;
+    }
     const work = wrapPayload(raw, route.payload);
     work.on('error', () => {});
     route.active += 1;
@@ -170,23 +198,34 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
       await this.answer(visitor, badGatewayResponse());
       return false;
     }
+    let tunnelled = false;
+    let bodySent = false;
     // Settled at once into true/false so a failure here can never become an unhandled rejection.
     const requestSent = this.forwardBody(new BodyFramer(requestBodyKind(head), { side: 'request' }), reader, work, route.traffic, true).then(
-      () => true,
-      () => false,
+      () => (bodySent = true),
+      () => {
+        // A visitor gone (or its body broken) mid-request: its answer no longer matters, so the
+        // backend is released now rather than waited on until the response timeout.
+        if (!tunnelled) work.destroy();
+        return false;
+      },
     );
-    const response = await this.forwardResponse(head, backend, visitor);
+    const interim = { continued: false };
+    const response = await this.forwardResponse(head, backend, visitor, interim);
     if (response === 'tunnel') {
+      tunnelled = true;
       // Bytes either side already sent past the heads stay buffered in the streams and belong to the tunnel.
       reader.detach();
       backend.reader.detach();
       // Node settles a removed 'readable' listener on the next tick; resuming before that keeps the stream paused.
       process.nextTick(() => {
-        void relay(visitor, work, { counter: route.traffic }).finally(() => (route.active -= 1));
+        void relayIfOpen(visitor, work, route.traffic).finally(() => (route.active -= 1));
       });
       return 'tunnel';
     }
-    // A backend that answered and went away may leave the request body unsent: that is its choice.
+    // Turned down before a 100 Continue (a 417, an early 413): the visitor may never send the body it
+    // was holding back, and whatever it sends later cannot be told from a next request.
+    if (!bodySent && !interim.continued && headerTokens(head.headers, 'expect').includes('100-continue')) return false;
     const sent = await requestSent;
     return response && sent && isKeepAlive(head.version, head.headers);
   }
@@ -210,7 +249,7 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
   }
 
   /** The response (after any interim 1xx ones): true = keep-alive possible, false = close, 'tunnel'. */
-  private async forwardResponse(req: RequestHead, backend: Backend, visitor: Socket): Promise<boolean | 'tunnel'> {
+  private async forwardResponse(req: RequestHead, backend: Backend, visitor: Socket, interim: { continued: boolean }): Promise<boolean | 'tunnel'> {
     const { route, reader } = backend;
     for (;;) {
       let res: ResponseHead | undefined;
@@ -231,6 +270,11 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
         await this.answer(visitor, badGatewayResponse());
         return false;
       }
+      if (isUnrequestedSwitch(req, res)) {
+        this.opts.logger.warn('backend switched protocols without an Upgrade request', { proxy: route.proxyName });
+        await this.answer(visitor, badGatewayResponse());
+        return false;
+      }
       const out = rewriteResponseHead(res, route.responseHeaders);
       route.traffic.bytesOut += out.length;
       // The head and the body bytes that arrived with it leave in one write (measured: about a
@@ -239,7 +283,10 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
       setImmediate(() => visitor.uncork());
       await writeAll(visitor, out);
       if (switchesToTunnel(req.method, res)) return 'tunnel';
-      if (isInterimResponse(res)) continue;
+      if (isInterimResponse(res)) {
+        if (res.status === 100) interim.continued = true;
+        continue;
+      }
       const framer = new BodyFramer(responseBodyKind(req.method, res), { side: 'response' });
       await this.forwardBody(framer, reader, visitor, route.traffic, false);
       return framer.kind.type !== 'until-close' && isKeepAlive(res.version, res.headers);
@@ -260,8 +307,11 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
     }
   }
 
-  private async answer(visitor: Socket, response: Buffer): Promise<void> {
-    if (visitor.destroyed) return;
-    await new Promise<void>((resolve) => visitor.end(response, () => resolve()));
+  private answer(visitor: Socket, response: Buffer): Promise<void> {
+    return endVisitor(visitor, this.opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS, response);
+  }
+
+  private endVisitor(visitor: Socket): Promise<void> {
+    return endVisitor(visitor, this.opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS);
   }
 }

@@ -3,16 +3,22 @@ import type { ConnectionRoute } from '../proxy/domain-routed.js';
 import type { Logger } from '../util/logger.js';
 import { StreamReader } from '../util/stream-reader.js';
 import { ClientHelloReader } from '../vhost/sni.js';
-import { relayWholeConnection, VhostServer } from './vhost-server.js';
+import type { DomainOwners } from '../vhost/domain-owners.js';
+import type { VhostConnectionGate } from './vhost-gate.js';
+import { endVisitor, relayWholeConnection, VhostServer } from './vhost-server.js';
 
 export interface VhostHttpsOptions {
   host: string;
   port: number;
   logger: Logger;
+  gate: VhostConnectionGate;
+  /** the domain owners shared by the vhost kinds */
+  owners?: DomainOwners;
+  /** the whole ClientHello must arrive this long after the accept (frp: 30 s; here limits.vhostHeaderTimeout) */
+  helloTimeoutMs: number;
+  /** how long a visitor we have ended may keep its side open (limits.vhostIdleTimeout) */
+  lingerMs: number;
 }
-
-/** frp: the ClientHello must arrive within 30 s. */
-const SNI_TIMEOUT_MS = 30_000;
 
 /**
  * The shared HTTPS port: reads the TLS ClientHello without terminating TLS
@@ -22,17 +28,20 @@ const SNI_TIMEOUT_MS = 30_000;
  */
 export class VhostHttpsServer extends VhostServer<ConnectionRoute> {
   constructor(private readonly opts: VhostHttpsOptions) {
-    super('https', opts.host, opts.port, opts.logger);
+    super('https', opts.host, opts.port, opts.logger, opts.gate, opts.owners);
   }
 
   protected async serve(visitor: Socket): Promise<void> {
     const reader = new StreamReader(visitor);
     const hello = new ClientHelloReader();
-    const deadline = Date.now() + SNI_TIMEOUT_MS;
+    const deadline = Date.now() + this.opts.helloTimeoutMs;
     let serverName: string | undefined;
     for (;;) {
       const chunk = await reader.read(Math.max(1, deadline - Date.now()), 'TLS ClientHello');
-      if (chunk === null) return;
+      if (chunk === null) {
+        await endVisitor(visitor, this.opts.lingerMs);
+        return;
+      }
       const info = hello.push(chunk);
       if (info) {
         serverName = info.serverName;

@@ -1,19 +1,23 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { writeMessage } from '../control/message-io.js';
 import type { ConnectionRoute } from '../proxy/domain-routed.js';
 import { wrapPayload } from '../proxy/payload-transform.js';
 import { visitorAddress } from '../util/address.js';
-import { relay } from '../util/pipe.js';
+import { relay, type TrafficCounter } from '../util/pipe.js';
 import type { StreamReader } from '../util/stream-reader.js';
+import type { DomainOwners } from '../vhost/domain-owners.js';
 import { VhostRouter } from '../vhost/router.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { RELAY_HIGH_WATER_MARK } from '../util/socket-buffers.js';
+import type { VhostConnectionGate } from './vhost-gate.js';
 
 /**
  * The public listener shared by the vhost kinds (http, https, tcpmux): owns
- * the socket server and the set of visitor sockets, hands each visitor to
- * `serve`, and destroys the visitor when `serve` fails.
+ * the socket server and the set of visitor sockets, admits each visitor
+ * through the shared connection gate, hands it to `serve`, and destroys it
+ * when `serve` fails.
  */
 export class VhostListener {
   private server: Server | undefined;
@@ -24,6 +28,7 @@ export class VhostListener {
     private readonly host: string,
     private readonly wantedPort: number,
     private readonly log: Logger,
+    private readonly gate: VhostConnectionGate,
     private readonly serve: (visitor: Socket) => Promise<void>,
   ) {}
 
@@ -38,9 +43,18 @@ export class VhostListener {
 
   async listen(): Promise<void> {
     const server = createServer({ allowHalfOpen: true, noDelay: true, highWaterMark: RELAY_HIGH_WATER_MARK }, (socket) => {
-      this.visitors.add(socket);
-      socket.once('close', () => this.visitors.delete(socket));
       socket.on('error', () => {});
+      const release = this.gate.admit(socket.remoteAddress);
+      if (!release) {
+        this.log.debug(`${this.kind} connection refused: too many open vhost connections`, { remote: socket.remoteAddress });
+        socket.destroy();
+        return;
+      }
+      this.visitors.add(socket);
+      socket.once('close', () => {
+        this.visitors.delete(socket);
+        release();
+      });
       this.serve(socket).catch((err: unknown) => {
         this.log.debug(`${this.kind} connection dropped`, { remote: socket.remoteAddress, reason: describeError(err) });
         socket.destroy();
@@ -53,6 +67,8 @@ export class VhostListener {
       });
       server.listen(this.wantedPort, this.host, () => {
         server.removeAllListeners('error');
+        // An accept failure (say, out of file descriptors) must not take the whole server down.
+        server.on('error', (err: Error) => this.log.warn(`${this.kind} vhost accept failed`, { reason: describeError(err) }));
         resolve();
       });
     });
@@ -71,11 +87,12 @@ export class VhostListener {
  * visitors go to the subclass's `serve`.
  */
 export abstract class VhostServer<T> {
-  readonly router = new VhostRouter<T>();
+  readonly router: VhostRouter<T>;
   private readonly listener: VhostListener;
 
-  constructor(kind: string, host: string, port: number, log: Logger) {
-    this.listener = new VhostListener(kind, host, port, log, (v) => this.serve(v));
+  constructor(kind: string, host: string, port: number, log: Logger, gate: VhostConnectionGate, owners?: DomainOwners) {
+    this.router = new VhostRouter<T>(owners);
+    this.listener = new VhostListener(kind, host, port, log, gate, (v) => this.serve(v));
   }
 
   protected abstract serve(visitor: Socket): Promise<void>;
@@ -98,6 +115,33 @@ export abstract class VhostServer<T> {
 }
 
 /**
+ * Ends our side of a visitor connection, after `last` if given, and resolves
+ * once that is written. The listener allows half-open connections, so a
+ * visitor that never closes its own side would hold the socket for good: it
+ * is destroyed `lingerMs` after our end.
+ */
+export function endVisitor(visitor: Socket, lingerMs: number, last?: Buffer): Promise<void> {
+  if (visitor.destroyed) return Promise.resolve();
+  const timer = setTimeout(() => visitor.destroy(), lingerMs).unref();
+  visitor.once('close', () => clearTimeout(timer));
+  return new Promise<void>((resolve) => (last ? visitor.end(last, () => resolve()) : visitor.end(() => resolve())));
+}
+
+/**
+ * relay() waits for events that a stream destroyed earlier has already sent,
+ * so a relay started on a closed end would hold the other end forever: both
+ * go at once instead.
+ */
+export async function relayIfOpen(visitor: Socket, work: Duplex, counter: TrafficCounter): Promise<void> {
+  if (visitor.destroyed || work.destroyed) {
+    visitor.destroy();
+    work.destroy();
+    return;
+  }
+  await relay(visitor, work, { counter });
+}
+
+/**
  * Joins a visitor whose whole connection belongs to `route` (https after the
  * SNI peek, tcpmux after CONNECT) with a work connection: StartWorkConn with
  * the addresses, `preface` (bytes already read that the backend must see),
@@ -106,25 +150,36 @@ export abstract class VhostServer<T> {
 export async function relayWholeConnection(visitor: Socket, reader: StreamReader, route: ConnectionRoute, preface?: Buffer): Promise<void> {
   const raw = await route.getWorkConn();
   raw.on('error', () => {});
-  await writeMessage(raw, {
-    type: 'StartWorkConn',
-    body: {
-      proxy_name: route.proxyName,
-      src_addr: visitorAddress(visitor.remoteAddress),
-      src_port: visitor.remotePort,
-      dst_addr: visitorAddress(visitor.localAddress),
-      dst_port: visitor.localPort,
-    },
-  });
+  try {
+    // The visitor may have gone while a work connection was being fetched.
+    if (visitor.destroyed) throw new BurrowError('BURROW_CLOSED', 'the visitor closed before a work connection was ready');
+    await writeMessage(raw, {
+      type: 'StartWorkConn',
+      body: {
+        proxy_name: route.proxyName,
+        src_addr: visitorAddress(visitor.remoteAddress),
+        src_port: visitor.remotePort,
+        dst_addr: visitorAddress(visitor.localAddress),
+        dst_port: visitor.localPort,
+      },
+    });
+  } catch (err) {
+    raw.destroy();
+    throw err;
+  }
   const work = wrapPayload(raw, route.payload);
+  work.on('error', () => {});
   if (preface && preface.length > 0) {
     route.traffic.bytesIn += preface.length;
     work.write(preface);
   }
   reader.detach();
   route.active += 1;
-  // Node settles a removed 'readable' listener on the next tick; resuming before that keeps the stream paused.
-  await new Promise<void>((resolve) => process.nextTick(resolve));
-  await relay(visitor, work, { counter: route.traffic });
-  route.active -= 1;
+  try {
+    // Node settles a removed 'readable' listener on the next tick; resuming before that keeps the stream paused.
+    await new Promise<void>((resolve) => process.nextTick(resolve));
+    await relayIfOpen(visitor, work, route.traffic);
+  } finally {
+    route.active -= 1;
+  }
 }

@@ -6,7 +6,9 @@ import type { Logger } from '../util/logger.js';
 import { StreamReader } from '../util/stream-reader.js';
 import { CONNECT_ESTABLISHED, ConnectRequestParser, type ConnectRequest } from '../vhost/connect-request.js';
 import { notFoundResponse, proxyAuthRequiredResponse, responseForRequestError } from '../vhost/pages.js';
-import { relayWholeConnection, VhostServer } from './vhost-server.js';
+import type { DomainOwners } from '../vhost/domain-owners.js';
+import type { VhostConnectionGate } from './vhost-gate.js';
+import { endVisitor, relayWholeConnection, VhostServer } from './vhost-server.js';
 
 export interface VhostTcpmuxOptions {
   host: string;
@@ -14,10 +16,14 @@ export interface VhostTcpmuxOptions {
   /** frp tcpmuxPassthrough: forward the CONNECT request itself instead of answering 200 */
   passthrough: boolean;
   logger: Logger;
+  gate: VhostConnectionGate;
+  /** the domain owners shared by the vhost kinds */
+  owners?: DomainOwners;
+  /** the whole CONNECT request must arrive this long after the accept (frp: 30 s; here limits.vhostHeaderTimeout) */
+  connectTimeoutMs: number;
+  /** how long a visitor we have ended may keep its side open (limits.vhostIdleTimeout) */
+  lingerMs: number;
 }
-
-/** frp: the CONNECT request must arrive within 30 s. */
-const CONNECT_TIMEOUT_MS = 30_000;
 
 /**
  * The tcpmux port (multiplexer `httpconnect`): a visitor sends
@@ -26,15 +32,18 @@ const CONNECT_TIMEOUT_MS = 30_000;
  */
 export class VhostTcpmuxServer extends VhostServer<ConnectionRoute> {
   constructor(private readonly opts: VhostTcpmuxOptions) {
-    super('tcpmux', opts.host, opts.port, opts.logger);
+    super('tcpmux', opts.host, opts.port, opts.logger, opts.gate, opts.owners);
   }
 
   private async readConnect(reader: StreamReader, visitor: Socket): Promise<ConnectRequest | undefined> {
     const parser = new ConnectRequestParser();
-    const deadline = Date.now() + CONNECT_TIMEOUT_MS;
+    const deadline = Date.now() + this.opts.connectTimeoutMs;
     for (;;) {
       const chunk = await reader.read(Math.max(1, deadline - Date.now()), 'CONNECT request');
-      if (chunk === null) return undefined;
+      if (chunk === null) {
+        await endVisitor(visitor, this.opts.lingerMs);
+        return undefined;
+      }
       try {
         const req = parser.push(chunk);
         if (req) {
@@ -43,7 +52,7 @@ export class VhostTcpmuxServer extends VhostServer<ConnectionRoute> {
         }
       } catch (err) {
         if (!isBurrowError(err)) throw err;
-        visitor.end(responseForRequestError(err.code));
+        await endVisitor(visitor, this.opts.lingerMs, responseForRequestError(err.code));
         return undefined;
       }
     }
@@ -55,13 +64,13 @@ export class VhostTcpmuxServer extends VhostServer<ConnectionRoute> {
     if (!req) return;
     const route = req.head.method === 'CONNECT' ? this.router.lookup(req.host, '', req.user) : undefined;
     if (!route) {
-      visitor.end(notFoundResponse());
+      await endVisitor(visitor, this.opts.lingerMs, notFoundResponse());
       return;
     }
     if (route.httpUser !== '' || route.httpPassword !== '') {
       const c = req.credentials;
       if (!c || !sameSecret(c.user, route.httpUser) || !sameSecret(c.password, route.httpPassword)) {
-        visitor.end(proxyAuthRequiredResponse());
+        await endVisitor(visitor, this.opts.lingerMs, proxyAuthRequiredResponse());
         return;
       }
     }

@@ -8,6 +8,7 @@
  */
 import { BurrowError } from '../util/errors.js';
 import { checkLimit, HeadScanner, type HeaderList } from './head-scanner.js';
+import { headerTokens } from './headers.js';
 
 export { getHeader, getHeaderValues, headerTokens, isKeepAlive } from './headers.js';
 export type { HeaderList } from './headers.js';
@@ -85,4 +86,13 @@ export function isInterimResponse(head: ResponseHead): boolean {
 export function switchesToTunnel(requestMethod: string, head: ResponseHead): boolean {
   if (head.status === 101) return true;
   return requestMethod === 'CONNECT' && head.status >= 200 && head.status < 300;
+}
+
+/**
+ * A 101 to a request that offered no Upgrade: RFC 9110 §15.2.2 forbids it,
+ * and honouring it would let a backend turn a plain request into a raw
+ * tunnel on the visitor's connection. The vhost answers 502 instead.
+ */
+export function isUnrequestedSwitch(request: { headers: HeaderList }, head: ResponseHead): boolean {
+  return head.status === 101 && headerTokens(request.headers, 'upgrade').length === 0;
 }

@@ -12,8 +12,16 @@
  *
  * Load-balancing groups: a route registered again with the same group name
  * and key gains a member; lookups rotate round-robin over the members.
+ *
+ * Tenants: a domain, with every location and routeByHTTPUser route on it,
+ * belongs to the user who first registered it (DomainOwners). Another user's
+ * proxy may only join one of its existing load-balancing groups, with the
+ * group key. Unlike frp, which lets anyone add a location or a route user to
+ * any domain and so take part of its traffic (and its Authorization headers).
  */
 import { BurrowError } from '../util/errors.js';
+import { sameSecret } from '../util/secret.js';
+import { DomainOwners } from './domain-owners.js';
 
 export interface VhostRouteKey {
   domain: string;
@@ -30,6 +38,8 @@ export interface VhostRoute<T> extends VhostRouteKey {
   /** `load_balancer.group`; '' or undefined = not grouped. */
   group?: string;
   groupKey?: string;
+  /** The Login `user` of the client registering it; '' when it sent none. */
+  user?: string;
 }
 
 export interface VhostMatch<T> extends VhostRouteKey {
@@ -64,34 +74,51 @@ export class VhostRouter<T> {
   private readonly domains = new Map<string, DomainRoutes<T>>();
   private routeCount = 0;
 
+  /** `owners` is shared by the routers of every vhost kind; a router alone gets its own. */
+  constructor(private readonly owners: DomainOwners = new DomainOwners()) {}
+
   /** Number of distinct (domain, location, routeByHTTPUser) routes. */
   get size(): number {
     return this.routeCount;
   }
 
   /**
-   * Registers a route, or joins its group. Throws BURROW_PROXY_REJECTED on a
-   * conflict with an existing route, a group key mismatch, or a name already
-   * in the group.
+   * Registers a route, or joins its group. Throws BURROW_PROXY_REJECTED when
+   * the domain belongs to another user (and this is not a join of one of its
+   * groups with the right key), on a conflict with an existing route of the
+   * same user, a group key mismatch, or a name already in the group.
    */
   add(route: VhostRoute<T>): void {
     const domain = route.domain.toLowerCase();
     const group = route.group ?? '';
     const groupKey = route.groupKey ?? '';
+    const user = route.user ?? '';
     const key: VhostRouteKey = { domain, location: route.location, routeByHTTPUser: route.routeByHTTPUser };
     const existing = this.find(key);
+    const owner = this.owners.ownerOf(domain);
+    if (owner !== undefined && owner !== user) {
+      // The same answer whether or not a group exists, so the refusal tells nothing about the owner's setup.
+      const joinsGroup = existing !== undefined && group !== '' && existing.group === group && sameSecret(existing.groupKey, groupKey);
+      if (!joinsGroup) {
+        throw new BurrowError(
+          'BURROW_PROXY_REJECTED',
+          `proxy [${route.name}]: domain [${domain}] belongs to another user; only a member of one of its load-balancing groups, with the group key, may share it`,
+        );
+      }
+    }
     if (existing !== undefined) {
       if (group === '' || existing.group !== group) {
-        const owner = existing.group !== '' ? `group [${existing.group}]` : `proxy [${existing.members[0]?.name ?? '?'}]`;
-        throw new BurrowError('BURROW_PROXY_REJECTED', `proxy [${route.name}]: ${describeKey(key)} is already used by ${owner}`);
+        const holder = existing.group !== '' ? `group [${existing.group}]` : `proxy [${existing.members[0]?.name ?? '?'}]`;
+        throw new BurrowError('BURROW_PROXY_REJECTED', `proxy [${route.name}]: ${describeKey(key)} is already used by ${holder}`);
       }
-      if (existing.groupKey !== groupKey) {
+      if (!sameSecret(existing.groupKey, groupKey)) {
         throw new BurrowError('BURROW_PROXY_REJECTED', `proxy [${route.name}]: group [${group}] auth failed: the group key does not match`);
       }
       if (existing.members.some((m) => m.name === route.name)) {
         throw new BurrowError('BURROW_PROXY_REJECTED', `proxy [${route.name}] is already a member of group [${group}] for ${describeKey(key)}`);
       }
       existing.members.push({ name: route.name, value: route.value });
+      this.owners.hold(domain, user);
       return;
     }
 
@@ -118,6 +145,7 @@ export class VhostRouter<T> {
     while (at < list.length && Buffer.compare((list[at] as RouteEntry<T>).locationBytes, entry.locationBytes) > 0) at += 1;
     list.splice(at, 0, entry);
     this.routeCount += 1;
+    this.owners.hold(domain, user);
   }
 
   /** Removes proxy `name` from a route; the route goes with its last member. Returns whether it was there. */
@@ -132,6 +160,7 @@ export class VhostRouter<T> {
     const memberIndex = entry.members.findIndex((m) => m.name === key.name);
     if (memberIndex < 0) return false;
     entry.members.splice(memberIndex, 1);
+    this.owners.release(domain);
     if (entry.members.length > 0) return true;
     list.splice(index, 1);
     this.routeCount -= 1;

@@ -199,7 +199,9 @@ describe('http vhost', () => {
 test('a visitor that never finishes its request head is dropped after the head timeout', async () => {
   const { VhostHttpServer } = await import('../../src/server/vhost-http.js');
   const { silentLogger } = await import('../../src/util/logger.js');
-  const vhost = new VhostHttpServer({ host: '127.0.0.1', port: 0, responseTimeoutSec: 60, logger: silentLogger, requestHeadTimeoutMs: 100 });
+  const { VhostConnectionGate } = await import('../../src/server/vhost-gate.js');
+  const gate = new VhostConnectionGate({ perAddress: 0, total: 100 });
+  const vhost = new VhostHttpServer({ host: '127.0.0.1', port: 0, responseTimeoutSec: 60, logger: silentLogger, gate, requestHeadTimeoutMs: 100 });
   await vhost.listen();
   try {
     const slow = connect({ host: '127.0.0.1', port: vhost.port });
