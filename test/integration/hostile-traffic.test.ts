@@ -10,8 +10,9 @@ const MiB = 1024 * 1024;
  * The seed is fixed so a failure can be replayed; `npm run hostile` runs the
  * same scenario longer and harder.
  */
-test('hostile traffic neither crashes the server nor disturbs a tunnel, and leaves nothing behind', async () => {
+test('hostile traffic neither crashes the server nor disturbs a tunnel, and leaves nothing behind', async (t) => {
   const result = await runHostileScenario({ durationMs: 10_000, concurrency: 48, seed: 16, rssSlackBytes: 64 * MiB, recoverMs: 30_000 });
+  t.diagnostic(JSON.stringify({ opened: result.attack.opened, bytesSent: result.attack.bytesSent, echoes: result.echoes, server: result.server }));
   const detail = JSON.stringify({ ...result, serverLog: undefined }) + '\n' + result.serverLog;
   assert.equal(result.server.exitedDuring, null, `the server process exited during the attack: ${detail}`);
   assert.equal(result.echoes.failed, 0, `echoes through the tunnel failed: ${detail}`);
