@@ -56,7 +56,8 @@ describe('routes per vhost proxy are bounded', () => {
   test('TODO(issue 16): a proxy whose NewProxyResp cannot be sent is not left registered', { skip: 'fix lies in src/server/control-session.ts' }, async () => {
     const resp = await raw.newProxy({ proxy_name: 'long-answer', proxy_type: 'http', custom_domains: [`${'a'.repeat(40)}.example`], locations: names(256, '/') });
     assert.equal(resp.type, 'NewProxyResp');
-    assert.match(resp.body.error ?? '', /NewProxyResp body is \d+ bytes/);
-    assert.equal(server.findProxy('long-answer'), undefined, `the client was told "${resp.body.error ?? ''}" but the proxy stays registered`);
+    // Either answer is fine (refused, or registered with a shortened remote_addr); the two sides must agree.
+    if (resp.body.error) assert.equal(server.findProxy('long-answer'), undefined, `the client was told "${resp.body.error}" but the proxy stays registered`);
+    else assert.ok(server.findProxy('long-answer'));
   });
 });
