@@ -58,8 +58,12 @@ async function echoOnce(port: number, data: Buffer): Promise<Buffer> {
   try {
     const chunks: Buffer[] = [];
     socket.on('data', (c: Buffer) => chunks.push(c));
-    const ended = once(socket, 'end');
-    await once(socket, 'connect');
+    // Settles on 'end', or with the socket's error: whichever comes first, it is awaited below.
+    const ended = new Promise<void>((resolve, reject) => {
+      socket.once('end', resolve);
+      socket.once('error', reject);
+    });
+    await Promise.race([once(socket, 'connect'), ended]);
     socket.end(data);
     await ended;
     return Buffer.concat(chunks);
