@@ -132,6 +132,7 @@ export async function runHostileScenario(opts: HostileRunOptions): Promise<Hosti
         durationMs: opts.durationMs,
         concurrency: opts.concurrency,
         seed: opts.seed,
+        stopWhen: () => server!.exitCode() !== null,
       });
     } finally {
       clearInterval(sampler);

@@ -46,6 +46,8 @@ export interface AttackOptions {
   maxConnMs?: number;
   /** most bytes one connection sends */
   maxBytesPerConn?: number;
+  /** checked between connections: true ends the attack early (the target died) */
+  stopWhen?: () => boolean;
 }
 
 export interface AttackReport {
@@ -226,7 +228,7 @@ export async function runAttack(opts: AttackOptions): Promise<AttackReport> {
   const report: AttackReport = { opened: {}, cutByServer: 0, bytesSent: 0 };
   const stopAt = Date.now() + opts.durationMs;
   const worker = async (): Promise<void> => {
-    while (Date.now() < stopAt) {
+    while (Date.now() < stopAt && !opts.stopWhen?.()) {
       const [target, port] = targets[rand(targets.length)]!;
       const kinds = KINDS_BY_TARGET[target];
       const kind = kinds[rand(kinds.length)]!;
