@@ -5,6 +5,7 @@ import type { VhostRouter } from '../vhost/router.js';
 import type { TrafficCounter } from '../util/pipe.js';
 import type { PayloadTransformOptions } from './payload-transform.js';
 import type { ServerProxy } from './types.js';
+import { checkRouteCount } from './route-limit.js';
 
 /** What a whole-connection vhost (https by SNI, tcpmux by CONNECT) needs from the proxy it routed to. */
 export interface ConnectionRoute {
@@ -49,6 +50,7 @@ export class DomainRoutedProxy implements ServerProxy {
 
   constructor(private readonly opts: DomainRoutedProxyOptions) {
     const { msg } = opts;
+    checkRouteCount(opts.name, msg, false);
     this.type = opts.type;
     this.name = opts.name;
     this.routeUser = msg.route_by_http_user ?? '';

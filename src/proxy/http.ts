@@ -7,6 +7,7 @@ import type { VhostRouteKey } from '../vhost/router.js';
 import type { TrafficCounter } from '../util/pipe.js';
 import type { PayloadTransformOptions } from './payload-transform.js';
 import type { ServerProxy } from './types.js';
+import { checkRouteCount } from './route-limit.js';
 
 export interface HttpServerProxyOptions {
   name: string;
@@ -35,6 +36,7 @@ export class HttpServerProxy implements ServerProxy {
 
   constructor(private readonly opts: HttpServerProxyOptions) {
     const { msg, name } = opts;
+    checkRouteCount(name, msg, true);
     this.name = name;
     this.route = {
       proxyName: name,
