@@ -124,6 +124,11 @@ export function endVisitor(visitor: Socket, lingerMs: number, last?: Buffer): Pr
   if (visitor.destroyed) return Promise.resolve();
   const timer = setTimeout(() => visitor.destroy(), lingerMs).unref();
   visitor.once('close', () => clearTimeout(timer));
+  // A socket left paused with unread bytes never sees the visitor's FIN or
+  // reset: whatever still comes is read and dropped until the linger ends.
+  visitor.removeAllListeners('readable');
+  visitor.on('data', () => {});
+  process.nextTick(() => visitor.resume());
   return new Promise<void>((resolve) => (last ? visitor.end(last, () => resolve()) : visitor.end(() => resolve())));
 }
 

@@ -12,12 +12,9 @@ import { freePort, makeClient, startServer, waitFor } from '../helpers/tunnel.js
  * its socket open on the server: the vhost listeners accept with
  * allowHalfOpen, so the server has to end its side itself, and it must keep
  * reading after an error answer or it never sees the visitor go.
- * Skipped until the fix in src/server/vhost-server.ts (VhostListener, owned
- * by another branch) is merged; remove the skip then.
  */
-const SKIP_UNTIL_VHOST_FIX = 'TODO(issue 16): vhost visitors closed by the peer leak their socket until VhostListener ends and drains them';
 
-describe('vhost ports close a connection the visitor closed', { skip: SKIP_UNTIL_VHOST_FIX }, () => {
+describe('vhost ports close a connection the visitor closed', () => {
   let server: BurrowServer;
   let client: BurrowClient;
   let backend: HttpServer;
