@@ -12,8 +12,15 @@ import { checkVisitorSignature } from './visitor-conn.js';
 const OWNER_ANSWER_TIMEOUT_MS = 10_000;
 /** A finished session is kept this long for its NatHoleReports. */
 const REPORT_WINDOW_MS = 60_000;
-/** Sessions at once, whatever visitors send. */
+/** Sessions at once (each kept for REPORT_WINDOW_MS), whatever visitors send. */
 const MAX_SESSIONS = 1024;
+/**
+ * Sessions one proxy, and one visitor client, may hold in that table: a
+ * visitor that knows one proxy's secret must not fill it for every other
+ * owner's xtcp.
+ */
+const MAX_SESSIONS_PER_PROXY = 64;
+const MAX_SESSIONS_PER_VISITOR = 64;
 /** What burrow tells both peers to wait for the other's probes (NatHoleResp.detect_behavior.read_timeout). */
 const PUNCH_READ_TIMEOUT_MS = 5000;
 
@@ -34,6 +41,7 @@ export interface NatHoleLookup {
 interface Session {
   readonly sid: string;
   readonly proxy: XtcpServerProxy;
+  readonly visitorRunId: string;
   /** resolves with the owner's NatHoleClient */
   answer(msg: NatHoleClient): void;
 }
@@ -85,13 +93,13 @@ export class NatHoleCoordinator {
       }
       checkVisitorSignature(name, proxy, msg.timestamp ?? 0, msg.sign_key ?? '', Math.floor(Date.now() / 1000));
       if (!proxy.allows(from.user)) throw notAllowed(name, from.user);
-      if (this.sessions.size >= MAX_SESSIONS) throw new BurrowError('BURROW_NAT_HOLE_FAILED', 'too many hole punching sessions in progress');
+      this.checkRoom(proxy, from.runId);
 
       // frp's sid: Unix seconds followed by 16 random hex characters.
       const sid = `${Math.floor(Date.now() / 1000)}${randomBytes(8).toString('hex')}`;
       let answer: (m: NatHoleClient) => void = () => {};
       const answered = new Promise<NatHoleClient>((resolve) => (answer = resolve));
-      session = { sid, proxy, answer };
+      session = { sid, proxy, visitorRunId: from.runId, answer };
       this.sessions.set(sid, session);
       proxy.sessions += 1;
 
@@ -122,6 +130,22 @@ export class NatHoleCoordinator {
     }
   }
 
+  private checkRoom(proxy: XtcpServerProxy, visitorRunId: string): void {
+    if (this.sessions.size >= MAX_SESSIONS) throw new BurrowError('BURROW_NAT_HOLE_FAILED', 'too many hole punching sessions in progress');
+    let ofProxy = 0;
+    let ofVisitor = 0;
+    for (const s of this.sessions.values()) {
+      if (s.proxy === proxy) ofProxy += 1;
+      if (s.visitorRunId === visitorRunId) ofVisitor += 1;
+    }
+    if (ofProxy >= MAX_SESSIONS_PER_PROXY) {
+      throw new BurrowError('BURROW_NAT_HOLE_FAILED', `too many hole punching sessions for [${proxy.name}] in the last minute (at most ${MAX_SESSIONS_PER_PROXY})`);
+    }
+    if (ofVisitor >= MAX_SESSIONS_PER_VISITOR) {
+      throw new BurrowError('BURROW_NAT_HOLE_FAILED', `this visitor started too many hole punching sessions in the last minute (at most ${MAX_SESSIONS_PER_VISITOR})`);
+    }
+  }
+
   private client(from: NatHoleParty, msg: NatHoleClient): void {
     const session = this.sessions.get(msg.sid ?? '');
     // Only the proxy's own client answers its sessions.
@@ -134,7 +158,8 @@ export class NatHoleCoordinator {
 
   private report(from: NatHoleParty, msg: NatHoleReport): void {
     const session = this.sessions.get(msg.sid ?? '');
-    this.log.info('xtcp hole punching result', { proxy: session?.proxy.name, sid: msg.sid, success: msg.success === true, from: from.runId });
+    // Any logged-in client may send reports: only those of a real session are worth an info line.
+    (session ? this.log.info : this.log.debug).call(this.log, 'xtcp hole punching result', { proxy: session?.proxy.name, sid: msg.sid, success: msg.success === true, from: from.runId });
   }
 
   private resp(tid: string, sid: string, protocol: string | undefined, candidates: string[] | undefined, assisted: string[] | undefined, role: string): NatHoleResp {

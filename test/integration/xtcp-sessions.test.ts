@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { expectMessage } from '../../src/control/message-io.js';
 import { tokenDigest } from '../../src/protocol/auth.js';
 import type { Message } from '../../src/protocol/messages.js';
 import { rawLogin } from '../helpers/raw-client.js';
@@ -16,14 +17,11 @@ async function respOf(next: () => Promise<Message>, tid: string): Promise<Messag
 /**
  * The server keeps at most 1024 hole-punching sessions, for every xtcp proxy
  * together, and each stays counted for a minute. A visitor that knows the
- * secret of one proxy can fill that table alone and lock every other
- * owner's xtcp out. Sessions must be bounded per proxy (or per visitor
- * client), not only server-wide. The fix is in src/server/nat-hole.ts
- * (another branch's file): unskip this test with it.
+ * secret of one proxy must not fill that table alone and lock every other
+ * owner's xtcp out: sessions are bounded per proxy and per visitor client too.
  */
 test(
-  'TODO(issue 16): one xtcp visitor cannot use up the hole-punching sessions of every other proxy',
-  { skip: 'fix lies in src/server/nat-hole.ts (NatHoleCoordinator.visitor)' },
+  'one xtcp visitor cannot use up the hole-punching sessions of every other proxy',
   async () => {
     const server = await startServer();
     const owners = [await rawLogin(server.port), await rawLogin(server.port)];
@@ -42,10 +40,21 @@ test(
       // The owner of desk-0 never answers: every session waits, then stays counted.
       for (let i = 0; i < 1100; i++) attacker.send(visit(0, `a${i}`));
       await respOf(attacker.next, 'a1099');
+      // The owner of desk-1 answers its session, so the victim is introduced.
+      const owner = owners[1]!;
       victim.send(visit(1, 'v'));
+      const { stream } = await owner.serveWorkConn();
+      const sid = await expectMessage(stream, 'NatHoleSid', 5000);
+      owner.send({ type: 'NatHoleClient', body: { transaction_id: 'o', sid: sid.sid, mapped_addrs: ['127.0.0.1:2'] } });
       const resp = await respOf(victim.next, 'v');
-      assert.equal(resp.type, 'NatHoleResp');
-      assert.doesNotMatch(String(resp.body.error ?? ''), /too many hole punching sessions/);
+      assert.ok(resp.type === 'NatHoleResp');
+      assert.equal(resp.body.error ?? '', '');
+      assert.deepEqual(resp.body.candidate_addrs, ['127.0.0.1:2']);
+      // The attacker's own refusals name the bound they met.
+      attacker.send(visit(0, 'late'));
+      const late = await respOf(attacker.next, 'late');
+      assert.ok(late.type === 'NatHoleResp');
+      assert.match(String(late.body.error ?? ''), /too many hole punching sessions for \[desk-0\]/);
     } finally {
       for (const c of [...owners, attacker, victim]) c.close();
       await server.stop();
