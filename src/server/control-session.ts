@@ -95,7 +95,10 @@ export class ControlSession {
         return;
       case 'CloseProxy':
         // In the same queue as NewProxy: a reload's close-then-register of one name must not race.
-        this.proxyQueue = this.proxyQueue.then(() => this.closeProxy(msg.body.proxy_name ?? ''));
+        this.proxyQueue = this.proxyQueue.then(() => this.closeProxy(msg.body.proxy_name ?? '')).catch((err: unknown) => {
+          // A chain left rejected would be an unhandled rejection, which ends the process.
+          this.log.warn('closing a proxy failed', { reason: describeError(err) });
+        });
         return;
       case 'Ping':
         this.onPing(msg.body.privilege_key, msg.body.timestamp);
@@ -164,7 +167,7 @@ export class ControlSession {
     for (const [name, proxy] of this.proxies) {
       this.proxies.delete(name);
       this.host.releaseProxy(this, proxy);
-      void proxy.close();
+      proxy.close().catch((err: unknown) => this.log.warn('closing a proxy failed', { proxy: name, reason: describeError(err) }));
     }
     this.teardown();
     this.host.controlClosed(this);
