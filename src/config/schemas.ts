@@ -32,6 +32,8 @@ const serverAuth: SchemaNode = {
   kind: 'object',
   fields: {
     ...authBase,
+    /** burrow's own: seconds a signed timestamp may be off the server clock; 0 = no check (as frp) */
+    maxClockSkew: { kind: 'int', default: 900, min: 0, max: 86_400 },
     oidc: {
       kind: 'object',
       fields: { issuer: str(), audience: str(), skipExpiryCheck: bool(), skipIssuerCheck: bool() },
@@ -140,6 +142,17 @@ export const serverSchema: SchemaNode = {
       },
     },
     webServer,
+    /** burrow's own bounds on what an unauthenticated peer may hold (not in frp) */
+    limits: {
+      kind: 'object',
+      fields: {
+        loginTimeout: { kind: 'int', default: 10, min: 1, max: 3600 },
+        preAuthStreams: { kind: 'int', default: 8, min: 1, max: 4096 },
+        preAuthPerIP: { kind: 'int', default: 32, min: 1, max: 1_000_000 },
+        preAuthTotal: { kind: 'int', default: 1024, min: 1, max: 1_000_000 },
+        controlQueueBytes: { kind: 'int', default: 1024 * 1024, min: 64 * 1024, max: 1024 * 1024 * 1024 },
+      },
+    },
     enablePrometheus: bool(),
     log,
     detailedErrorsToClient: bool(true),

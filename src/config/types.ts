@@ -84,6 +84,20 @@ export interface HttpPluginSettings {
   tlsVerify: boolean;
 }
 
+/** burrow's own bounds on the bind port before and around login. */
+export interface ServerLimits {
+  /** seconds a new connection has to complete a Login (or, without tcpMux, a first accepted message) */
+  loginTimeout: number;
+  /** yamux streams one connection may open before its Login succeeded */
+  preAuthStreams: number;
+  /** connections not yet logged in, per source address */
+  preAuthPerIP: number;
+  /** connections not yet logged in, all addresses together */
+  preAuthTotal: number;
+  /** bytes queued unsent on one control connection before it is closed */
+  controlQueueBytes: number;
+}
+
 export interface ServerConfig {
   bindAddr: string;
   bindPort: number;
@@ -105,6 +119,8 @@ export interface ServerConfig {
     token: string;
     tokenSource?: ValueSource;
     additionalScopes: AuthScope[];
+    /** seconds a Login (and scoped NewWorkConn/Ping) timestamp may differ from the server clock; 0 = off */
+    maxClockSkew: number;
     oidc: { issuer: string; audience: string; skipExpiryCheck: boolean; skipIssuerCheck: boolean };
   };
   transport: {
@@ -119,6 +135,7 @@ export interface ServerConfig {
     tls: TlsServerSettings;
   };
   webServer: WebServerSettings;
+  limits: ServerLimits;
   enablePrometheus: boolean;
   log: LogSettings;
   detailedErrorsToClient: boolean;
