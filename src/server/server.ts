@@ -333,19 +333,11 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   }
 }
 
-/** A category for a connection that failed before its first frp byte: scans and probes land here. */
+/**
+ * A connection that failed before its first frp byte (scans and probes land
+ * here), as a category for the summed-up warning: its reason without the
+ * peer's address and port, so one cause from many peers counts as one.
+ */
 function sniffFailure(err: Error): string {
-  const code = err instanceof BurrowError ? err.code : undefined;
-  switch (code) {
-    case 'BURROW_TIMEOUT':
-      return 'handshake or first byte timed out';
-    case 'BURROW_CLOSED':
-      return 'closed before sending anything';
-    case 'BURROW_TLS':
-      return 'TLS handshake failed';
-    case 'BURROW_WEBSOCKET':
-      return 'websocket handshake refused';
-    default:
-      return 'failed before the first message';
-  }
+  return printable(describeError(err).replace(/\[?[0-9a-fA-F:.]*[0-9a-fA-F]\]?:\d+/g, '*'), 160);
 }

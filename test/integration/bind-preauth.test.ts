@@ -6,7 +6,7 @@ import { expectMessage, writeMessage } from '../../src/control/message-io.js';
 import { YamuxSession } from '../../src/mux/session.js';
 import type { YamuxStream } from '../../src/mux/stream.js';
 import { rawLogin } from '../helpers/raw-client.js';
-import { captureLog, makeClient, startServer } from '../helpers/tunnel.js';
+import { captureLog, makeClient, startServer, waitFor } from '../helpers/tunnel.js';
 
 async function rawSocket(port: number, localAddress = '127.0.0.1'): Promise<Socket> {
   const socket = connect({ host: '127.0.0.1', port, localAddress });
@@ -144,6 +144,21 @@ describe('bind port: limits before login', () => {
     await closedWithin(third, 2000);
     await log.waitForLine(/too many unauthenticated connections"/);
     for (const s of idle) s.destroy();
+    await server.stop();
+  });
+
+  test('a scan of probes that send nothing gives one warning, the rest at debug', async () => {
+    const log = captureLog();
+    const server = await startServer({}, log.logger);
+    for (let i = 0; i < 20; i++) {
+      const s = await rawSocket(server.port);
+      s.destroy();
+      await once(s, 'close');
+    }
+    await waitFor(() => log.lines.filter((l) => /closed before sending any data/.test(l)).length === 20, 'twenty debug lines');
+    const warns = log.lines.filter((l) => /"level":"warn"/.test(l));
+    assert.equal(warns.length, 1, warns.join('\n'));
+    assert.match(warns[0]!, /connection from \* closed before sending any data/);
     await server.stop();
   });
 
