@@ -191,7 +191,14 @@ export class BurrowServer extends EventEmitter implements ControlHost {
           case 'NewWorkConn':
             return this.handleWorkConn(stream, msg.body, bind);
           case 'NewVisitorConn':
-            return serveVisitorConn(stream, msg.body, remote, this, this.config.detailedErrorsToClient, this.log, () => bind.trust());
+            return serveVisitorConn(stream, msg.body, remote, this, this.config.detailedErrorsToClient, this.log, {
+              accepted: () => bind.trust(),
+              // Without tcpMux a visitor comes on a connection of its own, before any login: a scan's door.
+              refused: (code, fields) => {
+                if (bind.state === BindConnState.PreAuth) this.refusals.refused(`visitor connection refused (${code})`, remote, fields);
+                else this.log.warn('visitor connection refused', fields);
+              },
+            });
           default:
             this.refusals.refused('unexpected first message', remote, { type: msg.type });
             stream.destroy();

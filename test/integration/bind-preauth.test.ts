@@ -162,6 +162,22 @@ describe('bind port: limits before login', () => {
     await server.stop();
   });
 
+  test('refused visitor connections before any login are summed up too', async () => {
+    const log = captureLog();
+    const server = await startServer({ transport: { tcpMux: false } }, log.logger);
+    for (let i = 0; i < 5; i++) {
+      const s = await rawSocket(server.port);
+      await writeMessage(s, { type: 'NewVisitorConn', body: { proxy_name: 'nothing-here', run_id: '', timestamp: 0, sign_key: 'x' } });
+      const answer = await expectMessage(s, 'NewVisitorConnResp', 5000);
+      assert.match(answer.error ?? '', /no stcp or sudp proxy named "nothing-here"/);
+      s.destroy();
+    }
+    const refusals = log.lines.filter((l) => /visitor connection refused/.test(l));
+    assert.equal(refusals.length, 6, 'five at debug and the first one at warn');
+    assert.equal(refusals.filter((l) => /"level":"warn"/.test(l)).length, 1);
+    await server.stop();
+  });
+
   test('a bad limits value is refused naming the key', async () => {
     await assert.rejects(startServer({ limits: { preAuthPerIP: 0 } }), /limits\.preAuthPerIP/);
     await assert.rejects(startServer({ limits: { loginTimeout: 'soon' } }), /limits\.loginTimeout/);
