@@ -5,6 +5,7 @@ import { XtcpServerProxy } from '../proxy/xtcp.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
+import { shortRunId } from '../util/printable.js';
 import { withTimeout } from '../util/timeout.js';
 import { checkVisitorSignature } from './visitor-conn.js';
 
@@ -134,7 +135,7 @@ export class NatHoleCoordinator {
 
   private report(from: NatHoleParty, msg: NatHoleReport): void {
     const session = this.sessions.get(msg.sid ?? '');
-    this.log.info('xtcp hole punching result', { proxy: session?.proxy.name, sid: msg.sid, success: msg.success === true, from: from.runId });
+    this.log.info('xtcp hole punching result', { proxy: session?.proxy.name, sid: msg.sid, success: msg.success === true, from: shortRunId(from.runId) });
   }
 
   private resp(tid: string, sid: string, protocol: string | undefined, candidates: string[] | undefined, assisted: string[] | undefined, role: string): NatHoleResp {

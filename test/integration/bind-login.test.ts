@@ -66,6 +66,21 @@ describe('bind port: a captured Login cannot be replayed later', () => {
   });
 });
 
+describe('bind port: what the log shows of a client', () => {
+  test('info lines carry a short run id and escaped peer strings', async () => {
+    const { captureLog } = await import('../helpers/tunnel.js');
+    const log = captureLog();
+    const server = await startServer({}, log.logger);
+    const c = await rawLogin(server.port, { user: 'eve\nINFO client logged in user=admin' });
+    const line = await log.waitForLine(/client logged in/);
+    assert.ok(!line.includes(c.runId), 'the full run id is not logged');
+    assert.ok(line.includes(`${c.runId.slice(0, 8)}…`));
+    assert.ok(line.includes('eve\\\\x0aINFO'), line);
+    c.close();
+    await server.stop();
+  });
+});
+
 describe('bind port: a run id belongs to its user', () => {
   test("another user's Login with a live run id is refused and the live client keeps serving", async () => {
     const echo = await startEcho();
