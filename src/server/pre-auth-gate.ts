@@ -61,10 +61,15 @@ export class PreAuthGate {
     return this.total;
   }
 
-  /** A ticket, or the reason the connection is to be closed at once. */
-  enter(address: string, onDeadline: () => void): PreAuthTicket | GateRefusal {
+  /**
+   * A ticket, or the reason the connection is to be closed at once.
+   * `hasClient`: a client is logged in from this address. Without tcpMux its
+   * work connections arrive as new connections, a burst of visitors at once,
+   * so the per-address cap does not apply there; the total still does.
+   */
+  enter(address: string, onDeadline: () => void, hasClient = false): PreAuthTicket | GateRefusal {
     const mine = this.perAddress.get(address) ?? 0;
-    if (mine >= this.limits.preAuthPerIP) return 'too many unauthenticated connections from this address';
+    if (!hasClient && mine >= this.limits.preAuthPerIP) return 'too many unauthenticated connections from this address';
     if (this.total >= this.limits.preAuthTotal) return 'too many unauthenticated connections';
     this.perAddress.set(address, mine + 1);
     this.total++;

@@ -54,6 +54,8 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   /** the physical connection each control logged in on: its work connections must come the same way */
   private readonly bindConnOf = new WeakMap<ControlSession, BindConn>();
   private readonly gate: PreAuthGate;
+  /** live controls per source address, for the pre-auth gate */
+  private readonly clientAddresses = new Map<string, number>();
   private readonly refusals: RefusalLog;
   private readonly key: Buffer;
   private readonly proxies: ProxyFactory;
@@ -149,10 +151,14 @@ export class BurrowServer extends EventEmitter implements ControlHost {
 
   /** At TCP accept, before anything is read: a place among the connections not yet logged in. */
   private admit(address: string, drop: () => void): ReturnType<PreAuthGate['enter']> {
-    const ticket = this.gate.enter(address, () => {
-      this.refusals.refused('no login within limits.loginTimeout', address, { seconds: this.config.limits.loginTimeout });
-      drop();
-    });
+    const ticket = this.gate.enter(
+      address,
+      () => {
+        this.refusals.refused('no login within limits.loginTimeout', address, { seconds: this.config.limits.loginTimeout });
+        drop();
+      },
+      this.clientAddresses.has(address),
+    );
     if (typeof ticket === 'string') this.refusals.refused(ticket, address);
     return ticket;
   }
@@ -245,6 +251,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     if (control.state === ControlState.Active) {
       this.controls.set(runId, control);
       this.bindConnOf.set(control, bind);
+      this.clientAddresses.set(remote, (this.clientAddresses.get(remote) ?? 0) + 1);
       this.emit('clientOnline', control);
       log.info('client logged in', { remote, version: printable(login.version), hostname: printable(login.hostname) });
     }
@@ -336,6 +343,11 @@ export class BurrowServer extends EventEmitter implements ControlHost {
 
   controlClosed(control: ControlSession): void {
     if (this.controls.get(control.runId) === control) this.controls.delete(control.runId);
+    if (this.bindConnOf.has(control)) {
+      const left = (this.clientAddresses.get(control.remoteAddress) ?? 1) - 1;
+      if (left <= 0) this.clientAddresses.delete(control.remoteAddress);
+      else this.clientAddresses.set(control.remoteAddress, left);
+    }
     this.emit('clientOffline', control);
   }
 }

@@ -136,6 +136,25 @@ describe('bind port: limits before login', () => {
     await server.stop();
   });
 
+  test('without tcpMux, a burst of work connections from a logged-in address is not capped per address', async () => {
+    const { startEcho, tcpProxy, echoThrough, patternBytes, portOf } = await import('../helpers/tunnel.js');
+    const echo = await startEcho();
+    const log = captureLog();
+    const server = await startServer({ transport: { tcpMux: false }, limits: { preAuthPerIP: 2 } }, log.logger);
+    const client = makeClient(server.port, { tcpMux: false, proxies: [tcpProxy('burst', echo.port)] });
+    await client.start();
+    const port = portOf((await client.waitForProxy('burst')).remoteAddr);
+    // Silent connections from the same address fill its per-address share first.
+    const idle = [await rawSocket(server.port), await rawSocket(server.port)];
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => echoThrough(port, patternBytes(5000, 40 + i))));
+    results.forEach((r, i) => assert.ok(r.equals(patternBytes(5000, 40 + i)), `visitor ${i}`));
+    assert.deepEqual(log.lines.filter((l) => /too many unauthenticated/.test(l)), [], 'no work connection was turned away');
+    for (const s of idle) s.destroy();
+    client.stop();
+    await server.stop();
+    await echo.close();
+  });
+
   test('limits.preAuthTotal caps unauthenticated connections from all addresses', async () => {
     const log = captureLog();
     const server = await startServer({ limits: { preAuthTotal: 2 } }, log.logger);
