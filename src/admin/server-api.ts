@@ -3,6 +3,7 @@ import type { NewProxy } from '../protocol/messages.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { ServerStats, type ClientSnapshot, type ProxySnapshot, type StatsEventSource } from '../server/server-stats.js';
 import type { Logger } from '../util/logger.js';
+import { shortRunId } from '../util/printable.js';
 import { FRP_COMPAT_VERSION } from '../version.js';
 import { apiError, startApiServer, type ApiRoute, type ApiServer } from './api-server.js';
 import { createServerMetrics } from './metrics.js';
@@ -140,12 +141,23 @@ export function toProxyStats(s: ProxySnapshot): ProxyStats {
 
 const unixSeconds = (ms: number): number => Math.floor(ms / 1000);
 
+/**
+ * Unlike frp, the run id is shown cut short: it names a live client on the
+ * bind port, so the dashboard (and whoever reads over its shoulder) gets
+ * enough to tell clients apart, not the id itself. A client id or key that
+ * fell back to the run id is cut the same way.
+ */
+function maskRunId(value: string, runID: string): string {
+  if (runID === '' || !value.endsWith(runID)) return value;
+  return value.slice(0, value.length - runID.length) + shortRunId(runID);
+}
+
 export function toClientInfo(c: ClientSnapshot): ClientInfo {
   return {
-    key: c.key,
+    key: maskRunId(c.key, c.runID),
     user: c.user,
-    clientID: c.clientID,
-    runID: c.runID,
+    clientID: maskRunId(c.clientID, c.runID),
+    runID: shortRunId(c.runID),
     ...(c.version ? { version: c.version } : {}),
     hostname: c.hostname,
     ...(c.ip ? { clientIP: c.ip } : {}),
@@ -238,16 +250,21 @@ export function serverDashboardRoutes(server: DashboardSource, stats: ServerStat
       path: '/api/clients',
       handler: (req) => {
         const q = req.query;
-        const filter = { user: q.get('user') ?? '', clientId: q.get('clientId') ?? '', runId: q.get('runId') ?? '', status: q.get('status') ?? '' };
-        return { json: stats.clients(filter).map(toClientInfo) };
+        const runId = q.get('runId') ?? '';
+        const filter = { user: q.get('user') ?? '', clientId: q.get('clientId') ?? '', runId: '', status: q.get('status') ?? '' };
+        // The full run id or the short form the API shows.
+        const found = stats.clients(filter).filter((c) => runId === '' || c.runID === runId || (c.runID !== '' && shortRunId(c.runID) === runId));
+        return { json: found.map(toClientInfo) };
       },
     },
     {
       method: 'GET',
       path: '/api/clients/:key',
       handler: (req) => {
-        const c = stats.client(req.params.key!);
-        return c ? { json: toClientInfo(c) } : apiError(404, `client ${req.params.key!} not found`);
+        const key = req.params.key!;
+        // By the key the API shows (run id cut short) or the full one.
+        const c = stats.client(key) ?? stats.clients({ user: '', clientId: '', runId: '', status: '' }).find((x) => toClientInfo(x).key === key);
+        return c ? { json: toClientInfo(c) } : apiError(404, `client ${key} not found`);
       },
     },
   ];

@@ -32,6 +32,8 @@ const serverAuth: SchemaNode = {
   kind: 'object',
   fields: {
     ...authBase,
+    /** burrow's own: seconds a signed timestamp may be off the server clock; 0 = no check (as frp) */
+    maxClockSkew: { kind: 'int', default: 900, min: 0, max: 86_400 },
     oidc: {
       kind: 'object',
       fields: { issuer: str(), audience: str(), skipExpiryCheck: bool(), skipIssuerCheck: bool() },
@@ -140,6 +142,21 @@ export const serverSchema: SchemaNode = {
       },
     },
     webServer,
+    /** burrow's own bounds on what an unauthenticated peer may hold, on the bind port and the vhosts (not in frp) */
+    limits: {
+      kind: 'object',
+      fields: {
+        loginTimeout: { kind: 'int', default: 10, min: 1, max: 3600 },
+        preAuthStreams: { kind: 'int', default: 8, min: 1, max: 4096 },
+        preAuthPerIP: { kind: 'int', default: 32, min: 1, max: 1_000_000 },
+        preAuthTotal: { kind: 'int', default: 1024, min: 1, max: 1_000_000 },
+        controlQueueBytes: { kind: 'int', default: 1024 * 1024, min: 64 * 1024, max: 1024 * 1024 * 1024 },
+        vhostHeaderTimeout: { kind: 'int', default: 60, min: 1, max: 3600 },
+        vhostIdleTimeout: { kind: 'int', default: 60, min: 1, max: 3600 },
+        vhostConnsPerIP: { kind: 'int', default: 256, min: 0, max: 1_000_000 },
+        vhostConnsTotal: { kind: 'int', default: 4096, min: 1, max: 1_000_000 },
+      },
+    },
     enablePrometheus: bool(),
     log,
     detailedErrorsToClient: bool(true),
@@ -149,16 +166,6 @@ export const serverSchema: SchemaNode = {
     natholeAnalysisDataReserveHours: count(168),
     allowPorts: { kind: 'portRanges' },
     httpPlugins: { kind: 'list', item: httpPlugin },
-    /** burrow's own bounds on what unauthenticated peers may hold open (frp has none of these) */
-    limits: {
-      kind: 'object',
-      fields: {
-        vhostHeaderTimeout: { kind: 'int', default: 60, min: 1, max: 3600 },
-        vhostIdleTimeout: { kind: 'int', default: 60, min: 1, max: 3600 },
-        vhostConnsPerIP: { kind: 'int', default: 256, min: 0, max: 1_000_000 },
-        vhostConnsTotal: { kind: 'int', default: 4096, min: 1, max: 1_000_000 },
-      },
-    },
     sshTunnelGateway: {
       kind: 'object',
       fields: {

@@ -84,8 +84,18 @@ export interface HttpPluginSettings {
   tlsVerify: boolean;
 }
 
-/** burrow-only bounds on the public side; frp has no equivalents. */
+/** burrow-only bounds on the public side (bind port and vhosts); frp has no equivalents. */
 export interface ServerLimits {
+  /** seconds a new connection has to complete a Login (or, without tcpMux, a first accepted message) */
+  loginTimeout: number;
+  /** yamux streams one connection may open before its Login succeeded */
+  preAuthStreams: number;
+  /** connections not yet logged in, per source address */
+  preAuthPerIP: number;
+  /** connections not yet logged in, all addresses together */
+  preAuthTotal: number;
+  /** bytes queued unsent on one control connection before it is closed */
+  controlQueueBytes: number;
   /** seconds from a vhost connection's first byte (or its accept) to the end of its request head / ClientHello / CONNECT */
   vhostHeaderTimeout: number;
   /** seconds a keep-alive vhost connection may wait, silent, for its next request */
@@ -117,6 +127,8 @@ export interface ServerConfig {
     token: string;
     tokenSource?: ValueSource;
     additionalScopes: AuthScope[];
+    /** seconds a Login (and scoped NewWorkConn/Ping) timestamp may differ from the server clock; 0 = off */
+    maxClockSkew: number;
     oidc: { issuer: string; audience: string; skipExpiryCheck: boolean; skipIssuerCheck: boolean };
   };
   transport: {
@@ -131,6 +143,7 @@ export interface ServerConfig {
     tls: TlsServerSettings;
   };
   webServer: WebServerSettings;
+  limits: ServerLimits;
   enablePrometheus: boolean;
   log: LogSettings;
   detailedErrorsToClient: boolean;
@@ -140,7 +153,6 @@ export interface ServerConfig {
   natholeAnalysisDataReserveHours: number;
   allowPorts: PortRange[];
   httpPlugins: HttpPluginSettings[];
-  limits: ServerLimits;
   sshTunnelGateway: { bindPort: number; privateKeyFile: string; autoGenPrivateKeyPath: string; authorizedKeysFile: string };
 }
 

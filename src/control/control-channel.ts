@@ -25,6 +25,8 @@ export class ControlChannel extends EventEmitter {
   constructor(
     private readonly stream: Duplex,
     key: Buffer,
+    /** Unsent bytes beyond which the peer is taken as not reading and the channel closed. */
+    private readonly maxQueuedBytes = Number.POSITIVE_INFINITY,
   ) {
     super();
     this.decryptor = new CfbDecryptor(key);
@@ -41,6 +43,12 @@ export class ControlChannel extends EventEmitter {
   send(msg: Message): boolean {
     if (this.state !== ChannelState.Open) return false;
     this.stream.write(this.encryptor.update(encodeMessage(msg)));
+    // Answers (Pong, NewProxyResp) are written whether or not the peer reads them:
+    // a peer that never reads must not make us hold them without bound.
+    if (this.stream.writableLength > this.maxQueuedBytes) {
+      this.close(new BurrowError('BURROW_QUEUE_FULL', `the peer does not read its control connection: ${this.stream.writableLength} bytes queued (limit ${this.maxQueuedBytes})`));
+      return false;
+    }
     return true;
   }
 

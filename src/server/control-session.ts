@@ -1,10 +1,11 @@
 import type { Duplex } from 'node:stream';
 import { ControlChannel } from '../control/control-channel.js';
 import type { ServerConfig } from '../config/types.js';
-import { verifyTokenDigest } from '../protocol/auth.js';
+import { checkSignedTimestamp } from '../protocol/auth.js';
 import type { Login, Message, NewProxy } from '../protocol/messages.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { describeError } from '../util/errors.js';
+import { printable } from '../util/printable.js';
 import type { Logger } from '../util/logger.js';
 import { WorkConnPool } from './work-conn-pool.js';
 
@@ -56,7 +57,7 @@ export class ControlSession {
   ) {
     const poolCount = Math.min(login.pool_count ?? 0, host.config.transport.maxPoolCount);
     this.pool = new WorkConnPool(poolCount + POOL_SLACK, () => this.send({ type: 'ReqWorkConn', body: {} }));
-    this.channel = new ControlChannel(stream, key);
+    this.channel = new ControlChannel(stream, key, host.config.limits.controlQueueBytes);
     this.channel.on('message', (msg: Message) => this.onMessage(msg));
     this.channel.once('close', (err?: Error) => this.close(err ? `control connection failed: ${describeError(err)}` : 'control connection closed'));
     for (let i = 0; i < poolCount; i++) this.send({ type: 'ReqWorkConn', body: {} });
@@ -95,7 +96,10 @@ export class ControlSession {
         return;
       case 'CloseProxy':
         // In the same queue as NewProxy: a reload's close-then-register of one name must not race.
-        this.proxyQueue = this.proxyQueue.then(() => this.closeProxy(msg.body.proxy_name ?? ''));
+        this.proxyQueue = this.proxyQueue.then(() => this.closeProxy(msg.body.proxy_name ?? '')).catch((err: unknown) => {
+          // A chain left rejected would be an unhandled rejection, which ends the process.
+          this.log.warn('closing a proxy failed', { reason: describeError(err) });
+        });
         return;
       case 'Ping':
         this.onPing(msg.body.privilege_key, msg.body.timestamp);
@@ -113,10 +117,13 @@ export class ControlSession {
 
   private onPing(key: string | undefined, timestamp: number | undefined): void {
     const { auth } = this.host.config;
-    if (auth.additionalScopes.includes('HeartBeats') && !verifyTokenDigest(auth.token, timestamp ?? 0, key ?? '')) {
-      this.log.warn('heartbeat refused: token does not match');
-      this.send({ type: 'Pong', body: { error: 'token in heartbeat does not match the server token' } });
-      return;
+    if (auth.additionalScopes.includes('HeartBeats')) {
+      const refusal = checkSignedTimestamp(auth.token, timestamp, key, auth.maxClockSkew, Math.floor(Date.now() / 1000), 'heartbeat');
+      if (refusal !== undefined) {
+        this.log.warn('heartbeat refused', { reason: refusal });
+        this.send({ type: 'Pong', body: { error: refusal } });
+        return;
+      }
     }
     this.lastPing = Date.now();
     this.send({ type: 'Pong', body: {} });
@@ -134,11 +141,11 @@ export class ControlSession {
       }
       this.proxies.set(name, proxy);
       this.host.proxyStarted(this, proxy, msg);
-      this.log.info('proxy started', { proxy: name, type: proxy.type, remote: proxy.remoteAddr });
+      this.log.info('proxy started', { proxy: printable(name), type: proxy.type, remote: proxy.remoteAddr });
       this.send({ type: 'NewProxyResp', body: { proxy_name: name, remote_addr: proxy.remoteAddr } });
     } catch (err) {
       const reason = describeError(err);
-      this.log.warn('proxy refused', { proxy: name, reason });
+      this.log.warn('proxy refused', { proxy: printable(name), reason: printable(reason) });
       const error = this.host.config.detailedErrorsToClient ? reason : `new proxy [${name}] error`;
       this.send({ type: 'NewProxyResp', body: { proxy_name: name, error } });
     }
@@ -150,7 +157,7 @@ export class ControlSession {
     this.proxies.delete(name);
     this.host.releaseProxy(this, proxy);
     await proxy.close();
-    this.log.info('proxy closed', { proxy: name });
+    this.log.info('proxy closed', { proxy: printable(name) });
   }
 
   /** Ends this control: proxies closed, pool drained, physical connection torn down. Idempotent. */
@@ -164,7 +171,7 @@ export class ControlSession {
     for (const [name, proxy] of this.proxies) {
       this.proxies.delete(name);
       this.host.releaseProxy(this, proxy);
-      void proxy.close();
+      proxy.close().catch((err: unknown) => this.log.warn('closing a proxy failed', { proxy: name, reason: describeError(err) }));
     }
     this.teardown();
     this.host.controlClosed(this);

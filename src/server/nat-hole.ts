@@ -5,6 +5,7 @@ import { XtcpServerProxy } from '../proxy/xtcp.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
+import { shortRunId } from '../util/printable.js';
 import { withTimeout } from '../util/timeout.js';
 import { checkVisitorSignature } from './visitor-conn.js';
 
@@ -159,7 +160,7 @@ export class NatHoleCoordinator {
   private report(from: NatHoleParty, msg: NatHoleReport): void {
     const session = this.sessions.get(msg.sid ?? '');
     // Any logged-in client may send reports: only those of a real session are worth an info line.
-    (session ? this.log.info : this.log.debug).call(this.log, 'xtcp hole punching result', { proxy: session?.proxy.name, sid: msg.sid, success: msg.success === true, from: from.runId });
+    (session ? this.log.info : this.log.debug).call(this.log, 'xtcp hole punching result', { proxy: session?.proxy.name, sid: msg.sid, success: msg.success === true, from: shortRunId(from.runId) });
   }
 
   private resp(tid: string, sid: string, protocol: string | undefined, candidates: string[] | undefined, assisted: string[] | undefined, role: string): NatHoleResp {

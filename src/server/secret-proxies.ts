@@ -3,6 +3,7 @@ import type { PayloadTransformOptions } from '../proxy/payload-transform.js';
 import { SecretServerProxy } from '../proxy/secret.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { XtcpServerProxy } from '../proxy/xtcp.js';
+import { BurrowError } from '../util/errors.js';
 import type { ControlSession } from './control-session.js';
 
 /**
@@ -11,6 +12,10 @@ import type { ControlSession } from './control-session.js';
  * `allow_users` says otherwise, only from the owner's own user.
  */
 export function createSecretProxy(type: 'stcp' | 'sudp' | 'xtcp', control: ControlSession, name: string, msg: NewProxy, payload: PayloadTransformOptions): ServerProxy {
+  // Unlike frp: with an empty key anyone who knows the name signs md5("" + time) and gets in.
+  if ((msg.sk ?? '') === '') {
+    throw new BurrowError('BURROW_PROXY_REJECTED', `${type} proxy "${name}": secretKey (sk) must not be empty; visitors sign with it`);
+  }
   const common = {
     name,
     sk: msg.sk ?? '',

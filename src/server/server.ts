@@ -7,12 +7,16 @@ import { readOneMessage, writeMessage } from '../control/message-io.js';
 import { YamuxSession } from '../mux/session.js';
 import { deriveCipherKey } from '../protocol/crypto.js';
 import type { Login, Message, NewProxy, NewWorkConn } from '../protocol/messages.js';
-import { verifyTokenDigest } from '../protocol/auth.js';
+import { checkSignedTimestamp } from '../protocol/auth.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { generateSelfSignedCertificate } from '../transport/self-signed-cert.js';
 import { getTransport, type AcceptedConnection, type TransportListener } from '../transport/index.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/logger.js';
+import { printable, shortRunId } from '../util/printable.js';
+import { BindConn, BindConnState, refuseStream } from './bind-conn.js';
+import { PreAuthGate } from './pre-auth-gate.js';
+import { RefusalLog } from './refusal-log.js';
 import { FRP_COMPAT_VERSION } from '../version.js';
 import { ControlSession, ControlState, type ControlHost } from './control-session.js';
 import { serveVisitorConn } from './visitor-conn.js';
@@ -47,6 +51,12 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   private readonly controls = new Map<string, ControlSession>();
   private readonly proxyOwners = new Map<string, ControlSession>();
   private readonly physical = new Set<{ destroy(): void }>();
+  /** the physical connection each control logged in on: its work connections must come the same way */
+  private readonly bindConnOf = new WeakMap<ControlSession, BindConn>();
+  private readonly gate: PreAuthGate;
+  /** live controls per source address, for the pre-auth gate */
+  private readonly clientAddresses = new Map<string, number>();
+  private readonly refusals: RefusalLog;
   private readonly key: Buffer;
   private readonly proxies: ProxyFactory;
   private readonly natHole: NatHoleCoordinator;
@@ -57,6 +67,8 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   ) {
     super();
     this.key = deriveCipherKey(config.auth.token);
+    this.gate = new PreAuthGate(config.limits);
+    this.refusals = new RefusalLog(log);
     this.proxies = new ProxyFactory(config, this.key, log);
     this.natHole = new NatHoleCoordinator({ findProxy: (n) => this.findProxy(n), controlOf: (id) => this.controls.get(id) }, log.child({ part: 'xtcp' }));
   }
@@ -101,9 +113,10 @@ export class BurrowServer extends EventEmitter implements ControlHost {
           ca: tls.trustedCaFile ? readFileSync(tls.trustedCaFile) : undefined,
           force: tls.force || tls.trustedCaFile !== '',
         },
-        onError: (err, remote) => this.log.warn('connection refused', { remote, reason: describeError(err) }),
+        admit: (address, drop) => this.admit(address, drop),
+        onError: (err, remote) => this.refusals.refused(sniffFailure(err), remote, { reason: describeError(err) }),
       },
-      (conn) => (tcpMux ? this.acceptMux(conn) : this.acceptLogical(conn.stream, conn.remoteAddress, () => conn.stream.destroy())),
+      (conn) => (tcpMux ? this.acceptMux(conn) : this.acceptLogical(conn.stream, new BindConn(conn.remoteAddress, conn.admission, () => conn.stream.destroy()))),
     );
     try {
       await this.proxies.openVhosts();
@@ -132,7 +145,22 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     for (const c of [...this.controls.values()]) c.close('server stopping');
     for (const p of [...this.physical]) p.destroy();
     await this.closeListeners();
+    this.refusals.close();
     this.log.info('server stopped');
+  }
+
+  /** At TCP accept, before anything is read: a place among the connections not yet logged in. */
+  private admit(address: string, drop: () => void): ReturnType<PreAuthGate['enter']> {
+    const ticket = this.gate.enter(
+      address,
+      () => {
+        this.refusals.refused('no login within limits.loginTimeout', address, { seconds: this.config.limits.loginTimeout });
+        drop();
+      },
+      this.clientAddresses.has(address),
+    );
+    if (typeof ticket === 'string') this.refusals.refused(ticket, address);
+    return ticket;
   }
 
   private acceptMux(conn: AcceptedConnection): void {
@@ -140,32 +168,50 @@ export class BurrowServer extends EventEmitter implements ControlHost {
       client: false,
       keepaliveIntervalMs: this.config.transport.tcpMuxKeepaliveInterval * 1000,
     });
-    const handle = { destroy: () => session.destroy() };
-    this.physical.add(handle);
-    session.once('close', () => this.physical.delete(handle));
+    const bind = new BindConn(conn.remoteAddress, conn.admission, () => session.destroy());
+    this.physical.add(bind);
+    session.once('close', () => this.physical.delete(bind));
     session.on('error', () => {});
-    session.on('stream', (stream: Duplex) => this.acceptLogical(stream, conn.remoteAddress, () => session.destroy()));
+    const maxStreams = this.config.limits.preAuthStreams;
+    session.on('stream', (stream: Duplex) => {
+      stream.on('error', () => {});
+      // stock frpc opens one stream (its control) and waits for LoginResp before any other.
+      if (bind.state === BindConnState.PreAuth && ++bind.preAuthStreams > maxStreams) {
+        this.refusals.refused('too many streams before login (limits.preAuthStreams)', conn.remoteAddress, { limit: maxStreams });
+        session.destroy();
+        return;
+      }
+      this.acceptLogical(stream, bind);
+    });
   }
 
   /** One logical connection (a yamux stream, or a whole socket without mux): route by its first message. */
-  private acceptLogical(stream: Duplex, remote: string, teardown: () => void): void {
+  private acceptLogical(stream: Duplex, bind: BindConn): void {
     stream.on('error', () => {});
+    const remote = bind.remote;
     readOneMessage(stream, FIRST_MESSAGE_TIMEOUT_MS).then(
       (msg) => {
         switch (msg.type) {
           case 'Login':
-            return this.handleLogin(stream, msg.body, remote, teardown);
+            return this.handleLogin(stream, msg.body, bind);
           case 'NewWorkConn':
-            return this.handleWorkConn(stream, msg.body, remote);
+            return this.handleWorkConn(stream, msg.body, bind);
           case 'NewVisitorConn':
-            return serveVisitorConn(stream, msg.body, remote, this, this.config.detailedErrorsToClient, this.log);
+            return serveVisitorConn(stream, msg.body, remote, this, this.config.detailedErrorsToClient, this.log, {
+              accepted: () => bind.trust(),
+              // Without tcpMux a visitor comes on a connection of its own, before any login: a scan's door.
+              refused: (code, fields) => {
+                if (bind.state === BindConnState.PreAuth) this.refusals.refused(`visitor connection refused (${code})`, remote, fields);
+                else this.log.warn('visitor connection refused', fields);
+              },
+            });
           default:
-            this.log.warn('connection refused: unexpected first message', { remote, type: msg.type });
+            this.refusals.refused('unexpected first message', remote, { type: msg.type });
             stream.destroy();
         }
       },
       (err: unknown) => {
-        this.log.warn('connection dropped', { remote, reason: describeError(err) });
+        this.refusals.refused('no valid first message', remote, { reason: describeError(err) });
         stream.destroy();
       },
     ).catch((err: unknown) => {
@@ -174,49 +220,77 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     });
   }
 
-  private async handleLogin(stream: Duplex, login: Login, remote: string, teardown: () => void): Promise<void> {
-    const refuse = async (reason: string): Promise<void> => {
-      this.log.warn('login refused', { remote, user: login.user, reason });
-      await writeMessage(stream, { type: 'LoginResp', body: { version: FRP_COMPAT_VERSION, error: reason } }).catch(() => {});
-      stream.end();
+  private async handleLogin(stream: Duplex, login: Login, bind: BindConn): Promise<void> {
+    const remote = bind.remote;
+    const refuse = async (category: string, reason: string): Promise<void> => {
+      this.refusals.refused(`login refused: ${category}`, remote, { user: printable(login.user), reason });
+      await refuseStream(stream, { type: 'LoginResp', body: { version: FRP_COMPAT_VERSION, error: reason } });
       // The refused client gets no other stream: tear its physical connection down once the answer is out.
-      setTimeout(teardown, 1000).unref();
+      setTimeout(bind.destroy, 1000).unref();
     };
-    if (this.state !== ServerState.Running) return refuse('server is shutting down');
-    if (!login.version) return refuse('login refused: the version field is missing');
-    if (!verifyTokenDigest(this.config.auth.token, login.timestamp ?? 0, login.privilege_key ?? '')) {
-      return refuse('authorization failed: the token in login does not match the server token');
-    }
+    if (this.state !== ServerState.Running) return refuse('shutting down', 'server is shutting down');
+    if (!login.version) return refuse('no version', 'login refused: the version field is missing');
+    const { auth } = this.config;
+    const now = Math.floor(Date.now() / 1000);
+    const authFailure = checkSignedTimestamp(auth.token, login.timestamp, login.privilege_key, auth.maxClockSkew, now, 'login');
+    if (authFailure !== undefined) return refuse(/clocks/.test(authFailure) ? 'clock skew' : 'token mismatch', authFailure);
     let runId = login.run_id ?? '';
-    if (runId !== '' && !/^[0-9a-zA-Z_-]{1,64}$/.test(runId)) return refuse('login refused: run_id is malformed');
+    if (runId !== '' && !/^[0-9a-zA-Z_-]{1,64}$/.test(runId)) return refuse('malformed run_id', 'login refused: run_id is malformed');
     const previous = runId ? this.controls.get(runId) : undefined;
+    // Unlike frp, a run id is not a credential on its own: only the same user may take it over.
+    if (previous && previous.user !== (login.user ?? '')) {
+      return refuse('run_id of another user', 'login refused: this run_id belongs to a live client of another user');
+    }
     if (previous) previous.close('replaced by a new login with the same run_id');
     if (runId === '') runId = randomBytes(8).toString('hex');
 
     await writeMessage(stream, { type: 'LoginResp', body: { version: FRP_COMPAT_VERSION, run_id: runId } });
-    const log = this.log.child({ client: runId, ...(login.user ? { user: login.user } : {}) });
-    const control = new ControlSession(this, runId, login, remote, stream, this.key, teardown, log);
+    bind.trust();
+    const log = this.log.child({ client: shortRunId(runId), ...(login.user ? { user: printable(login.user) } : {}) });
+    const control = new ControlSession(this, runId, login, remote, stream, this.key, bind.destroy, log);
     if (control.state === ControlState.Active) {
       this.controls.set(runId, control);
+      this.bindConnOf.set(control, bind);
+      this.clientAddresses.set(remote, (this.clientAddresses.get(remote) ?? 0) + 1);
       this.emit('clientOnline', control);
-      log.info('client logged in', { remote, version: login.version, hostname: login.hostname });
+      log.info('client logged in', { remote, version: printable(login.version), hostname: printable(login.hostname) });
     }
   }
 
-  private async handleWorkConn(stream: Duplex, msg: NewWorkConn, remote: string): Promise<void> {
+  private async handleWorkConn(stream: Duplex, msg: NewWorkConn, bind: BindConn): Promise<void> {
+    const remote = bind.remote;
     const control = this.controls.get(msg.run_id ?? '');
-    const refuse = async (reason: string): Promise<void> => {
-      this.log.warn('work connection refused', { remote, reason });
+    const refuse = async (category: string, reason: string): Promise<void> => {
+      const fields = { runId: shortRunId(msg.run_id ?? ''), reason };
+      if (bind.state === BindConnState.PreAuth) this.refusals.refused(`work connection refused: ${category}`, remote, fields);
+      else this.log.warn('work connection refused', { remote, ...fields });
       const error = this.config.detailedErrorsToClient ? reason : 'invalid NewWorkConn';
-      await writeMessage(stream, { type: 'StartWorkConn', body: { error } }).catch(() => {});
-      stream.end();
+      await refuseStream(stream, { type: 'StartWorkConn', body: { error } });
     };
-    if (!control) return refuse(`no client control found for run id [${msg.run_id ?? ''}]`);
+    // One answer whether the run id is unknown or only reachable another way, so it cannot be probed.
+    const unknown = `no client control found for run id [${printable(msg.run_id ?? '')}]`;
+    if (!control) return refuse('unknown run id', unknown);
     const { auth } = this.config;
-    if (auth.additionalScopes.includes('NewWorkConns') && !verifyTokenDigest(auth.token, msg.timestamp ?? 0, msg.privilege_key ?? '')) {
-      return refuse('the token in NewWorkConn does not match the server token');
+    const now = Math.floor(Date.now() / 1000);
+    const signed = auth.additionalScopes.includes('NewWorkConns') || (msg.privilege_key ?? '') !== '';
+    if (signed) {
+      const failure = checkSignedTimestamp(auth.token, msg.timestamp, msg.privilege_key, auth.maxClockSkew, now, 'NewWorkConn');
+      if (failure !== undefined) return refuse('bad signature', failure);
     }
-    if (!control.pool.put(stream)) return refuse('work connection pool is full');
+    if (!this.mayCarryWorkConns(bind, control, signed)) return refuse('not the client connection', unknown);
+    if (!control.pool.put(stream)) return refuse('pool full', 'work connection pool is full');
+    bind.trust();
+  }
+
+  /**
+   * Unlike frp, knowing a run id is not enough to receive a client's users.
+   * With tcpMux, stock frpc opens its work connections on the session of its
+   * control, so only that session may; without it, a work connection carries a
+   * valid signature or comes from the control's source address.
+   */
+  private mayCarryWorkConns(bind: BindConn, control: ControlSession, signed: boolean): boolean {
+    if (this.config.transport.tcpMux) return this.bindConnOf.get(control) === bind;
+    return signed || bind.remote === control.remoteAddress;
   }
 
   // ControlHost
@@ -269,6 +343,20 @@ export class BurrowServer extends EventEmitter implements ControlHost {
 
   controlClosed(control: ControlSession): void {
     if (this.controls.get(control.runId) === control) this.controls.delete(control.runId);
+    if (this.bindConnOf.has(control)) {
+      const left = (this.clientAddresses.get(control.remoteAddress) ?? 1) - 1;
+      if (left <= 0) this.clientAddresses.delete(control.remoteAddress);
+      else this.clientAddresses.set(control.remoteAddress, left);
+    }
     this.emit('clientOffline', control);
   }
+}
+
+/**
+ * A connection that failed before its first frp byte (scans and probes land
+ * here), as a category for the summed-up warning: its reason without the
+ * peer's address and port, so one cause from many peers counts as one.
+ */
+function sniffFailure(err: Error): string {
+  return printable(describeError(err).replace(/\[?[0-9a-fA-F:.]*[0-9a-fA-F]\]?:\d+/g, '*'), 160);
 }

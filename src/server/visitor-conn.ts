@@ -4,9 +4,11 @@ import type { NewVisitorConn } from '../protocol/messages.js';
 import { SecretServerProxy } from '../proxy/secret.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { BurrowError, describeError } from '../util/errors.js';
-import type { Logger } from '../util/logger.js';
+import type { LogFields, Logger } from '../util/logger.js';
 import { visitorAddress } from '../util/address.js';
+import { printable } from '../util/printable.js';
 import { withTimeout } from '../util/timeout.js';
+import { refuseStream } from './bind-conn.js';
 
 /**
  * How far a visitor's timestamp may be from the server's clock. frp checks
@@ -73,6 +75,13 @@ export function checkVisitorConn(msg: NewVisitorConn, lookup: VisitorLookup, now
   return { proxy, user };
 }
 
+export interface VisitorConnHooks {
+  /** the checks passed, before the answer: the connection is then trusted */
+  accepted?(): void;
+  /** logs a refusal in place of the default warning */
+  refused?(code: string, fields: LogFields): void;
+}
+
 /**
  * One visitor connection, after its NewVisitorConn: check, answer
  * NewVisitorConnResp, hand to the proxy. A refusal is answered with the
@@ -85,6 +94,7 @@ export async function serveVisitorConn(
   lookup: VisitorLookup,
   detailedErrors: boolean,
   log: Logger,
+  hooks: VisitorConnHooks = {},
 ): Promise<void> {
   const name = msg.proxy_name ?? '';
   let checked: { proxy: SecretServerProxy; user: string };
@@ -92,16 +102,17 @@ export async function serveVisitorConn(
     checked = checkVisitorConn(msg, lookup, Math.floor(Date.now() / 1000));
   } catch (err) {
     const code = err instanceof BurrowError ? err.code : undefined;
-    log.warn('visitor connection refused', { proxy: name, remote, code, reason: describeError(err) });
+    const fields = { proxy: printable(name), remote, code, reason: printable(describeError(err)) };
+    if (hooks.refused) hooks.refused(code ?? 'error', fields);
+    else log.warn('visitor connection refused', fields);
     const error = detailedErrors ? describeError(err) : 'register visitor conn error';
-    await withTimeout(writeMessage(stream, { type: 'NewVisitorConnResp', body: { proxy_name: name, error } }), ANSWER_TIMEOUT_MS, 'NewVisitorConnResp').catch(() => {});
-    stream.end();
-    // The visitor closes on the answer; one that does not is cut off.
-    setTimeout(() => stream.destroy(), 1000).unref();
+    // The visitor closes on the answer; one that does not is cut off. What it sends meanwhile is dropped.
+    await refuseStream(stream, { type: 'NewVisitorConnResp', body: { proxy_name: name, error } });
     return;
   }
+  hooks.accepted?.();
   await withTimeout(writeMessage(stream, { type: 'NewVisitorConnResp', body: { proxy_name: name } }), ANSWER_TIMEOUT_MS, 'NewVisitorConnResp');
-  log.debug('visitor connection accepted', { proxy: name, remote, user: checked.user });
+  log.debug('visitor connection accepted', { proxy: printable(name), remote, user: printable(checked.user) });
   await checked.proxy.serve(stream, {
     useEncryption: msg.use_encryption === true,
     useCompression: msg.use_compression === true,

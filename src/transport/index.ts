@@ -41,6 +41,13 @@ export interface AcceptedConnection {
   remoteAddress: string;
   remotePort: number;
   tls: boolean;
+  /** what ListenOptions.admit returned for this connection */
+  admission?: Admission;
+}
+
+/** A place held by an accepted connection; released (idempotently) at the latest when its socket closes. */
+export interface Admission {
+  release(): void;
 }
 
 export interface ListenOptions {
@@ -57,6 +64,12 @@ export interface ListenOptions {
   };
   /** A connection must send its first byte, and then finish any TLS handshake, within this. Default 10000. */
   sniffTimeoutMs?: number;
+  /**
+   * Asked for each TCP connection as it is accepted, before anything is read:
+   * a string closes it at once (the reason is the caller's to log). `drop`
+   * destroys the connection with every layer on it.
+   */
+  admit?: (remoteAddress: string, drop: () => void) => Admission | string;
   /** A connection failed before it was handed out (already closed); for logging. */
   onError?: (err: Error, remote: string) => void;
 }

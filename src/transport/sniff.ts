@@ -102,6 +102,12 @@ function createSniffingAcceptor(opts: ListenOptions, onConnection: (conn: Accept
       // Errors before the hand-off are reported once through onError, never thrown.
       const ignore = (): void => {};
       socket.on('error', ignore);
+      const place = opts.admit?.(remoteAddress, () => socket.destroy());
+      if (typeof place === 'string') {
+        socket.destroy();
+        return;
+      }
+      if (place) socket.once('close', () => place.release());
       pending.add(socket);
       void admit(socket, remote, admission).then(
         ({ stream, tls }) => {
@@ -110,7 +116,7 @@ function createSniffingAcceptor(opts: ListenOptions, onConnection: (conn: Accept
           // raw socket stays ours and its errors surface on the TLS socket.
           if (stream === socket) socket.off('error', ignore);
           try {
-            onConnection({ stream, remoteAddress, remotePort, tls });
+            onConnection({ stream, remoteAddress, remotePort, tls, ...(place ? { admission: place } : {}) });
           } catch (err) {
             stream.destroy();
             report(err, remote);

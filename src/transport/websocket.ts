@@ -65,6 +65,8 @@ export async function openClientWebSocket(socket: net.Socket, hostHeader: string
   return new WebSocketStream(ws, socket);
 }
 
+const ignoreError = (): void => {};
+
 export interface WebSocketAcceptor {
   /** Reads the HTTP upgrade from `socket` (its first bytes still unread) and answers it. */
   upgrade(socket: net.Socket, remote: string): Promise<WebSocketStream>;
@@ -104,7 +106,14 @@ export function createWebSocketAcceptor(): WebSocketAcceptor {
       return;
     }
     // ws answers a malformed upgrade with 400 and closes the socket; the close listener reports it.
-    wsServer.handleUpgrade(req, socket, head, (ws) => pending.get(socket)?.resolve(new WebSocketStream(ws, socket)));
+    wsServer.handleUpgrade(req, socket, head, (ws) => {
+      const stream = new WebSocketStream(ws, socket);
+      // Bytes behind the request head are parsed before any caller could listen: a
+      // malformed frame there would emit 'error' to nobody and end the process.
+      // Callers add their own listeners; this one only keeps the failure from throwing.
+      stream.on('error', ignoreError);
+      pending.get(socket)?.resolve(stream);
+    });
   });
   httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     const socket = req.socket;

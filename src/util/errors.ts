@@ -36,7 +36,9 @@ export type BurrowErrorCode =
   | 'BURROW_VISITOR_NOT_ALLOWED'
   | 'BURROW_VISITOR_CLOCK_SKEW'
   | 'BURROW_VISITOR_REFUSED'
-  | 'BURROW_NAT_HOLE_FAILED';
+  | 'BURROW_NAT_HOLE_FAILED'
+  | 'BURROW_CLOCK_SKEW'
+  | 'BURROW_QUEUE_FULL';
 
 export class BurrowError extends Error {
   readonly code: BurrowErrorCode;

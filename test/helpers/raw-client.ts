@@ -27,17 +27,30 @@ export interface RawClient {
   close(): void;
 }
 
-export async function rawLogin(port: number, opts: { tcpMux?: boolean; user?: string; token?: string } = {}): Promise<RawClient> {
+export interface RawLoginOptions {
+  tcpMux?: boolean;
+  user?: string;
+  token?: string;
+  /** the signed Unix time; default now */
+  timestamp?: number;
+  /** ask for this run id (a re-login) */
+  runId?: string;
+}
+
+export async function rawLogin(port: number, opts: RawLoginOptions = {}): Promise<RawClient> {
   const token = opts.token ?? TOKEN;
   const dialer = await dialLogical(port, opts.tcpMux ?? true);
   const stream = await dialer.open();
-  const timestamp = Math.floor(Date.now() / 1000);
+  const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000);
   await writeMessage(stream, {
     type: 'Login',
-    body: { version: '0.70.1', user: opts.user, privilege_key: tokenDigest(token, timestamp), timestamp, pool_count: 0 },
+    body: { version: '0.70.1', user: opts.user, privilege_key: tokenDigest(token, timestamp), timestamp, pool_count: 0, ...(opts.runId ? { run_id: opts.runId } : {}) },
   });
   const resp = await expectMessage(stream, 'LoginResp', 5000);
-  if (resp.error) throw new Error(`login refused: ${resp.error}`);
+  if (resp.error) {
+    dialer.close();
+    throw new Error(`login refused: ${resp.error}`);
+  }
   const control = new ControlChannel(stream, deriveCipherKey(token));
   // ReqWorkConn may come before the NewProxyResp it belongs to: kept apart so neither wait eats the other.
   const messages = queue<Message>();

@@ -1,0 +1,64 @@
+import type { LogFields, Logger } from '../util/logger.js';
+
+/** Distinct addresses remembered per reason and interval; beyond it they are counted as "at least". */
+const MAX_ADDRESSES = 1024;
+/** Distinct reasons tracked at once; a peer cannot mint new reasons, but bound it anyway. */
+const MAX_REASONS = 64;
+
+interface Tally {
+  count: number;
+  addresses: Set<string>;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Refusals before login (scans, timeouts, caps) are logged one by one at
+ * debug level only. At warn level each reason appears at once the first
+ * time, then at most once per interval as a count, so a scan cannot flood
+ * the log: "12 connections refused in the last 60 s: login timeout (from 3 addresses)".
+ */
+export class RefusalLog {
+  private readonly tallies = new Map<string, Tally>();
+
+  constructor(
+    private readonly log: Logger,
+    private readonly intervalMs = 60_000,
+  ) {}
+
+  /** `reason` is a fixed category (no addresses in it); `fields` go to the debug line only. */
+  refused(reason: string, address: string, fields: LogFields = {}): void {
+    this.log.debug(`connection refused: ${reason}`, { remote: address, ...fields });
+    const tally = this.tallies.get(reason);
+    if (tally) {
+      tally.count++;
+      if (tally.addresses.size < MAX_ADDRESSES) tally.addresses.add(address);
+      return;
+    }
+    if (this.tallies.size >= MAX_REASONS) return;
+    this.log.warn(`connection refused: ${reason}`, { remote: address, ...fields, note: `further refusals for this reason are summed up every ${this.intervalMs / 1000} s` });
+    const timer = setInterval(() => this.flush(reason), this.intervalMs);
+    timer.unref();
+    this.tallies.set(reason, { count: 0, addresses: new Set(), timer });
+  }
+
+  private flush(reason: string): void {
+    const tally = this.tallies.get(reason);
+    if (!tally) return;
+    if (tally.count === 0) {
+      // A quiet interval: the next refusal is reported at once again.
+      clearInterval(tally.timer);
+      this.tallies.delete(reason);
+      return;
+    }
+    const n = tally.addresses.size;
+    const from = n >= MAX_ADDRESSES ? `at least ${n} addresses` : `${n} address${n === 1 ? '' : 'es'}`;
+    this.log.warn(`${tally.count} connection${tally.count === 1 ? '' : 's'} refused in the last ${this.intervalMs / 1000} s: ${reason} (from ${from})`);
+    tally.count = 0;
+    tally.addresses.clear();
+  }
+
+  close(): void {
+    for (const t of this.tallies.values()) clearInterval(t.timer);
+    this.tallies.clear();
+  }
+}
