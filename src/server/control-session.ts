@@ -139,10 +139,18 @@ export class ControlSession {
         await proxy.close();
         return;
       }
+      try {
+        this.send({ type: 'NewProxyResp', body: { proxy_name: name, remote_addr: proxy.remoteAddr } });
+      } catch (err) {
+        // The answer could not go out (say, a frame over the bound): the client
+        // takes the proxy as refused, so the server must not keep it either.
+        this.host.releaseProxy(this, proxy);
+        await proxy.close();
+        throw err;
+      }
       this.proxies.set(name, proxy);
       this.host.proxyStarted(this, proxy, msg);
       this.log.info('proxy started', { proxy: printable(name), type: proxy.type, remote: proxy.remoteAddr });
-      this.send({ type: 'NewProxyResp', body: { proxy_name: name, remote_addr: proxy.remoteAddr } });
     } catch (err) {
       const reason = describeError(err);
       this.log.warn('proxy refused', { proxy: printable(name), reason: printable(reason) });
