@@ -66,6 +66,14 @@ interface RouteEntry<T> {
 /** Routes of one domain, by routeByHTTPUser, each list in descending location order. */
 type DomainRoutes<T> = Map<string, Array<RouteEntry<T>>>;
 
+/**
+ * Routes (location × routeByHTTPUser) one domain may hold. Adding and looking
+ * up walk a domain's sorted list, so an unbounded list would let one client
+ * stall every request to that domain, and the server while it registers.
+ * Unlike frp, which has no bound.
+ */
+export const MAX_ROUTES_PER_DOMAIN = 1024;
+
 function describeKey(key: VhostRouteKey): string {
   return `domain [${key.domain}] location [${key.location}] routeByHTTPUser [${key.routeByHTTPUser}]`;
 }
@@ -123,6 +131,9 @@ export class VhostRouter<T> {
     }
 
     let byUser = this.domains.get(domain);
+    if (byUser !== undefined && routesOf(byUser) >= MAX_ROUTES_PER_DOMAIN) {
+      throw new BurrowError('BURROW_PROXY_REJECTED', `proxy [${route.name}]: domain [${domain}] already has ${MAX_ROUTES_PER_DOMAIN} routes (locations and routeByHTTPUser values), the most one domain may hold`);
+    }
     if (byUser === undefined) {
       byUser = new Map();
       this.domains.set(domain, byUser);
@@ -217,4 +228,10 @@ export function candidateDomains(host: string): string[] {
   }
   if (host !== '*') candidates.push('*');
   return candidates;
+}
+
+function routesOf<T>(byUser: DomainRoutes<T>): number {
+  let n = 0;
+  for (const list of byUser.values()) n += list.length;
+  return n;
 }

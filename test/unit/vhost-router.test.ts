@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { candidateDomains, VhostRouter, type VhostRoute } from '../../src/vhost/router.js';
+import { candidateDomains, MAX_ROUTES_PER_DOMAIN, VhostRouter, type VhostRoute } from '../../src/vhost/router.js';
 import { proxyDomains } from '../../src/vhost/domains.js';
 import { isBurrowError } from '../../src/util/errors.js';
 
@@ -151,4 +151,20 @@ test('proxy domains: frp refusal rules, as readable errors', () => {
   refused({ customDomains: [''] }, 'example.com', /must not be empty/);
   refused({ customDomains: ['bad domain.com'] }, 'example.com', /not a valid domain/);
   refused({ customDomains: ['a.*.com'] }, 'example.com', /not a valid domain/);
+});
+
+test('one domain holds a bounded number of routes; the refusal names the domain and the bound, other domains are unaffected', () => {
+  const router = new VhostRouter<number>();
+  for (let i = 0; i < MAX_ROUTES_PER_DOMAIN; i++) router.add({ domain: 'busy.example', location: `/p${i}`, routeByHTTPUser: i % 2 ? 'u' : '', name: `p${i}`, value: i });
+  assert.throws(
+    () => router.add({ domain: 'busy.example', location: '/one-more', routeByHTTPUser: '', name: 'extra', value: -1 }),
+    (err: unknown) => isBurrowError(err, 'BURROW_PROXY_REJECTED') && /domain \[busy\.example\] already has 1024 routes/.test(err.message),
+  );
+  router.add({ domain: 'quiet.example', location: '', routeByHTTPUser: '', name: 'q', value: 7 });
+  assert.equal(router.lookup('quiet.example', '/', ''), 7);
+  assert.equal(router.lookup('busy.example', '/p10/x', ''), 10);
+  // A removed route frees its place.
+  assert.equal(router.remove({ domain: 'busy.example', location: '/p0', routeByHTTPUser: '', name: 'p0' }), true);
+  router.add({ domain: 'busy.example', location: '/one-more', routeByHTTPUser: '', name: 'extra', value: -1 });
+  assert.equal(router.lookup('busy.example', '/one-more', ''), -1);
 });
