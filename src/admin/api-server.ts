@@ -3,12 +3,15 @@ import type { AddressInfo } from 'node:net';
 import { describeError } from '../util/errors.js';
 import { sameSecret } from '../util/secret.js';
 import type { Logger } from '../util/logger.js';
+import { crossSiteReason, loopbackHost } from './request-guard.js';
 
 /** What a handler answers: JSON, plain text, bytes with their own type (pages), or an empty 200. */
 export type ApiResult = {
   status?: number;
   json?: unknown;
   text?: string;
+  /** extra response headers for a json or text answer */
+  headers?: Record<string, string>;
   raw?: { body: Buffer; type: string; headers?: Record<string, string> };
   /** takes the response over (server-sent events); it ends when the client goes away or the server closes */
   stream?: (res: ServerResponse) => void;
@@ -30,6 +33,11 @@ export interface ApiRoute {
   handler(req: ApiRequest): ApiResult | Promise<ApiResult>;
   /** `/healthz` answers without credentials */
   public?: boolean;
+  /**
+   * The request changes something, so a browser must show it comes from our
+   * own page. Every method but GET has side effects; a GET route says so here.
+   */
+  sideEffects?: boolean;
 }
 
 export interface ApiServerOptions {
@@ -79,14 +87,6 @@ function authorized(req: IncomingMessage, user: string, password: string): boole
   return userOk && passOk;
 }
 
-/** Host header names that can only mean this machine. */
-function loopbackHost(host: string | undefined): boolean {
-  if (host === undefined) return true; // HTTP/1.0 tools; browsers always send Host
-  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d*$/, '');
-  const lower = name.toLowerCase();
-  return lower === 'localhost' || lower.endsWith('.localhost') || lower === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(lower);
-}
-
 function decodeSegment(seg: string): string {
   try {
     return decodeURIComponent(seg);
@@ -133,14 +133,14 @@ function send(res: ServerResponse, result: ApiResult): void {
     result.stream(res);
   } else if (result.json !== undefined) {
     const body = JSON.stringify(result.json);
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.writeHead(status, { ...result.headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   } else if (result.raw !== undefined) {
     const { body, type, headers } = result.raw;
     res.writeHead(status, { ...headers, 'content-type': type, 'content-length': body.length });
     res.end(body);
   } else if (result.text !== undefined) {
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(result.text) });
+    res.writeHead(status, { ...result.headers, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(result.text) });
     res.end(result.text);
   } else {
     res.writeHead(status, { 'content-length': 0 });
@@ -168,6 +168,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       const found = matchRoute(opts.routes, req.method ?? 'GET', url.pathname);
       if (found === undefined) return apiError(404, `no such path: ${url.pathname}`);
       if (found === 'wrong-method') return apiError(405, `method ${req.method ?? ''} not allowed on ${url.pathname}`);
+      if (found.route.sideEffects ?? found.route.method !== 'GET') {
+        const why = crossSiteReason(req);
+        if (why !== undefined) {
+          log.warn('admin request refused: sent by another web site', { path: url.pathname, reason: why, remote: req.socket.remoteAddress });
+          return apiError(403, `${req.method ?? ''} ${url.pathname} is refused from another web site (${why}); use this API from its own page or a tool such as curl`);
+        }
+      }
       if (!found.route.public && !authorized(req, opts.user, opts.password)) {
         log.warn('admin request refused: wrong credentials', { path: url.pathname, remote: req.socket.remoteAddress });
         await new Promise((r) => setTimeout(r, AUTH_FAILURE_DELAY_MS));
