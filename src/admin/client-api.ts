@@ -37,6 +37,8 @@ interface ProxyStatusBody {
   local_addr: string;
   plugin: string;
   remote_addr: string;
+  /** burrow's addition: when a refused registration goes again (ISO time) */
+  next_retry?: string;
 }
 
 function proxyStatusBodies(client: BurrowClient): ProxyStatusBody[] {
@@ -44,7 +46,8 @@ function proxyStatusBodies(client: BurrowClient): ProxyStatusBody[] {
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((s) => {
       const remote = s.err || !s.remoteAddr ? '' : s.type === 'tcp' || s.type === 'udp' ? `${client.config.serverAddr}${s.remoteAddr}` : s.remoteAddr;
-      return { name: s.name, type: s.type, status: s.phase, err: s.err, local_addr: s.localAddr, plugin: '', remote_addr: remote };
+      const retry = s.nextRetryAt > 0 ? { next_retry: new Date(s.nextRetryAt).toISOString() } : {};
+      return { name: s.name, type: s.type, status: s.phase, err: s.err, local_addr: s.localAddr, plugin: '', remote_addr: remote, ...retry };
     });
 }
 

@@ -17,6 +17,7 @@ import type { NatHoleLink } from './xtcp-owner.js';
 import { VisitorSet, type VisitorStatus } from './visitors.js';
 import { ServerConnection } from './server-connection.js';
 import { getTransport } from '../transport/index.js';
+import { DEFAULT_PROXY_RETRY, ProxyRetry, type ProxyPhase, type ProxyRetryTiming, type ProxyStatus } from './proxy-retry.js';
 
 export enum ClientState {
   Idle = 'idle',
@@ -27,22 +28,20 @@ export enum ClientState {
 }
 
 
-/** Proxy phases as frpc's admin API shows them. */
-export type ProxyPhase = 'new' | 'wait start' | 'start error' | 'running' | 'check failed' | 'closed';
+export type { ProxyPhase, ProxyStatus } from './proxy-retry.js';
 
-export interface ProxyStatus {
-  readonly name: string;
-  readonly type: string;
-  phase: ProxyPhase;
-  err: string;
-  remoteAddr: string;
-  readonly localAddr: string;
+/** Settings that are not part of frp's config. */
+export interface BurrowClientOptions {
+  /** when a refused or unanswered proxy registration goes again (tests shorten it) */
+  proxyRetry?: Partial<ProxyRetryTiming>;
 }
 
 interface ProxyEntry {
   readonly config: ProxyConfig;
   readonly handler: ClientProxyHandler;
   readonly status: ProxyStatus;
+  /** re-sends NewProxy after a refusal or a missing answer, as frpc does */
+  readonly retry: ProxyRetry;
   /** present when the proxy has a health check: it registers only while healthy */
   readonly health?: HealthCheck;
 }
@@ -76,11 +75,15 @@ export class BurrowClient extends EventEmitter {
   private readonly natHoleLink: NatHoleLink = this.createNatHoleLink();
 
 
+  private readonly retryTiming: ProxyRetryTiming;
+
   constructor(
     readonly config: ClientConfig,
     private readonly log: Logger = silentLogger,
+    options: BurrowClientOptions = {},
   ) {
     super();
+    this.retryTiming = { ...DEFAULT_PROXY_RETRY, ...options.proxyRetry };
     this.cipherKey = deriveCipherKey(config.auth.token);
     this.inspector = new HttpInspector({ ...config.inspect, storeFile: config.inspect.store, logger: log.child({ part: 'inspector' }) });
     for (const p of this.selectProxies(config)) this.addProxy(p);
@@ -137,7 +140,7 @@ export class BurrowClient extends EventEmitter {
     if (!CLIENT_PROXY_TYPES.has(p.type)) {
       // Shown in the status and logged at start; the other proxies run.
       const err = `proxy type "${p.type}" is not supported by burrow yet`;
-      this.unsupported.push({ config: p, status: { name: p.name, type: p.type, phase: 'start error', err, remoteAddr: '', localAddr: `${p.localIP}:${p.localPort}` } });
+      this.unsupported.push({ config: p, status: { name: p.name, type: p.type, phase: 'start error', err, remoteAddr: '', localAddr: `${p.localIP}:${p.localPort}`, nextRetryAt: 0 } });
       return undefined;
     }
     const inspect = p.type === 'http' && p.inspect === true;
@@ -148,10 +151,11 @@ export class BurrowClient extends EventEmitter {
       natHole: this.natHoleLink,
       ...(inspect ? { observe: (toLocal, local, start) => this.inspector.observe(p.name, `${start.src_addr ?? ''}:${start.src_port ?? 0}`, toLocal, local) } : {}),
     });
-    const status: ProxyStatus = { name: p.name, type: p.type, phase: 'new', err: '', remoteAddr: '', localAddr: `${p.localIP}:${p.localPort}` };
+    const status: ProxyStatus = { name: p.name, type: p.type, phase: 'new', err: '', remoteAddr: '', localAddr: `${p.localIP}:${p.localPort}`, nextRetryAt: 0 };
+    const retry = new ProxyRetry(this.retryTiming, () => this.retryRegistration(p.name));
     const hc = p.healthCheck && p.healthCheck.type !== '' ? p.healthCheck : undefined;
     const health = hc ? new HealthCheck(hc, p.localIP, p.localPort, (healthy, reason) => this.onHealth(p.name, healthy, reason)) : undefined;
-    const entry: ProxyEntry = { config: p, handler, status, ...(health ? { health } : {}) };
+    const entry: ProxyEntry = { config: p, handler, status, retry, ...(health ? { health } : {}) };
     this.proxies.set(p.name, entry);
     health?.start();
     return entry;
@@ -160,6 +164,7 @@ export class BurrowClient extends EventEmitter {
   private removeProxy(name: string): void {
     const e = this.proxies.get(name);
     if (!e) return;
+    e.retry.cancel();
     e.health?.stop();
     e.handler.close?.();
     this.proxies.delete(name);
@@ -175,6 +180,15 @@ export class BurrowClient extends EventEmitter {
     }
     this.setPhase(e, 'wait start', '');
     this.session.registerProxy(e.config);
+    e.retry.sent();
+  }
+
+  /** A refused or unanswered registration is due again (frpc's status check does the same). */
+  private retryRegistration(name: string): void {
+    const e = this.proxies.get(name);
+    if (!e || (e.status.phase !== 'start error' && e.status.phase !== 'wait start')) return;
+    this.log.info('registering the proxy again', { proxy: name, lastError: e.status.err || 'no answer from the server' });
+    this.register(e);
   }
 
   /** A health check changed: leave the server's rotation (CloseProxy) or join it again (NewProxy). */
@@ -187,6 +201,7 @@ export class BurrowClient extends EventEmitter {
       return;
     }
     this.log.warn('health check failed, proxy leaves the server', { proxy: name, reason });
+    e.retry.cancel();
     if (e.status.phase === 'running' || e.status.phase === 'wait start') this.session?.closeProxy(name);
     this.setPhase(e, 'check failed', reason);
   }
@@ -317,6 +332,7 @@ export class BurrowClient extends EventEmitter {
     this.session?.close('client stopping');
     this.visitorSet.stop();
     for (const e of this.proxies.values()) {
+      e.retry.cancel();
       e.health?.stop();
       e.handler.close?.();
       this.setPhase(e, 'closed', '');
@@ -355,10 +371,12 @@ export class BurrowClient extends EventEmitter {
     const e = this.proxies.get(name);
     if (!e) return;
     if (resp.error) {
-      this.log.warn('proxy failed to start', { proxy: name, reason: resp.error });
+      e.status.nextRetryAt = e.retry.refused();
+      this.log.warn('proxy failed to start, will register again', { proxy: name, reason: resp.error, retryInMs: e.status.nextRetryAt - Date.now() });
       this.setPhase(e, 'start error', resp.error);
       return;
     }
+    e.retry.reset();
     e.status.remoteAddr = resp.remote_addr ?? '';
     // tcp/udp answer ":port" on the server's address; vhost types answer their domains.
     const publicAddr = e.status.remoteAddr.startsWith(':') ? `${this.config.serverAddr}${e.status.remoteAddr}` : e.status.remoteAddr;
@@ -367,6 +385,7 @@ export class BurrowClient extends EventEmitter {
   }
 
   private setPhase(e: ProxyEntry, phase: ProxyPhase, err: string): void {
+    if (phase !== 'start error') e.status.nextRetryAt = 0;
     e.status.phase = phase;
     e.status.err = err;
     this.emit('proxy', { ...e.status });
@@ -379,7 +398,11 @@ export class BurrowClient extends EventEmitter {
     this.lastError = reason;
     this.log.warn('lost the server', { reason });
     this.emit('offline', reason);
-    for (const e of this.proxies.values()) this.setPhase(e, 'new', '');
+    for (const e of this.proxies.values()) {
+      // The next session registers every proxy afresh.
+      e.retry.reset();
+      this.setPhase(e, 'new', '');
+    }
     this.state = ClientState.Reconnecting;
     // The first re-login goes at once (the server may only have dropped this link).
     this.scheduleReconnect(0);
