@@ -3,8 +3,9 @@ import { createServer as createNetServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { BurrowClient } from '../client/client.js';
 import { reloadFromFile, startClientAdmin } from '../admin/client-api.js';
-import { startServerDashboard } from '../admin/server-api.js';
+import { startServerDashboard, type ServerDashboard } from '../admin/server-api.js';
 import type { ClientConfig } from '../config/types.js';
+import { withServerCliDefaults } from './server-defaults.js';
 import { buildClientConfig, buildServerConfig, loadClientConfig, loadServerConfig } from '../config/load.js';
 import { runConvert, runVerify } from './config-commands.js';
 import { startDemo } from '../demo/demo.js';
@@ -31,10 +32,17 @@ Usage:
   burrow --version
 
 Run "burrow <command> --help" for the options of a command.`,
-  server: `Usage: burrow server [-c <file>] [--log-level L] [--log-format text|json]
+  server: `Usage: burrow server [-c <file>] [--allow-empty-token] [--log-level L] [--log-format text|json]
 
 Runs the public side. The config file is frp's: frps.toml, frps.ini (legacy),
-YAML or JSON. Without one the server listens on 0.0.0.0:7000 with an empty token.`,
+YAML or JSON. Without one the server listens on 0.0.0.0:7000 with an empty
+token, which it refuses unless --allow-empty-token is given (the config key
+is auth.allowEmptyToken = true); on a loopback address an empty token is fine.
+
+Without transport.tls.certFile the server makes its own certificate and keeps
+it beside the config file (burrow-server-cert.pem / burrow-server-key.pem,
+or in transport.tls.generatedCertDir), so its fingerprint, printed at start,
+stays the same: clients pin it with transport.tls.serverFingerprint.`,
   client: `Usage: burrow client -c <file> [--log-level L] [--log-format text|json]
 
 Runs the private side with frp's config file: frpc.toml, frpc.ini (legacy),
@@ -109,22 +117,22 @@ const common = {
 } as const;
 
 async function runServer(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: common, strict: true });
+  const { values } = parseArgs({ args, options: { ...common, 'allow-empty-token': { type: 'boolean' } }, strict: true });
   if (values.help) return void console.log(HELP.server);
   const warnings: string[] = [];
-  const config = values.config ? loadServerConfig(values.config, { onWarning: (w) => warnings.push(w) }) : buildServerConfig({});
-  const log = loggerFrom(values, config.log);
+  const loaded = values.config ? loadServerConfig(values.config, { onWarning: (w) => warnings.push(w) }) : buildServerConfig({});
+  const log = loggerFrom(values, loaded.log);
   for (const w of warnings) log.warn(`config: ${w}`);
+  const config = withServerCliDefaults(loaded, values.config, values['allow-empty-token'] === true, log);
   const server = new BurrowServer(config, log);
-  await server.start();
-  const dashboard =
-    config.webServer.port > 0
-      ? await startServerDashboard({ server, ...config.webServer, enablePrometheus: config.enablePrometheus, logger: log })
-      : undefined;
+  let dashboard: ServerDashboard | undefined;
+  // Before start: a signal that arrives just after the port opens still stops the server cleanly.
   onShutdown(async () => {
     await dashboard?.close();
     await server.stop();
   });
+  await server.start();
+  if (config.webServer.port > 0) dashboard = await startServerDashboard({ server, ...config.webServer, enablePrometheus: config.enablePrometheus, logger: log });
 }
 
 interface RunClientOptions {

@@ -15,7 +15,7 @@ import type { VisitorLink } from './visitor-conn.js';
 import { NatHoleExchange } from './nat-hole-exchange.js';
 import type { NatHoleLink } from './xtcp-owner.js';
 import { VisitorSet, type VisitorStatus } from './visitors.js';
-import { ServerConnection } from './server-connection.js';
+import { ServerConnection, serverTrustWarnings } from './server-connection.js';
 import { getTransport } from '../transport/index.js';
 import { DEFAULT_PROXY_RETRY, ProxyRetry, type ProxyPhase, type ProxyRetryTiming, type ProxyStatus } from './proxy-retry.js';
 
@@ -273,6 +273,7 @@ export class BurrowClient extends EventEmitter {
     // A protocol burrow cannot speak is a configuration error, not something to retry.
     getTransport(this.config.transport.protocol);
     for (const u of this.unsupported) this.log.warn('proxy not started', { proxy: u.config.name, reason: u.status.err });
+    for (const w of serverTrustWarnings(this.config)) this.log.warn(w, { server: `${this.config.serverAddr}:${this.config.serverPort}` });
     await this.inspector.open();
     this.state = ClientState.Connecting;
     for (;;) {
@@ -372,7 +373,7 @@ export class BurrowClient extends EventEmitter {
     if (!e) return;
     if (resp.error) {
       e.status.nextRetryAt = e.retry.refused();
-      this.log.warn('proxy failed to start, will register again', { proxy: name, reason: resp.error, retryInMs: e.status.nextRetryAt - Date.now() });
+      this.log.warn('proxy failed to start', { proxy: name, reason: resp.error, retryInMs: e.status.nextRetryAt - Date.now() });
       this.setPhase(e, 'start error', resp.error);
       return;
     }
