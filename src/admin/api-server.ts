@@ -109,6 +109,15 @@ function matchRoute(routes: ApiRoute[], method: string, path: string): { route: 
   return pathMatched ? 'wrong-method' : undefined;
 }
 
+/** The request target as a URL; an absolute-form target that is no URL (`http://[x`) is the peer's error, 400. */
+function requestUrl(target: string | undefined): URL {
+  try {
+    return new URL(target ?? '/', 'http://admin.invalid');
+  } catch {
+    throw new HttpError(400, 'the request target is not a valid URL');
+  }
+}
+
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -124,6 +133,8 @@ function readBody(req: IncomingMessage): Promise<string> {
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
+    // A peer gone mid-body: settle, so nothing waits for bytes that will not come (no-op once ended).
+    req.on('close', () => reject(new HttpError(400, 'the request body was cut short')));
   });
 }
 
@@ -160,8 +171,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     log.warn('the admin API listens beyond this machine without a password; set webServer.user and webServer.password', { addr: opts.addr });
   }
   const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://admin.invalid');
+    let url = new URL('http://admin.invalid/');
     const handle = async (): Promise<ApiResult> => {
+      url = requestUrl(req.url);
       // On loopback, only loopback names: a web page whose name was rebound to 127.0.0.1 must not read the API.
       if (loopback && !loopbackHost(req.headers.host)) return apiError(403, 'this API answers only requests addressed to a loopback name (127.0.0.1, localhost)');
       // Matching decodes path segments: a malformed %-escape must answer 400, not throw.
@@ -184,14 +196,20 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       return found.route.handler({ params: found.params, query: url.searchParams, contentType, body: () => readBody(req) });
     };
-    handle().then(
-      (result) => send(res, result),
-      (err: unknown) => {
-        const status = err instanceof HttpError ? err.status : 500;
-        if (status === 500) log.error('admin request failed', { path: url.pathname, reason: describeError(err) });
-        if (!res.headersSent) send(res, apiError(status, describeError(err)));
-      },
-    );
+    const fail = (err: unknown): void => {
+      const status = err instanceof HttpError ? err.status : 500;
+      if (status === 500) log.error('admin request failed', { path: url.pathname, reason: describeError(err) });
+      if (res.headersSent) res.destroy();
+      else send(res, apiError(status, describeError(err)));
+    };
+    // Nothing a peer sends may escape as an uncaught error: that would end the whole process.
+    handle()
+      .then((result) => send(res, result))
+      .catch(fail)
+      .catch((err: unknown) => {
+        log.error('admin answer failed', { path: url.pathname, reason: describeError(err) });
+        res.destroy();
+      });
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
@@ -202,6 +220,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       resolve();
     });
   });
+  // After listening, errors are about accepting (too many open files): the server goes on, the process must not die.
+  server.on('error', (err) => log.warn('admin API: a connection could not be accepted', { reason: describeError(err) }));
   const port = (server.address() as AddressInfo).port;
   log.info('admin API listening', { addr: `${opts.addr}:${port}` });
   return {
