@@ -17,7 +17,7 @@ import type { NatHoleLink } from './xtcp-owner.js';
 import { VisitorSet, type VisitorStatus } from './visitors.js';
 import { ServerConnection, serverTrustWarnings } from './server-connection.js';
 import { getTransport } from '../transport/index.js';
-import { DEFAULT_PROXY_RETRY, ProxyRetry, type ProxyPhase, type ProxyRetryTiming, type ProxyStatus } from './proxy-retry.js';
+import { DEFAULT_PROXY_RETRY, ProxyRetry, waitForRunning, type ProxyPhase, type ProxyRetryTiming, type ProxyStatus } from './proxy-status.js';
 
 export enum ClientState {
   Idle = 'idle',
@@ -27,8 +27,7 @@ export enum ClientState {
   Stopped = 'stopped',
 }
 
-
-export type { ProxyPhase, ProxyStatus } from './proxy-retry.js';
+export type { ProxyPhase, ProxyStatus } from './proxy-status.js';
 
 /** Settings that are not part of frp's config. */
 export interface BurrowClientOptions {
@@ -73,7 +72,6 @@ export class BurrowClient extends EventEmitter {
   private readonly natHoleExchange = new NatHoleExchange();
   /** xtcp's NatHole* requests, over whichever session is current */
   private readonly natHoleLink: NatHoleLink = this.createNatHoleLink();
-
 
   private readonly retryTiming: ProxyRetryTiming;
 
@@ -305,24 +303,7 @@ export class BurrowClient extends EventEmitter {
 
   /** Resolves when the proxy is running; rejects with the server's reason when it is refused. */
   waitForProxy(name: string): Promise<ProxyStatus> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const s = this.status(name);
-        if (!s) {
-          reject(new BurrowError('BURROW_PROXY_REJECTED', `no proxy named "${name}"`));
-          return true;
-        }
-        if (s.phase === 'running') resolve(s);
-        else if (s.phase === 'start error') reject(new BurrowError('BURROW_PROXY_REJECTED', s.err));
-        else return false;
-        return true;
-      };
-      if (check()) return;
-      const onChange = (): void => {
-        if (check()) this.off('proxy', onChange);
-      };
-      this.on('proxy', onChange);
-    });
+    return waitForRunning(this, (n) => this.status(n), name);
   }
 
   stop(): void {

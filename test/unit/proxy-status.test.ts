@@ -1,6 +1,6 @@
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import { ProxyRetry, RetryState } from '../../src/client/proxy-retry.js';
+import { ProxyRetry, RetryState } from '../../src/client/proxy-status.js';
 
 test('proxy retry: an unanswered registration goes again; refusals back off up to the cap', () => {
   mock.timers.enable({ apis: ['setTimeout', 'Date'] });

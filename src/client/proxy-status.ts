@@ -1,4 +1,6 @@
+import type { EventEmitter } from 'node:events';
 import { Backoff } from '../util/backoff.js';
+import { BurrowError } from '../util/errors.js';
 
 /** Proxy phases as frpc's admin API shows them. */
 export type ProxyPhase = 'new' | 'wait start' | 'start error' | 'running' | 'check failed' | 'closed';
@@ -89,4 +91,30 @@ export class ProxyRetry {
     // A pending retry alone does not keep the process alive: the session does.
     this.timer.unref();
   }
+}
+
+/**
+ * Resolves when proxy `name` runs; rejects with the server's reason at its
+ * first refusal (the retry goes on), or when there is no such proxy.
+ * `source` emits 'proxy' on every status change.
+ */
+export function waitForRunning(source: EventEmitter, statusOf: (name: string) => ProxyStatus | undefined, name: string): Promise<ProxyStatus> {
+  return new Promise((resolve, reject) => {
+    const check = (): boolean => {
+      const s = statusOf(name);
+      if (!s) {
+        reject(new BurrowError('BURROW_PROXY_REJECTED', `no proxy named "${name}"`));
+        return true;
+      }
+      if (s.phase === 'running') resolve(s);
+      else if (s.phase === 'start error') reject(new BurrowError('BURROW_PROXY_REJECTED', s.err));
+      else return false;
+      return true;
+    };
+    if (check()) return;
+    const onChange = (): void => {
+      if (check()) source.off('proxy', onChange);
+    };
+    source.on('proxy', onChange);
+  });
 }
