@@ -5,7 +5,7 @@ import { BurrowClient } from '../client/client.js';
 import { reloadFromFile, startClientAdmin } from '../admin/client-api.js';
 import { startServerDashboard, type ServerDashboard } from '../admin/server-api.js';
 import type { ClientConfig } from '../config/types.js';
-import { withServerCliDefaults } from './server-defaults.js';
+import { warnPlainWebServer, withServerCliDefaults } from './run-defaults.js';
 import { buildClientConfig, buildServerConfig, loadClientConfig, loadServerConfig } from '../config/load.js';
 import { runConvert, runVerify } from './config-commands.js';
 import { startDemo } from '../demo/demo.js';
@@ -132,7 +132,10 @@ async function runServer(args: string[]): Promise<void> {
     await server.stop();
   });
   await server.start();
-  if (config.webServer.port > 0) dashboard = await startServerDashboard({ server, ...config.webServer, enablePrometheus: config.enablePrometheus, logger: log });
+  if (config.webServer.port > 0) {
+    warnPlainWebServer(config.webServer, log);
+    dashboard = await startServerDashboard({ server, ...config.webServer, enablePrometheus: config.enablePrometheus, logger: log });
+  }
 }
 
 interface RunClientOptions {
@@ -144,6 +147,7 @@ interface RunClientOptions {
 async function runClient(config: ClientConfig, log: Logger, opts: RunClientOptions = {}): Promise<void> {
   const { configFile, page } = opts;
   const client = new BurrowClient(config, log);
+  if (config.webServer.port > 0) warnPlainWebServer(config.webServer, log);
   const admin =
     config.webServer.port > 0 || page
       ? await startClientAdmin({
