@@ -68,6 +68,7 @@ Options:
   --inspect-port <N>     the inspector page's port (default 4040, or any free one if taken)
   --no-inspect           do not record requests (no page)
   --no-tls               talk plain TCP to the server (TLS is on by default, as frpc)
+  --fingerprint <sha256:…>  the server certificate it must present (printed by burrow server at start)
   --no-mux               one TCP connection per work connection (tcpMux off)`,
   tcp: `Usage: burrow tcp <localPort> --server <host:port> [options]
 
@@ -77,6 +78,7 @@ Options:
   --remote-port <N>      public port to ask for (default 0: the server picks)
   --local-ip <ip>        local address (default 127.0.0.1)
   --no-tls               talk plain TCP to the server (TLS is on by default, as frpc)
+  --fingerprint <sha256:…>  the server certificate it must present (printed by burrow server at start)
   --no-mux               one TCP connection per work connection (tcpMux off)`,
   demo: `Usage: burrow demo
 
@@ -211,6 +213,7 @@ const quickOptions = {
   'local-ip': { type: 'string' },
   'no-tls': { type: 'boolean' },
   'no-mux': { type: 'boolean' },
+  fingerprint: { type: 'string' },
 } as const;
 
 interface QuickValues {
@@ -218,6 +221,7 @@ interface QuickValues {
   token?: string;
   'no-tls'?: boolean;
   'no-mux'?: boolean;
+  fingerprint?: string;
 }
 
 /** The local port argument and the client settings every one-line command shares. */
@@ -235,7 +239,7 @@ function quickClient(command: string, positional: string | undefined, values: Qu
       serverAddr: m[1]!.replace(/^\[|\]$/g, ''),
       serverPort: Number(m[2]),
       auth: { token: values.token ?? '' },
-      transport: { tls: { enable: !values['no-tls'] }, tcpMux: !values['no-mux'] },
+      transport: { tls: { enable: !values['no-tls'], ...(values.fingerprint !== undefined ? { serverFingerprint: values.fingerprint } : {}) }, tcpMux: !values['no-mux'] },
     },
   };
 }

@@ -170,6 +170,19 @@ describe('burrow CLI', () => {
       const server = run(['server', '-c', serverCfg]);
       const [, fp] = await waitForOutput(server, 'stderr', /server certificate fingerprint: (sha256:[0-9A-F:]{95})/);
       fingerprints.push(fp!);
+      if (i === 1) {
+        // After the restart a client pinned to the first start's fingerprint still connects; another pin fails.
+        const [, bindPort] = /server listening addr=127\.0\.0\.1:(\d+)/.exec(server.stderr())!;
+        const echo = await startEcho();
+        const pinned = run(['tcp', String(echo.port), '--server', `127.0.0.1:${bindPort}`, '--token', 't', '--fingerprint', fingerprints[0]!]);
+        await waitForOutput(pinned, 'stderr', /✓ tcp-\d+ {2}tcp/);
+        pinned.child.kill('SIGTERM');
+        assert.equal(await pinned.exit, 0);
+        const wrong = run(['tcp', String(echo.port), '--server', `127.0.0.1:${bindPort}`, '--token', 't', '--fingerprint', `sha256:${'00'.repeat(32)}`]);
+        assert.equal(await wrong.exit, 1);
+        assert.match(wrong.stderr(), /not the one pinned by transport\.tls\.serverFingerprint: expected sha256:0{64}, the server presented sha256:/);
+        await echo.close();
+      }
       server.child.kill('SIGTERM');
       assert.equal(await server.exit, 0);
     }
