@@ -353,6 +353,8 @@ export class BurrowClient extends EventEmitter {
     const e = this.proxies.get(name);
     if (!e) return;
     if (resp.error) {
+      // The answer to a re-sent registration whose first one went through late: the proxy runs.
+      if (e.status.phase === 'running') return void this.log.debug('duplicate registration refused', { proxy: name, reason: resp.error });
       e.status.nextRetryAt = e.retry.refused();
       this.log.warn('proxy failed to start', { proxy: name, reason: resp.error, retryInMs: e.status.nextRetryAt - Date.now() });
       this.setPhase(e, 'start error', resp.error);

@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startClientAdmin } from '../../src/admin/client-api.js';
+import { BurrowClient } from '../../src/client/client.js';
+import { buildClientConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/util/logger.js';
-import { echoThrough, makeClient, patternBytes, portOf, startEcho, startServer, tcpProxy, waitFor } from '../helpers/tunnel.js';
+import { captureLog, echoThrough, makeClient, patternBytes, portOf, startEcho, startServer, tcpProxy, TOKEN, waitFor } from '../helpers/tunnel.js';
 
 test('a proxy refused because its name is taken comes up once the other client is gone', async () => {
   const echo = await startEcho();
@@ -41,6 +43,33 @@ test('a proxy refused because its name is taken comes up once the other client i
     first.stop();
     second.stop();
     await admin.close();
+    await server.stop();
+    await echo.close();
+  }
+});
+
+test('a registration sent again before the first answer keeps the proxy running when the duplicate is refused', async () => {
+  const echo = await startEcho();
+  const server = await startServer();
+  const log = captureLog();
+  // No wait for an answer at all: NewProxy goes out a second time before the server can have answered the first.
+  const client = new BurrowClient(
+    buildClientConfig({ serverAddr: '127.0.0.1', serverPort: server.port, auth: { token: TOKEN }, proxies: [tcpProxy('late', echo.port)] }),
+    log.logger,
+    { proxyRetry: { answerMs: 0 } },
+  );
+  try {
+    await client.start();
+    // The client's answer to the refused duplicate, whichever way it took it.
+    const line = await log.waitForLine(/duplicate registration refused|proxy failed to start/);
+    assert.match(line, /duplicate registration refused.*late.*already exists/);
+    const s = client.status('late')!;
+    assert.equal(s.phase, 'running');
+    assert.equal(s.err, '');
+    const data = patternBytes(5000, 9);
+    assert.ok((await echoThrough(portOf(s.remoteAddr), data)).equals(data));
+  } finally {
+    client.stop();
     await server.stop();
     await echo.close();
   }
