@@ -28,7 +28,7 @@ async function refresh() {
       el('td', {}, statusPill(p.status)),
       el('td', { class: 'mono', text: p.local_addr }),
       el('td', { class: 'mono', text: p.remote_addr }),
-      el('td', { class: 'err', text: p.err }),
+      el('td', { class: 'err', text: p.next_retry ? `${p.err} · next try ${new Date(p.next_retry).toLocaleTimeString()}` : p.err }),
     ),
   );
   fillTable(document.querySelector('#proxies tbody'), rows, 'No proxies configured.');

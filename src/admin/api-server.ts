@@ -3,12 +3,15 @@ import type { AddressInfo } from 'node:net';
 import { describeError } from '../util/errors.js';
 import { sameSecret } from '../util/secret.js';
 import type { Logger } from '../util/logger.js';
+import { crossSiteReason, loopbackHost } from './request-guard.js';
 
 /** What a handler answers: JSON, plain text, bytes with their own type (pages), or an empty 200. */
 export type ApiResult = {
   status?: number;
   json?: unknown;
   text?: string;
+  /** extra response headers for a json or text answer */
+  headers?: Record<string, string>;
   raw?: { body: Buffer; type: string; headers?: Record<string, string> };
   /** takes the response over (server-sent events); it ends when the client goes away or the server closes */
   stream?: (res: ServerResponse) => void;
@@ -30,6 +33,11 @@ export interface ApiRoute {
   handler(req: ApiRequest): ApiResult | Promise<ApiResult>;
   /** `/healthz` answers without credentials */
   public?: boolean;
+  /**
+   * The request changes something, so a browser must show it comes from our
+   * own page. Every method but GET has side effects; a GET route says so here.
+   */
+  sideEffects?: boolean;
 }
 
 export interface ApiServerOptions {
@@ -79,14 +87,6 @@ function authorized(req: IncomingMessage, user: string, password: string): boole
   return userOk && passOk;
 }
 
-/** Host header names that can only mean this machine. */
-function loopbackHost(host: string | undefined): boolean {
-  if (host === undefined) return true; // HTTP/1.0 tools; browsers always send Host
-  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d*$/, '');
-  const lower = name.toLowerCase();
-  return lower === 'localhost' || lower.endsWith('.localhost') || lower === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(lower);
-}
-
 function decodeSegment(seg: string): string {
   try {
     return decodeURIComponent(seg);
@@ -109,6 +109,15 @@ function matchRoute(routes: ApiRoute[], method: string, path: string): { route: 
   return pathMatched ? 'wrong-method' : undefined;
 }
 
+/** The request target as a URL; an absolute-form target that is no URL (`http://[x`) is the peer's error, 400. */
+function requestUrl(target: string | undefined): URL {
+  try {
+    return new URL(target ?? '/', 'http://admin.invalid');
+  } catch {
+    throw new HttpError(400, 'the request target is not a valid URL');
+  }
+}
+
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -124,6 +133,8 @@ function readBody(req: IncomingMessage): Promise<string> {
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
+    // A peer gone mid-body: settle, so nothing waits for bytes that will not come (no-op once ended).
+    req.on('close', () => reject(new HttpError(400, 'the request body was cut short')));
   });
 }
 
@@ -133,14 +144,14 @@ function send(res: ServerResponse, result: ApiResult): void {
     result.stream(res);
   } else if (result.json !== undefined) {
     const body = JSON.stringify(result.json);
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.writeHead(status, { ...result.headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   } else if (result.raw !== undefined) {
     const { body, type, headers } = result.raw;
     res.writeHead(status, { ...headers, 'content-type': type, 'content-length': body.length });
     res.end(body);
   } else if (result.text !== undefined) {
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(result.text) });
+    res.writeHead(status, { ...result.headers, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(result.text) });
     res.end(result.text);
   } else {
     res.writeHead(status, { 'content-length': 0 });
@@ -160,14 +171,22 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     log.warn('the admin API listens beyond this machine without a password; set webServer.user and webServer.password', { addr: opts.addr });
   }
   const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://admin.invalid');
+    let url = new URL('http://admin.invalid/');
     const handle = async (): Promise<ApiResult> => {
+      url = requestUrl(req.url);
       // On loopback, only loopback names: a web page whose name was rebound to 127.0.0.1 must not read the API.
       if (loopback && !loopbackHost(req.headers.host)) return apiError(403, 'this API answers only requests addressed to a loopback name (127.0.0.1, localhost)');
       // Matching decodes path segments: a malformed %-escape must answer 400, not throw.
       const found = matchRoute(opts.routes, req.method ?? 'GET', url.pathname);
       if (found === undefined) return apiError(404, `no such path: ${url.pathname}`);
       if (found === 'wrong-method') return apiError(405, `method ${req.method ?? ''} not allowed on ${url.pathname}`);
+      if (found.route.sideEffects ?? found.route.method !== 'GET') {
+        const why = crossSiteReason(req);
+        if (why !== undefined) {
+          log.warn('admin request refused: sent by another web site', { path: url.pathname, reason: why, remote: req.socket.remoteAddress });
+          return apiError(403, `${req.method ?? ''} ${url.pathname} is refused from another web site (${why}); use this API from its own page or a tool such as curl`);
+        }
+      }
       if (!found.route.public && !authorized(req, opts.user, opts.password)) {
         log.warn('admin request refused: wrong credentials', { path: url.pathname, remote: req.socket.remoteAddress });
         await new Promise((r) => setTimeout(r, AUTH_FAILURE_DELAY_MS));
@@ -177,14 +196,20 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       return found.route.handler({ params: found.params, query: url.searchParams, contentType, body: () => readBody(req) });
     };
-    handle().then(
-      (result) => send(res, result),
-      (err: unknown) => {
-        const status = err instanceof HttpError ? err.status : 500;
-        if (status === 500) log.error('admin request failed', { path: url.pathname, reason: describeError(err) });
-        if (!res.headersSent) send(res, apiError(status, describeError(err)));
-      },
-    );
+    const fail = (err: unknown): void => {
+      const status = err instanceof HttpError ? err.status : 500;
+      if (status === 500) log.error('admin request failed', { path: url.pathname, reason: describeError(err) });
+      if (res.headersSent) res.destroy();
+      else send(res, apiError(status, describeError(err)));
+    };
+    // Nothing a peer sends may escape as an uncaught error: that would end the whole process.
+    handle()
+      .then((result) => send(res, result))
+      .catch(fail)
+      .catch((err: unknown) => {
+        log.error('admin answer failed', { path: url.pathname, reason: describeError(err) });
+        res.destroy();
+      });
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
@@ -195,6 +220,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       resolve();
     });
   });
+  // After listening, errors are about accepting (too many open files): the server goes on, the process must not die.
+  server.on('error', (err) => log.warn('admin API: a connection could not be accepted', { reason: describeError(err) }));
   const port = (server.address() as AddressInfo).port;
   log.info('admin API listening', { addr: `${opts.addr}:${port}` });
   return {

@@ -6,6 +6,14 @@ import type { Logger } from '../util/logger.js';
 import { inspectRoutes } from './inspect-api.js';
 import { webPageRoutes } from './web-pages.js';
 import { apiError, startApiServer, type ApiRoute, type ApiServer } from './api-server.js';
+import { REDACTED, redactConfigText } from './config-redact.js';
+
+/**
+ * What PUT /api/config takes: the config formats' own types, plain text (what
+ * frp's page and most tools send), JSON, or none (curl -T). Form encodings are
+ * refused: a page on another site can post a form without asking first.
+ */
+const CONFIG_CONTENT_TYPES = new Set(['', 'text/plain', 'application/toml', 'application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'application/json', 'application/octet-stream']);
 
 export interface ClientAdminOptions {
   client: BurrowClient;
@@ -29,6 +37,8 @@ interface ProxyStatusBody {
   local_addr: string;
   plugin: string;
   remote_addr: string;
+  /** burrow's addition: when a refused registration goes again (ISO time) */
+  next_retry?: string;
 }
 
 function proxyStatusBodies(client: BurrowClient): ProxyStatusBody[] {
@@ -36,7 +46,8 @@ function proxyStatusBodies(client: BurrowClient): ProxyStatusBody[] {
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((s) => {
       const remote = s.err || !s.remoteAddr ? '' : s.type === 'tcp' || s.type === 'udp' ? `${client.config.serverAddr}${s.remoteAddr}` : s.remoteAddr;
-      return { name: s.name, type: s.type, status: s.phase, err: s.err, local_addr: s.localAddr, plugin: '', remote_addr: remote };
+      const retry = s.nextRetryAt > 0 ? { next_retry: new Date(s.nextRetryAt).toISOString() } : {};
+      return { name: s.name, type: s.type, status: s.phase, err: s.err, local_addr: s.localAddr, plugin: '', remote_addr: remote, ...retry };
     });
 }
 
@@ -70,6 +81,7 @@ export function reloadFromFile(client: BurrowClient, file: string, log: Logger):
 export function clientAdminRoutes(opts: ClientAdminOptions): ApiRoute[] {
   const { client, configFile, logger: log } = opts;
   const noFile = apiError(400, 'this client was started without a config file');
+  const guarded = opts.user !== '' || opts.password !== '';
   return [
     { method: 'GET', path: '/healthz', public: true, handler: () => ({}) },
     ...webPageRoutes('client'),
@@ -79,6 +91,8 @@ export function clientAdminRoutes(opts: ClientAdminOptions): ApiRoute[] {
     {
       method: 'GET',
       path: '/api/reload',
+      // GET as frpc's own `reload` sends it, but an <img> on another site must not trigger it.
+      sideEffects: true,
       handler: () => {
         if (!configFile) return noFile;
         try {
@@ -94,15 +108,26 @@ export function clientAdminRoutes(opts: ClientAdminOptions): ApiRoute[] {
     {
       method: 'GET',
       path: '/api/config',
-      handler: () => (configFile ? { text: readFileSync(configFile, 'utf8') } : noFile),
+      handler: () => {
+        if (!configFile) return noFile;
+        const text = readFileSync(configFile, 'utf8');
+        // Unlike frp: without a password anyone on this machine can ask, so the secrets stay out.
+        if (!guarded) return { text: redactConfigText(text, configFile), headers: { 'x-burrow-redacted': 'secrets; set webServer.user and webServer.password to read the full file' } };
+        return { text };
+      },
     },
     {
       method: 'PUT',
       path: '/api/config',
       handler: async (req) => {
         if (!configFile) return noFile;
+        if (!CONFIG_CONTENT_TYPES.has(req.contentType)) {
+          return apiError(415, `PUT /api/config takes the file as Content-Type text/plain (or application/toml, application/yaml, application/json), not ${req.contentType}`);
+        }
         const body = await req.body();
         if (body.trim() === '') return apiError(400, 'the new config is empty');
+        // A file read back redacted and sent again would replace every secret with the placeholder.
+        if (body.includes(`"${REDACTED}"`)) return apiError(400, `the new config still contains "${REDACTED}" values from a redacted read; set webServer.user and webServer.password to read and edit the full file`);
         // As frp: written for a later reload, not applied now; readable by the owner only.
         writeFileSync(configFile, body, { mode: 0o600 });
         chmodSync(configFile, 0o600); // mode above applies only when the file is new

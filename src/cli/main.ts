@@ -3,8 +3,9 @@ import { createServer as createNetServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { BurrowClient } from '../client/client.js';
 import { reloadFromFile, startClientAdmin } from '../admin/client-api.js';
-import { startServerDashboard } from '../admin/server-api.js';
+import { startServerDashboard, type ServerDashboard } from '../admin/server-api.js';
 import type { ClientConfig } from '../config/types.js';
+import { warnPlainWebServer, withServerCliDefaults } from './run-defaults.js';
 import { buildClientConfig, buildServerConfig, loadClientConfig, loadServerConfig } from '../config/load.js';
 import { runConvert, runVerify } from './config-commands.js';
 import { startDemo } from '../demo/demo.js';
@@ -31,10 +32,17 @@ Usage:
   burrow --version
 
 Run "burrow <command> --help" for the options of a command.`,
-  server: `Usage: burrow server [-c <file>] [--log-level L] [--log-format text|json]
+  server: `Usage: burrow server [-c <file>] [--allow-empty-token] [--log-level L] [--log-format text|json]
 
 Runs the public side. The config file is frp's: frps.toml, frps.ini (legacy),
-YAML or JSON. Without one the server listens on 0.0.0.0:7000 with an empty token.`,
+YAML or JSON. Without one the server listens on 0.0.0.0:7000 with an empty
+token, which it refuses unless --allow-empty-token is given (the config key
+is auth.allowEmptyToken = true); on a loopback address an empty token is fine.
+
+Without transport.tls.certFile the server makes its own certificate and keeps
+it beside the config file (burrow-server-cert.pem / burrow-server-key.pem,
+or in transport.tls.generatedCertDir), so its fingerprint, printed at start,
+stays the same: clients pin it with transport.tls.serverFingerprint.`,
   client: `Usage: burrow client -c <file> [--log-level L] [--log-format text|json]
 
 Runs the private side with frp's config file: frpc.toml, frpc.ini (legacy),
@@ -60,6 +68,7 @@ Options:
   --inspect-port <N>     the inspector page's port (default 4040, or any free one if taken)
   --no-inspect           do not record requests (no page)
   --no-tls               talk plain TCP to the server (TLS is on by default, as frpc)
+  --fingerprint <sha256:…>  the server certificate it must present (printed by burrow server at start)
   --no-mux               one TCP connection per work connection (tcpMux off)`,
   tcp: `Usage: burrow tcp <localPort> --server <host:port> [options]
 
@@ -69,6 +78,7 @@ Options:
   --remote-port <N>      public port to ask for (default 0: the server picks)
   --local-ip <ip>        local address (default 127.0.0.1)
   --no-tls               talk plain TCP to the server (TLS is on by default, as frpc)
+  --fingerprint <sha256:…>  the server certificate it must present (printed by burrow server at start)
   --no-mux               one TCP connection per work connection (tcpMux off)`,
   demo: `Usage: burrow demo
 
@@ -109,22 +119,25 @@ const common = {
 } as const;
 
 async function runServer(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: common, strict: true });
+  const { values } = parseArgs({ args, options: { ...common, 'allow-empty-token': { type: 'boolean' } }, strict: true });
   if (values.help) return void console.log(HELP.server);
   const warnings: string[] = [];
-  const config = values.config ? loadServerConfig(values.config, { onWarning: (w) => warnings.push(w) }) : buildServerConfig({});
-  const log = loggerFrom(values, config.log);
+  const loaded = values.config ? loadServerConfig(values.config, { onWarning: (w) => warnings.push(w) }) : buildServerConfig({});
+  const log = loggerFrom(values, loaded.log);
   for (const w of warnings) log.warn(`config: ${w}`);
+  const config = withServerCliDefaults(loaded, values.config, values['allow-empty-token'] === true, log);
   const server = new BurrowServer(config, log);
-  await server.start();
-  const dashboard =
-    config.webServer.port > 0
-      ? await startServerDashboard({ server, ...config.webServer, enablePrometheus: config.enablePrometheus, logger: log })
-      : undefined;
+  let dashboard: ServerDashboard | undefined;
+  // Before start: a signal that arrives just after the port opens still stops the server cleanly.
   onShutdown(async () => {
     await dashboard?.close();
     await server.stop();
   });
+  await server.start();
+  if (config.webServer.port > 0) {
+    warnPlainWebServer(config.webServer, log);
+    dashboard = await startServerDashboard({ server, ...config.webServer, enablePrometheus: config.enablePrometheus, logger: log });
+  }
 }
 
 interface RunClientOptions {
@@ -136,6 +149,7 @@ interface RunClientOptions {
 async function runClient(config: ClientConfig, log: Logger, opts: RunClientOptions = {}): Promise<void> {
   const { configFile, page } = opts;
   const client = new BurrowClient(config, log);
+  if (config.webServer.port > 0) warnPlainWebServer(config.webServer, log);
   const admin =
     config.webServer.port > 0 || page
       ? await startClientAdmin({
@@ -199,6 +213,7 @@ const quickOptions = {
   'local-ip': { type: 'string' },
   'no-tls': { type: 'boolean' },
   'no-mux': { type: 'boolean' },
+  fingerprint: { type: 'string' },
 } as const;
 
 interface QuickValues {
@@ -206,6 +221,7 @@ interface QuickValues {
   token?: string;
   'no-tls'?: boolean;
   'no-mux'?: boolean;
+  fingerprint?: string;
 }
 
 /** The local port argument and the client settings every one-line command shares. */
@@ -223,7 +239,7 @@ function quickClient(command: string, positional: string | undefined, values: Qu
       serverAddr: m[1]!.replace(/^\[|\]$/g, ''),
       serverPort: Number(m[2]),
       auth: { token: values.token ?? '' },
-      transport: { tls: { enable: !values['no-tls'] }, tcpMux: !values['no-mux'] },
+      transport: { tls: { enable: !values['no-tls'], ...(values.fingerprint !== undefined ? { serverFingerprint: values.fingerprint } : {}) }, tcpMux: !values['no-mux'] },
     },
   };
 }

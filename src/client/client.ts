@@ -15,8 +15,9 @@ import type { VisitorLink } from './visitor-conn.js';
 import { NatHoleExchange } from './nat-hole-exchange.js';
 import type { NatHoleLink } from './xtcp-owner.js';
 import { VisitorSet, type VisitorStatus } from './visitors.js';
-import { ServerConnection } from './server-connection.js';
+import { ServerConnection, serverTrustWarnings } from './server-connection.js';
 import { getTransport } from '../transport/index.js';
+import { DEFAULT_PROXY_RETRY, ProxyRetry, waitForRunning, type ProxyPhase, type ProxyRetryTiming, type ProxyStatus } from './proxy-status.js';
 
 export enum ClientState {
   Idle = 'idle',
@@ -26,23 +27,20 @@ export enum ClientState {
   Stopped = 'stopped',
 }
 
+export type { ProxyPhase, ProxyStatus } from './proxy-status.js';
 
-/** Proxy phases as frpc's admin API shows them. */
-export type ProxyPhase = 'new' | 'wait start' | 'start error' | 'running' | 'check failed' | 'closed';
-
-export interface ProxyStatus {
-  readonly name: string;
-  readonly type: string;
-  phase: ProxyPhase;
-  err: string;
-  remoteAddr: string;
-  readonly localAddr: string;
+/** Settings that are not part of frp's config. */
+export interface BurrowClientOptions {
+  /** when a refused or unanswered proxy registration goes again (tests shorten it) */
+  proxyRetry?: Partial<ProxyRetryTiming>;
 }
 
 interface ProxyEntry {
   readonly config: ProxyConfig;
   readonly handler: ClientProxyHandler;
   readonly status: ProxyStatus;
+  /** re-sends NewProxy after a refusal or a missing answer, as frpc does */
+  readonly retry: ProxyRetry;
   /** present when the proxy has a health check: it registers only while healthy */
   readonly health?: HealthCheck;
 }
@@ -75,12 +73,15 @@ export class BurrowClient extends EventEmitter {
   /** xtcp's NatHole* requests, over whichever session is current */
   private readonly natHoleLink: NatHoleLink = this.createNatHoleLink();
 
+  private readonly retryTiming: ProxyRetryTiming;
 
   constructor(
     readonly config: ClientConfig,
     private readonly log: Logger = silentLogger,
+    options: BurrowClientOptions = {},
   ) {
     super();
+    this.retryTiming = { ...DEFAULT_PROXY_RETRY, ...options.proxyRetry };
     this.cipherKey = deriveCipherKey(config.auth.token);
     this.inspector = new HttpInspector({ ...config.inspect, storeFile: config.inspect.store, logger: log.child({ part: 'inspector' }) });
     for (const p of this.selectProxies(config)) this.addProxy(p);
@@ -137,7 +138,7 @@ export class BurrowClient extends EventEmitter {
     if (!CLIENT_PROXY_TYPES.has(p.type)) {
       // Shown in the status and logged at start; the other proxies run.
       const err = `proxy type "${p.type}" is not supported by burrow yet`;
-      this.unsupported.push({ config: p, status: { name: p.name, type: p.type, phase: 'start error', err, remoteAddr: '', localAddr: `${p.localIP}:${p.localPort}` } });
+      this.unsupported.push({ config: p, status: { name: p.name, type: p.type, phase: 'start error', err, remoteAddr: '', localAddr: `${p.localIP}:${p.localPort}`, nextRetryAt: 0 } });
       return undefined;
     }
     const inspect = p.type === 'http' && p.inspect === true;
@@ -148,10 +149,11 @@ export class BurrowClient extends EventEmitter {
       natHole: this.natHoleLink,
       ...(inspect ? { observe: (toLocal, local, start) => this.inspector.observe(p.name, `${start.src_addr ?? ''}:${start.src_port ?? 0}`, toLocal, local) } : {}),
     });
-    const status: ProxyStatus = { name: p.name, type: p.type, phase: 'new', err: '', remoteAddr: '', localAddr: `${p.localIP}:${p.localPort}` };
+    const status: ProxyStatus = { name: p.name, type: p.type, phase: 'new', err: '', remoteAddr: '', localAddr: `${p.localIP}:${p.localPort}`, nextRetryAt: 0 };
+    const retry = new ProxyRetry(this.retryTiming, () => this.retryRegistration(p.name));
     const hc = p.healthCheck && p.healthCheck.type !== '' ? p.healthCheck : undefined;
     const health = hc ? new HealthCheck(hc, p.localIP, p.localPort, (healthy, reason) => this.onHealth(p.name, healthy, reason)) : undefined;
-    const entry: ProxyEntry = { config: p, handler, status, ...(health ? { health } : {}) };
+    const entry: ProxyEntry = { config: p, handler, status, retry, ...(health ? { health } : {}) };
     this.proxies.set(p.name, entry);
     health?.start();
     return entry;
@@ -160,6 +162,7 @@ export class BurrowClient extends EventEmitter {
   private removeProxy(name: string): void {
     const e = this.proxies.get(name);
     if (!e) return;
+    e.retry.cancel();
     e.health?.stop();
     e.handler.close?.();
     this.proxies.delete(name);
@@ -175,6 +178,15 @@ export class BurrowClient extends EventEmitter {
     }
     this.setPhase(e, 'wait start', '');
     this.session.registerProxy(e.config);
+    e.retry.sent();
+  }
+
+  /** A refused or unanswered registration is due again (frpc's status check does the same). */
+  private retryRegistration(name: string): void {
+    const e = this.proxies.get(name);
+    if (!e || (e.status.phase !== 'start error' && e.status.phase !== 'wait start')) return;
+    this.log.info('registering the proxy again', { proxy: name, lastError: e.status.err || 'no answer from the server' });
+    this.register(e);
   }
 
   /** A health check changed: leave the server's rotation (CloseProxy) or join it again (NewProxy). */
@@ -187,6 +199,7 @@ export class BurrowClient extends EventEmitter {
       return;
     }
     this.log.warn('health check failed, proxy leaves the server', { proxy: name, reason });
+    e.retry.cancel();
     if (e.status.phase === 'running' || e.status.phase === 'wait start') this.session?.closeProxy(name);
     this.setPhase(e, 'check failed', reason);
   }
@@ -258,6 +271,7 @@ export class BurrowClient extends EventEmitter {
     // A protocol burrow cannot speak is a configuration error, not something to retry.
     getTransport(this.config.transport.protocol);
     for (const u of this.unsupported) this.log.warn('proxy not started', { proxy: u.config.name, reason: u.status.err });
+    for (const w of serverTrustWarnings(this.config)) this.log.warn(w, { server: `${this.config.serverAddr}:${this.config.serverPort}` });
     await this.inspector.open();
     this.state = ClientState.Connecting;
     for (;;) {
@@ -289,24 +303,7 @@ export class BurrowClient extends EventEmitter {
 
   /** Resolves when the proxy is running; rejects with the server's reason when it is refused. */
   waitForProxy(name: string): Promise<ProxyStatus> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const s = this.status(name);
-        if (!s) {
-          reject(new BurrowError('BURROW_PROXY_REJECTED', `no proxy named "${name}"`));
-          return true;
-        }
-        if (s.phase === 'running') resolve(s);
-        else if (s.phase === 'start error') reject(new BurrowError('BURROW_PROXY_REJECTED', s.err));
-        else return false;
-        return true;
-      };
-      if (check()) return;
-      const onChange = (): void => {
-        if (check()) this.off('proxy', onChange);
-      };
-      this.on('proxy', onChange);
-    });
+    return waitForRunning(this, (n) => this.status(n), name);
   }
 
   stop(): void {
@@ -317,6 +314,7 @@ export class BurrowClient extends EventEmitter {
     this.session?.close('client stopping');
     this.visitorSet.stop();
     for (const e of this.proxies.values()) {
+      e.retry.cancel();
       e.health?.stop();
       e.handler.close?.();
       this.setPhase(e, 'closed', '');
@@ -355,10 +353,14 @@ export class BurrowClient extends EventEmitter {
     const e = this.proxies.get(name);
     if (!e) return;
     if (resp.error) {
-      this.log.warn('proxy failed to start', { proxy: name, reason: resp.error });
+      // The answer to a re-sent registration whose first one went through late: the proxy runs.
+      if (e.status.phase === 'running') return void this.log.debug('duplicate registration refused', { proxy: name, reason: resp.error });
+      e.status.nextRetryAt = e.retry.refused();
+      this.log.warn('proxy failed to start', { proxy: name, reason: resp.error, retryInMs: e.status.nextRetryAt - Date.now() });
       this.setPhase(e, 'start error', resp.error);
       return;
     }
+    e.retry.reset();
     e.status.remoteAddr = resp.remote_addr ?? '';
     // tcp/udp answer ":port" on the server's address; vhost types answer their domains.
     const publicAddr = e.status.remoteAddr.startsWith(':') ? `${this.config.serverAddr}${e.status.remoteAddr}` : e.status.remoteAddr;
@@ -367,6 +369,7 @@ export class BurrowClient extends EventEmitter {
   }
 
   private setPhase(e: ProxyEntry, phase: ProxyPhase, err: string): void {
+    if (phase !== 'start error') e.status.nextRetryAt = 0;
     e.status.phase = phase;
     e.status.err = err;
     this.emit('proxy', { ...e.status });
@@ -379,7 +382,11 @@ export class BurrowClient extends EventEmitter {
     this.lastError = reason;
     this.log.warn('lost the server', { reason });
     this.emit('offline', reason);
-    for (const e of this.proxies.values()) this.setPhase(e, 'new', '');
+    for (const e of this.proxies.values()) {
+      // The next session registers every proxy afresh.
+      e.retry.reset();
+      this.setPhase(e, 'new', '');
+    }
     this.state = ClientState.Reconnecting;
     // The first re-login goes at once (the server may only have dropped this link).
     this.scheduleReconnect(0);

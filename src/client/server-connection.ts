@@ -36,6 +36,7 @@ export class ServerConnection {
             ca: t.tls.trustedCaFile ? readFileSync(t.tls.trustedCaFile) : undefined,
             cert: t.tls.certFile ? readFileSync(t.tls.certFile) : undefined,
             key: t.tls.keyFile ? readFileSync(t.tls.keyFile) : undefined,
+            fingerprint: t.tls.serverFingerprint || undefined,
           }
         : undefined,
     };
@@ -84,4 +85,28 @@ export class ServerConnection {
     this.plain.add(conn);
     conn.once('close', () => this.plain.delete(conn));
   }
+}
+
+/** Only this machine is on the path to a loopback server, so nobody can pose as it. */
+function loopbackServer(addr: string): boolean {
+  return addr === 'localhost' || addr === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(addr);
+}
+
+/**
+ * What the client says at start about trusting the server. Unlike frpc, which
+ * skips verification silently when no CA is configured.
+ */
+export function serverTrustWarnings(config: ClientConfig): string[] {
+  const t = config.transport;
+  if (loopbackServer(config.serverAddr)) return [];
+  if (!t.tls.enable && t.protocol !== 'wss') {
+    return ['transport.tls.enable is false: the server is not verified, and tunnel traffic crosses the network unencrypted unless a proxy sets transport.useEncryption'];
+  }
+  if (t.tls.trustedCaFile === '' && t.tls.serverFingerprint === '') {
+    return [
+      "the server's certificate is not verified (no transport.tls.trustedCaFile), so anyone on the path could pose as the server; " +
+        'pin it with transport.tls.serverFingerprint = "sha256:…" as `burrow server` prints it at start',
+    ];
+  }
+  return [];
 }

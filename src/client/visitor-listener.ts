@@ -20,5 +20,7 @@ export async function listenVisitorPort(config: VisitorConfig, onConnection: (so
   } catch (err) {
     throw new BurrowError('BURROW_LISTEN_FAILED', `visitor "${name}" cannot listen on ${bindAddr}:${bindPort}: ${describeError(err)}`);
   }
+  // Accept failures (too many open files) drop that one connection; unheard, they would end the process.
+  server.on('error', () => {});
   return server;
 }

@@ -90,6 +90,8 @@ export function checkClient(cfg: ClientConfig, raw: unknown, sinks: CheckSinks):
     for (const key of ['certFile', 'keyFile', 'trustedCaFile'] as const) {
       if (t.tls[key] !== '') warn(`transport.tls.${key}`, 'ignored because transport.tls.enable is false');
     }
+    // A pin that is silently not checked would be worse than none.
+    if (t.tls.serverFingerprint !== '') error('transport.tls.serverFingerprint', 'needs TLS: set transport.tls.enable = true (or remove the fingerprint)');
   }
   const rawProxies = isPlainObject(raw) && Array.isArray(raw.proxies) ? (raw.proxies as unknown[]) : [];
   const names = new Set<string>();

@@ -34,6 +34,8 @@ const serverAuth: SchemaNode = {
     ...authBase,
     /** burrow's own: seconds a signed timestamp may be off the server clock; 0 = no check (as frp) */
     maxClockSkew: { kind: 'int', default: 900, min: 0, max: 86_400 },
+    /** burrow's own: start on a non-loopback address with an empty token anyway */
+    allowEmptyToken: bool(),
     oidc: {
       kind: 'object',
       fields: { issuer: str(), audience: str(), skipExpiryCheck: bool(), skipIssuerCheck: bool() },
@@ -138,7 +140,8 @@ export const serverSchema: SchemaNode = {
         maxPoolCount: count(5, 1000),
         heartbeatTimeout: seconds(-1),
         quic,
-        tls: { kind: 'object', fields: { force: bool(), ...tlsFiles } },
+        /** generatedCertDir is burrow's own: where the certificate made when certFile is empty is kept across restarts */
+        tls: { kind: 'object', fields: { force: bool(), ...tlsFiles, generatedCertDir: str() } },
       },
     },
     webServer,
@@ -216,6 +219,13 @@ export const clientSchema: SchemaNode = {
             disableCustomTLSFirstByte: bool(true),
             serverName: str(),
             ...tlsFiles,
+            /** burrow's own: the server certificate's SHA-256, which must match */
+            serverFingerprint: {
+              kind: 'string',
+              default: '',
+              pattern: /^(sha256:([0-9a-f]{2}:?){31}[0-9a-f]{2})?$/i,
+              patternHint: '"sha256:" and the 32-byte SHA-256 of the server certificate in hex, e.g. "sha256:AB:CD:…" as `burrow server` prints it at start',
+            },
           },
         },
       },

@@ -37,6 +37,8 @@ export interface TlsServerSettings {
   certFile: string;
   keyFile: string;
   trustedCaFile: string;
+  /** burrow's own; '' = the generated certificate lives in memory only (a new one each start) */
+  generatedCertDir: string;
 }
 
 export interface TlsFiles {
@@ -129,6 +131,8 @@ export interface ServerConfig {
     additionalScopes: AuthScope[];
     /** seconds a Login (and scoped NewWorkConn/Ping) timestamp may differ from the server clock; 0 = off */
     maxClockSkew: number;
+    /** burrow's own: an empty token is refused on a non-loopback bindAddr unless this is set */
+    allowEmptyToken: boolean;
     oidc: { issuer: string; audience: string; skipExpiryCheck: boolean; skipIssuerCheck: boolean };
   };
   transport: {
@@ -316,6 +320,8 @@ export interface ClientConfig {
       certFile: string;
       keyFile: string;
       trustedCaFile: string;
+      /** burrow's own: `sha256:AB:CD:…`, '' = not pinned */
+      serverFingerprint: string;
     };
   };
   webServer: WebServerSettings;

@@ -9,7 +9,7 @@ import { deriveCipherKey } from '../protocol/crypto.js';
 import type { Login, Message, NewProxy, NewWorkConn } from '../protocol/messages.js';
 import { checkSignedTimestamp } from '../protocol/auth.js';
 import type { ServerProxy } from '../proxy/types.js';
-import { generateSelfSignedCertificate } from '../transport/self-signed-cert.js';
+import { certificateFingerprint, loadOrCreateServerCertificate } from '../transport/generated-cert.js';
 import { getTransport, type AcceptedConnection, type TransportListener } from '../transport/index.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/logger.js';
@@ -22,6 +22,7 @@ import { ControlSession, ControlState, type ControlHost } from './control-sessio
 import { serveVisitorConn } from './visitor-conn.js';
 import { NatHoleCoordinator } from './nat-hole.js';
 import { ProxyFactory } from './proxy-factory.js';
+import { checkStartPolicy } from './start-policy.js';
 
 /** frp: the first message of every new logical connection must arrive within 10 s. */
 const FIRST_MESSAGE_TIMEOUT_MS = 10_000;
@@ -100,9 +101,16 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   async start(): Promise<void> {
     if (this.state !== ServerState.Idle) throw new BurrowError('BURROW_CLOSED', `server is ${this.state}`);
     const { tls, tcpMux } = this.config.transport;
+    checkStartPolicy(this.config, this.log);
     const cert = tls.certFile
       ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }
-      : generateSelfSignedCertificate({ commonName: 'burrow' });
+      : loadOrCreateServerCertificate(tls.generatedCertDir);
+    let fingerprint = '';
+    try {
+      fingerprint = 'fingerprint' in cert ? cert.fingerprint : certificateFingerprint(cert.cert);
+    } catch {
+      // An unusable certificate file is reported by the TLS setup below, with OpenSSL's reason.
+    }
     this.listener = await getTransport('tcp').listen(
       {
         host: this.config.bindAddr,
@@ -132,6 +140,8 @@ export class BurrowServer extends EventEmitter implements ControlHost {
       if (port > 0) this.log.warn(`${key} is set but not served: burrow does not support ${key === 'kcpBindPort' ? 'KCP' : 'QUIC'} yet`, { port });
     }
     this.log.info('server listening', { addr: `${this.config.bindAddr}:${this.port}`, tcpMux });
+    // The exact form clients pin with transport.tls.serverFingerprint.
+    if (fingerprint) this.log.info(`server certificate fingerprint: ${fingerprint}`, { certificate: 'source' in cert ? cert.source : tls.certFile });
   }
 
   private async closeListeners(): Promise<void> {

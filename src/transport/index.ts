@@ -33,6 +33,8 @@ export interface DialOptions {
     /** Client certificate and key for mutual TLS. */
     cert?: string | Buffer;
     key?: string | Buffer;
+    /** `sha256:AB:CD:…`: the server's certificate must have this fingerprint (transport.tls.serverFingerprint). */
+    fingerprint?: string;
   };
 }
 

@@ -8,6 +8,7 @@ import tls from 'node:tls';
 import { BurrowError, describeError } from '../util/errors.js';
 import { withTimeout } from '../util/timeout.js';
 import type { DialOptions, ListenOptions } from './index.js';
+import { certificateFingerprint, normalizeFingerprint } from './generated-cert.js';
 import { formatAddress } from './tcp.js';
 
 /** frp's optional marker written before the ClientHello so a shared port can tell frp TLS from HTTPS. */
@@ -75,12 +76,24 @@ export async function startClientTls(
   });
   try {
     await withTimeout(handshake, timeoutMs, `TLS handshake with ${target}`);
+    if (tlsOpts.fingerprint !== undefined) checkPinnedFingerprint(secure, tlsOpts.fingerprint, target);
   } catch (err) {
     secure.destroy();
     socket.destroy();
     throw err;
   }
   return secure;
+}
+
+/** Before anything (the token digest included) is sent: the server must show the pinned certificate. */
+function checkPinnedFingerprint(secure: tls.TLSSocket, expected: string, target: string): void {
+  const peer = secure.getPeerX509Certificate();
+  const got = peer ? certificateFingerprint(peer) : 'no certificate';
+  if (peer && normalizeFingerprint(got) === normalizeFingerprint(expected)) return;
+  throw new BurrowError(
+    'BURROW_TLS_FINGERPRINT_MISMATCH',
+    `the server ${target} is not the one pinned by transport.tls.serverFingerprint: expected ${expected}, the server presented ${got}`,
+  );
 }
 
 export interface TlsAcceptor {

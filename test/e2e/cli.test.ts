@@ -2,9 +2,9 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { vhostRequest } from '../helpers/http.js';
@@ -156,6 +156,39 @@ describe('burrow CLI', () => {
     }
     await waitFor(() => echo.open === 0, 'local sockets to close');
     await echo.close();
+  });
+
+  test('server: an open server is refused with the key and flag named; its own certificate stays beside the config', async () => {
+    const refused = run(['server']);
+    assert.equal(await refused.exit, 1);
+    assert.match(refused.stderr(), /auth\.token is empty and the server listens on 0\.0\.0\.0:7000/);
+    assert.match(refused.stderr(), /auth\.allowEmptyToken = true \(burrow server --allow-empty-token\)/);
+
+    const serverCfg = writeConfig('frps.toml', `bindAddr = "127.0.0.1"\nbindPort = 0\nauth.token = "t"\n`);
+    const fingerprints: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const server = run(['server', '-c', serverCfg]);
+      const [, fp] = await waitForOutput(server, 'stderr', /server certificate fingerprint: (sha256:[0-9A-F:]{95})/);
+      fingerprints.push(fp!);
+      if (i === 1) {
+        // After the restart a client pinned to the first start's fingerprint still connects; another pin fails.
+        const [, bindPort] = /server listening addr=127\.0\.0\.1:(\d+)/.exec(server.stderr())!;
+        const echo = await startEcho();
+        const pinned = run(['tcp', String(echo.port), '--server', `127.0.0.1:${bindPort}`, '--token', 't', '--fingerprint', fingerprints[0]!]);
+        await waitForOutput(pinned, 'stderr', /✓ tcp-\d+ {2}tcp/);
+        pinned.child.kill('SIGTERM');
+        assert.equal(await pinned.exit, 0);
+        const wrong = run(['tcp', String(echo.port), '--server', `127.0.0.1:${bindPort}`, '--token', 't', '--fingerprint', `sha256:${'00'.repeat(32)}`]);
+        assert.equal(await wrong.exit, 1);
+        assert.match(wrong.stderr(), /not the one pinned by transport\.tls\.serverFingerprint: expected sha256:0{64}, the server presented sha256:/);
+        await echo.close();
+      }
+      server.child.kill('SIGTERM');
+      assert.equal(await server.exit, 0);
+    }
+    assert.equal(fingerprints[0], fingerprints[1], 'a restart keeps the certificate');
+    const dir = dirname(serverCfg);
+    for (const f of ['burrow-server-cert.pem', 'burrow-server-key.pem']) assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600);
   });
 
   test('legacy frps.ini and frpc.ini as in the tutorials run unchanged', async () => {

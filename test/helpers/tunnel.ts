@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { BurrowClient } from '../../src/client/client.js';
+import { BurrowClient, type BurrowClientOptions } from '../../src/client/client.js';
 import { buildClientConfig, buildServerConfig } from '../../src/config/load.js';
 import { BurrowServer } from '../../src/server/server.js';
 import { createLogger, silentLogger, type Logger } from '../../src/util/logger.js';
@@ -85,6 +85,8 @@ export interface ClientOptions {
   token?: string;
   loginFailExit?: boolean;
   extra?: Record<string, unknown>;
+  /** burrow's non-config client settings (e.g. a short proxy retry) */
+  client?: BurrowClientOptions;
 }
 
 export function makeClient(serverPort: number, opts: ClientOptions = {}): BurrowClient {
@@ -104,6 +106,7 @@ export function makeClient(serverPort: number, opts: ClientOptions = {}): Burrow
       },
     }),
     testLogger('client'),
+    opts.client,
   );
 }
 

@@ -16,6 +16,7 @@ tls_key_file = k.pem
 tls_trusted_ca_file = ca.pem
 tls_server_name = tunnel.example
 disable_custom_tls_first_byte = false
+tls_server_fingerprint = sha256:${'0A:'.repeat(31)}0A
 `;
 
 test('client transport keys: INI snake_case lands on the TOML names', () => {
@@ -27,14 +28,26 @@ test('client transport keys: INI snake_case lands on the TOML names', () => {
   assert.equal(c.transport.connectServerLocalIP, '127.0.0.2');
   assert.deepEqual(
     { ...c.transport.tls },
-    { enable: true, disableCustomTLSFirstByte: false, serverName: 'tunnel.example', certFile: 'c.pem', keyFile: 'k.pem', trustedCaFile: 'ca.pem' },
+    {
+      enable: true,
+      disableCustomTLSFirstByte: false,
+      serverName: 'tunnel.example',
+      certFile: 'c.pem',
+      keyFile: 'k.pem',
+      trustedCaFile: 'ca.pem',
+      serverFingerprint: `sha256:${'0A:'.repeat(31)}0A`,
+    },
   );
 });
 
 test('server TLS keys: tls_only is transport.tls.force; kcp/quic bind ports load', () => {
-  const ini = '[common]\nbind_port = 7000\nkcp_bind_port = 7000\nquic_bind_port = 7002\ntls_only = true\ntls_cert_file = s.pem\ntls_key_file = s.key\n';
+  const ini =
+    '[common]\nbind_port = 7000\nkcp_bind_port = 7000\nquic_bind_port = 7002\ntls_only = true\ntls_cert_file = s.pem\ntls_key_file = s.key\n' +
+    'tls_generated_cert_dir = certs\nallow_empty_token = true\n';
   const s = buildServerConfig(mapServerIni({ file: parseIni(ini), label: '' }).raw);
   assert.equal(s.transport.tls.force, true);
+  assert.equal(s.transport.tls.generatedCertDir, 'certs');
+  assert.equal(s.auth.allowEmptyToken, true);
   assert.equal(s.transport.tls.certFile, 's.pem');
   assert.equal(s.kcpBindPort, 7000);
   assert.equal(s.quicBindPort, 7002);

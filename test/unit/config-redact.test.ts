@@ -1,0 +1,20 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { redactConfigText } from '../../src/admin/config-redact.js';
+
+test('redaction: every config spelling of a secret is hidden, the rest kept as written', () => {
+  const ini = '[common]\nserver_addr = x.example\ntoken = abc def\nadmin_pwd=pw1\n\n[s]\ntype = stcp\nsk = k1\nhttp_pwd: pw2\nmeta_token_hint = shown\n';
+  assert.equal(
+    redactConfigText(ini, 'frpc.ini'),
+    '[common]\nserver_addr = x.example\ntoken = "<redacted>"\nadmin_pwd="<redacted>"\n\n[s]\ntype = stcp\nsk = "<redacted>"\nhttp_pwd: "<redacted>"\nmeta_token_hint = shown\n',
+  );
+  const toml = 'auth = { method = "token", token = "t1" }\nwebServer.password = \'p1\'\n[[proxies]]\nsecretKey = "a\\"b" # why\nauth.tokenSource.type = "file"\n';
+  assert.equal(
+    redactConfigText(toml, 'frpc.toml'),
+    'auth = { method = "token", token = "<redacted>" }\nwebServer.password = "<redacted>"\n[[proxies]]\nsecretKey = "<redacted>" # why\nauth.tokenSource.type = "file"\n',
+  );
+  const yaml = 'auth:\n  token: my secret token\nproxies:\n  - name: a\n    httpPassword: "x"\n';
+  assert.equal(redactConfigText(yaml, 'frpc.yaml'), 'auth:\n  token: "<redacted>"\nproxies:\n  - name: a\n    httpPassword: "<redacted>"\n');
+  const json = '{"auth":{"token":"t"},"webServer":{"user":"u","password":"p"}}';
+  assert.equal(redactConfigText(json, 'frpc.json'), '{"auth":{"token":"<redacted>"},"webServer":{"user":"u","password":"<redacted>"}}');
+});
