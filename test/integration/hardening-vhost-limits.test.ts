@@ -146,6 +146,6 @@ test('limits keys are checked: a bad value names the key', async () => {
   const { buildServerConfig } = await import('../../src/config/load.js');
   assert.throws(() => buildServerConfig({ limits: { vhostHeaderTimeout: 0 } }), /limits\.vhostHeaderTimeout/);
   assert.throws(() => buildServerConfig({ limits: { vhostConnsTotal: 'many' } }), /limits\.vhostConnsTotal/);
-  const defaults = buildServerConfig({}).limits;
-  assert.deepEqual(defaults, { vhostHeaderTimeout: 60, vhostIdleTimeout: 60, vhostConnsPerIP: 256, vhostConnsTotal: 4096 });
+  const { vhostHeaderTimeout, vhostIdleTimeout, vhostConnsPerIP, vhostConnsTotal } = buildServerConfig({}).limits;
+  assert.deepEqual({ vhostHeaderTimeout, vhostIdleTimeout, vhostConnsPerIP, vhostConnsTotal }, { vhostHeaderTimeout: 60, vhostIdleTimeout: 60, vhostConnsPerIP: 256, vhostConnsTotal: 4096 });
 });
