@@ -215,6 +215,7 @@ export const clientSchema: SchemaNode = {
         store: str(),
         maxExchanges: { kind: 'int', default: 500, min: 1, max: 100_000 },
         maxBodyBytes: { kind: 'int', default: 1024 * 1024, min: 0, max: 64 * 1024 * 1024 },
+        maxStoreBytes: { kind: 'int', default: 64 * 1024 * 1024, min: 64 * 1024, max: 4 * 1024 * 1024 * 1024 },
       },
     },
     proxies: { kind: 'list', item: proxySchema },
