@@ -1,7 +1,7 @@
 /** Properties of the pure protocol layer: the frp message codec, UDPPacket, snappy framing, the CFB stream. */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MAX_MESSAGE_BODY, MessageDecoder, encodeMessage, encodeMessageWithin } from '../../src/protocol/codec.js';
+import { MAX_MESSAGE_BODY, MessageDecoder, encodeMessage } from '../../src/protocol/codec.js';
 import { CfbDecryptor, CfbEncryptor } from '../../src/protocol/crypto.js';
 import { MESSAGE_SCHEMA, MESSAGE_TYPE_BYTE, type FieldKind, type Message, type MessageType, type StructSchema, type UDPPacket } from '../../src/protocol/messages.js';
 import { SnappyFrameDecoder, SnappyFrameEncoder } from '../../src/protocol/snappy-frame.js';
@@ -223,6 +223,3 @@ export const protocolTargets: FuzzTarget[] = [
     ),
   ),
 ];
-
-/** encodeMessageWithin is what the UDPPacket streams use; kept reachable so its bound is exercised above. */
-export const _encodeWithin = encodeMessageWithin;
