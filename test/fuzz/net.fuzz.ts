@@ -1,6 +1,6 @@
 /**
  * Properties of the parsers that read a peer's answer off a real socket:
- * STUN replies, a SOCKS5 or HTTP CONNECT proxy's replies, and the websocket
+ * STUN replies, the xtcp UDP stream's datagrams, a SOCKS5 or HTTP CONNECT proxy's replies, and the websocket
  * upgrade on the bind port. Each socket target keeps one loopback server for
  * the whole run (unref'd, so it never holds the process open).
  */
@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import net, { type AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { parseBindingResponse, stunBindingRequest } from '../../src/nathole/stun.js';
+import { Kind, StreamSealer, WIRE_OVERHEAD } from '../../src/nathole/udp-stream-wire.js';
 import { httpConnect } from '../../src/transport/http-connect.js';
 import type { ProxyTarget } from '../../src/transport/proxy-url.js';
 import { socks5Connect } from '../../src/transport/socks5.js';
@@ -131,6 +132,26 @@ export const netTargets: FuzzTarget[] = [
       }
     }),
   ),
+  target('nathole/udp-stream-wire: any datagram opens to undefined unless sealed by the peer; sealed packets round-trip', () => {
+    const initiator = new StreamSealer('sk', 'sid-1', true);
+    const responder = new StreamSealer('sk', 'sid-1', false);
+    return fc.property(
+      fc.record({ kind: fc.constantFrom(Kind.Syn, Kind.SynAck, Kind.Data, Kind.Ack, Kind.Fin, Kind.Rst, Kind.Ping), seq: fc.nat({ max: 0xffffffff }), ack: fc.nat({ max: 0xffffffff }), got: fc.nat({ max: 0xffffffff }), sack: fc.nat({ max: 0xffffffff }), wnd: fc.nat({ max: 0xffff }) }),
+      bytes(64),
+      bytes(WIRE_OVERHEAD + 40),
+      fc.nat(),
+      (header, payload, garbage, which) => {
+        const sealed = initiator.seal(header, payload);
+        assert.deepEqual(responder.open(sealed), { ...header, payload });
+        assert.equal(initiator.open(sealed), undefined, 'a side does not accept its own packets');
+        const flipped = Buffer.from(sealed);
+        flipped[which % flipped.length] ^= 1 << which % 8;
+        for (const msg of [garbage, flipped, sealed.subarray(0, which % sealed.length), Buffer.concat([Buffer.from('BRU1'), garbage])]) {
+          assert.equal(onlyBurrowErrors(() => responder.open(msg)), undefined);
+        }
+      },
+    );
+  }),
   (() => {
     const peer = scriptedPeer();
     return target(
