@@ -158,11 +158,13 @@ export class ExchangeStore extends EventEmitter {
     if (size > this.lineBudget) return;
     const overBytes = this.bytesInFile + size > this.maxStoreBytes;
     if (overBytes || this.linesInFile + 1 >= 2 * this.opts.maxExchanges) {
+      // The ring already holds e, so a rewrite that succeeds has written it.
       if (this.rewritePause === 0) {
-        // The ring already holds e; when the rewrite fails, e still goes to the old file if it fits.
-        if (this.rewriteFile() === undefined || overBytes) return;
+        if (this.rewriteFile() === undefined) return;
+      } else {
+        this.rewritePause -= 1;
       }
-      this.rewritePause -= 1;
+      // Until a rewrite succeeds, e goes to the old file only if the file stays within its bound.
       if (overBytes) return;
     }
     const out = this.out!;
