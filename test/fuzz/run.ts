@@ -1,6 +1,6 @@
 /**
  * The long fuzz pass (`npm run fuzz`): every target for FUZZ_RUNS inputs
- * (default one million; socket-backed targets divide by their cost), from a
+ * (default one million, socket-backed targets included), from a
  * random seed that is printed first so a failure can be replayed with
  * FUZZ_SEED. FUZZ_ONLY=<substring> picks targets by name.
  */
