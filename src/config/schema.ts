@@ -94,8 +94,9 @@ export function validateNode(node: SchemaNode, raw: unknown, path: string, sink:
     }
     case 'int': {
       if (raw === undefined) return node.default ?? 0;
-      if (typeof raw !== 'number' || !Number.isInteger(raw)) {
-        sink(path, `expected a whole number, got ${describe(raw)}`);
+      // Past 2^53 a number is no longer exact: it would not survive being written back as TOML.
+      if (typeof raw !== 'number' || !Number.isSafeInteger(raw)) {
+        sink(path, `expected a whole number${typeof raw === 'number' && Number.isInteger(raw) ? ' within ±(2^53-1)' : ''}, got ${describe(raw)}`);
         return node.default ?? 0;
       }
       if ((node.min !== undefined && raw < node.min) || (node.max !== undefined && raw > node.max)) {

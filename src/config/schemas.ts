@@ -5,7 +5,13 @@ import type { SchemaNode } from './schema.js';
 const str = (def = ''): SchemaNode => ({ kind: 'string', default: def });
 const bool = (def = false): SchemaNode => ({ kind: 'bool', default: def });
 const port = (def: number, min = 1): SchemaNode => ({ kind: 'int', default: def, min, max: 65535 });
-const seconds = (def: number): SchemaNode => ({ kind: 'int', default: def });
+/**
+ * A Node timer cannot wait longer than 2^31-1 ms and fires at once past it, so
+ * a longer duration would act as none. Unlike frp, whose Go timers take any
+ * value, such a setting is refused.
+ */
+const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+const seconds = (def: number): SchemaNode => ({ kind: 'int', default: def, max: MAX_TIMER_SECONDS });
 const count = (def: number, max?: number): SchemaNode => ({ kind: 'int', default: def, min: 0, max });
 
 export const AUTH_SCOPES = ['HeartBeats', 'NewWorkConns'] as const;
@@ -144,7 +150,7 @@ export const serverSchema: SchemaNode = {
     log,
     detailedErrorsToClient: bool(true),
     maxPortsPerClient: count(0),
-    userConnTimeout: { kind: 'int', default: 10, min: 1 },
+    userConnTimeout: { kind: 'int', default: 10, min: 1, max: MAX_TIMER_SECONDS },
     udpPacketSize: { kind: 'int', default: 1500, min: 1, max: 65535 },
     natholeAnalysisDataReserveHours: count(168),
     allowPorts: { kind: 'portRanges' },

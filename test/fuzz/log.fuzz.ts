@@ -9,7 +9,7 @@ const peerString = fc.oneof(fc.string({ unit: 'binary', maxLength: 60 }), textWi
 
 export const logTargets: FuzzTarget[] = [
   target('util/logger: any message and field values give one inert line; JSON lines decode back to them', () =>
-    fc.property(peerString, fc.dictionary(fc.stringMatching(/^[a-z]{1,6}$/), peerString, { maxKeys: 3 }), (msg, fields) => {
+    fc.property(peerString, fc.dictionary(fc.stringMatching(/^[a-z]{1,6}$/).filter((k) => !['time', 'level', 'msg'].includes(k)), peerString, { maxKeys: 3 }), (msg, fields) => {
       const text: string[] = [];
       const json: string[] = [];
       createLogger({ format: 'text', write: (l) => text.push(l) }).info(msg, fields);
@@ -19,7 +19,7 @@ export const logTargets: FuzzTarget[] = [
       assert.doesNotMatch(json[0]!, CONTROL);
       const back = JSON.parse(json[0]!) as Record<string, unknown>;
       assert.equal(back.msg, msg);
-      for (const [k, v] of Object.entries(fields)) if (k !== 'time' && k !== 'level' && k !== 'msg' && v.length <= MAX_LOGGED_VALUE_CHARS) assert.equal(back[k], v);
+      for (const [k, v] of Object.entries(fields)) if (v.length <= MAX_LOGGED_VALUE_CHARS) assert.equal(back[k], v);
     }),
   ),
 ];
