@@ -26,6 +26,14 @@ export interface VariantRule {
   only: Readonly<Record<string, readonly string[]>>;
 }
 
+/**
+ * A Node timer cannot wait longer than 2^31-1 ms and fires at once past it, so
+ * a longer duration would act as none. Unlike frp, whose Go timers take any
+ * value, durations past these are refused.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
+
 export type SchemaNode = NodeBase &
   (
     | { kind: 'string'; default?: string; oneOf?: readonly string[]; pattern?: RegExp; patternHint?: string }

@@ -1,16 +1,10 @@
 import { proxySchema, visitorSchema } from './proxy-schemas.js';
-import type { SchemaNode } from './schema.js';
+import { MAX_TIMER_SECONDS, type SchemaNode } from './schema.js';
 
 /** Key names and defaults as frp's TOML format (FRP-PROTOCOL.md §9.2, §9.3). */
 const str = (def = ''): SchemaNode => ({ kind: 'string', default: def });
 const bool = (def = false): SchemaNode => ({ kind: 'bool', default: def });
 const port = (def: number, min = 1): SchemaNode => ({ kind: 'int', default: def, min, max: 65535 });
-/**
- * A Node timer cannot wait longer than 2^31-1 ms and fires at once past it, so
- * a longer duration would act as none. Unlike frp, whose Go timers take any
- * value, such a setting is refused.
- */
-const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 const seconds = (def: number): SchemaNode => ({ kind: 'int', default: def, max: MAX_TIMER_SECONDS });
 const count = (def: number, max?: number): SchemaNode => ({ kind: 'int', default: def, min: 0, max });
 

@@ -39,3 +39,10 @@ test('durations in seconds are bounded by what a timer can wait, naming the key'
     assert.match(problems[0]!, new RegExp(`^${key.replace('.', '\\.')}: .*out of range`));
   }
 });
+
+test('proxy and visitor durations are bounded the same way', () => {
+  const proxy = { name: 'web', type: 'tcp', localPort: 80, healthCheck: { type: 'tcp', timeoutSeconds: 3_000_000 } };
+  assert.match(problemsOf(() => buildClientConfig({ proxies: [proxy] })).join('\n'), /proxies\[0\]\.healthCheck\.timeoutSeconds: .*out of range/);
+  const visitor = { name: 'v', type: 'xtcp', serverName: 's', secretKey: 'k', bindPort: 9000, fallbackTimeoutMs: 2 ** 31 };
+  assert.match(problemsOf(() => buildClientConfig({ visitors: [visitor] })).join('\n'), /visitors\[0\]\.fallbackTimeoutMs: .*out of range/);
+});
