@@ -90,10 +90,11 @@ the address to try. Ctrl-C stops everything.`,
 /** Level and format from the command line or the config's `log` table; `log.to` a file path writes there, rotated daily. */
 function loggerFrom(values: { 'log-level'?: string; 'log-format'?: string }, settings: { level: string; to?: string; maxDays?: number } = { level: 'info' }): Logger {
   const to = settings.to ?? 'console';
+  const format = values['log-format'] === 'json' ? 'json' : 'text';
   return createLogger({
     level: (values['log-level'] ?? settings.level) as LogLevel,
-    format: values['log-format'] === 'json' ? 'json' : 'text',
-    ...(to !== 'console' && to !== '' ? { write: createFileSink(to, settings.maxDays ?? 3) } : {}),
+    format,
+    ...(to !== 'console' && to !== '' ? { write: createFileSink(to, settings.maxDays ?? 3, { format }) } : {}),
   });
 }
 

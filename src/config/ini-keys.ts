@@ -122,6 +122,7 @@ export const CLIENT_COMMON_KEYS: KeyTable = {
   inspect_store: 'inspect.store',
   inspect_max_exchanges: 'inspect.maxExchanges',
   inspect_max_body_bytes: 'inspect.maxBodyBytes',
+  inspect_max_store_bytes: 'inspect.maxStoreBytes',
 };
 
 export const CLIENT_COMMON_SPECIAL = new Set(['authenticate_heartbeats', 'authenticate_new_work_conns']);

@@ -1,4 +1,4 @@
-import type { SchemaNode } from './schema.js';
+import { MAX_TIMER_MS, MAX_TIMER_SECONDS, type SchemaNode } from './schema.js';
 
 /** `[[proxies]]` and `[[visitors]]` as frp's TOML names them (FRP-PROTOCOL.md §9.4, §9.5). */
 export const PROXY_TYPES = ['tcp', 'udp', 'http', 'https', 'tcpmux', 'stcp', 'sudp', 'xtcp'] as const;
@@ -102,9 +102,9 @@ export const proxySchema: SchemaNode = {
       optional: true,
       fields: {
         type: { kind: 'string', default: '', oneOf: ['', 'tcp', 'http'] },
-        timeoutSeconds: int(3, 1),
+        timeoutSeconds: int(3, 1, MAX_TIMER_SECONDS),
         maxFailed: int(1, 1),
-        intervalSeconds: int(10, 1),
+        intervalSeconds: int(10, 1, MAX_TIMER_SECONDS),
         path: str(),
         httpHeaders: {
           kind: 'list',
@@ -174,9 +174,9 @@ export const visitorSchema: SchemaNode = {
     protocol: { kind: 'string', default: 'quic', oneOf: ['quic', 'kcp'] },
     keepTunnelOpen: bool(),
     maxRetriesAnHour: int(8, 0),
-    minRetryInterval: int(90, 0),
+    minRetryInterval: int(90, 0, MAX_TIMER_SECONDS),
     fallbackTo: str(),
-    fallbackTimeoutMs: int(1000, 0),
+    fallbackTimeoutMs: int(1000, 0, MAX_TIMER_MS),
     natTraversal: { kind: 'object', fields: { disableAssistedAddrs: bool() } },
   },
   variant: {

@@ -26,6 +26,14 @@ export interface VariantRule {
   only: Readonly<Record<string, readonly string[]>>;
 }
 
+/**
+ * A Node timer cannot wait longer than 2^31-1 ms and fires at once past it, so
+ * a longer duration would act as none. Unlike frp, whose Go timers take any
+ * value, durations past these are refused.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
+
 export type SchemaNode = NodeBase &
   (
     | { kind: 'string'; default?: string; oneOf?: readonly string[]; pattern?: RegExp; patternHint?: string }
@@ -94,8 +102,9 @@ export function validateNode(node: SchemaNode, raw: unknown, path: string, sink:
     }
     case 'int': {
       if (raw === undefined) return node.default ?? 0;
-      if (typeof raw !== 'number' || !Number.isInteger(raw)) {
-        sink(path, `expected a whole number, got ${describe(raw)}`);
+      // Past 2^53 a number is no longer exact: it would not survive being written back as TOML.
+      if (typeof raw !== 'number' || !Number.isSafeInteger(raw)) {
+        sink(path, `expected a whole number${typeof raw === 'number' && Number.isInteger(raw) ? ' within ±(2^53-1)' : ''}, got ${describe(raw)}`);
         return node.default ?? 0;
       }
       if ((node.min !== undefined && raw < node.min) || (node.max !== undefined && raw > node.max)) {

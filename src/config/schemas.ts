@@ -1,11 +1,11 @@
 import { proxySchema, visitorSchema } from './proxy-schemas.js';
-import type { SchemaNode } from './schema.js';
+import { MAX_TIMER_SECONDS, type SchemaNode } from './schema.js';
 
 /** Key names and defaults as frp's TOML format (FRP-PROTOCOL.md §9.2, §9.3). */
 const str = (def = ''): SchemaNode => ({ kind: 'string', default: def });
 const bool = (def = false): SchemaNode => ({ kind: 'bool', default: def });
 const port = (def: number, min = 1): SchemaNode => ({ kind: 'int', default: def, min, max: 65535 });
-const seconds = (def: number): SchemaNode => ({ kind: 'int', default: def });
+const seconds = (def: number): SchemaNode => ({ kind: 'int', default: def, max: MAX_TIMER_SECONDS });
 const count = (def: number, max?: number): SchemaNode => ({ kind: 'int', default: def, min: 0, max });
 
 export const AUTH_SCOPES = ['HeartBeats', 'NewWorkConns'] as const;
@@ -164,7 +164,7 @@ export const serverSchema: SchemaNode = {
     log,
     detailedErrorsToClient: bool(true),
     maxPortsPerClient: count(0),
-    userConnTimeout: { kind: 'int', default: 10, min: 1 },
+    userConnTimeout: { kind: 'int', default: 10, min: 1, max: MAX_TIMER_SECONDS },
     udpPacketSize: { kind: 'int', default: 1500, min: 1, max: 65535 },
     natholeAnalysisDataReserveHours: count(168),
     allowPorts: { kind: 'portRanges' },
@@ -242,6 +242,7 @@ export const clientSchema: SchemaNode = {
         store: str(),
         maxExchanges: { kind: 'int', default: 500, min: 1, max: 100_000 },
         maxBodyBytes: { kind: 'int', default: 1024 * 1024, min: 0, max: 64 * 1024 * 1024 },
+        maxStoreBytes: { kind: 'int', default: 64 * 1024 * 1024, min: 64 * 1024, max: 4 * 1024 * 1024 * 1024 },
       },
     },
     proxies: { kind: 'list', item: proxySchema },

@@ -61,7 +61,8 @@ export function parseStructured(text: string, format: Exclude<ConfigFormat, 'ini
   try {
     return { value: JSON.parse(text) as unknown };
   } catch (err) {
-    return { problem: `cannot parse JSON: ${describeError(err)}` };
+    // The message quotes the text around the error as it is; a problem stays one line.
+    return { problem: `cannot parse JSON: ${describeError(err).replace(/[\r\n\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}` };
   }
 }
 

@@ -330,7 +330,7 @@ export interface ClientConfig {
   virtualNet: { address: string };
   store: { path: string };
   /** burrow's HTTP inspector: where exchanges persist (empty = memory only) and its bounds */
-  inspect: { store: string; maxExchanges: number; maxBodyBytes: number };
+  inspect: { store: string; maxExchanges: number; maxBodyBytes: number; maxStoreBytes: number };
   proxies: ProxyConfig[];
   visitors: VisitorConfig[];
 }

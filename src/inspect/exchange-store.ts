@@ -5,10 +5,12 @@
  * JSON lines rather than an embedded SQLite: appends are one buffered write
  * per exchange with nothing to install, and the ring is all the page ever
  * shows. The file is rewritten from the ring whenever it holds twice as many
- * lines, so it stays bounded too.
+ * lines, or would pass `maxStoreBytes`, so it stays bounded in both.
  */
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { createReadStream, createWriteStream, existsSync, openSync, renameSync, writeFileSync, type WriteStream } from 'node:fs';
+import { closeSync, constants, createWriteStream, openSync, renameSync, unlinkSync, writeSync, type WriteStream } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { BurrowError, describeError } from '../util/errors.js';
 import type { HeaderList } from '../vhost/head-scanner.js';
@@ -20,7 +22,21 @@ export interface ExchangeStoreOptions {
   maxBodyBytes?: number;
   /** JSON lines file; absent = memory only */
   file?: string;
+  /** bound on the file's size; a rewrite keeps the newest exchanges that fit in half of it (default DEFAULT_MAX_STORE_BYTES) */
+  maxStoreBytes?: number;
 }
+
+/**
+ * The file is read back whole at start-up and the ring already bounds memory
+ * (STORED_BODY_BYTES of bodies), so the file needs no more than a useful
+ * slice of that on disk: enough for hundreds of typical exchanges, small
+ * enough that a developer's disk and the start-up read do not notice it.
+ */
+export const DEFAULT_MAX_STORE_BYTES = 64 * 1024 * 1024;
+/** Room kept for the `{"nextId":N}` line that heads a rewritten file. */
+const MARK_RESERVE = 32;
+/** Created new (never an existing file or a symlink) and appended to through the same descriptor after the rename. */
+const CREATE_EXCLUSIVE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND | constants.O_NOFOLLOW;
 
 interface StoredBody {
   base64: string;
@@ -79,18 +95,36 @@ export class ExchangeStore extends EventEmitter {
   private nextId = 1;
   private out: WriteStream | undefined;
   private linesInFile = 0;
+  private bytesInFile = 0;
+  /** adds left before a failed rewrite is tried again, so a full disk is not retried (and reported) on every exchange */
+  private rewritePause = 0;
+  private readonly maxStoreBytes: number;
 
   constructor(private readonly opts: ExchangeStoreOptions) {
     super();
     this.setMaxListeners(100); // one per open inspector page
+    this.maxStoreBytes = opts.maxStoreBytes ?? DEFAULT_MAX_STORE_BYTES;
+  }
+
+  /** A line larger than this would not fit in a rewritten file, so it stays in memory only. */
+  private get lineBudget(): number {
+    return Math.floor(this.maxStoreBytes / 2) - MARK_RESERVE;
   }
 
   /** Reads back what the file holds (the newest `maxExchanges`), then appends to it. */
   async open(): Promise<void> {
     const file = this.opts.file;
     if (!file) return;
-    if (existsSync(file)) {
-      const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+    // Not through a symlink (unlike a plain open): the rewrite below replaces one with our own file.
+    const fh = await openFile(file, constants.O_RDONLY | constants.O_NOFOLLOW).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ELOOP') return undefined;
+      throw new BurrowError('BURROW_CONFIG_INVALID', `inspect.store: cannot read ${file}: ${describeError(err)}`);
+    });
+    if (fh) {
+      // Only the tail a file of this bound could hold: an older, larger file costs no more to read.
+      const { size } = await fh.stat();
+      const input = fh.createReadStream({ start: Math.max(0, size - this.maxStoreBytes) });
+      const lines = createInterface({ input, crlfDelay: Infinity });
       for await (const line of lines) {
         // The first line of a rewritten file carries the id high-water mark, so ids stay unique after a clear.
         const mark = /^\{"nextId":(\d{1,15})\}$/.exec(line);
@@ -111,21 +145,37 @@ export class ExchangeStore extends EventEmitter {
   add(fresh: NewExchange): Exchange {
     const e: Exchange = { id: this.nextId++, ...fresh };
     this.push(e);
-    if (this.out) {
-      const line = serialize(e) + '\n';
-      this.lines.set(e, line);
-      // Exchanges finished in one turn of the event loop go out in one write.
-      if (this.out.writableCorked === 0) {
-        const out = this.out;
-        out.cork();
-        process.nextTick(() => out.uncork());
-      }
-      this.out.write(line);
-      this.linesInFile += 1;
-      if (this.linesInFile >= 2 * this.opts.maxExchanges) this.rewriteFile();
-    }
+    if (this.out) this.persist(e);
     this.emit('added', e);
     return e;
+  }
+
+  /** Appends `e` (already in the ring) to the file, or rewrites the file when it is full. */
+  private persist(e: Exchange): void {
+    const line = serialize(e) + '\n';
+    this.lines.set(e, line);
+    const size = Buffer.byteLength(line);
+    if (size > this.lineBudget) return;
+    const overBytes = this.bytesInFile + size > this.maxStoreBytes;
+    if (overBytes || this.linesInFile + 1 >= 2 * this.opts.maxExchanges) {
+      // The ring already holds e, so a rewrite that succeeds has written it.
+      if (this.rewritePause === 0) {
+        if (this.rewriteFile() === undefined) return;
+      } else {
+        this.rewritePause -= 1;
+      }
+      // Until a rewrite succeeds, e goes to the old file only if the file stays within its bound.
+      if (overBytes) return;
+    }
+    const out = this.out!;
+    // Exchanges finished in one turn of the event loop go out in one write.
+    if (out.writableCorked === 0) {
+      out.cork();
+      process.nextTick(() => out.uncork());
+    }
+    out.write(line);
+    this.linesInFile += 1;
+    this.bytesInFile += size;
   }
 
   /** Oldest first. */
@@ -161,31 +211,55 @@ export class ExchangeStore extends EventEmitter {
     if (out) await new Promise<void>((resolve) => out.end(resolve));
   }
 
-  /** The file becomes exactly the ring (written aside, then renamed over), and appends go on after it. */
   /**
-   * The file becomes exactly the ring (written aside, then renamed over), and
-   * appends go on after it. When that fails (disk full, folder gone) the old
-   * stream is kept, the failure reported once per attempt, and the next
-   * attempt waits for another ring's worth of lines.
+   * The file becomes the newest run of the ring that fits in half of
+   * `maxStoreBytes` (written aside, then renamed over), and appends go on
+   * after it. The temp file has a random name and is created exclusively
+   * without following symlinks, and the same descriptor is appended to after
+   * the rename: nobody sharing the folder can point our writes elsewhere.
+   * When that fails (disk full, folder gone) the old stream is kept, the
+   * failure reported once per attempt, and the next attempt waits for another
+   * ring's worth of exchanges.
    */
   private rewriteFile(): unknown {
     const file = this.opts.file!;
-    const tmp = `${file}.tmp`;
-    let fd: number;
+    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+    const kept: string[] = [];
+    let keptBytes = 0;
+    for (let i = this.ring.length - 1; i >= 0; i--) {
+      const e = this.ring[i]!;
+      const line = this.lines.get(e) ?? serialize(e) + '\n';
+      this.lines.set(e, line);
+      const size = Buffer.byteLength(line);
+      if (size > this.lineBudget) continue;
+      if (keptBytes + size > this.lineBudget) break;
+      kept.push(line);
+      keptBytes += size;
+    }
+    const text = `{"nextId":${this.nextId}}\n${kept.reverse().join('')}`;
+    let fd: number | undefined;
     try {
-      const body = this.ring.map((e) => this.lines.get(e) ?? serialize(e) + '\n').join('');
-      writeFileSync(tmp, `{"nextId":${this.nextId}}\n${body}`, { mode: 0o600 });
+      fd = openSync(tmp, CREATE_EXCLUSIVE, 0o600);
+      writeSync(fd, text);
       renameSync(tmp, file);
-      // Opened now, not lazily by path: writes still queued on the old stream
-      // then land in the replaced file, never at the end of the new one.
-      fd = openSync(file, 'a', 0o600);
     } catch (err) {
-      this.linesInFile = this.opts.maxExchanges;
+      if (fd !== undefined) {
+        closeSync(fd);
+        try {
+          unlinkSync(tmp);
+        } catch {
+          // already gone with its folder
+        }
+      }
+      this.rewritePause = this.opts.maxExchanges;
       this.emit('storeError', err);
       return err;
     }
+    // Writes still queued on the old stream land in the replaced file, never at the end of the new one.
     this.out?.end();
-    this.linesInFile = this.ring.length;
+    this.linesInFile = kept.length;
+    this.bytesInFile = Buffer.byteLength(text);
+    this.rewritePause = 0;
     this.out = createWriteStream('', { fd });
     this.out.on('error', (err) => this.emit('storeError', err));
     return undefined;

@@ -13,6 +13,8 @@ import { replayExchange, type ReplayEdits, type ReplayTarget } from './replay.js
 export interface InspectorOptions {
   maxExchanges: number;
   maxBodyBytes: number;
+  /** bound on the store file's size (see ExchangeStore) */
+  maxStoreBytes?: number;
   /** JSON lines file the exchanges persist to; empty = memory only */
   storeFile: string;
   logger?: Logger;
@@ -30,7 +32,12 @@ export class HttpInspector {
 
   constructor(private readonly opts: InspectorOptions) {
     this.log = opts.logger ?? silentLogger;
-    this.store = new ExchangeStore({ maxExchanges: opts.maxExchanges, maxBodyBytes: STORED_BODY_BYTES, ...(opts.storeFile ? { file: opts.storeFile } : {}) });
+    this.store = new ExchangeStore({
+      maxExchanges: opts.maxExchanges,
+      maxBodyBytes: STORED_BODY_BYTES,
+      ...(opts.maxStoreBytes !== undefined ? { maxStoreBytes: opts.maxStoreBytes } : {}),
+      ...(opts.storeFile ? { file: opts.storeFile } : {}),
+    });
     this.store.on('storeError', (err: Error) => this.log.warn('inspector store not written', { file: opts.storeFile, reason: err.message }));
   }
 
