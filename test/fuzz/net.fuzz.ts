@@ -152,54 +152,29 @@ export const netTargets: FuzzTarget[] = [
       },
     );
   }),
-  (() => {
-    const peer = scriptedPeer();
-    return target(
-      'transport/socks5: any proxy reply ends in success or a BurrowError; bytes past a good reply stay on the socket',
-      () =>
-        fc.asyncProperty(fc.oneof(socks5Reply.map((r) => ({ ...r, garbage: false })), mutated(socks5Reply.map((r) => r.reply)).map((reply) => ({ reply, after: Buffer.alloc(0), auth: true, garbage: true })), bytes(30).map((reply) => ({ reply, after: Buffer.alloc(0), auth: false, garbage: true }))), cuts(), async (r, cutPoints) => {
-          const port = await peer.port();
-          peer.answer((s) => void replyInPieces(s, chunked(Buffer.concat([r.reply, r.after]), cutPoints)));
-          const socket = await dialled(port);
-          try {
-            const result = await onlyBurrowErrorsAsync(() => socks5Connect(socket, proxyTarget('socks5', port, r.auth), 'target.test', 7000, TIMEOUT_MS));
-            if (!r.garbage) {
-              assert.equal(result, undefined, String(result));
-              if (r.after.length > 0) assert.ok((await readBytes(socket, r.after.length)).equals(r.after));
-            } else if (result instanceof BurrowError) {
-              assert.notEqual(result.code, 'BURROW_TIMEOUT', 'a closed connection is reported at once, not waited out');
-            }
-          } finally {
-            socket.destroy();
-          }
-        }),
-      5,
-    );
-  })(),
-  (() => {
-    const peer = scriptedPeer();
-    return target(
-      'transport/http-connect: any proxy answer ends in success or a BurrowError; bytes past the head stay on the socket',
-      () =>
-        fc.asyncProperty(fc.oneof(httpReply.map((r) => ({ ...r, garbage: false })), mutated(httpReply.map((r) => r.reply)).map((reply) => ({ reply, after: Buffer.alloc(0), garbage: true })), textWith(['HTTP/1.1 ', '200', '407', ' OK', '\r\n', '\r\n\r\n', '\n'], 80).map((t) => ({ reply: Buffer.from(t, 'latin1'), after: Buffer.alloc(0), garbage: true }))), cuts(), fc.boolean(), async (r, cutPoints, auth) => {
-          const port = await peer.port();
-          peer.answer((s) => void replyInPieces(s, chunked(Buffer.concat([r.reply, r.after]), cutPoints)));
-          const socket = await dialled(port);
-          try {
-            const result = await onlyBurrowErrorsAsync(() => httpConnect(socket, proxyTarget('http', port, auth), 'target.test', 7000, TIMEOUT_MS));
-            if (!r.garbage) {
-              assert.equal(result, undefined, String(result));
-              if (r.after.length > 0) assert.ok((await readBytes(socket, r.after.length)).equals(r.after));
-            } else if (result instanceof BurrowError) {
-              assert.notEqual(result.code, 'BURROW_TIMEOUT', 'a closed connection is reported at once, not waited out');
-            }
-          } finally {
-            socket.destroy();
-          }
-        }),
-      5,
-    );
-  })(),
+  proxyReplyTarget(
+    'transport/socks5: any proxy reply ends in success or a BurrowError; bytes past a good reply stay on the socket',
+    fc.oneof(
+      socks5Reply.map((r) => ({ ...r, garbage: false })),
+      mutated(socks5Reply.map((r) => r.reply)).map((reply) => ({ reply, after: Buffer.alloc(0), auth: true, garbage: true })),
+      bytes(30).map((reply) => ({ reply, after: Buffer.alloc(0), auth: false, garbage: true })),
+    ),
+    (socket, port, auth) => socks5Connect(socket, proxyTarget('socks5', port, auth), 'target.test', 7000, TIMEOUT_MS),
+  ),
+  proxyReplyTarget(
+    'transport/http-connect: any proxy answer ends in success or a BurrowError; bytes past the head stay on the socket',
+    fc
+      .tuple(
+        fc.oneof(
+          httpReply.map((r) => ({ ...r, garbage: false })),
+          mutated(httpReply.map((r) => r.reply)).map((reply) => ({ reply, after: Buffer.alloc(0), garbage: true })),
+          textWith(['HTTP/1.1 ', '200', '407', ' OK', '\r\n', '\r\n\r\n', '\n'], 80).map((t) => ({ reply: Buffer.from(t, 'latin1'), after: Buffer.alloc(0), garbage: true })),
+        ),
+        fc.boolean(),
+      )
+      .map(([r, auth]) => ({ ...r, auth })),
+    (socket, port, auth) => httpConnect(socket, proxyTarget('http', port, auth), 'target.test', 7000, TIMEOUT_MS),
+  ),
   (() => {
     const peer = scriptedPeer();
     return target(
@@ -243,3 +218,40 @@ export const netTargets: FuzzTarget[] = [
     );
   })(),
 ];
+
+interface ProxyReply {
+  reply: Buffer;
+  after: Buffer;
+  auth: boolean;
+  garbage: boolean;
+}
+
+/**
+ * A proxy handshake (SOCKS5, HTTP CONNECT) against a scripted peer that sends
+ * `reply` then `after` in random pieces: a good reply succeeds and leaves
+ * `after` on the socket; anything else ends in a BurrowError at once.
+ */
+function proxyReplyTarget(name: string, replies: fc.Arbitrary<ProxyReply>, handshake: (socket: net.Socket, port: number, auth: boolean) => Promise<unknown>): FuzzTarget {
+  const peer = scriptedPeer();
+  return target(
+    name,
+    () =>
+      fc.asyncProperty(replies, cuts(), async (r, cutPoints) => {
+        const port = await peer.port();
+        peer.answer((s) => void replyInPieces(s, chunked(Buffer.concat([r.reply, r.after]), cutPoints)));
+        const socket = await dialled(port);
+        try {
+          const result = await onlyBurrowErrorsAsync(() => handshake(socket, port, r.auth));
+          if (!r.garbage) {
+            assert.equal(result, undefined, String(result));
+            if (r.after.length > 0) assert.ok((await readBytes(socket, r.after.length)).equals(r.after));
+          } else if (result instanceof BurrowError) {
+            assert.notEqual(result.code, 'BURROW_TIMEOUT', 'a closed connection is reported at once, not waited out');
+          }
+        } finally {
+          socket.destroy();
+        }
+      }),
+    5,
+  );
+}
