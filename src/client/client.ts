@@ -17,6 +17,7 @@ import type { NatHoleLink } from './xtcp-owner.js';
 import { VisitorSet, type VisitorStatus } from './visitors.js';
 import { ServerConnection, serverTrustWarnings } from './server-connection.js';
 import { getTransport } from '../transport/index.js';
+import { shortRunId } from '../util/printable.js';
 import { DEFAULT_PROXY_RETRY, ProxyRetry, waitForRunning, type ProxyPhase, type ProxyRetryTiming, type ProxyStatus } from './proxy-status.js';
 
 export enum ClientState {
@@ -344,7 +345,7 @@ export class BurrowClient extends EventEmitter {
     this.state = ClientState.Online;
     this.backoff.reset();
     this.lastError = '';
-    this.log.info('logged in to server', { server: `${this.config.serverAddr}:${this.config.serverPort}`, runId: this.runId });
+    this.log.info('logged in to server', { server: `${this.config.serverAddr}:${this.config.serverPort}`, runId: shortRunId(this.runId) });
     this.emit('online');
     for (const e of this.proxies.values()) this.register(e);
   }
