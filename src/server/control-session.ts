@@ -80,8 +80,9 @@ export class ControlSession {
     return n;
   }
 
-  send(msg: Message): void {
-    this.channel.send(msg);
+  /** false when the message was not sent: the control is closed, or closed by this send (its queue bound). */
+  send(msg: Message): boolean {
+    return this.channel.send(msg);
   }
 
   /** A work connection of this client; waits for one (bounded by userConnTimeout) when none is idle. */
@@ -139,14 +140,22 @@ export class ControlSession {
         await proxy.close();
         return;
       }
+      let sent: boolean;
       try {
-        this.send({ type: 'NewProxyResp', body: { proxy_name: name, remote_addr: proxy.remoteAddr } });
+        sent = this.send({ type: 'NewProxyResp', body: { proxy_name: name, remote_addr: proxy.remoteAddr } });
       } catch (err) {
         // The answer could not go out (say, a frame over the bound): the client
         // takes the proxy as refused, so the server must not keep it either.
         this.host.releaseProxy(this, proxy);
         await proxy.close();
         throw err;
+      }
+      // A send that hit the queue bound closed this control, and close() ran
+      // before the proxy was ours to release: release it here.
+      if (!sent || this.state !== ControlState.Active) {
+        this.host.releaseProxy(this, proxy);
+        await proxy.close();
+        return;
       }
       this.proxies.set(name, proxy);
       this.host.proxyStarted(this, proxy, msg);

@@ -56,4 +56,34 @@ describe('bind port: the control connection', () => {
     session.destroy();
     await server.stop();
   });
+
+  test('a NewProxyResp that trips limits.controlQueueBytes releases its proxy with the control', async () => {
+    const server = await startServer({ limits: { controlQueueBytes: 64 * 1024 } });
+    const socket = connect({ host: '127.0.0.1', port: server.port });
+    socket.on('error', () => {});
+    await once(socket, 'connect');
+    const session = new YamuxSession(socket, { client: true, keepaliveIntervalMs: 0, maxStreamWindow: 256 * 1024 });
+    session.on('close', () => {});
+    const stream = session.open();
+    stream.on('error', () => {});
+    const ts = Math.floor(Date.now() / 1000);
+    await writeMessage(stream, { type: 'Login', body: { version: '0.70.1', privilege_key: tokenDigest(TOKEN, ts), timestamp: ts, pool_count: 0 } });
+    await expectMessage(stream, 'LoginResp', 5000);
+    await waitFor(() => server.clients.length === 1, 'the login');
+    // Reaches into the control to fill its queue to just under the bound, so
+    // that the NewProxyResp is the write that crosses it.
+    const queued = (): number => (server.clients[0] as unknown as { channel: { stream: { writableLength: number } } }).channel.stream.writableLength;
+    const encryptor = new CfbEncryptor(deriveCipherKey(TOKEN));
+    const send = (msg: Message): boolean => stream.write(encryptor.update(encodeMessage(msg)));
+    while (queued() < 64 * 1024 - 2000) {
+      for (let i = 0; i < 50; i++) send({ type: 'Ping', body: {} });
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const name = `squat-${'x'.repeat(3000)}`;
+    send({ type: 'NewProxy', body: { proxy_name: name, proxy_type: 'tcp', remote_port: 0 } });
+    await waitFor(() => server.clients.length === 0, 'the server to drop the control');
+    await waitFor(() => server.findProxy(name) === undefined, 'the proxy to be released with its control');
+    session.destroy();
+    await server.stop();
+  });
 });
