@@ -2,8 +2,9 @@ import type { LogFields, Logger } from '../util/logger.js';
 
 /** Distinct addresses remembered per reason and interval; beyond it they are counted as "at least". */
 const MAX_ADDRESSES = 1024;
-/** Distinct reasons tracked at once; a peer cannot mint new reasons, but bound it anyway. */
+/** Distinct reasons tracked at once; beyond it refusals are summed up under OTHER_REASONS. */
 const MAX_REASONS = 64;
+const OTHER_REASONS = 'other reasons (too many distinct reasons to tell apart)';
 
 interface Tally {
   count: number;
@@ -26,15 +27,17 @@ export class RefusalLog {
   ) {}
 
   /** `reason` is a fixed category (no addresses in it); `fields` go to the debug line only. */
-  refused(reason: string, address: string, fields: LogFields = {}): void {
-    this.log.debug(`connection refused: ${reason}`, { remote: address, ...fields });
+  refused(given: string, address: string, fields: LogFields = {}): void {
+    this.log.debug(`connection refused: ${given}`, { remote: address, ...fields });
+    // Reasons should be fixed categories; should some ever carry peer data,
+    // the overflow still warns, so a flood of new reasons cannot hide a later one.
+    const reason = this.tallies.has(given) || this.tallies.size < MAX_REASONS ? given : OTHER_REASONS;
     const tally = this.tallies.get(reason);
     if (tally) {
       tally.count++;
       if (tally.addresses.size < MAX_ADDRESSES) tally.addresses.add(address);
       return;
     }
-    if (this.tallies.size >= MAX_REASONS) return;
     this.log.warn(`connection refused: ${reason}`, { remote: address, ...fields, note: `further refusals for this reason are summed up every ${this.intervalMs / 1000} s` });
     const timer = setInterval(() => this.flush(reason), this.intervalMs);
     timer.unref();

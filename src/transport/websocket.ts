@@ -84,6 +84,12 @@ interface Pending {
  * which finds the waiting caller. Anything but an upgrade to /~!frp gets a
  * short HTTP error and a clear reason in the log.
  */
+/**
+ * The peer's path stays out of the reason: reasons become log categories, and
+ * a scan must not be able to mint one per request.
+ */
+const WRONG_PATH = `the path is not ${FRP_WEBSOCKET_PATH}`;
+
 export function createWebSocketAcceptor(): WebSocketAcceptor {
   const pending = new Map<net.Socket, Pending>();
   const wsServer = new WebSocketServer({ ...SHARED_OPTIONS, noServer: true, clientTracking: false });
@@ -102,7 +108,7 @@ export function createWebSocketAcceptor(): WebSocketAcceptor {
       return;
     }
     if (pathOf(req.url) !== FRP_WEBSOCKET_PATH) {
-      refuse(socket, '404 Not Found', `path ${pathOf(req.url)} is not ${FRP_WEBSOCKET_PATH}`);
+      refuse(socket, '404 Not Found', WRONG_PATH);
       return;
     }
     // ws answers a malformed upgrade with 400 and closes the socket; the close listener reports it.
@@ -118,7 +124,7 @@ export function createWebSocketAcceptor(): WebSocketAcceptor {
   httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     const socket = req.socket;
     res.shouldKeepAlive = false;
-    const why = pathOf(req.url) === FRP_WEBSOCKET_PATH ? 'not a websocket upgrade request' : `path ${pathOf(req.url)} is not ${FRP_WEBSOCKET_PATH}`;
+    const why = pathOf(req.url) === FRP_WEBSOCKET_PATH ? 'not a websocket upgrade request' : WRONG_PATH;
     refuse(socket, pathOf(req.url) === FRP_WEBSOCKET_PATH ? '400 Bad Request' : '404 Not Found', why);
   });
   httpServer.on('clientError', (err: Error, socket: Duplex) => {

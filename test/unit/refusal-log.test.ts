@@ -50,6 +50,25 @@ describe('RefusalLog: pre-auth refusals at debug, warnings summed per interval',
       mock.timers.reset();
     }
   });
+
+  test('past 64 distinct reasons, new ones are summed up under one, so they still warn', () => {
+    mock.timers.enable({ apis: ['setInterval'] });
+    try {
+      const { lines, log } = capture();
+      for (let i = 0; i < 64; i++) log.refused(`reason ${i}`, '10.0.0.1');
+      log.refused('login refused: token mismatch', '10.0.0.2');
+      log.refused('yet another', '10.0.0.3');
+      const warns = lines.filter((l) => l.level === 'warn').map((l) => l.msg);
+      assert.equal(warns.length, 65);
+      assert.match(warns.at(-1)!, /^connection refused: other reasons/);
+      assert.ok(lines.some((l) => l.level === 'debug' && l.msg === 'connection refused: login refused: token mismatch'), 'the debug line keeps the real reason');
+      mock.timers.tick(60_000);
+      assert.match(lines.at(-1)!.msg, /^1 connection refused in the last 60 s: other reasons/);
+      log.close();
+    } finally {
+      mock.timers.reset();
+    }
+  });
 });
 
 describe('printable: peer-supplied strings in log lines', () => {
