@@ -13,6 +13,7 @@ import { certificateFingerprint, loadOrCreateServerCertificate } from '../transp
 import { getTransport, type AcceptedConnection, type TransportListener } from '../transport/index.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/logger.js';
+import { addressKey } from '../util/address.js';
 import { printable, shortRunId } from '../util/printable.js';
 import { BindConn, BindConnState, refuseStream } from './bind-conn.js';
 import { PreAuthGate } from './pre-auth-gate.js';
@@ -161,13 +162,15 @@ export class BurrowServer extends EventEmitter implements ControlHost {
 
   /** At TCP accept, before anything is read: a place among the connections not yet logged in. */
   private admit(address: string, drop: () => void): ReturnType<PreAuthGate['enter']> {
+    // IPv6 is counted per /64, as on the vhost ports: one host often has a whole /64.
+    const key = addressKey(address);
     const ticket = this.gate.enter(
-      address,
+      key,
       () => {
         this.refusals.refused('no login within limits.loginTimeout', address, { seconds: this.config.limits.loginTimeout });
         drop();
       },
-      this.clientAddresses.has(address),
+      this.clientAddresses.has(key),
     );
     if (typeof ticket === 'string') this.refusals.refused(ticket, address);
     return ticket;
@@ -261,7 +264,8 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     if (control.state === ControlState.Active) {
       this.controls.set(runId, control);
       this.bindConnOf.set(control, bind);
-      this.clientAddresses.set(remote, (this.clientAddresses.get(remote) ?? 0) + 1);
+      const key = addressKey(remote);
+      this.clientAddresses.set(key, (this.clientAddresses.get(key) ?? 0) + 1);
       this.emit('clientOnline', control);
       log.info('client logged in', { remote, version: printable(login.version), hostname: printable(login.hostname) });
     }
@@ -354,9 +358,10 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   controlClosed(control: ControlSession): void {
     if (this.controls.get(control.runId) === control) this.controls.delete(control.runId);
     if (this.bindConnOf.has(control)) {
-      const left = (this.clientAddresses.get(control.remoteAddress) ?? 1) - 1;
-      if (left <= 0) this.clientAddresses.delete(control.remoteAddress);
-      else this.clientAddresses.set(control.remoteAddress, left);
+      const key = addressKey(control.remoteAddress);
+      const left = (this.clientAddresses.get(key) ?? 1) - 1;
+      if (left <= 0) this.clientAddresses.delete(key);
+      else this.clientAddresses.set(key, left);
     }
     this.emit('clientOffline', control);
   }

@@ -1,5 +1,4 @@
-import { isIPv6 } from 'node:net';
-import { ipBytes, visitorAddress } from '../util/address.js';
+import { addressKey } from '../util/address.js';
 
 export interface VhostGateLimits {
   /** 0 = no per-address cap */
@@ -41,16 +40,4 @@ export class VhostConnectionGate {
       else this.perAddress.set(key, left);
     };
   }
-}
-
-/**
- * The key a source address is counted under: an IPv4 address as itself
- * (IPv4-mapped IPv6 included), an IPv6 address by its /64, since one host
- * is commonly given a whole /64 and could otherwise step around the cap.
- */
-export function addressKey(remote: string | undefined): string {
-  const addr = visitorAddress(remote);
-  if (!isIPv6(addr)) return addr;
-  const bytes = ipBytes(addr.split('%')[0] ?? addr, 6);
-  return `${bytes.subarray(0, 8).toString('hex')}::/64`;
 }

@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 /** A peer address as frp reports it: IPv4-mapped IPv6 (`::ffff:1.2.3.4`) shown as plain IPv4. */
 export function visitorAddress(addr: string | undefined): string {
   if (!addr) return '';
@@ -23,4 +24,16 @@ export function ipBytes(address: string, version: 4 | 6): Buffer {
   const bytes = Buffer.alloc(16);
   groups.forEach((group, i) => bytes.writeUInt16BE(group, i * 2));
   return bytes;
+}
+
+/**
+ * The key a source address is counted under: an IPv4 address as itself
+ * (IPv4-mapped IPv6 included), an IPv6 address by its /64, since one host
+ * is commonly given a whole /64 and could otherwise step around the cap.
+ */
+export function addressKey(remote: string | undefined): string {
+  const addr = visitorAddress(remote);
+  if (!isIPv6(addr)) return addr;
+  const bytes = ipBytes(addr.split('%')[0] ?? addr, 6);
+  return `${bytes.subarray(0, 8).toString('hex')}::/64`;
 }

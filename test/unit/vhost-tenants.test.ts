@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DomainOwners } from '../../src/vhost/domain-owners.js';
 import { VhostRouter, type VhostRoute } from '../../src/vhost/router.js';
-import { addressKey, VhostConnectionGate } from '../../src/server/vhost-gate.js';
+import { VhostConnectionGate } from '../../src/server/vhost-gate.js';
+import { addressKey } from '../../src/util/address.js';
 import { isBurrowError } from '../../src/util/errors.js';
 
 function route(domain: string, name: string, user: string, extra: Partial<VhostRoute<string>> = {}): VhostRoute<string> {
