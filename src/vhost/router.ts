@@ -106,7 +106,8 @@ export class VhostRouter<T> {
     const owner = this.owners.ownerOf(domain);
     if (owner !== undefined && owner !== user) {
       // The same answer whether or not a group exists, so the refusal tells nothing about the owner's setup.
-      const joinsGroup = existing !== undefined && group !== '' && existing.group === group && sameSecret(existing.groupKey, groupKey);
+      // A group without a key is open to its owner's own proxies only, not to other users.
+      const joinsGroup = existing !== undefined && group !== '' && groupKey !== '' && existing.group === group && sameSecret(existing.groupKey, groupKey);
       if (!joinsGroup) {
         throw new BurrowError(
           'BURROW_PROXY_REJECTED',

@@ -26,8 +26,9 @@ test('ownership: any new route of another user on an owned domain is refused, on
   assert.equal(http.size, 2);
 });
 
-test('ownership: another user joins only an existing group with its key; the domain frees with its last route', () => {
-  const router = new VhostRouter<string>();
+test('ownership: another user joins only an existing group with its key; the domain frees a grace period after its last route', () => {
+  let now = 0;
+  const router = new VhostRouter<string>(new DomainOwners(120_000, () => now));
   router.add(route('lb.example.com', 'a', 'alice', { group: 'g', groupKey: 'k' }));
   assert.throws(() => router.add(route('lb.example.com', 'b', 'bob', { group: 'g', groupKey: 'K' })), ownedByAnother('lb.example.com'));
   assert.throws(() => router.add(route('lb.example.com', 'b', 'bob', { group: 'other', groupKey: 'k' })), ownedByAnother('lb.example.com'));
@@ -36,8 +37,26 @@ test('ownership: another user joins only an existing group with its key; the dom
   assert.equal(router.remove({ domain: 'lb.example.com', location: '', routeByHTTPUser: '', name: 'a' }), true);
   assert.throws(() => router.add(route('lb.example.com', 'c', 'bob', { location: '/x' })), ownedByAnother('lb.example.com'));
   assert.equal(router.remove({ domain: 'lb.example.com', location: '', routeByHTTPUser: '', name: 'b' }), true);
+  // No route is left, but alice may be on her way back.
+  now += 119_999;
+  assert.throws(() => router.add(route('lb.example.com', 'c', 'bob', { location: '/x' })), ownedByAnother('lb.example.com'));
+  now += 1;
   router.add(route('lb.example.com', 'c', 'bob', { location: '/x' }));
   assert.equal(router.lookup('lb.example.com', '/x/1', ''), 'c');
+});
+
+test('ownership: the owner comes back within the grace period; a group without a key is closed to other users', () => {
+  let now = 0;
+  const router = new VhostRouter<string>(new DomainOwners(120_000, () => now));
+  router.add(route('home.example.com', 'nas', 'alice'));
+  router.remove({ domain: 'home.example.com', location: '', routeByHTTPUser: '', name: 'nas' });
+  now += 60_000;
+  router.add(route('home.example.com', 'nas', 'alice'));
+  now += 600_000;
+  assert.throws(() => router.add(route('home.example.com', 'x', 'bob', { location: '/x' })), ownedByAnother('home.example.com'), 'held again, so no grace runs');
+  router.add(route('open.example.com', 'o1', 'alice', { group: 'g' }));
+  router.add(route('open.example.com', 'o2', 'alice', { group: 'g' }));
+  assert.throws(() => router.add(route('open.example.com', 'o3', 'bob', { group: 'g' })), ownedByAnother('open.example.com'));
 });
 
 test('ownership: a same-user duplicate is the frp conflict, a wrong key of the same user the group error', () => {
