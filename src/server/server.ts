@@ -211,7 +211,11 @@ export class BurrowServer extends EventEmitter implements ControlHost {
             return this.handleWorkConn(stream, msg.body, bind);
           case 'NewVisitorConn':
             return serveVisitorConn(stream, msg.body, remote, this, this.config.detailedErrorsToClient, this.log, {
-              accepted: () => bind.trust(),
+              // With tcpMux a visitor stream rides a session that logged in (stock frpc);
+              // a session whose only credential is a secret key stays under the pre-auth bounds.
+              accepted: () => {
+                if (!this.config.transport.tcpMux) bind.trust();
+              },
               // Without tcpMux a visitor comes on a connection of its own, before any login: a scan's door.
               refused: (code, fields) => {
                 if (bind.state === BindConnState.PreAuth) this.refusals.refused(`visitor connection refused (${code})`, remote, fields);
@@ -249,10 +253,14 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     if (authFailure !== undefined) return refuse(/clocks/.test(authFailure) ? 'clock skew' : 'token mismatch', authFailure);
     let runId = login.run_id ?? '';
     if (runId !== '' && !/^[0-9a-zA-Z_-]{1,64}$/.test(runId)) return refuse('malformed run_id', 'login refused: run_id is malformed');
-    const previous = runId ? this.controls.get(runId) : undefined;
-    // Unlike frp, a run id is not a credential on its own: only the same user may take it over.
+    // Unlike frp, a run id is not a credential on its own: only the same user
+    // takes a live one over. Another user gets a fresh one (frpc adopts what
+    // LoginResp says), so neither side can lock the other out.
+    let previous = runId ? this.controls.get(runId) : undefined;
     if (previous && previous.user !== (login.user ?? '')) {
-      return refuse('run_id of another user', 'login refused: this run_id belongs to a live client of another user');
+      this.log.warn('login with the run id of another user\'s client: given a new run id', { remote, user: printable(login.user), runId: shortRunId(runId) });
+      previous = undefined;
+      runId = '';
     }
     if (previous) previous.close('replaced by a new login with the same run_id');
     if (runId === '') runId = randomBytes(8).toString('hex');

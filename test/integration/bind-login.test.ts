@@ -82,19 +82,23 @@ describe('bind port: what the log shows of a client', () => {
 });
 
 describe('bind port: a run id belongs to its user', () => {
-  test("another user's Login with a live run id is refused and the live client keeps serving", async () => {
+  test("another user's Login with a live run id gets a run id of its own and the live client keeps serving", async () => {
     const echo = await startEcho();
     const server = await startServer();
     const alice = makeClient(server.port, { proxies: [tcpProxy('alice-echo', echo.port)], extra: { user: 'alice' } });
     await alice.start();
     const proxy = await alice.waitForProxy('alice-echo');
     const runId = server.clients[0]!.runId;
-    await assert.rejects(rawLogin(server.port, { user: 'bob', runId }), /run_id belongs to a live client of another user/);
-    await assert.rejects(rawLogin(server.port, { runId }), /run_id belongs to a live client of another user/);
-    assert.equal(server.clients.length, 1);
-    assert.equal(server.clients[0]!.user, 'alice');
+    const bob = await rawLogin(server.port, { user: 'bob', runId });
+    const anonymous = await rawLogin(server.port, { runId });
+    assert.notEqual(bob.runId, runId);
+    assert.notEqual(anonymous.runId, runId);
+    assert.equal(server.clients.length, 3);
+    assert.equal(server.clients.find((c) => c.runId === runId)?.user, 'alice');
     const data = patternBytes(30_000, 5);
     assert.ok((await echoThrough(portOf(proxy.remoteAddr), data)).equals(data));
+    bob.close();
+    anonymous.close();
     alice.stop();
     await server.stop();
     await echo.close();
@@ -109,6 +113,22 @@ describe('bind port: a run id belongs to its user', () => {
     assert.equal(server.clients[0]!.user, 'carol');
     first.close();
     second.close();
+    await server.stop();
+  });
+
+  test("a run id another user took while its owner was away does not lock the owner out", async () => {
+    const server = await startServer();
+    const alice = await rawLogin(server.port, { user: 'alice' });
+    const runId = alice.runId;
+    alice.close();
+    await waitFor(() => server.clients.length === 0, "alice's control to end");
+    const bob = await rawLogin(server.port, { user: 'bob', runId });
+    assert.equal(bob.runId, runId, 'a free run id is free to take, as in frp');
+    const back = await rawLogin(server.port, { user: 'alice', runId });
+    assert.notEqual(back.runId, runId, 'alice is let in, under a new run id');
+    assert.equal(server.clients.length, 2);
+    bob.close();
+    back.close();
     await server.stop();
   });
 });

@@ -5,6 +5,7 @@ import { connect, type Socket } from 'node:net';
 import { expectMessage, writeMessage } from '../../src/control/message-io.js';
 import { YamuxSession } from '../../src/mux/session.js';
 import type { YamuxStream } from '../../src/mux/stream.js';
+import { tokenDigest } from '../../src/protocol/auth.js';
 import { rawLogin } from '../helpers/raw-client.js';
 import { captureLog, makeClient, startServer, waitFor } from '../helpers/tunnel.js';
 
@@ -194,6 +195,27 @@ describe('bind port: limits before login', () => {
     const refusals = log.lines.filter((l) => /visitor connection refused/.test(l));
     assert.equal(refusals.length, 6, 'five at debug and the first one at warn');
     assert.equal(refusals.filter((l) => /"level":"warn"/.test(l)).length, 1);
+    await server.stop();
+  });
+
+  test('with tcpMux, a visitor accepted on a session that never logged in leaves it under the login deadline', async () => {
+    const server = await startServer({ limits: { loginTimeout: 1 }, userConnTimeout: 60 });
+    const owner = await rawLogin(server.port);
+    const registered = await owner.newProxy({ proxy_name: 'sec', proxy_type: 'stcp', sk: 'k' });
+    assert.equal((registered.body as { error?: string }).error ?? '', '');
+    // A session of its own, with no Login: its only credential is the secret key.
+    const socket = await rawSocket(server.port);
+    const session = new YamuxSession(socket, { client: true, keepaliveIntervalMs: 0 });
+    session.on('error', () => {});
+    const visitor = session.open();
+    visitor.on('error', () => {});
+    const ts = Math.floor(Date.now() / 1000);
+    await writeMessage(visitor, { type: 'NewVisitorConn', body: { proxy_name: 'sec', run_id: '', sign_key: tokenDigest('k', ts), timestamp: ts } });
+    const answer = await expectMessage(visitor, 'NewVisitorConnResp', 5000);
+    assert.equal(answer.error ?? '', '', 'the visitor itself is accepted');
+    // Well before userConnTimeout ends the visitor's wait, the deadline ends the session.
+    assert.ok((await closedWithin(socket, 5000)) < 5000);
+    owner.close();
     await server.stop();
   });
 
