@@ -6,7 +6,7 @@ import type { Logger } from '../util/logger.js';
 import { inspectRoutes } from './inspect-api.js';
 import { webPageRoutes } from './web-pages.js';
 import { apiError, startApiServer, type ApiRoute, type ApiServer } from './api-server.js';
-import { REDACTED, redactConfigText } from './config-redact.js';
+import { REDACTED, redactConfigText, secretsLeft } from './config-redact.js';
 
 /**
  * What PUT /api/config takes: the config formats' own types, plain text (what
@@ -112,7 +112,13 @@ export function clientAdminRoutes(opts: ClientAdminOptions): ApiRoute[] {
         if (!configFile) return noFile;
         const text = readFileSync(configFile, 'utf8');
         // Unlike frp: without a password anyone on this machine can ask, so the secrets stay out.
-        if (!guarded) return { text: redactConfigText(text, configFile), headers: { 'x-burrow-redacted': 'secrets; set webServer.user and webServer.password to read the full file' } };
+        if (!guarded) {
+          const redacted = redactConfigText(text, configFile);
+          if (secretsLeft(redacted, configFile)) {
+            return apiError(403, 'this config file has secrets written in a form burrow cannot hide reliably; set webServer.user and webServer.password to read it');
+          }
+          return { text: redacted, headers: { 'x-burrow-redacted': 'secrets; set webServer.user and webServer.password to read the full file' } };
+        }
         return { text };
       },
     },
