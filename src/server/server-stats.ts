@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events';
 import type { NewProxy } from '../protocol/messages.js';
 import type { ServerProxy } from '../proxy/types.js';
 import type { ControlSession } from './control-session.js';
+import { shortRunId } from '../util/printable.js';
 
 /** Days of per-proxy traffic kept, as frp: index 0 is today. */
 export const TRAFFIC_DAYS = 7;
@@ -352,7 +353,8 @@ export class ServerStats {
       this.proxies.set(proxy.name, rec);
     }
     rec.user = control.login.user ?? '';
-    rec.clientID = control.login.client_id || control.runId;
+    // As in the client list, a run id standing in for a client id is shown cut short.
+    rec.clientID = control.login.client_id || shortRunId(control.runId);
     rec.msg = msg;
     rec.live = proxy;
     // The proxy's counters start at 0 with it: everything they hold belongs to this record.
