@@ -72,6 +72,11 @@ export class SecretServerProxy implements ServerProxy {
     return this.allowed.has('*') || this.allowed.has(user);
   }
 
+  /** An empty sk: anyone can sign, so the signature proves nothing. */
+  get keyless(): boolean {
+    return this.opts.sk === '';
+  }
+
   /** Constant-time check of a visitor's sign_key, md5(sk + timestamp). */
   signatureMatches(timestamp: number, signKey: string): boolean {
     return verifyTokenDigest(this.opts.sk, timestamp, signKey);

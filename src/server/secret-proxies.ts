@@ -3,19 +3,16 @@ import type { PayloadTransformOptions } from '../proxy/payload-transform.js';
 import { SecretServerProxy } from '../proxy/secret.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { XtcpServerProxy } from '../proxy/xtcp.js';
-import { BurrowError } from '../util/errors.js';
 import type { ControlSession } from './control-session.js';
 
 /**
  * The server half of an stcp, sudp or xtcp proxy: none has a public port;
  * visitors reach them by name with the secret key (sk) and, unless
- * `allow_users` says otherwise, only from the owner's own user.
+ * `allow_users` says otherwise, only from the owner's own user. An empty sk
+ * is accepted as frp does; its visitors are then held to their own client's
+ * connection (checkVisitorConn), since anyone can sign md5("" + time).
  */
 export function createSecretProxy(type: 'stcp' | 'sudp' | 'xtcp', control: ControlSession, name: string, msg: NewProxy, payload: PayloadTransformOptions): ServerProxy {
-  // Unlike frp: with an empty key anyone who knows the name signs md5("" + time) and gets in.
-  if ((msg.sk ?? '') === '') {
-    throw new BurrowError('BURROW_PROXY_REJECTED', `${type} proxy "${name}": secretKey (sk) must not be empty; visitors sign with it`);
-  }
   const common = {
     name,
     sk: msg.sk ?? '',

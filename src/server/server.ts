@@ -20,7 +20,7 @@ import { PreAuthGate } from './pre-auth-gate.js';
 import { RefusalLog } from './refusal-log.js';
 import { FRP_COMPAT_VERSION } from '../version.js';
 import { ControlSession, ControlState, type ControlHost } from './control-session.js';
-import { serveVisitorConn } from './visitor-conn.js';
+import { serveVisitorConn, type VisitorLookup } from './visitor-conn.js';
 import { NatHoleCoordinator } from './nat-hole.js';
 import { ProxyFactory } from './proxy-factory.js';
 import { checkStartPolicy } from './start-policy.js';
@@ -210,7 +210,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
           case 'NewWorkConn':
             return this.handleWorkConn(stream, msg.body, bind);
           case 'NewVisitorConn':
-            return serveVisitorConn(stream, msg.body, remote, this, this.config.detailedErrorsToClient, this.log, {
+            return serveVisitorConn(stream, msg.body, remote, this.visitorLookup(bind), this.config.detailedErrorsToClient, this.log, {
               // With tcpMux a visitor stream rides a session that logged in (stock frpc);
               // a session whose only credential is a secret key stays under the pre-auth bounds.
               accepted: () => {
@@ -310,6 +310,18 @@ export class BurrowServer extends EventEmitter implements ControlHost {
    * control, so only that session may; without it, a work connection carries a
    * valid signature or comes from the control's source address.
    */
+  /** What the visitor checks see: the server's clients and proxies, and whether `bind` is a given client's own. */
+  private visitorLookup(bind: BindConn): VisitorLookup {
+    return {
+      userOfRunId: (runId) => this.userOfRunId(runId),
+      findProxy: (name) => this.findProxy(name),
+      carriedByClient: (runId) => {
+        const control = this.controls.get(runId);
+        return control !== undefined && this.mayCarryWorkConns(bind, control, false);
+      },
+    };
+  }
+
   private mayCarryWorkConns(bind: BindConn, control: ControlSession, signed: boolean): boolean {
     if (this.config.transport.tcpMux) return this.bindConnOf.get(control) === bind;
     return signed || bind.remote === control.remoteAddress;

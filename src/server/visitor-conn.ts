@@ -50,6 +50,8 @@ export interface VisitorLookup {
   /** the user of the live client with this run id; undefined when there is none */
   userOfRunId(runId: string): string | undefined;
   findProxy(name: string): ServerProxy | undefined;
+  /** whether the connection carrying the NewVisitorConn belongs to the live client with this run id */
+  carriedByClient?(runId: string): boolean;
 }
 
 /**
@@ -69,6 +71,11 @@ export function checkVisitorConn(msg: NewVisitorConn, lookup: VisitorLookup, now
     throw new BurrowError('BURROW_VISITOR_UNKNOWN_PROXY', `no stcp or sudp proxy named "${name}" is registered`);
   }
   checkVisitorSignature(name, proxy, msg.timestamp ?? 0, msg.sign_key ?? '', nowSeconds);
+  // Unlike frp: with an empty sk the signature is no secret, so the visitor
+  // must prove who it is the way a work connection does.
+  if (proxy.keyless && (runId === '' || lookup.carriedByClient?.(runId) !== true)) {
+    throw new BurrowError('BURROW_VISITOR_REFUSED', `visitor connection of [${name}] refused: the proxy has no secret key, so its visitors must come over their own logged-in client's connection`);
+  }
   if (!proxy.allows(user)) {
     throw new BurrowError('BURROW_VISITOR_NOT_ALLOWED', `visitor connection of [${name}] user [${user}] not allowed`);
   }

@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { writeMessage, expectMessage } from '../../src/control/message-io.js';
 import { encodeMessage } from '../../src/protocol/codec.js';
 import type { Message } from '../../src/protocol/messages.js';
@@ -9,22 +10,35 @@ import { YamuxSession } from '../../src/mux/session.js';
 import { tokenDigest } from '../../src/protocol/auth.js';
 import { CfbEncryptor, deriveCipherKey } from '../../src/protocol/crypto.js';
 import { rawLogin } from '../helpers/raw-client.js';
+import { dialLogical } from '../helpers/recorded-peer.js';
 import { captureLog, startServer, TOKEN, waitFor } from '../helpers/tunnel.js';
 
 describe('bind port: the control connection', () => {
-  for (const type of ['stcp', 'sudp', 'xtcp'] as const) {
-    test(`a ${type} proxy with an empty secret key is refused, naming secretKey`, async () => {
-      const server = await startServer();
-      const c = await rawLogin(server.port);
-      const resp = await c.newProxy({ proxy_name: `open-${type}`, proxy_type: type, sk: '' });
-      assert.match((resp.body as { error?: string }).error ?? '', /secretKey \(sk\) must not be empty/);
-      assert.equal(server.findProxy(`open-${type}`), undefined);
-      const ok = await c.newProxy({ proxy_name: `closed-${type}`, proxy_type: type, sk: 'k' });
-      assert.equal((ok.body as { error?: string }).error ?? '', '');
-      c.close();
-      await server.stop();
-    });
-  }
+  test('a proxy without a secret key is accepted as frp does, but its visitors must come over their own logged-in client', async () => {
+    const server = await startServer();
+    const owner = await rawLogin(server.port);
+    for (const type of ['stcp', 'sudp', 'xtcp'] as const) {
+      const resp = await owner.newProxy({ proxy_name: `open-${type}`, proxy_type: type, sk: '' });
+      assert.equal((resp.body as { error?: string }).error ?? '', '', type);
+    }
+    const visit = async (stream: Duplex, runId: string): Promise<string> => {
+      const ts = Math.floor(Date.now() / 1000);
+      await writeMessage(stream, { type: 'NewVisitorConn', body: { proxy_name: 'open-stcp', run_id: runId, sign_key: tokenDigest('', ts), timestamp: ts } });
+      return (await expectMessage(stream, 'NewVisitorConnResp', 5000)).error ?? '';
+    };
+    // A logged-in visitor, on its own session: accepted.
+    const visitor = await rawLogin(server.port);
+    assert.equal(await visit(await visitor.dialer.open(), visitor.runId), '');
+    // Anyone else can sign md5("" + time): with no run id, or with the visitor's on a session of its own, refused.
+    for (const runId of ['', visitor.runId]) {
+      const stranger = await dialLogical(server.port, true);
+      assert.match(await visit(await stranger.open(), runId), /has no secret key, so its visitors must come over their own logged-in client's connection/);
+      stranger.close();
+    }
+    visitor.close();
+    owner.close();
+    await server.stop();
+  });
 
   test('a client that sends Pings and never reads its control is cut off at limits.controlQueueBytes', async () => {
     const log = captureLog();
