@@ -13,6 +13,26 @@ import { rawLogin } from '../helpers/raw-client.js';
 import { dialLogical } from '../helpers/recorded-peer.js';
 import { captureLog, startServer, TOKEN, waitFor } from '../helpers/tunnel.js';
 
+/**
+ * A client that logs in and then never reads its control: the smallest stream
+ * window we may grant, so the server's unread answers queue on its side soon,
+ * and control messages encrypted and written by hand.
+ */
+async function loginWithoutReading(port: number): Promise<{ session: YamuxSession; send: (msg: Message) => boolean }> {
+  const socket = connect({ host: '127.0.0.1', port });
+  socket.on('error', () => {});
+  await once(socket, 'connect');
+  const session = new YamuxSession(socket, { client: true, keepaliveIntervalMs: 0, maxStreamWindow: 256 * 1024 });
+  session.on('close', () => {});
+  const stream = session.open();
+  stream.on('error', () => {});
+  const ts = Math.floor(Date.now() / 1000);
+  await writeMessage(stream, { type: 'Login', body: { version: '0.70.1', privilege_key: tokenDigest(TOKEN, ts), timestamp: ts, pool_count: 0 } });
+  await expectMessage(stream, 'LoginResp', 5000);
+  const encryptor = new CfbEncryptor(deriveCipherKey(TOKEN));
+  return { session, send: (msg) => stream.write(encryptor.update(encodeMessage(msg))) };
+}
+
 describe('bind port: the control connection', () => {
   test('a proxy without a secret key is accepted as frp does, but its visitors must come over their own logged-in client', async () => {
     const server = await startServer();
@@ -43,21 +63,9 @@ describe('bind port: the control connection', () => {
   test('a client that sends Pings and never reads its control is cut off at limits.controlQueueBytes', async () => {
     const log = captureLog();
     const server = await startServer({ limits: { controlQueueBytes: 64 * 1024 } }, log.logger);
-    const socket = connect({ host: '127.0.0.1', port: server.port });
-    socket.on('error', () => {});
-    await once(socket, 'connect');
-    // The smallest window we may grant, so the server's unread Pongs queue on its side soon.
-    const session = new YamuxSession(socket, { client: true, keepaliveIntervalMs: 0, maxStreamWindow: 256 * 1024 });
-    session.on('close', () => {});
-    const stream = session.open();
-    stream.on('error', () => {});
-    const ts = Math.floor(Date.now() / 1000);
-    await writeMessage(stream, { type: 'Login', body: { version: '0.70.1', privilege_key: tokenDigest(TOKEN, ts), timestamp: ts, pool_count: 0 } });
-    await expectMessage(stream, 'LoginResp', 5000);
+    const { session, send } = await loginWithoutReading(server.port);
     await waitFor(() => server.clients.length === 1, 'the login');
-    // Encrypted Pings written by hand: nothing ever reads this stream again.
-    const encryptor = new CfbEncryptor(deriveCipherKey(TOKEN));
-    const control = { send: (msg: Message) => stream.write(encryptor.update(encodeMessage(msg))) };
+    const control = { send };
     let sent = 0;
     while (server.clients.length === 1 && sent < 200_000) {
       for (let i = 0; i < 500; i++) control.send({ type: 'Ping', body: {} });
@@ -73,22 +81,11 @@ describe('bind port: the control connection', () => {
 
   test('a NewProxyResp that trips limits.controlQueueBytes releases its proxy with the control', async () => {
     const server = await startServer({ limits: { controlQueueBytes: 64 * 1024 } });
-    const socket = connect({ host: '127.0.0.1', port: server.port });
-    socket.on('error', () => {});
-    await once(socket, 'connect');
-    const session = new YamuxSession(socket, { client: true, keepaliveIntervalMs: 0, maxStreamWindow: 256 * 1024 });
-    session.on('close', () => {});
-    const stream = session.open();
-    stream.on('error', () => {});
-    const ts = Math.floor(Date.now() / 1000);
-    await writeMessage(stream, { type: 'Login', body: { version: '0.70.1', privilege_key: tokenDigest(TOKEN, ts), timestamp: ts, pool_count: 0 } });
-    await expectMessage(stream, 'LoginResp', 5000);
+    const { session, send } = await loginWithoutReading(server.port);
     await waitFor(() => server.clients.length === 1, 'the login');
     // Reaches into the control to fill its queue to just under the bound, so
     // that the NewProxyResp is the write that crosses it.
     const queued = (): number => (server.clients[0] as unknown as { channel: { stream: { writableLength: number } } }).channel.stream.writableLength;
-    const encryptor = new CfbEncryptor(deriveCipherKey(TOKEN));
-    const send = (msg: Message): boolean => stream.write(encryptor.update(encodeMessage(msg)));
     while (queued() < 64 * 1024 - 2000) {
       for (let i = 0; i < 50; i++) send({ type: 'Ping', body: {} });
       await new Promise((r) => setTimeout(r, 5));
