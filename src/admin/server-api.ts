@@ -3,7 +3,7 @@ import type { NewProxy } from '../protocol/messages.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { ServerStats, type ClientSnapshot, type ProxySnapshot, type StatsEventSource } from '../server/server-stats.js';
 import type { Logger } from '../util/logger.js';
-import { shortRunId } from '../util/printable.js';
+import { shortRunId } from '../util/peer-string.js';
 import { FRP_COMPAT_VERSION } from '../version.js';
 import { apiError, startApiServer, type ApiRoute, type ApiServer } from './api-server.js';
 import { createServerMetrics } from './metrics.js';

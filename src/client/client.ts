@@ -17,7 +17,7 @@ import type { NatHoleLink } from './xtcp-owner.js';
 import { VisitorSet, type VisitorStatus } from './visitors.js';
 import { ServerConnection, serverTrustWarnings } from './server-connection.js';
 import { getTransport } from '../transport/index.js';
-import { shortRunId } from '../util/printable.js';
+import { shortRunId } from '../util/peer-string.js';
 import { DEFAULT_PROXY_RETRY, ProxyRetry, waitForRunning, type ProxyPhase, type ProxyRetryTiming, type ProxyStatus } from './proxy-status.js';
 
 export enum ClientState {

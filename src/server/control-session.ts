@@ -5,7 +5,7 @@ import { checkSignedTimestamp } from '../protocol/auth.js';
 import type { Login, Message, NewProxy } from '../protocol/messages.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { describeError } from '../util/errors.js';
-import { printable } from '../util/printable.js';
+import { clipped } from '../util/peer-string.js';
 import type { Logger } from '../util/logger.js';
 import { WorkConnPool } from './work-conn-pool.js';
 
@@ -159,10 +159,10 @@ export class ControlSession {
       }
       this.proxies.set(name, proxy);
       this.host.proxyStarted(this, proxy, msg);
-      this.log.info('proxy started', { proxy: printable(name), type: proxy.type, remote: proxy.remoteAddr });
+      this.log.info('proxy started', { proxy: clipped(name), type: proxy.type, remote: proxy.remoteAddr });
     } catch (err) {
       const reason = describeError(err);
-      this.log.warn('proxy refused', { proxy: printable(name), reason: printable(reason) });
+      this.log.warn('proxy refused', { proxy: clipped(name), reason: clipped(reason) });
       const error = this.host.config.detailedErrorsToClient ? reason : `new proxy [${name}] error`;
       this.send({ type: 'NewProxyResp', body: { proxy_name: name, error } });
     }
@@ -174,7 +174,7 @@ export class ControlSession {
     this.proxies.delete(name);
     this.host.releaseProxy(this, proxy);
     await proxy.close();
-    this.log.info('proxy closed', { proxy: printable(name) });
+    this.log.info('proxy closed', { proxy: clipped(name) });
   }
 
   /** Ends this control: proxies closed, pool drained, physical connection torn down. Idempotent. */

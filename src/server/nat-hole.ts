@@ -5,7 +5,7 @@ import { XtcpServerProxy } from '../proxy/xtcp.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import { shortRunId } from '../util/printable.js';
+import { shortRunId } from '../util/peer-string.js';
 import { withTimeout } from '../util/timeout.js';
 import { checkVisitorSignature } from './visitor-conn.js';
 

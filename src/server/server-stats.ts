@@ -2,7 +2,7 @@ import type { EventEmitter } from 'node:events';
 import type { NewProxy } from '../protocol/messages.js';
 import type { ServerProxy } from '../proxy/types.js';
 import type { ControlSession } from './control-session.js';
-import { shortRunId } from '../util/printable.js';
+import { shortRunId } from '../util/peer-string.js';
 
 /** Days of per-proxy traffic kept, as frp: index 0 is today. */
 export const TRAFFIC_DAYS = 7;

@@ -14,7 +14,7 @@ import { getTransport, type AcceptedConnection, type TransportListener } from '.
 import { BurrowError, describeError } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { addressKey } from '../util/address.js';
-import { printable, shortRunId } from '../util/printable.js';
+import { clipped, shortRunId } from '../util/peer-string.js';
 import { BindConn, BindConnState, refuseStream } from './bind-conn.js';
 import { PreAuthGate } from './pre-auth-gate.js';
 import { RefusalLog } from './refusal-log.js';
@@ -240,7 +240,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   private async handleLogin(stream: Duplex, login: Login, bind: BindConn): Promise<void> {
     const remote = bind.remote;
     const refuse = async (category: string, reason: string): Promise<void> => {
-      this.refusals.refused(`login refused: ${category}`, remote, { user: printable(login.user), reason });
+      this.refusals.refused(`login refused: ${category}`, remote, { user: clipped(login.user), reason });
       await refuseStream(stream, { type: 'LoginResp', body: { version: FRP_COMPAT_VERSION, error: reason } });
       // The refused client gets no other stream: tear its physical connection down once the answer is out.
       setTimeout(bind.destroy, 1000).unref();
@@ -258,7 +258,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     // LoginResp says), so neither side can lock the other out.
     let previous = runId ? this.controls.get(runId) : undefined;
     if (previous && previous.user !== (login.user ?? '')) {
-      this.log.warn('login with the run id of another user\'s client: given a new run id', { remote, user: printable(login.user), runId: shortRunId(runId) });
+      this.log.warn('login with the run id of another user\'s client: given a new run id', { remote, user: clipped(login.user), runId: shortRunId(runId) });
       previous = undefined;
       runId = '';
     }
@@ -267,7 +267,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
 
     await writeMessage(stream, { type: 'LoginResp', body: { version: FRP_COMPAT_VERSION, run_id: runId } });
     bind.trust();
-    const log = this.log.child({ client: shortRunId(runId), ...(login.user ? { user: printable(login.user) } : {}) });
+    const log = this.log.child({ client: shortRunId(runId), ...(login.user ? { user: clipped(login.user) } : {}) });
     const control = new ControlSession(this, runId, login, remote, stream, this.key, bind.destroy, log);
     if (control.state === ControlState.Active) {
       this.controls.set(runId, control);
@@ -275,7 +275,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
       const key = addressKey(remote);
       this.clientAddresses.set(key, (this.clientAddresses.get(key) ?? 0) + 1);
       this.emit('clientOnline', control);
-      log.info('client logged in', { remote, version: printable(login.version), hostname: printable(login.hostname) });
+      log.info('client logged in', { remote, version: clipped(login.version), hostname: clipped(login.hostname) });
     }
   }
 
@@ -290,7 +290,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
       await refuseStream(stream, { type: 'StartWorkConn', body: { error } });
     };
     // One answer whether the run id is unknown or only reachable another way, so it cannot be probed.
-    const unknown = `no client control found for run id [${printable(msg.run_id ?? '')}]`;
+    const unknown = `no client control found for run id [${clipped(msg.run_id ?? '')}]`;
     if (!control) return refuse('unknown run id', unknown);
     const { auth } = this.config;
     const now = Math.floor(Date.now() / 1000);
@@ -393,5 +393,5 @@ export class BurrowServer extends EventEmitter implements ControlHost {
  * peer's address and port, so one cause from many peers counts as one.
  */
 function sniffFailure(err: Error): string {
-  return printable(describeError(err).replace(/\[?[0-9a-fA-F:.]*[0-9a-fA-F]\]?:\d+/g, '*'), 160);
+  return clipped(describeError(err).replace(/\[?[0-9a-fA-F:.]*[0-9a-fA-F]\]?:\d+/g, '*'), 160);
 }

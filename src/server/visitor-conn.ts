@@ -6,7 +6,7 @@ import type { ServerProxy } from '../proxy/types.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import type { LogFields, Logger } from '../util/logger.js';
 import { visitorAddress } from '../util/address.js';
-import { printable } from '../util/printable.js';
+import { clipped } from '../util/peer-string.js';
 import { withTimeout } from '../util/timeout.js';
 import { refuseStream } from './bind-conn.js';
 
@@ -109,7 +109,7 @@ export async function serveVisitorConn(
     checked = checkVisitorConn(msg, lookup, Math.floor(Date.now() / 1000));
   } catch (err) {
     const code = err instanceof BurrowError ? err.code : undefined;
-    const fields = { proxy: printable(name), remote, code, reason: printable(describeError(err)) };
+    const fields = { proxy: clipped(name), remote, code, reason: clipped(describeError(err)) };
     if (hooks.refused) hooks.refused(code ?? 'error', fields);
     else log.warn('visitor connection refused', fields);
     const error = detailedErrors ? describeError(err) : 'register visitor conn error';
@@ -119,7 +119,7 @@ export async function serveVisitorConn(
   }
   hooks.accepted?.();
   await withTimeout(writeMessage(stream, { type: 'NewVisitorConnResp', body: { proxy_name: name } }), ANSWER_TIMEOUT_MS, 'NewVisitorConnResp');
-  log.debug('visitor connection accepted', { proxy: printable(name), remote, user: printable(checked.user) });
+  log.debug('visitor connection accepted', { proxy: clipped(name), remote, user: clipped(checked.user) });
   await checked.proxy.serve(stream, {
     useEncryption: msg.use_encryption === true,
     useCompression: msg.use_compression === true,

@@ -1,7 +1,7 @@
 import { describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RefusalLog } from '../../src/server/refusal-log.js';
-import { printable, shortRunId } from '../../src/util/printable.js';
+import { clipped, shortRunId } from '../../src/util/peer-string.js';
 import { createLogger } from '../../src/util/logger.js';
 
 function capture(): { lines: { level: string; msg: string; remote?: string }[]; log: RefusalLog } {
@@ -71,18 +71,24 @@ describe('RefusalLog: pre-auth refusals at debug, warnings summed per interval',
   });
 });
 
-describe('printable: peer-supplied strings in log lines', () => {
-  test('control characters, line separators and backslashes are escaped', () => {
-    assert.equal(printable('alice'), 'alice');
-    assert.equal(printable('a\nINFO fake line'), 'a\\x0aINFO fake line');
-    assert.equal(printable('\x1b[31mred\x00'), '\\x1b[31mred\\x00');
-    assert.equal(printable('x\u2028y\u0085'), 'x\\u2028y\\x85');
-    assert.equal(printable('back\\slash'), 'back\\\\slash');
-    assert.equal(printable(undefined), '');
+describe('peer strings in log lines', () => {
+  test('control characters, line separators and backslashes from a peer reach the log escaped, on one line', () => {
+    const lines: string[] = [];
+    const text = createLogger({ level: 'info', write: (l) => lines.push(l) });
+    const json = createLogger({ level: 'info', format: 'json', write: (l) => lines.push(l) });
+    for (const user of ['a\nINFO fake line', '\x1b[31mred\x00', 'x\u2028y\u0085', 'back\\slash']) {
+      text.info('client logged in', { user: clipped(user) });
+      json.info('client logged in', { user: clipped(user) });
+    }
+    for (const line of lines) assert.doesNotMatch(line, /[\x00-\x1f\x7f-\x9f\u2028\u2029]/, line);
+    assert.equal(lines.length, 8);
+    assert.equal((JSON.parse(lines[1]!) as { user: string }).user, 'a\nINFO fake line', 'JSON lines decode back to what the peer sent');
+    assert.equal(clipped('alice'), 'alice');
+    assert.equal(clipped(undefined), '');
   });
 
   test('long values are cut with a count of what was left out', () => {
-    assert.equal(printable('a'.repeat(300)), `${'a'.repeat(256)}…(44 more)`);
+    assert.equal(clipped('a'.repeat(300)), `${'a'.repeat(256)}…(44 more)`);
   });
 
   test('run ids are shown by their first 8 characters', () => {
