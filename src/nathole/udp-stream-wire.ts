@@ -43,6 +43,10 @@ export interface Packet {
   payload: Buffer;
 }
 
+/** `a` comes after `b` in 32-bit sequence space, which wraps */
+export const seqAfter = (a: number, b: number): boolean => ((a - b) | 0) > 0;
+export const seqPlus = (a: number, n: number): number => (a + n) >>> 0;
+
 export class StreamSealer {
   private readonly key: Buffer;
   private counter = 0n;

@@ -2,27 +2,22 @@ import type { RemoteInfo, Socket } from 'node:dgram';
 import { Duplex } from 'node:stream';
 import { BurrowError } from '../util/errors.js';
 import type { UdpPeer } from './punch.js';
-import { Kind, StreamSealer, WIRE_OVERHEAD } from './udp-stream-wire.js';
+import { SendWindow, UDP_STREAM_MSS } from './udp-send-window.js';
+import { Kind, StreamSealer, seqAfter, seqPlus } from './udp-stream-wire.js';
 
 /**
  * A reliable, ordered, encrypted byte stream over one punched UDP path: the
  * data path of burrow's xtcp (frp uses QUIC or KCP there, see docs/xtcp.md).
  *
- * Datagrams are sealed per src/nathole/udp-stream-wire.ts. Sender: sliding
- * window with AIMD congestion control; a segment is sent again when three
- * later ones were acknowledged (as KCP's fast resend) or on timeout (RFC 6298
- * estimator); receiver: in-order delivery, out-of-order buffer, delayed acks.
+ * Datagrams are sealed per src/nathole/udp-stream-wire.ts. Sender: the
+ * SendWindow (udp-send-window.ts: congestion control, resends); this file is
+ * the socket glue, the handshake and the receiver: in-order delivery,
+ * out-of-order buffer, delayed acks.
  */
 
-/** payload per datagram: with our 47 bytes and IP/UDP it stays under the 1280 bytes every IPv6 path carries */
-export const UDP_STREAM_MSS = 1280 - 48 - WIRE_OVERHEAD;
 const RCV_WINDOW = 512;
-const SEND_BUFFER = 1024 * 1024;
 const TICK_MS = 10;
 const ACK_DELAY_MS = 5;
-const MIN_RTO_MS = 40;
-const MAX_RTO_MS = 8000;
-const MAX_TRANSMITS = 12;
 const SYN_EVERY_MS = 200;
 const KEEPALIVE_MS = 5000;
 
@@ -47,20 +42,6 @@ export interface UdpStreamOptions {
   deadAfterMs?: number;
 }
 
-interface Segment {
-  readonly data: Buffer;
-  sentAt: number;
-  transmits: number;
-  sacked: boolean;
-  /** acknowledgements of segments sent after this one's last transmission */
-  skipped: number;
-  /** order of its last transmission among all of ours */
-  txOrder: number;
-}
-
-const seqAfter = (a: number, b: number): boolean => ((a - b) | 0) > 0;
-const seqPlus = (a: number, n: number): number => (a + n) >>> 0;
-
 export class UdpStream extends Duplex {
   state = UdpStreamState.Connecting;
   private readonly sealer: StreamSealer;
@@ -69,21 +50,14 @@ export class UdpStream extends Duplex {
   private lastHeard = Date.now();
   private lastSent = 0;
   // sending
-  private sndNext = 0;
-  private sndUna = 0;
-  private readonly inflight = new Map<number, Segment>();
-  private queue: Buffer[] = [];
-  private queued = 0;
-  private cwnd = 16;
-  private ssthresh = RCV_WINDOW;
-  private peerWindow = RCV_WINDOW;
-  /** no further window cut for losses until the cumulative ack passes this */
-  private recoverUntil = 0;
-  private txCounter = 0;
-  private lastTimeoutCut = 0;
-  private srtt = 0;
-  private rttvar = 0;
-  private rto = 500;
+  private readonly sender = new SendWindow(
+    {
+      sendData: (seq, data) => this.transmit(this.seal(Kind.Data, seq, data)),
+      fail: (err) => this.destroy(err),
+      isDestroyed: () => this.destroyed,
+    },
+    RCV_WINDOW,
+  );
   private blockedWrite: (() => void) | undefined;
   private finishing: (() => void) | undefined;
   // receiving
@@ -119,10 +93,9 @@ export class UdpStream extends Duplex {
   // -- Duplex
 
   override _write(chunk: Buffer, _enc: BufferEncoding, callback: (err?: Error | null) => void): void {
-    this.queue.push(chunk);
-    this.queued += chunk.length;
+    this.sender.enqueue(chunk);
     this.pump();
-    if (this.queued + this.inflight.size * UDP_STREAM_MSS < SEND_BUFFER) callback();
+    if (this.sender.hasRoom) callback();
     else this.blockedWrite = () => callback();
   }
 
@@ -130,8 +103,8 @@ export class UdpStream extends Duplex {
     // FIN once everything written is acknowledged, so the peer has it all when it sees the FIN.
     this.finishing = () => {
       // Not retransmitted: sent twice, and a lost FIN still ends in the dead timer or an RST.
-      this.sendControl(Kind.Fin, this.sndNext);
-      this.sendControl(Kind.Fin, this.sndNext);
+      this.sendControl(Kind.Fin, this.sender.nextSeq);
+      this.sendControl(Kind.Fin, this.sender.nextSeq);
       callback();
     };
     this.checkFinished();
@@ -279,109 +252,22 @@ export class UdpStream extends Duplex {
   // -- sending
 
   private onAck(ack: number, got: number, sack: number, wnd: number): void {
-    this.peerWindow = wnd;
-    const now = Date.now();
-    // The round trip is measured on the segment this ack answers, the first time we hear of it and
-    // only if it was sent once (Karn): a cumulative jump may cover segments that waited behind a loss.
-    const answered = this.inflight.get(got);
-    if (answered && !answered.sacked) {
-      if (answered.transmits === 1) this.sampleRtt(now - answered.sentAt);
-      answered.sacked = true;
-    }
-    if (seqAfter(ack, this.sndUna) && !seqAfter(ack, this.sndNext)) {
-      for (let s = this.sndUna; s !== ack; s = seqPlus(s, 1)) {
-        this.inflight.delete(s);
-        this.cwnd += this.cwnd < this.ssthresh ? 1 : 1 / this.cwnd;
-      }
-      this.sndUna = ack;
-    }
-    for (let i = 0; i < 32; i++) {
-      if (sack & (1 << i)) {
-        const seg = this.inflight.get(seqPlus(ack, i + 1));
-        if (seg) seg.sacked = true;
-      }
-    }
-    if (answered && seqAfter(got, this.sndUna)) this.resendSkipped(got, answered.txOrder, now);
+    this.sender.onAck(ack, got, sack, wnd);
     this.pump();
     this.releaseWriter();
     this.checkFinished();
   }
 
-  /**
-   * A segment still unacknowledged when three segments sent after it (its
-   * last transmission, so a resend is not resent again for the arrivals of
-   * what was already on the way) have arrived was lost: send it again now.
-   */
-  private resendSkipped(got: number, gotTxOrder: number, now: number): void {
-    for (let s = this.sndUna; s !== got && seqAfter(got, s); s = seqPlus(s, 1)) {
-      const seg = this.inflight.get(s);
-      if (!seg || seg.sacked || seg.txOrder > gotTxOrder) continue;
-      seg.skipped += 1;
-      if (seg.skipped < 3) continue;
-      // One window cut per loss episode (until the ack passes what was sent then), however many segments it lost.
-      if (!seqAfter(this.recoverUntil, this.sndUna)) {
-        this.ssthresh = Math.max(2, this.cwnd / 2);
-        this.cwnd = this.ssthresh;
-        this.recoverUntil = this.sndNext;
-      }
-      this.retransmit(s, seg, now);
-      if (this.destroyed) return;
-    }
-  }
-
-  private sampleRtt(ms: number): void {
-    if (this.srtt === 0) {
-      this.srtt = ms;
-      this.rttvar = ms / 2;
-    } else {
-      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - ms);
-      this.srtt = 0.875 * this.srtt + 0.125 * ms;
-    }
-    this.rto = Math.min(MAX_RTO_MS, Math.max(MIN_RTO_MS, this.srtt + 4 * this.rttvar));
-  }
-
   private pump(): void {
     if (this.state !== UdpStreamState.Open) return;
-    // A shut peer window stops new data; tick() probes it with Pings until it reopens.
-    const limit = Math.min(Math.max(1, Math.floor(this.cwnd)), this.peerWindow);
-    while (this.queued > 0 && this.inflight.size < limit) {
-      const data = this.nextSegment(UDP_STREAM_MSS);
-      const seq = this.sndNext;
-      this.sndNext = seqPlus(seq, 1);
-      const seg: Segment = { data, sentAt: Date.now(), transmits: 1, sacked: false, skipped: 0, txOrder: ++this.txCounter };
-      this.inflight.set(seq, seg);
-      this.transmit(this.seal(Kind.Data, seq, data));
+    if (this.sender.pump() > 0) {
       this.unacked = 0; // the data carries our ack
       this.ackDueAt = 0;
     }
   }
 
-  private nextSegment(max: number): Buffer {
-    const first = this.queue[0]!;
-    if (first.length <= max) {
-      this.queue.shift();
-      this.queued -= first.length;
-      return first;
-    }
-    this.queue[0] = first.subarray(max);
-    this.queued -= max;
-    return first.subarray(0, max);
-  }
-
-  private retransmit(seq: number, seg: Segment, now: number): void {
-    seg.transmits += 1;
-    seg.sentAt = now;
-    seg.skipped = 0;
-    seg.txOrder = ++this.txCounter;
-    if (seg.transmits > MAX_TRANSMITS) {
-      this.destroy(new BurrowError('BURROW_TIMEOUT', `the peer stopped acknowledging (segment sent ${MAX_TRANSMITS} times)`));
-      return;
-    }
-    this.transmit(this.seal(Kind.Data, seq, seg.data));
-  }
-
   private releaseWriter(): void {
-    if (this.blockedWrite && this.queued + this.inflight.size * UDP_STREAM_MSS < SEND_BUFFER) {
+    if (this.blockedWrite && this.sender.hasRoom) {
       const release = this.blockedWrite;
       this.blockedWrite = undefined;
       release();
@@ -389,7 +275,7 @@ export class UdpStream extends Duplex {
   }
 
   private checkFinished(): void {
-    if (this.finishing && this.queued === 0 && this.inflight.size === 0) {
+    if (this.finishing && this.sender.idle) {
       const done = this.finishing;
       this.finishing = undefined;
       done();
@@ -411,21 +297,11 @@ export class UdpStream extends Duplex {
       this.destroy(new BurrowError('BURROW_TIMEOUT', `nothing from the peer for ${deadAfterMs} ms`));
       return;
     }
-    let timedOut = false;
-    for (const [seq, seg] of this.inflight) {
-      if (seg.sacked || now - seg.sentAt < this.rto * Math.min(8, seg.transmits)) continue;
-      timedOut = true;
-      this.retransmit(seq, seg, now);
-      if (this.destroyed) return;
-    }
-    if (timedOut && now - this.lastTimeoutCut >= this.rto) {
-      this.lastTimeoutCut = now;
-      this.ssthresh = Math.max(2, this.cwnd / 2);
-      this.cwnd = 2;
-    }
+    this.sender.resendTimedOut(now);
+    if (this.destroyed) return;
     if (this.ackDueAt !== 0 && now >= this.ackDueAt) this.sendAck();
     // Keep-alive, and a probe when the peer's window is shut and we have data waiting.
-    if (now - this.lastSent >= KEEPALIVE_MS || (this.peerWindow === 0 && this.queued > 0 && now - this.lastSent >= this.rto)) {
+    if (now - this.lastSent >= KEEPALIVE_MS || (this.sender.blockedByPeer && now - this.lastSent >= this.sender.rto)) {
       this.sendControl(Kind.Ping);
     }
   }

@@ -9,7 +9,7 @@ import { TLSSocket } from 'node:tls';
  * transfer). A relay drops each one as soon as it is written on, but V8 counts
  * them as external memory, and with the small heap a relay has it starts a full
  * mark-compact every few tens of MiB: ~25 per GiB relayed, a third of the
- * relay's CPU (measured; see docs/design-notes.md). Reading into a buffer that
+ * relay's CPU (measured; see docs/benchmarks.md). Reading into a buffer that
  * the destination has already let go of makes that garbage disappear.
  *
  * How: Node reads into a caller's buffer only for sockets created with the

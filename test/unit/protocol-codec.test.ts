@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_MESSAGE_BODY, MessageDecoder, encodeBody, encodeMessage } from '../../src/protocol/codec.js';
+import { MAX_MESSAGE_BODY, MessageDecoder, encodeMessage } from '../../src/protocol/codec.js';
+import { encodeBody } from '../../src/protocol/message-body.js';
 import { MESSAGE_TYPE_BYTE, messageTypeFromByte, type Message, type MessageType } from '../../src/protocol/messages.js';
 import { BurrowError, isBurrowError, type BurrowErrorCode } from '../../src/util/errors.js';
 import { prng } from '../helpers/random.js';
