@@ -1,8 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { clientSchema } from '../config/client-schema.js';
 import { ConfigError, loadConfigFile, type ConfigKind, type LoadedConfigFile } from '../config/load.js';
-import { clientSchema, serverSchema } from '../config/schemas.js';
+import { serverSchema } from '../config/server-schema.js';
 import { toToml } from '../config/toml.js';
 import { describeError } from '../util/errors.js';
 

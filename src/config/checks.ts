@@ -1,8 +1,8 @@
-import { isPlainObject, type ProblemSink } from './schema.js';
+import { isPlainObject, type ProblemSink } from './schema-engine.js';
 import { parseProxyUrl } from '../transport/proxy-url.js';
 import { dnsServerAddress } from '../transport/resolve.js';
 import { describeError } from '../util/errors.js';
-import type { ClientConfig, ClientPluginType, ProxyConfig, ServerConfig, VisitorConfig } from './types.js';
+import type { ClientPluginType, ServerConfig, ValidatedClientConfig, ValidatedProxyConfig, VisitorConfig } from './types.js';
 
 /**
  * Rules that span several keys, run after the schema filled the defaults.
@@ -71,7 +71,7 @@ export function checkServer(cfg: ServerConfig, sinks: CheckSinks): void {
   });
 }
 
-export function checkClient(cfg: ClientConfig, raw: unknown, sinks: CheckSinks): void {
+export function checkClient(cfg: ValidatedClientConfig, raw: unknown, sinks: CheckSinks): void {
   const { error, warn } = sinks;
   checkAuth(cfg.auth, sinks);
   const oidc = cfg.auth.oidc;
@@ -121,7 +121,7 @@ export function checkClient(cfg: ClientConfig, raw: unknown, sinks: CheckSinks):
   });
 }
 
-function checkProxy(p: ProxyConfig, at: string, localPortGiven: boolean, { error, warn }: CheckSinks): void {
+function checkProxy(p: ValidatedProxyConfig, at: string, localPortGiven: boolean, { error, warn }: CheckSinks): void {
   if (p.plugin) {
     if (localPortGiven) warn(`${at}.localPort`, `ignored: plugin "${p.plugin.type}" serves the connections`);
     const need = PLUGIN_NEEDS[p.plugin.type];

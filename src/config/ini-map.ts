@@ -15,9 +15,10 @@ import {
   type PrefixMap,
 } from './ini-keys.js';
 import { INI_DEFAULT_SECTION, parseIniBool, parseIniInt, parseNumberRanges, splitIniList, type IniEntry, type IniFile, type IniSection } from './ini.js';
-import { proxySchema, visitorSchema } from './proxy-schemas.js';
-import { closestKey, schemaAt, type SchemaNode } from './schema.js';
-import { clientSchema, serverSchema } from './schemas.js';
+import { clientSchema } from './client-schema.js';
+import { proxySchema, visitorSchema } from './proxy-schema.js';
+import { closestKey, schemaAt, type SchemaNode } from './schema-engine.js';
+import { serverSchema } from './server-schema.js';
 
 /**
  * Turns parsed INI sections into the TOML-shaped object the schema validates,

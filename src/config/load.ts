@@ -2,14 +2,15 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, relative, resolve } from 'node:path';
 import { BurrowError, describeError } from '../util/errors.js';
 import { checkClient, checkServer } from './checks.js';
+import { clientSchema } from './client-schema.js';
 import { globFiles } from './glob.js';
 import { parseIni, splitIniList, type IniFile } from './ini.js';
 import { iniCommonValue, mapClientIni, mapServerIni, type IniSource } from './ini-map.js';
-import { formatProblem, isPlainObject, validateNode } from './schema.js';
-import { clientSchema, serverSchema } from './schemas.js';
+import { formatProblem, isPlainObject, validate, type ProblemSink } from './schema-engine.js';
+import { serverSchema } from './server-schema.js';
 import { detectFormat, parseStructured, readIncludes, readRendered, type ConfigFormat } from './sources.js';
 import type { Env } from './template.js';
-import type { ClientConfig, ServerConfig, ValueSource } from './types.js';
+import type { ClientConfig, ServerConfig, ValidatedClientConfig, ValueSource } from './types.js';
 
 export type { ConfigFormat } from './sources.js';
 export type ConfigKind = 'server' | 'client';
@@ -43,16 +44,20 @@ export interface LoadOptions {
   onWarning?: (message: string) => void;
 }
 
-export type LoadedConfigFile = {
+interface LoadedFile {
   format: ConfigFormat;
   /** validated with defaults filled, before load-time resolution; what `burrow convert` writes */
   normalized: Record<string, unknown>;
   warnings: string[];
-} & ({ kind: 'server'; config: ServerConfig } | { kind: 'client'; config: ClientConfig });
+}
+export type LoadedServerFile = LoadedFile & { kind: 'server'; config: ServerConfig };
+export type LoadedClientFile = LoadedFile & { kind: 'client'; config: ClientConfig };
+export type LoadedConfigFile = LoadedServerFile | LoadedClientFile;
 
-interface Built<T> {
+interface Built<T, N = T> {
   config: T;
-  normalized: Record<string, unknown>;
+  /** validated with defaults filled, before load-time resolution */
+  normalized: N;
   problems: string[];
   warnings: string[];
 }
@@ -89,54 +94,60 @@ function resolveTokenSource(auth: { token: string; tokenSource?: ValueSource }, 
   }
 }
 
-function build<T>(kind: ConfigKind, raw: unknown, options: BuildOptions): Built<T> {
-  const problems: string[] = [];
-  const warnings: string[] = [];
+/** The sinks that put a problem or a warning, at the path the user wrote, into `built`. */
+function sinksFor(built: { problems: string[]; warnings: string[] }, options: BuildOptions): { error: ProblemSink; warn: ProblemSink } {
   const where = options.translatePath ?? ((p: string) => p);
-  const error = (p: string, m: string): void => void problems.push(formatProblem(where(p), m));
-  const warn = (p: string, m: string): void => void warnings.push(formatProblem(where(p), m));
-  const schema = kind === 'server' ? serverSchema : clientSchema;
-  const cfg = validateNode(schema, raw, '', error) as Record<string, unknown>;
-  if (kind === 'server') checkServer(cfg as unknown as ServerConfig, { error, warn });
-  else checkClient(cfg as unknown as ClientConfig, raw, { error, warn });
+  return {
+    error: (p, m) => void built.problems.push(formatProblem(where(p), m)),
+    warn: (p, m) => void built.warnings.push(formatProblem(where(p), m)),
+  };
+}
+
+function buildServer(raw: unknown, options: BuildOptions): Built<ServerConfig> {
+  const built: Pick<Built<unknown>, 'problems' | 'warnings'> = { problems: [], warnings: [] };
+  const sinks = sinksFor(built, options);
+  const cfg = validate(serverSchema, raw, '', sinks.error);
+  checkServer(cfg, sinks);
   const normalized = structuredClone(cfg);
-  const baseDir = options.baseDir ?? process.cwd();
-  if (kind === 'server') {
-    const s = cfg as unknown as ServerConfig;
-    resolveHeartbeats(s.transport);
-    if (s.proxyBindAddr === '') s.proxyBindAddr = s.bindAddr;
-    if (s.transport.tls.trustedCaFile !== '') s.transport.tls.force = true;
-    if (problems.length === 0) resolveTokenSource(s.auth, baseDir, error);
-  } else {
-    const c = cfg as unknown as ClientConfig;
-    resolveHeartbeats(c.transport);
-    for (const p of c.proxies) p.remotePort ??= 0;
-    if (problems.length === 0) resolveTokenSource(c.auth, baseDir, error);
-  }
-  for (const w of warnings) options.onWarning?.(w);
-  return { config: cfg as T, normalized, problems, warnings };
+  resolveHeartbeats(cfg.transport);
+  if (cfg.proxyBindAddr === '') cfg.proxyBindAddr = cfg.bindAddr;
+  if (cfg.transport.tls.trustedCaFile !== '') cfg.transport.tls.force = true;
+  if (built.problems.length === 0) resolveTokenSource(cfg.auth, options.baseDir ?? process.cwd(), sinks.error);
+  for (const w of built.warnings) options.onWarning?.(w);
+  return { ...built, config: cfg, normalized };
+}
+
+function buildClient(raw: unknown, options: BuildOptions): Built<ClientConfig, ValidatedClientConfig> {
+  const built: Pick<Built<unknown>, 'problems' | 'warnings'> = { problems: [], warnings: [] };
+  const sinks = sinksFor(built, options);
+  const validated = validate(clientSchema, raw, '', sinks.error);
+  checkClient(validated, raw, sinks);
+  const normalized = structuredClone(validated);
+  resolveHeartbeats(validated.transport);
+  const cfg: ClientConfig = { ...validated, proxies: validated.proxies.map((p) => ({ ...p, remotePort: p.remotePort ?? 0 })) };
+  if (built.problems.length === 0) resolveTokenSource(cfg.auth, options.baseDir ?? process.cwd(), sinks.error);
+  for (const w of built.warnings) options.onWarning?.(w);
+  return { ...built, config: cfg, normalized };
 }
 
 export function buildServerConfig(raw: unknown, source = 'server config', options: BuildOptions = {}): ServerConfig {
-  const b = build<ServerConfig>('server', raw, options);
+  const b = buildServer(raw, options);
   if (b.problems.length > 0) throw new ConfigError(b.problems, source);
   return deepFreeze(b.config);
 }
 
 export function buildClientConfig(raw: unknown, source = 'client config', options: BuildOptions = {}): ClientConfig {
-  const b = build<ClientConfig>('client', raw, options);
+  const b = buildClient(raw, options);
   if (b.problems.length > 0) throw new ConfigError(b.problems, source);
   return deepFreeze(b.config);
 }
 
 export function loadServerConfig(file: string, options: LoadOptions = {}): ServerConfig {
-  const loaded = loadConfigFile(file, { ...options, kind: 'server' });
-  return loaded.config as ServerConfig;
+  return loadConfigFile(file, { ...options, kind: 'server' }).config;
 }
 
 export function loadClientConfig(file: string, options: LoadOptions = {}): ClientConfig {
-  const loaded = loadConfigFile(file, { ...options, kind: 'client' });
-  return loaded.config as ClientConfig;
+  return loadConfigFile(file, { ...options, kind: 'client' }).config;
 }
 
 const SERVER_HINTS = ['bindPort', 'bindAddr', 'kcpBindPort', 'quicBindPort', 'proxyBindAddr', 'vhostHTTPPort', 'vhostHTTPSPort', 'tcpmuxHTTPConnectPort', 'subDomainHost', 'allowPorts', 'maxPortsPerClient', 'httpPlugins', 'custom404Page', 'enablePrometheus', 'sshTunnelGateway'];
@@ -176,6 +187,9 @@ function isIniFile(v: unknown): v is IniFile {
  * by `kind` or detected), and validates it. Throws ConfigError with every
  * problem; warnings are returned and passed to `onWarning`.
  */
+export function loadConfigFile(file: string, options: LoadOptions & { kind: 'server' }): LoadedServerFile;
+export function loadConfigFile(file: string, options: LoadOptions & { kind: 'client' }): LoadedClientFile;
+export function loadConfigFile(file: string, options?: LoadOptions & { kind?: ConfigKind }): LoadedConfigFile;
 export function loadConfigFile(file: string, options: LoadOptions & { kind?: ConfigKind } = {}): LoadedConfigFile {
   const env = options.env ?? process.env;
   const src = readRendered(file, env);
@@ -212,20 +226,26 @@ export function loadConfigFile(file: string, options: LoadOptions & { kind?: Con
       translatePath = merged.translate;
     }
   }
-  const onWarning = options.onWarning;
-  const built = build<ServerConfig | ClientConfig>(kind, raw, { translatePath, baseDir });
-  problems.push(...built.problems);
-  warnings.push(...built.warnings);
-  if (problems.length > 0) throw new ConfigError(problems, file, warnings);
-  for (const w of warnings) onWarning?.(w);
-  const normalized = built.normalized;
+  const settle = <T, N>(built: Built<T, N>): T => {
+    problems.push(...built.problems);
+    warnings.push(...built.warnings);
+    if (problems.length > 0) throw new ConfigError(problems, file, warnings);
+    for (const w of warnings) options.onWarning?.(w);
+    return deepFreeze(built.config);
+  };
   if (kind === 'client') {
+    const built = buildClient(raw, { translatePath, baseDir });
+    const config = settle(built);
     // What the main file itself says: included entries stay in their own files.
-    normalized.proxies = (normalized.proxies as unknown[]).slice(0, mainCounts.proxies);
-    normalized.visitors = (normalized.visitors as unknown[]).slice(0, mainCounts.visitors);
-    return { kind, format, normalized, warnings, config: deepFreeze(built.config as ClientConfig) };
+    const normalized = {
+      ...built.normalized,
+      proxies: built.normalized.proxies.slice(0, mainCounts.proxies),
+      visitors: built.normalized.visitors.slice(0, mainCounts.visitors),
+    };
+    return { kind, format, normalized, warnings, config };
   }
-  return { kind, format, normalized, warnings, config: deepFreeze(built.config as ServerConfig) };
+  const built = buildServer(raw, { translatePath, baseDir });
+  return { kind, format, normalized: built.normalized, warnings, config: settle(built) };
 }
 
 function listLength(v: unknown): number {

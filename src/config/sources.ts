@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, extname, relative } from 'node:path';
 import { describeError } from '../util/errors.js';
 import { globFiles } from './glob.js';
-import { isPlainObject } from './schema.js';
+import { isPlainObject } from './schema-engine.js';
 import { renderTemplate, type Env } from './template.js';
 import { parseTomlText } from './toml.js';
 import { parseYamlText } from './yaml.js';

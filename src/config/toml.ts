@@ -1,6 +1,6 @@
 import { parse } from 'smol-toml';
 import { describeError } from '../util/errors.js';
-import { defaultOf, isPlainObject, type SchemaNode } from './schema.js';
+import { defaultOf, isPlainObject, type SchemaNode } from './schema-engine.js';
 
 /** Parses TOML; a syntax error comes back as one problem line with its position. */
 export function parseTomlText(text: string): { value?: unknown; problem?: string } {

@@ -1,6 +1,6 @@
 import { parse } from 'yaml';
 import { describeError } from '../util/errors.js';
-import { isPlainObject } from './schema.js';
+import { isPlainObject } from './schema-engine.js';
 
 /**
  * YAML as frp reads it: merge keys (`<<: *base`) work, and top-level keys that

@@ -6,11 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { clientSchema } from '../../src/config/client-schema.js';
 import { parseIni } from '../../src/config/ini.js';
 import { mapClientIni, mapServerIni } from '../../src/config/ini-map.js';
 import { buildClientConfig, buildServerConfig } from '../../src/config/load.js';
-import type { SchemaNode } from '../../src/config/schema.js';
-import { clientSchema, serverSchema } from '../../src/config/schemas.js';
+import type { SchemaNode } from '../../src/config/schema-engine.js';
+import { serverSchema } from '../../src/config/server-schema.js';
 import { parseStructured } from '../../src/config/sources.js';
 import { renderTemplate } from '../../src/config/template.js';
 import { toToml } from '../../src/config/toml.js';

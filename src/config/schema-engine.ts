@@ -1,9 +1,10 @@
 /**
- * A tiny declarative schema: each node says what a key holds and its default.
- * `applySchema` walks raw parsed data (TOML/YAML/JSON, or INI already mapped to
- * the TOML shape), fills defaults, and collects every error with its path
- * (`proxies[1].localPort: ...`) instead of stopping at the first, so a user
- * fixes a file in one go.
+ * The config schema engine: a tiny declarative schema, its validator, and the
+ * TypeScript type each schema describes. Each node says what a key holds and
+ * its default. `validate` walks raw parsed data (TOML/YAML/JSON, or INI
+ * already mapped to the TOML shape), fills defaults, and collects every error
+ * with its path (`proxies[1].localPort: ...`) instead of stopping at the first,
+ * so a user fixes a file in one go.
  *
  * Presence rules of the output (they keep the typed objects small and equal
  * whatever format they came from):
@@ -11,6 +12,10 @@
  * - a field listed in the parent's `variant.only` is left out for the variants
  *   that do not accept it (and is an error when given there);
  * - every other field is present, with its default when not given.
+ *
+ * `ConfigOf<typeof node>` states the same rules as a type, so a schema written
+ * `as const satisfies SchemaNode` is also the one definition of its config
+ * type (see types.ts); the two cannot drift apart.
  */
 interface NodeBase {
   /** left out of the output when absent from the input */
@@ -57,6 +62,56 @@ export interface PortRange {
   end: number;
 }
 
+/** Node builders for the common cases; their literal `kind` keeps `ConfigOf` precise. */
+export const str = (def = '') => ({ kind: 'string', default: def }) as const;
+export const bool = (def = false) => ({ kind: 'bool', default: def }) as const;
+export const int = (def: number, min?: number, max?: number) => ({ kind: 'int', default: def, min, max }) as const;
+export const port = (def: number, min = 1) => ({ kind: 'int', default: def, min, max: 65535 }) as const;
+export const seconds = (def: number) => ({ kind: 'int', default: def, max: MAX_TIMER_SECONDS }) as const;
+export const count = (def: number, max?: number) => ({ kind: 'int', default: def, min: 0, max }) as const;
+
+/**
+ * The value `validate` returns for a node, as a type: `oneOf` lists written
+ * `as const` become string-literal unions, and an object's `optional` fields and
+ * `variant.only` fields are optional properties (present only when given, or
+ * only for the variants that accept them); every other field is always there.
+ */
+export type ConfigOf<N> = N extends { kind: 'string' }
+  ? OneOf<N, string>
+  : N extends { kind: 'int' }
+    ? number
+    : N extends { kind: 'bool' }
+      ? boolean
+      : N extends { kind: 'stringList' }
+        ? OneOf<N, string>[]
+        : N extends { kind: 'stringMap' }
+          ? Record<string, string>
+          : N extends { kind: 'boolMap' }
+            ? Record<string, boolean>
+            : N extends { kind: 'list'; item: infer I }
+              ? ConfigOf<I>[]
+              : N extends { kind: 'portRanges' }
+                ? PortRange[]
+                : N extends { kind: 'object'; fields: infer F }
+                  ? ObjectOf<F, SometimesPresent<N, F>>
+                  : never;
+
+type OneOf<N, Else> = N extends { oneOf: readonly (infer S)[] } ? S : Else;
+
+/** The keys of an object node that its output may lack. */
+type SometimesPresent<N, F> =
+  | { [K in keyof F]: F[K] extends { optional: true } ? K : never }[keyof F]
+  | (N extends { variant: { only: infer O } } ? keyof O : never);
+
+type ObjectOf<F, P> = Flatten<
+  { -readonly [K in keyof F as K extends P ? never : K]: ConfigOf<F[K]> } & {
+    -readonly [K in keyof F as K extends P ? K : never]?: ConfigOf<F[K]>;
+  }
+>;
+
+/** One object type instead of an intersection, for readable hovers and errors. */
+export type Flatten<T> = { [K in keyof T]: T[K] } & {};
+
 /** Receives one problem: the dotted path of the key and what is wrong with it. */
 export type ProblemSink = (path: string, message: string) => void;
 
@@ -65,8 +120,13 @@ export function formatProblem(path: string, message: string): string {
   return `${path || '(top level)'}: ${message}`;
 }
 
-export function applySchema(node: SchemaNode, raw: unknown, path: string, errors: string[]): unknown {
-  return validateNode(node, raw, path, (p, m) => errors.push(formatProblem(p, m)));
+/**
+ * Validates `raw` against `node`, reporting each problem to `sink`, and returns
+ * the value with defaults filled. The one place where the runtime output is
+ * given its type: `validateNode` builds exactly the shape `ConfigOf` describes.
+ */
+export function validate<N extends SchemaNode>(node: N, raw: unknown, path: string, sink: ProblemSink): ConfigOf<N> {
+  return validateNode(node, raw, path, sink) as ConfigOf<N>;
 }
 
 /** The value a node takes when the input does not give it. */
@@ -85,7 +145,7 @@ export function schemaAt(node: SchemaNode, path: readonly string[]): SchemaNode 
   return cur;
 }
 
-export function validateNode(node: SchemaNode, raw: unknown, path: string, sink: ProblemSink): unknown {
+function validateNode(node: SchemaNode, raw: unknown, path: string, sink: ProblemSink): unknown {
   switch (node.kind) {
     case 'string': {
       if (raw === undefined) return node.default ?? '';

@@ -1,4 +1,4 @@
-import { MAX_TIMER_MS, MAX_TIMER_SECONDS, type SchemaNode } from './schema.js';
+import { bool, int, MAX_TIMER_MS, MAX_TIMER_SECONDS, port, str, type SchemaNode } from './schema-engine.js';
 
 /** `[[proxies]]` and `[[visitors]]` as frp's TOML names them (FRP-PROTOCOL.md §9.4, §9.5). */
 export const PROXY_TYPES = ['tcp', 'udp', 'http', 'https', 'tcpmux', 'stcp', 'sudp', 'xtcp'] as const;
@@ -16,16 +16,13 @@ export const CLIENT_PLUGIN_TYPES = [
   'virtual_net',
 ] as const;
 
-const str = (def = ''): SchemaNode => ({ kind: 'string', default: def });
-const bool = (def = false): SchemaNode => ({ kind: 'bool', default: def });
-const int = (def: number, min?: number, max?: number): SchemaNode => ({ kind: 'int', default: def, min, max });
-const port = (def: number, min = 1): SchemaNode => ({ kind: 'int', default: def, min, max: 65535 });
-const headerOps: SchemaNode = { kind: 'object', optional: true, fields: { set: { kind: 'stringMap' } } };
+const headerOps = { kind: 'object', optional: true, fields: { set: { kind: 'stringMap' } } } as const satisfies SchemaNode;
 
-const HTTP_REWRITERS = ['http2https', 'http2http', 'https2http', 'https2https'];
-const TLS_TERMINATORS = ['https2http', 'https2https', 'tls2raw'];
+const HTTP_REWRITERS = ['http2https', 'http2http', 'https2http', 'https2https'] as const;
+const TLS_TERMINATORS = ['https2http', 'https2https', 'tls2raw'] as const;
 
-export const clientPluginSchema: SchemaNode = {
+/** Present fields follow `type`, as for proxies (e.g. `unixPath` only for unix_domain_socket). */
+export const clientPluginSchema = {
   kind: 'object',
   optional: true,
   required: ['type'],
@@ -64,12 +61,24 @@ export const clientPluginSchema: SchemaNode = {
       unixPath: ['unix_domain_socket'],
     },
   },
-};
+} as const satisfies SchemaNode;
 
-const DOMAIN_TYPES = ['http', 'https', 'tcpmux'];
-const SECRET_TYPES = ['stcp', 'sudp', 'xtcp'];
+const DOMAIN_TYPES = ['http', 'https', 'tcpmux'] as const;
+const SECRET_TYPES = ['stcp', 'sudp', 'xtcp'] as const;
+const XTCP = ['xtcp'] as const;
 
-export const proxySchema: SchemaNode = {
+/**
+ * One proxy. Its type is ONE object type, not a discriminated union, so code
+ * written for tcp keeps reading `p.remotePort` and `p.localPort` on any proxy.
+ * The per-type fields (`variant.only`) are present, with their default filled
+ * in, exactly when the proxy's `type` accepts them — e.g. `customDomains`
+ * exists on http/https/tcpmux proxies and is absent on tcp ones. Optional
+ * blocks shared by all types (`healthCheck`, `plugin`, `loadBalancer`,
+ * `metadatas`, `annotations`, `transport.bandwidthLimit`, …) are present only
+ * when the file sets them. `remotePort` is the one exception: load fills it
+ * with 0 for the types without one (see ProxyConfig in types.ts).
+ */
+export const proxySchema = {
   kind: 'object',
   required: ['name'],
   fields: {
@@ -77,7 +86,9 @@ export const proxySchema: SchemaNode = {
     type: { kind: 'string', default: 'tcp', oneOf: PROXY_TYPES },
     enabled: bool(true),
     localIP: str('127.0.0.1'),
+    /** 0 only when a plugin serves the connections */
     localPort: port(0),
+    /** tcp/udp: the public port, 0 = the server picks; other types: 0 after load */
     remotePort: port(0, 0),
     annotations: { kind: 'stringMap', optional: true },
     metadatas: { kind: 'stringMap', optional: true },
@@ -86,13 +97,16 @@ export const proxySchema: SchemaNode = {
       fields: {
         useEncryption: bool(),
         useCompression: bool(),
+        /** "1MB", "100KB"; absent = unlimited */
         bandwidthLimit: {
           kind: 'string',
           optional: true,
           pattern: /^\d+(\.\d+)?(MB|KB)$/,
           patternHint: 'a size like "1MB" or "100KB"',
         },
+        /** absent = "client" */
         bandwidthLimitMode: { kind: 'string', optional: true, default: 'client', oneOf: ['client', 'server'] },
+        /** absent = no PROXY protocol header */
         proxyProtocolVersion: { kind: 'string', optional: true, oneOf: ['v1', 'v2'] },
       },
     },
@@ -101,6 +115,7 @@ export const proxySchema: SchemaNode = {
       kind: 'object',
       optional: true,
       fields: {
+        /** "" = no health check */
         type: { kind: 'string', default: '', oneOf: ['', 'tcp', 'http'] },
         timeoutSeconds: int(3, 1, MAX_TIMER_SECONDS),
         maxFailed: int(1, 1),
@@ -112,6 +127,7 @@ export const proxySchema: SchemaNode = {
         },
       },
     },
+    /** when present it replaces localIP/localPort */
     plugin: clientPluginSchema,
     customDomains: { kind: 'stringList' },
     subdomain: str(),
@@ -122,6 +138,7 @@ export const proxySchema: SchemaNode = {
     requestHeaders: headerOps,
     responseHeaders: headerOps,
     routeByHTTPUser: str(),
+    /** http: record each request and response for the inspector (burrow's own key) */
     inspect: bool(),
     multiplexer: { kind: 'string', oneOf: ['httpconnect'] },
     secretKey: str(),
@@ -149,16 +166,18 @@ export const proxySchema: SchemaNode = {
       natTraversal: ['xtcp'],
     },
   },
-};
+} as const satisfies SchemaNode;
 
-export const visitorSchema: SchemaNode = {
+export const visitorSchema = {
   kind: 'object',
   required: ['name', 'type', 'serverName'],
   fields: {
     name: { kind: 'string' },
     type: { kind: 'string', oneOf: VISITOR_TYPES },
     enabled: bool(true),
+    /** the proxy to reach, without its owner's user prefix */
     serverName: str(),
+    /** the proxy owner's `user`; empty = our own */
     serverUser: str(),
     secretKey: str(),
     bindAddr: str('127.0.0.1'),
@@ -182,10 +201,15 @@ export const visitorSchema: SchemaNode = {
   variant: {
     key: 'type',
     label: 'type',
-    only: Object.fromEntries(
-      ['protocol', 'keepTunnelOpen', 'maxRetriesAnHour', 'minRetryInterval', 'fallbackTo', 'fallbackTimeoutMs', 'natTraversal'].map(
-        (k) => [k, ['xtcp']],
-      ),
-    ),
+    /** xtcp only: present exactly on xtcp visitors */
+    only: {
+      protocol: XTCP,
+      keepTunnelOpen: XTCP,
+      maxRetriesAnHour: XTCP,
+      minRetryInterval: XTCP,
+      fallbackTo: XTCP,
+      fallbackTimeoutMs: XTCP,
+      natTraversal: XTCP,
+    },
   },
-};
+} as const satisfies SchemaNode;

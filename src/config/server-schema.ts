@@ -1,0 +1,118 @@
+import { authBase, logSchema, quicSchema, tlsFiles, webServerSchema } from './common-schema.js';
+import { bool, count, MAX_TIMER_SECONDS, port, seconds, str, type SchemaNode } from './schema-engine.js';
+
+/** The server file (frps), key names and defaults as frp's TOML format (FRP-PROTOCOL.md §9.2). */
+
+const serverAuth = {
+  kind: 'object',
+  fields: {
+    ...authBase,
+    /** burrow's own: seconds a signed timestamp (Login, scoped NewWorkConn/Ping) may be off the server clock; 0 = no check (as frp) */
+    maxClockSkew: { kind: 'int', default: 900, min: 0, max: 86_400 },
+    /** burrow's own: start on a non-loopback address with an empty token anyway */
+    allowEmptyToken: bool(),
+    oidc: {
+      kind: 'object',
+      fields: { issuer: str(), audience: str(), skipExpiryCheck: bool(), skipIssuerCheck: bool() },
+    },
+  },
+} as const satisfies SchemaNode;
+
+const httpPlugin = {
+  kind: 'object',
+  required: ['name', 'addr', 'path', 'ops'],
+  fields: {
+    name: str(),
+    addr: str(),
+    path: str(),
+    ops: {
+      kind: 'stringList',
+      oneOf: ['Login', 'NewProxy', 'CloseProxy', 'Ping', 'NewWorkConn', 'NewUserConn'],
+    },
+    tlsVerify: bool(),
+  },
+} as const satisfies SchemaNode;
+
+/** burrow's own bounds on what an unauthenticated peer may hold, on the bind port and the vhosts (not in frp) */
+const limits = {
+  kind: 'object',
+  fields: {
+    /** seconds a new connection has to complete a Login (or, without tcpMux, a first accepted message) */
+    loginTimeout: { kind: 'int', default: 10, min: 1, max: 3600 },
+    /** yamux streams one connection may open before its Login succeeded */
+    preAuthStreams: { kind: 'int', default: 8, min: 1, max: 4096 },
+    /** connections not yet logged in, per source address */
+    preAuthPerIP: { kind: 'int', default: 32, min: 1, max: 1_000_000 },
+    /** connections not yet logged in, all addresses together */
+    preAuthTotal: { kind: 'int', default: 1024, min: 1, max: 1_000_000 },
+    /** bytes queued unsent on one control connection before it is closed */
+    controlQueueBytes: { kind: 'int', default: 1024 * 1024, min: 64 * 1024, max: 1024 * 1024 * 1024 },
+    /** seconds from a vhost connection's first byte (or its accept) to the end of its request head / ClientHello / CONNECT */
+    vhostHeaderTimeout: { kind: 'int', default: 60, min: 1, max: 3600 },
+    /** seconds a keep-alive vhost connection may wait, silent, for its next request */
+    vhostIdleTimeout: { kind: 'int', default: 60, min: 1, max: 3600 },
+    /** open connections from one source address over all vhost ports (IPv6: per /64); 0 = no per-address cap */
+    vhostConnsPerIP: { kind: 'int', default: 256, min: 0, max: 1_000_000 },
+    /** open connections over all vhost ports together */
+    vhostConnsTotal: { kind: 'int', default: 4096, min: 1, max: 1_000_000 },
+  },
+} as const satisfies SchemaNode;
+
+export const serverSchema = {
+  kind: 'object',
+  fields: {
+    bindAddr: str('0.0.0.0'),
+    bindPort: port(7000, 0),
+    kcpBindPort: port(0, 0),
+    quicBindPort: port(0, 0),
+    /** where tcp proxy listeners bind; empty in the file = bindAddr */
+    proxyBindAddr: str(),
+    /** 0 = disabled */
+    vhostHTTPPort: port(0, 0),
+    vhostHTTPSPort: port(0, 0),
+    vhostHTTPTimeout: seconds(60),
+    tcpmuxHTTPConnectPort: port(0, 0),
+    tcpmuxPassthrough: bool(),
+    subDomainHost: str(),
+    custom404Page: str(),
+    auth: serverAuth,
+    transport: {
+      kind: 'object',
+      fields: {
+        tcpMux: bool(true),
+        tcpMuxKeepaliveInterval: seconds(30),
+        tcpKeepalive: seconds(7200),
+        maxPoolCount: count(5, 1000),
+        /** seconds; <= 0 disables; -1 = frp default (off with tcpMux, 90 s without) */
+        heartbeatTimeout: seconds(-1),
+        quic: quicSchema,
+        /**
+         * `force` is true after load when `trustedCaFile` is set, as frp.
+         * generatedCertDir is burrow's own: where the certificate made when certFile
+         * is empty is kept across restarts; '' = in memory only (a new one each start)
+         */
+        tls: { kind: 'object', fields: { force: bool(), ...tlsFiles, generatedCertDir: str() } },
+      },
+    },
+    webServer: webServerSchema,
+    limits,
+    enablePrometheus: bool(),
+    log: logSchema,
+    detailedErrorsToClient: bool(true),
+    maxPortsPerClient: count(0),
+    userConnTimeout: { kind: 'int', default: 10, min: 1, max: MAX_TIMER_SECONDS },
+    udpPacketSize: { kind: 'int', default: 1500, min: 1, max: 65535 },
+    natholeAnalysisDataReserveHours: count(168),
+    allowPorts: { kind: 'portRanges' },
+    httpPlugins: { kind: 'list', item: httpPlugin },
+    sshTunnelGateway: {
+      kind: 'object',
+      fields: {
+        bindPort: port(0, 0),
+        privateKeyFile: str(),
+        autoGenPrivateKeyPath: str('./.autogen_ssh_key'),
+        authorizedKeysFile: str(),
+      },
+    },
+  },
+} as const satisfies SchemaNode;
