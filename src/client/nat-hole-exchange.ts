@@ -1,11 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import type { Message, NatHoleResp } from '../protocol/messages.js';
 import { BurrowError } from '../util/errors.js';
-
-/** frp's transaction ids: Unix seconds followed by 16 random hex characters. */
-export function newTransactionId(): string {
-  return `${Math.floor(Date.now() / 1000)}${randomBytes(8).toString('hex')}`;
-}
 
 /**
  * NatHoleResp arrives on the control connection, matched to its request by

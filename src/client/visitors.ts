@@ -1,12 +1,9 @@
 import type { VisitorConfig } from '../config/types.js';
+import type { VisitorLink } from '../proxy/client-context.js';
+import { createVisitor } from '../proxy/registry.js';
+import { VisitorState, type ClientVisitor } from '../proxy/types.js';
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import { VisitorState, type VisitorLink } from './visitor-conn.js';
-import { StcpVisitor } from './visitor-stcp.js';
-import { SudpVisitor } from './visitor-sudp.js';
-import { XtcpVisitor } from './visitor-xtcp.js';
-
-export type Visitor = StcpVisitor | SudpVisitor | XtcpVisitor;
 
 export interface VisitorStatus {
   readonly name: string;
@@ -19,7 +16,7 @@ export interface VisitorStatus {
 
 interface Entry {
   readonly config: VisitorConfig;
-  readonly visitor: Visitor | undefined;
+  readonly visitor: ClientVisitor | undefined;
   err: string;
 }
 
@@ -36,7 +33,7 @@ export class VisitorSet {
     private readonly log: Logger,
   ) {}
 
-  get(name: string): Visitor | undefined {
+  get(name: string): ClientVisitor | undefined {
     return this.entries.get(name)?.visitor;
   }
 
@@ -105,22 +102,7 @@ export class VisitorSet {
     }
   }
 
-  private create(config: VisitorConfig, log: Logger): Visitor | undefined {
-    switch (config.type) {
-      case 'stcp':
-        return new StcpVisitor(config, this.link, log);
-      case 'sudp':
-        return new SudpVisitor(config, this.link, log);
-      case 'xtcp': {
-        // fallbackTo names an stcp visitor of this client, looked up when needed (reloads replace it).
-        const fallback = (): StcpVisitor | undefined => {
-          const v = config.fallbackTo ? this.get(config.fallbackTo) : undefined;
-          return v instanceof StcpVisitor ? v : undefined;
-        };
-        return new XtcpVisitor(config, this.link, fallback, log);
-      }
-      default:
-        return undefined;
-    }
+  private create(config: VisitorConfig, log: Logger): ClientVisitor | undefined {
+    return createVisitor(config, { link: this.link, log, find: (name) => this.get(name) });
   }
 }

@@ -2,20 +2,12 @@ import type { Duplex } from 'node:stream';
 import { CfbDecryptor, CfbEncryptor } from '../protocol/crypto.js';
 import { SnappyFrameDecoder, SnappyFrameEncoder } from '../protocol/snappy-frame.js';
 import { wrapDuplex, type ByteTransform } from '../util/byte-transform-duplex.js';
+import type { PayloadTransformOptions } from '../protocol/payload-options.js';
 
-/**
- * frp's per-proxy `useEncryption` / `useCompression` on a work or visitor
- * connection, applied after the plaintext StartWorkConn / NewVisitorConnResp.
- * A sender compresses first and then encrypts; a receiver undoes that in
- * reverse. Both peers of the hop must agree on the options.
- */
-export interface PayloadTransformOptions {
-  /** 16-byte AES key from deriveCipherKey(token or sk); encryption is on when set */
-  encryptionKey?: Buffer;
-  compression?: boolean;
-}
+// The options are declared in protocol/ so vhost routes can carry them; the transforms live here.
+export type { PayloadTransformOptions };
 
-/** `stream` itself when neither option is on, else a Duplex that applies them. */
+/** Applies PayloadTransformOptions: `stream` itself when neither option is on, else a Duplex that applies them. */
 export function wrapPayload(stream: Duplex, opts: PayloadTransformOptions): Duplex {
   const transform = payloadTransform(opts);
   return transform ? wrapDuplex(stream, transform) : stream;

@@ -21,3 +21,20 @@ export interface ClientProxyHandler {
   /** ends what the handler keeps beyond single work connections (udp streams, xtcp tunnels) */
   close?(): void;
 }
+
+export enum VisitorState {
+  Idle = 'idle',
+  Running = 'running',
+  Failed = 'start error',
+  Closed = 'closed',
+}
+
+/** The visiting side of a secret proxy (stcp, sudp, xtcp) on a client, as the client's visitor set drives it. */
+export interface ClientVisitor {
+  readonly name: string;
+  readonly state: VisitorState;
+  /** the bound local port, 0 without a listener */
+  readonly port: number;
+  start(): Promise<void>;
+  close(): void;
+}

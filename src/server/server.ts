@@ -9,6 +9,7 @@ import { deriveCipherKey } from '../protocol/crypto.js';
 import type { Login, Message, NewProxy, NewWorkConn } from '../protocol/messages.js';
 import { checkSignedTimestamp } from '../protocol/auth.js';
 import type { ServerProxy } from '../proxy/types.js';
+import { NatHoleCoordinator } from '../proxy/xtcp/nat-hole-coordinator.js';
 import { certificateFingerprint, loadOrCreateServerCertificate } from '../transport/generated-cert.js';
 import { getTransport, type AcceptedConnection, type TransportListener } from '../transport/index.js';
 import { BurrowError, describeError } from '../util/errors.js';
@@ -21,7 +22,6 @@ import { RefusalLog } from './refusal-log.js';
 import { FRP_COMPAT_VERSION } from '../version.js';
 import { ControlSession, ControlState, type ControlHost } from './control-session.js';
 import { serveVisitorConn, type VisitorLookup } from './visitor-conn.js';
-import { NatHoleCoordinator } from './nat-hole.js';
 import { ProxyFactory } from './proxy-factory.js';
 import { checkStartPolicy } from './start-policy.js';
 

@@ -1,13 +1,13 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { writeMessage } from '../control/message-io.js';
-import { wrapPayload, type PayloadTransformOptions } from '../proxy/payload-transform.js';
+import { wrapPayload } from '../proxy/payload-transform.js';
 import { BurrowError, describeError, isBurrowError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { TrafficCounter } from '../util/pipe.js';
 import { StreamReader, writeAll } from '../util/stream-reader.js';
 import { BodyFramer, requestBodyKind, responseBodyKind } from '../vhost/body-framer.js';
-import { rewriteRequestHead, rewriteResponseHead, type HeaderSet } from '../vhost/head-rewrite.js';
+import { rewriteRequestHead, rewriteResponseHead } from '../vhost/head-rewrite.js';
 import { badGatewayResponse, gatewayTimeoutResponse, notFoundResponse, responseForRequestError, unauthorizedResponse } from '../vhost/pages.js';
 import { isKeepAlive, RequestHeadParser, requestHost, requestPath, requestRouteUser, basicAuth, type RequestHead } from '../vhost/request-head.js';
 import { headerTokens, isInterimResponse, isUnrequestedSwitch, ResponseHeadParser, switchesToTunnel, type ResponseHead } from '../vhost/response-head.js';
@@ -15,22 +15,8 @@ import { endVisitor, relayIfOpen, VhostServer } from './vhost-server.js';
 import { visitorAddress } from '../util/address.js';
 import { sameSecret } from '../util/secret.js';
 import type { DomainOwners } from '../vhost/domain-owners.js';
+import type { HttpRoute } from '../vhost/routes.js';
 import type { VhostConnectionGate } from './vhost-gate.js';
-
-/** What one registered http proxy contributes to the router. */
-export interface HttpRoute {
-  readonly proxyName: string;
-  readonly payload: PayloadTransformOptions;
-  readonly hostRewrite: string;
-  readonly setHeaders: HeaderSet;
-  readonly responseHeaders: HeaderSet;
-  readonly httpUser: string;
-  readonly httpPassword: string;
-  readonly traffic: TrafficCounter;
-  getWorkConn(): Promise<Duplex>;
-  /** visitor connections currently bound to this route's backend */
-  active: number;
-}
 
 export interface VhostHttpOptions {
   host: string;

@@ -1,9 +1,9 @@
 import type { Socket } from 'node:net';
-import type { ConnectionRoute } from '../proxy/domain-routed.js';
 import type { Logger } from '../util/logger.js';
 import { StreamReader } from '../util/stream-reader.js';
 import { ClientHelloReader } from '../vhost/sni.js';
 import type { DomainOwners } from '../vhost/domain-owners.js';
+import type { ConnectionRoute } from '../vhost/routes.js';
 import type { VhostConnectionGate } from './vhost-gate.js';
 import { endVisitor, relayWholeConnection, VhostServer } from './vhost-server.js';
 

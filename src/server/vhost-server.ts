@@ -1,12 +1,12 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { writeMessage } from '../control/message-io.js';
-import type { ConnectionRoute } from '../proxy/domain-routed.js';
 import { wrapPayload } from '../proxy/payload-transform.js';
 import { visitorAddress } from '../util/address.js';
 import { relay, type TrafficCounter } from '../util/pipe.js';
 import type { StreamReader } from '../util/stream-reader.js';
 import type { DomainOwners } from '../vhost/domain-owners.js';
+import type { ConnectionRoute } from '../vhost/routes.js';
 import { VhostRouter } from '../vhost/router.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';

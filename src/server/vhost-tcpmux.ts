@@ -1,5 +1,4 @@
 import type { Socket } from 'node:net';
-import type { ConnectionRoute } from '../proxy/domain-routed.js';
 import { sameSecret } from '../util/secret.js';
 import { isBurrowError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
@@ -7,6 +6,7 @@ import { StreamReader } from '../util/stream-reader.js';
 import { CONNECT_ESTABLISHED, ConnectRequestParser, type ConnectRequest } from '../vhost/connect-request.js';
 import { notFoundResponse, proxyAuthRequiredResponse, responseForRequestError } from '../vhost/pages.js';
 import type { DomainOwners } from '../vhost/domain-owners.js';
+import type { ConnectionRoute } from '../vhost/routes.js';
 import type { VhostConnectionGate } from './vhost-gate.js';
 import { endVisitor, relayWholeConnection, VhostServer } from './vhost-server.js';
 

@@ -1,7 +1,8 @@
 import type { Duplex } from 'node:stream';
 import { writeMessage } from '../control/message-io.js';
 import type { NewVisitorConn } from '../protocol/messages.js';
-import { SecretServerProxy } from '../proxy/secret.js';
+import { SecretServerProxy } from '../proxy/shared/secret-server.js';
+import { checkVisitorSignature } from '../proxy/shared/visitor-signature.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import type { LogFields, Logger } from '../util/logger.js';
@@ -10,40 +11,8 @@ import { clipped } from '../util/peer-string.js';
 import { withTimeout } from '../util/timeout.js';
 import { refuseStream } from './bind-conn.js';
 
-/**
- * How far a visitor's timestamp may be from the server's clock. frp checks
- * none, so a NewVisitorConn captured once (it is plaintext when TLS is off)
- * opens the proxy forever; burrow bounds that replay window. 15 minutes
- * tolerates clocks that drift without NTP.
- */
-export const VISITOR_MAX_CLOCK_SKEW_S = 15 * 60;
-
 /** frp: the answer to a visitor must be written within 5 s. */
 const ANSWER_TIMEOUT_MS = 5000;
-
-/**
- * The signature md5(sk + timestamp), then the clock: shared by stcp/sudp
- * visitor connections and xtcp NatHoleVisitor. Throws BURROW_AUTH_FAILED or
- * BURROW_VISITOR_CLOCK_SKEW.
- */
-export function checkVisitorSignature(
-  name: string,
-  proxy: { signatureMatches(timestamp: number, signKey: string): boolean },
-  timestamp: number,
-  signKey: string,
-  nowSeconds: number,
-): void {
-  if (!proxy.signatureMatches(timestamp, signKey)) {
-    throw new BurrowError('BURROW_AUTH_FAILED', `visitor connection of [${name}] auth failed: the secret key does not match`);
-  }
-  const skew = Math.abs(nowSeconds - timestamp);
-  if (skew > VISITOR_MAX_CLOCK_SKEW_S) {
-    throw new BurrowError(
-      'BURROW_VISITOR_CLOCK_SKEW',
-      `visitor connection of [${name}] refused: its timestamp is ${skew} s away from the server clock (at most ${VISITOR_MAX_CLOCK_SKEW_S} s)`,
-    );
-  }
-}
 
 /** What the visitor checks need from the server. */
 export interface VisitorLookup {

@@ -5,7 +5,7 @@ import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { MessageDecoder } from '../../src/protocol/codec.js';
 import type { Message } from '../../src/protocol/messages.js';
 import { UDP_STREAM_MAX_BODY, encodeUdpPacket } from '../../src/protocol/udp-packet.js';
-import { UdpPacketChannel } from '../../src/proxy/udp-packet-channel.js';
+import { UdpPacketChannel } from '../../src/proxy/shared/udp-packet-channel.js';
 import { isBurrowError } from '../../src/util/errors.js';
 import { waitFor } from '../helpers/tunnel.js';
 

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tokenDigest } from '../../src/protocol/auth.js';
-import { SecretServerProxy } from '../../src/proxy/secret.js';
-import { checkVisitorConn, VISITOR_MAX_CLOCK_SKEW_S, type VisitorLookup } from '../../src/server/visitor-conn.js';
-import { visitedProxyName } from '../../src/client/visitor-conn.js';
+import { SecretServerProxy } from '../../src/proxy/shared/secret-server.js';
+import { VISITOR_MAX_CLOCK_SKEW_S } from '../../src/proxy/shared/visitor-signature.js';
+import { visitedProxyName } from '../../src/proxy/shared/visitor-conn.js';
+import { checkVisitorConn, type VisitorLookup } from '../../src/server/visitor-conn.js';
 import { isBurrowError, type BurrowErrorCode } from '../../src/util/errors.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { buildClientConfig } from '../../src/config/load.js';

@@ -1,22 +1,12 @@
 import type { Duplex } from 'node:stream';
-import type { NewProxy } from '../protocol/messages.js';
-import { proxyDomains } from '../vhost/domains.js';
-import type { VhostRouter } from '../vhost/router.js';
-import type { TrafficCounter } from '../util/pipe.js';
-import type { PayloadTransformOptions } from './payload-transform.js';
-import type { ServerProxy } from './types.js';
+import type { NewProxy } from '../../protocol/messages.js';
+import type { TrafficCounter } from '../../util/pipe.js';
+import { proxyDomains } from '../../vhost/domains.js';
+import type { VhostRouter } from '../../vhost/router.js';
+import type { ConnectionRoute } from '../../vhost/routes.js';
+import type { PayloadTransformOptions } from '../payload-transform.js';
+import type { ServerProxy } from '../types.js';
 import { checkRouteCount } from './route-limit.js';
-
-/** What a whole-connection vhost (https by SNI, tcpmux by CONNECT) needs from the proxy it routed to. */
-export interface ConnectionRoute {
-  readonly proxyName: string;
-  readonly payload: PayloadTransformOptions;
-  readonly traffic: TrafficCounter;
-  readonly httpUser: string;
-  readonly httpPassword: string;
-  getWorkConn(): Promise<Duplex>;
-  active: number;
-}
 
 export interface DomainRoutedProxyOptions {
   type: 'https' | 'tcpmux';

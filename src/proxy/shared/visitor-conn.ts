@@ -1,34 +1,15 @@
 import type { Duplex } from 'node:stream';
-import type { VisitorConfig } from '../config/types.js';
-import { expectMessage, writeMessage } from '../control/message-io.js';
-import { tokenDigest } from '../protocol/auth.js';
-import { deriveCipherKey } from '../protocol/crypto.js';
-import { wrapPayload } from '../proxy/payload-transform.js';
-import { BurrowError } from '../util/errors.js';
-import { withTimeout } from '../util/timeout.js';
-import type { NatHoleLink } from './xtcp-owner.js';
+import type { VisitorConfig } from '../../config/types.js';
+import { expectMessage, writeMessage } from '../../control/message-io.js';
+import { tokenDigest } from '../../protocol/auth.js';
+import { deriveCipherKey } from '../../protocol/crypto.js';
+import { BurrowError } from '../../util/errors.js';
+import { withTimeout } from '../../util/timeout.js';
+import type { VisitorLink } from '../client-context.js';
+import { wrapPayload } from '../payload-transform.js';
 
 /** frp: a visitor waits at most 10 s for NewVisitorConnResp. */
 export const VISITOR_ANSWER_TIMEOUT_MS = 10_000;
-
-/** What visitors need from the client: its current session, which changes on reconnect. */
-export interface VisitorLink {
-  /** our run id; empty while logged out */
-  readonly runId: string;
-  /** the user of this client, the default owner of the proxies we visit */
-  readonly user: string;
-  /** a new logical connection to the server; rejects while logged out */
-  openStream(): Promise<Duplex>;
-  /** xtcp's NatHole* exchange on the control connection */
-  readonly natHole: NatHoleLink;
-}
-
-export enum VisitorState {
-  Idle = 'idle',
-  Running = 'running',
-  Failed = 'start error',
-  Closed = 'closed',
-}
 
 /** The wire name of the proxy a visitor reaches: `serverUser` (or our own user) + "." + serverName. */
 export function visitedProxyName(v: VisitorConfig, ownUser: string): string {

@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
-import type { VisitorConfig } from '../config/types.js';
-import { BurrowError, describeError } from '../util/errors.js';
-import { withRelayBuffers } from '../util/socket-buffers.js';
+import type { VisitorConfig } from '../../config/types.js';
+import { BurrowError, describeError } from '../../util/errors.js';
+import { withRelayBuffers } from '../../util/socket-buffers.js';
 
 /**
  * The local TCP port of an stcp or xtcp visitor (`bindAddr:bindPort`), or

@@ -1,15 +1,17 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { isIP } from 'node:net';
-import type { VisitorConfig } from '../config/types.js';
-import { udpAddressFrom, udpAddressKey, type UdpAddress } from '../protocol/udp-packet.js';
-import { UdpPacketChannel } from '../proxy/udp-packet-channel.js';
-import { BurrowError, describeError } from '../util/errors.js';
-import { FlowTable } from '../util/flow-table.js';
-import type { Logger } from '../util/logger.js';
-import type { TrafficCounter } from '../util/pipe.js';
-import { UDP_RECV_BUFFER } from '../util/socket-buffers.js';
-import { openVisitorConn, visitorCipherKey, VisitorState, type VisitorLink } from './visitor-conn.js';
+import type { VisitorConfig } from '../../config/types.js';
+import { udpAddressFrom, udpAddressKey, type UdpAddress } from '../../protocol/udp-packet.js';
+import { BurrowError, describeError } from '../../util/errors.js';
+import { FlowTable } from '../../util/flow-table.js';
+import type { Logger } from '../../util/logger.js';
+import type { TrafficCounter } from '../../util/pipe.js';
+import { UDP_RECV_BUFFER } from '../../util/socket-buffers.js';
+import type { VisitorLink } from '../client-context.js';
+import { UdpPacketChannel } from '../shared/udp-packet-channel.js';
+import { openVisitorConn, visitorCipherKey } from '../shared/visitor-conn.js';
+import { VisitorState, type ClientVisitor } from '../types.js';
 
 /** frp: the visiting side drops a sudp stream silent for 60 s (the owner pings every 30 s). */
 const READ_IDLE_MS = 60_000;
@@ -27,7 +29,7 @@ const RETRY_DELAY_MS = 1000;
  * first datagram, reopened after it fails, as frp does), tagged with the
  * local sender's address so each reply goes back to its sender.
  */
-export class SudpVisitor {
+export class SudpVisitor implements ClientVisitor {
   state = VisitorState.Idle;
   readonly traffic: TrafficCounter = { bytesIn: 0, bytesOut: 0 };
   /** datagrams lost: while connecting failed, congestion, replies to unknown senders */

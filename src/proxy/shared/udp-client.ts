@@ -1,10 +1,13 @@
 import type { Duplex } from 'node:stream';
-import type { StartWorkConn } from '../protocol/messages.js';
-import { describeError } from '../util/errors.js';
-import type { Logger } from '../util/logger.js';
-import type { TrafficCounter } from '../util/pipe.js';
-import { wrapPayload, type PayloadTransformOptions } from './payload-transform.js';
-import type { ClientProxyHandler } from './types.js';
+import type { ProxyConfig } from '../../config/types.js';
+import type { StartWorkConn } from '../../protocol/messages.js';
+import { describeError } from '../../util/errors.js';
+import type { Logger } from '../../util/logger.js';
+import type { TrafficCounter } from '../../util/pipe.js';
+import type { ClientProxyContext } from '../client-context.js';
+import { wrapPayload, type PayloadTransformOptions } from '../payload-transform.js';
+import type { ClientProxyHandler } from '../types.js';
+import { localServiceOf } from './local-service.js';
 import { UdpLocalForwarder } from './udp-local-forwarder.js';
 import { UdpPacketChannel } from './udp-packet-channel.js';
 
@@ -74,6 +77,14 @@ export class UdpClientProxy implements ClientProxyHandler {
   close(): void {
     for (const s of this.streams) s.close();
   }
+}
+
+/**
+ * The client half of a packet proxy type for one configured proxy;
+ * `oneStreamAtATime` as in UdpClientProxyOptions.
+ */
+export function createUdpClientProxy(p: ProxyConfig, ctx: ClientProxyContext, oneStreamAtATime: boolean): UdpClientProxy {
+  return new UdpClientProxy({ ...localServiceOf(p, ctx), oneStreamAtATime });
 }
 
 function codeOf(err: Error): string | undefined {

@@ -1,8 +1,8 @@
 import type { Duplex } from 'node:stream';
-import { MessageDecoder, encodeMessage } from '../protocol/codec.js';
-import type { Message } from '../protocol/messages.js';
-import { UDP_STREAM_MAX_BODY, decodeUdpPacket, encodeUdpPacket, type UdpAddress } from '../protocol/udp-packet.js';
-import { BurrowError } from '../util/errors.js';
+import { MessageDecoder, encodeMessage } from '../../protocol/codec.js';
+import type { Message } from '../../protocol/messages.js';
+import { UDP_STREAM_MAX_BODY, decodeUdpPacket, encodeUdpPacket, type UdpAddress } from '../../protocol/udp-packet.js';
+import { BurrowError } from '../../util/errors.js';
 
 export enum PacketChannelState {
   Open = 'open',

@@ -1,18 +1,20 @@
 import type { Duplex } from 'node:stream';
-import type { NewProxy } from '../protocol/messages.js';
-import type { HttpRoute, VhostHttpServer } from '../server/vhost-http.js';
-import { compileHeaderSet } from '../vhost/head-rewrite.js';
-import { proxyDomains } from '../vhost/domains.js';
-import type { VhostRouteKey } from '../vhost/router.js';
-import type { TrafficCounter } from '../util/pipe.js';
-import type { PayloadTransformOptions } from './payload-transform.js';
-import type { ServerProxy } from './types.js';
-import { checkRouteCount } from './route-limit.js';
+import type { NewProxy } from '../../protocol/messages.js';
+import { BurrowError } from '../../util/errors.js';
+import type { TrafficCounter } from '../../util/pipe.js';
+import { compileHeaderSet } from '../../vhost/head-rewrite.js';
+import { proxyDomains } from '../../vhost/domains.js';
+import type { VhostRouteKey } from '../../vhost/router.js';
+import type { HttpRoute } from '../../vhost/routes.js';
+import type { PayloadTransformOptions } from '../payload-transform.js';
+import type { ProxyOwner, ServerProxyContext, VhostRoutes } from '../server-context.js';
+import { checkRouteCount } from '../shared/route-limit.js';
+import type { ServerProxy } from '../types.js';
 
 export interface HttpServerProxyOptions {
   name: string;
   msg: NewProxy;
-  vhost: VhostHttpServer;
+  vhost: VhostRoutes<HttpRoute>;
   subDomainHost: string;
   /** the Login user of the owning client: a domain belongs to the user who first routed it */
   user: string;
@@ -82,4 +84,20 @@ export class HttpServerProxy implements ServerProxy {
     this.removeRoutes();
     return Promise.resolve();
   }
+}
+
+/** The server half of an `http` NewProxy: routes in the server's HTTP vhost. */
+export function createHttpServerProxy(ctx: ServerProxyContext, owner: ProxyOwner, name: string, msg: NewProxy): ServerProxy {
+  if (!ctx.httpVhost) {
+    throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": this server serves no http proxies (vhostHTTPPort is not set)`);
+  }
+  return new HttpServerProxy({
+    name,
+    msg,
+    vhost: ctx.httpVhost,
+    subDomainHost: ctx.subDomainHost,
+    user: owner.user,
+    payload: ctx.payloadOptions(msg),
+    getWorkConn: () => owner.getWorkConn(),
+  });
 }

@@ -1,11 +1,13 @@
 import type { AddressInfo, Server } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { VisitorConfig } from '../config/types.js';
-import { BurrowError, describeError } from '../util/errors.js';
-import type { Logger } from '../util/logger.js';
-import { relay, type TrafficCounter } from '../util/pipe.js';
-import { listenVisitorPort } from './visitor-listener.js';
-import { openVisitorConn, visitorCipherKey, VisitorState, type VisitorLink } from './visitor-conn.js';
+import type { VisitorConfig } from '../../config/types.js';
+import { BurrowError, describeError } from '../../util/errors.js';
+import type { Logger } from '../../util/logger.js';
+import { relay, type TrafficCounter } from '../../util/pipe.js';
+import type { VisitorLink } from '../client-context.js';
+import { openVisitorConn, visitorCipherKey } from '../shared/visitor-conn.js';
+import { listenVisitorPort } from '../shared/visitor-listener.js';
+import { VisitorState, type ClientVisitor } from '../types.js';
 
 /**
  * The visiting side of an stcp proxy: a local TCP listener (none when
@@ -13,7 +15,7 @@ import { openVisitorConn, visitorCipherKey, VisitorState, type VisitorLink } fro
  * connections); every accepted connection becomes its own visitor connection
  * to the server, relayed byte for byte.
  */
-export class StcpVisitor {
+export class StcpVisitor implements ClientVisitor {
   state = VisitorState.Idle;
   readonly traffic: TrafficCounter = { bytesIn: 0, bytesOut: 0 };
   private listener: Server | undefined;

@@ -1,27 +1,34 @@
 import type { AddressInfo, Server } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { VisitorConfig } from '../config/types.js';
-import type { YamuxSession } from '../mux/session.js';
-import { preparePunchEndpoint, type PunchEndpoint } from '../nathole/endpoint.js';
-import { punchHole } from '../nathole/punch.js';
-import { XTCP_PROTOCOL, openTunnel } from '../nathole/tunnel.js';
-import { tokenDigest } from '../protocol/auth.js';
-import { deriveCipherKey } from '../protocol/crypto.js';
-import { wrapPayload } from '../proxy/payload-transform.js';
-import { BurrowError, describeError } from '../util/errors.js';
-import type { Logger } from '../util/logger.js';
-import { relay, type TrafficCounter } from '../util/pipe.js';
-import { listenVisitorPort } from './visitor-listener.js';
-import { newTransactionId } from './nat-hole-exchange.js';
-import { VisitorState, visitedProxyName, type VisitorLink } from './visitor-conn.js';
-import type { NatHoleLink } from './xtcp-owner.js';
-import type { StcpVisitor } from './visitor-stcp.js';
+import type { VisitorConfig } from '../../config/types.js';
+import type { YamuxSession } from '../../mux/session.js';
+import { preparePunchEndpoint, type PunchEndpoint } from '../../nathole/endpoint.js';
+import { punchHole } from '../../nathole/punch.js';
+import { XTCP_PROTOCOL, openTunnel } from '../../nathole/tunnel.js';
+import { tokenDigest } from '../../protocol/auth.js';
+import { deriveCipherKey } from '../../protocol/crypto.js';
+import { BurrowError, describeError } from '../../util/errors.js';
+import type { Logger } from '../../util/logger.js';
+import { relay, type TrafficCounter } from '../../util/pipe.js';
+import type { VisitorLink } from '../client-context.js';
+import { wrapPayload } from '../payload-transform.js';
+import { visitedProxyName } from '../shared/visitor-conn.js';
+import { listenVisitorPort } from '../shared/visitor-listener.js';
+import { VisitorState, type ClientVisitor } from '../types.js';
+import { newTransactionId } from './transaction-id.js';
 
 /** The server waits 10 s for the owner; our request waits a little longer. */
 const EXCHANGE_TIMEOUT_MS = 15_000;
 const DEFAULT_PUNCH_MS = 5000;
 /** Without a fallback, a local connection waits this long for a tunnel being punched. */
 const WAIT_FOR_TUNNEL_MS = 30_000;
+
+/** The stcp visitor named by fallbackTo, as the xtcp visitor uses it. */
+export interface XtcpFallback {
+  readonly name: string;
+  /** serves one local connection through the server */
+  handleConn(local: Duplex): void;
+}
 
 export enum TunnelState {
   None = 'none',
@@ -37,7 +44,7 @@ export enum TunnelState {
  * server; failed punching is retried at most maxRetriesAnHour times and not
  * sooner than minRetryInterval, as frp.
  */
-export class XtcpVisitor {
+export class XtcpVisitor implements ClientVisitor {
   state = VisitorState.Idle;
   tunnelState = TunnelState.None;
   readonly traffic: TrafficCounter = { bytesIn: 0, bytesOut: 0 };
@@ -53,8 +60,8 @@ export class XtcpVisitor {
 
   constructor(
     readonly config: VisitorConfig,
-    private readonly link: VisitorLink & { readonly natHole: NatHoleLink },
-    private readonly fallback: () => StcpVisitor | undefined,
+    private readonly link: VisitorLink,
+    private readonly fallback: () => XtcpFallback | undefined,
     private readonly log: Logger,
   ) {}
 

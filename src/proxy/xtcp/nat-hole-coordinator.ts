@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { writeMessage } from '../control/message-io.js';
-import type { Message, NatHoleClient, NatHoleReport, NatHoleResp, NatHoleVisitor } from '../protocol/messages.js';
-import { XtcpServerProxy } from '../proxy/xtcp.js';
-import type { ServerProxy } from '../proxy/types.js';
-import { BurrowError, describeError } from '../util/errors.js';
-import type { Logger } from '../util/logger.js';
-import { shortRunId } from '../util/peer-string.js';
-import { withTimeout } from '../util/timeout.js';
-import { checkVisitorSignature } from './visitor-conn.js';
+import { writeMessage } from '../../control/message-io.js';
+import type { Message, NatHoleClient, NatHoleReport, NatHoleResp, NatHoleVisitor } from '../../protocol/messages.js';
+import { BurrowError, describeError } from '../../util/errors.js';
+import type { Logger } from '../../util/logger.js';
+import { shortRunId } from '../../util/peer-string.js';
+import { withTimeout } from '../../util/timeout.js';
+import { checkVisitorSignature } from '../shared/visitor-signature.js';
+import type { ServerProxy } from '../types.js';
+import { XtcpServerProxy } from './server.js';
 
 /** frp: the owner must answer a session (NatHoleClient) within 10 s. */
 const OWNER_ANSWER_TIMEOUT_MS = 10_000;

@@ -1,12 +1,14 @@
 import type { Duplex } from 'node:stream';
-import { writeMessage } from '../control/message-io.js';
-import { verifyTokenDigest } from '../protocol/auth.js';
-import { deriveCipherKey } from '../protocol/crypto.js';
-import { describeError } from '../util/errors.js';
-import type { Logger } from '../util/logger.js';
-import { relay, type TrafficCounter } from '../util/pipe.js';
-import { wrapPayload, type PayloadTransformOptions } from './payload-transform.js';
-import type { ServerProxy } from './types.js';
+import { writeMessage } from '../../control/message-io.js';
+import { verifyTokenDigest } from '../../protocol/auth.js';
+import { deriveCipherKey } from '../../protocol/crypto.js';
+import type { NewProxy } from '../../protocol/messages.js';
+import { describeError } from '../../util/errors.js';
+import type { Logger } from '../../util/logger.js';
+import { relay, type TrafficCounter } from '../../util/pipe.js';
+import { wrapPayload, type PayloadTransformOptions } from '../payload-transform.js';
+import type { ProxyOwner, ServerProxyContext } from '../server-context.js';
+import type { ServerProxy } from '../types.js';
 
 export interface SecretServerProxyOptions {
   type: 'stcp' | 'sudp';
@@ -115,4 +117,24 @@ export class SecretServerProxy implements ServerProxy {
     for (const v of this.visitors) v.destroy();
     return Promise.resolve();
   }
+}
+
+/**
+ * The server half of an stcp or sudp NewProxy: no public port; visitors
+ * reach it by name with the secret key (sk) and, unless `allow_users` says
+ * otherwise, only from the owner's own user. An empty sk is accepted as frp
+ * does; its visitors are then held to their own client's connection
+ * (checkVisitorConn), since anyone can sign md5("" + time).
+ */
+export function createSecretServerProxy(type: 'stcp' | 'sudp', ctx: ServerProxyContext, owner: ProxyOwner, name: string, msg: NewProxy): ServerProxy {
+  return new SecretServerProxy({
+    type,
+    name,
+    sk: msg.sk ?? '',
+    allowUsers: msg.allow_users ?? [],
+    ownerUser: owner.user,
+    payload: ctx.payloadOptions(msg),
+    getWorkConn: () => owner.getWorkConn(),
+    logger: owner.log,
+  });
 }

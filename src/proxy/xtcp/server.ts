@@ -1,7 +1,9 @@
 import type { Duplex } from 'node:stream';
-import { verifyTokenDigest } from '../protocol/auth.js';
-import type { TrafficCounter } from '../util/pipe.js';
-import type { ServerProxy } from './types.js';
+import { verifyTokenDigest } from '../../protocol/auth.js';
+import type { NewProxy } from '../../protocol/messages.js';
+import type { TrafficCounter } from '../../util/pipe.js';
+import type { ProxyOwner } from '../server-context.js';
+import type { ServerProxy } from '../types.js';
 
 export interface XtcpServerProxyOptions {
   name: string;
@@ -16,7 +18,7 @@ export interface XtcpServerProxyOptions {
 
 /**
  * Server half of `xtcp`: no port and no relayed bytes. The server only
- * introduces the visitor and the owner to each other (src/server/nat-hole.ts);
+ * introduces the visitor and the owner to each other (nat-hole-coordinator.ts);
  * their data then flows directly between them over a punched UDP path.
  */
 export class XtcpServerProxy implements ServerProxy {
@@ -65,4 +67,20 @@ export class XtcpServerProxy implements ServerProxy {
     this.closed = true;
     return Promise.resolve();
   }
+}
+
+/**
+ * The server half of an xtcp NewProxy: like stcp, reached by name with the
+ * secret key and, unless `allow_users` says otherwise, only from the
+ * owner's own user.
+ */
+export function createXtcpServerProxy(owner: ProxyOwner, name: string, msg: NewProxy): ServerProxy {
+  return new XtcpServerProxy({
+    name,
+    sk: msg.sk ?? '',
+    allowUsers: msg.allow_users ?? [],
+    ownerUser: owner.user,
+    ownerRunId: owner.runId,
+    getWorkConn: () => owner.getWorkConn(),
+  });
 }

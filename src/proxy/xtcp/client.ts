@@ -1,31 +1,24 @@
 import type { Duplex } from 'node:stream';
-import { expectMessage } from '../control/message-io.js';
-import type { YamuxSession } from '../mux/session.js';
-import { preparePunchEndpoint, type PunchEndpoint } from '../nathole/endpoint.js';
-import { punchHole } from '../nathole/punch.js';
-import { XTCP_PROTOCOL, openTunnel } from '../nathole/tunnel.js';
-import { deriveCipherKey } from '../protocol/crypto.js';
-import type { Message, NatHoleReport, NatHoleResp, StartWorkConn } from '../protocol/messages.js';
-import { TcpClientProxy } from '../proxy/tcp.js';
-import type { ClientProxyHandler } from '../proxy/types.js';
-import { BurrowError, describeError } from '../util/errors.js';
-import type { Logger } from '../util/logger.js';
-import { newTransactionId } from './nat-hole-exchange.js';
+import type { ProxyConfig } from '../../config/types.js';
+import { expectMessage } from '../../control/message-io.js';
+import type { YamuxSession } from '../../mux/session.js';
+import { preparePunchEndpoint, type PunchEndpoint } from '../../nathole/endpoint.js';
+import { punchHole } from '../../nathole/punch.js';
+import { XTCP_PROTOCOL, openTunnel } from '../../nathole/tunnel.js';
+import { deriveCipherKey } from '../../protocol/crypto.js';
+import type { StartWorkConn } from '../../protocol/messages.js';
+import { BurrowError, describeError } from '../../util/errors.js';
+import type { Logger } from '../../util/logger.js';
+import type { ClientProxyContext, NatHoleLink } from '../client-context.js';
+import { TcpClientProxy } from '../shared/tcp-client.js';
+import type { ClientProxyHandler } from '../types.js';
+import { newTransactionId } from './transaction-id.js';
 
 /** frp's owner waits this long for the sid on its work connection. */
 const SID_TIMEOUT_MS = 10_000;
 /** The server waits 10 s for both sides; our request may wait a little longer. */
 const EXCHANGE_TIMEOUT_MS = 15_000;
 const DEFAULT_PUNCH_MS = 5000;
-
-/** What both xtcp sides need from the client for the NatHole* exchange on its control. */
-export interface NatHoleLink {
-  /** `host:port` of the STUN server (frp's natHoleStunServer) */
-  readonly stunServer: string;
-  /** sends a NatHoleVisitor/NatHoleClient on the current control and waits for its NatHoleResp */
-  exchange(msg: Message & { type: 'NatHoleVisitor' | 'NatHoleClient' }, timeoutMs: number): Promise<NatHoleResp>;
-  report(msg: NatHoleReport): void;
-}
 
 export interface XtcpOwnerOptions {
   name: string;
@@ -122,4 +115,20 @@ export class XtcpOwnerProxy implements ClientProxyHandler {
   close(): void {
     for (const t of this.tunnels) t.destroy();
   }
+}
+
+/** The owner's half of an xtcp proxy for one configured proxy. */
+export function createXtcpOwnerProxy(p: ProxyConfig, ctx: ClientProxyContext): XtcpOwnerProxy {
+  return new XtcpOwnerProxy({
+    name: p.name,
+    wireName: ctx.wireName,
+    localIP: p.localIP,
+    localPort: p.localPort,
+    secretKey: p.secretKey ?? '',
+    useEncryption: p.transport.useEncryption,
+    useCompression: p.transport.useCompression,
+    disableAssistedAddrs: p.natTraversal?.disableAssistedAddrs === true,
+    link: ctx.natHole,
+    logger: ctx.logger,
+  });
 }

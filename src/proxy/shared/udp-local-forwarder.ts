@@ -1,10 +1,10 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
-import { udpAddressKey, type UdpAddress } from '../protocol/udp-packet.js';
-import { describeError } from '../util/errors.js';
-import { FlowTable } from '../util/flow-table.js';
-import type { Logger } from '../util/logger.js';
-import { UDP_FLOW_RECV_BUFFER } from '../util/socket-buffers.js';
+import { udpAddressKey, type UdpAddress } from '../../protocol/udp-packet.js';
+import { describeError } from '../../util/errors.js';
+import { FlowTable } from '../../util/flow-table.js';
+import type { Logger } from '../../util/logger.js';
+import { UDP_FLOW_RECV_BUFFER } from '../../util/socket-buffers.js';
 
 /** frp closes a visitor's local socket after 30 s without a datagram either way. */
 export const UDP_FLOW_IDLE_MS = 30_000;

@@ -1,14 +1,17 @@
 import type { Socket as UdpSocket, RemoteInfo } from 'node:dgram';
 import type { Duplex } from 'node:stream';
-import { writeMessage } from '../control/message-io.js';
-import { udpAddressFrom, udpAddressKey, type UdpAddress } from '../protocol/udp-packet.js';
-import { wrapPayload, type PayloadTransformOptions } from '../proxy/payload-transform.js';
-import type { ServerProxy } from '../proxy/types.js';
-import { UdpPacketChannel } from '../proxy/udp-packet-channel.js';
-import { BurrowError, describeError, isBurrowError } from '../util/errors.js';
-import { FlowTable } from '../util/flow-table.js';
-import type { Logger } from '../util/logger.js';
-import type { TrafficCounter } from '../util/pipe.js';
+import { writeMessage } from '../../control/message-io.js';
+import type { NewProxy } from '../../protocol/messages.js';
+import { udpAddressFrom, udpAddressKey, type UdpAddress } from '../../protocol/udp-packet.js';
+import { BurrowError, describeError, isBurrowError } from '../../util/errors.js';
+import { FlowTable } from '../../util/flow-table.js';
+import type { Logger } from '../../util/logger.js';
+import type { TrafficCounter } from '../../util/pipe.js';
+import { wrapPayload, type PayloadTransformOptions } from '../payload-transform.js';
+import type { ProxyOwner, ServerProxyContext } from '../server-context.js';
+import { requestedPort } from '../shared/remote-port.js';
+import { UdpPacketChannel } from '../shared/udp-packet-channel.js';
+import type { ServerProxy } from '../types.js';
 
 /** frp drops a udp work connection that sent neither a datagram nor a Ping for 60 s. */
 const WORK_CONN_READ_IDLE_MS = 60_000;
@@ -181,4 +184,11 @@ export class UdpServerProxy implements ServerProxy {
 
 function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** The server half of a `udp` NewProxy: its own public UDP port. */
+export async function createUdpServerProxy(ctx: ServerProxyContext, owner: ProxyOwner, name: string, msg: NewProxy): Promise<ServerProxy> {
+  const port = requestedPort(ctx, owner, name, msg);
+  const socket = await ctx.bindProxyUdpPort(name, port);
+  return new UdpServerProxy({ name, socket, payload: ctx.payloadOptions(msg), getWorkConn: () => owner.getWorkConn(), logger: owner.log });
 }

@@ -1,17 +1,15 @@
-import { connect, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { writeMessage } from '../control/message-io.js';
-import type { StartWorkConn } from '../protocol/messages.js';
-import type { Logger } from '../util/logger.js';
-import { describeError } from '../util/errors.js';
-import { relay, type TrafficCounter } from '../util/pipe.js';
-import { visitorAddress } from '../util/address.js';
-import { withRelayBuffers } from '../util/socket-buffers.js';
-import { wrapPayload, type PayloadTransformOptions } from './payload-transform.js';
-import type { ClientProxyHandler, ServerProxy } from './types.js';
-
-/** How long the client waits for the local service to accept (frp: 10 s). */
-const LOCAL_DIAL_TIMEOUT_MS = 10_000;
+import { writeMessage } from '../../control/message-io.js';
+import type { NewProxy, StartWorkConn } from '../../protocol/messages.js';
+import type { Logger } from '../../util/logger.js';
+import { describeError } from '../../util/errors.js';
+import { relay, type TrafficCounter } from '../../util/pipe.js';
+import { visitorAddress } from '../../util/address.js';
+import { wrapPayload, type PayloadTransformOptions } from '../payload-transform.js';
+import type { ProxyOwner, ServerProxyContext } from '../server-context.js';
+import { requestedPort } from '../shared/remote-port.js';
+import type { ServerProxy } from '../types.js';
 
 /** A shared public port of a load-balancing group: it hands each visitor to one member. */
 export interface TcpProxyGroup {
@@ -123,39 +121,15 @@ export class TcpServerProxy implements ServerProxy {
   }
 }
 
-export interface TcpClientProxyOptions {
-  name: string;
-  localIP: string;
-  localPort: number;
-  payload: PayloadTransformOptions;
-  logger: Logger;
-  /** watches each relayed connection from the side (the HTTP inspector); `toLocal` carries plain bytes */
-  observe?: (toLocal: Duplex, local: Socket, start: StartWorkConn) => void;
-}
-
-/** Client half of a `tcp` proxy: each started work connection is joined to a fresh local connection. */
-export class TcpClientProxy implements ClientProxyHandler {
-  readonly traffic: TrafficCounter = { bytesIn: 0, bytesOut: 0 };
-
-  constructor(private readonly opts: TcpClientProxyOptions) {}
-
-  handleWorkConn(work: Duplex, start: StartWorkConn): void {
-    const { localIP, localPort, logger } = this.opts;
-    const local = connect(withRelayBuffers({ host: localIP, port: localPort, allowHalfOpen: true, noDelay: true }));
-    const timer = setTimeout(() => local.destroy(new Error(`timed out after ${LOCAL_DIAL_TIMEOUT_MS} ms`)), LOCAL_DIAL_TIMEOUT_MS);
-    const onDialError = (err: Error): void => {
-      clearTimeout(timer);
-      logger.warn('cannot reach the local service', { proxy: this.opts.name, local: `${localIP}:${localPort}`, reason: describeError(err) });
-      work.destroy();
-    };
-    local.once('error', onDialError);
-    local.once('connect', () => {
-      clearTimeout(timer);
-      local.off('error', onDialError);
-      logger.debug('work connection started', { proxy: this.opts.name, remote: `${start.src_addr ?? ''}:${start.src_port ?? ''}` });
-      const plain = wrapPayload(work, this.opts.payload);
-      this.opts.observe?.(plain, local, start);
-      void relay(plain, local, { counter: this.traffic });
-    });
+/** The server half of a `tcp` NewProxy: its own public port, or a share of its group's. */
+export async function createTcpServerProxy(ctx: ServerProxyContext, owner: ProxyOwner, name: string, msg: NewProxy): Promise<ServerProxy> {
+  const port = requestedPort(ctx, owner, name, msg);
+  const common = { name, payload: ctx.payloadOptions(msg), getWorkConn: () => owner.getWorkConn(), logger: owner.log };
+  if (!msg.group) {
+    return new TcpServerProxy({ ...common, listener: await ctx.listenProxyPort(name, port) });
   }
+  const group = await ctx.tcpGroups.groupFor(name, msg.group, msg.group_key ?? '', port, (p) => ctx.listenProxyPort(name, p));
+  const member = new TcpServerProxy({ ...common, listener: group });
+  group.join(member);
+  return member;
 }

@@ -1,5 +1,5 @@
-import type { NewProxy } from '../protocol/messages.js';
-import { BurrowError } from '../util/errors.js';
+import type { NewProxy } from '../../protocol/messages.js';
+import { BurrowError } from '../../util/errors.js';
 
 /**
  * Routes one vhost proxy may register (domains, times locations for http).

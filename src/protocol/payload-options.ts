@@ -1,0 +1,12 @@
+/**
+ * frp's per-proxy `useEncryption` / `useCompression` on a work or visitor
+ * connection, applied after the plaintext StartWorkConn / NewVisitorConnResp.
+ * A sender compresses first and then encrypts; a receiver undoes that in
+ * reverse. Both peers of the hop must agree on the options. A type only, so
+ * the vhost routes can carry it without depending on the proxies.
+ */
+export interface PayloadTransformOptions {
+  /** 16-byte AES key from deriveCipherKey(token or sk); encryption is on when set */
+  encryptionKey?: Buffer;
+  compression?: boolean;
+}
