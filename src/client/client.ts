@@ -96,7 +96,6 @@ export class BurrowClient extends EventEmitter<ClientEvents> {
   ) {
     super();
     this.inspector = new HttpInspector({ ...config.inspect, storeFile: config.inspect.store, logger: log.child({ part: 'inspector' }) });
-    const client = this;
     this.proxies = new ProxySet(
       {
         user: config.user,
@@ -106,8 +105,8 @@ export class BurrowClient extends EventEmitter<ClientEvents> {
         inspector: this.inspector,
         retryTiming: { ...DEFAULT_PROXY_RETRY, ...options.proxyRetry },
         log,
-        session: () => client.loggedInSession(),
-        changed: (status) => client.emit('proxy', status),
+        session: () => this.loggedInSession(),
+        changed: (status) => this.emit('proxy', status),
       },
       this.selectProxies(config),
     );
