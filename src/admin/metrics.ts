@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { ProxyCounters, ServerStats } from '../server/server-stats.js';
+import type { ProxyCounters, ServerStats } from './stats/server-stats.js';
 
 /** The server's Prometheus endpoint: frp's metric names, read from the stats when scraped. */
 export interface ServerMetrics {

@@ -1,7 +1,7 @@
 import type { PortRange, ServerConfig } from '../config/types.js';
 import type { NewProxy } from '../protocol/messages.js';
 import type { ServerProxy } from '../proxy/types.js';
-import { ServerStats, type ClientSnapshot, type ProxySnapshot, type StatsEventSource } from '../server/server-stats.js';
+import { ServerStats, type ClientSnapshot, type ProxySnapshot, type StatsEventSource } from './stats/server-stats.js';
 import type { Logger } from '../util/logger.js';
 import { shortRunId } from '../util/peer-string.js';
 import { FRP_COMPAT_VERSION } from '../version.js';

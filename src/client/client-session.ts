@@ -5,7 +5,7 @@ import { ControlChannel } from '../control/control-channel.js';
 import { readOneMessage, writeMessage } from '../control/message-io.js';
 import { tokenDigest } from '../protocol/auth.js';
 import { deriveCipherKey } from '../protocol/crypto.js';
-import type { Message, NatHoleResp, NewProxyResp } from '../protocol/messages.js';
+import type { Message, NatHoleResp, NewProxyResp, StartWorkConn } from '../protocol/messages.js';
 import { newProxyMessage } from './new-proxy.js';
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
@@ -18,14 +18,16 @@ export enum SessionState {
   Closed = 'closed',
 }
 
+/** What a session tells its client; each event's listener arguments. */
 export interface SessionEvents {
   /** NewProxyResp for one of our proxies (name without the user prefix) */
-  proxyResp: (name: string, resp: NewProxyResp) => void;
+  proxyResp: [name: string, resp: NewProxyResp];
   /** a work connection that received StartWorkConn for `name` */
-  workConn: (name: string, work: Duplex, start: Message & { type: 'StartWorkConn' }) => void;
+  workConn: [name: string, work: Duplex, start: StartWorkConn];
   /** an answer to an xtcp NatHoleVisitor or NatHoleClient */
-  natHoleResp: (resp: NatHoleResp) => void;
-  close: (reason: string) => void;
+  natHoleResp: [resp: NatHoleResp];
+  /** emitted once, whether the login failed or a live session ended */
+  close: [reason: string];
 }
 
 /**
@@ -38,9 +40,9 @@ const WORK_CONN_IDLE_LIMIT_MS = 24 * 3600 * 1000;
  * One logged-in session of the client: login, the encrypted control channel,
  * proxy registration, work connections on request, heartbeats.
  */
-export class ClientSession extends EventEmitter {
-  state = SessionState.LoggingIn;
-  runId = '';
+export class ClientSession extends EventEmitter<SessionEvents> {
+  private state = SessionState.LoggingIn;
+  private loginRunId = '';
   private channel: ControlChannel | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private lastPong = Date.now();
@@ -53,12 +55,17 @@ export class ClientSession extends EventEmitter {
     super();
   }
 
+  /** the run id the server gave at login; empty before */
+  get runId(): string {
+    return this.loginRunId;
+  }
+
   /** Dials and logs in; resolves once the control channel is up. */
   async start(previousRunId: string): Promise<void> {
     const stream = await this.conn.open((err) => this.close(err ? `connection lost: ${describeError(err)}` : 'connection lost'));
     try {
       const resp = await login(stream, this.config, previousRunId);
-      this.runId = resp.run_id ?? '';
+      this.loginRunId = resp.run_id ?? '';
     } catch (err) {
       stream.destroy();
       this.close('login failed');
@@ -133,14 +140,14 @@ export class ClientSession extends EventEmitter {
       await writeMessage(work, {
         type: 'NewWorkConn',
         body: {
-          run_id: this.runId,
+          run_id: this.loginRunId,
           ...(scoped ? { privilege_key: tokenDigest(this.config.auth.token, timestamp), timestamp } : {}),
         },
       });
       const msg = await readOneMessage(work, WORK_CONN_IDLE_LIMIT_MS, 'StartWorkConn');
       if (msg.type !== 'StartWorkConn') throw new Error(`expected StartWorkConn, got ${msg.type}`);
       if (msg.body.error) throw new Error(`server refused the work connection: ${msg.body.error}`);
-      this.emit('workConn', this.localName(msg.body.proxy_name ?? ''), work, msg);
+      this.emit('workConn', this.localName(msg.body.proxy_name ?? ''), work, msg.body);
     } catch (err) {
       work?.destroy();
       if (this.state === SessionState.Active) this.log.debug('work connection ended before use', { reason: describeError(err) });

@@ -7,7 +7,7 @@ import { startServerDashboard } from '../../src/admin/server-api.js';
 import { buildClientConfig } from '../../src/config/load.js';
 import type { ServerProxy } from '../../src/proxy/types.js';
 import type { ControlSession } from '../../src/server/control-session.js';
-import { ServerStats } from '../../src/server/server-stats.js';
+import { ServerStats } from '../../src/admin/stats/server-stats.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { echoThrough, makeClient, patternBytes, portOf, startEcho, startServer, tcpProxy, TOKEN, waitFor } from '../helpers/tunnel.js';
 
