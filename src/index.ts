@@ -32,4 +32,4 @@ export type { ClientConfig, ProxyConfig, ProxyType, ServerConfig, VisitorConfig,
 
 export { BurrowError, isBurrowError, type BurrowErrorCode } from './util/errors.js';
 export { createLogger, silentLogger, type LogLevel, type Logger, type LoggerOptions } from './util/logger.js';
-export { BURROW_VERSION, FRP_COMPAT_VERSION } from './version.js';
+export { BURROW_VERSION, FRP_COMPAT_VERSION } from './util/version.js';

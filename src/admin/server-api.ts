@@ -4,7 +4,7 @@ import type { ServerProxy } from '../proxy/types.js';
 import { ServerStats, type ClientSnapshot, type ProxySnapshot, type StatsEventSource } from './stats/server-stats.js';
 import type { Logger } from '../util/logger.js';
 import { shortRunId } from '../util/peer-string.js';
-import { FRP_COMPAT_VERSION } from '../version.js';
+import { FRP_COMPAT_VERSION } from '../util/version.js';
 import { apiError, startApiServer, type ApiRoute, type ApiServer } from './api-server.js';
 import { createServerMetrics } from './metrics.js';
 import { webPageRoutes } from './web-pages.js';

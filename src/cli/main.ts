@@ -13,7 +13,7 @@ import { BurrowServer } from '../server/server.js';
 import { describeError, isBurrowError } from '../util/errors.js';
 import { createLogger, type LogLevel, type Logger } from '../util/logger.js';
 import { createFileSink } from '../util/log-file.js';
-import { BURROW_VERSION, FRP_COMPAT_VERSION } from '../version.js';
+import { BURROW_VERSION, FRP_COMPAT_VERSION } from '../util/version.js';
 
 const HELP: Record<string, string> = {
   main: `burrow ${BURROW_VERSION} — a self-hosted tunnel, wire-compatible with frp ${FRP_COMPAT_VERSION}

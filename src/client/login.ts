@@ -5,7 +5,7 @@ import { expectMessage, writeMessage } from '../control/message-io.js';
 import { tokenDigest } from '../protocol/auth.js';
 import type { LoginResp } from '../protocol/messages.js';
 import { BurrowError } from '../util/errors.js';
-import { FRP_COMPAT_VERSION } from '../version.js';
+import { FRP_COMPAT_VERSION } from '../util/version.js';
 
 /** frpc waits 10 s for LoginResp. */
 const LOGIN_TIMEOUT_MS = 10_000;

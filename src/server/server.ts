@@ -19,7 +19,7 @@ import { clipped, shortRunId } from '../util/peer-string.js';
 import { BindConn, BindConnState, refuseStream } from './bind-conn.js';
 import { PreAuthGate } from './pre-auth-gate.js';
 import { RefusalLog } from './refusal-log.js';
-import { FRP_COMPAT_VERSION } from '../version.js';
+import { FRP_COMPAT_VERSION } from '../util/version.js';
 import { ControlSession, ControlState, type ControlHost } from './control-session.js';
 import { serveVisitorConn, type VisitorLookup } from './visitor-conn.js';
 import { ProxyFactory } from './proxy-factory.js';

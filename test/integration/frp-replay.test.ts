@@ -8,7 +8,7 @@ import { tokenDigest } from '../../src/protocol/auth.js';
 import { deriveCipherKey } from '../../src/protocol/crypto.js';
 import type { Message, MessageType } from '../../src/protocol/messages.js';
 import { withTimeout } from '../../src/util/timeout.js';
-import { FRP_COMPAT_VERSION } from '../../src/version.js';
+import { FRP_COMPAT_VERSION } from '../../src/util/version.js';
 import {
   PeerReader,
   cipherSpans,
