@@ -1,4 +1,4 @@
-import type { PortRange, ServerConfig } from '../config/types.js';
+import type { PortRange, ProxyType, ServerConfig } from '../config/types.js';
 import type { NewProxy } from '../protocol/messages.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { ServerStats, type ClientSnapshot, type ProxySnapshot, type StatsEventSource } from './stats/server-stats.js';
@@ -75,6 +75,28 @@ function boundPort(remoteAddr: string, asked: number | undefined): number {
   return Number.isInteger(port) && port > 0 ? port : (asked ?? 0);
 }
 
+function domainConf(m: NewProxy): Partial<ProxyConf> {
+  return {
+    ...(m.custom_domains && m.custom_domains.length > 0 ? { customDomains: [...m.custom_domains] } : {}),
+    ...(m.subdomain ? { subdomain: m.subdomain } : {}),
+  };
+}
+
+// frp shows secretKey for secret types too; burrow never shows secrets.
+const secretConf = (m: NewProxy): Partial<ProxyConf> => ({ allowUsers: [...(m.allow_users ?? [])] });
+
+/** The settings each proxy type adds on the dashboard; a type missing here does not compile. */
+const TYPE_CONF: Readonly<Record<ProxyType, (m: NewProxy, remoteAddr: string) => Partial<ProxyConf>>> = {
+  tcp: (m, remoteAddr) => ({ remotePort: boundPort(remoteAddr, m.remote_port) }),
+  udp: (m, remoteAddr) => ({ remotePort: boundPort(remoteAddr, m.remote_port) }),
+  http: (m) => ({ ...domainConf(m), locations: [...(m.locations ?? [])], hostHeaderRewrite: m.host_header_rewrite ?? '' }),
+  https: domainConf,
+  tcpmux: (m) => ({ ...domainConf(m), multiplexer: m.multiplexer ?? '', routeByHTTPUser: m.route_by_http_user ?? '' }),
+  stcp: secretConf,
+  sudp: secretConf,
+  xtcp: secretConf,
+};
+
 /**
  * A live proxy's settings as frp's dashboard shows them, built from its
  * NewProxy message. Keys frp always writes are always here (`transport`,
@@ -92,35 +114,8 @@ export function proxyConf(proxy: ServerProxy, msg: NewProxy | undefined): ProxyC
   if (m.metas && Object.keys(m.metas).length > 0) conf.metadatas = { ...m.metas };
   if (m.annotations && Object.keys(m.annotations).length > 0) conf.annotations = { ...m.annotations };
   conf.loadBalancer = { group: m.group ?? '' };
-  const domains = (): void => {
-    if (m.custom_domains && m.custom_domains.length > 0) conf.customDomains = [...m.custom_domains];
-    if (m.subdomain) conf.subdomain = m.subdomain;
-  };
-  switch (proxy.type) {
-    case 'tcp':
-    case 'udp':
-      conf.remotePort = boundPort(proxy.remoteAddr, m.remote_port);
-      break;
-    case 'http':
-      domains();
-      conf.locations = [...(m.locations ?? [])];
-      conf.hostHeaderRewrite = m.host_header_rewrite ?? '';
-      break;
-    case 'https':
-      domains();
-      break;
-    case 'tcpmux':
-      domains();
-      conf.multiplexer = m.multiplexer ?? '';
-      conf.routeByHTTPUser = m.route_by_http_user ?? '';
-      break;
-    case 'stcp':
-    case 'sudp':
-    case 'xtcp':
-      // frp shows secretKey here too; burrow never shows secrets.
-      conf.allowUsers = [...(m.allow_users ?? [])];
-      break;
-  }
+  const typeConf = Object.hasOwn(TYPE_CONF, proxy.type) ? TYPE_CONF[proxy.type as ProxyType] : undefined;
+  if (typeConf) Object.assign(conf, typeConf(m, proxy.remoteAddr));
   return conf;
 }
 

@@ -1,5 +1,35 @@
-import type { ProxyConfig } from '../config/types.js';
+import type { ProxyConfig, ProxyType } from '../config/types.js';
 import type { NewProxy } from '../protocol/messages.js';
+
+const domains = (p: ProxyConfig): Partial<NewProxy> => ({ custom_domains: p.customDomains, subdomain: p.subdomain });
+const secret = (p: ProxyConfig): Partial<NewProxy> => ({ sk: p.secretKey, allow_users: p.allowUsers });
+
+/** The keys each proxy type adds to NewProxy; a type missing here does not compile. */
+const TYPE_FIELDS: Readonly<Record<ProxyType, (p: ProxyConfig) => Partial<NewProxy>>> = {
+  tcp: (p) => ({ remote_port: p.remotePort }),
+  udp: (p) => ({ remote_port: p.remotePort }),
+  http: (p) => ({
+    ...domains(p),
+    locations: p.locations,
+    http_user: p.httpUser,
+    http_pwd: p.httpPassword,
+    host_header_rewrite: p.hostHeaderRewrite,
+    headers: p.requestHeaders?.set,
+    response_headers: p.responseHeaders?.set,
+    route_by_http_user: p.routeByHTTPUser,
+  }),
+  https: domains,
+  tcpmux: (p) => ({
+    ...domains(p),
+    multiplexer: p.multiplexer,
+    http_user: p.httpUser,
+    http_pwd: p.httpPassword,
+    route_by_http_user: p.routeByHTTPUser,
+  }),
+  stcp: secret,
+  sudp: secret,
+  xtcp: secret,
+};
 
 /**
  * The NewProxy message for one configured proxy, with the keys frpc sends for
@@ -18,43 +48,7 @@ export function newProxyMessage(p: ProxyConfig, wireName: string): NewProxy {
     metas: p.metadatas,
     annotations: p.annotations,
   };
-  switch (p.type) {
-    case 'tcp':
-    case 'udp':
-      msg.remote_port = p.remotePort;
-      break;
-    case 'http':
-      Object.assign(msg, {
-        custom_domains: p.customDomains,
-        subdomain: p.subdomain,
-        locations: p.locations,
-        http_user: p.httpUser,
-        http_pwd: p.httpPassword,
-        host_header_rewrite: p.hostHeaderRewrite,
-        headers: p.requestHeaders?.set,
-        response_headers: p.responseHeaders?.set,
-        route_by_http_user: p.routeByHTTPUser,
-      });
-      break;
-    case 'https':
-      Object.assign(msg, { custom_domains: p.customDomains, subdomain: p.subdomain });
-      break;
-    case 'tcpmux':
-      Object.assign(msg, {
-        custom_domains: p.customDomains,
-        subdomain: p.subdomain,
-        multiplexer: p.multiplexer,
-        http_user: p.httpUser,
-        http_pwd: p.httpPassword,
-        route_by_http_user: p.routeByHTTPUser,
-      });
-      break;
-    case 'stcp':
-    case 'sudp':
-    case 'xtcp':
-      Object.assign(msg, { sk: p.secretKey, allow_users: p.allowUsers });
-      break;
-  }
+  Object.assign(msg, TYPE_FIELDS[p.type](p));
   for (const key of Object.keys(msg) as Array<keyof NewProxy>) if (msg[key] === undefined) delete msg[key];
   return msg;
 }
