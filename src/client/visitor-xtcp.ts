@@ -10,6 +10,7 @@ import { deriveCipherKey } from '../protocol/crypto.js';
 import { wrapPayload } from '../proxy/payload-transform.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
+import { realTimers, type Timers } from '../util/timers.js';
 import { relay, type TrafficCounter } from '../util/pipe.js';
 import { listenVisitorPort } from './visitor-listener.js';
 import { newTransactionId } from './nat-hole-exchange.js';
@@ -56,6 +57,7 @@ export class XtcpVisitor {
     private readonly link: VisitorLink & { readonly natHole: NatHoleLink },
     private readonly fallback: () => StcpVisitor | undefined,
     private readonly log: Logger,
+    private readonly timers: Timers = realTimers,
   ) {}
 
   get name(): string {
@@ -96,7 +98,7 @@ export class XtcpVisitor {
     if (!tunnel) {
       const attempt = this.ensureTunnel();
       const wait = fallback ? (this.config.fallbackTimeoutMs ?? 1000) : WAIT_FOR_TUNNEL_MS;
-      tunnel = attempt ? await within(attempt, wait) : undefined;
+      tunnel = attempt ? await within(attempt, wait, this.timers) : undefined;
     }
     if (local.destroyed) return;
     if (!tunnel) {
@@ -126,7 +128,7 @@ export class XtcpVisitor {
   /** The tunnel being punched (started now if allowed), or undefined while retries are held back. */
   private ensureTunnel(): Promise<YamuxSession> | undefined {
     if (this.punching) return this.punching;
-    const now = Date.now();
+    const now = this.timers.now();
     const hour = now - 3600_000;
     while (this.attempts.length > 0 && this.attempts[0]! < hour) this.attempts.shift();
     const minGap = (this.config.minRetryInterval ?? 90) * 1000;
@@ -154,7 +156,7 @@ export class XtcpVisitor {
       (err: unknown) => {
         this.punching = undefined;
         this.tunnelState = TunnelState.None;
-        this.lastFailure = Date.now();
+        this.lastFailure = this.timers.now();
         this.log.warn('xtcp hole punching failed', { visitor: this.name, code: err instanceof BurrowError ? err.code : undefined, reason: describeError(err) });
         throw err;
       },
@@ -231,16 +233,16 @@ export class XtcpVisitor {
 }
 
 /** `work`'s value if it settles within `ms`, else undefined (it keeps running). */
-function within<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+function within<T>(work: Promise<T>, ms: number, timers: Timers): Promise<T | undefined> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(undefined), ms);
+    const timer = timers.setTimeout(() => resolve(undefined), ms);
     work.then(
       (v) => {
-        clearTimeout(timer);
+        timer.close();
         resolve(v);
       },
       () => {
-        clearTimeout(timer);
+        timer.close();
         resolve(undefined);
       },
     );
