@@ -1,11 +1,11 @@
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { BurrowClient, type BurrowClientOptions } from '../../src/client/client.js';
-import { buildClientConfig, buildServerConfig } from '../../src/config/load.js';
 import { BurrowServer } from '../../src/server/server.js';
 import { createLogger, silentLogger, type Logger } from '../../src/util/logger.js';
+import { TOKEN, clientConfig, serverConfig, tcpProxy, type RawClientConfig, type RawProxy, type RawServerConfig } from './config.js';
 
-export const TOKEN = 'test-token';
+export { TOKEN, tcpProxy };
 
 /** Set BURROW_TEST_LOG=debug to see what server and client do during a test. */
 export function testLogger(side: string): Logger {
@@ -67,51 +67,42 @@ export async function startEcho(): Promise<EchoService> {
   };
 }
 
-export async function startServer(overrides: Record<string, unknown> = {}, logger: Logger = testLogger('server')): Promise<BurrowServer> {
-  const server = new BurrowServer(
-    buildServerConfig({ bindAddr: '127.0.0.1', bindPort: 0, auth: { token: TOKEN }, ...overrides }),
-    logger,
-  );
+export async function startServer(overrides: RawServerConfig = {}, logger: Logger = testLogger('server')): Promise<BurrowServer> {
+  const server = new BurrowServer(serverConfig(overrides), logger);
   await server.start();
   return server;
 }
 
 export interface ClientOptions {
-  proxies?: Record<string, unknown>[];
+  proxies?: RawProxy[];
   tcpMux?: boolean;
   tls?: boolean;
   /** transport.protocol: tcp (default), websocket, wss */
   protocol?: string;
   token?: string;
   loginFailExit?: boolean;
-  extra?: Record<string, unknown>;
+  extra?: RawClientConfig;
   /** burrow's non-config client settings (e.g. a short proxy retry) */
   client?: BurrowClientOptions;
 }
 
 export function makeClient(serverPort: number, opts: ClientOptions = {}): BurrowClient {
   return new BurrowClient(
-    buildClientConfig({
-      serverAddr: '127.0.0.1',
-      serverPort,
+    clientConfig(serverPort, {
       auth: { token: opts.token ?? TOKEN },
       loginFailExit: opts.loginFailExit ?? true,
       proxies: opts.proxies ?? [],
       ...opts.extra,
       transport: {
         tcpMux: opts.tcpMux ?? true,
-        protocol: opts.protocol ?? 'tcp',
-        ...(opts.extra?.transport as Record<string, unknown> | undefined),
-        tls: { enable: opts.tls ?? true, ...((opts.extra?.transport as { tls?: Record<string, unknown> } | undefined)?.tls) },
+        protocol: (opts.protocol ?? 'tcp') as NonNullable<RawClientConfig['transport']>['protocol'],
+        ...opts.extra?.transport,
+        tls: { enable: opts.tls ?? true, ...opts.extra?.transport?.tls },
       },
     }),
     testLogger('client'),
     opts.client,
   );
-}
-
-export function tcpProxy(name: string, localPort: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { name, type: 'tcp', localIP: '127.0.0.1', localPort, remotePort: 0, ...extra };
 }
 
 export function portOf(remoteAddr: string): number {

@@ -6,6 +6,7 @@ import { expectMessage, writeMessage } from '../../src/control/message-io.js';
 import { YamuxSession } from '../../src/mux/session.js';
 import type { YamuxStream } from '../../src/mux/stream.js';
 import { tokenDigest } from '../../src/protocol/auth.js';
+import { invalidConfig } from '../helpers/config.js';
 import { rawLogin } from '../helpers/raw-client.js';
 import { captureLog, makeClient, startServer, waitFor } from '../helpers/tunnel.js';
 
@@ -221,6 +222,6 @@ describe('bind port: limits before login', () => {
 
   test('a bad limits value is refused naming the key', async () => {
     await assert.rejects(startServer({ limits: { preAuthPerIP: 0 } }), /limits\.preAuthPerIP/);
-    await assert.rejects(startServer({ limits: { loginTimeout: 'soon' } }), /limits\.loginTimeout/);
+    await assert.rejects(startServer(invalidConfig({ limits: { loginTimeout: 'soon' } })), /limits\.loginTimeout/);
   });
 });
