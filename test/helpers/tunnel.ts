@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { TestContext } from 'node:test';
 import { BurrowClient, type BurrowClientOptions } from '../../src/client/client.js';
 import { BurrowServer } from '../../src/server/server.js';
 import { createLogger, silentLogger, type Logger } from '../../src/util/logger.js';
@@ -173,4 +174,50 @@ export async function freePort(): Promise<number> {
   const port = (probe.address() as AddressInfo).port;
   await new Promise((r) => probe.close(r));
   return port;
+}
+
+/** Each test's cleanups, run last-in first-out when it ends, passed or failed. */
+const cleanups = new WeakMap<TestContext, Array<() => unknown>>();
+
+/** Runs `cleanup` when `t` ends, even when an assertion failed, so nothing keeps the file open until its timeout. */
+export function whenDone(t: TestContext, cleanup: () => unknown): void {
+  let list = cleanups.get(t);
+  if (!list) {
+    const created: Array<() => unknown> = [];
+    cleanups.set(t, created);
+    t.after(async () => {
+      for (const c of created.reverse()) await c();
+    });
+    list = created;
+  }
+  list.push(cleanup);
+}
+
+/**
+ * startEcho, startServer and makeClient for one test: everything they start
+ * is stopped when the test ends (clients first, the echo service last).
+ * Stopping it earlier in the test is fine; every stop is idempotent.
+ */
+export function tunnelKit(t: TestContext): {
+  startEcho: typeof startEcho;
+  startServer: typeof startServer;
+  makeClient: typeof makeClient;
+} {
+  return {
+    async startEcho() {
+      const echo = await startEcho();
+      whenDone(t, () => echo.close());
+      return echo;
+    },
+    async startServer(overrides, logger) {
+      const server = await startServer(overrides, logger);
+      whenDone(t, () => server.stop());
+      return server;
+    },
+    makeClient(serverPort, opts) {
+      const client = makeClient(serverPort, opts);
+      whenDone(t, () => client.stop());
+      return client;
+    },
+  };
 }

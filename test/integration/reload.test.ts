@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { clientConfig } from '../helpers/config.js';
-import { makeClient, portOf, startEcho, startServer, tcpProxy, waitFor } from '../helpers/tunnel.js';
+import { portOf, tcpProxy, tunnelKit, waitFor } from '../helpers/tunnel.js';
 
-test('reload keeps an unchanged tunnel and its open connection, closes a removed one, adds a new one', async () => {
+test('reload keeps an unchanged tunnel and its open connection, closes a removed one, adds a new one', async (t) => {
+  const { startEcho, startServer, makeClient } = tunnelKit(t);
   const echo = await startEcho();
   const server = await startServer();
   const client = makeClient(server.port, { proxies: [tcpProxy('keep', echo.port), tcpProxy('drop', echo.port), tcpProxy('change', echo.port)] });
