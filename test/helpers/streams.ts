@@ -87,3 +87,11 @@ export function collect(s: NodeJS.ReadableStream): Promise<Buffer> {
   s.on('data', (c: Buffer) => chunks.push(c));
   return once(s, 'end').then(() => Buffer.concat(chunks));
 }
+
+/** A plain TCP connection to 127.0.0.1:`port` from `localAddress` (another loopback address is another peer to the server); errors are the test's to observe. */
+export async function rawSocket(port: number, localAddress = '127.0.0.1'): Promise<Socket> {
+  const socket = connect({ host: '127.0.0.1', port, localAddress });
+  socket.on('error', () => {});
+  await once(socket, 'connect');
+  return socket;
+}

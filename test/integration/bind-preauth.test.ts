@@ -1,21 +1,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { expectMessage, writeMessage } from '../../src/control/message-io.js';
 import { YamuxSession } from '../../src/mux/session.js';
 import type { YamuxStream } from '../../src/mux/stream.js';
 import { tokenDigest } from '../../src/protocol/auth.js';
+import { rawSocket } from '../helpers/streams.js';
 import { invalidConfig } from '../helpers/config.js';
 import { rawLogin } from '../helpers/raw-client.js';
 import { captureLog, tunnelKit, waitFor } from '../helpers/tunnel.js';
-
-async function rawSocket(port: number, localAddress = '127.0.0.1'): Promise<Socket> {
-  const socket = connect({ host: '127.0.0.1', port, localAddress });
-  socket.on('error', () => {});
-  await once(socket, 'connect');
-  return socket;
-}
 
 /** Resolves with the ms until the server closed `socket`. */
 async function closedWithin(socket: Socket, ms: number): Promise<number> {
