@@ -9,6 +9,7 @@
  *   npm run bench -- [--size-mib 1024] [--streams 3] [--variants default,mux-plain,plain] [--rounds 5000] [--no-floor]
  *                    [--node-flags=--initial-old-space-size=64]
  *   npm run bench -- --transport tcp,tls,websocket,wss [--mux off]
+ *   npm run bench -- --quick   (tiny sizes, one slice: checks every path runs, measures nothing worth quoting)
  *
  * --transport replaces --variants with one run per transport kind (tcpMux on
  * unless --mux off): tcp (plain), tls (tcp + TLS), websocket (no TLS inside),
@@ -50,8 +51,16 @@ const { values } = parseArgs({
     idle: { type: 'string', default: '1000' },
     transport: { type: 'string' },
     mux: { type: 'string', default: 'on' },
+    /** the smoke test's run: every path measured once with tiny sizes; explicit flags still win */
+    quick: { type: 'boolean', default: false },
   },
 });
+
+const QUICK: Partial<Record<'size-mib' | 'streams' | 'rounds' | 'conns' | 'idle', string>> = { 'size-mib': '1', streams: '1', rounds: '20', conns: '10', idle: '10' };
+if (values.quick) {
+  const given = new Set(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')[0]));
+  for (const [k, v] of Object.entries(QUICK) as [keyof typeof QUICK, string][]) if (!given.has(k)) values[k] = v;
+}
 
 const bytes = Number(values['size-mib']) * 1024 * 1024;
 const rounds = Number(values.rounds);
@@ -131,7 +140,7 @@ interface Path {
  * all paths, so a slow minute on the shared machine falls on every path
  * rather than on the one that happened to run then.
  */
-const SLICES = 10;
+const SLICES = values.quick ? 1 : 10;
 
 async function measureAll(paths: Path[]): Promise<Map<Path, Figures>> {
   // Memory first, while every process is fresh: a process that already had

@@ -8,6 +8,7 @@ import { ResponseHeadParser } from '../../src/vhost/response-head.js';
 import { ClientHelloReader } from '../../src/vhost/sni.js';
 import { BurrowError } from '../../src/util/errors.js';
 import { bytes, chunked, cuts, mutated, onlyBurrowErrors, target, textWith, type FuzzTarget } from './harness.js';
+import { u16 } from '../helpers/bytes.js';
 
 const latin1 = (s: string): Buffer => Buffer.from(s, 'latin1');
 
@@ -104,11 +105,6 @@ function frameBody(kind: BodyKind, pieces: Buffer[], opts: { maxChunkLineBytes?:
   return { consumed, content: Buffer.concat(content).toString('hex'), done: framer.done };
 }
 
-function u16(n: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(n);
-  return b;
-}
 function withLength16(b: Buffer): Buffer {
   return Buffer.concat([u16(b.length), b]);
 }

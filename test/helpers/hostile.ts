@@ -16,6 +16,7 @@ import { encodeMessage } from '../../src/protocol/codec.js';
 import { MESSAGE_TYPE_BYTE } from '../../src/protocol/messages.js';
 import { frameHeader, FrameType, Flag } from '../../src/mux/header.js';
 import { prng } from './random.js';
+import { u16 } from './bytes.js';
 
 export type AttackKind =
   | 'random-bytes'
@@ -182,12 +183,6 @@ function clientHello(rand: (n: number) => number, bytes: (n: number) => Buffer):
   const body = Buffer.concat([Buffer.from([3, 3]), bytes(32), Buffer.from([0]), u16(2), Buffer.from([0x13, 0x01]), Buffer.from([1, 0]), u16(sni.length), sni]);
   const hs = Buffer.concat([Buffer.from([1, 0]), u16(body.length), body]);
   return Buffer.concat([Buffer.from([0x16, 3, 1]), u16(hs.length), hs]);
-}
-
-function u16(n: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(n);
-  return b;
 }
 
 /** Runs one connection's plan; resolves when the connection is gone, whoever ended it. */

@@ -1,11 +1,12 @@
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { TestContext } from 'node:test';
 import { BurrowClient, type BurrowClientOptions } from '../../src/client/client.js';
-import { buildClientConfig, buildServerConfig } from '../../src/config/load.js';
 import { BurrowServer } from '../../src/server/server.js';
 import { createLogger, silentLogger, type Logger } from '../../src/util/logger.js';
+import { TOKEN, clientConfig, serverConfig, tcpProxy, type RawClientConfig, type RawProxy, type RawServerConfig } from './config.js';
 
-export const TOKEN = 'test-token';
+export { TOKEN, tcpProxy };
 
 /** Set BURROW_TEST_LOG=debug to see what server and client do during a test. */
 export function testLogger(side: string): Logger {
@@ -67,51 +68,42 @@ export async function startEcho(): Promise<EchoService> {
   };
 }
 
-export async function startServer(overrides: Record<string, unknown> = {}, logger: Logger = testLogger('server')): Promise<BurrowServer> {
-  const server = new BurrowServer(
-    buildServerConfig({ bindAddr: '127.0.0.1', bindPort: 0, auth: { token: TOKEN }, ...overrides }),
-    logger,
-  );
+export async function startServer(overrides: RawServerConfig = {}, logger: Logger = testLogger('server')): Promise<BurrowServer> {
+  const server = new BurrowServer(serverConfig(overrides), logger);
   await server.start();
   return server;
 }
 
 export interface ClientOptions {
-  proxies?: Record<string, unknown>[];
+  proxies?: RawProxy[];
   tcpMux?: boolean;
   tls?: boolean;
   /** transport.protocol: tcp (default), websocket, wss */
   protocol?: string;
   token?: string;
   loginFailExit?: boolean;
-  extra?: Record<string, unknown>;
+  extra?: RawClientConfig;
   /** burrow's non-config client settings (e.g. a short proxy retry) */
   client?: BurrowClientOptions;
 }
 
 export function makeClient(serverPort: number, opts: ClientOptions = {}): BurrowClient {
   return new BurrowClient(
-    buildClientConfig({
-      serverAddr: '127.0.0.1',
-      serverPort,
+    clientConfig(serverPort, {
       auth: { token: opts.token ?? TOKEN },
       loginFailExit: opts.loginFailExit ?? true,
       proxies: opts.proxies ?? [],
       ...opts.extra,
       transport: {
         tcpMux: opts.tcpMux ?? true,
-        protocol: opts.protocol ?? 'tcp',
-        ...(opts.extra?.transport as Record<string, unknown> | undefined),
-        tls: { enable: opts.tls ?? true, ...((opts.extra?.transport as { tls?: Record<string, unknown> } | undefined)?.tls) },
+        protocol: (opts.protocol ?? 'tcp') as NonNullable<RawClientConfig['transport']>['protocol'],
+        ...opts.extra?.transport,
+        tls: { enable: opts.tls ?? true, ...opts.extra?.transport?.tls },
       },
     }),
     testLogger('client'),
     opts.client,
   );
-}
-
-export function tcpProxy(name: string, localPort: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { name, type: 'tcp', localIP: '127.0.0.1', localPort, remotePort: 0, ...extra };
 }
 
 export function portOf(remoteAddr: string): number {
@@ -182,4 +174,50 @@ export async function freePort(): Promise<number> {
   const port = (probe.address() as AddressInfo).port;
   await new Promise((r) => probe.close(r));
   return port;
+}
+
+/** Each test's cleanups, run last-in first-out when it ends, passed or failed. */
+const cleanups = new WeakMap<TestContext, Array<() => unknown>>();
+
+/** Runs `cleanup` when `t` ends, even when an assertion failed, so nothing keeps the file open until its timeout. */
+export function whenDone(t: TestContext, cleanup: () => unknown): void {
+  let list = cleanups.get(t);
+  if (!list) {
+    const created: Array<() => unknown> = [];
+    cleanups.set(t, created);
+    t.after(async () => {
+      for (const c of created.reverse()) await c();
+    });
+    list = created;
+  }
+  list.push(cleanup);
+}
+
+/**
+ * startEcho, startServer and makeClient for one test: everything they start
+ * is stopped when the test ends (clients first, the echo service last).
+ * Stopping it earlier in the test is fine; every stop is idempotent.
+ */
+export function tunnelKit(t: TestContext): {
+  startEcho: typeof startEcho;
+  startServer: typeof startServer;
+  makeClient: typeof makeClient;
+} {
+  return {
+    async startEcho() {
+      const echo = await startEcho();
+      whenDone(t, () => echo.close());
+      return echo;
+    },
+    async startServer(overrides, logger) {
+      const server = await startServer(overrides, logger);
+      whenDone(t, () => server.stop());
+      return server;
+    },
+    makeClient(serverPort, opts) {
+      const client = makeClient(serverPort, opts);
+      whenDone(t, () => client.stop());
+      return client;
+    },
+  };
 }

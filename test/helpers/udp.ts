@@ -82,6 +82,4 @@ export class UdpPeer {
   }
 }
 
-export function udpProxy(name: string, localPort: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { name, type: 'udp', localIP: '127.0.0.1', localPort, remotePort: 0, ...extra };
-}
+export { udpProxy } from './config.js';

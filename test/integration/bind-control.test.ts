@@ -11,7 +11,7 @@ import { tokenDigest } from '../../src/protocol/auth.js';
 import { CfbEncryptor, deriveCipherKey } from '../../src/protocol/crypto.js';
 import { rawLogin } from '../helpers/raw-client.js';
 import { dialLogical } from '../helpers/recorded-peer.js';
-import { captureLog, startServer, TOKEN, waitFor } from '../helpers/tunnel.js';
+import { captureLog, TOKEN, tunnelKit, waitFor } from '../helpers/tunnel.js';
 
 /**
  * A client that logs in and then never reads its control: the smallest stream
@@ -34,7 +34,8 @@ async function loginWithoutReading(port: number): Promise<{ session: YamuxSessio
 }
 
 describe('bind port: the control connection', () => {
-  test('a proxy without a secret key is accepted as frp does, but its visitors must come over their own logged-in client', async () => {
+  test('a proxy without a secret key is accepted as frp does, but its visitors must come over their own logged-in client', async (t) => {
+    const { startServer } = tunnelKit(t);
     const server = await startServer();
     const owner = await rawLogin(server.port);
     for (const type of ['stcp', 'sudp', 'xtcp'] as const) {
@@ -60,7 +61,8 @@ describe('bind port: the control connection', () => {
     await server.stop();
   });
 
-  test('a client that sends Pings and never reads its control is cut off at limits.controlQueueBytes', async () => {
+  test('a client that sends Pings and never reads its control is cut off at limits.controlQueueBytes', async (t) => {
+    const { startServer } = tunnelKit(t);
     const log = captureLog();
     const server = await startServer({ limits: { controlQueueBytes: 64 * 1024 } }, log.logger);
     const { session, send } = await loginWithoutReading(server.port);
@@ -79,7 +81,8 @@ describe('bind port: the control connection', () => {
     await server.stop();
   });
 
-  test('a NewProxyResp that trips limits.controlQueueBytes releases its proxy with the control', async () => {
+  test('a NewProxyResp that trips limits.controlQueueBytes releases its proxy with the control', async (t) => {
+    const { startServer } = tunnelKit(t);
     const server = await startServer({ limits: { controlQueueBytes: 64 * 1024 } });
     const { session, send } = await loginWithoutReading(server.port);
     await waitFor(() => server.clients.length === 1, 'the login');

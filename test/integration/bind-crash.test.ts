@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { echoThrough, makeClient, patternBytes, portOf, startEcho, startServer, tcpProxy, waitFor } from '../helpers/tunnel.js';
+import { echoThrough, makeClient, patternBytes, portOf, startEcho, tcpProxy, tunnelKit, waitFor } from '../helpers/tunnel.js';
 
 const UPGRADE_REQUEST =
   'GET /~!frp HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
@@ -56,7 +56,8 @@ describe('bind port: a malformed peer cannot crash the server', () => {
     ['RSV1 set without deflate', 0x82 | 0x40],
     ['an unknown opcode', 0x83],
   ] as const) {
-    test(`a websocket frame with ${name} closes that connection only`, async () => {
+    test(`a websocket frame with ${name} closes that connection only`, async (t) => {
+      const { startServer } = tunnelKit(t);
       const server = await startServer();
       const socket = await rawWebSocket(server.port);
       // First a valid frame so the sniff inside the websocket is done and the stream handed to the server.
@@ -69,7 +70,8 @@ describe('bind port: a malformed peer cannot crash the server', () => {
     });
   }
 
-  test('an upgrade and a malformed frame in one packet close that connection only', async () => {
+  test('an upgrade and a malformed frame in one packet close that connection only', async (t) => {
+    const { startServer } = tunnelKit(t);
     const server = await startServer();
     const socket = connect({ host: '127.0.0.1', port: server.port });
     socket.on('error', () => {});
@@ -85,7 +87,8 @@ describe('bind port: a malformed peer cannot crash the server', () => {
     await server.stop();
   });
 
-  test('a malformed websocket frame on a control connection without tcpMux', async () => {
+  test('a malformed websocket frame on a control connection without tcpMux', async (t) => {
+    const { startServer } = tunnelKit(t);
     const server = await startServer({ transport: { tcpMux: false } });
     const socket = await rawWebSocket(server.port);
     socket.write(clientFrame(0x82, Buffer.from([0x6f, 0, 0, 0, 0, 0, 0, 0, 2, 0x7b])));
@@ -97,7 +100,8 @@ describe('bind port: a malformed peer cannot crash the server', () => {
 });
 
 describe('bind port: broken layers under the frp bytes', () => {
-  test('a malformed websocket frame under TLS inside the websocket closes that connection only', async () => {
+  test('a malformed websocket frame under TLS inside the websocket closes that connection only', async (t) => {
+    const { startServer } = tunnelKit(t);
     const { openClientWebSocket } = await import('../../src/transport/websocket.js');
     const { startClientTls } = await import('../../src/transport/tls.js');
     const server = await startServer();
@@ -118,7 +122,8 @@ describe('bind port: broken layers under the frp bytes', () => {
     await server.stop();
   });
 
-  test('a 0x17 marker followed by bytes that are not TLS is refused and logged', async () => {
+  test('a 0x17 marker followed by bytes that are not TLS is refused and logged', async (t) => {
+    const { startServer } = tunnelKit(t);
     const { captureLog } = await import('../helpers/tunnel.js');
     const log = captureLog();
     const server = await startServer({}, log.logger);

@@ -3,12 +3,13 @@ import assert from 'node:assert/strict';
 import { expectMessage, writeMessage } from '../../src/control/message-io.js';
 import { tokenDigest } from '../../src/protocol/auth.js';
 import { rawLogin } from '../helpers/raw-client.js';
-import { echoThrough, makeClient, patternBytes, portOf, startEcho, startServer, tcpProxy, TOKEN, waitFor } from '../helpers/tunnel.js';
+import { echoThrough, patternBytes, portOf, tcpProxy, TOKEN, tunnelKit, waitFor } from '../helpers/tunnel.js';
 
 const now = (): number => Math.floor(Date.now() / 1000);
 
 describe('bind port: a captured Login cannot be replayed later', () => {
-  test('a Login signed 1000 s ago is refused with the skew in the reason; 100 s ago is fine', async () => {
+  test('a Login signed 1000 s ago is refused with the skew in the reason; 100 s ago is fine', async (t) => {
+    const { startServer } = tunnelKit(t);
     const server = await startServer();
     await assert.rejects(rawLogin(server.port, { timestamp: now() - 1000 }), /clocks of client and server differ by 10\d\d seconds \(at most 900 allowed\)/);
     await assert.rejects(rawLogin(server.port, { timestamp: now() + 1000 }), /differ by \d+ seconds/);
@@ -19,7 +20,8 @@ describe('bind port: a captured Login cannot be replayed later', () => {
     await server.stop();
   });
 
-  test('auth.maxClockSkew = 0 turns the window off, as frp', async () => {
+  test('auth.maxClockSkew = 0 turns the window off, as frp', async (t) => {
+    const { startServer } = tunnelKit(t);
     const server = await startServer({ auth: { token: TOKEN, maxClockSkew: 0 } });
     const old = await rawLogin(server.port, { timestamp: now() - 10 * 86_400 });
     assert.equal(server.clients.length, 1);
@@ -27,13 +29,15 @@ describe('bind port: a captured Login cannot be replayed later', () => {
     await server.stop();
   });
 
-  test('a wrong token is still reported as a token mismatch, not a clock problem', async () => {
+  test('a wrong token is still reported as a token mismatch, not a clock problem', async (t) => {
+    const { startServer } = tunnelKit(t);
     const server = await startServer();
     await assert.rejects(rawLogin(server.port, { token: 'wrong', timestamp: now() - 5000 }), /token in login does not match/);
     await server.stop();
   });
 
-  test('with NewWorkConns in additionalScopes, an old signed NewWorkConn is refused', async () => {
+  test('with NewWorkConns in additionalScopes, an old signed NewWorkConn is refused', async (t) => {
+    const { startServer } = tunnelKit(t);
     const server = await startServer({ auth: { token: TOKEN, additionalScopes: ['NewWorkConns'], maxClockSkew: 60 } });
     const c = await rawLogin(server.port);
     const work = await c.dialer.open();
@@ -45,7 +49,8 @@ describe('bind port: a captured Login cannot be replayed later', () => {
     await server.stop();
   });
 
-  test('with HeartBeats in additionalScopes, an old signed Ping gets a Pong with the skew', async () => {
+  test('with HeartBeats in additionalScopes, an old signed Ping gets a Pong with the skew', async (t) => {
+    const { startServer } = tunnelKit(t);
     const server = await startServer({ auth: { token: TOKEN, additionalScopes: ['HeartBeats'] } });
     const c = await rawLogin(server.port);
     const ts = now() - 2000;
@@ -61,13 +66,15 @@ describe('bind port: a captured Login cannot be replayed later', () => {
     await server.stop();
   });
 
-  test('a bad auth.maxClockSkew is refused naming the key', async () => {
+  test('a bad auth.maxClockSkew is refused naming the key', async (t) => {
+    const { startServer } = tunnelKit(t);
     await assert.rejects(startServer({ auth: { token: TOKEN, maxClockSkew: -1 } }), /auth\.maxClockSkew/);
   });
 });
 
 describe('bind port: what the log shows of a client', () => {
-  test('info lines carry a short run id and escaped peer strings', async () => {
+  test('info lines carry a short run id and escaped peer strings', async (t) => {
+    const { startServer } = tunnelKit(t);
     const { captureLog } = await import('../helpers/tunnel.js');
     const log = captureLog();
     const server = await startServer({}, log.logger);
@@ -83,7 +90,8 @@ describe('bind port: what the log shows of a client', () => {
 });
 
 describe('bind port: a run id belongs to its user', () => {
-  test("another user's Login with a live run id gets a run id of its own and the live client keeps serving", async () => {
+  test("another user's Login with a live run id gets a run id of its own and the live client keeps serving", async (t) => {
+    const { startEcho, startServer, makeClient } = tunnelKit(t);
     const echo = await startEcho();
     const server = await startServer();
     const alice = makeClient(server.port, { proxies: [tcpProxy('alice-echo', echo.port)], extra: { user: 'alice' } });
@@ -105,7 +113,8 @@ describe('bind port: a run id belongs to its user', () => {
     await echo.close();
   });
 
-  test('the same user may take its run id over (a reconnect), as frp', async () => {
+  test('the same user may take its run id over (a reconnect), as frp', async (t) => {
+    const { startServer } = tunnelKit(t);
     const server = await startServer();
     const first = await rawLogin(server.port, { user: 'carol' });
     const second = await rawLogin(server.port, { user: 'carol', runId: first.runId });
@@ -117,7 +126,8 @@ describe('bind port: a run id belongs to its user', () => {
     await server.stop();
   });
 
-  test("a run id another user took while its owner was away does not lock the owner out", async () => {
+  test("a run id another user took while its owner was away does not lock the owner out", async (t) => {
+    const { startServer } = tunnelKit(t);
     const server = await startServer();
     const alice = await rawLogin(server.port, { user: 'alice' });
     const runId = alice.runId;

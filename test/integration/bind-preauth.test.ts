@@ -1,20 +1,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { expectMessage, writeMessage } from '../../src/control/message-io.js';
 import { YamuxSession } from '../../src/mux/session.js';
 import type { YamuxStream } from '../../src/mux/stream.js';
 import { tokenDigest } from '../../src/protocol/auth.js';
+import { rawSocket } from '../helpers/streams.js';
+import { invalidConfig } from '../helpers/config.js';
 import { rawLogin } from '../helpers/raw-client.js';
-import { captureLog, makeClient, startServer, waitFor } from '../helpers/tunnel.js';
-
-async function rawSocket(port: number, localAddress = '127.0.0.1'): Promise<Socket> {
-  const socket = connect({ host: '127.0.0.1', port, localAddress });
-  socket.on('error', () => {});
-  await once(socket, 'connect');
-  return socket;
-}
+import { captureLog, tunnelKit, waitFor } from '../helpers/tunnel.js';
 
 /** Resolves with the ms until the server closed `socket`. */
 async function closedWithin(socket: Socket, ms: number): Promise<number> {
@@ -25,7 +20,8 @@ async function closedWithin(socket: Socket, ms: number): Promise<number> {
 }
 
 describe('bind port: refused streams are reset and their data dropped', () => {
-  test('a NewWorkConn for an unknown run id gets its answer, then a reset, while its data is read and dropped', async () => {
+  test('a NewWorkConn for an unknown run id gets its answer, then a reset, while its data is read and dropped', async (t) => {
+    const { startServer } = tunnelKit(t);
     const server = await startServer();
     const c = await rawLogin(server.port);
     const streams: YamuxStream[] = [];
@@ -50,7 +46,8 @@ describe('bind port: refused streams are reset and their data dropped', () => {
 });
 
 describe('bind port: limits before login', () => {
-  test('a session opening more than limits.preAuthStreams streams before login is closed', async () => {
+  test('a session opening more than limits.preAuthStreams streams before login is closed', async (t) => {
+    const { startServer, makeClient } = tunnelKit(t);
     const log = captureLog();
     const server = await startServer({ limits: { preAuthStreams: 3 } }, log.logger);
     const session = new YamuxSession(await rawSocket(server.port), { client: true, keepaliveIntervalMs: 0 });
@@ -65,7 +62,8 @@ describe('bind port: limits before login', () => {
     await server.stop();
   });
 
-  test('the stream cap lifts once the session logged in', async () => {
+  test('the stream cap lifts once the session logged in', async (t) => {
+    const { startServer } = tunnelKit(t);
     const server = await startServer({ limits: { preAuthStreams: 1 } });
     const c = await rawLogin(server.port);
     for (let i = 0; i < 5; i++) {
@@ -82,7 +80,8 @@ describe('bind port: limits before login', () => {
     ['sends nothing', Buffer.alloc(0)],
     ['opens a yamux session and no stream', Buffer.from([0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])],
   ] as const) {
-    test(`a connection that ${what} is dropped at limits.loginTimeout`, async () => {
+    test(`a connection that ${what} is dropped at limits.loginTimeout`, async (t) => {
+      const { startServer } = tunnelKit(t);
       const log = captureLog();
       const server = await startServer({ limits: { loginTimeout: 1 } }, log.logger);
       const socket = await rawSocket(server.port);
@@ -94,7 +93,8 @@ describe('bind port: limits before login', () => {
     });
   }
 
-  test('a logged-in client outlives limits.loginTimeout', async () => {
+  test('a logged-in client outlives limits.loginTimeout', async (t) => {
+    const { startServer } = tunnelKit(t);
     const server = await startServer({ limits: { loginTimeout: 1 } });
     const c = await rawLogin(server.port);
     const t0 = Date.now();
@@ -110,7 +110,8 @@ describe('bind port: limits before login', () => {
     await server.stop();
   });
 
-  test('limits.preAuthPerIP closes the next connection from that address at once; others still log in', async () => {
+  test('limits.preAuthPerIP closes the next connection from that address at once; others still log in', async (t) => {
+    const { startServer } = tunnelKit(t);
     const log = captureLog();
     const server = await startServer({ limits: { preAuthPerIP: 2 } }, log.logger);
     const idle = [await rawSocket(server.port, '127.0.0.2'), await rawSocket(server.port, '127.0.0.2')];
@@ -137,8 +138,9 @@ describe('bind port: limits before login', () => {
     await server.stop();
   });
 
-  test('without tcpMux, a burst of work connections from a logged-in address is not capped per address', async () => {
-    const { startEcho, tcpProxy, echoThrough, patternBytes, portOf } = await import('../helpers/tunnel.js');
+  test('without tcpMux, a burst of work connections from a logged-in address is not capped per address', async (t) => {
+    const { startEcho, startServer, makeClient } = tunnelKit(t);
+    const { tcpProxy, echoThrough, patternBytes, portOf } = await import('../helpers/tunnel.js');
     const echo = await startEcho();
     const log = captureLog();
     const server = await startServer({ transport: { tcpMux: false }, limits: { preAuthPerIP: 2 } }, log.logger);
@@ -156,7 +158,8 @@ describe('bind port: limits before login', () => {
     await echo.close();
   });
 
-  test('limits.preAuthTotal caps unauthenticated connections from all addresses', async () => {
+  test('limits.preAuthTotal caps unauthenticated connections from all addresses', async (t) => {
+    const { startServer } = tunnelKit(t);
     const log = captureLog();
     const server = await startServer({ limits: { preAuthTotal: 2 } }, log.logger);
     const idle = [await rawSocket(server.port, '127.0.0.2'), await rawSocket(server.port, '127.0.0.3')];
@@ -167,7 +170,8 @@ describe('bind port: limits before login', () => {
     await server.stop();
   });
 
-  test('a scan of probes that send nothing gives one warning, the rest at debug', async () => {
+  test('a scan of probes that send nothing gives one warning, the rest at debug', async (t) => {
+    const { startServer } = tunnelKit(t);
     const log = captureLog();
     const server = await startServer({}, log.logger);
     for (let i = 0; i < 20; i++) {
@@ -182,7 +186,8 @@ describe('bind port: limits before login', () => {
     assert.match(warns[0]!, /connection from \* closed before sending any data/);
   });
 
-  test('refused visitor connections before any login are summed up too', async () => {
+  test('refused visitor connections before any login are summed up too', async (t) => {
+    const { startServer } = tunnelKit(t);
     const log = captureLog();
     const server = await startServer({ transport: { tcpMux: false } }, log.logger);
     for (let i = 0; i < 5; i++) {
@@ -198,7 +203,8 @@ describe('bind port: limits before login', () => {
     await server.stop();
   });
 
-  test('with tcpMux, a visitor accepted on a session that never logged in leaves it under the login deadline', async () => {
+  test('with tcpMux, a visitor accepted on a session that never logged in leaves it under the login deadline', async (t) => {
+    const { startServer } = tunnelKit(t);
     const server = await startServer({ limits: { loginTimeout: 1 }, userConnTimeout: 60 });
     const owner = await rawLogin(server.port);
     const registered = await owner.newProxy({ proxy_name: 'sec', proxy_type: 'stcp', sk: 'k' });
@@ -219,8 +225,9 @@ describe('bind port: limits before login', () => {
     await server.stop();
   });
 
-  test('a bad limits value is refused naming the key', async () => {
+  test('a bad limits value is refused naming the key', async (t) => {
+    const { startServer } = tunnelKit(t);
     await assert.rejects(startServer({ limits: { preAuthPerIP: 0 } }), /limits\.preAuthPerIP/);
-    await assert.rejects(startServer({ limits: { loginTimeout: 'soon' } }), /limits\.loginTimeout/);
+    await assert.rejects(startServer(invalidConfig({ limits: { loginTimeout: 'soon' } })), /limits\.loginTimeout/);
   });
 });

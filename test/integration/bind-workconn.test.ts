@@ -2,9 +2,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { expectMessage, writeMessage } from '../../src/control/message-io.js';
 import { tokenDigest } from '../../src/protocol/auth.js';
+import { rawSocket } from '../helpers/streams.js';
 import { dialLogical } from '../helpers/recorded-peer.js';
 import { echoThrough, makeClient, patternBytes, portOf, startEcho, startServer, tcpProxy, TOKEN } from '../helpers/tunnel.js';
 
@@ -34,13 +34,6 @@ async function assertVisitorsReachTheClient(publicPort: number): Promise<void> {
     const data = patternBytes(10_000, 20 + i);
     assert.ok((await echoThrough(publicPort, data)).equals(data), `visitor ${i} reached the real client`);
   }
-}
-
-async function rawSocket(port: number, localAddress: string): Promise<Duplex> {
-  const socket = connect({ host: '127.0.0.1', port, localAddress });
-  socket.on('error', () => {});
-  await once(socket, 'connect');
-  return socket;
 }
 
 describe('bind port: a work connection needs more than a run id', () => {

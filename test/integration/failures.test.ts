@@ -3,10 +3,11 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { isBurrowError } from '../../src/util/errors.js';
-import { echoThrough, makeClient, patternBytes, portOf, startEcho, startServer, tcpProxy, waitFor } from '../helpers/tunnel.js';
+import { echoThrough, patternBytes, portOf, tcpProxy, tunnelKit, waitFor } from '../helpers/tunnel.js';
 
 describe('bad input and failures', () => {
-  test('a wrong token is refused with a clear error and the client gives up (loginFailExit)', async () => {
+  test('a wrong token is refused with a clear error and the client gives up (loginFailExit)', async (t) => {
+    const { startServer, makeClient } = tunnelKit(t);
     const server = await startServer();
     const client = makeClient(server.port, { token: 'wrong' });
     await assert.rejects(client.start(), (err: unknown) => {
@@ -18,7 +19,8 @@ describe('bad input and failures', () => {
     await server.stop();
   });
 
-  test('a wrong token with loginFailExit=false keeps retrying with backoff', async () => {
+  test('a wrong token with loginFailExit=false keeps retrying with backoff', async (t) => {
+    const { startServer, makeClient } = tunnelKit(t);
     const server = await startServer();
     const client = makeClient(server.port, { token: 'wrong', loginFailExit: false });
     const retried = once(client, 'retry');
@@ -32,7 +34,8 @@ describe('bad input and failures', () => {
     await server.stop();
   });
 
-  test('a second proxy asking for a busy port gets an error while the first keeps serving', async () => {
+  test('a second proxy asking for a busy port gets an error while the first keeps serving', async (t) => {
+    const { startEcho, startServer, makeClient } = tunnelKit(t);
     const echo = await startEcho();
     const blocker = createServer();
     blocker.listen(0, '127.0.0.1');
@@ -54,7 +57,8 @@ describe('bad input and failures', () => {
     await echo.close();
   });
 
-  test('a duplicate proxy name from another client is refused', async () => {
+  test('a duplicate proxy name from another client is refused', async (t) => {
+    const { startEcho, startServer, makeClient } = tunnelKit(t);
     const echo = await startEcho();
     const server = await startServer();
     const a = makeClient(server.port, { proxies: [tcpProxy('same', echo.port)] });
@@ -69,7 +73,8 @@ describe('bad input and failures', () => {
     await echo.close();
   });
 
-  test('allowPorts and maxPortsPerClient are enforced per proxy', async () => {
+  test('allowPorts and maxPortsPerClient are enforced per proxy', async (t) => {
+    const { startEcho, startServer, makeClient } = tunnelKit(t);
     const echo = await startEcho();
     const server = await startServer({ allowPorts: [{ single: 1 }], maxPortsPerClient: 1 });
     const client = makeClient(server.port, {
@@ -87,7 +92,8 @@ describe('bad input and failures', () => {
     { what: 'an oversize frame', bytes: Buffer.from([0x6f, 0, 0, 0, 0, 0x7f, 0, 0, 0]) },
     { what: 'a frame with broken JSON', bytes: Buffer.concat([Buffer.from([0x6f, 0, 0, 0, 0, 0, 0, 0, 5]), Buffer.from('{oops')]) },
   ]) {
-    test(`${garbage.what} closes only that connection; another client's tunnel keeps working`, async () => {
+    test(`${garbage.what} closes only that connection; another client's tunnel keeps working`, async (t) => {
+      const { startEcho, startServer, makeClient } = tunnelKit(t);
       const echo = await startEcho();
       const server = await startServer({ transport: { tcpMux: false } });
       const client = makeClient(server.port, { tcpMux: false, tls: false, proxies: [tcpProxy('echo', echo.port)] });
@@ -109,7 +115,8 @@ describe('bad input and failures', () => {
     });
   }
 
-  test('garbage inside a yamux session closes that session only', async () => {
+  test('garbage inside a yamux session closes that session only', async (t) => {
+    const { startEcho, startServer, makeClient } = tunnelKit(t);
     const echo = await startEcho();
     const server = await startServer();
     const client = makeClient(server.port, { tls: false, proxies: [tcpProxy('echo', echo.port)] });
@@ -128,7 +135,8 @@ describe('bad input and failures', () => {
     await echo.close();
   });
 
-  test('the client reconnects after the server restarts and the tunnel works again', async () => {
+  test('the client reconnects after the server restarts and the tunnel works again', async (t) => {
+    const { startEcho, startServer, makeClient } = tunnelKit(t);
     const echo = await startEcho();
     const first = await startServer();
     const bindPort = first.port;
@@ -151,7 +159,8 @@ describe('bad input and failures', () => {
   });
 
   for (const side of ['visitor', 'local service'] as const) {
-    test(`the ${side} hanging up mid-stream closes both sockets and leaks nothing`, async () => {
+    test(`the ${side} hanging up mid-stream closes both sockets and leaks nothing`, async (t) => {
+      const { startServer, makeClient } = tunnelKit(t);
       const local = new Set<Socket>();
       // The local service streams without pause until its socket goes away.
       const service = createServer({ allowHalfOpen: true }, (s) => {

@@ -5,6 +5,7 @@ import { createServer as createHttpServer, type IncomingHttpHeaders, type Server
 import type { AddressInfo } from 'node:net';
 import type { BurrowClient } from '../../src/client/client.js';
 import type { BurrowServer } from '../../src/server/server.js';
+import type { RawProxy } from '../helpers/config.js';
 import { vhostRequest } from '../helpers/http.js';
 import { freePort, makeClient, startEcho, startServer, waitFor, type EchoService } from '../helpers/tunnel.js';
 
@@ -20,7 +21,7 @@ async function namedBackend(name: string): Promise<{ server: HttpServer; port: n
   return { server, port: (server.address() as AddressInfo).port, seen };
 }
 
-function clientOf(server: BurrowServer, user: string, proxies: Record<string, unknown>[]): BurrowClient {
+function clientOf(server: BurrowServer, user: string, proxies: RawProxy[]): BurrowClient {
   return makeClient(server.port, { proxies, extra: { user } });
 }
 
@@ -58,7 +59,7 @@ describe('vhost domains belong to the user who registered them first', () => {
     await echo.close();
   });
 
-  async function bobTries(proxy: Record<string, unknown>): Promise<string> {
+  async function bobTries(proxy: RawProxy): Promise<string> {
     const bob = clientOf(server, 'bob', [{ localPort: b.port, ...proxy }]);
     started.push(bob);
     await bob.start();
@@ -122,7 +123,7 @@ describe('vhost domains belong to the user who registered them first', () => {
   });
 
   test('an owner that went away keeps its domain for a grace period and gets it back on its return', async () => {
-    const proxies = [{ name: 'temp', type: 'http', localPort: a.port, customDomains: ['temp.example.com'] }];
+    const proxies: RawProxy[] = [{ name: 'temp', type: 'http', localPort: a.port, customDomains: ['temp.example.com'] }];
     const owner = clientOf(server, 'dave', proxies);
     await owner.start();
     await owner.waitForProxy('temp');

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ProxyStatus } from '../../src/client/client.js';
+import type { RawProxy } from '../helpers/config.js';
 import { freePort, makeClient, startServer, waitFor } from '../helpers/tunnel.js';
 
 function backend(name: string, port = 0): Promise<Server> {
@@ -29,7 +30,7 @@ test('health checks take a failing member out of its group and put it back when 
   const aPort = (a.address() as AddressInfo).port;
   const b = await backend('B');
   const server = await startServer({ vhostHTTPPort: await freePort() });
-  const healthCheck = { type: 'http', path: '/', intervalSeconds: 1, timeoutSeconds: 1, maxFailed: 1 };
+  const healthCheck: RawProxy['healthCheck'] = { type: 'http', path: '/', intervalSeconds: 1, timeoutSeconds: 1, maxFailed: 1 };
   const client = makeClient(server.port, {
     proxies: [
       { name: 'g1', type: 'http', localPort: aPort, customDomains: ['ha.example.com'], loadBalancer: { group: 'ha', groupKey: 'k' }, healthCheck },

@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startClientAdmin } from '../../src/admin/client-api.js';
 import { BurrowClient } from '../../src/client/client.js';
-import { buildClientConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/util/logger.js';
-import { captureLog, echoThrough, makeClient, patternBytes, portOf, startEcho, startServer, tcpProxy, TOKEN, waitFor } from '../helpers/tunnel.js';
+import { clientConfig } from '../helpers/config.js';
+import { captureLog, echoThrough, makeClient, patternBytes, portOf, startEcho, startServer, tcpProxy, waitFor } from '../helpers/tunnel.js';
 
 test('a proxy refused because its name is taken comes up once the other client is gone', async () => {
   const echo = await startEcho();
@@ -54,7 +54,7 @@ test('a registration sent again before the first answer keeps the proxy running 
   const log = captureLog();
   // No wait for an answer at all: NewProxy goes out a second time before the server can have answered the first.
   const client = new BurrowClient(
-    buildClientConfig({ serverAddr: '127.0.0.1', serverPort: server.port, auth: { token: TOKEN }, proxies: [tcpProxy('late', echo.port)] }),
+    clientConfig(server.port, { proxies: [tcpProxy('late', echo.port)] }),
     log.logger,
     { proxyRetry: { answerMs: 0 } },
   );

@@ -2,10 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { buildClientConfig } from '../../src/config/load.js';
-import { makeClient, portOf, startEcho, startServer, tcpProxy, TOKEN, waitFor } from '../helpers/tunnel.js';
+import { clientConfig } from '../helpers/config.js';
+import { portOf, tcpProxy, tunnelKit, waitFor } from '../helpers/tunnel.js';
 
-test('reload keeps an unchanged tunnel and its open connection, closes a removed one, adds a new one', async () => {
+test('reload keeps an unchanged tunnel and its open connection, closes a removed one, adds a new one', async (t) => {
+  const { startEcho, startServer, makeClient } = tunnelKit(t);
   const echo = await startEcho();
   const server = await startServer();
   const client = makeClient(server.port, { proxies: [tcpProxy('keep', echo.port), tcpProxy('drop', echo.port), tcpProxy('change', echo.port)] });
@@ -20,10 +21,7 @@ test('reload keeps an unchanged tunnel and its open connection, closes a removed
   open.write('before ');
   await once(open, 'data');
 
-  const next = buildClientConfig({
-    serverAddr: '127.0.0.1',
-    serverPort: server.port,
-    auth: { token: TOKEN },
+  const next = clientConfig(server.port, {
     proxies: [tcpProxy('keep', echo.port), tcpProxy('change', echo.port, { transport: { useEncryption: true } }), tcpProxy('added', echo.port)],
   });
   const diff = client.reload(next);

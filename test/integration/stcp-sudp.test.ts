@@ -4,18 +4,14 @@ import { connect } from 'node:net';
 import { once } from 'node:events';
 import type { BurrowClient } from '../../src/client/client.js';
 import type { BurrowServer } from '../../src/server/server.js';
+import { visitor, type RawVisitor } from '../helpers/config.js';
 import { captureLog, echoThrough, freePort, makeClient, patternBytes, startEcho, startServer, waitFor, type CapturedLog, type EchoService } from '../helpers/tunnel.js';
 import { UdpPeer, startUdpEcho, type UdpEchoService } from '../helpers/udp.js';
 
 const SK = 'between-friends';
 
-function stcpVisitor(name: string, bindPort: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { name, type: 'stcp', serverName: 'secret-tcp', secretKey: SK, bindAddr: '127.0.0.1', bindPort, ...extra };
-}
-
-function sudpVisitor(name: string, bindPort: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { name, type: 'sudp', serverName: 'secret-udp', secretKey: SK, bindAddr: '127.0.0.1', bindPort, ...extra };
-}
+const stcpVisitor = (name: string, bindPort: number, extra: RawVisitor = {}): RawVisitor => visitor('stcp', name, 'secret-tcp', SK, bindPort, extra);
+const sudpVisitor = (name: string, bindPort: number, extra: RawVisitor = {}): RawVisitor => visitor('sudp', name, 'secret-udp', SK, bindPort, extra);
 
 /** Connects to a visitor's port and resolves when the visitor closes the connection without answering. */
 async function refusedAt(port: number): Promise<Buffer> {

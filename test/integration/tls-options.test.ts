@@ -4,12 +4,12 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildServerConfig } from '../../src/config/load.js';
 import { BurrowServer } from '../../src/server/server.js';
 import { generateCertificate } from '../../src/transport/self-signed-cert.js';
 import { isBurrowError } from '../../src/util/errors.js';
 import { createLogger } from '../../src/util/logger.js';
-import { echoThrough, makeClient, patternBytes, portOf, startEcho, tcpProxy, TOKEN, waitFor, type EchoService } from '../helpers/tunnel.js';
+import { serverConfig, type RawClientConfig, type RawServerConfig } from '../helpers/config.js';
+import { echoThrough, makeClient, patternBytes, portOf, startEcho, tcpProxy, waitFor, type EchoService } from '../helpers/tunnel.js';
 
 /** Certificates written to files, as a user configures them (tls_cert_file and friends). */
 function writePki(dir: string): Record<string, string> {
@@ -35,10 +35,10 @@ function pair(name: string, c: { cert: string; key: string }): Record<string, st
 }
 
 /** A server whose warnings are kept for assertions. */
-async function startServerLogging(overrides: Record<string, unknown>): Promise<{ server: BurrowServer; lines: string[] }> {
+async function startServerLogging(overrides: RawServerConfig): Promise<{ server: BurrowServer; lines: string[] }> {
   const lines: string[] = [];
   const server = new BurrowServer(
-    buildServerConfig({ bindAddr: '127.0.0.1', bindPort: 0, auth: { token: TOKEN }, ...overrides }),
+    serverConfig(overrides),
     createLogger({ level: 'warn', write: (line) => lines.push(line) }),
   );
   await server.start();
@@ -61,10 +61,10 @@ for (const protocol of ['tcp', 'websocket', 'wss'] as const) {
       rmSync(dir, { recursive: true, force: true });
     });
 
-    const mutualServer = (): Record<string, unknown> => ({
+    const mutualServer = (): RawServerConfig => ({
       transport: { tls: { certFile: pki.serverCert, keyFile: pki.serverKey, trustedCaFile: pki.ca } },
     });
-    const clientTls = (tls: Record<string, unknown>): Record<string, unknown> => ({ transport: { tls } });
+    const clientTls = (tls: NonNullable<NonNullable<RawClientConfig['transport']>['tls']>): RawClientConfig => ({ transport: { tls } });
 
     test('mutual TLS with files: a client certificate from the CA gets through and the server is verified', async () => {
       const { server } = await startServerLogging(mutualServer());

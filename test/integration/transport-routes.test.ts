@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { isBurrowError } from '../../src/util/errors.js';
+import type { RawServerConfig } from '../helpers/config.js';
 import { startConnectProxy, startDnsServer, startReverseProxy, startSocks5Proxy } from '../helpers/proxies.js';
 import { echoThrough, makeClient, patternBytes, portOf, startEcho, startServer, tcpProxy } from '../helpers/tunnel.js';
 
 /** Starts a server, an echo service and a client with `extra` settings; checks 1 MiB through the tunnel. */
-async function tunnelWorks(clientOpts: Parameters<typeof makeClient>[1], serverOverrides: Record<string, unknown> = {}): Promise<void> {
+async function tunnelWorks(clientOpts: Parameters<typeof makeClient>[1], serverOverrides: RawServerConfig = {}): Promise<void> {
   const echo = await startEcho();
   const server = await startServer(serverOverrides);
   const client = makeClient(server.port, { ...clientOpts, proxies: [tcpProxy('echo', echo.port)] });

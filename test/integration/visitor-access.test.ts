@@ -7,13 +7,14 @@ import { tokenDigest } from '../../src/protocol/auth.js';
 import { CfbDecryptor, CfbEncryptor, deriveCipherKey } from '../../src/protocol/crypto.js';
 import type { NewVisitorConn } from '../../src/protocol/messages.js';
 import { withTimeout } from '../../src/util/timeout.js';
+import { visitor, type RawProxy } from '../helpers/config.js';
 import { rawLogin, type RawClient } from '../helpers/raw-client.js';
 import { readBytes } from '../helpers/streams.js';
 import { captureLog, echoThrough, freePort, makeClient, patternBytes, startEcho, startServer } from '../helpers/tunnel.js';
 
 const SK = 'alice-secret';
 
-function stcp(name: string, localPort: number, allowUsers?: string[]): Record<string, unknown> {
+function stcp(name: string, localPort: number, allowUsers?: string[]): RawProxy {
   return { name, type: 'stcp', localIP: '127.0.0.1', localPort, secretKey: SK, ...(allowUsers ? { allowUsers } : {}) };
 }
 
@@ -22,7 +23,7 @@ async function visitorClient(serverPort: number, user: string, targets: Array<{ 
   const visitors = [];
   for (const t of targets) {
     ports[t.name] = await freePort();
-    visitors.push({ type: 'stcp', secretKey: SK, bindAddr: '127.0.0.1', bindPort: ports[t.name], ...t });
+    visitors.push(visitor('stcp', t.name, t.serverName, SK, ports[t.name]!, t.serverUser === undefined ? {} : { serverUser: t.serverUser }));
   }
   const client = makeClient(serverPort, { extra: { user, visitors } });
   await client.start();

@@ -45,7 +45,9 @@ test('xtcp on loopback: the peers punch through, the visitor’s connections flo
   }
 });
 
-test('xtcp falls back to the stcp visitor when punching fails, within fallbackTimeoutMs', async () => {
+// The exact wait (fallbackTimeoutMs, then straight to the fallback until minRetryInterval)
+// is driven by a fake clock in test/unit/visitor-xtcp.test.ts; here the real client and server carry the bytes.
+test('xtcp falls back to the stcp visitor when punching fails', async () => {
   const log = captureLog();
   const echo = await startEcho();
   const server = await startServer({}, log.logger);
@@ -76,11 +78,8 @@ test('xtcp falls back to the stcp visitor when punching fails, within fallbackTi
     });
     clients.push(visitor);
     await visitor.start();
-    const started = Date.now();
     const data = patternBytes(200_000, 3);
     assert.ok((await echoThrough(port, data)).equals(data), 'served through the fallback');
-    const took = Date.now() - started;
-    assert.ok(took >= 300 && took < 5000, `the fallback took over after ${took} ms`);
     await log.waitForLine(/visitor connection accepted.*"proxy":"desk-relay"/);
     // The failed attempt is not retried before minRetryInterval: the next connection falls back too.
     assert.ok((await echoThrough(port, data)).equals(data));

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
-import { Duplex, type Readable } from 'node:stream';
+import { collect, socketPair } from '../helpers/streams.js';
+import { Duplex } from 'node:stream';
 import { isBurrowError, type BurrowErrorCode } from '../../src/util/errors.js';
 import { FrameReader } from '../../src/mux/frame-reader.js';
 import { Flag, FrameType, GoAwayCode, decodeHeader, frameHeader } from '../../src/mux/header.js';
@@ -78,24 +78,8 @@ class MemoryConn extends Duplex {
   }
 }
 
-async function tcpPair(t: TestContext): Promise<[Socket, Socket]> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const accepted = once(server, 'connection') as Promise<[Socket]>;
-  const a = connect((server.address() as AddressInfo).port, '127.0.0.1');
-  const [b] = await accepted;
-  await once(a, 'connect').catch(() => undefined);
-  t.after(() => {
-    a.destroy();
-    b.destroy();
-    server.close();
-  });
-  return [a, b];
-}
-
 async function muxPair(t: TestContext, opts: Partial<YamuxOptions> = {}) {
-  const [clientSock, serverSock] = await tcpPair(t);
+  const [clientSock, serverSock] = await socketPair(t);
   const client = new YamuxSession(clientSock, { keepaliveIntervalMs: 0, ...opts, client: true });
   const server = new YamuxSession(serverSock, { keepaliveIntervalMs: 0, ...opts, client: false });
   t.after(() => {
@@ -107,19 +91,13 @@ async function muxPair(t: TestContext, opts: Partial<YamuxOptions> = {}) {
 
 /** A server session facing a hand-written peer on a real socket. */
 async function rawPeer(t: TestContext, opts: Partial<YamuxOptions> = {}) {
-  const [peer, serverSock] = await tcpPair(t);
+  const [peer, serverSock] = await socketPair(t);
   const server = new YamuxSession(serverSock, { keepaliveIntervalMs: 0, ...opts, client: false });
   t.after(() => server.destroy());
   const log = new FrameLog();
   peer.on('data', (c: Buffer) => log.write(c));
   peer.on('error', () => {});
   return { server, peer, log };
-}
-
-function collect(s: Readable): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  s.on('data', (b: Buffer) => parts.push(b));
-  return once(s, 'end').then(() => Buffer.concat(parts));
 }
 
 function nextStream(session: YamuxSession): Promise<YamuxStream> {

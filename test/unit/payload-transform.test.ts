@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { collect, socketPair } from '../helpers/streams.js';
 import type { Duplex } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { MessageDecoder, encodeMessage } from '../../src/protocol/codec.js';
@@ -20,18 +20,6 @@ const MODES: [string, PayloadTransformOptions][] = [
   ['both', { encryptionKey: KEY, compression: true }],
 ];
 const SIZE = 8 * 1024 * 1024;
-
-/** A connected TCP pair on 127.0.0.1 with half-close allowed on both ends. */
-async function socketPair(): Promise<[Socket, Socket]> {
-  const server = createServer({ allowHalfOpen: true });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const accepted = once(server, 'connection') as Promise<[Socket]>;
-  const client = connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', allowHalfOpen: true });
-  const [[serverSide]] = await Promise.all([accepted, once(client, 'connect')]);
-  server.close();
-  return [client, serverSide];
-}
 
 /** Half compressible text, half random, so compressed and stored chunks both occur. */
 function testData(size: number): Buffer {
@@ -54,18 +42,11 @@ async function writeAll(stream: Duplex, data: Buffer): Promise<void> {
   await once(stream, 'finish');
 }
 
-async function readAll(stream: Duplex): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  stream.on('data', (chunk: Buffer) => parts.push(chunk));
-  await once(stream, 'end');
-  return Buffer.concat(parts);
-}
-
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 for (const [mode, opts] of MODES) {
-  test(`${mode}: 8 MiB each way over TCP, byte-exact, with half-close`, { timeout: 60_000 }, async () => {
-    const [a, b] = await socketPair();
+  test(`${mode}: 8 MiB each way over TCP, byte-exact, with half-close`, { timeout: 60_000 }, async (t) => {
+    const [a, b] = await socketPair(t, { allowHalfOpen: true });
     const wa = wrapPayload(a, opts);
     const wb = wrapPayload(b, opts);
     assert.equal(wa === a, mode === 'none', 'the stream itself when nothing is on');
@@ -73,21 +54,21 @@ for (const [mode, opts] of MODES) {
 
     const there = testData(SIZE);
     const back = testData(SIZE);
-    const received = readAll(wb);
+    const received = collect(wb);
     await writeAll(wa, there);
     assert.equal(sha(await received), sha(there));
 
     // a has half-closed; b's writable side and a's readable side still work.
     assert.equal(wb.writable, true);
-    const returned = readAll(wa);
+    const returned = collect(wa);
     await writeAll(wb, back);
     assert.equal(sha(await returned), sha(back));
     await closed;
     assert.ok(a.destroyed && b.destroyed);
   });
 
-  test(`${mode}: a receiver that stops reading pushes back to the writer`, { timeout: 60_000 }, async () => {
-    const [a, b] = await socketPair();
+  test(`${mode}: a receiver that stops reading pushes back to the writer`, { timeout: 60_000 }, async (t) => {
+    const [a, b] = await socketPair(t, { allowHalfOpen: true });
     const wa = wrapPayload(a, opts);
     const wb = wrapPayload(b, opts);
     const parts: Buffer[] = [];
@@ -125,8 +106,8 @@ for (const [mode, opts] of MODES) {
   });
 }
 
-test('payload bytes read past StartWorkConn are decoded once put back on the socket', { timeout: 10_000 }, async () => {
-  const [a, b] = await socketPair();
+test('payload bytes read past StartWorkConn are decoded once put back on the socket', { timeout: 10_000 }, async (t) => {
+  const [a, b] = await socketPair(t, { allowHalfOpen: true });
   // The sender's first write carries the plaintext frame and the start of the transformed payload.
   const encryptor = new CfbEncryptor(KEY);
   const framer = new SnappyFrameEncoder();
@@ -160,12 +141,12 @@ test('payload bytes read past StartWorkConn are decoded once put back on the soc
   assert.ok(rest.length > 0, 'the payload arrived with the frame');
   b.unshift(rest);
   const wrapped = wrapPayload(b, { encryptionKey: KEY, compression: true });
-  assert.equal((await readAll(wrapped)).toString(), payload.toString());
+  assert.equal((await collect(wrapped)).toString(), payload.toString());
   wrapped.destroy();
 });
 
-test('corrupt input errors the wrapper and destroys the socket under it', { timeout: 10_000 }, async () => {
-  const [a, b] = await socketPair();
+test('corrupt input errors the wrapper and destroys the socket under it', { timeout: 10_000 }, async (t) => {
+  const [a, b] = await socketPair(t, { allowHalfOpen: true });
   const wb = wrapPayload(b, { compression: true });
   wb.resume();
   a.write(Buffer.from('definitely not a snappy stream'));
@@ -176,8 +157,8 @@ test('corrupt input errors the wrapper and destroys the socket under it', { time
   a.destroy();
 });
 
-test('destroying either side tears down the other', { timeout: 10_000 }, async () => {
-  const [a, b] = await socketPair();
+test('destroying either side tears down the other', { timeout: 10_000 }, async (t) => {
+  const [a, b] = await socketPair(t, { allowHalfOpen: true });
   const wa = wrapPayload(a, { encryptionKey: KEY });
   wa.destroy();
   await once(a, 'close');

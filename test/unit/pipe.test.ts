@@ -1,43 +1,24 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { collect, socketPair } from '../helpers/streams.js';
 import { randomBytes } from 'node:crypto';
 import { YamuxSession } from '../../src/mux/session.js';
 import type { YamuxStream } from '../../src/mux/stream.js';
 import { INITIAL_STREAM_WINDOW } from '../../src/mux/header.js';
 import { relay, type TrafficCounter } from '../../src/util/pipe.js';
 
-/** A connected pair of real TCP sockets on 127.0.0.1: [outer end, inner end]. */
-async function socketPair(): Promise<[Socket, Socket]> {
-  const server = createServer({ allowHalfOpen: true });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const accepted = once(server, 'connection');
-  const outer = connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', allowHalfOpen: true });
-  const [inner] = (await accepted) as [Socket];
-  await once(outer, 'connect');
-  server.close();
-  return [outer, inner];
-}
-
 /** visitor <-> [a | relay | b] <-> service */
-async function relayed(opts: { halfCloseIdleMs?: number } = {}) {
-  const [visitor, a] = await socketPair();
-  const [b, service] = await socketPair();
+async function relayed(t: TestContext, opts: { halfCloseIdleMs?: number } = {}) {
+  const [visitor, a] = await socketPair(t, { allowHalfOpen: true });
+  const [b, service] = await socketPair(t, { allowHalfOpen: true });
   const counter: TrafficCounter = { bytesIn: 0, bytesOut: 0 };
   const done = relay(a, b, { counter, ...opts });
   return { visitor, service, a, b, counter, done };
 }
 
-function collect(s: Socket): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  s.on('data', (c: Buffer) => chunks.push(c));
-  return once(s, 'end').then(() => Buffer.concat(chunks));
-}
-
-test('half-close is forwarded and the other direction keeps flowing', async () => {
-  const { visitor, service, counter, done } = await relayed();
+test('half-close is forwarded and the other direction keeps flowing', async (t) => {
+  const { visitor, service, counter, done } = await relayed(t);
   const serviceGot = collect(service);
   visitor.end('request');
   assert.equal((await serviceGot).toString(), 'request');
@@ -49,8 +30,8 @@ test('half-close is forwarded and the other direction keeps flowing', async () =
   assert.deepEqual(counter, { bytesIn: 7, bytesOut: 25 });
 });
 
-test('a hang-up on one side destroys the other', async () => {
-  const { visitor, service, done } = await relayed();
+test('a hang-up on one side destroys the other', async (t) => {
+  const { visitor, service, done } = await relayed(t);
   service.on('error', () => {});
   service.resume();
   const serviceEnded = once(service, 'end');
@@ -60,8 +41,8 @@ test('a hang-up on one side destroys the other', async () => {
   service.destroy();
 });
 
-test('a half-closed pair that stays silent is torn down', async () => {
-  const { visitor, service, a, b, done } = await relayed({ halfCloseIdleMs: 50 });
+test('a half-closed pair that stays silent is torn down', async (t) => {
+  const { visitor, service, a, b, done } = await relayed(t, { halfCloseIdleMs: 50 });
   service.resume();
   visitor.resume();
   visitor.end();
@@ -77,8 +58,8 @@ test('a half-closed pair that stays silent is torn down', async () => {
  * tail still waits for credit in `stream`. Then the peer ends its side too.
  */
 async function bothEndedWithTailQueued(t: TestContext, opts: { halfCloseIdleMs?: number } = {}) {
-  const [visitor, a] = await socketPair();
-  const [left, right] = await socketPair();
+  const [visitor, a] = await socketPair(t, { allowHalfOpen: true });
+  const [left, right] = await socketPair(t, { allowHalfOpen: true });
   const mux = { keepaliveIntervalMs: 0, maxStreamWindow: INITIAL_STREAM_WINDOW };
   const near = new YamuxSession(left, { ...mux, client: true });
   const far = new YamuxSession(right, { ...mux, client: false });

@@ -2,36 +2,22 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { collect, socketPair } from '../helpers/streams.js';
 import tls from 'node:tls';
 import { YamuxSession } from '../../src/mux/session.js';
 import type { YamuxStream } from '../../src/mux/stream.js';
 import { Flag, FrameType, frameHeader } from '../../src/mux/header.js';
 import { generateSelfSignedCertificate } from '../../src/transport/self-signed-cert.js';
 import { relay } from '../../src/util/pipe.js';
-import { RELAY_HIGH_WATER_MARK, withRelayBuffers } from '../../src/util/socket-buffers.js';
+import { RELAY_HIGH_WATER_MARK } from '../../src/util/socket-buffers.js';
 import { ownReadBuffersInUse, readsIntoReusedBuffers, reuseReads, reusedReadsAvailable } from '../../src/util/reused-reads.js';
 
 /**
- * A connected pair of real TCP sockets on 127.0.0.1: [outer end, inner end],
- * with the relay's write buffer size, so that a relay writing to a busy
- * socket goes on reading while earlier chunks are still queued.
+ * Real TCP sockets with the relay's write buffer size, so that a relay writing
+ * to a busy socket goes on reading while earlier chunks are still queued.
  */
-async function socketPair(t: TestContext): Promise<[Socket, Socket]> {
-  const server = createServer({ allowHalfOpen: true, highWaterMark: RELAY_HIGH_WATER_MARK });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const accepted = once(server, 'connection');
-  const outer = connect(withRelayBuffers({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', allowHalfOpen: true }));
-  const [inner] = (await accepted) as [Socket];
-  await once(outer, 'connect');
-  server.close();
-  t.after(() => {
-    outer.destroy();
-    inner.destroy();
-  });
-  return [outer, inner];
-}
+const relayPair = (t: TestContext): Promise<[Socket, Socket]> => socketPair(t, { allowHalfOpen: true, highWaterMark: RELAY_HIGH_WATER_MARK });
 
 /** A connected pair of real TLS sockets on 127.0.0.1: [client end, server end]. */
 async function tlsPair(t: TestContext): Promise<[tls.TLSSocket, tls.TLSSocket]> {
@@ -66,12 +52,6 @@ function whenClosed(s: Socket): Promise<unknown> {
   return s.closed ? Promise.resolve() : once(s, 'close');
 }
 
-function collect(s: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  s.on('data', (c: Buffer) => chunks.push(c));
-  return once(s, 'end').then(() => Buffer.concat(chunks));
-}
-
 /** Writes `data` in 100 kB pieces, honouring back-pressure, then ends. */
 async function send(s: NodeJS.WritableStream, data: Buffer): Promise<void> {
   for (let i = 0; i < data.length; i += 100_000) {
@@ -96,7 +76,7 @@ async function exchangeBothWays(visitor: Socket | tls.TLSSocket, service: Socket
  * ends at a 16 KiB record): [client, server, the server's socket].
  */
 async function yamuxPair(t: TestContext, over: 'tcp' | 'tls' = 'tcp'): Promise<[YamuxSession, YamuxSession, Socket]> {
-  const [clientSock, serverSock] = over === 'tls' ? await tlsPair(t) : await socketPair(t);
+  const [clientSock, serverSock] = over === 'tls' ? await tlsPair(t) : await relayPair(t);
   const client = new YamuxSession(clientSock, { keepaliveIntervalMs: 0, client: true });
   const server = new YamuxSession(serverSock, { keepaliveIntervalMs: 0, client: false });
   t.after(() => {
@@ -111,8 +91,8 @@ test('this Node offers reused reads (if this fails after a Node upgrade, relays 
 });
 
 test('a relay toward a slow reader carries 32 MiB each way byte-exact, reading into reused buffers', async (t) => {
-  const [visitor, a] = await socketPair(t);
-  const [b, service] = await socketPair(t);
+  const [visitor, a] = await relayPair(t);
+  const [b, service] = await relayPair(t);
   const done = relay(a, b);
   assert.equal(readsIntoReusedBuffers(a), true);
   assert.equal(readsIntoReusedBuffers(b), true);
@@ -122,8 +102,8 @@ test('a relay toward a slow reader carries 32 MiB each way byte-exact, reading i
 });
 
 test('a source someone else also reads is left on fresh buffers, and what they kept stays intact', async (t) => {
-  const [visitor, a] = await socketPair(t);
-  const [b, service] = await socketPair(t);
+  const [visitor, a] = await relayPair(t);
+  const [b, service] = await relayPair(t);
   // An observer (like the HTTP inspector) keeps every chunk it sees.
   const observed = collect(a);
   const done = relay(a, b);
@@ -139,8 +119,8 @@ test('a source someone else also reads is left on fresh buffers, and what they k
 });
 
 test('bytes that arrived before the relay started come first, then the switch happens', async (t) => {
-  const [visitor, a] = await socketPair(t);
-  const [b, service] = await socketPair(t);
+  const [visitor, a] = await relayPair(t);
+  const [b, service] = await relayPair(t);
   // The first bytes sit in the stream's buffer (read in paused mode, as a first message is).
   a.pause();
   visitor.write('hello ');
@@ -161,7 +141,7 @@ test('bytes that arrived before the relay started come first, then the switch ha
 
 test('a TLS socket reads into reused buffers too: 16 MiB each way byte-exact', async (t) => {
   const [tlsVisitor, a] = await tlsPair(t);
-  const [b, service] = await socketPair(t);
+  const [b, service] = await relayPair(t);
   const done = relay(a, b);
   assert.equal(readsIntoReusedBuffers(a), true);
   await exchangeBothWays(tlsVisitor, service, 16, false);
@@ -184,7 +164,7 @@ test('yamux: streams relayed to slow readers and a stream read by someone who ke
       s.end();
       return;
     }
-    void socketPair(t).then(([local, service]) => {
+    void relayPair(t).then(([local, service]) => {
       services.push(slowCollect(service));
       service.end();
       void relay(s, local);
@@ -204,13 +184,13 @@ test('yamux: a relay from a socket into a stream that waits for credit carries 1
   // Far end: the stream is relayed to a slow reader, so the window fills and the sender waits for credit.
   let serviceGot: Promise<Buffer> | undefined;
   server.on('stream', (s: YamuxStream) => {
-    void socketPair(t).then(([local, service]) => {
+    void relayPair(t).then(([local, service]) => {
       serviceGot = slowCollect(service);
       service.end();
       void relay(s, local);
     });
   });
-  const [visitor, a] = await socketPair(t);
+  const [visitor, a] = await relayPair(t);
   const stream = client.open();
   const done = relay(a, stream);
   assert.equal(readsIntoReusedBuffers(a), true);
@@ -246,7 +226,7 @@ test('yamux over TLS: gathered frames relayed to slow readers arrive byte-exact 
   const [client, server] = await yamuxPair(t, 'tls');
   const services: Promise<Buffer>[] = [];
   server.on('stream', (s: YamuxStream) => {
-    void socketPair(t).then(([local, service]) => {
+    void relayPair(t).then(([local, service]) => {
       services.push(slowCollect(service));
       service.end();
       void relay(s, local);
@@ -366,8 +346,8 @@ test('own buffers stay capped when many connections go quiet right after a burst
   const closed: Promise<unknown>[] = [];
   const ends: Socket[] = [];
   for (let i = 0; i < 100; i++) {
-    const [visitor, a] = await socketPair(t);
-    const [b, service] = await socketPair(t);
+    const [visitor, a] = await relayPair(t);
+    const [b, service] = await relayPair(t);
     void relay(a, b);
     closed.push(whenClosed(a), whenClosed(b));
     const got = collect(service);

@@ -6,6 +6,7 @@ import { tcpTransport, type TransportListener } from '../../src/transport/index.
 import { generateSelfSignedCertificate } from '../../src/transport/self-signed-cert.js';
 import { readFirstByte, routeFirstByte } from '../../src/transport/sniff.js';
 import { isBurrowError } from '../../src/util/errors.js';
+import { readBytes, socketPair } from '../helpers/streams.js';
 
 const certificate = generateSelfSignedCertificate({ commonName: 'localhost' });
 
@@ -17,64 +18,23 @@ test('the first byte picks the route: 0x17 marked TLS, 0x16 TLS, G websocket, an
   for (const byte of [0x00, 0x15, 0x18, 0x6f /* o: Login */, 0x77 /* w: NewWorkConn */, 0xff]) assert.equal(routeFirstByte(byte), 'plain');
 });
 
-/** A connected pair of sockets over loopback. */
-async function socketPair(): Promise<{ client: net.Socket; server: net.Socket; close(): void }> {
-  const listener = net.createServer();
-  listener.listen(0, '127.0.0.1');
-  await once(listener, 'listening');
-  const accepted = once(listener, 'connection') as Promise<[net.Socket]>;
-  const client = net.connect((listener.address() as net.AddressInfo).port, '127.0.0.1');
-  const [server] = await accepted;
-  listener.close();
-  return {
-    client,
-    server,
-    close() {
-      client.destroy();
-      server.destroy();
-    },
-  };
-}
-
-function readAll(socket: net.Socket, n: number): Promise<string> {
-  return new Promise((resolve) => {
-    let text = '';
-    const onData = (chunk: Buffer): void => {
-      text += chunk.toString('latin1');
-      if (text.length >= n) {
-        socket.off('data', onData);
-        resolve(text);
-      }
-    };
-    socket.on('data', onData);
-  });
-}
-
-test('readFirstByte takes one byte and leaves the rest of the chunk in the socket', async () => {
-  const pair = await socketPair();
-  try {
-    pair.client.write('abc');
-    assert.equal(await readFirstByte(pair.server, 5000, 'peer'), 0x61);
-    const rest = readAll(pair.server, 4);
-    pair.client.write('de');
-    assert.equal(await rest, 'bcde');
-  } finally {
-    pair.close();
-  }
+test('readFirstByte takes one byte and leaves the rest of the chunk in the socket', async (t) => {
+  const [client, server] = await socketPair(t);
+  client.write('abc');
+  assert.equal(await readFirstByte(server, 5000, 'peer'), 0x61);
+  const rest = readBytes(server, 4);
+  client.write('de');
+  assert.equal((await rest).toString('latin1'), 'bcde');
 });
 
-test('readFirstByte reports a peer that closes without sending', async () => {
-  const pair = await socketPair();
-  try {
-    pair.client.end();
-    await assert.rejects(readFirstByte(pair.server, 5000, 'peer'), (err: unknown) => {
-      assert.ok(isBurrowError(err, 'BURROW_CLOSED'));
-      assert.equal(err.message, 'connection from peer closed before sending any data');
-      return true;
-    });
-  } finally {
-    pair.close();
-  }
+test('readFirstByte reports a peer that closes without sending', async (t) => {
+  const [client, server] = await socketPair(t);
+  client.end();
+  await assert.rejects(readFirstByte(server, 5000, 'peer'), (err: unknown) => {
+    assert.ok(isBurrowError(err, 'BURROW_CLOSED'));
+    assert.equal(err.message, 'connection from peer closed before sending any data');
+    return true;
+  });
 });
 
 async function listenWithErrors(

@@ -7,6 +7,7 @@ import { ClientHelloReader, type ClientHelloInfo } from '../../src/vhost/sni.js'
 import { generateSelfSignedCertificate } from '../../src/transport/self-signed-cert.js';
 import { isBurrowError } from '../../src/util/errors.js';
 import { prng } from '../helpers/random.js';
+import { u16 } from '../helpers/bytes.js';
 
 /** Reads from `socket` through a ClientHelloReader until it has a result. */
 function readHello(socket: net.Socket, reader: ClientHelloReader): Promise<ClientHelloInfo> {
@@ -54,12 +55,6 @@ function pushAll(pieces: Buffer[]): ClientHelloInfo | undefined {
   let result: ClientHelloInfo | undefined;
   for (const piece of pieces) result = reader.push(piece) ?? result;
   return result;
-}
-
-function u16(n: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(n);
-  return b;
 }
 
 /** Re-frames a single-record ClientHello into records of at most `size` handshake bytes. */

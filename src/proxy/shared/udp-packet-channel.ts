@@ -3,6 +3,7 @@ import { MessageDecoder, encodeMessage } from '../../protocol/codec.js';
 import type { Message } from '../../protocol/messages.js';
 import { UDP_STREAM_MAX_BODY, decodeUdpPacket, encodeUdpPacket, type UdpAddress } from '../../protocol/udp-packet.js';
 import { BurrowError } from '../../util/errors.js';
+import { realTimers, type Timer, type Timers } from '../../util/timers.js';
 
 export enum PacketChannelState {
   Open = 'open',
@@ -20,6 +21,8 @@ export interface UdpPacketChannelOptions {
   readIdleMs?: number;
   /** datagrams are dropped (as UDP may) while this many bytes wait to be written */
   maxQueuedBytes?: number;
+  /** the heartbeat and idle timers' clock (a fake one in tests) */
+  timers?: Timers;
 }
 
 /** 4 MiB of frames waiting in the stream: beyond that the far side is not keeping up. */
@@ -38,8 +41,8 @@ export class UdpPacketChannel {
   /** datagrams dropped because the stream was congested */
   dropped = 0;
   private readonly decoder = new MessageDecoder({ maxBodyLength: UDP_STREAM_MAX_BODY });
-  private readonly heartbeat: NodeJS.Timeout | undefined;
-  private readonly idleTimer: NodeJS.Timeout | undefined;
+  private readonly heartbeat: Timer | undefined;
+  private readonly idleTimer: Timer | undefined;
   private readonly maxQueued: number;
   /** frames written during this turn of the event loop, flushed together (see write) */
   private batch: Buffer[] = [];
@@ -51,17 +54,18 @@ export class UdpPacketChannel {
     private readonly opts: UdpPacketChannelOptions,
   ) {
     this.maxQueued = opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+    const timers = opts.timers ?? realTimers;
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.once('end', () => this.close());
     stream.once('close', () => this.close());
     stream.on('error', (err: Error) => this.close(err));
     if (opts.heartbeatMs !== undefined && opts.heartbeatMs > 0) {
-      this.heartbeat = setInterval(() => this.write(PING_FRAME), opts.heartbeatMs);
+      this.heartbeat = timers.setInterval(() => this.write(PING_FRAME), opts.heartbeatMs);
       this.heartbeat.unref();
     }
     if (opts.readIdleMs !== undefined && opts.readIdleMs > 0) {
       const ms = opts.readIdleMs;
-      this.idleTimer = setTimeout(() => this.close(new BurrowError('BURROW_TIMEOUT', `nothing received for ${ms} ms`)), ms);
+      this.idleTimer = timers.setTimeout(() => this.close(new BurrowError('BURROW_TIMEOUT', `nothing received for ${ms} ms`)), ms);
       this.idleTimer.unref();
     }
   }
@@ -80,8 +84,8 @@ export class UdpPacketChannel {
   close(err?: Error): void {
     if (this.state === PacketChannelState.Closed) return;
     this.state = PacketChannelState.Closed;
-    clearInterval(this.heartbeat);
-    clearTimeout(this.idleTimer);
+    this.heartbeat?.close();
+    this.idleTimer?.close();
     clearImmediate(this.flushScheduled);
     this.batch = [];
     this.stream.destroy();

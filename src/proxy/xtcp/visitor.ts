@@ -16,6 +16,7 @@ import { visitedProxyName } from '../shared/visitor-conn.js';
 import { listenVisitorPort } from '../shared/visitor-listener.js';
 import { VisitorState, type ClientVisitor } from '../types.js';
 import { newTransactionId } from './transaction-id.js';
+import { realTimers, type Timers } from '../../util/timers.js';
 
 /** The server waits 10 s for the owner; our request waits a little longer. */
 const EXCHANGE_TIMEOUT_MS = 15_000;
@@ -63,6 +64,7 @@ export class XtcpVisitor implements ClientVisitor {
     private readonly link: VisitorLink,
     private readonly fallback: () => XtcpFallback | undefined,
     private readonly log: Logger,
+    private readonly timers: Timers = realTimers,
   ) {}
 
   get name(): string {
@@ -103,7 +105,7 @@ export class XtcpVisitor implements ClientVisitor {
     if (!tunnel) {
       const attempt = this.ensureTunnel();
       const wait = fallback ? (this.config.fallbackTimeoutMs ?? 1000) : WAIT_FOR_TUNNEL_MS;
-      tunnel = attempt ? await within(attempt, wait) : undefined;
+      tunnel = attempt ? await within(attempt, wait, this.timers) : undefined;
     }
     if (local.destroyed) return;
     if (!tunnel) {
@@ -133,7 +135,7 @@ export class XtcpVisitor implements ClientVisitor {
   /** The tunnel being punched (started now if allowed), or undefined while retries are held back. */
   private ensureTunnel(): Promise<YamuxSession> | undefined {
     if (this.punching) return this.punching;
-    const now = Date.now();
+    const now = this.timers.now();
     const hour = now - 3600_000;
     while (this.attempts.length > 0 && this.attempts[0]! < hour) this.attempts.shift();
     const minGap = (this.config.minRetryInterval ?? 90) * 1000;
@@ -161,7 +163,7 @@ export class XtcpVisitor implements ClientVisitor {
       (err: unknown) => {
         this.punching = undefined;
         this.tunnelState = TunnelState.None;
-        this.lastFailure = Date.now();
+        this.lastFailure = this.timers.now();
         this.log.warn('xtcp hole punching failed', { visitor: this.name, code: err instanceof BurrowError ? err.code : undefined, reason: describeError(err) });
         throw err;
       },
@@ -238,16 +240,16 @@ export class XtcpVisitor implements ClientVisitor {
 }
 
 /** `work`'s value if it settles within `ms`, else undefined (it keeps running). */
-function within<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+function within<T>(work: Promise<T>, ms: number, timers: Timers): Promise<T | undefined> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(undefined), ms);
+    const timer = timers.setTimeout(() => resolve(undefined), ms);
     work.then(
       (v) => {
-        clearTimeout(timer);
+        timer.close();
         resolve(v);
       },
       () => {
-        clearTimeout(timer);
+        timer.close();
         resolve(undefined);
       },
     );
