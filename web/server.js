@@ -42,7 +42,7 @@ function card(label, value, id) {
 
 async function refresh() {
   const info = await getJSON('/api/serverinfo');
-  const types = PROXY_TYPES.filter((t) => (info.proxyTypeCount ?? {})[t] > 0);
+  const types = PROXY_TYPES.filter((t) => info.proxyTypeCount?.[t] > 0);
   const lists = await Promise.all(types.map((t) => getJSON(`/api/proxy/${t}`).then((r) => r.proxies ?? [])));
   const proxies = lists.flat().sort((a, b) => a.name.localeCompare(b.name));
   const clients = await getJSON('/api/clients');

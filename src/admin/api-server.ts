@@ -102,7 +102,12 @@ function matchRoute(routes: ApiRoute[], method: string, path: string): { route: 
     const want = route.path.split('/').filter(Boolean);
     if (want.length !== segs.length) continue;
     const params: Record<string, string> = {};
-    if (!want.every((w, i) => (w.startsWith(':') ? ((params[w.slice(1)] = decodeSegment(segs[i]!)), true) : w === segs[i]))) continue;
+    const matches = want.every((w, i) => {
+      if (!w.startsWith(':')) return w === segs[i];
+      params[w.slice(1)] = decodeSegment(segs[i]!);
+      return true;
+    });
+    if (!matches) continue;
     pathMatched = true;
     if (route.method === method) return { route, params };
   }

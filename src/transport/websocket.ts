@@ -5,7 +5,7 @@
  * acceptor; both hand back a WebSocketStream.
  */
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { BurrowError, describeError } from '../util/errors.js';

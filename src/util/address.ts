@@ -22,7 +22,9 @@ export function ipBytes(address: string, version: 4 | 6): Buffer {
   const tailGroups = toGroups(tail);
   const groups = [...headGroups, ...new Array<number>(8 - headGroups.length - tailGroups.length).fill(0), ...tailGroups];
   const bytes = Buffer.alloc(16);
-  groups.forEach((group, i) => bytes.writeUInt16BE(group, i * 2));
+  groups.forEach((group, i) => {
+    bytes.writeUInt16BE(group, i * 2);
+  });
   return bytes;
 }
 

@@ -168,10 +168,16 @@ export function createFileSink(file: string, maxDays: number, options: FileSinkO
   process.on('exit', onExit);
 
   const sink = ((line: string): void => {
-    if (state === 'closed') return drop(1);
+    if (state === 'closed') {
+      drop(1);
+      return;
+    }
     const text = line + '\n';
     const notice = unreported > 0 ? dropNotice(unreported) + '\n' : '';
-    if (queuedBytes + Buffer.byteLength(notice) + Buffer.byteLength(text) > maxQueueBytes) return drop(1);
+    if (queuedBytes + Buffer.byteLength(notice) + Buffer.byteLength(text) > maxQueueBytes) {
+      drop(1);
+      return;
+    }
     if (notice) {
       enqueue(notice);
       unreported = 0;

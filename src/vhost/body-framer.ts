@@ -38,7 +38,7 @@ const DEFAULT_MAX_TRAILER_BYTES = 16_384;
 /** 13 hex digits stay below 2^52, inside exact double arithmetic. */
 const MAX_CHUNK_SIZE_DIGITS = 13;
 
-const enum State {
+enum State {
   SizeStart,
   Size,
   SizeWhitespace,

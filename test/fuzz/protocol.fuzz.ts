@@ -14,7 +14,7 @@ const TYPE_BYTES = Object.values(MESSAGE_TYPE_BYTE);
 
 const str = fc.string({ unit: 'binary', maxLength: 12 });
 
-function valueOf(kind: FieldKind, depth: number): fc.Arbitrary<unknown> {
+function arbitraryOf(kind: FieldKind, depth: number): fc.Arbitrary<unknown> {
   switch (kind) {
     case 'str':
       return str;
@@ -35,7 +35,7 @@ function valueOf(kind: FieldKind, depth: number): fc.Arbitrary<unknown> {
 }
 
 function structOf(schema: StructSchema, depth: number): fc.Arbitrary<Record<string, unknown>> {
-  const fields = Object.fromEntries(Object.entries(schema).map(([k, kind]) => [k, valueOf(kind, depth)]));
+  const fields = Object.fromEntries(Object.entries(schema).map(([k, kind]) => [k, arbitraryOf(kind, depth)]));
   return fc.record(fields, { requiredKeys: [] }) as fc.Arbitrary<Record<string, unknown>>;
 }
 

@@ -150,7 +150,7 @@ describe('bind port: limits before login', () => {
     // Silent connections from the same address fill its per-address share first.
     const idle = [await rawSocket(server.port), await rawSocket(server.port)];
     const results = await Promise.all(Array.from({ length: 12 }, (_, i) => echoThrough(port, patternBytes(5000, 40 + i))));
-    results.forEach((r, i) => assert.ok(r.equals(patternBytes(5000, 40 + i)), `visitor ${i}`));
+    for (const [i, r] of results.entries()) assert.ok(r.equals(patternBytes(5000, 40 + i)), `visitor ${i}`);
     assert.deepEqual(log.lines.filter((l) => /too many unauthenticated/.test(l)), [], 'no work connection was turned away');
     for (const s of idle) s.destroy();
     client.stop();

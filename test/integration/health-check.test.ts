@@ -8,7 +8,7 @@ import type { RawProxy } from '../helpers/config.js';
 import { freePort, makeClient, startServer, waitFor } from '../helpers/tunnel.js';
 
 function backend(name: string, port = 0): Promise<Server> {
-  const s = createServer((req, res) => res.end(name));
+  const s = createServer((_req, res) => res.end(name));
   s.listen(port, '127.0.0.1');
   return once(s, 'listening').then(() => s);
 }

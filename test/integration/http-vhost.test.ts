@@ -32,7 +32,7 @@ async function startBackend(name: string): Promise<{ server: HttpServer; port: n
       res.end(body.length > 0 ? body : `${name} ${req.url}`);
     });
   });
-  server.on('upgrade', (req, socket) => {
+  server.on('upgrade', (_req, socket) => {
     socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
     socket.pipe(socket);
   });

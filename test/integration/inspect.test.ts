@@ -38,6 +38,7 @@ async function startWebhook(): Promise<{ server: Server; port: number; seen: See
   return { server, port: (server.address() as AddressInfo).port, seen };
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the inspector's JSON is read field by field in assertions
 type Json = Record<string, any>;
 const JSON_TYPE = { 'content-type': 'application/json' };
 

@@ -107,7 +107,7 @@ for (const v of [
             for (let n = 0; n < 40; n++) await peer.request(Buffer.from(`sender ${i} datagram ${n}`), sudpPort);
           }),
         );
-        peers.forEach((peer, i) => assert.ok(peer.log.every((d) => d.toString().startsWith(`sender ${i} `)), `sender ${i} got another sender's datagram`));
+        for (const [i, peer] of peers.entries()) assert.ok(peer.log.every((d) => d.toString().startsWith(`sender ${i} `)), `sender ${i} got another sender's datagram`);
         const big = patternBytes(30_000, 5);
         assert.ok((await peers[0]!.request(big, sudpPort, 2000)).equals(big), 'a 30 KB datagram arrives whole');
       } finally {

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildClientConfig } from '../../src/config/load.js';
-import { PROXY_TYPES, VISITOR_TYPES } from '../../src/config/proxy-schema.js';
+import type { PROXY_TYPES, VISITOR_TYPES } from '../../src/config/proxy-schema.js';
 import type { ConfigOf, SchemaNode } from '../../src/config/schema-engine.js';
 import type { ClientConfig, ProxyConfig, ProxyType, ServerConfig, VisitorConfig, VisitorType } from '../../src/config/types.js';
 

@@ -56,7 +56,11 @@ class FrameLog {
 
   private add(f: Frame): void {
     this.frames.push(f);
-    this.waiters = this.waiters.filter((w) => (w.match(f) ? (w.resolve(f), false) : true));
+    this.waiters = this.waiters.filter((w) => {
+      if (!w.match(f)) return true;
+      w.resolve(f);
+      return false;
+    });
   }
 }
 

@@ -101,7 +101,7 @@ test('connectionCount follows open sockets, TLS and plain, back to zero', async 
       await tcpTransport.dial({ host: '127.0.0.1', port: listener.port, tls: { customFirstByte: true } }),
     ];
     // Every connection is handed out on its first byte (inside TLS too, where a "G" would mean wss).
-    clients.forEach((c, i) => c.write('abcd'[i]!));
+    for (const [i, c] of clients.entries()) c.write('abcd'[i]!);
     const conns = await Promise.all(clients.map(() => accepted.next()));
     assert.deepEqual(conns.map((c) => c.tls).sort(), [false, false, true, true]);
     assert.equal(listener.connectionCount, 4);

@@ -65,7 +65,12 @@ async function pair(loss: number, seed = 1): Promise<{ a: UdpStream; b: UdpStrea
   const a = new UdpStream({ ...common, socket: sa, peer: { ip: '127.0.0.1', port: relay.portA }, initiator: true });
   const b = new UdpStream({ ...common, socket: sb, peer: { ip: '127.0.0.1', port: relay.portB }, initiator: false });
   await Promise.all([a.ready(), b.ready()]);
-  return { a, b, close: () => (a.destroy(), b.destroy(), relay.close()) };
+  return { a, b, close: () => {
+      a.destroy();
+      b.destroy();
+      relay.close();
+    },
+  };
 }
 
 for (const loss of [0, 0.1]) {

@@ -84,7 +84,7 @@ export class XtcpOwnerProxy implements ClientProxyHandler {
         link.report({ sid, success: false });
         throw new BurrowError('BURROW_NAT_HOLE_FAILED', `the visitor wants "${resp.protocol ?? ''}" over the punched path (frp's QUIC or KCP), which burrow does not speak`);
       }
-      let peer;
+      let peer: Awaited<ReturnType<typeof punchHole>>;
       try {
         peer = await punchHole({
           socket: endpoint.socket,

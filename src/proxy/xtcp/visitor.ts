@@ -199,7 +199,7 @@ export class XtcpVisitor implements ClientVisitor {
       );
       if (resp.error) throw new BurrowError('BURROW_NAT_HOLE_FAILED', `the server refused: ${resp.error}`);
       const sid = resp.sid ?? '';
-      let peer;
+      let peer: Awaited<ReturnType<typeof punchHole>>;
       try {
         peer = await punchHole({
           socket: endpoint.socket,
