@@ -22,6 +22,7 @@ const LAYERS = {
   vhost: 2,
   config: 2,
   nathole: 3,
+  plugin: 3, // frpc's client plugins: what a proxy's client half hands a connection to
   inspect: 3,
   proxy: 4,
   server: 5,

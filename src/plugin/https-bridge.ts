@@ -1,6 +1,6 @@
 /** The shape shared by https2http and https2https: TLS terminated here, then a ReverseProxy. */
 import type { Duplex } from 'node:stream';
-import { HttpsConnectionServer } from './https-server.js';
+import type { HttpsConnectionServer } from './https-server.js';
 import type { ReverseProxy } from './reverse-proxy.js';
 import type { ClientPlugin, ConnectionInfo } from './types.js';
 

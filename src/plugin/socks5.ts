@@ -40,7 +40,7 @@ export class Socks5Plugin implements ClientPlugin {
 
   private async serve(conn: Duplex): Promise<void> {
     const log = (msg: string, reason: string): void => this.context.logger.debug(`socks5: ${msg}`, { proxy: this.context.proxyName, reason });
-    let request;
+    let request: Awaited<ReturnType<typeof readSocksRequest>>;
     try {
       request = await readSocksRequest(conn, this.credentials, HANDSHAKE_TIMEOUT_MS);
     } catch (err) {

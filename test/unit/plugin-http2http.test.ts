@@ -33,7 +33,7 @@ describe('plugin http2http', () => {
         res.end(JSON.stringify({ host: req.headers.host, from: req.headers['x-from-where'], xff: req.headers['x-forwarded-for'] ?? null, url: req.url, body }));
       });
     });
-    backend.on('upgrade', (req, socket) => {
+    backend.on('upgrade', (_req, socket) => {
       socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
       socket.pipe(socket);
     });
