@@ -7,7 +7,7 @@ import { UdpPacketChannel } from '../proxy/udp-packet-channel.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import { FlowTable } from '../util/flow-table.js';
 import type { Logger } from '../util/logger.js';
-import type { TrafficCounter } from '../util/pipe.js';
+import type { TrafficCounter } from '../relay/pipe.js';
 import { UDP_RECV_BUFFER } from '../util/socket-buffers.js';
 import { openVisitorConn, visitorCipherKey, VisitorState, type VisitorLink } from './visitor-conn.js';
 

@@ -10,7 +10,7 @@ import { deriveCipherKey } from '../protocol/crypto.js';
 import { wrapPayload } from '../proxy/payload-transform.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import { relay, type TrafficCounter } from '../util/pipe.js';
+import { relay, type TrafficCounter } from '../relay/pipe.js';
 import { listenVisitorPort } from './visitor-listener.js';
 import { newTransactionId } from './nat-hole-exchange.js';
 import { VisitorState, visitedProxyName, type VisitorLink } from './visitor-conn.js';

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { BurrowError, describeError } from '../util/errors.js';
-import { reuseReads, writeHoldPredicate, type ReadHold } from '../util/reused-reads.js';
+import { reuseReads, writeHoldPredicate, type ReadHold } from '../relay/reused-reads.js';
 import { FrameReader, type FrameSink } from './frame-reader.js';
 import { Flag, FrameType, GoAwayCode, frameHeader } from './header.js';
 import { resolveYamuxOptions, type ResolvedYamuxOptions, type YamuxOptions } from './options.js';

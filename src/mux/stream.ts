@@ -1,6 +1,6 @@
 import { Duplex } from 'node:stream';
 import { BurrowError } from '../util/errors.js';
-import type { HoldReporter, HoldsWrites, ReadHold, ViewSource } from '../util/reused-reads.js';
+import type { HoldReporter, HoldsWrites, ReadHold, ViewSource } from '../relay/reused-reads.js';
 import { Flag, FrameType, INITIAL_STREAM_WINDOW } from './header.js';
 
 /** What a stream needs from the session that carries it. */

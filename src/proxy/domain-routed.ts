@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { NewProxy } from '../protocol/messages.js';
 import { proxyDomains } from '../vhost/domains.js';
 import type { VhostRouter } from '../vhost/router.js';
-import type { TrafficCounter } from '../util/pipe.js';
+import type { TrafficCounter } from '../relay/pipe.js';
 import type { PayloadTransformOptions } from './payload-transform.js';
 import type { ServerProxy } from './types.js';
 import { checkRouteCount } from './route-limit.js';

@@ -4,7 +4,7 @@ import type { HttpRoute, VhostHttpServer } from '../server/vhost-http.js';
 import { compileHeaderSet } from '../vhost/head-rewrite.js';
 import { proxyDomains } from '../vhost/domains.js';
 import type { VhostRouteKey } from '../vhost/router.js';
-import type { TrafficCounter } from '../util/pipe.js';
+import type { TrafficCounter } from '../relay/pipe.js';
 import type { PayloadTransformOptions } from './payload-transform.js';
 import type { ServerProxy } from './types.js';
 import { checkRouteCount } from './route-limit.js';

@@ -4,7 +4,7 @@ import { verifyTokenDigest } from '../protocol/auth.js';
 import { deriveCipherKey } from '../protocol/crypto.js';
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import { relay, type TrafficCounter } from '../util/pipe.js';
+import { relay, type TrafficCounter } from '../relay/pipe.js';
 import { wrapPayload, type PayloadTransformOptions } from './payload-transform.js';
 import type { ServerProxy } from './types.js';
 

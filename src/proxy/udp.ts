@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { StartWorkConn } from '../protocol/messages.js';
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import type { TrafficCounter } from '../util/pipe.js';
+import type { TrafficCounter } from '../relay/pipe.js';
 import { wrapPayload, type PayloadTransformOptions } from './payload-transform.js';
 import type { ClientProxyHandler } from './types.js';
 import { UdpLocalForwarder } from './udp-local-forwarder.js';

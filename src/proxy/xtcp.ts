@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { verifyTokenDigest } from '../protocol/auth.js';
-import type { TrafficCounter } from '../util/pipe.js';
+import type { TrafficCounter } from '../relay/pipe.js';
 import type { ServerProxy } from './types.js';
 
 export interface XtcpServerProxyOptions {

@@ -8,7 +8,7 @@ import { UdpPacketChannel } from '../proxy/udp-packet-channel.js';
 import { BurrowError, describeError, isBurrowError } from '../util/errors.js';
 import { FlowTable } from '../util/flow-table.js';
 import type { Logger } from '../util/logger.js';
-import type { TrafficCounter } from '../util/pipe.js';
+import type { TrafficCounter } from '../relay/pipe.js';
 
 /** frp drops a udp work connection that sent neither a datagram nor a Ping for 60 s. */
 const WORK_CONN_READ_IDLE_MS = 60_000;

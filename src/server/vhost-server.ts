@@ -4,7 +4,7 @@ import { writeMessage } from '../control/message-io.js';
 import type { ConnectionRoute } from '../proxy/domain-routed.js';
 import { wrapPayload } from '../proxy/payload-transform.js';
 import { visitorAddress } from '../util/address.js';
-import { relay, type TrafficCounter } from '../util/pipe.js';
+import { relay, type TrafficCounter } from '../relay/pipe.js';
 import type { StreamReader } from '../util/stream-reader.js';
 import type { DomainOwners } from '../vhost/domain-owners.js';
 import { VhostRouter } from '../vhost/router.js';

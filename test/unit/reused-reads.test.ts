@@ -8,9 +8,9 @@ import { YamuxSession } from '../../src/mux/session.js';
 import type { YamuxStream } from '../../src/mux/stream.js';
 import { Flag, FrameType, frameHeader } from '../../src/mux/header.js';
 import { generateSelfSignedCertificate } from '../../src/transport/self-signed-cert.js';
-import { relay } from '../../src/util/pipe.js';
+import { relay } from '../../src/relay/pipe.js';
 import { RELAY_HIGH_WATER_MARK, withRelayBuffers } from '../../src/util/socket-buffers.js';
-import { ownReadBuffersInUse, readsIntoReusedBuffers, reuseReads, reusedReadsAvailable } from '../../src/util/reused-reads.js';
+import { ownReadBuffersInUse, readsIntoReusedBuffers, reuseReads, reusedReadsAvailable } from '../../src/relay/reused-reads.js';
 
 /**
  * A connected pair of real TCP sockets on 127.0.0.1: [outer end, inner end],
