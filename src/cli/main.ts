@@ -9,6 +9,7 @@ import { warnPlainWebServer, withServerCliDefaults } from './run-defaults.js';
 import { buildClientConfig, buildServerConfig, loadClientConfig, loadServerConfig } from '../config/load.js';
 import { runConvert, runVerify } from './config-commands.js';
 import { startDemo } from '../demo/demo.js';
+import { logReusedReadsSetting } from '../relay/reused-reads.js';
 import { BurrowServer } from '../server/server.js';
 import { describeError, isBurrowError } from '../util/errors.js';
 import { createLogger, type LogLevel, type Logger } from '../util/logger.js';
@@ -91,11 +92,13 @@ the address to try. Ctrl-C stops everything.`,
 function loggerFrom(values: { 'log-level'?: string; 'log-format'?: string }, settings: { level: string; to?: string; maxDays?: number } = { level: 'info' }): Logger {
   const to = settings.to ?? 'console';
   const format = values['log-format'] === 'json' ? 'json' : 'text';
-  return createLogger({
+  const log = createLogger({
     level: (values['log-level'] ?? settings.level) as LogLevel,
     format,
     ...(to !== 'console' && to !== '' ? { write: createFileSink(to, settings.maxDays ?? 3, { format }) } : {}),
   });
+  logReusedReadsSetting(log);
+  return log;
 }
 
 function onShutdown(stop: () => Promise<void> | void): void {

@@ -1,8 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { BurrowError, describeError } from '../util/errors.js';
-import { reuseReads, writeHoldPredicate, type ReadHold } from '../util/reused-reads.js';
+import { reuseReads, writeHoldPredicate } from '../relay/reused-reads.js';
+import { ViewTracker } from '../relay/view-tracker.js';
+import { DrainQueue } from './drain-queue.js';
 import { FrameReader, type FrameSink } from './frame-reader.js';
+import { endWithGoAway, goAwayReason } from './go-away.js';
 import { Flag, FrameType, GoAwayCode, frameHeader } from './header.js';
 import { resolveYamuxOptions, type ResolvedYamuxOptions, type YamuxOptions } from './options.js';
 import { Pinger } from './pinger.js';
@@ -17,27 +20,12 @@ export type { YamuxOptions } from './options.js';
  */
 const CONN_HIGH_WATER = 1024 * 1024;
 /**
- * Reads no larger than a TLS record (16 KiB) end most frames midway: pieces
- * of frames that go on past such a read are gathered by their stream and
- * handed on whole. Larger reads (plain TCP) pass their pieces on as views.
- */
-const GATHER_CHUNK = 16 * 1024;
-/**
- * How long a partly gathered frame may wait for its rest. On loopback or a
- * fast link the rest follows within microseconds; waiting for the next turn
- * of the event loop instead flushed many frames in halves and lost much of
- * the gain. On a slow link this is what a frame's first bytes wait at most.
- */
-const PARTIAL_FRAME_WAIT_MS = 1;
-/**
  * Data never queues far past CONN_HIGH_WATER (every stream checks before each
  * frame), so more than this unsent means the peer makes us answer (pings,
  * RSTs) while it does not read: the session is dropped rather than buffer
  * without bound.
  */
 const CONTROL_QUEUE_LIMIT = 16 * 1024 * 1024;
-/** After a protocol error we end the connection with a GoAway and wait this long for the peer to close. */
-const CONN_LINGER_MS = 2_000;
 const MAX_STREAM_ID = 0xffffffff;
 
 /** open: normal; closing: GoAway sent, waiting for streams to finish; closed: gone. */
@@ -58,20 +46,12 @@ export class YamuxSession extends EventEmitter {
   private readonly streams = new Map<number, YamuxStream>();
   /** Inbound streams waiting for a 'stream' listener (also in `streams`). */
   private readonly backlog: YamuxStream[] = [];
-  private readonly drainWaiters = new Set<YamuxStream>();
-  private dirty: YamuxStream[] = [];
+  private readonly drainWaiters: DrainQueue;
   private readonly reader: FrameReader;
   private readonly host: StreamHost;
   private readonly congestionLimit: number;
-  /** Receiver of the Data payload being read, or null to drop it. */
-  private rxStream: YamuxStream | null = null;
-  /** Streams handed a view of the current input chunk (see receivedViewsHold). */
-  private viewHolders: YamuxStream[] = [];
-  /** The chunk being read is record-sized, so frames that go on past it are gathered (see YamuxStream.receive). */
-  private smallReads = false;
-  private partialFlush: NodeJS.Timeout | null = null;
-  /** Streams whose consumers still queue views of earlier chunks. */
-  private readonly queuedViews = new Set<YamuxStream>();
+  /** Where the payload being read goes, and which streams hold views of the input (src/relay/). */
+  private readonly views = new ViewTracker();
   /** Stream whose FIN arrived with the current payload; applied after it. */
   private rxFinStream: YamuxStream | null = null;
   private nextStreamId: number;
@@ -79,7 +59,6 @@ export class YamuxSession extends EventEmitter {
   private connEnded = false;
   private readonly pinger: Pinger;
   private closeTimer: NodeJS.Timeout | null = null;
-  private lingerTimer: NodeJS.Timeout | null = null;
   /** Set by violation(): the GoAway code to send when the session fails. */
   private goAwayOnFail: number | null = null;
 
@@ -92,34 +71,33 @@ export class YamuxSession extends EventEmitter {
     this.nextStreamId = this.opts.client ? 1 : 2;
     this.congestionLimit = Math.max(conn.writableHighWaterMark, CONN_HIGH_WATER);
     const connHolds = writeHoldPredicate(conn) ?? (() => true);
+    const isCongested = (): boolean => this.conn.writableLength >= this.congestionLimit;
+    this.drainWaiters = new DrainQueue(() => this.state === 'closed', isCongested);
     this.host = {
       maxStreamWindow: this.opts.maxStreamWindow,
-      isCongested: () => this.conn.writableLength >= this.congestionLimit,
-      waitForDrain: (s) => void this.drainWaiters.add(s),
+      isCongested,
+      waitForDrain: (s) => this.drainWaiters.add(s),
       sendData: (id, payload) => this.writeData(id, payload),
       sendControl: (type, flags, id, length) => this.writeControl(type, flags, id, length),
-      markDirty: (s) => void this.dirty.push(s),
+      markDirty: (s) => this.views.markDirty(s),
       forget: (s) => this.forget(s),
       connHoldsWrites: connHolds,
     };
     const sink: FrameSink = {
       onFrame: (type, flags, id, length) => this.handleFrame(type, flags, id, length),
-      onPayload: (piece, more) => {
-        const stream = this.rxStream;
-        if (stream !== null && stream.receive(piece, more && this.smallReads)) this.viewHolders.push(stream);
-      },
+      onPayload: (piece, more) => this.views.deliver(piece, more),
       onPayloadEnd: () => this.endPayload(),
     };
     this.reader = new FrameReader(sink);
     this.pinger = new Pinger((id) => this.writeControl(FrameType.Ping, Flag.SYN, 0, id));
 
     conn.on('data', this.onConnData);
-    conn.on('drain', this.onConnDrain);
+    conn.on('drain', () => this.drainWaiters.serve());
     conn.on('end', this.onConnGone);
     conn.on('close', this.onConnGone);
     conn.on('error', this.onConnError);
     // Input chunks are reused once no stream's consumer kept a view of them.
-    reuseReads(conn, () => this.receivedViewsHold());
+    reuseReads(conn, () => (this.state === 'closed' ? 'kept' : this.views.hold()));
     this.on('newListener', (event: string | symbol) => {
       if (event === 'stream' && this.backlog.length > 0) process.nextTick(() => this.drainBacklog());
     });
@@ -197,51 +175,19 @@ export class YamuxSession extends EventEmitter {
 
   private readonly onConnData = (chunk: Buffer): void => {
     if (this.state === 'closed') return;
-    this.viewHolders.length = 0;
-    this.smallReads = chunk.length <= GATHER_CHUNK;
-    // Also while the connection reads into the shared buffer (nobody asks then), so
-    // finished streams are not kept here.
-    if (this.queuedViews.size > 0) this.pruneQueuedViews();
+    this.views.beginChunk(chunk.length);
     // Corked for the whole chunk: the window updates, ACKs and ping replies
     // it triggers leave in one write.
     this.conn.cork();
     try {
       this.reader.write(chunk);
-      this.flushDirty();
-      if (this.partialFlush === null && (this.rxStream?.gatheredBytesPending ?? 0) > 0) {
-        // The rest of the frame may be far behind (a slow link): what has come
-        // goes on if the frame is still incomplete a moment later.
-        this.partialFlush = setTimeout(this.flushPartialFrame, PARTIAL_FRAME_WAIT_MS);
-      }
+      this.views.endChunk();
     } catch (err) {
       this.fail(err);
     } finally {
       this.conn.uncork();
     }
   };
-
-  private readonly flushPartialFrame = (): void => {
-    this.partialFlush = null;
-    this.rxStream?.flushPartialFrame();
-  };
-
-  /** Asked after each input chunk: may the buffer it was read into be read into again? */
-  private receivedViewsHold(): ReadHold {
-    if (this.state === 'closed') return 'kept';
-    let kept = false;
-    for (const s of this.viewHolders) {
-      const hold = s.receivedHold();
-      if (hold === 'kept') kept = true;
-      else if (hold === 'queued') this.queuedViews.add(s);
-    }
-    this.pruneQueuedViews();
-    if (kept) return 'kept';
-    return this.queuedViews.size > 0 ? 'queued' : 'free';
-  }
-
-  private pruneQueuedViews(): void {
-    for (const s of this.queuedViews) if (s.receivedHold() === 'free') this.queuedViews.delete(s);
-  }
 
   private handleFrame(type: FrameType, flags: number, id: number, length: number): void {
     switch (type) {
@@ -268,7 +214,7 @@ export class YamuxSession extends EventEmitter {
       );
     }
     const stream = (flags & Flag.SYN) !== 0 ? this.acceptInbound(id) : this.streams.get(id);
-    this.rxStream = null;
+    this.views.receiver = null;
     this.rxFinStream = null;
     if (stream === undefined) return;
     if ((flags & Flag.RST) !== 0) {
@@ -287,13 +233,13 @@ export class YamuxSession extends EventEmitter {
         `yamux: stream ${id} got a ${length}-byte data frame with only ${stream.receiveWindow} bytes of window left`,
       );
     }
-    if (stream.acceptsData) this.rxStream = stream;
+    if (stream.acceptsData) this.views.receiver = stream;
     if (fin) this.rxFinStream = stream;
   }
 
   private endPayload(): void {
     const finished = this.rxFinStream;
-    this.rxStream = null;
+    this.views.receiver = null;
     this.rxFinStream = null;
     finished?.onRemoteFin();
   }
@@ -320,8 +266,7 @@ export class YamuxSession extends EventEmitter {
 
   private handleGoAway(code: number): void {
     if (code !== GoAwayCode.Normal) {
-      const why = code === GoAwayCode.ProtocolError ? 'protocol error' : code === GoAwayCode.InternalError ? 'internal error' : 'unknown reason';
-      throw new BurrowError('BURROW_MUX_GO_AWAY', `yamux: peer ended the session with GoAway code ${code} (${why})`);
+      throw new BurrowError('BURROW_MUX_GO_AWAY', `yamux: peer ended the session with GoAway code ${code} (${goAwayReason(code)})`);
     }
     if (this.remoteGoAway) return;
     this.remoteGoAway = true;
@@ -362,13 +307,6 @@ export class YamuxSession extends EventEmitter {
     }
   }
 
-  private flushDirty(): void {
-    if (this.dirty.length === 0) return;
-    const list = this.dirty;
-    this.dirty = [];
-    for (const s of list) s.flushReceived();
-  }
-
   // ---- output -----------------------------------------------------------
 
   private writeData(id: number, payload: Buffer): void {
@@ -388,24 +326,6 @@ export class YamuxSession extends EventEmitter {
       this.destroy(new BurrowError('BURROW_MUX_PROTOCOL', `yamux: peer is not reading; ${this.conn.writableLength} bytes queued for it`));
     }
   }
-
-  private readonly onConnDrain = (): void => {
-    if (this.drainWaiters.size === 0) return;
-    const waiters = [...this.drainWaiters];
-    this.drainWaiters.clear();
-    for (let i = 0; i < waiters.length; i++) {
-      if (this.state === 'closed') return;
-      if (this.host.isCongested()) {
-        // Streams that did not get a turn go first next time.
-        const again = [...this.drainWaiters];
-        this.drainWaiters.clear();
-        for (let j = i; j < waiters.length; j++) this.drainWaiters.add(waiters[j]);
-        for (const s of again) this.drainWaiters.add(s);
-        return;
-      }
-      waiters[i].pump();
-    }
-  };
 
   // ---- lifecycle --------------------------------------------------------
 
@@ -457,31 +377,19 @@ export class YamuxSession extends EventEmitter {
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
     this.closeTimer = null;
     this.pinger.stop();
-    if (this.partialFlush !== null) clearTimeout(this.partialFlush);
-    this.partialFlush = null;
+    this.views.clear();
 
     const live = [...this.streams.values()];
     this.streams.clear();
     this.backlog.length = 0;
     this.drainWaiters.clear();
-    this.dirty = [];
-    this.viewHolders = [];
-    this.queuedViews.clear();
-    this.rxStream = null;
     this.rxFinStream = null;
     for (const s of live) s.terminate(streamErr);
 
     const conn = this.conn;
     if (goAway !== null && !this.connEnded && conn.writable) {
-      // Keep reading (and dropping) until the peer closes, so the GoAway is
-      // not lost to a reset caused by unread input.
       this.connEnded = true;
-      conn.end(frameHeader(FrameType.GoAway, 0, 0, goAway));
-      this.lingerTimer = setTimeout(() => conn.destroy(), CONN_LINGER_MS);
-      this.lingerTimer.unref();
-      conn.once('close', () => {
-        if (this.lingerTimer !== null) clearTimeout(this.lingerTimer);
-      });
+      endWithGoAway(conn, goAway);
     } else {
       conn.destroy();
     }

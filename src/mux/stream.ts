@@ -1,6 +1,8 @@
 import { Duplex } from 'node:stream';
 import { BurrowError } from '../util/errors.js';
-import type { HoldReporter, HoldsWrites, ReadHold, ViewSource } from '../util/reused-reads.js';
+import { COALESCE_LIMIT, ReceiveBuffer } from '../relay/receive-buffer.js';
+import type { HoldReporter, HoldsWrites, ReadHold, ViewSource } from '../relay/reused-reads.js';
+import type { ViewReceiver } from '../relay/view-tracker.js';
 import { Flag, FrameType, INITIAL_STREAM_WINDOW } from './header.js';
 
 /** What a stream needs from the session that carries it. */
@@ -28,34 +30,6 @@ type StreamState = 'open' | 'localClosed' | 'remoteClosed' | 'closed' | 'reset';
 
 /** Upper bound of one Data frame, so one stream cannot hold the connection for long. */
 const MAX_FRAME_PAYLOAD = 256 * 1024;
-/**
- * Payload pieces below this size are copied and coalesced instead of pushed
- * as views: a view pins the whole socket chunk it came from, and thousands of
- * tiny buffered pieces would cost far more memory than the window suggests.
- */
-const SMALL_PIECE = 16 * 1024;
-/**
- * A piece at least this big goes on as a view, uncopied, when the consumer
- * takes it at once (flowing, nothing buffered) and the view pins at most four
- * times its size. Over TLS, reads end at every 16 KiB record, so frames arrive
- * in such pieces; copying them all would cost what Node's own reads cost.
- */
-const DIRECT_PIECE = 4 * 1024;
-const COALESCE_LIMIT = 64 * 1024;
-/**
- * Pieces of a frame the session asks to gather (reads the size of a TLS
- * record end most frames midway) are copied into one buffer, up to
- * COALESCE_LIMIT, and handed on when the frame is complete: the destination
- * then writes 64 KiB at once instead of four times 16 KiB, which costs more
- * in system calls and in waking its reader than the copy does. Measured over
- * TLS + yamux: relay CPU per GiB 2.3–2.7 s → about 1.9–2.1 s.
- */
-const GATHER_PIECE = 16 * 1024;
-/** Room for a gathered frame: the limit plus the piece that reached it. */
-const GATHER_BUFFER = COALESCE_LIMIT + GATHER_PIECE;
-/** Gathered frames are usually written out at once, so a few buffers serve the whole process. */
-const GATHER_POOL_LIMIT = 8;
-const gatherPool: Buffer[] = [];
 const READABLE_HIGH_WATER = 64 * 1024;
 const WRITABLE_HIGH_WATER = 256 * 1024;
 
@@ -66,13 +40,14 @@ type WriteDone = (err?: Error | null) => void;
  * windows: a write completes only once the peer granted room for it and the
  * connection accepted it, and credit is returned to the peer as the consumer
  * reads, so a reader that stops holds the sender at about one window.
+ * What it receives is buffered by a ReceiveBuffer (src/relay/), which
+ * decides between views, copies and gathered frames; bytes held there count
+ * as not yet consumed.
  */
-export class YamuxStream extends Duplex implements HoldReporter, ViewSource {
+export class YamuxStream extends Duplex implements HoldReporter, ViewSource, ViewReceiver {
   readonly id: number;
   private muxState: StreamState = 'open';
-  /** The frame being received, copied piece by piece as it arrives (see GATHER_PIECE). */
-  private gathered: Buffer | null = null;
-  private gatheredBytes = 0;
+  private readonly rx: ReceiveBuffer;
   /** Bytes we may still send (the peer's grant). */
   private credit = INITIAL_STREAM_WINDOW;
   /** Bytes the peer may still send us before we grant more. */
@@ -86,13 +61,6 @@ export class YamuxStream extends Duplex implements HoldReporter, ViewSource {
   private txOffset = 0;
   private txDone: WriteDone | null = null;
 
-  /** Asks whether the consumer kept the chunks it was given; null: unknown, assume it did. */
-  private consumerHolds: HoldsWrites | null = null;
-
-  private small: Buffer[] = [];
-  private smallBytes = 0;
-  private dirty = false;
-
   /** @internal Streams are created by YamuxSession (open() or an inbound SYN). */
   constructor(
     private readonly host: StreamHost,
@@ -105,6 +73,7 @@ export class YamuxStream extends Duplex implements HoldReporter, ViewSource {
       writableHighWaterMark: WRITABLE_HIGH_WATER,
     });
     this.id = id;
+    this.rx = new ReceiveBuffer(this);
   }
 
   /** Bytes this side may still send before the peer grants more. */
@@ -130,19 +99,12 @@ export class YamuxStream extends Duplex implements HoldReporter, ViewSource {
 
   /** The relay reading this stream says how to ask whether its destination kept a chunk. */
   setConsumerHolds(destHolds: HoldsWrites): void {
-    this.consumerHolds = destHolds;
+    this.rx.setConsumerHolds(destHolds);
   }
 
-  /**
-   * @internal What became of the views receive() handed out: buffered here
-   * or given to a consumer that cannot say (kept), or waiting in the
-   * consumer's write queue (queued).
-   */
+  /** @internal What became of the views receive() handed out (see ReceiveBuffer.receivedHold). */
   receivedHold(): ReadHold {
-    // A destroyed stream's buffer is never read again; what its consumer already took still counts.
-    if (this.destroyed) return this.consumerHolds === null ? 'kept' : this.consumerHolds() ? 'queued' : 'free';
-    if (this.readableLength > 0 || this.consumerHolds === null) return 'kept';
-    return this.consumerHolds() ? 'queued' : 'free';
+    return this.rx.receivedHold();
   }
 
   // ---- driven by the session -------------------------------------------
@@ -150,7 +112,7 @@ export class YamuxStream extends Duplex implements HoldReporter, ViewSource {
   /** @internal Sends the SYN or ACK window update that raises the window from 256 KiB to the maximum. */
   announce(flag: number): void {
     this.announced = true;
-    const delta = Math.max(0, this.host.maxStreamWindow - this.readableLength - this.smallBytes - this.gatheredBytes - this.recvWindow);
+    const delta = Math.max(0, this.host.maxStreamWindow - this.readableLength - this.rx.pendingBytes - this.recvWindow);
     this.recvWindow += delta;
     this.host.sendControl(FrameType.WindowUpdate, flag, this.id, delta);
   }
@@ -180,68 +142,33 @@ export class YamuxStream extends Duplex implements HoldReporter, ViewSource {
 
   /**
    * @internal A piece of payload, a view of the connection's chunk. Returns
-   * true when the view itself was handed on (else it was copied or dropped).
-   * `gather`: the frame goes on in a later read, and pieces are to be
-   * gathered until it ends (GATHER_PIECE).
+   * true when the view itself was handed on (else it was copied, held or
+   * dropped). `gather`: the frame goes on in a later read (ReceiveBuffer).
    */
   receive(piece: Buffer, gather = false): boolean {
     // Charged piece by piece, not per header: bytes still on the wire must
     // not look consumed to maybeGrant().
     this.recvWindow -= piece.length;
     if (!this.acceptsData) return false;
-    if (piece.length <= GATHER_PIECE && (gather || this.gathered !== null)) {
-      this.gatherPiece(piece);
-      // Flushed when the frame is complete, or when another piece might not fit.
-      if (!gather || this.gatheredBytes + GATHER_PIECE > GATHER_BUFFER) {
-        this.flushGathered();
-        this.maybeGrant();
-      }
-      return false;
-    }
-    this.flushGathered();
-    // A view pins the whole buffer it was read into; at most four times its own size.
-    const direct =
-      piece.length >= SMALL_PIECE ||
-      (piece.length >= DIRECT_PIECE &&
-        piece.buffer.byteLength <= 4 * piece.length &&
-        this.smallBytes === 0 &&
-        this.readableFlowing === true &&
-        this.readableLength === 0);
-    if (!direct) {
-      this.small.push(piece);
-      this.smallBytes += piece.length;
-      if (this.smallBytes >= COALESCE_LIMIT) {
-        this.flushSmall();
-      } else if (!this.dirty) {
-        this.dirty = true;
-        this.host.markDirty(this);
-      }
-      return false;
-    }
-    this.flushSmall();
-    this.push(piece);
-    this.maybeGrant();
-    return true;
+    const received = this.rx.receive(piece, gather);
+    if (received === 'coalescing') this.host.markDirty(this);
+    else if (received !== 'held') this.maybeGrant();
+    return received === 'view';
   }
 
   /** @internal Bytes of a frame gathered so far and not yet handed on. */
   get gatheredBytesPending(): number {
-    return this.gatheredBytes;
+    return this.rx.gatheredBytesPending;
   }
 
   /** @internal The connection went quiet in the middle of a frame: hand on what has come. */
   flushPartialFrame(): void {
-    if (this.gatheredBytes === 0 || this.destroyed) return;
-    this.flushGathered();
-    this.maybeGrant();
+    if (this.rx.flushPartialFrame()) this.maybeGrant();
   }
 
   /** @internal End of one input chunk: hand coalesced pieces to the reader. */
   flushReceived(): void {
-    this.dirty = false;
-    if (this.smallBytes === 0) return;
-    this.flushSmall();
-    this.maybeGrant();
+    if (this.rx.flushReceived()) this.maybeGrant();
   }
 
   /** @internal The peer granted `delta` more bytes. */
@@ -260,8 +187,7 @@ export class YamuxStream extends Duplex implements HoldReporter, ViewSource {
     } else {
       return;
     }
-    this.flushGathered();
-    this.flushSmall();
+    this.rx.flushAll();
     this.push(null);
   }
 
@@ -370,12 +296,7 @@ export class YamuxStream extends Duplex implements HoldReporter, ViewSource {
     this.host.forget(this);
     this.txQueue = null;
     this.txDone = null;
-    this.small = [];
-    this.smallBytes = 0;
-    // Nothing was handed on from it, so it can serve another stream.
-    if (this.gathered !== null && gatherPool.length < GATHER_POOL_LIMIT) gatherPool.push(this.gathered);
-    this.gathered = null;
-    this.gatheredBytes = 0;
+    this.rx.discard();
     done(err);
   }
 
@@ -391,55 +312,6 @@ export class YamuxStream extends Duplex implements HoldReporter, ViewSource {
   }
 
   /**
-   * Copies a piece of the frame being gathered: pieces are views of the
-   * connection's read buffer, which is read into again before the frame ends.
-   * Buffers come from a pool shared by all streams of the process.
-   */
-  private gatherPiece(piece: Buffer): void {
-    if (this.gathered === null) {
-      // What came before this frame goes first.
-      this.flushSmall();
-      this.gathered = gatherPool.pop() ?? Buffer.allocUnsafeSlow(GATHER_BUFFER);
-    }
-    this.gatheredBytes += piece.copy(this.gathered, this.gatheredBytes);
-  }
-
-  /**
-   * Hands on a gathered frame. When the relay reading this stream wrote it
-   * out at once (the usual case on a local socket), its buffer goes back to
-   * the pool for the next frame: a fresh buffer per frame would be the
-   * garbage that reused reads exist to avoid. A buffer still queued, or read
-   * by a consumer that cannot say, is left to the consumer.
-   */
-  private flushGathered(): void {
-    const buf = this.gathered;
-    if (buf === null) return;
-    const n = this.gatheredBytes;
-    this.gathered = null;
-    this.gatheredBytes = 0;
-    // A short frame, or a reader that will not take it at once (paused, or
-    // behind): copied out, so that a paused stream holds what it received and
-    // not buffers several times its size.
-    if (n < GATHER_BUFFER / 4 || this.readableFlowing !== true || this.readableLength > 0) {
-      this.push(Buffer.from(buf.subarray(0, n)));
-      if (gatherPool.length < GATHER_POOL_LIMIT) gatherPool.push(buf);
-      return;
-    }
-    this.push(buf.subarray(0, n));
-    const free = this.consumerHolds !== null && this.readableLength === 0 && !this.consumerHolds();
-    if (free && gatherPool.length < GATHER_POOL_LIMIT) gatherPool.push(buf);
-  }
-
-  private flushSmall(): void {
-    if (this.smallBytes === 0) return;
-    const pieces = this.small;
-    const data = pieces.length === 1 ? Buffer.from(pieces[0]) : Buffer.concat(pieces, this.smallBytes);
-    this.small = [];
-    this.smallBytes = 0;
-    this.push(data);
-  }
-
-  /**
    * Returns credit the way the Go implementation does: once the consumer
    * has freed at least half of the maximum window. Before our SYN/ACK went
    * out (an inbound stream still in the accept backlog) nothing is granted.
@@ -447,7 +319,7 @@ export class YamuxStream extends Duplex implements HoldReporter, ViewSource {
   private maybeGrant(): void {
     if (!this.announced || !this.acceptsData) return;
     const max = this.host.maxStreamWindow;
-    const delta = max - this.readableLength - this.smallBytes - this.gatheredBytes - this.recvWindow;
+    const delta = max - this.readableLength - this.rx.pendingBytes - this.recvWindow;
     if (delta < max / 2) return;
     this.recvWindow += delta;
     this.host.sendControl(FrameType.WindowUpdate, 0, this.id, delta);

@@ -11,7 +11,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ClientPluginSettings } from '../config/types.js';
 import { describeError } from '../util/errors.js';
-import { relay } from '../util/pipe.js';
+import { relay } from '../relay/pipe.js';
 import { answerAuthFailure, checkBasic, credentialsFrom, type Credentials } from './basic-auth.js';
 import { endToEndHeaders } from './hop-headers.js';
 import { HttpConnectionServer } from './http-server.js';

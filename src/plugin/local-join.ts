@@ -1,7 +1,7 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { describeError } from '../util/errors.js';
-import { relay } from '../util/pipe.js';
+import { relay } from '../relay/pipe.js';
 import { DIAL_TIMEOUT_MS } from './limits.js';
 import type { ConnectionInfo, PluginContext } from './types.js';
 

@@ -12,7 +12,7 @@ import type { Duplex } from 'node:stream';
 import type { HeaderOperations } from '../config/types.js';
 import { visitorAddress } from '../util/address.js';
 import { describeError } from '../util/errors.js';
-import { relay } from '../util/pipe.js';
+import { relay } from '../relay/pipe.js';
 import { connectionInfoOf } from './conn-tag.js';
 import { endToEndHeaders, upgradeProtocol } from './hop-headers.js';
 import type { AnyRequest, AnyResponse } from './https-server.js';

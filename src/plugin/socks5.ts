@@ -8,7 +8,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ClientPluginSettings } from '../config/types.js';
 import { describeError } from '../util/errors.js';
-import { relay } from '../util/pipe.js';
+import { relay } from '../relay/pipe.js';
 import { credentialsFrom, type Credentials } from './basic-auth.js';
 import { ConnectionSet } from './connection-set.js';
 import { DIAL_TIMEOUT_MS, HANDSHAKE_TIMEOUT_MS } from './limits.js';

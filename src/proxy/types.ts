@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { StartWorkConn } from '../protocol/messages.js';
-import type { TrafficCounter } from '../util/pipe.js';
+import type { TrafficCounter } from '../relay/pipe.js';
 
 /** The public half of a proxy, owned by one client's control session on the server. */
 export interface ServerProxy {

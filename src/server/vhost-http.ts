@@ -4,7 +4,7 @@ import { writeMessage } from '../control/message-io.js';
 import { wrapPayload } from '../proxy/payload-transform.js';
 import { BurrowError, describeError, isBurrowError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import type { TrafficCounter } from '../util/pipe.js';
+import type { TrafficCounter } from '../relay/pipe.js';
 import { StreamReader, writeAll } from '../util/stream-reader.js';
 import { BodyFramer, requestBodyKind, responseBodyKind } from '../vhost/body-framer.js';
 import { rewriteRequestHead, rewriteResponseHead } from '../vhost/head-rewrite.js';

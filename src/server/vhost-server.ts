@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { writeMessage } from '../control/message-io.js';
 import { wrapPayload } from '../proxy/payload-transform.js';
 import { visitorAddress } from '../util/address.js';
-import { relay, type TrafficCounter } from '../util/pipe.js';
+import { relay, type TrafficCounter } from '../relay/pipe.js';
 import type { StreamReader } from '../util/stream-reader.js';
 import type { DomainOwners } from '../vhost/domain-owners.js';
 import type { ConnectionRoute } from '../vhost/routes.js';

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { PayloadTransformOptions } from '../protocol/payload-options.js';
-import type { TrafficCounter } from '../util/pipe.js';
+import type { TrafficCounter } from '../relay/pipe.js';
 import type { HeaderSet } from './head-rewrite.js';
 
 /**

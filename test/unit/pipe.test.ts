@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { YamuxSession } from '../../src/mux/session.js';
 import type { YamuxStream } from '../../src/mux/stream.js';
 import { INITIAL_STREAM_WINDOW } from '../../src/mux/header.js';
-import { relay, type TrafficCounter } from '../../src/util/pipe.js';
+import { relay, type TrafficCounter } from '../../src/relay/pipe.js';
 
 /** visitor <-> [a | relay | b] <-> service */
 async function relayed(t: TestContext, opts: { halfCloseIdleMs?: number } = {}) {

@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { NewProxy } from '../../protocol/messages.js';
 import { BurrowError } from '../../util/errors.js';
-import type { TrafficCounter } from '../../util/pipe.js';
+import type { TrafficCounter } from '../../relay/pipe.js';
 import { compileHeaderSet } from '../../vhost/head-rewrite.js';
 import { proxyDomains } from '../../vhost/domains.js';
 import type { VhostRouteKey } from '../../vhost/router.js';

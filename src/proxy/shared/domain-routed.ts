@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { NewProxy } from '../../protocol/messages.js';
-import type { TrafficCounter } from '../../util/pipe.js';
+import type { TrafficCounter } from '../../relay/pipe.js';
 import { proxyDomains } from '../../vhost/domains.js';
 import type { VhostRouter } from '../../vhost/router.js';
 import type { ConnectionRoute } from '../../vhost/routes.js';

@@ -5,7 +5,7 @@ import { deriveCipherKey } from '../../protocol/crypto.js';
 import type { NewProxy } from '../../protocol/messages.js';
 import { describeError } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
-import { relay, type TrafficCounter } from '../../util/pipe.js';
+import { relay, type TrafficCounter } from '../../relay/pipe.js';
 import { wrapPayload, type PayloadTransformOptions } from '../payload-transform.js';
 import type { ProxyOwner, ServerProxyContext } from '../server-context.js';
 import type { ServerProxy } from '../types.js';

@@ -4,7 +4,7 @@ import type { ProxyConfig } from '../../config/types.js';
 import type { StartWorkConn } from '../../protocol/messages.js';
 import { describeError } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
-import { relay, type TrafficCounter } from '../../util/pipe.js';
+import { relay, type TrafficCounter } from '../../relay/pipe.js';
 import { withRelayBuffers } from '../../util/socket-buffers.js';
 import type { ClientProxyContext } from '../client-context.js';
 import { wrapPayload, type PayloadTransformOptions } from '../payload-transform.js';

@@ -3,7 +3,7 @@ import type { ProxyConfig } from '../../config/types.js';
 import type { StartWorkConn } from '../../protocol/messages.js';
 import { describeError } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
-import type { TrafficCounter } from '../../util/pipe.js';
+import type { TrafficCounter } from '../../relay/pipe.js';
 import type { ClientProxyContext } from '../client-context.js';
 import { wrapPayload, type PayloadTransformOptions } from '../payload-transform.js';
 import type { ClientProxyHandler } from '../types.js';

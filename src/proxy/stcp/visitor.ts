@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { VisitorConfig } from '../../config/types.js';
 import { BurrowError, describeError } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
-import { relay, type TrafficCounter } from '../../util/pipe.js';
+import { relay, type TrafficCounter } from '../../relay/pipe.js';
 import type { VisitorLink } from '../client-context.js';
 import { openVisitorConn, visitorCipherKey } from '../shared/visitor-conn.js';
 import { listenVisitorPort } from '../shared/visitor-listener.js';

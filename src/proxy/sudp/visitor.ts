@@ -6,7 +6,7 @@ import { udpAddressFrom, udpAddressKey, type UdpAddress } from '../../protocol/u
 import { BurrowError, describeError } from '../../util/errors.js';
 import { FlowTable } from '../../util/flow-table.js';
 import type { Logger } from '../../util/logger.js';
-import type { TrafficCounter } from '../../util/pipe.js';
+import type { TrafficCounter } from '../../relay/pipe.js';
 import { UDP_RECV_BUFFER } from '../../util/socket-buffers.js';
 import type { VisitorLink } from '../client-context.js';
 import { UdpPacketChannel } from '../shared/udp-packet-channel.js';

@@ -4,7 +4,7 @@ import { writeMessage } from '../../control/message-io.js';
 import type { NewProxy, StartWorkConn } from '../../protocol/messages.js';
 import type { Logger } from '../../util/logger.js';
 import { describeError } from '../../util/errors.js';
-import { relay, type TrafficCounter } from '../../util/pipe.js';
+import { relay, type TrafficCounter } from '../../relay/pipe.js';
 import { visitorAddress } from '../../util/address.js';
 import { wrapPayload, type PayloadTransformOptions } from '../payload-transform.js';
 import type { ProxyOwner, ServerProxyContext } from '../server-context.js';

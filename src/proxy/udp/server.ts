@@ -6,7 +6,7 @@ import { udpAddressFrom, udpAddressKey, type UdpAddress } from '../../protocol/u
 import { BurrowError, describeError, isBurrowError } from '../../util/errors.js';
 import { FlowTable } from '../../util/flow-table.js';
 import type { Logger } from '../../util/logger.js';
-import type { TrafficCounter } from '../../util/pipe.js';
+import type { TrafficCounter } from '../../relay/pipe.js';
 import { wrapPayload, type PayloadTransformOptions } from '../payload-transform.js';
 import type { ProxyOwner, ServerProxyContext } from '../server-context.js';
 import { requestedPort } from '../shared/remote-port.js';

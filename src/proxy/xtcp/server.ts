@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { verifyTokenDigest } from '../../protocol/auth.js';
 import type { NewProxy } from '../../protocol/messages.js';
-import type { TrafficCounter } from '../../util/pipe.js';
+import type { TrafficCounter } from '../../relay/pipe.js';
 import type { ProxyOwner } from '../server-context.js';
 import type { ServerProxy } from '../types.js';
 

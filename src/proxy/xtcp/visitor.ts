@@ -9,7 +9,7 @@ import { tokenDigest } from '../../protocol/auth.js';
 import { deriveCipherKey } from '../../protocol/crypto.js';
 import { BurrowError, describeError } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
-import { relay, type TrafficCounter } from '../../util/pipe.js';
+import { relay, type TrafficCounter } from '../../relay/pipe.js';
 import type { VisitorLink } from '../client-context.js';
 import { wrapPayload } from '../payload-transform.js';
 import { visitedProxyName } from '../shared/visitor-conn.js';

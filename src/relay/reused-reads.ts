@@ -1,16 +1,17 @@
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
+import type { Logger } from '../util/logger.js';
 
 /**
  * Relayed sockets read into buffers we reuse instead of one fresh buffer per read.
  *
  * Why: Node gives every socket read a new ArrayBuffer (64 KiB during a bulk
  * transfer). A relay drops each one as soon as it is written on, but V8 counts
- * them as external memory, and with the small heap a relay has it starts a full
- * mark-compact every few tens of MiB: ~25 per GiB relayed, a third of the
- * relay's CPU (measured; see docs/benchmarks.md). Reading into a buffer that
- * the destination has already let go of makes that garbage disappear.
+ * them as external memory, and with the small heap a relay has it starts full
+ * mark-compacts often enough to cost a large share of the relay's CPU (see
+ * README.md). Reading into a buffer that the destination has already let go
+ * of makes that garbage disappear.
  *
  * How: Node reads into a caller's buffer only for sockets created with the
  * `onread` option, and accepted sockets cannot be. The same machinery is
@@ -18,6 +19,9 @@ import { TLSSocket } from 'node:tls';
  * symbols net.Socket keeps on each instance (found by their descriptions).
  * Where any of them is missing (another Node version), sockets simply keep
  * the default reads; `reusedReadsAvailable` tells tests which one they got.
+ * BURROW_REUSED_READS=off (or 0, false) takes that same plain path on
+ * purpose: for bisecting, or for a Node whose internals moved in a way the
+ * probe does not notice.
  *
  * Ownership: a chunk handed on stays valid only while nobody keeps it. After
  * each chunk the reader asks what became of it (ReadHold): nothing refers to
@@ -75,9 +79,28 @@ function findInternals(): ReadInternals | null {
   return { kBuffer, kBufferCb, kBufferGen };
 }
 
-const internals = findInternals();
+/** The environment switch, read once at load: a value the process was started with. */
+const switchedOff = /^(off|0|false)$/i.test((process.env.BURROW_REUSED_READS ?? '').trim());
+const found = findInternals();
 /** Whether this Node offers what reused reads need (the relay works either way). */
-export const reusedReadsAvailable = internals !== null;
+export const reusedReadsAvailable = found !== null;
+/** What the readers use: null is the plain path, whether switched off or not offered. */
+const internals = switchedOff ? null : found;
+
+/** Whether relayed sockets read into reused buffers in this process (available and not switched off). */
+export function reusedReadsEnabled(): boolean {
+  return internals !== null;
+}
+
+let settingLogged = false;
+
+/** Logs once per process, at debug level, why sockets read the plain way (nothing when they do not). */
+export function logReusedReadsSetting(log: Logger): void {
+  if (settingLogged || internals !== null) return;
+  settingLogged = true;
+  if (switchedOff) log.debug('reused reads are off (BURROW_REUSED_READS): relayed sockets read the way Node does by default');
+  else log.debug(`reused reads are not available on Node ${process.version}: relayed sockets read the way Node does by default`);
+}
 
 const shared = Buffer.allocUnsafeSlow(SHARED_SIZE);
 /** Free own buffers by size. */
