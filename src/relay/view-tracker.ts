@@ -62,7 +62,7 @@ export class ViewTracker {
   /** A piece of the current frame's payload; `more`: the frame goes on past this chunk. */
   deliver(piece: Buffer, more: boolean): void {
     const stream = this.receiver;
-    if (stream !== null && stream.receive(piece, more && this.smallReads)) this.holders.push(stream);
+    if (stream?.receive(piece, more && this.smallReads)) this.holders.push(stream);
   }
 
   /** `stream` holds coalesced pieces: flush them when the current input chunk is done. */
