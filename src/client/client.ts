@@ -195,11 +195,11 @@ export class BurrowClient extends EventEmitter {
     const e = this.proxies.get(name);
     if (!e) return;
     if (healthy) {
-      this.log.info('health check passed', { proxy: name });
+      this.log.info(`[${name}] health check success`);
       this.register(e);
       return;
     }
-    this.log.warn('health check failed, proxy leaves the server', { proxy: name, reason });
+    this.log.warn(`[${name}] health check failed`, { reason });
     e.retry.cancel();
     if (e.status.phase === 'running' || e.status.phase === 'wait start') this.session?.closeProxy(name);
     this.setPhase(e, 'check failed', reason);
@@ -345,7 +345,7 @@ export class BurrowClient extends EventEmitter {
     this.state = ClientState.Online;
     this.backoff.reset();
     this.lastError = '';
-    this.log.info('logged in to server', { server: `${this.config.serverAddr}:${this.config.serverPort}`, runId: shortRunId(this.runId) });
+    this.log.info(`login to server success, get run id [${shortRunId(this.runId)}]`, { server: `${this.config.serverAddr}:${this.config.serverPort}` });
     this.emit('online');
     for (const e of this.proxies.values()) this.register(e);
   }
@@ -365,7 +365,7 @@ export class BurrowClient extends EventEmitter {
     e.status.remoteAddr = resp.remote_addr ?? '';
     // tcp/udp answer ":port" on the server's address; vhost types answer their domains.
     const publicAddr = e.status.remoteAddr.startsWith(':') ? `${this.config.serverAddr}${e.status.remoteAddr}` : e.status.remoteAddr;
-    this.log.info(`✓ ${name}  ${e.config.type}  ${publicAddr} → ${e.status.localAddr}`);
+    this.log.info(`[${name}] start proxy success`, { type: e.config.type, remote: publicAddr, local: e.status.localAddr });
     this.setPhase(e, 'running', '');
   }
 
