@@ -6,7 +6,8 @@ import { reloadClient, showClientStatus, stopClient } from './client-admin-comma
 import { FrpCommandError, printVersion, refuseUnsupportedRootFlags, runFrpMain, verifyForFrp } from './frp-command.js';
 import { FRPC_ADMIN_FLAGS, FRPC_COMMON_DEFAULTS, FRPC_COMMON_FLAGS, FRPC_PROXY_FLAGS, FRPC_ROOT_FLAGS, FRPC_VISITOR_FLAGS } from './frp-flag-tables.js';
 import { configFromFlags, findCommand, FlagError, parseFlags, type FlagSpec } from './frp-flags.js';
-import { loggerFrom, runClient } from './run.js';
+import { loggerFrom } from './process-setup.js';
+import { runClient } from './run-client.js';
 
 /**
  * `frpc`: frp's client command line, run by burrow's client. With a file

@@ -4,7 +4,8 @@ import type { ServerConfig } from '../config/types.js';
 import { FrpCommandError, loadForFrp, printVersion, refuseUnsupportedRootFlags, runFrpMain, verifyForFrp } from './frp-command.js';
 import { FRPS_FLAG_DEFAULTS, FRPS_ROOT_FLAGS, FRPS_SERVER_FLAGS } from './frp-flag-tables.js';
 import { configFromFlags, findCommand, FlagError, parseFlags, type FlagValue } from './frp-flags.js';
-import { loggerFrom, runServer } from './run.js';
+import { loggerFrom } from './process-setup.js';
+import { runServer } from './run-server.js';
 import { withServerCliDefaults } from './run-defaults.js';
 
 /**

@@ -5,7 +5,9 @@ import { withServerCliDefaults } from './run-defaults.js';
 import { buildClientConfig, buildServerConfig, loadClientConfig, loadServerConfig } from '../config/load.js';
 import { reloadClient, showClientStatus, stopClient } from './client-admin-commands.js';
 import { runConvert, runVerify } from './config-commands.js';
-import { loggerFrom, onShutdown, runClient, runServer } from './run.js';
+import { loggerFrom, onShutdown } from './process-setup.js';
+import { runClient } from './run-client.js';
+import { runServer } from './run-server.js';
 import { startDemo } from '../demo/demo.js';
 import { describeError, isBurrowError } from '../util/errors.js';
 import { BURROW_VERSION, FRP_COMPAT_VERSION } from '../version.js';
@@ -99,6 +101,8 @@ async function runServerCommand(args: string[]): Promise<void> {
   await runServer(withServerCliDefaults(loaded, values.config, values['allow-empty-token'] === true, log), log);
 }
 
+/** `burrow client reload|status|stop` give the running client this long to answer. */
+const BURROW_ADMIN_TIMEOUT_MS = 10_000;
 const ADMIN_ACTIONS = { reload: reloadClient, status: showClientStatus, stop: stopClient } as const;
 
 async function runClientCommand(args: string[]): Promise<void> {
@@ -110,7 +114,7 @@ async function runClientCommand(args: string[]): Promise<void> {
   const config = loadClientConfig(values.config, { onWarning: (w) => warnings.push(w) });
   if (action) {
     if (config.webServer.port <= 0) throw new Error(`burrow client ${action} needs the admin API: set webServer.port (admin_port in INI)`);
-    return ADMIN_ACTIONS[action](config.webServer, undefined, 'burrow');
+    return ADMIN_ACTIONS[action](config.webServer, BURROW_ADMIN_TIMEOUT_MS, 'burrow');
   }
   const log = loggerFrom(values, config.log);
   for (const w of warnings) log.warn(`config: ${w}`);
