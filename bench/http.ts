@@ -358,7 +358,7 @@ async function main(): Promise<void> {
           `[[proxies]]`, `name = "web"`, `type = "http"`, `localPort = ${backendPort}`, `customDomains = ["${DOMAIN}"]`,
           `inspect = ${v.inspect === true}`,
         ],
-        ready: /✓ web {2}http /,
+        ready: /\[web\] start proxy success type=http /,
         serverNodeFlags,
         clientNodeFlags,
       });

@@ -217,9 +217,9 @@ async function openVariant(name: string, echoPort: number, sinkPort: number): Pr
       `[[proxies]]`, `name = "echo"`, `localPort = ${echoPort}`,
       `[[proxies]]`, `name = "sink"`, `localPort = ${sinkPort}`,
     ],
-    ready: /✓ (?:echo|sink)[\s\S]*✓ (?:echo|sink) {2}tcp {2}[\d.]+:\d+/,
+    ready: /\[(?:echo|sink)\] start proxy success[\s\S]*\[(?:echo|sink)\] start proxy success type=tcp remote=[\d.]+:\d+/,
   });
-  const ports = Object.fromEntries([...tunnel.client.match[0].matchAll(/✓ (\w+) {2}tcp {2}[\d.]+:(\d+)/g)].map((m) => [m[1], Number(m[2])]));
+  const ports = Object.fromEntries([...tunnel.client.match[0].matchAll(/\[(\w+)\] start proxy success type=tcp remote=[\d.]+:(\d+)/g)].map((m) => [m[1], Number(m[2])]));
   return {
     name,
     echoPort: ports.echo!,

@@ -131,7 +131,7 @@ async function main(): Promise<void> {
         `transport.tcpMux = ${v.tcpMux}`, `transport.tls.enable = ${v.tls}`,
         `[[proxies]]`, `name = "echo"`, `type = "udp"`, `localPort = ${echoPort}`, `transport.useEncryption = ${v.useEncryption}`,
       ],
-      ready: /✓ echo {2}udp {2}[\d.]+:(\d+)/,
+      ready: /\[echo\] start proxy success type=udp remote=[\d.]+:(\d+)/,
     });
     const { server, client } = tunnel;
     try {

@@ -1,19 +1,15 @@
 #!/usr/bin/env node
 import { createServer as createNetServer } from 'node:net';
 import { parseArgs } from 'node:util';
-import { BurrowClient } from '../client/client.js';
-import { reloadFromFile, startClientAdmin } from '../admin/client-api.js';
-import { startServerDashboard, type ServerDashboard } from '../admin/server-api.js';
-import type { ClientConfig } from '../config/types.js';
-import { warnPlainWebServer, withServerCliDefaults } from './run-defaults.js';
+import { withServerCliDefaults } from './run-defaults.js';
 import { buildClientConfig, buildServerConfig, loadClientConfig, loadServerConfig } from '../config/load.js';
+import { reloadClient, showClientStatus, stopClient } from './client-admin-commands.js';
 import { runConvert, runVerify } from './config-commands.js';
+import { loggerFrom, onShutdown } from './process-setup.js';
+import { runClient } from './run-client.js';
+import { runServer } from './run-server.js';
 import { startDemo } from '../demo/demo.js';
-import { logReusedReadsSetting } from '../relay/reused-reads.js';
-import { BurrowServer } from '../server/server.js';
 import { describeError, isBurrowError } from '../util/errors.js';
-import { createLogger, type LogLevel, type Logger } from '../util/logger.js';
-import { createFileSink } from '../util/log-file.js';
 import { BURROW_VERSION, FRP_COMPAT_VERSION } from '../util/version.js';
 
 const HELP: Record<string, string> = {
@@ -50,10 +46,10 @@ Runs the private side with frp's config file: frpc.toml, frpc.ini (legacy),
 YAML or JSON. SIGHUP re-reads the file and applies proxy changes without
 dropping the connection to the server or the unchanged tunnels.
 
-       burrow client reload -c <file>
+       burrow client reload|status|stop -c <file>
 
 Asks the running client (through its admin API, webServer.port / admin_port)
-to re-read its file, as frpc reload does.`,
+to re-read its file, to show its proxies, or to stop, as frpc reload|status|stop do.`,
   http: `Usage: burrow http <localPort> --server <host:port> (--subdomain <name> | --domain <host>) [options]
 
 Exposes a local web service by name through the server's HTTP vhost and
@@ -88,33 +84,6 @@ loopback, opens a tcp tunnel to the service, checks it end to end and prints
 the address to try. Ctrl-C stops everything.`,
 };
 
-/** Level and format from the command line or the config's `log` table; `log.to` a file path writes there, rotated daily. */
-function loggerFrom(values: { 'log-level'?: string; 'log-format'?: string }, settings: { level: string; to?: string; maxDays?: number } = { level: 'info' }): Logger {
-  const to = settings.to ?? 'console';
-  const format = values['log-format'] === 'json' ? 'json' : 'text';
-  const log = createLogger({
-    level: (values['log-level'] ?? settings.level) as LogLevel,
-    format,
-    ...(to !== 'console' && to !== '' ? { write: createFileSink(to, settings.maxDays ?? 3, { format }) } : {}),
-  });
-  logReusedReadsSetting(log);
-  return log;
-}
-
-function onShutdown(stop: () => Promise<void> | void): void {
-  let stopping = false;
-  const handler = (): void => {
-    if (stopping) process.exit(130);
-    stopping = true;
-    Promise.resolve(stop()).then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', handler);
-  process.once('SIGTERM', handler);
-}
-
 const common = {
   config: { type: 'string', short: 'c' },
   help: { type: 'boolean', short: 'h' },
@@ -122,88 +91,31 @@ const common = {
   'log-format': { type: 'string' },
 } as const;
 
-async function runServer(args: string[]): Promise<void> {
+async function runServerCommand(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { ...common, 'allow-empty-token': { type: 'boolean' } }, strict: true });
   if (values.help) return void console.log(HELP.server);
   const warnings: string[] = [];
   const loaded = values.config ? loadServerConfig(values.config, { onWarning: (w) => warnings.push(w) }) : buildServerConfig({});
   const log = loggerFrom(values, loaded.log);
   for (const w of warnings) log.warn(`config: ${w}`);
-  const config = withServerCliDefaults(loaded, values.config, values['allow-empty-token'] === true, log);
-  const server = new BurrowServer(config, log);
-  let dashboard: ServerDashboard | undefined;
-  // Before start: a signal that arrives just after the port opens still stops the server cleanly.
-  onShutdown(async () => {
-    await dashboard?.close();
-    await server.stop();
-  });
-  await server.start();
-  if (config.webServer.port > 0) {
-    warnPlainWebServer(config.webServer, log);
-    dashboard = await startServerDashboard({ server, ...config.webServer, enablePrometheus: config.enablePrometheus, logger: log });
-  }
+  await runServer(withServerCliDefaults(loaded, values.config, values['allow-empty-token'] === true, log), log);
 }
 
-interface RunClientOptions {
-  configFile?: string;
-  /** serve the admin page even when webServer.port is 0 (then on a port the OS picks), and say where */
-  page?: { onReady(port: number): void };
-}
-
-async function runClient(config: ClientConfig, log: Logger, opts: RunClientOptions = {}): Promise<void> {
-  const { configFile, page } = opts;
-  const client = new BurrowClient(config, log);
-  if (config.webServer.port > 0) warnPlainWebServer(config.webServer, log);
-  const admin =
-    config.webServer.port > 0 || page
-      ? await startClientAdmin({
-          client,
-          configFile,
-          ...config.webServer,
-          logger: log,
-          stop: () => process.kill(process.pid, 'SIGTERM'),
-        })
-      : undefined;
-  if (admin) page?.onReady(admin.port);
-  onShutdown(async () => {
-    client.stop();
-    await admin?.close();
-  });
-  if (configFile) {
-    // SIGHUP re-reads the file like GET /api/reload; a bad file is refused and nothing changes.
-    process.on('SIGHUP', () => {
-      try {
-        reloadFromFile(client, configFile, log);
-      } catch (err) {
-        log.error(`reload refused, the running configuration is unchanged: ${describeError(err)}`);
-      }
-    });
-  }
-  await client.start();
-}
-
-/** `burrow client reload -c file`: asks the running client's admin API to re-read its file, as `frpc reload`. */
-async function requestReload(config: ClientConfig): Promise<void> {
-  const { addr, port, user, password } = config.webServer;
-  if (port <= 0) throw new Error('burrow client reload needs the admin API: set webServer.port (admin_port in INI)');
-  const host = addr === '0.0.0.0' || addr === '' ? '127.0.0.1' : addr;
-  const res = await fetch(`http://${host.includes(':') ? `[${host}]` : host}:${port}/api/reload`, {
-    headers: user || password ? { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` } : {},
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`reload refused (${res.status}): ${text}`);
-  console.log(`reloaded: ${text}`);
-}
+/** `burrow client reload|status|stop` give the running client this long to answer. */
+const BURROW_ADMIN_TIMEOUT_MS = 10_000;
+const ADMIN_ACTIONS = { reload: reloadClient, status: showClientStatus, stop: stopClient } as const;
 
 async function runClientCommand(args: string[]): Promise<void> {
-  const reload = args[0] === 'reload';
-  const { values } = parseArgs({ args: reload ? args.slice(1) : args, options: common, strict: true });
+  const action = args[0] === 'reload' || args[0] === 'status' || args[0] === 'stop' ? args[0] : undefined;
+  const { values } = parseArgs({ args: action ? args.slice(1) : args, options: common, strict: true });
   if (values.help) return void console.log(HELP.client);
-  if (!values.config) throw new Error('burrow client needs a config file: burrow client -c frpc.toml');
+  if (!values.config) throw new Error(`burrow client needs a config file: burrow client ${action ? `${action} ` : ''}-c frpc.toml`);
   const warnings: string[] = [];
   const config = loadClientConfig(values.config, { onWarning: (w) => warnings.push(w) });
-  if (reload) return requestReload(config);
+  if (action) {
+    if (config.webServer.port <= 0) throw new Error(`burrow client ${action} needs the admin API: set webServer.port (admin_port in INI)`);
+    return ADMIN_ACTIONS[action](config.webServer, BURROW_ADMIN_TIMEOUT_MS, 'burrow');
+  }
   const log = loggerFrom(values, config.log);
   for (const w of warnings) log.warn(`config: ${w}`);
   await runClient(config, log, { configFile: values.config });
@@ -371,7 +283,7 @@ async function main(argv: string[]): Promise<void> {
       console.log(`burrow ${BURROW_VERSION} (frp protocol ${FRP_COMPAT_VERSION})`);
       return;
     case 'server':
-      return runServer(rest);
+      return runServerCommand(rest);
     case 'client':
       return runClientCommand(rest);
     case 'tcp':

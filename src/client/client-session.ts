@@ -160,6 +160,7 @@ export class ClientSession extends EventEmitter<SessionEvents> {
     const ping = (): void => {
       const scoped = this.config.auth.additionalScopes.includes('HeartBeats');
       const timestamp = Math.floor(Date.now() / 1000);
+      this.log.debug('send heartbeat to server');
       this.channel?.send({
         type: 'Ping',
         body: scoped ? { privilege_key: tokenDigest(this.config.auth.token, timestamp), timestamp } : {},

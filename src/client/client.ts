@@ -283,7 +283,8 @@ export class BurrowClient extends EventEmitter<ClientEvents> {
     this.runId = session.runId;
     this.backoff.reset();
     this.lastFailure = '';
-    this.log.info('logged in to server', { server: `${this.config.serverAddr}:${this.config.serverPort}`, runId: shortRunId(this.runId) });
+    // frp's wording: scripts and frp's e2e suite wait for it (the run id is cut short, as everywhere in burrow's logs)
+    this.log.info(`login to server success, get run id [${shortRunId(this.runId)}]`, { server: `${this.config.serverAddr}:${this.config.serverPort}` });
     this.emit('online');
     this.proxies.registerAll();
   }

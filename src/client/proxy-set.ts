@@ -131,7 +131,7 @@ export class ProxySet {
     e.status.remoteAddr = resp.remote_addr ?? '';
     // tcp/udp answer ":port" on the server's address; vhost types answer their domains.
     const publicAddr = e.status.remoteAddr.startsWith(':') ? `${this.host.serverAddr}${e.status.remoteAddr}` : e.status.remoteAddr;
-    log.info(`✓ ${name}  ${e.config.type}  ${publicAddr} → ${e.status.localAddr}`);
+    log.info(`[${name}] start proxy success`, { type: e.config.type, remote: publicAddr, local: e.status.localAddr });
     this.setPhase(e, 'running', '');
   }
 
@@ -228,11 +228,11 @@ export class ProxySet {
     const e = this.proxies.get(name);
     if (!e) return;
     if (healthy) {
-      this.host.log.info('health check passed', { proxy: name });
+      this.host.log.info(`[${name}] health check success`);
       this.register(e);
       return;
     }
-    this.host.log.warn('health check failed, proxy leaves the server', { proxy: name, reason });
+    this.host.log.warn(`[${name}] health check failed`, { reason });
     e.retry.cancel();
     if (e.status.phase === 'running' || e.status.phase === 'wait start') this.host.session()?.closeProxy(name);
     this.setPhase(e, 'check failed', reason);

@@ -142,12 +142,12 @@ describe('burrow CLI', () => {
       `serverAddr = "127.0.0.1"\nserverPort = ${bindPort}\nauth.token = "t0k#en"\n\n[[proxies]]\nname = "echo"\ntype = "tcp"\nlocalIP = "127.0.0.1"\nlocalPort = ${echo.port}\nremotePort = 0\n`,
     );
     const client = run(['client', '-c', clientCfg]);
-    const [, remote] = await waitForOutput(client, 'stderr', /✓ echo {2}tcp {2}127\.0\.0\.1(:\d+) → 127\.0\.0\.1:\d+/);
+    const [, remote] = await waitForOutput(client, 'stderr', /\[echo\] start proxy success type=tcp remote=127\.0\.0\.1(:\d+) local=127\.0\.0\.1:\d+/);
     const data = patternBytes(300_000, 11);
     assert.ok((await echoThrough(portOf(remote!), data)).equals(data));
 
     const quick = run(['tcp', String(echo.port), '--server', `127.0.0.1:${bindPort}`, '--token', 't0k#en']);
-    const [, quickRemote] = await waitForOutput(quick, 'stderr', /✓ tcp-\d+ {2}tcp {2}127\.0\.0\.1(:\d+)/);
+    const [, quickRemote] = await waitForOutput(quick, 'stderr', /\[tcp-\d+\] start proxy success type=tcp remote=127\.0\.0\.1(:\d+)/);
     assert.ok((await echoThrough(portOf(quickRemote!), data)).equals(data));
 
     for (const r of [quick, client, server]) {
@@ -175,7 +175,7 @@ describe('burrow CLI', () => {
         const [, bindPort] = /server listening addr=127\.0\.0\.1:(\d+)/.exec(server.stderr())!;
         const echo = await startEcho();
         const pinned = run(['tcp', String(echo.port), '--server', `127.0.0.1:${bindPort}`, '--token', 't', '--fingerprint', fingerprints[0]!]);
-        await waitForOutput(pinned, 'stderr', /✓ tcp-\d+ {2}tcp/);
+        await waitForOutput(pinned, 'stderr', /\[tcp-\d+\] start proxy success type=tcp/);
         pinned.child.kill('SIGTERM');
         assert.equal(await pinned.exit, 0);
         const wrong = run(['tcp', String(echo.port), '--server', `127.0.0.1:${bindPort}`, '--token', 't', '--fingerprint', `sha256:${'00'.repeat(32)}`]);
@@ -220,7 +220,7 @@ describe('burrow CLI', () => {
       ].join('\n'),
     );
     const client = run(['client', '-c', clientIni]);
-    const [, remote] = await waitForOutput(client, 'stderr', /✓ ssh {2}tcp {2}127\.0\.0\.1(:\d+)/);
+    const [, remote] = await waitForOutput(client, 'stderr', /\[ssh\] start proxy success type=tcp remote=127\.0\.0\.1(:\d+)/);
     // The server has no vhostHTTPPort: the http proxy is refused with the reason, the tcp one serves.
     await waitForOutput(client, 'stderr', /proxy failed to start .*proxy=web .*vhostHTTPPort is not set/);
     const data = patternBytes(200_000, 13);
@@ -238,7 +238,7 @@ describe('burrow CLI', () => {
     const base = `serverAddr = "127.0.0.1"\nserverPort = ${server.port}\nauth.token = "test-token"\n\n[[proxies]]\nname = "first"\nlocalPort = ${echo.port}\n`;
     const cfg = writeConfig('frpc.toml', base);
     const client = run(['client', '-c', cfg]);
-    const [, first] = await waitForOutput(client, 'stderr', /✓ first {2}tcp {2}127\.0\.0\.1(:\d+)/);
+    const [, first] = await waitForOutput(client, 'stderr', /\[first\] start proxy success type=tcp remote=127\.0\.0\.1(:\d+)/);
 
     writeFileSync(cfg, base + `\n[[proxies]]\nname = "second"\nlocalPrt = 1\n`);
     client.child.kill('SIGHUP');
@@ -248,7 +248,7 @@ describe('burrow CLI', () => {
 
     writeFileSync(cfg, base + `\n[[proxies]]\nname = "second"\nlocalPort = ${echo.port}\n`);
     client.child.kill('SIGHUP');
-    const [, second] = await waitForOutput(client, 'stderr', /✓ second {2}tcp {2}127\.0\.0\.1(:\d+)/);
+    const [, second] = await waitForOutput(client, 'stderr', /\[second\] start proxy success type=tcp remote=127\.0\.0\.1(:\d+)/);
     assert.ok((await echoThrough(portOf(second!), data)).equals(data));
     assert.ok((await echoThrough(portOf(first!), data)).equals(data));
 
@@ -269,12 +269,12 @@ describe('burrow CLI', () => {
     const base = `serverAddr = "127.0.0.1"\nserverPort = ${server.port}\nauth.token = "test-token"\nwebServer.port = ${adminPort}\nwebServer.user = "u"\nwebServer.password = "p"\n\n[[proxies]]\nname = "first"\nlocalPort = ${echo.port}\n`;
     const cfg = writeConfig('frpc.toml', base);
     const client = run(['client', '-c', cfg]);
-    await waitForOutput(client, 'stderr', /✓ first /);
+    await waitForOutput(client, 'stderr', /\[first\] start proxy success/);
     writeFileSync(cfg, base + `\n[[proxies]]\nname = "second"\nlocalPort = ${echo.port}\n`);
     const reload = run(['client', 'reload', '-c', cfg]);
     assert.equal(await reload.exit, 0, reload.stderr());
     assert.match(reload.stdout(), /reloaded: .*"added":\["second"\]/);
-    const [, second] = await waitForOutput(client, 'stderr', /✓ second {2}tcp {2}127\.0\.0\.1(:\d+)/);
+    const [, second] = await waitForOutput(client, 'stderr', /\[second\] start proxy success type=tcp remote=127\.0\.0\.1(:\d+)/);
     const data = patternBytes(20_000, 19);
     assert.ok((await echoThrough(portOf(second!), data)).equals(data));
     client.child.kill('SIGTERM');
@@ -292,7 +292,7 @@ describe('burrow CLI', () => {
     const webPort = (web.address() as AddressInfo).port;
     const r = run(['http', String(webPort), '--server', `127.0.0.1:${server.port}`, '--token', TOKEN, '--subdomain', 'hook', '--inspect-port', '0']);
     const [, inspectUrl] = await waitForOutput(r, 'stdout', /inspect +(http:\/\/127\.0\.0\.1:\d+\/)#inspect/);
-    await waitForOutput(r, 'stderr', /✓ http-\d+/);
+    await waitForOutput(r, 'stderr', /\[http-\d+\] start proxy success/);
     const answer = await vhostRequest(vhostPort, 'hook.example.test', '/wechat?x=1', { method: 'POST', body: 'ping' });
     assert.equal(answer.body.toString(), 'local saw POST /wechat?x=1');
     const list = (await (await fetch(`${inspectUrl!}api/requests`)).json()) as { requests: Array<{ method: string; target: string; status: number }> };

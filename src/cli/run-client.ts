@@ -1,0 +1,51 @@
+import { BurrowClient } from '../client/client.js';
+import { reloadFromFile, startClientAdmin } from '../admin/client-api.js';
+import type { ClientConfig } from '../config/types.js';
+import { describeError } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import { onShutdown } from './process-setup.js';
+import { warnPlainWebServer } from './run-defaults.js';
+
+/**
+ * The running side of `burrow client|tcp|http` and `frpc`: each parses its own
+ * command line, then calls this (a separate file from the server's, so a client
+ * process does not load the server and its metrics).
+ */
+
+export interface RunClientOptions {
+  configFile?: string;
+  /** serve the admin page even when webServer.port is 0 (then on a port the OS picks), and say where */
+  page?: { onReady(port: number): void };
+}
+
+export async function runClient(config: ClientConfig, log: Logger, opts: RunClientOptions = {}): Promise<void> {
+  const { configFile, page } = opts;
+  const client = new BurrowClient(config, log);
+  if (config.webServer.port > 0) warnPlainWebServer(config.webServer, log);
+  const admin =
+    config.webServer.port > 0 || page
+      ? await startClientAdmin({
+          client,
+          configFile,
+          ...config.webServer,
+          logger: log,
+          stop: () => process.kill(process.pid, 'SIGTERM'),
+        })
+      : undefined;
+  if (admin) page?.onReady(admin.port);
+  onShutdown(async () => {
+    client.stop();
+    await admin?.close();
+  });
+  if (configFile) {
+    // SIGHUP re-reads the file like GET /api/reload; a bad file is refused and nothing changes.
+    process.on('SIGHUP', () => {
+      try {
+        reloadFromFile(client, configFile, log);
+      } catch (err) {
+        log.error(`reload refused, the running configuration is unchanged: ${describeError(err)}`);
+      }
+    });
+  }
+  await client.start();
+}
