@@ -33,6 +33,8 @@ export interface ApiRoute {
   handler(req: ApiRequest): ApiResult | Promise<ApiResult>;
   /** `/healthz` answers without credentials */
   public?: boolean;
+  /** a smaller bound on the body than MAX_BODY_BYTES (413 past it) */
+  maxBodyBytes?: number;
   /**
    * The request changes something, so a browser must show it comes from our
    * own page. Every method but GET has side effects; a GET route says so here.
@@ -123,14 +125,14 @@ function requestUrl(target: string | undefined): URL {
   }
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage, max = MAX_BODY_BYTES): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new HttpError(413, `request body over ${MAX_BODY_BYTES} bytes`));
+      if (size > max) {
+        reject(new HttpError(413, `request body over ${max} bytes`));
         req.destroy();
         return;
       }
@@ -199,7 +201,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         return { status: 401, text: 'Unauthorized\n' };
       }
       const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      return found.route.handler({ params: found.params, query: url.searchParams, contentType, body: () => readBody(req) });
+      return found.route.handler({ params: found.params, query: url.searchParams, contentType, body: () => readBody(req, found.route.maxBodyBytes) });
     };
     const fail = (err: unknown): void => {
       const status = err instanceof HttpError ? err.status : 500;
