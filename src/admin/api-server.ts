@@ -129,13 +129,16 @@ function readBody(req: IncomingMessage, max = MAX_BODY_BYTES): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const tooLarge = (): void => {
+      // Answered, not cut off: the rest is read and dropped (requestTimeout bounds it), then the connection closes.
+      req.removeAllListeners('data');
+      req.resume();
+      reject(new HttpError(413, `request body over ${max} bytes`));
+    };
+    if (Number(req.headers['content-length'] ?? 0) > max) return tooLarge();
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > max) {
-        reject(new HttpError(413, `request body over ${max} bytes`));
-        req.destroy();
-        return;
-      }
+      if (size > max) return tooLarge();
       chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
@@ -206,8 +209,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const fail = (err: unknown): void => {
       const status = err instanceof HttpError ? err.status : 500;
       if (status === 500) log.error('admin request failed', { path: url.pathname, reason: describeError(err) });
-      if (res.headersSent) res.destroy();
-      else send(res, apiError(status, describeError(err)));
+      if (res.headersSent) return void res.destroy();
+      if (status === 413) res.setHeader('connection', 'close');
+      send(res, apiError(status, describeError(err)));
     };
     // Nothing a peer sends may escape as an uncaught error: that would end the whole process.
     handle()
