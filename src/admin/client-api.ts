@@ -72,6 +72,8 @@ function clientBody(client: BurrowClient): Record<string, unknown> {
     reconnectAttempts: client.reconnectAttempts,
     lastError: client.lastError,
     proxies: proxyStatusBodies(client),
+    /** whether `store.path` is set: the page's store editor shows only then */
+    store: client.store !== undefined,
     /** http proxies whose requests the inspector records */
     inspecting: client.statuses.filter((s) => client.proxyConfig(s.name)?.inspect === true).map((s) => s.name).sort(),
   };
