@@ -2,6 +2,7 @@
 // from GET /api/client, refreshed every second.
 import { el, fillTable, getJSON, poll, statusPill } from './common.js';
 import { setInspectedProxies, startInspector } from './inspect.js';
+import { startStoreEditor } from './store.js';
 
 const REFRESH_MS = 1000;
 
@@ -23,7 +24,7 @@ async function refresh() {
     el(
       'tr',
       { 'data-proxy': p.name },
-      el('td', { class: 'mono', text: p.name }),
+      el('td', { class: 'mono', text: p.name }, p.source === 'store' ? el('span', { class: 'muted', text: ' · stored' }) : undefined),
       el('td', { text: p.type }),
       el('td', {}, statusPill(p.status)),
       el('td', { class: 'mono', text: p.local_addr }),
@@ -46,3 +47,4 @@ window.addEventListener('hashchange', showTab);
 showTab();
 poll(refresh, REFRESH_MS);
 void startInspector();
+void startStoreEditor();

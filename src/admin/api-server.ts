@@ -33,6 +33,8 @@ export interface ApiRoute {
   handler(req: ApiRequest): ApiResult | Promise<ApiResult>;
   /** `/healthz` answers without credentials */
   public?: boolean;
+  /** a smaller bound on the body than MAX_BODY_BYTES (413 past it) */
+  maxBodyBytes?: number;
   /**
    * The request changes something, so a browser must show it comes from our
    * own page. Every method but GET has side effects; a GET route says so here.
@@ -123,17 +125,20 @@ function requestUrl(target: string | undefined): URL {
   }
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage, max = MAX_BODY_BYTES): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const tooLarge = (): void => {
+      // Answered, not cut off: the rest is read and dropped (requestTimeout bounds it), then the connection closes.
+      req.removeAllListeners('data');
+      req.resume();
+      reject(new HttpError(413, `request body over ${max} bytes`));
+    };
+    if (Number(req.headers['content-length'] ?? 0) > max) return tooLarge();
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new HttpError(413, `request body over ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
-        return;
-      }
+      if (size > max) return tooLarge();
       chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
@@ -199,13 +204,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         return { status: 401, text: 'Unauthorized\n' };
       }
       const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      return found.route.handler({ params: found.params, query: url.searchParams, contentType, body: () => readBody(req) });
+      return found.route.handler({ params: found.params, query: url.searchParams, contentType, body: () => readBody(req, found.route.maxBodyBytes) });
     };
     const fail = (err: unknown): void => {
       const status = err instanceof HttpError ? err.status : 500;
       if (status === 500) log.error('admin request failed', { path: url.pathname, reason: describeError(err) });
-      if (res.headersSent) res.destroy();
-      else send(res, apiError(status, describeError(err)));
+      if (res.headersSent) return void res.destroy();
+      if (status === 413) res.setHeader('connection', 'close');
+      send(res, apiError(status, describeError(err)));
     };
     // Nothing a peer sends may escape as an uncaught error: that would end the whole process.
     handle()

@@ -4,6 +4,7 @@ import { ConfigError, loadClientConfig } from '../config/load.js';
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { inspectRoutes } from './inspect-api.js';
+import { storeRoutes } from './store-api.js';
 import { webPageRoutes } from './web-pages.js';
 import { apiError, startApiServer, type ApiRoute, type ApiServer } from './api-server.js';
 import { REDACTED, redactConfigText, secretsLeft } from './config-redact.js';
@@ -39,6 +40,8 @@ interface ProxyStatusBody {
   remote_addr: string;
   /** burrow's addition: when a refused registration goes again (ISO time) */
   next_retry?: string;
+  /** "store" for a proxy from the store (frp's field; absent for the config file's) */
+  source?: string;
 }
 
 function proxyStatusBodies(client: BurrowClient): ProxyStatusBody[] {
@@ -47,7 +50,8 @@ function proxyStatusBodies(client: BurrowClient): ProxyStatusBody[] {
     .map((s) => {
       const remote = s.err || !s.remoteAddr ? '' : s.type === 'tcp' || s.type === 'udp' ? `${client.config.serverAddr}${s.remoteAddr}` : s.remoteAddr;
       const retry = s.nextRetryAt > 0 ? { next_retry: new Date(s.nextRetryAt).toISOString() } : {};
-      return { name: s.name, type: s.type, status: s.phase, err: s.err, local_addr: s.localAddr, plugin: '', remote_addr: remote, ...retry };
+      const source = client.store?.has('proxy', s.name) ? { source: 'store' } : {};
+      return { name: s.name, type: s.type, status: s.phase, err: s.err, local_addr: s.localAddr, plugin: '', remote_addr: remote, ...retry, ...source };
     });
 }
 
@@ -68,6 +72,8 @@ function clientBody(client: BurrowClient): Record<string, unknown> {
     reconnectAttempts: client.reconnectAttempts,
     lastError: client.lastError,
     proxies: proxyStatusBodies(client),
+    /** whether `store.path` is set: the page's store editor shows only then */
+    store: client.store !== undefined,
     /** http proxies whose requests the inspector records */
     inspecting: client.statuses.filter((s) => client.proxyConfig(s.name)?.inspect === true).map((s) => s.name).sort(),
   };
@@ -88,6 +94,7 @@ export function clientAdminRoutes(opts: ClientAdminOptions): ApiRoute[] {
     { method: 'GET', path: '/api/status', handler: () => ({ json: statusBody(client) }) },
     { method: 'GET', path: '/api/client', handler: () => ({ json: clientBody(client) }) },
     ...inspectRoutes(client),
+    ...storeRoutes({ client, guarded }),
     {
       method: 'GET',
       path: '/api/reload',

@@ -17,7 +17,7 @@ export const REDACTED = '<redacted>';
  * `secretKey`, `oidc.clientSecret`, `groupKey`, a header such as
  * `header_Authorization` or `requestHeaders.set.Cookie`, or is frp's short `sk`.
  */
-function isSecretKey(key: string): boolean {
+export function isSecretKey(key: string): boolean {
   const last = key.slice(key.lastIndexOf('.') + 1).toLowerCase().replace(/[_-]/g, '').replace(/^["']|["']$/g, '');
   return last === 'sk' || /(token|password|passwd|pwd|secret|secretkey|groupkey|authorization|cookie)$/.test(last);
 }

@@ -33,7 +33,7 @@ export type WebPage = 'server' | 'client';
 /** Each page's own files beside the shared ones. */
 const PAGE_ASSETS: Record<WebPage, string[]> = {
   server: ['server.js'],
-  client: ['client.js', 'inspect.js', 'inspect.css'],
+  client: ['client.js', 'inspect.js', 'inspect.css', 'store.js'],
 };
 
 function load(name: string): { body: Buffer; type: string } {

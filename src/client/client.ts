@@ -14,6 +14,7 @@ import { getTransport } from '../transport/index.js';
 import { shortRunId } from '../util/peer-string.js';
 import { DEFAULT_PROXY_RETRY, waitForRunning, type ProxyRetryTiming, type ProxyStatus } from './proxy-status.js';
 import { ProxySet, type ReloadDiff } from './proxy-set.js';
+import { ProxyStore, withStored, type StoreHost } from './proxy-store.js';
 
 /**
  * The client's one state field, as the admin API shows it. The wait between
@@ -84,6 +85,12 @@ export class BurrowClient extends EventEmitter<ClientEvents> {
   /** the backoff wait under way; stop() ends it early */
   private pause: { timer: NodeJS.Timeout; wake: () => void } | undefined;
   private readonly visitorSet: VisitorSet;
+  /** set when start() starts the visitors; a reload before then leaves them to it */
+  private visitorsStarted = false;
+  /** the proxies and visitors of the config file as last (re)loaded; the store's run beside them */
+  private fileConfig: ClientConfig;
+  /** frpc's store (`store.path`): entries added through the admin API, kept across restarts */
+  readonly store: ProxyStore | undefined;
   private readonly natHoleExchange = new NatHoleExchange();
   /** xtcp's NatHole* requests, over whichever session is current */
   private readonly natHoleLink: NatHoleLink = this.createNatHoleLink();
@@ -94,6 +101,9 @@ export class BurrowClient extends EventEmitter<ClientEvents> {
     options: BurrowClientOptions = {},
   ) {
     super();
+    this.fileConfig = config;
+    // Read before the proxies are built: a bad store file stops the client here, naming each problem.
+    this.store = config.store.path !== '' ? new ProxyStore(config.store.path, this.storeHost(), log) : undefined;
     this.inspector = new HttpInspector({ ...config.inspect, storeFile: config.inspect.store, logger: log.child({ part: 'inspector' }) });
     this.proxies = new ProxySet(
       {
@@ -164,7 +174,8 @@ export class BurrowClient extends EventEmitter<ClientEvents> {
     this.enter(ClientState.Connecting);
     await this.logIn();
     // As frp, visitors start once logged in; they then follow the session across reconnects.
-    await this.visitorSet.start(this.selectVisitors(this.config));
+    this.visitorsStarted = true;
+    await this.visitorSet.start(this.selectVisitors(this.fileConfig));
     if (this.stopped) this.visitorSet.stop();
   }
 
@@ -189,12 +200,20 @@ export class BurrowClient extends EventEmitter<ClientEvents> {
    * address, token, transport) is not applied live, as in frp.
    */
   reload(next: ClientConfig): ReloadDiff {
-    const diff = this.proxies.reload(this.selectProxies(next));
-    const v = this.visitorSet.reload(this.selectVisitors(next));
-    diff.added.push(...v.added);
-    diff.removed.push(...v.removed);
-    diff.changed.push(...v.changed);
-    this.log.info('configuration reloaded', { added: diff.added.join(',') || '-', removed: diff.removed.join(',') || '-', changed: diff.changed.join(',') || '-' });
+    this.fileConfig = next;
+    return this.apply('configuration reloaded');
+  }
+
+  /** Runs the file's and the store's entries: the one diff behind a reload and a store change. */
+  private apply(what: string): ReloadDiff {
+    const diff = this.proxies.reload(this.selectProxies(this.fileConfig));
+    if (this.visitorsStarted) {
+      const v = this.visitorSet.reload(this.selectVisitors(this.fileConfig));
+      diff.added.push(...v.added);
+      diff.removed.push(...v.removed);
+      diff.changed.push(...v.changed);
+    }
+    this.log.info(what, { added: diff.added.join(',') || '-', removed: diff.removed.join(',') || '-', changed: diff.changed.join(',') || '-' });
     return diff;
   }
 
@@ -308,15 +327,23 @@ export class BurrowClient extends EventEmitter<ClientEvents> {
     return this.state === ClientState.Online ? this.session : undefined;
   }
 
-  /** The proxies of `config` this client should run: enabled and, if `start` is set, named there. */
+  /** The proxies this client should run, the file's and the store's: enabled and, if `start` is set, named there (as frp, for stored ones too). */
   private selectProxies(config: ClientConfig): ProxyConfig[] {
     const selected = config.start.length > 0 ? new Set(config.start) : undefined;
-    return config.proxies.filter((p) => p.enabled && (!selected || selected.has(p.name)));
+    return withStored(config.proxies, this.store?.proxies ?? [], 'proxy', this.log).filter((p) => p.enabled && (!selected || selected.has(p.name)));
   }
 
   private selectVisitors(config: ClientConfig): ClientConfig['visitors'] {
     const selected = config.start.length > 0 ? new Set(config.start) : undefined;
-    return config.visitors.filter((v) => v.enabled && (!selected || selected.has(v.name)));
+    return withStored(config.visitors, this.store?.visitors ?? [], 'visitor', this.log).filter((v) => v.enabled && (!selected || selected.has(v.name)));
+  }
+
+  /** What the store asks of the client: the file's names (a stored entry may not take one) and a re-apply. */
+  private storeHost(): StoreHost {
+    return {
+      fileNames: (kind) => new Set((kind === 'proxy' ? this.fileConfig.proxies : this.fileConfig.visitors).map((c) => c.name)),
+      apply: () => void this.apply('store changed'),
+    };
   }
 
   private createNatHoleLink(): NatHoleLink {

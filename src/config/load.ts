@@ -125,6 +125,8 @@ function buildClient(raw: unknown, options: BuildOptions): Built<ClientConfig, V
   const normalized = structuredClone(validated);
   resolveHeartbeats(validated.transport);
   const cfg: ClientConfig = { ...validated, proxies: validated.proxies.map((p) => ({ ...p, remotePort: p.remotePort ?? 0 })) };
+  // As frpc: a relative store path is taken from the config file's directory.
+  if (cfg.store.path !== '') cfg.store.path = resolve(options.baseDir ?? process.cwd(), cfg.store.path);
   if (built.problems.length === 0) resolveTokenSource(cfg.auth, options.baseDir ?? process.cwd(), sinks.error);
   for (const w of built.warnings) options.onWarning?.(w);
   return { ...built, config: cfg, normalized };

@@ -39,7 +39,9 @@ export type BurrowErrorCode =
   | 'BURROW_VISITOR_REFUSED'
   | 'BURROW_NAT_HOLE_FAILED'
   | 'BURROW_CLOCK_SKEW'
-  | 'BURROW_QUEUE_FULL';
+  | 'BURROW_QUEUE_FULL'
+  | 'BURROW_STORE_NOT_FOUND'
+  | 'BURROW_STORE_CONFLICT';
 
 export class BurrowError extends Error {
   readonly code: BurrowErrorCode;

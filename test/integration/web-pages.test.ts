@@ -1,14 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { startClientAdmin } from '../../src/admin/client-api.js';
 import { startServerDashboard } from '../../src/admin/server-api.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { launchChromium, NO_CHROMIUM } from '../helpers/browser.js';
 import { vhostRequest } from '../helpers/http.js';
-import { echoThrough, freePort, makeClient, patternBytes, portOf, startEcho, startServer, tcpProxy } from '../helpers/tunnel.js';
+import { echoThrough, freePort, makeClient, patternBytes, portOf, startEcho, startServer, tcpProxy, waitFor } from '../helpers/tunnel.js';
 
 const CREDENTIALS = { username: 'admin', password: 'pages-s3cret' };
 
@@ -185,5 +188,71 @@ test('the inspector page lists requests live, shows bodies readably, and replays
     await admin.close();
     await server.stop();
     hook.close();
+  }
+});
+
+test('the admin page adds, changes and removes a stored tunnel in headless Chromium', { skip: NO_CHROMIUM }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'burrow-store-page-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const echo = await startEcho();
+  const server = await startServer();
+  const client = makeClient(server.port, { proxies: [tcpProxy('from-file', echo.port)], extra: { store: { path: join(dir, 'store.json') } } });
+  const admin = await startClientAdmin({ client, addr: '127.0.0.1', port: 0, user: CREDENTIALS.username, password: CREDENTIALS.password, logger: silentLogger, stop: () => {} });
+  const chromium = await launchChromium();
+  try {
+    await client.start();
+    const filePort = portOf((await client.waitForProxy('from-file')).remoteAddr);
+    const context = await chromium.browser.newContext({ httpCredentials: CREDENTIALS });
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    await page.goto(`http://127.0.0.1:${admin.port}/`);
+    await page.locator('#stored td.empty').waitFor();
+
+    // Add: the editor starts from a tcp template; the new tunnel runs and carries bytes.
+    const [port1, port2] = [await freePort(), await freePort()];
+    await page.getByRole('button', { name: 'New proxy' }).click();
+    const template = JSON.parse(await page.getByLabel('definition').inputValue()) as { tcp: Record<string, unknown> };
+    assert.equal(template.tcp.localIP, '127.0.0.1');
+    await page.getByLabel('definition').fill(JSON.stringify({ name: 'web-tcp', type: 'tcp', tcp: { localIP: '127.0.0.1', localPort: echo.port, remotePort: port1 } }));
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.locator('#stored tr[data-stored="web-tcp"]').waitFor();
+    await page.locator('#proxies tr[data-proxy="web-tcp"] .pill.ok').waitFor();
+    const data = patternBytes(128 * 1024);
+    assert.ok((await echoThrough(port1, data)).equals(data));
+
+    // A mistake is answered in the page, naming the key; nothing changes.
+    await page.getByRole('button', { name: 'New proxy' }).click();
+    await page.getByLabel('definition').fill(JSON.stringify({ name: 'typo', type: 'tcp', tcp: { localPort: echo.port, remotPort: 1 } }));
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.locator('#store-error', { hasText: 'tcp.remotPort' }).waitFor();
+    assert.match((await page.locator('#store-error').textContent()) ?? '', /^validation error: tcp\.remotPort: /);
+    await page.getByRole('button', { name: 'Cancel' }).click();
+
+    // Change: the stored entry comes back into the editor; a new port replaces the old.
+    await page.getByRole('button', { name: 'Change web-tcp' }).click();
+    await page.locator('#store-editor-title', { hasText: 'Change proxy web-tcp' }).waitFor();
+    const current = JSON.parse(await page.getByLabel('definition').inputValue()) as { tcp: Record<string, unknown> };
+    assert.equal(current.tcp.remotePort, port1);
+    current.tcp.remotePort = port2;
+    await page.getByLabel('definition').fill(JSON.stringify(current));
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.locator('#store-editor').waitFor({ state: 'hidden' });
+    await client.waitForProxy('web-tcp');
+    assert.ok((await echoThrough(port2, data)).equals(data));
+
+    // Remove: the row goes, the port closes; the file's tunnel served throughout.
+    await page.getByRole('button', { name: 'Remove web-tcp' }).click();
+    await page.locator('#stored td.empty').waitFor();
+    assert.equal(client.status('web-tcp'), undefined);
+    await waitFor(() => server.findProxy('web-tcp') === undefined, 'the server to close "web-tcp"');
+    assert.ok((await echoThrough(filePort, data)).equals(data));
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await chromium.close();
+    client.stop();
+    await admin.close();
+    await server.stop();
+    await echo.close();
   }
 });
