@@ -47,7 +47,7 @@ function proxyStatusBodies(client: BurrowClient): ProxyStatusBody[] {
     .map((s) => {
       const remote = s.err || !s.remoteAddr ? '' : s.type === 'tcp' || s.type === 'udp' ? `${client.config.serverAddr}${s.remoteAddr}` : s.remoteAddr;
       const retry = s.nextRetryAt > 0 ? { next_retry: new Date(s.nextRetryAt).toISOString() } : {};
-      return { name: s.name, type: s.type, status: s.phase, err: s.err, local_addr: s.localAddr, plugin: '', remote_addr: remote, ...retry };
+      return { name: s.name, type: s.type, status: s.phase, err: s.err, local_addr: s.localAddr, plugin: s.plugin, remote_addr: remote, ...retry };
     });
 }
 
