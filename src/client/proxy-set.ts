@@ -172,7 +172,10 @@ export class ProxySet {
     const plugin = p.plugin?.type ?? '';
     const refuse = (err: string): undefined => {
       // Shown in the status and logged; the other proxies run.
-      this.unsupported.push({ config: p, status: { name: p.name, type: p.type, phase: 'start error', err, remoteAddr: '', localAddr, plugin, nextRetryAt: 0 } });
+      this.unsupported.push({
+        config: p,
+        status: { name: p.name, type: p.type, phase: 'start error', err, remoteAddr: '', localAddr, plugin, nextRetryAt: 0 },
+      });
       return undefined;
     };
     if (!CLIENT_PROXY_TYPES.has(p.type)) return refuse(`proxy type "${p.type}" is not supported by burrow yet`);
