@@ -51,7 +51,7 @@ function proxyStatusBodies(client: BurrowClient): ProxyStatusBody[] {
       const remote = s.err || !s.remoteAddr ? '' : s.type === 'tcp' || s.type === 'udp' ? `${client.config.serverAddr}${s.remoteAddr}` : s.remoteAddr;
       const retry = s.nextRetryAt > 0 ? { next_retry: new Date(s.nextRetryAt).toISOString() } : {};
       const source = client.store?.has('proxy', s.name) ? { source: 'store' } : {};
-      return { name: s.name, type: s.type, status: s.phase, err: s.err, local_addr: s.localAddr, plugin: '', remote_addr: remote, ...retry, ...source };
+      return { name: s.name, type: s.type, status: s.phase, err: s.err, local_addr: s.localAddr, plugin: s.plugin, remote_addr: remote, ...retry, ...source };
     });
 }
 

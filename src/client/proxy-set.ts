@@ -3,6 +3,7 @@ import type { ProxyConfig } from '../config/types.js';
 import type { HttpInspector } from '../inspect/inspector.js';
 import type { NewProxyResp, StartWorkConn } from '../protocol/messages.js';
 import type { ClientProxyHandler } from '../proxy/types.js';
+import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { ClientSession } from './client-session.js';
 import { HealthCheck, HealthState } from './health-check.js';
@@ -166,25 +167,37 @@ export class ProxySet {
   }
 
   private add(p: ProxyConfig): ProxyEntry | undefined {
-    const localAddr = `${p.localIP}:${p.localPort}`;
-    if (!CLIENT_PROXY_TYPES.has(p.type)) {
-      // Shown in the status and logged at start; the other proxies run.
-      const err = `proxy type "${p.type}" is not supported by burrow yet`;
-      this.unsupported.push({ config: p, status: { name: p.name, type: p.type, phase: 'start error', err, remoteAddr: '', localAddr, nextRetryAt: 0 } });
+    // As frpc's status: the local address only with a localPort, and the plugin's type.
+    const localAddr = p.localPort > 0 ? `${p.localIP.includes(':') ? `[${p.localIP}]` : p.localIP}:${p.localPort}` : '';
+    const plugin = p.plugin?.type ?? '';
+    const refuse = (err: string): undefined => {
+      // Shown in the status and logged; the other proxies run.
+      this.unsupported.push({
+        config: p,
+        status: { name: p.name, type: p.type, phase: 'start error', err, remoteAddr: '', localAddr, plugin, nextRetryAt: 0 },
+      });
       return undefined;
-    }
+    };
+    if (!CLIENT_PROXY_TYPES.has(p.type)) return refuse(`proxy type "${p.type}" is not supported by burrow yet`);
     const { host } = this;
     const inspect = p.type === 'http' && p.inspect === true;
-    const handler = createProxyHandler(p, {
-      cipherKey: host.cipherKey,
-      logger: host.log.child({ proxy: p.name }),
-      wireName: host.user ? `${host.user}.${p.name}` : p.name,
-      natHole: host.natHole,
-      ...(inspect ? { observe: (toLocal, local, start) => host.inspector.observe(p.name, `${start.src_addr ?? ''}:${start.src_port ?? 0}`, toLocal, local) } : {}),
-    });
-    const status: ProxyStatus = { name: p.name, type: p.type, phase: 'new', err: '', remoteAddr: '', localAddr, nextRetryAt: 0 };
+    let handler: ClientProxyHandler;
+    try {
+      // Makes the proxy's plugin, which fails for settings it cannot serve (frp fails the proxy's start).
+      handler = createProxyHandler(p, {
+        cipherKey: host.cipherKey,
+        logger: host.log.child({ proxy: p.name }),
+        wireName: host.user ? `${host.user}.${p.name}` : p.name,
+        natHole: host.natHole,
+        ...(inspect ? { observe: (toLocal, local, start) => host.inspector.observe(p.name, `${start.src_addr ?? ''}:${start.src_port ?? 0}`, toLocal, local) } : {}),
+      });
+    } catch (err) {
+      return refuse(describeError(err));
+    }
+    const status: ProxyStatus = { name: p.name, type: p.type, phase: 'new', err: '', remoteAddr: '', localAddr, plugin, nextRetryAt: 0 };
     const retry = new ProxyRetry(host.retryTiming, () => this.retryRegistration(p.name));
-    const hc = p.healthCheck && p.healthCheck.type !== '' ? p.healthCheck : undefined;
+    // As frp: a health check needs a localPort to check (a plugin proxy may have none).
+    const hc = p.healthCheck && p.healthCheck.type !== '' && p.localPort > 0 ? p.healthCheck : undefined;
     const health = hc ? new HealthCheck(hc, p.localIP, p.localPort, (healthy, reason) => this.onHealth(p.name, healthy, reason)) : undefined;
     const entry: ProxyEntry = { config: p, handler, status, retry, ...(health ? { health } : {}) };
     this.proxies.set(p.name, entry);

@@ -11,7 +11,10 @@ export interface ProxyStatus {
   phase: ProxyPhase;
   err: string;
   remoteAddr: string;
+  /** "ip:port" as frpc shows it; "" when a plugin serves the proxy without a localPort */
   readonly localAddr: string;
+  /** the plugin type serving the proxy, "" without one (frpc's status `plugin`) */
+  readonly plugin: string;
   /** when the next registration attempt goes out (epoch ms), 0 when none is planned */
   nextRetryAt: number;
 }

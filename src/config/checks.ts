@@ -10,7 +10,12 @@ import type { ClientPluginType, ServerConfig, ValidatedClientConfig, ValidatedPr
  * - stcp/sudp/xtcp without `secretKey` load (frp accepts them) but warn: anyone
  *   who knows the proxy name could reach the service.
  * - `plugin` together with `localPort` loads (the plugin serves the
- *   connections, frp ignores localIP/localPort) and warns.
+ *   connections, frp ignores localIP/localPort) and warns; frp still health
+ *   checks that port, so a health check without one warns that it is off.
+ * - `plugin` on udp/sudp loads and warns: frp ignores it there (plugins serve
+ *   byte streams) and relays datagrams to localPort, so localPort is required.
+ * - `plugin.type = "virtual_net"` is an error: it needs a TUN device, which
+ *   burrow does not create (frp also gates it behind a feature flag).
  * - `auth.method = "oidc"` is valid frp but burrow cannot log in with it yet, so
  *   it is an error rather than a silent token login.
  */
@@ -121,9 +126,17 @@ export function checkClient(cfg: ValidatedClientConfig, raw: unknown, sinks: Che
   });
 }
 
+const DATAGRAM_TYPES: ReadonlySet<string> = new Set(['udp', 'sudp']);
+
 function checkProxy(p: ValidatedProxyConfig, at: string, localPortGiven: boolean, { error, warn }: CheckSinks): void {
-  if (p.plugin) {
-    if (localPortGiven) warn(`${at}.localPort`, `ignored: plugin "${p.plugin.type}" serves the connections`);
+  if (p.plugin && DATAGRAM_TYPES.has(p.type)) {
+    warn(`${at}.plugin`, `ignored on type "${p.type}": plugins serve tcp-like proxies (as frp, datagrams go to localPort)`);
+    if (!localPortGiven) error(`${at}.localPort`, 'required');
+  } else if (p.plugin) {
+    const checked = p.healthCheck !== undefined && p.healthCheck.type !== '';
+    if (localPortGiven) warn(`${at}.localPort`, `${checked ? 'used only by the health check' : 'ignored'}: plugin "${p.plugin.type}" serves the connections`);
+    else if (checked) warn(`${at}.healthCheck.type`, 'ignored: a plugin proxy is health checked on its localPort, and none is set (as frp)');
+    if (p.plugin.type === 'virtual_net') error(`${at}.plugin.type`, '"virtual_net" is not supported: it needs a TUN device, which burrow does not create');
     const need = PLUGIN_NEEDS[p.plugin.type];
     if (need && !p.plugin[need]) error(`${at}.plugin.${need}`, `required for plugin type "${p.plugin.type}"`);
   } else if (!localPortGiven) {

@@ -1,7 +1,9 @@
 /**
  * PROXY protocol headers (HAProxy spec, v1 text and v2 binary) that tell a
  * local service who the visitor really is. Pure: addresses in, bytes out.
- * As frp (go-proxyproto): the family follows the source address.
+ * As frp (go-proxyproto): the family follows the source address; a udp
+ * flow gets the v2 UDP codes, and in v1 (which has no UDP) the short
+ * `PROXY UNKNOWN` line.
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { ipBytes } from '../util/address.js';
@@ -17,6 +19,12 @@ const V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51
 const V2_PROXY_COMMAND = 0x21; // version 2, command PROXY
 const V2_TCP4 = 0x11;
 const V2_TCP6 = 0x21;
+const V2_UDP4 = 0x12;
+const V2_UDP6 = 0x22;
+const V1_UNKNOWN = 'PROXY UNKNOWN\r\n';
+
+/** What the proxied connection is: a TCP stream (tcp, http, stcp, …) or a UDP flow (udp, sudp). */
+export type ProxiedTransport = 'tcp' | 'udp';
 
 const MAPPED_PREFIX = '::ffff:';
 
@@ -42,10 +50,16 @@ function sameFamily(src: string, dst: string): { family: 4 | 6; src: string; dst
  * literal (frp then sends none either: its header stays UNSPEC/LOCAL only for
  * non-TCP addresses, which StartWorkConn never carries).
  */
-export function encodeProxyProtocolHeader(version: ProxyProtocolVersion, src: ProxyProtocolEndpoint, dst: ProxyProtocolEndpoint): Buffer | undefined {
+export function encodeProxyProtocolHeader(
+  version: ProxyProtocolVersion,
+  src: ProxyProtocolEndpoint,
+  dst: ProxyProtocolEndpoint,
+  transport: ProxiedTransport = 'tcp',
+): Buffer | undefined {
   const pair = sameFamily(src.address, dst.address);
   if (!pair) return undefined;
   if (version === 'v1') {
+    if (transport === 'udp') return Buffer.from(V1_UNKNOWN, 'latin1');
     const proto = pair.family === 4 ? 'TCP4' : 'TCP6';
     return Buffer.from(`PROXY ${proto} ${pair.src} ${pair.dst} ${src.port} ${dst.port}\r\n`, 'latin1');
   }
@@ -57,7 +71,7 @@ export function encodeProxyProtocolHeader(version: ProxyProtocolVersion, src: Pr
   const body = Buffer.concat([srcBytes, dstBytes, ports]);
   const head = Buffer.alloc(4);
   head[0] = V2_PROXY_COMMAND;
-  head[1] = pair.family === 4 ? V2_TCP4 : V2_TCP6;
+  head[1] = transport === 'udp' ? (pair.family === 4 ? V2_UDP4 : V2_UDP6) : pair.family === 4 ? V2_TCP4 : V2_TCP6;
   head.writeUInt16BE(body.length, 2);
   return Buffer.concat([V2_SIGNATURE, head, body]);
 }

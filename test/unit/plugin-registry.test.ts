@@ -48,3 +48,13 @@ describe('connection info and PROXY protocol', () => {
     assert.equal(encodeProxyProtocolHeader('v2', { address: 'not-an-ip', port: 1 }, { address: '1.2.3.4', port: 2 }), undefined);
   });
 });
+
+describe('PROXY protocol headers for udp flows (go-proxyproto as frp uses it)', () => {
+  it('v2 uses the UDP codes; v1 has no UDP and sends the short UNKNOWN line', () => {
+    const v4 = encodeProxyProtocolHeader('v2', { address: '1.2.3.4', port: 1000 }, { address: '127.0.0.1', port: 53 }, 'udp');
+    assert.equal(v4?.toString('hex'), '0d0a0d0a000d0a515549540a' + '2112000c' + '01020304' + '7f000001' + '03e8' + '0035');
+    const v6 = encodeProxyProtocolHeader('v2', { address: '::1', port: 1 }, { address: '::1', port: 2 }, 'udp');
+    assert.equal(v6?.[13], 0x22);
+    assert.equal(encodeProxyProtocolHeader('v1', { address: '1.2.3.4', port: 1 }, { address: '127.0.0.1', port: 2 }, 'udp')?.toString(), 'PROXY UNKNOWN\r\n');
+  });
+});

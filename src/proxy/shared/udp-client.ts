@@ -2,30 +2,25 @@ import type { Duplex } from 'node:stream';
 import type { ProxyConfig } from '../../config/types.js';
 import type { StartWorkConn } from '../../protocol/messages.js';
 import { describeError } from '../../util/errors.js';
-import type { Logger } from '../../util/logger.js';
 import type { TrafficCounter } from '../../relay/pipe.js';
 import type { ClientProxyContext } from '../client-context.js';
-import { wrapPayload, type PayloadTransformOptions } from '../payload-transform.js';
+import { limitBandwidth } from '../../relay/bandwidth-limit.js';
+import { wrapPayload } from '../payload-transform.js';
 import type { ClientProxyHandler } from '../types.js';
-import { localServiceOf } from './local-service.js';
+import { type LocalServiceOptions, localServiceOf } from './local-service.js';
 import { UdpLocalForwarder } from './udp-local-forwarder.js';
 import { UdpPacketChannel } from './udp-packet-channel.js';
 
 /** frp's proxy-owning client pings every udp/sudp payload stream this often. */
 export const UDP_HEARTBEAT_MS = 30_000;
 
-export interface UdpClientProxyOptions {
-  name: string;
-  localIP: string;
-  localPort: number;
-  payload: PayloadTransformOptions;
+export interface UdpClientProxyOptions extends LocalServiceOptions {
   /**
    * udp: the server keeps one work connection per proxy, so a new one
    * replaces the old. sudp: one work connection per visitor connection, all
    * served at once.
    */
   oneStreamAtATime: boolean;
-  logger: Logger;
 }
 
 /**
@@ -44,7 +39,7 @@ export class UdpClientProxy implements ClientProxyHandler {
   }
 
   handleWorkConn(work: Duplex, start: StartWorkConn): void {
-    const { name, logger } = this.opts;
+    const { name, logger, limiter } = this.opts;
     if (this.opts.oneStreamAtATime) for (const old of this.streams) old.close();
     const traffic = this.traffic;
     const forwarder = new UdpLocalForwarder({
@@ -52,12 +47,13 @@ export class UdpClientProxy implements ClientProxyHandler {
       localIP: this.opts.localIP,
       localPort: this.opts.localPort,
       logger,
+      ...(this.opts.proxyProtocolVersion ? { proxyProtocolVersion: this.opts.proxyProtocolVersion } : {}),
       onReply: (payload, visitor) => {
         traffic.bytesOut += payload.length;
         channel.send(payload, visitor);
       },
     });
-    const channel: UdpPacketChannel = new UdpPacketChannel(wrapPayload(work, this.opts.payload), {
+    const channel: UdpPacketChannel = new UdpPacketChannel(wrapPayload(limiter ? limitBandwidth(work, limiter) : work, this.opts.payload), {
       heartbeatMs: UDP_HEARTBEAT_MS,
       onPacket: (payload, visitor) => {
         traffic.bytesIn += payload.length;

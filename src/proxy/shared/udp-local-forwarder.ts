@@ -1,5 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
+import { encodeProxyProtocolHeader, type ProxyProtocolVersion } from '../../protocol/proxy-protocol.js';
 import { udpAddressKey, type UdpAddress } from '../../protocol/udp-packet.js';
 import { describeError } from '../../util/errors.js';
 import { FlowTable } from '../../util/flow-table.js';
@@ -20,6 +21,8 @@ export interface UdpLocalForwarderOptions {
   /** a reply from the local service for `visitor` */
   onReply(payload: Buffer, visitor: UdpAddress): void;
   logger: Logger;
+  /** transport.proxyProtocolVersion: the first datagram of each flow carries a PROXY header, as frp */
+  proxyProtocolVersion?: ProxyProtocolVersion;
   idleMs?: number;
   maxFlows?: number;
 }
@@ -28,6 +31,8 @@ interface LocalFlow {
   readonly socket: Socket;
   /** datagrams that arrived before connect() finished; undefined once connected */
   pending: Buffer[] | undefined;
+  /** the PROXY header the flow's first datagram still has to carry */
+  header: Buffer | undefined;
 }
 
 /**
@@ -74,7 +79,7 @@ export class UdpLocalForwarder {
   private open(key: string, visitor: UdpAddress): LocalFlow {
     const { localIP, localPort, logger, name } = this.opts;
     const socket = createSocket({ type: this.socketType, recvBufferSize: UDP_FLOW_RECV_BUFFER });
-    const flow: LocalFlow = { socket, pending: [] };
+    const flow: LocalFlow = { socket, pending: [], header: undefined };
     socket.on('message', (reply: Buffer) => {
       // A reply keeps the flow alive as much as a request does.
       this.flows.touch(key);
@@ -85,6 +90,7 @@ export class UdpLocalForwarder {
       this.flows.delete(key);
     });
     socket.connect(localPort, localIP, () => {
+      flow.header = this.proxyProtocolHeader(visitor, socket);
       const queued = flow.pending ?? [];
       flow.pending = undefined;
       for (const p of queued) this.send(flow, p);
@@ -93,7 +99,27 @@ export class UdpLocalForwarder {
     return flow;
   }
 
+  /**
+   * As frp: from the visitor's address to the local service's (as resolved,
+   * so a host name in localIP works), UDP in v2, `PROXY UNKNOWN` in v1.
+   */
+  private proxyProtocolHeader(visitor: UdpAddress, socket: Socket): Buffer | undefined {
+    const version = this.opts.proxyProtocolVersion;
+    if (!version) return undefined;
+    try {
+      const local = socket.remoteAddress();
+      return encodeProxyProtocolHeader(version, { address: visitor.ip, port: visitor.port }, { address: local.address, port: local.port }, 'udp');
+    } catch {
+      return undefined; // closed in between: nothing more is sent on it
+    }
+  }
+
   private send(flow: LocalFlow, payload: Buffer): void {
+    if (flow.header) {
+      // Only the first datagram of a flow: frp prefixes the one that opened it.
+      payload = Buffer.concat([flow.header, payload]);
+      flow.header = undefined;
+    }
     try {
       // Errors (e.g. the service is down: ECONNREFUSED from ICMP) lose this datagram only.
       flow.socket.send(payload, () => {});

@@ -10,6 +10,11 @@ import type { StartWorkConn } from '../../protocol/messages.js';
 import { BurrowError, describeError } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
 import type { ClientProxyContext, NatHoleLink } from '../client-context.js';
+import { createClientPlugin } from '../../plugin/registry.js';
+import type { ClientPlugin } from '../../plugin/types.js';
+import type { ProxyProtocolVersion } from '../../protocol/proxy-protocol.js';
+import type { BandwidthLimiter } from '../../relay/bandwidth-limit.js';
+import { localServiceOf } from '../shared/local-service.js';
 import { TcpClientProxy } from '../shared/tcp-client.js';
 import type { ClientProxyHandler } from '../types.js';
 import { newTransactionId } from './transaction-id.js';
@@ -32,6 +37,10 @@ export interface XtcpOwnerOptions {
   disableAssistedAddrs: boolean;
   link: NatHoleLink;
   logger: Logger;
+  /** the tunnel's streams go to it instead of localIP:localPort, as frp's other stream types */
+  plugin?: ClientPlugin;
+  proxyProtocolVersion?: ProxyProtocolVersion;
+  limiter?: BandwidthLimiter;
 }
 
 /**
@@ -52,6 +61,9 @@ export class XtcpOwnerProxy implements ClientProxyHandler {
       localPort: opts.localPort,
       payload: { encryptionKey: opts.useEncryption ? deriveCipherKey(opts.secretKey) : undefined, compression: opts.useCompression },
       logger: opts.logger,
+      ...(opts.plugin ? { plugin: opts.plugin } : {}),
+      ...(opts.proxyProtocolVersion ? { proxyProtocolVersion: opts.proxyProtocolVersion } : {}),
+      ...(opts.limiter ? { limiter: opts.limiter } : {}),
     });
   }
 
@@ -114,11 +126,14 @@ export class XtcpOwnerProxy implements ClientProxyHandler {
 
   close(): void {
     for (const t of this.tunnels) t.destroy();
+    this.local.close();
   }
 }
 
 /** The owner's half of an xtcp proxy for one configured proxy. */
 export function createXtcpOwnerProxy(p: ProxyConfig, ctx: ClientProxyContext): XtcpOwnerProxy {
+  // The limiter and PROXY version as every stream type has them; the payload key is the secret key's.
+  const { limiter, proxyProtocolVersion } = localServiceOf(p, ctx);
   return new XtcpOwnerProxy({
     name: p.name,
     wireName: ctx.wireName,
@@ -130,5 +145,8 @@ export function createXtcpOwnerProxy(p: ProxyConfig, ctx: ClientProxyContext): X
     disableAssistedAddrs: p.natTraversal?.disableAssistedAddrs === true,
     link: ctx.natHole,
     logger: ctx.logger,
+    ...(p.plugin ? { plugin: createClientPlugin(p.plugin, { proxyName: p.name, logger: ctx.logger }) } : {}),
+    ...(proxyProtocolVersion ? { proxyProtocolVersion } : {}),
+    ...(limiter ? { limiter } : {}),
   });
 }
