@@ -2,6 +2,7 @@ import { isPlainObject, type ProblemSink } from './schema-engine.js';
 import { parseProxyUrl } from '../transport/proxy-url.js';
 import { dnsServerAddress } from '../transport/resolve.js';
 import { describeError } from '../util/errors.js';
+import { unsafeRefusal } from './value-source.js';
 import type { ClientPluginType, ServerConfig, ValidatedClientConfig, ValidatedProxyConfig, VisitorConfig } from './types.js';
 
 /**
@@ -32,12 +33,15 @@ const PLUGIN_NEEDS: Partial<Record<ClientPluginType, 'localAddr' | 'localPath' |
 interface AuthLike {
   method: string;
   token: string;
-  tokenSource?: unknown;
+  tokenSource?: { type: string };
 }
 
-function checkAuth(auth: AuthLike, { error }: CheckSinks): void {
+function checkAuth(auth: AuthLike, { error }: CheckSinks, allowUnsafe: readonly string[]): void {
   if (auth.token !== '' && auth.tokenSource !== undefined) {
     error('auth.tokenSource', 'cannot be set together with auth.token; keep one of them');
+  }
+  if (auth.tokenSource?.type === 'exec' && !allowUnsafe.includes('TokenSourceExec')) {
+    error('auth.tokenSource.type', unsafeRefusal('TokenSourceExec'));
   }
   if (auth.method === 'oidc') error('auth.method', '"oidc" is not supported by burrow yet; use "token"');
 }
@@ -57,8 +61,8 @@ function checkCertPair(tls: { certFile: string; keyFile: string }, sinks: CheckS
   }
 }
 
-export function checkServer(cfg: ServerConfig, sinks: CheckSinks): void {
-  checkAuth(cfg.auth, sinks);
+export function checkServer(cfg: ServerConfig, sinks: CheckSinks, allowUnsafe: readonly string[] = []): void {
+  checkAuth(cfg.auth, sinks, allowUnsafe);
   const tls = cfg.webServer.tls;
   if (tls && (tls.certFile === '' || tls.keyFile === '')) {
     sinks.error(`webServer.tls.${tls.certFile === '' ? 'certFile' : 'keyFile'}`, 'required when webServer.tls is set');
@@ -71,9 +75,9 @@ export function checkServer(cfg: ServerConfig, sinks: CheckSinks): void {
   });
 }
 
-export function checkClient(cfg: ValidatedClientConfig, raw: unknown, sinks: CheckSinks): void {
+export function checkClient(cfg: ValidatedClientConfig, raw: unknown, sinks: CheckSinks, allowUnsafe: readonly string[] = []): void {
   const { error, warn } = sinks;
-  checkAuth(cfg.auth, sinks);
+  checkAuth(cfg.auth, sinks, allowUnsafe);
   const oidc = cfg.auth.oidc;
   if (oidc.tokenSource && (oidc.clientID || oidc.clientSecret || oidc.audience || oidc.scope || oidc.tokenEndpointURL)) {
     error('auth.oidc.tokenSource', 'cannot be set together with other auth.oidc keys');
