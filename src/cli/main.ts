@@ -8,6 +8,7 @@ import type { ClientConfig } from '../config/types.js';
 import { warnPlainWebServer, withServerCliDefaults } from './run-defaults.js';
 import { buildClientConfig, buildServerConfig, loadClientConfig, loadServerConfig } from '../config/load.js';
 import { runConvert, runVerify } from './config-commands.js';
+import { parseAllowUnsafe } from '../config/value-source.js';
 import { startDemo } from '../demo/demo.js';
 import { BurrowServer } from '../server/server.js';
 import { describeError, isBurrowError } from '../util/errors.js';
@@ -32,7 +33,7 @@ Usage:
   burrow --version
 
 Run "burrow <command> --help" for the options of a command.`,
-  server: `Usage: burrow server [-c <file>] [--allow-empty-token] [--log-level L] [--log-format text|json]
+  server: `Usage: burrow server [-c <file>] [--allow-empty-token] [--allow-unsafe=TokenSourceExec] [--log-level L] [--log-format text|json]
 
 Runs the public side. The config file is frp's: frps.toml, frps.ini (legacy),
 YAML or JSON. Without one the server listens on 0.0.0.0:7000 with an empty
@@ -43,7 +44,7 @@ Without transport.tls.certFile the server makes its own certificate and keeps
 it beside the config file (burrow-server-cert.pem / burrow-server-key.pem,
 or in transport.tls.generatedCertDir), so its fingerprint, printed at start,
 stays the same: clients pin it with transport.tls.serverFingerprint.`,
-  client: `Usage: burrow client -c <file> [--log-level L] [--log-format text|json]
+  client: `Usage: burrow client -c <file> [--allow-unsafe=TokenSourceExec] [--log-level L] [--log-format text|json]
 
 Runs the private side with frp's config file: frpc.toml, frpc.ini (legacy),
 YAML or JSON. SIGHUP re-reads the file and applies proxy changes without
@@ -117,13 +118,15 @@ const common = {
   help: { type: 'boolean', short: 'h' },
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
+  'allow-unsafe': { type: 'string', multiple: true },
 } as const;
 
 async function runServer(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { ...common, 'allow-empty-token': { type: 'boolean' } }, strict: true });
   if (values.help) return void console.log(HELP.server);
   const warnings: string[] = [];
-  const loaded = values.config ? loadServerConfig(values.config, { onWarning: (w) => warnings.push(w) }) : buildServerConfig({});
+  const allowUnsafe = parseAllowUnsafe(values['allow-unsafe'] ?? []);
+  const loaded = values.config ? loadServerConfig(values.config, { allowUnsafe, onWarning: (w) => warnings.push(w) }) : buildServerConfig({});
   const log = loggerFrom(values, loaded.log);
   for (const w of warnings) log.warn(`config: ${w}`);
   const config = withServerCliDefaults(loaded, values.config, values['allow-empty-token'] === true, log);
@@ -143,12 +146,14 @@ async function runServer(args: string[]): Promise<void> {
 
 interface RunClientOptions {
   configFile?: string;
+  /** the --allow-unsafe features, which a reload keeps */
+  allowUnsafe?: readonly string[];
   /** serve the admin page even when webServer.port is 0 (then on a port the OS picks), and say where */
   page?: { onReady(port: number): void };
 }
 
 async function runClient(config: ClientConfig, log: Logger, opts: RunClientOptions = {}): Promise<void> {
-  const { configFile, page } = opts;
+  const { configFile, page, allowUnsafe } = opts;
   const client = new BurrowClient(config, log);
   if (config.webServer.port > 0) warnPlainWebServer(config.webServer, log);
   const admin =
@@ -156,6 +161,7 @@ async function runClient(config: ClientConfig, log: Logger, opts: RunClientOptio
       ? await startClientAdmin({
           client,
           configFile,
+          allowUnsafe,
           ...config.webServer,
           logger: log,
           stop: () => process.kill(process.pid, 'SIGTERM'),
@@ -170,7 +176,7 @@ async function runClient(config: ClientConfig, log: Logger, opts: RunClientOptio
     // SIGHUP re-reads the file like GET /api/reload; a bad file is refused and nothing changes.
     process.on('SIGHUP', () => {
       try {
-        reloadFromFile(client, configFile, log);
+        reloadFromFile(client, configFile, log, allowUnsafe);
       } catch (err) {
         log.error(`reload refused, the running configuration is unchanged: ${describeError(err)}`);
       }
@@ -199,11 +205,12 @@ async function runClientCommand(args: string[]): Promise<void> {
   if (values.help) return void console.log(HELP.client);
   if (!values.config) throw new Error('burrow client needs a config file: burrow client -c frpc.toml');
   const warnings: string[] = [];
-  const config = loadClientConfig(values.config, { onWarning: (w) => warnings.push(w) });
+  const allowUnsafe = parseAllowUnsafe(values['allow-unsafe'] ?? []);
+  const config = loadClientConfig(values.config, { allowUnsafe, runTokenExec: !reload, onWarning: (w) => warnings.push(w) });
   if (reload) return requestReload(config);
   const log = loggerFrom(values, config.log);
   for (const w of warnings) log.warn(`config: ${w}`);
-  await runClient(config, log, { configFile: values.config });
+  await runClient(config, log, { configFile: values.config, allowUnsafe });
 }
 
 /** Flags shared by the one-line commands (`burrow tcp`, `burrow http`). */
