@@ -157,7 +157,7 @@ function rangeList(node: RangeNode, ctx: Ctx): Value[] {
   };
   const args: string[] = [];
   for (const w of rawArgs) {
-    const v = valueOf(w, node.line, ctx);
+    const v = argValue(w, node.line, ctx);
     if (typeof v !== 'string') return fail(`${fn} takes strings like "6000-6006,6007", got ${w}`);
     args.push(v);
   }
@@ -202,7 +202,7 @@ function evaluate(action: string, line: number, ctx: Ctx): string {
   if (!words || words.length === 0) return unsupported();
   if (words.length === 1) {
     if (!isArg(words[0]!)) return unsupported();
-    const v = valueOf(words[0]!, line, ctx, true);
+    const v = argValue(words[0]!, line, ctx, true);
     return v === undefined ? NO_VALUE : typeof v === 'object' ? `{${v.First} ${v.Second}}` : String(v);
   }
   if (words[0] === 'or') {
@@ -210,11 +210,11 @@ function evaluate(action: string, line: number, ctx: Ctx): string {
     let value: Value | undefined;
     for (const w of rest) {
       if (!isArg(w)) return unsupported();
-      value = valueOf(w, line, ctx);
+      value = argValue(w, line, ctx);
       if (value) return String(value);
     }
     // Go's `or` yields its last argument; a missing variable prints as <no value>.
-    if (value === undefined) valueOf(rest[rest.length - 1]!, line, ctx, true);
+    if (value === undefined) argValue(rest[rest.length - 1]!, line, ctx, true);
     return value === undefined ? NO_VALUE : String(value);
   }
   const name = words[2] !== undefined ? literal(words[2]) : undefined;
@@ -236,7 +236,7 @@ const VAR_REF = /^(\$[A-Za-z0-9_]*)(?:\.(First|Second))?$/;
  * unset, with a warning if asked), or a range variable. An unknown form is
  * undefined; an unknown variable or field is a problem.
  */
-function valueOf(word: string, line: number, ctx: Ctx, warnIfMissing = false): Value | undefined {
+function argValue(word: string, line: number, ctx: Ctx, warnIfMissing = false): Value | undefined {
   const lit = literal(word);
   if (lit !== undefined) return lit;
   const env = ENV_REF.exec(word);
