@@ -2,6 +2,7 @@ import { isPlainObject, type ProblemSink } from './schema-engine.js';
 import { parseProxyUrl } from '../transport/proxy-url.js';
 import { dnsServerAddress } from '../transport/resolve.js';
 import { describeError } from '../util/errors.js';
+import { refuseUnsupportedClient, refuseUnsupportedServer } from './unsupported.js';
 import { unsafeRefusal } from './value-source.js';
 import type { ClientPluginType, ServerConfig, ValidatedClientConfig, ValidatedProxyConfig, VisitorConfig } from './types.js';
 
@@ -63,6 +64,7 @@ function checkCertPair(tls: { certFile: string; keyFile: string }, sinks: CheckS
 
 export function checkServer(cfg: ServerConfig, sinks: CheckSinks, allowUnsafe: readonly string[] = []): void {
   checkAuth(cfg.auth, sinks, allowUnsafe);
+  refuseUnsupportedServer(cfg, sinks.error);
   const tls = cfg.webServer.tls;
   if (tls && (tls.certFile === '' || tls.keyFile === '')) {
     sinks.error(`webServer.tls.${tls.certFile === '' ? 'certFile' : 'keyFile'}`, 'required when webServer.tls is set');
@@ -78,6 +80,7 @@ export function checkServer(cfg: ServerConfig, sinks: CheckSinks, allowUnsafe: r
 export function checkClient(cfg: ValidatedClientConfig, raw: unknown, sinks: CheckSinks, allowUnsafe: readonly string[] = []): void {
   const { error, warn } = sinks;
   checkAuth(cfg.auth, sinks, allowUnsafe);
+  refuseUnsupportedClient(cfg, error);
   const oidc = cfg.auth.oidc;
   if (oidc.tokenSource && (oidc.clientID || oidc.clientSecret || oidc.audience || oidc.scope || oidc.tokenEndpointURL)) {
     error('auth.oidc.tokenSource', 'cannot be set together with other auth.oidc keys');
