@@ -176,7 +176,7 @@ describe('INI → TOML shape', () => {
     const m = mapServerIni({ file: parseIni(text), label: '' });
     assert.deepEqual([m.problems, m.warnings], [[], []]);
     assert.deepEqual(m.raw, {
-      webServer: { tls: { certFile: 'a', keyFile: 'b' }, pprofEnable: true, addr: '0.0.0.0' },
+      webServer: { tls: { certFile: 'a', keyFile: 'b' }, pprofEnable: true },
       transport: { tcpKeepalive: 3600 },
       natholeAnalysisDataReserveHours: 24,
       httpPlugins: [{ name: 'pm', addr: '127.0.0.1:9001', path: '/handler', ops: ['NewProxy', 'CloseProxy'], tlsVerify: true }],
