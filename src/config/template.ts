@@ -100,7 +100,10 @@ function parse(input: string, problems: string[]): Node[] {
     const words = splitWords(action);
     if (words?.[0] === 'range') {
       const range = parseRange(words.slice(1));
-      if (!range) problems.push(`line ${line}: cannot read "{{ ${action} }}"; burrow understands {{ range $i, $v := parseNumberRangePair "A" "B" }} and {{ range $v := parseNumberRange "A" }}`);
+      if (!range)
+        problems.push(
+          `line ${line}: cannot read "{{ ${action} }}"; burrow understands {{ range $i, $v := parseNumberRangePair "A" "B" }} and {{ range $v := parseNumberRange "A" }}`,
+        );
       else if (stack.length >= MAX_DEPTH) problems.push(`line ${line}: ranges nest more than ${MAX_DEPTH} deep`);
       else {
         const node: RangeNode = { range, line, body: [] };
@@ -120,7 +123,11 @@ function parse(input: string, problems: string[]): Node[] {
 /** `$i, $v := fn args…` or `$v := fn args…` */
 function parseRange(words: string[]): RangeNode['range'] | undefined {
   const assign = words.indexOf(':=');
-  const names = words.slice(0, assign).join(' ').split(',').map((n) => n.trim());
+  const names = words
+    .slice(0, assign)
+    .join(' ')
+    .split(',')
+    .map((n) => n.trim());
   const call = words.slice(assign + 1);
   if (assign < 1 || names.length > 2 || names.some((n) => !/^\$[A-Za-z0-9_]*$/.test(n)) || call.length === 0) return undefined;
   return names.length === 2 ? { index: names[0]!, value: names[1]!, call } : { value: names[0]!, call };

@@ -19,7 +19,10 @@ export type UnsafeFeature = (typeof UNSAFE_FEATURES)[number];
  */
 export function parseAllowUnsafe(values: readonly string[]): UnsafeFeature[] {
   const out: UnsafeFeature[] = [];
-  for (const name of values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean)) {
+  for (const name of values
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean)) {
     if (!(UNSAFE_FEATURES as readonly string[]).includes(name)) {
       throw new Error(`--allow-unsafe: unknown feature "${name}"; known: ${UNSAFE_FEATURES.join(', ')}`);
     }

@@ -20,7 +20,7 @@ const ALLOW = { allowUnsafe: ['TokenSourceExec'] };
 function scratch(): { dir: string; script: string; write(name: string, text: string): string } {
   const dir = mkdtempSync(join(tmpdir(), 'burrow-token-exec-'));
   const script = join(dir, 'token.sh');
-  writeFileSync(script, "#!/bin/sh\nprintf '%s\\n' \"$1\"\n");
+  writeFileSync(script, '#!/bin/sh\nprintf \'%s\\n\' "$1"\n');
   chmodSync(script, 0o700);
   return {
     dir,
@@ -61,15 +61,21 @@ test('an exec tokenSource on the server and the client: the printed token logs i
   await assert.rejects(wrong.start(), /token/i, 'a different printed token is refused at login');
 });
 
-test('without --allow-unsafe=TokenSourceExec the file is refused with frp\'s words, and the program does not run', () => {
+test("without --allow-unsafe=TokenSourceExec the file is refused with frp's words, and the program does not run", () => {
   const s = scratch();
   const marker = join(s.dir, 'ran');
   const touch = s.write('touch.sh', `#!/bin/sh\necho x > ${JSON.stringify(marker)}\necho tok\n`);
   chmodSync(touch, 0o700);
   const file = s.write('frps.toml', `bindPort = 7000\n${execSource(touch, 'x')}`);
   const refusal = 'auth.tokenSource.type: unsafe feature "TokenSourceExec" is not enabled. To enable it, start with --allow-unsafe=TokenSourceExec';
-  assert.deepEqual(problems(() => loadServerConfig(file)), [refusal]);
-  assert.deepEqual(problems(() => loadClientConfig(s.write('frpc.toml', `serverPort = 7000\n${execSource(touch, 'x')}`))), [refusal]);
+  assert.deepEqual(
+    problems(() => loadServerConfig(file)),
+    [refusal],
+  );
+  assert.deepEqual(
+    problems(() => loadClientConfig(s.write('frpc.toml', `serverPort = 7000\n${execSource(touch, 'x')}`))),
+    [refusal],
+  );
 
   let out = '';
   let err = '';
@@ -86,7 +92,9 @@ test('without --allow-unsafe=TokenSourceExec the file is refused with frp\'s wor
   } finally {
     process.exitCode = before;
   }
-  assert.throws(() => runVerify(['-c', file, '--allow-unsafe=TokenSourceExce'], io), /--allow-unsafe: unknown feature "TokenSourceExce"; known: TokenSourceExec/);
+  assert.throws(
+    () => runVerify(['-c', file, '--allow-unsafe=TokenSourceExce'], io),
+    /--allow-unsafe: unknown feature "TokenSourceExce"; known: TokenSourceExec/,
+  );
   assert.equal(existsSync(marker), false, 'verify checks the source without running it');
 });
-

@@ -20,10 +20,15 @@ function dir(): { at: (name: string, text: string, mode?: number) => string } {
   };
 }
 
-describe('keys match ignoring case, as Go decodes them into frp\'s structs', () => {
+describe("keys match ignoring case, as Go decodes them into frp's structs", () => {
   test('TOML, YAML and JSON: any case reaches the key; map keys keep theirs', () => {
     const d = dir();
-    const c = loadClientConfig(d.at('c.toml', 'SERVERADDR = "h"\nServerPort = 7001\nAUTH.Token = "t"\nmetadatas.MyKey = "v"\n[[Proxies]]\nNAME = "a"\nType = "tcp"\nlocalport = 22\nTransport.UseEncryption = true\n'));
+    const c = loadClientConfig(
+      d.at(
+        'c.toml',
+        'SERVERADDR = "h"\nServerPort = 7001\nAUTH.Token = "t"\nmetadatas.MyKey = "v"\n[[Proxies]]\nNAME = "a"\nType = "tcp"\nlocalport = 22\nTransport.UseEncryption = true\n',
+      ),
+    );
     assert.deepEqual([c.serverAddr, c.serverPort, c.auth.token, c.metadatas], ['h', 7001, 't', { MyKey: 'v' }]);
     assert.deepEqual([c.proxies[0]!.name, c.proxies[0]!.localPort, c.proxies[0]!.transport.useEncryption], ['a', 22, true]);
     const s = loadServerConfig(d.at('s.yaml', 'bindport: 7002\nsubdomainHost: example.com\nWEBSERVER:\n  PORT: 7500\n'));
@@ -32,16 +37,20 @@ describe('keys match ignoring case, as Go decodes them into frp\'s structs', () 
   });
 
   test('one key under two spellings is an error naming both (frp keeps the last silently)', () => {
-    assert.deepEqual(problems(() => buildServerConfig({ bindPort: 1, BindPort: 2 })), [
-      'bindPort: given twice, as "bindPort" and "BindPort" (keys are matched ignoring case, as frp does)',
-    ]);
+    assert.deepEqual(
+      problems(() => buildServerConfig({ bindPort: 1, BindPort: 2 })),
+      ['bindPort: given twice, as "bindPort" and "BindPort" (keys are matched ignoring case, as frp does)'],
+    );
   });
 
   test('included files: their proxies list matches ignoring case too', () => {
     const d = dir();
     d.at('more.toml', '[[PROXIES]]\nname = "b"\nlocalPort = 2\n');
     const c = loadClientConfig(d.at('frpc.toml', 'Includes = ["more.toml"]\n[[proxies]]\nname = "a"\nlocalPort = 1\n'));
-    assert.deepEqual(c.proxies.map((p) => p.name), ['a', 'b']);
+    assert.deepEqual(
+      c.proxies.map((p) => p.name),
+      ['a', 'b'],
+    );
   });
 });
 
@@ -81,23 +90,33 @@ describe('auth.tokenSource exec: one clear error when the program fails', () => 
     const d = dir();
     d.at('fail.sh', '#!/bin/sh\necho "vault is sealed" >&2\nexit 3\n', 0o700);
     d.at('loud.sh', '#!/bin/sh\nhead -c 200000 /dev/zero | tr "\\0" x\n', 0o700);
-    assert.deepEqual(problems(() => loadServerConfig(d.at('f.toml', conf('./fail.sh')), allow)), [
-      'auth.tokenSource.exec.command: "./fail.sh" exited with code 3: "vault is sealed"',
-    ]);
-    assert.match(problems(() => loadServerConfig(d.at('m.toml', conf('./missing.sh')), allow))[0]!, /^auth\.tokenSource\.exec\.command: cannot run "\.\/missing\.sh": .*ENOENT/);
-    assert.deepEqual(problems(() => loadServerConfig(d.at('l.toml', conf('./loud.sh')), allow)), ['auth.tokenSource.exec.command: "./loud.sh" printed more than 64 KiB']);
+    assert.deepEqual(
+      problems(() => loadServerConfig(d.at('f.toml', conf('./fail.sh')), allow)),
+      ['auth.tokenSource.exec.command: "./fail.sh" exited with code 3: "vault is sealed"'],
+    );
+    assert.match(
+      problems(() => loadServerConfig(d.at('m.toml', conf('./missing.sh')), allow))[0]!,
+      /^auth\.tokenSource\.exec\.command: cannot run "\.\/missing\.sh": .*ENOENT/,
+    );
+    assert.deepEqual(
+      problems(() => loadServerConfig(d.at('l.toml', conf('./loud.sh')), allow)),
+      ['auth.tokenSource.exec.command: "./loud.sh" printed more than 64 KiB'],
+    );
   });
 
   test('schema: exec needs its command, file its path, and each only with its type', () => {
     assert.deepEqual(problems(() => buildServerConfig({ auth: { tokenSource: { type: 'exec' } } }, 's', allow))[0], 'auth.tokenSource.exec: required');
-    assert.deepEqual(problems(() => buildServerConfig({ auth: { tokenSource: { type: 'exec', exec: {} } } }, 's', allow)), ['auth.tokenSource.exec.command: required']);
+    assert.deepEqual(
+      problems(() => buildServerConfig({ auth: { tokenSource: { type: 'exec', exec: {} } } }, 's', allow)),
+      ['auth.tokenSource.exec.command: required'],
+    );
     assert.deepEqual(problems(() => buildServerConfig({ auth: { tokenSource: { type: 'file', exec: { command: 'x' } } } }, 's', allow)).slice(0, 2), [
       'auth.tokenSource.exec: not valid for tokenSource type "file"',
       'auth.tokenSource.file: required',
     ]);
   });
 
-  test('--allow-unsafe takes frp\'s forms: repeated or comma-separated', () => {
+  test("--allow-unsafe takes frp's forms: repeated or comma-separated", () => {
     assert.deepEqual(parseAllowUnsafe(['TokenSourceExec']), ['TokenSourceExec']);
     assert.deepEqual(parseAllowUnsafe(['TokenSourceExec,TokenSourceExec', '']), ['TokenSourceExec']);
     assert.throws(() => parseAllowUnsafe(['Nope']), /unknown feature "Nope"/);

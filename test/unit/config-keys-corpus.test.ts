@@ -222,7 +222,10 @@ function rawWith(path: string, value: unknown): Record<string, unknown> {
   return parts.reduceRight<Record<string, unknown>>((inner, key, i) => ({ [key]: i === parts.length - 1 ? value : inner }), {});
 }
 
-for (const [kind, table] of [['client', CLIENT], ['server', SERVER]] as const) {
+for (const [kind, table] of [
+  ['client', CLIENT],
+  ['server', SERVER],
+] as const) {
   const build = (raw: Record<string, unknown>) => (kind === 'client' ? buildClientConfig(raw) : buildServerConfig(raw));
 
   describe(`frp's ${kind} example keys: each implemented or refused`, () => {
@@ -264,13 +267,19 @@ describe("frp's own full example files", () => {
   });
 
   test('the frps files are refused only for their server plugins, each named where it is written', () => {
-    assert.deepEqual(problems(() => loadConfigFile(join(CONF, 'frps_full_example.toml'))), [
-      'httpPlugins[0]: server plugins are not supported yet; burrow would skip "user-manager" (Login)',
-      'httpPlugins[1]: server plugins are not supported yet; burrow would skip "port-manager" (NewProxy)',
-    ]);
-    assert.deepEqual(problems(() => loadConfigFile(join(CONF, 'frps_legacy_full.ini'))), [
-      '[plugin.user-manager]: server plugins are not supported yet; burrow would skip "user-manager" (Login)',
-      '[plugin.port-manager]: server plugins are not supported yet; burrow would skip "port-manager" (NewProxy)',
-    ]);
+    assert.deepEqual(
+      problems(() => loadConfigFile(join(CONF, 'frps_full_example.toml'))),
+      [
+        'httpPlugins[0]: server plugins are not supported yet; burrow would skip "user-manager" (Login)',
+        'httpPlugins[1]: server plugins are not supported yet; burrow would skip "port-manager" (NewProxy)',
+      ],
+    );
+    assert.deepEqual(
+      problems(() => loadConfigFile(join(CONF, 'frps_legacy_full.ini'))),
+      [
+        '[plugin.user-manager]: server plugins are not supported yet; burrow would skip "user-manager" (Login)',
+        '[plugin.port-manager]: server plugins are not supported yet; burrow would skip "port-manager" (NewProxy)',
+      ],
+    );
   });
 });
