@@ -20,6 +20,8 @@ export interface ClientAdminOptions {
   client: BurrowClient;
   /** the file `reload` and `config` read and write; absent for a client built without one */
   configFile?: string;
+  /** the --allow-unsafe features the client was started with; a reload is checked against them */
+  allowUnsafe?: readonly string[];
   addr: string;
   port: number;
   user: string;
@@ -79,9 +81,12 @@ function clientBody(client: BurrowClient): Record<string, unknown> {
   };
 }
 
-/** Re-reads the file and applies it; a bad file is refused with every problem and nothing changes. */
-export function reloadFromFile(client: BurrowClient, file: string, log: Logger): ReturnType<BurrowClient['reload']> {
-  return client.reload(loadClientConfig(file, { onWarning: (w) => log.warn(`config: ${w}`) }));
+/**
+ * Re-reads the file and applies it; a bad file is refused with every problem and nothing changes.
+ * A tokenSource program is not run again: the token is not applied live.
+ */
+export function reloadFromFile(client: BurrowClient, file: string, log: Logger, allowUnsafe: readonly string[] = []): ReturnType<BurrowClient['reload']> {
+  return client.reload(loadClientConfig(file, { allowUnsafe, runTokenExec: false, onWarning: (w) => log.warn(`config: ${w}`) }));
 }
 
 export function clientAdminRoutes(opts: ClientAdminOptions): ApiRoute[] {
@@ -103,7 +108,7 @@ export function clientAdminRoutes(opts: ClientAdminOptions): ApiRoute[] {
       handler: () => {
         if (!configFile) return noFile;
         try {
-          const diff = reloadFromFile(client, configFile, log);
+          const diff = reloadFromFile(client, configFile, log, opts.allowUnsafe);
           return { json: diff };
         } catch (err) {
           const msg = err instanceof ConfigError ? err.problems.join('\n') : describeError(err);

@@ -5,6 +5,7 @@ import { clientSchema } from '../config/client-schema.js';
 import { ConfigError, loadConfigFile, type ConfigKind, type LoadedConfigFile } from '../config/load.js';
 import { serverSchema } from '../config/server-schema.js';
 import { toToml } from '../config/toml.js';
+import { parseAllowUnsafe } from '../config/value-source.js';
 import { describeError } from '../util/errors.js';
 
 /** Where the commands print; tests pass their own. */
@@ -18,12 +19,14 @@ const consoleOutput: CliOutput = {
   err: (t) => void process.stderr.write(t),
 };
 
-export const VERIFY_HELP = `Usage: burrow verify -c <file> [--kind server|client]
+export const VERIFY_HELP = `Usage: burrow verify -c <file> [--kind server|client] [--allow-unsafe=TokenSourceExec]
 
 Checks a configuration file (frp's INI, TOML, YAML or JSON) without starting
 anything. Prints "<file>: OK", or every problem with where it is in the file.
 Exit code 0 when the file is valid, 1 otherwise. Server or client is read from
-the keys (bindPort → server, serverAddr/proxies → client) unless --kind says.`;
+the keys (bindPort → server, serverAddr/proxies → client) unless --kind says.
+An exec tokenSource is refused unless --allow-unsafe=TokenSourceExec (as frp);
+its program is not run.`;
 
 export const CONVERT_HELP = `Usage: burrow convert -c <file> [--to toml] [-o <out>] [--kind server|client]
 
@@ -37,6 +40,7 @@ const options = {
   config: { type: 'string', short: 'c' },
   kind: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  'allow-unsafe': { type: 'string', multiple: true },
 } as const;
 
 function kindOf(value: string | undefined): ConfigKind | undefined {
@@ -46,9 +50,9 @@ function kindOf(value: string | undefined): ConfigKind | undefined {
 }
 
 /** Loads `file`, printing its problems; undefined when it is invalid (exit code set to 1). */
-function load(file: string, kind: ConfigKind | undefined, io: CliOutput): LoadedConfigFile | undefined {
+function load(file: string, kind: ConfigKind | undefined, io: CliOutput, allowUnsafe: readonly string[] = []): LoadedConfigFile | undefined {
   try {
-    const loaded = loadConfigFile(file, { kind });
+    const loaded = loadConfigFile(file, { kind, allowUnsafe, runTokenExec: false });
     for (const w of loaded.warnings) io.err(`${file}: warning: ${w}\n`);
     return loaded;
   } catch (err) {
@@ -70,8 +74,9 @@ export function runVerify(args: string[], io: CliOutput = consoleOutput): void {
   const files = [...(values.config ? [values.config] : []), ...positionals];
   if (files.length === 0) throw new Error('burrow verify needs a file: burrow verify -c frpc.toml');
   const kind = kindOf(values.kind);
+  const allowUnsafe = parseAllowUnsafe(values['allow-unsafe'] ?? []);
   for (const file of files) {
-    const loaded = load(file, kind, io);
+    const loaded = load(file, kind, io, allowUnsafe);
     if (loaded) io.out(`${file}: OK\n`);
   }
 }
@@ -89,7 +94,7 @@ export function runConvert(args: string[], io: CliOutput = consoleOutput): void 
   if (to !== 'toml') throw new Error(`burrow convert writes toml (frp's current format), not "${to}"`);
   const file = values.config;
   if (values.output && resolve(values.output) === resolve(file)) throw new Error('burrow convert: -o must not be the input file');
-  const loaded = load(file, kindOf(values.kind), io);
+  const loaded = load(file, kindOf(values.kind), io, parseAllowUnsafe(values['allow-unsafe'] ?? []));
   if (!loaded) return;
   // The server/client keys are written even at their defaults, so the output says what it is.
   const text =

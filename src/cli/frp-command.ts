@@ -1,4 +1,5 @@
 import { ConfigError, loadConfigFile, type ConfigKind, type LoadedConfigFile } from '../config/load.js';
+import { UNSAFE_FEATURES } from '../config/value-source.js';
 import { describeError } from '../util/errors.js';
 import { FRP_COMPAT_VERSION } from '../util/version.js';
 import { FlagError, type FlagValue } from './frp-flags.js';
@@ -18,9 +19,9 @@ export function printVersion(): void {
 }
 
 /** Loads a config file for `verify` or a run; a bad file is a FrpCommandError with every problem. */
-export function loadForFrp(file: string, kind: ConfigKind): LoadedConfigFile {
+export function loadForFrp(file: string, kind: ConfigKind, allowUnsafe: readonly string[] = [], runTokenExec = true): LoadedConfigFile {
   try {
-    return loadConfigFile(file, { kind });
+    return loadConfigFile(file, { kind, allowUnsafe, runTokenExec });
   } catch (err) {
     if (err instanceof ConfigError) throw new FrpCommandError([...err.warnings.map((w) => `WARNING: ${w}`), describeError(err)].join('\n'));
     throw new FrpCommandError(describeError(err));
@@ -28,10 +29,18 @@ export function loadForFrp(file: string, kind: ConfigKind): LoadedConfigFile {
 }
 
 /** `frpc|frps verify -c FILE`: frp's "syntax is ok" line and exit 0, or the problems and exit 1. */
-export function verifyForFrp(program: 'frpc' | 'frps', file: string): void {
-  const loaded = loadForFrp(file, program === 'frps' ? 'server' : 'client');
+export function verifyForFrp(program: 'frpc' | 'frps', file: string, allowUnsafe: readonly string[]): void {
+  // As frp's verify: a token program is checked for permission, not run.
+  const loaded = loadForFrp(file, program === 'frps' ? 'server' : 'client', allowUnsafe, false);
   for (const w of loaded.warnings) console.log(`WARNING: ${w}`);
   console.log(`${program}: the configuration file ${file} syntax is ok`);
+}
+
+/** `--allow-unsafe` as frp takes it: a list, also comma-separated; names frp knows and burrow does not are left out, as frp ignores unknown ones. */
+export function allowUnsafeFlag(values: ReadonlyMap<string, FlagValue>): string[] {
+  const raw = values.get('allow-unsafe');
+  const list = Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? [raw] : [];
+  return list.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => (UNSAFE_FEATURES as readonly string[]).includes(v));
 }
 
 /**

@@ -3,7 +3,7 @@ import { buildClientConfig, loadClientConfig } from '../config/load.js';
 import type { ClientConfig } from '../config/types.js';
 import { ADMIN_API_TIMEOUT_MS } from './admin-requests.js';
 import { reloadClient, showClientStatus, stopClient } from './client-admin-commands.js';
-import { FrpCommandError, printVersion, refuseUnsupportedRootFlags, runFrpMain, verifyForFrp } from './frp-command.js';
+import { allowUnsafeFlag, FrpCommandError, printVersion, refuseUnsupportedRootFlags, runFrpMain, verifyForFrp } from './frp-command.js';
 import { FRPC_ADMIN_FLAGS, FRPC_COMMON_DEFAULTS, FRPC_COMMON_FLAGS, FRPC_PROXY_FLAGS, FRPC_ROOT_FLAGS, FRPC_VISITOR_FLAGS } from './frp-flag-tables.js';
 import { configFromFlags, findCommand, FlagError, parseFlags, type FlagSpec } from './frp-flags.js';
 import { loggerFrom } from './process-setup.js';
@@ -94,9 +94,9 @@ function clientFromFlags(path: string[], values: ReturnType<typeof parseFlags>['
   }
 }
 
-function loadFile(file: string, onWarning?: (w: string) => void): ClientConfig {
+function loadFile(file: string, allowUnsafe: readonly string[], onWarning?: (w: string) => void): ClientConfig {
   try {
-    return loadClientConfig(file, { onWarning });
+    return loadClientConfig(file, { allowUnsafe, onWarning });
   } catch (err) {
     throw new FrpCommandError(err instanceof Error ? err.message : String(err));
   }
@@ -109,7 +109,7 @@ async function main(argv: string[]): Promise<void> {
   if (values.get('help') === true || cmd === 'help') return void console.log(usageOf(cmd === 'help' ? [] : path));
   refuseUnsupportedRootFlags(values);
   if (values.has('config-dir')) throw new FrpCommandError('--config_dir is not supported by burrow: run one frpc per config file');
-  // --allow-unsafe is taken as frp takes it; burrow has no unsafe feature to enable (its tokenSource reads files only).
+  const allowUnsafe = allowUnsafeFlag(values);
   const file = (values.get('config') as string | undefined) ?? DEFAULT_CONFIG;
 
   switch (cmd) {
@@ -117,19 +117,19 @@ async function main(argv: string[]): Promise<void> {
       if (positionals.length > 0) throw new FlagError(`unknown command "${positionals[0]}" for "frpc"`);
       if (values.get('version') === true) return printVersion();
       const warnings: string[] = [];
-      const config = loadFile(file, (w) => warnings.push(w));
+      const config = loadFile(file, allowUnsafe, (w) => warnings.push(w));
       const log = loggerFrom({}, config.log);
       for (const w of warnings) log.warn(`config: ${w}`);
       log.info(`start frpc service for config file [${file}]`);
-      return runClient(config, log, { configFile: file });
+      return runClient(config, log, { configFile: file, allowUnsafe });
     }
     case 'verify':
-      return verifyForFrp('frpc', file);
+      return verifyForFrp('frpc', file, allowUnsafe);
     case 'reload':
     case 'status':
     case 'stop': {
       const timeoutMs = (values.get('api-timeout') as number | undefined) ?? ADMIN_API_TIMEOUT_MS;
-      const config = loadFile(file);
+      const config = loadFile(file, allowUnsafe);
       if (config.webServer.port <= 0) throw new FrpCommandError('web server port should be set if you want to use this feature');
       const action = cmd === 'reload' ? reloadClient : cmd === 'status' ? showClientStatus : stopClient;
       return action(config.webServer, timeoutMs, 'frp');

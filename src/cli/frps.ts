@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { buildServerConfig } from '../config/load.js';
 import type { ServerConfig } from '../config/types.js';
-import { FrpCommandError, loadForFrp, printVersion, refuseUnsupportedRootFlags, runFrpMain, verifyForFrp } from './frp-command.js';
+import { allowUnsafeFlag, FrpCommandError, loadForFrp, printVersion, refuseUnsupportedRootFlags, runFrpMain, verifyForFrp } from './frp-command.js';
 import { FRPS_FLAG_DEFAULTS, FRPS_ROOT_FLAGS, FRPS_SERVER_FLAGS } from './frp-flag-tables.js';
 import { configFromFlags, findCommand, FlagError, parseFlags, type FlagValue } from './frp-flags.js';
 import { loggerFrom } from './process-setup.js';
@@ -52,13 +52,13 @@ async function main(argv: string[]): Promise<void> {
 
   if (cmd === 'verify') {
     if (file === undefined) return void console.log('frps: the configuration file is not specified');
-    return verifyForFrp('frps', file);
+    return verifyForFrp('frps', file, allowUnsafeFlag(values));
   }
   if (cmd === 'completion') throw new FrpCommandError('frps completion is not supported by burrow');
   if (positionals.length > 0) throw new FlagError(`unknown command "${positionals[0]}" for "frps"`);
   if (values.get('version') === true) return printVersion();
 
-  const fromFile = file !== undefined ? loadForFrp(file, 'server') : undefined;
+  const fromFile = file !== undefined ? loadForFrp(file, 'server', allowUnsafeFlag(values)) : undefined;
   const loaded = fromFile ? (fromFile.config as ServerConfig) : serverFromFlags(values);
   const log = loggerFrom({}, loaded.log);
   for (const w of fromFile?.warnings ?? []) log.warn(`config: ${w}`);

@@ -8,6 +8,7 @@ import { runConvert, runVerify } from './config-commands.js';
 import { loggerFrom, onShutdown } from './process-setup.js';
 import { runClient } from './run-client.js';
 import { runServer } from './run-server.js';
+import { parseAllowUnsafe } from '../config/value-source.js';
 import { startDemo } from '../demo/demo.js';
 import { describeError, isBurrowError } from '../util/errors.js';
 import { BURROW_VERSION, FRP_COMPAT_VERSION } from '../util/version.js';
@@ -29,7 +30,7 @@ Usage:
   burrow --version
 
 Run "burrow <command> --help" for the options of a command.`,
-  server: `Usage: burrow server [-c <file>] [--allow-empty-token] [--log-level L] [--log-format text|json]
+  server: `Usage: burrow server [-c <file>] [--allow-empty-token] [--allow-unsafe=TokenSourceExec] [--log-level L] [--log-format text|json]
 
 Runs the public side. The config file is frp's: frps.toml, frps.ini (legacy),
 YAML or JSON. Without one the server listens on 0.0.0.0:7000 with an empty
@@ -40,7 +41,7 @@ Without transport.tls.certFile the server makes its own certificate and keeps
 it beside the config file (burrow-server-cert.pem / burrow-server-key.pem,
 or in transport.tls.generatedCertDir), so its fingerprint, printed at start,
 stays the same: clients pin it with transport.tls.serverFingerprint.`,
-  client: `Usage: burrow client -c <file> [--log-level L] [--log-format text|json]
+  client: `Usage: burrow client -c <file> [--allow-unsafe=TokenSourceExec] [--log-level L] [--log-format text|json]
 
 Runs the private side with frp's config file: frpc.toml, frpc.ini (legacy),
 YAML or JSON. SIGHUP re-reads the file and applies proxy changes without
@@ -89,13 +90,15 @@ const common = {
   help: { type: 'boolean', short: 'h' },
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
+  'allow-unsafe': { type: 'string', multiple: true },
 } as const;
 
 async function runServerCommand(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { ...common, 'allow-empty-token': { type: 'boolean' } }, strict: true });
   if (values.help) return void console.log(HELP.server);
   const warnings: string[] = [];
-  const loaded = values.config ? loadServerConfig(values.config, { onWarning: (w) => warnings.push(w) }) : buildServerConfig({});
+  const allowUnsafe = parseAllowUnsafe(values['allow-unsafe'] ?? []);
+  const loaded = values.config ? loadServerConfig(values.config, { allowUnsafe, onWarning: (w) => warnings.push(w) }) : buildServerConfig({});
   const log = loggerFrom(values, loaded.log);
   for (const w of warnings) log.warn(`config: ${w}`);
   await runServer(withServerCliDefaults(loaded, values.config, values['allow-empty-token'] === true, log), log);
@@ -111,14 +114,16 @@ async function runClientCommand(args: string[]): Promise<void> {
   if (values.help) return void console.log(HELP.client);
   if (!values.config) throw new Error(`burrow client needs a config file: burrow client ${action ? `${action} ` : ''}-c frpc.toml`);
   const warnings: string[] = [];
-  const config = loadClientConfig(values.config, { onWarning: (w) => warnings.push(w) });
+  const allowUnsafe = parseAllowUnsafe(values['allow-unsafe'] ?? []);
+  // reload/status/stop only read the admin address: a token program is not run for them.
+  const config = loadClientConfig(values.config, { allowUnsafe, runTokenExec: !action, onWarning: (w) => warnings.push(w) });
   if (action) {
     if (config.webServer.port <= 0) throw new Error(`burrow client ${action} needs the admin API: set webServer.port (admin_port in INI)`);
     return ADMIN_ACTIONS[action](config.webServer, BURROW_ADMIN_TIMEOUT_MS, 'burrow');
   }
   const log = loggerFrom(values, config.log);
   for (const w of warnings) log.warn(`config: ${w}`);
-  await runClient(config, log, { configFile: values.config });
+  await runClient(config, log, { configFile: values.config, allowUnsafe });
 }
 
 /** Flags shared by the one-line commands (`burrow tcp`, `burrow http`). */

@@ -14,12 +14,14 @@ import { warnPlainWebServer } from './run-defaults.js';
 
 export interface RunClientOptions {
   configFile?: string;
+  /** the --allow-unsafe features, which a reload keeps */
+  allowUnsafe?: readonly string[];
   /** serve the admin page even when webServer.port is 0 (then on a port the OS picks), and say where */
   page?: { onReady(port: number): void };
 }
 
 export async function runClient(config: ClientConfig, log: Logger, opts: RunClientOptions = {}): Promise<void> {
-  const { configFile, page } = opts;
+  const { configFile, page, allowUnsafe } = opts;
   const client = new BurrowClient(config, log);
   if (config.webServer.port > 0) warnPlainWebServer(config.webServer, log);
   const admin =
@@ -27,6 +29,7 @@ export async function runClient(config: ClientConfig, log: Logger, opts: RunClie
       ? await startClientAdmin({
           client,
           configFile,
+          allowUnsafe,
           ...config.webServer,
           logger: log,
           stop: () => process.kill(process.pid, 'SIGTERM'),
@@ -41,7 +44,7 @@ export async function runClient(config: ClientConfig, log: Logger, opts: RunClie
     // SIGHUP re-reads the file like GET /api/reload; a bad file is refused and nothing changes.
     process.on('SIGHUP', () => {
       try {
-        reloadFromFile(client, configFile, log);
+        reloadFromFile(client, configFile, log, allowUnsafe);
       } catch (err) {
         log.error(`reload refused, the running configuration is unchanged: ${describeError(err)}`);
       }

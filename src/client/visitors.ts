@@ -86,11 +86,14 @@ export class VisitorSet {
 
   private async startOne(config: VisitorConfig): Promise<void> {
     const log = this.log.child({ visitor: config.name });
-    const visitor = this.create(config, log);
+    // A visitor plugin (frp's virtual_net) routes IP packets through a TUN device; as the proxy plugin, refused at start.
+    const visitor = config.plugin ? undefined : this.create(config, log);
     const entry: Entry = { config, visitor, err: '' };
     this.entries.set(config.name, entry);
     if (!visitor) {
-      entry.err = `visitor type "${config.type}" is not supported by burrow yet`;
+      entry.err = config.plugin
+        ? `plugin.type "${config.plugin.type}" is not supported: it needs a TUN device (frp's virtual network), which burrow does not create`
+        : `visitor type "${config.type}" is not supported by burrow yet`;
       this.log.warn('visitor not started', { visitor: config.name, reason: entry.err });
       return;
     }

@@ -2,6 +2,8 @@ import { isPlainObject, type ProblemSink } from './schema-engine.js';
 import { parseProxyUrl } from '../transport/proxy-url.js';
 import { dnsServerAddress } from '../transport/resolve.js';
 import { describeError } from '../util/errors.js';
+import { refuseUnsupportedClient, refuseUnsupportedServer } from './unsupported.js';
+import { unsafeRefusal } from './value-source.js';
 import type { ClientPluginType, ServerConfig, ValidatedClientConfig, ValidatedProxyConfig, VisitorConfig } from './types.js';
 
 /**
@@ -14,8 +16,9 @@ import type { ClientPluginType, ServerConfig, ValidatedClientConfig, ValidatedPr
  *   checks that port, so a health check without one warns that it is off.
  * - `plugin` on udp/sudp loads and warns: frp ignores it there (plugins serve
  *   byte streams) and relays datagrams to localPort, so localPort is required.
- * - `plugin.type = "virtual_net"` is an error: it needs a TUN device, which
- *   burrow does not create (frp also gates it behind a feature flag).
+ * - `plugin.type = "virtual_net"` loads with a warning (frp's own example file
+ *   has one) and that proxy is refused when it starts, naming the key: it needs
+ *   a TUN device, which burrow does not create.
  * - `auth.method = "oidc"` is valid frp but burrow cannot log in with it yet, so
  *   it is an error rather than a silent token login.
  */
@@ -37,12 +40,15 @@ const PLUGIN_NEEDS: Partial<Record<ClientPluginType, 'localAddr' | 'localPath' |
 interface AuthLike {
   method: string;
   token: string;
-  tokenSource?: unknown;
+  tokenSource?: { type: string };
 }
 
-function checkAuth(auth: AuthLike, { error }: CheckSinks): void {
+function checkAuth(auth: AuthLike, { error }: CheckSinks, allowUnsafe: readonly string[]): void {
   if (auth.token !== '' && auth.tokenSource !== undefined) {
     error('auth.tokenSource', 'cannot be set together with auth.token; keep one of them');
+  }
+  if (auth.tokenSource?.type === 'exec' && !allowUnsafe.includes('TokenSourceExec')) {
+    error('auth.tokenSource.type', unsafeRefusal('TokenSourceExec'));
   }
   if (auth.method === 'oidc') error('auth.method', '"oidc" is not supported by burrow yet; use "token"');
 }
@@ -62,8 +68,9 @@ function checkCertPair(tls: { certFile: string; keyFile: string }, sinks: CheckS
   }
 }
 
-export function checkServer(cfg: ServerConfig, sinks: CheckSinks): void {
-  checkAuth(cfg.auth, sinks);
+export function checkServer(cfg: ServerConfig, sinks: CheckSinks, allowUnsafe: readonly string[] = []): void {
+  checkAuth(cfg.auth, sinks, allowUnsafe);
+  refuseUnsupportedServer(cfg, sinks.error);
   const tls = cfg.webServer.tls;
   if (tls && (tls.certFile === '' || tls.keyFile === '')) {
     sinks.error(`webServer.tls.${tls.certFile === '' ? 'certFile' : 'keyFile'}`, 'required when webServer.tls is set');
@@ -76,9 +83,10 @@ export function checkServer(cfg: ServerConfig, sinks: CheckSinks): void {
   });
 }
 
-export function checkClient(cfg: ValidatedClientConfig, raw: unknown, sinks: CheckSinks): void {
+export function checkClient(cfg: ValidatedClientConfig, raw: unknown, sinks: CheckSinks, allowUnsafe: readonly string[] = []): void {
   const { error, warn } = sinks;
-  checkAuth(cfg.auth, sinks);
+  checkAuth(cfg.auth, sinks, allowUnsafe);
+  refuseUnsupportedClient(cfg, error);
   const oidc = cfg.auth.oidc;
   if (oidc.tokenSource && (oidc.clientID || oidc.clientSecret || oidc.audience || oidc.scope || oidc.tokenEndpointURL)) {
     error('auth.oidc.tokenSource', 'cannot be set together with other auth.oidc keys');
@@ -136,7 +144,7 @@ function checkProxy(p: ValidatedProxyConfig, at: string, localPortGiven: boolean
     const checked = p.healthCheck !== undefined && p.healthCheck.type !== '';
     if (localPortGiven) warn(`${at}.localPort`, `${checked ? 'used only by the health check' : 'ignored'}: plugin "${p.plugin.type}" serves the connections`);
     else if (checked) warn(`${at}.healthCheck.type`, 'ignored: a plugin proxy is health checked on its localPort, and none is set (as frp)');
-    if (p.plugin.type === 'virtual_net') error(`${at}.plugin.type`, '"virtual_net" is not supported: it needs a TUN device, which burrow does not create');
+    if (p.plugin.type === 'virtual_net') warn(`${at}.plugin.type`, '"virtual_net" is not supported: it needs a TUN device, which burrow does not create; this proxy will not start');
     const need = PLUGIN_NEEDS[p.plugin.type];
     if (need && !p.plugin[need]) error(`${at}.plugin.${need}`, `required for plugin type "${p.plugin.type}"`);
   } else if (!localPortGiven) {

@@ -7,15 +7,32 @@ import { bool, count, port, seconds, str, type SchemaNode } from './schema-engin
 
 export const AUTH_SCOPES = ['HeartBeats', 'NewWorkConns'] as const;
 
-/** `auth.tokenSource`: a value read from somewhere else than the file (frp supports `file`); load resolves it into `auth.token`. */
+/**
+ * `auth.tokenSource`: the token read from somewhere else than the file, as frp:
+ * `file` (its trimmed text) or `exec` (a program's trimmed standard output,
+ * allowed only with `--allow-unsafe=TokenSourceExec`). Load resolves it into
+ * `auth.token` (value-source.ts).
+ */
 export const valueSource = {
   kind: 'object',
   optional: true,
-  required: ['type'],
+  required: ['type', 'file', 'exec'],
   fields: {
-    type: { kind: 'string', oneOf: ['file'] },
+    type: { kind: 'string', oneOf: ['file', 'exec'] },
     file: { kind: 'object', required: ['path'], fields: { path: str() } },
+    exec: {
+      kind: 'object',
+      required: ['command'],
+      fields: {
+        /** a path, or a name looked up in PATH; run without a shell */
+        command: str(),
+        args: { kind: 'stringList' },
+        /** added to the inherited environment */
+        env: { kind: 'list', item: { kind: 'object', required: ['name'], fields: { name: str(), value: str() } } },
+      },
+    },
   },
+  variant: { key: 'type', label: 'tokenSource type', only: { file: ['file'], exec: ['exec'] } },
 } as const satisfies SchemaNode;
 
 export const authBase = {

@@ -1,16 +1,17 @@
-import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, relative, resolve } from 'node:path';
-import { BurrowError, describeError } from '../util/errors.js';
+import { BurrowError } from '../util/errors.js';
 import { checkClient, checkServer } from './checks.js';
 import { clientSchema } from './client-schema.js';
 import { globFiles } from './glob.js';
 import { parseIni, splitIniList, type IniFile } from './ini.js';
 import { iniCommonValue, mapClientIni, mapServerIni, type IniSource } from './ini-map.js';
+import { canonicalKeys } from './key-case.js';
 import { formatProblem, isPlainObject, validate, type ProblemSink } from './schema-engine.js';
 import { serverSchema } from './server-schema.js';
 import { detectFormat, parseStructured, readIncludes, readRendered, type ConfigFormat } from './sources.js';
 import type { Env } from './template.js';
-import type { ClientConfig, ServerConfig, ValidatedClientConfig, ValueSource } from './types.js';
+import type { ClientConfig, ServerConfig, ValidatedClientConfig } from './types.js';
+import { resolveTokenSource } from './value-source.js';
 
 export type { ConfigFormat } from './sources.js';
 export type ConfigKind = 'server' | 'client';
@@ -36,9 +37,16 @@ export interface BuildOptions {
   /** directory that relative paths (auth.tokenSource) are read from; default: the working directory */
   baseDir?: string;
   onWarning?: (message: string) => void;
+  /** frp's `--allow-unsafe` features this run allows (`TokenSourceExec`); default none */
+  allowUnsafe?: readonly string[];
+  /**
+   * false: an exec tokenSource is checked but its program is not run, and
+   * auth.token stays empty (verify; reload, which does not apply the token live)
+   */
+  runTokenExec?: boolean;
 }
 
-export interface LoadOptions {
+export interface LoadOptions extends Pick<BuildOptions, 'allowUnsafe' | 'runTokenExec'> {
   /** values for `{{ .Envs.NAME }}`; default: process.env */
   env?: Env;
   onWarning?: (message: string) => void;
@@ -78,22 +86,6 @@ function resolveHeartbeats(t: { tcpMux: boolean; heartbeatTimeout: number; heart
   }
 }
 
-/**
- * `auth.tokenSource = { type = "file", file.path = … }`: the token is the file's
- * trimmed text. A relative path is taken from the configuration file's
- * directory (frp: the working directory), as for `includes`.
- */
-function resolveTokenSource(auth: { token: string; tokenSource?: ValueSource }, baseDir: string, problem: (p: string, m: string) => void): void {
-  if (!auth.tokenSource || auth.token !== '') return;
-  const path = resolve(baseDir, auth.tokenSource.file.path);
-  try {
-    if (statSync(path).size > 64 * 1024) throw new Error('larger than 64 KiB');
-    auth.token = readFileSync(path, 'utf8').trim();
-  } catch (err) {
-    problem('auth.tokenSource.file.path', `cannot read the token: ${describeError(err)}`);
-  }
-}
-
 /** The sinks that put a problem or a warning, at the path the user wrote, into `built`. */
 function sinksFor(built: { problems: string[]; warnings: string[] }, options: BuildOptions): { error: ProblemSink; warn: ProblemSink } {
   const where = options.translatePath ?? ((p: string) => p);
@@ -106,28 +98,33 @@ function sinksFor(built: { problems: string[]; warnings: string[] }, options: Bu
 function buildServer(raw: unknown, options: BuildOptions): Built<ServerConfig> {
   const built: Pick<Built<unknown>, 'problems' | 'warnings'> = { problems: [], warnings: [] };
   const sinks = sinksFor(built, options);
-  const cfg = validate(serverSchema, raw, '', sinks.error);
-  checkServer(cfg, sinks);
+  const cfg = validate(serverSchema, canonicalKeys(serverSchema, raw, '', sinks.error), '', sinks.error);
+  checkServer(cfg, sinks, options.allowUnsafe);
   const normalized = structuredClone(cfg);
   resolveHeartbeats(cfg.transport);
   if (cfg.proxyBindAddr === '') cfg.proxyBindAddr = cfg.bindAddr;
   if (cfg.transport.tls.trustedCaFile !== '') cfg.transport.tls.force = true;
-  if (built.problems.length === 0) resolveTokenSource(cfg.auth, options.baseDir ?? process.cwd(), sinks.error);
+  if (built.problems.length === 0) resolveTokenSource(cfg.auth, 'auth.tokenSource', resolveOptions(options), sinks.error);
   for (const w of built.warnings) options.onWarning?.(w);
   return { ...built, config: cfg, normalized };
+}
+
+function resolveOptions(options: BuildOptions): { baseDir: string; runExec: boolean } {
+  return { baseDir: options.baseDir ?? process.cwd(), runExec: options.runTokenExec !== false };
 }
 
 function buildClient(raw: unknown, options: BuildOptions): Built<ClientConfig, ValidatedClientConfig> {
   const built: Pick<Built<unknown>, 'problems' | 'warnings'> = { problems: [], warnings: [] };
   const sinks = sinksFor(built, options);
-  const validated = validate(clientSchema, raw, '', sinks.error);
-  checkClient(validated, raw, sinks);
+  const canonical = canonicalKeys(clientSchema, raw, '', sinks.error);
+  const validated = validate(clientSchema, canonical, '', sinks.error);
+  checkClient(validated, canonical, sinks, options.allowUnsafe);
   const normalized = structuredClone(validated);
   resolveHeartbeats(validated.transport);
   const cfg: ClientConfig = { ...validated, proxies: validated.proxies.map((p) => ({ ...p, remotePort: p.remotePort ?? 0 })) };
   // As frpc: a relative store path is taken from the config file's directory.
   if (cfg.store.path !== '') cfg.store.path = resolve(options.baseDir ?? process.cwd(), cfg.store.path);
-  if (built.problems.length === 0) resolveTokenSource(cfg.auth, options.baseDir ?? process.cwd(), sinks.error);
+  if (built.problems.length === 0) resolveTokenSource(cfg.auth, 'auth.tokenSource', resolveOptions(options), sinks.error);
   for (const w of built.warnings) options.onWarning?.(w);
   return { ...built, config: cfg, normalized };
 }
@@ -170,8 +167,10 @@ export function detectKind(data: unknown, file = ''): ConfigKind | undefined {
     server = INI_SERVER_HINTS.some((k) => common?.entries.has(k)) || data.sections.some((s) => s.name.startsWith('plugin.'));
     client = INI_CLIENT_HINTS.some((k) => common?.entries.has(k)) || data.sections.some((s) => !['common', 'DEFAULT'].includes(s.name) && !s.name.startsWith('plugin.'));
   } else if (isPlainObject(data)) {
-    server = SERVER_HINTS.some((k) => data[k] !== undefined);
-    client = CLIENT_HINTS.some((k) => data[k] !== undefined);
+    // Keys match ignoring case, as frp decodes them (key-case.ts).
+    const keys = new Set(Object.keys(data).map((k) => k.toLowerCase()));
+    server = SERVER_HINTS.some((k) => keys.has(k.toLowerCase()));
+    client = CLIENT_HINTS.some((k) => keys.has(k.toLowerCase()));
   }
   if (server !== client) return server ? 'server' : 'client';
   const name = basename(file).toLowerCase();
@@ -221,6 +220,7 @@ export function loadConfigFile(file: string, options: LoadOptions & { kind?: Con
     raw = parsed.value;
     kind ??= detectKind(raw, file);
     if (!kind) throw new ConfigError(['cannot tell whether this is a server or a client configuration; pass --kind server|client'], file);
+    if (kind === 'client') raw = canonicalKeys(clientSchema, raw, '', (p, m) => void problems.push(formatProblem(p, m)));
     if (kind === 'client' && isPlainObject(raw)) {
       mainCounts = { proxies: listLength(raw.proxies), visitors: listLength(raw.visitors) };
       const merged = mergeIncludes(raw, file, env, problems, warnings);
@@ -236,7 +236,7 @@ export function loadConfigFile(file: string, options: LoadOptions & { kind?: Con
     return deepFreeze(built.config);
   };
   if (kind === 'client') {
-    const built = buildClient(raw, { translatePath, baseDir });
+    const built = buildClient(raw, { translatePath, baseDir, allowUnsafe: options.allowUnsafe, runTokenExec: options.runTokenExec });
     const config = settle(built);
     // What the main file itself says: included entries stay in their own files.
     const normalized = {
@@ -246,7 +246,7 @@ export function loadConfigFile(file: string, options: LoadOptions & { kind?: Con
     };
     return { kind, format, normalized, warnings, config };
   }
-  const built = buildServer(raw, { translatePath, baseDir });
+  const built = buildServer(raw, { translatePath, baseDir, allowUnsafe: options.allowUnsafe, runTokenExec: options.runTokenExec });
   return { kind, format, normalized: built.normalized, warnings, config: settle(built) };
 }
 

@@ -153,6 +153,8 @@ function validateNode(node: SchemaNode, raw: unknown, path: string, sink: Proble
         sink(path, `expected a string, got ${describe(raw)}`);
         return node.default ?? '';
       }
+      // frp fills an empty choice with its default (`authentication_method = ` is token).
+      if (raw === '' && node.oneOf && node.default !== undefined) return node.default;
       if (node.oneOf && !node.oneOf.includes(raw)) {
         sink(path, `expected one of ${node.oneOf.join(', ')}, got "${raw}"`);
       } else if (node.pattern && !node.pattern.test(raw)) {

@@ -34,8 +34,9 @@ export function readRendered(file: string, env: Env): SourceText {
 
 /**
  * The format by extension: `.ini`, `.toml`, `.yaml`/`.yml`, `.json`. Any other
- * extension is INI when the text has a `[common]` section (as frp detects
- * legacy files), else JSON when it starts with `{`, else TOML.
+ * extension (or none) as frp decides: INI when the text has a `[common]`
+ * section, else TOML when it parses as TOML, else JSON when it starts with
+ * `{`, else YAML.
  */
 export function detectFormat(file: string, text: string): ConfigFormat {
   switch (extname(file).toLowerCase()) {
@@ -50,8 +51,9 @@ export function detectFormat(file: string, text: string): ConfigFormat {
       return 'json';
   }
   if (/^[ \t]*\[common\]/m.test(text)) return 'ini';
+  if (parseTomlText(text).problem === undefined) return 'toml';
   if (/^\s*\{/.test(text)) return 'json';
-  return 'toml';
+  return 'yaml';
 }
 
 /** TOML, YAML or JSON text → plain data, or one problem line. */
@@ -110,6 +112,14 @@ export function readIncludes(patterns: readonly string[], mainFile: string, env:
       if (!isPlainObject(value)) {
         out.problems.push(`${label}: expected a table with proxies and visitors`);
         continue;
+      }
+      // `Proxies` is `proxies`, as in the main file (key-case.ts); the entries themselves are matched when the whole is built.
+      for (const k of Object.keys(value)) {
+        const lower = k.toLowerCase();
+        if ((lower === 'proxies' || lower === 'visitors') && k !== lower && value[lower] === undefined) {
+          value[lower] = value[k];
+          delete value[k];
+        }
       }
       const ignored = Object.keys(value).filter((k) => k !== 'proxies' && k !== 'visitors');
       if (ignored.length > 0) out.warnings.push(`${label}: only proxies and visitors are read from an included file; ignored: ${ignored.join(', ')}`);

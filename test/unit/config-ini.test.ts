@@ -169,6 +169,20 @@ describe('INI → TOML shape', () => {
     );
   });
 
+  test('frps.ini keys burrow refuses at load still map to their TOML keys (the refusal then names them)', () => {
+    const text =
+      '[common]\ndashboard_tls_mode = true\ndashboard_tls_cert_file = a\ndashboard_tls_key_file = b\npprof_enable = true\ntcp_keepalive = 3600\n' +
+      'nat_hole_analysis_data_reserve_hours = 24\n[plugin.pm]\naddr = 127.0.0.1:9001\npath = /handler\nops = NewProxy,CloseProxy\ntlsVerify = true\n';
+    const m = mapServerIni({ file: parseIni(text), label: '' });
+    assert.deepEqual([m.problems, m.warnings], [[], []]);
+    assert.deepEqual(m.raw, {
+      webServer: { tls: { certFile: 'a', keyFile: 'b' }, pprofEnable: true },
+      transport: { tcpKeepalive: 3600 },
+      natholeAnalysisDataReserveHours: 24,
+      httpPlugins: [{ name: 'pm', addr: '127.0.0.1:9001', path: '/handler', ops: ['NewProxy', 'CloseProxy'], tlsVerify: true }],
+    });
+  });
+
   test('frps.ini: dashboard TLS only with dashboard_tls_mode, 0.0.0.0 dashboard default, [plugin.NAME] sections', () => {
     const text =
       '[common]\nbind_port = 7000\ndashboard_port = 7500\ndashboard_tls_cert_file = a.crt\nauthenticate_new_work_conns = true\n' +

@@ -172,13 +172,14 @@ describe('types, ranges, duplicates, conflicts', () => {
     assert.deepEqual(warnings, ['proxies[0].localPort: ignored: plugin "socks5" serves the connections']);
   });
 
-  test('plugins: ignored with a warning on udp/sudp (as frp), virtual_net refused, a health check needs a localPort', () => {
+  test('plugins: ignored with a warning on udp/sudp (as frp), virtual_net warned at load (refused at start), a health check needs a localPort', () => {
     const warnings: string[] = [];
     buildClientConfig(
       proxies(
         { name: 'u', type: 'udp', localPort: 53, plugin: { type: 'socks5' } },
         { name: 'h', localPort: 8080, plugin: { type: 'http_proxy' }, healthCheck: { type: 'tcp' } },
         { name: 'n', plugin: { type: 'http_proxy' }, healthCheck: { type: 'tcp' } },
+        { name: 'v', plugin: { type: 'virtual_net' } },
       ),
       'x',
       { onWarning: (w) => warnings.push(w) },
@@ -187,11 +188,9 @@ describe('types, ranges, duplicates, conflicts', () => {
       'proxies[0].plugin: ignored on type "udp": plugins serve tcp-like proxies (as frp, datagrams go to localPort)',
       'proxies[1].localPort: used only by the health check: plugin "http_proxy" serves the connections',
       'proxies[2].healthCheck.type: ignored: a plugin proxy is health checked on its localPort, and none is set (as frp)',
+      'proxies[3].plugin.type: "virtual_net" is not supported: it needs a TUN device, which burrow does not create; this proxy will not start',
     ]);
-    assert.deepEqual(problems(() => buildClientConfig(proxies({ name: 'u', type: 'sudp', plugin: { type: 'socks5' } }, { name: 'v', plugin: { type: 'virtual_net' } }))), [
-      'proxies[0].localPort: required',
-      'proxies[1].plugin.type: "virtual_net" is not supported: it needs a TUN device, which burrow does not create',
-    ]);
+    assert.deepEqual(problems(() => buildClientConfig(proxies({ name: 'u', type: 'sudp', plugin: { type: 'socks5' } }))), ['proxies[0].localPort: required']);
   });
 });
 
