@@ -11,9 +11,11 @@ export interface LocalServiceOptions {
   /** the proxy's own transforms on its work connections (key from the token) */
   payload: PayloadTransformOptions;
   logger: Logger;
+  /** frp's `udpPacketSize` (udp and sudp only) */
+  udpPacketSize: number;
 }
 
 export function localServiceOf(p: ProxyConfig, ctx: ClientProxyContext): LocalServiceOptions {
   const payload = { encryptionKey: p.transport.useEncryption ? ctx.cipherKey : undefined, compression: p.transport.useCompression };
-  return { name: p.name, localIP: p.localIP, localPort: p.localPort, payload, logger: ctx.logger };
+  return { name: p.name, localIP: p.localIP, localPort: p.localPort, payload, logger: ctx.logger, udpPacketSize: ctx.udpPacketSize };
 }

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { ProxyConfig } from '../../config/types.js';
-import type { StartWorkConn } from '../../protocol/messages.js';
+import { BURROW_FEATURES, hasBurrowFeature, type StartWorkConn } from '../../protocol/messages.js';
 import { describeError } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
 import type { TrafficCounter } from '../../util/pipe.js';
@@ -19,6 +19,8 @@ export interface UdpClientProxyOptions {
   localIP: string;
   localPort: number;
   payload: PayloadTransformOptions;
+  /** frp's `udpPacketSize`: replies are cut to it unless StartWorkConn says the far end reads whole datagrams */
+  udpPacketSize: number;
   /**
    * udp: the server keeps one work connection per proxy, so a new one
    * replaces the old. sudp: one work connection per visitor connection, all
@@ -59,6 +61,8 @@ export class UdpClientProxy implements ClientProxyHandler {
     });
     const channel: UdpPacketChannel = new UdpPacketChannel(wrapPayload(work, this.opts.payload), {
       heartbeatMs: UDP_HEARTBEAT_MS,
+      // A burrow server says in StartWorkConn that its end (the server, or a sudp visitor behind it) reads them whole.
+      limits: { packetSize: this.opts.udpPacketSize, whole: hasBurrowFeature(start.burrow_features, BURROW_FEATURES.wholeDatagrams) },
       onPacket: (payload, visitor) => {
         traffic.bytesIn += payload.length;
         forwarder.deliver(payload, visitor);
