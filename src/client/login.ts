@@ -3,7 +3,8 @@ import type { Duplex } from 'node:stream';
 import type { ClientConfig } from '../config/types.js';
 import { expectMessage, writeMessage } from '../control/message-io.js';
 import { tokenDigest } from '../protocol/auth.js';
-import { BURROW_FEATURES, type LoginResp } from '../protocol/messages.js';
+import { BURROW_FEATURES } from '../protocol/burrow-features.js';
+import type { LoginResp } from '../protocol/messages.js';
 import { BurrowError } from '../util/errors.js';
 import { FRP_COMPAT_VERSION } from '../util/version.js';
 

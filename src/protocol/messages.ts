@@ -1,6 +1,6 @@
 /**
  * The v1 control messages, with the exact JSON key names of the reference,
- * plus one key of burrow's own, `burrow_features` (see BURROW_FEATURES).
+ * plus one key of burrow's own, `burrow_features` (see burrow-features.ts).
  * Every field is optional on the wire (the reference drops empty values)
  * except the nested structs it always writes (`client_spec`, `detect_behavior`);
  * decoders never require them.
@@ -390,20 +390,3 @@ export const MESSAGE_SCHEMA: { readonly [K in MessageType]: SchemaOf<MessageBodi
   NatHoleSid: { transaction_id: 'str', sid: 'str', response: 'bool', nonce: 'str' },
   NatHoleReport: { sid: 'str', success: 'bool' },
 };
-
-/**
- * What a burrow peer says it can do beyond frp, in `burrow_features` (Login,
- * NewVisitorConn: what the sender can read; StartWorkConn, NewVisitorConnResp:
- * what the far end of that connection can read). Go's JSON decoder drops
- * unknown keys, so a stock frp peer ignores the field, never sends it, and is
- * treated as frp.
- */
-export const BURROW_FEATURES = Object.freeze({
-  /** reads UDPPacket bodies up to UDP_STREAM_MAX_BODY, so datagrams travel whole (up to 65535 bytes) */
-  wholeDatagrams: 'udp-whole',
-});
-
-/** True when a `burrow_features` list names `feature`. */
-export function hasBurrowFeature(list: readonly string[] | undefined, feature: string): boolean {
-  return list?.includes(feature) === true;
-}

@@ -6,7 +6,8 @@ import type { Duplex } from 'node:stream';
 import { encodeMessage } from '../../src/protocol/codec.js';
 import { tokenDigest } from '../../src/protocol/auth.js';
 import { deriveCipherKey } from '../../src/protocol/crypto.js';
-import { BURROW_FEATURES, type Message, type MessageType } from '../../src/protocol/messages.js';
+import { BURROW_FEATURES } from '../../src/protocol/burrow-features.js';
+import type { Message, MessageType } from '../../src/protocol/messages.js';
 import { withTimeout } from '../../src/util/timeout.js';
 import { FRP_COMPAT_VERSION } from '../../src/util/version.js';
 import {

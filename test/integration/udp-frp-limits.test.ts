@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Duplex } from 'node:stream';
 import { MessageDecoder, encodeMessage } from '../../src/protocol/codec.js';
-import { BURROW_FEATURES, type Message } from '../../src/protocol/messages.js';
+import { BURROW_FEATURES } from '../../src/protocol/burrow-features.js';
+import type { Message } from '../../src/protocol/messages.js';
 import { UDP_STREAM_MAX_BODY, decodeUdpPacket, encodeUdpPacket } from '../../src/protocol/udp-packet.js';
 import { UdpClientProxy } from '../../src/proxy/shared/udp-client.js';
 import { withTimeout } from '../../src/util/timeout.js';
@@ -86,7 +87,15 @@ for (const whole of [false, true]) {
     const echo = await startUdpEcho();
     t.after(() => echo.close());
     const [ours, theirs] = await socketPair(t);
-    const proxy = new UdpClientProxy({ name: 'u', localIP: '127.0.0.1', localPort: echo.port, payload: {}, udpPacketSize: 1500, oneStreamAtATime: true, logger: testLogger('client') });
+    const proxy = new UdpClientProxy({
+      name: 'u',
+      localIP: '127.0.0.1',
+      localPort: echo.port,
+      payload: {},
+      udpPacketSize: 1500,
+      oneStreamAtATime: true,
+      logger: testLogger('client'),
+    });
     t.after(() => proxy.close());
     proxy.handleWorkConn(ours, { proxy_name: 'u', ...(whole ? { burrow_features: [BURROW_FEATURES.wholeDatagrams] } : {}) });
     const datagram = patternBytes(9000, 5);

@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { ProxyConfig } from '../../config/types.js';
-import { BURROW_FEATURES, hasBurrowFeature, type StartWorkConn } from '../../protocol/messages.js';
+import { BURROW_FEATURES, hasBurrowFeature } from '../../protocol/burrow-features.js';
+import type { StartWorkConn } from '../../protocol/messages.js';
 import { describeError } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
 import type { TrafficCounter } from '../../util/pipe.js';

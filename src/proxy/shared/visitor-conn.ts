@@ -7,7 +7,7 @@ import { BurrowError } from '../../util/errors.js';
 import { withTimeout } from '../../util/timeout.js';
 import type { VisitorLink } from '../client-context.js';
 import { wrapPayload } from '../payload-transform.js';
-import { BURROW_FEATURES } from '../../protocol/messages.js';
+import { BURROW_FEATURES } from '../../protocol/burrow-features.js';
 
 /** frp: a visitor waits at most 10 s for NewVisitorConnResp. */
 export const VISITOR_ANSWER_TIMEOUT_MS = 10_000;

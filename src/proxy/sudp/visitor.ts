@@ -11,7 +11,7 @@ import { UDP_RECV_BUFFER } from '../../util/socket-buffers.js';
 import type { VisitorLink } from '../client-context.js';
 import { UdpPacketChannel } from '../shared/udp-packet-channel.js';
 import { openVisitorConnWithAnswer, visitorCipherKey } from '../shared/visitor-conn.js';
-import { BURROW_FEATURES, hasBurrowFeature } from '../../protocol/messages.js';
+import { BURROW_FEATURES, hasBurrowFeature } from '../../protocol/burrow-features.js';
 import { VisitorState, type ClientVisitor } from '../types.js';
 
 /** frp: the visiting side drops a sudp stream silent for 60 s (the owner pings every 30 s). */

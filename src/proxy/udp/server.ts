@@ -1,7 +1,8 @@
 import type { Socket as UdpSocket, RemoteInfo } from 'node:dgram';
 import type { Duplex } from 'node:stream';
 import { writeMessage } from '../../control/message-io.js';
-import { BURROW_FEATURES, hasBurrowFeature, type NewProxy } from '../../protocol/messages.js';
+import { BURROW_FEATURES, hasBurrowFeature } from '../../protocol/burrow-features.js';
+import type { NewProxy } from '../../protocol/messages.js';
 import { udpAddressFrom, udpAddressKey, type UdpAddress, type UdpSendLimits } from '../../protocol/udp-packet.js';
 import { BurrowError, describeError, isBurrowError } from '../../util/errors.js';
 import { FlowTable } from '../../util/flow-table.js';
