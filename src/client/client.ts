@@ -110,6 +110,7 @@ export class BurrowClient extends EventEmitter<ClientEvents> {
         user: config.user,
         serverAddr: config.serverAddr,
         cipherKey: deriveCipherKey(config.auth.token),
+        udpPacketSize: config.udpPacketSize,
         natHole: this.natHoleLink,
         inspector: this.inspector,
         retryTiming: { ...DEFAULT_PROXY_RETRY, ...options.proxyRetry },
@@ -367,6 +368,9 @@ export class BurrowClient extends EventEmitter<ClientEvents> {
       },
       get user() {
         return client.config.user;
+      },
+      get udpPacketSize() {
+        return client.config.udpPacketSize;
       },
       natHole: client.natHoleLink,
       openStream() {

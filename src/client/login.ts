@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { ClientConfig } from '../config/types.js';
 import { expectMessage, writeMessage } from '../control/message-io.js';
 import { tokenDigest } from '../protocol/auth.js';
+import { BURROW_FEATURES } from '../protocol/burrow-features.js';
 import type { LoginResp } from '../protocol/messages.js';
 import { BurrowError } from '../util/errors.js';
 import { FRP_COMPAT_VERSION } from '../util/version.js';
@@ -35,6 +36,8 @@ export async function login(stream: Duplex, config: ClientConfig, previousRunId:
       metas: config.metadatas,
       client_spec: {},
       pool_count: config.transport.poolCount,
+      // burrow's own key (stock frps ignores it): our udp/sudp streams read whole datagrams.
+      burrow_features: [BURROW_FEATURES.wholeDatagrams],
     },
   });
   const resp = await expectMessage(stream, 'LoginResp', LOGIN_TIMEOUT_MS);

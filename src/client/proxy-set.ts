@@ -19,6 +19,8 @@ export interface ProxyHost {
   readonly user: string;
   readonly serverAddr: string;
   readonly cipherKey: Buffer;
+  /** frp's `udpPacketSize` */
+  readonly udpPacketSize: number;
   readonly natHole: NatHoleLink;
   readonly inspector: HttpInspector;
   readonly retryTiming: ProxyRetryTiming;
@@ -188,6 +190,7 @@ export class ProxySet {
         cipherKey: host.cipherKey,
         logger: host.log.child({ proxy: p.name }),
         wireName: host.user ? `${host.user}.${p.name}` : p.name,
+        udpPacketSize: host.udpPacketSize,
         natHole: host.natHole,
         ...(inspect ? { observe: (toLocal, local, start) => host.inspector.observe(p.name, `${start.src_addr ?? ''}:${start.src_port ?? 0}`, toLocal, local) } : {}),
       });

@@ -4,12 +4,12 @@ import { networkInterfaces } from 'node:os';
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { UDP_RECV_BUFFER } from '../util/socket-buffers.js';
-import { discoverMappedAddress } from './stun.js';
+import { discoverMappedAddresses } from './stun.js';
 
 /** One side's UDP socket for a hole-punching attempt, and the addresses the other side should try. */
 export interface PunchEndpoint {
   readonly socket: Socket;
-  /** as the world sees the socket (STUN); empty when the STUN server did not answer */
+  /** as the world sees the socket (STUN, and the server's OTHER-ADDRESS as frp asks it); empty when the STUN server did not answer */
   readonly mappedAddrs: string[];
   /** the socket's port on this machine's own IPv4 addresses (peers on the same network) */
   readonly assistedAddrs: string[];
@@ -38,7 +38,7 @@ export async function preparePunchEndpoint(stunServer: string, disableAssistedAd
   const port = socket.address().port;
   const mappedAddrs: string[] = [];
   try {
-    mappedAddrs.push(await discoverMappedAddress(socket, stunServer));
+    mappedAddrs.push(...(await discoverMappedAddresses(socket, stunServer)));
   } catch (err) {
     log.warn('STUN discovery failed; trying local addresses only', { stun: stunServer, reason: describeError(err) });
   }

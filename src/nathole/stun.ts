@@ -13,6 +13,9 @@ const BINDING_REQUEST = 0x0001;
 const BINDING_SUCCESS = 0x0101;
 const ATTR_MAPPED_ADDRESS = 0x0001;
 const ATTR_XOR_MAPPED_ADDRESS = 0x0020;
+/** RFC 3489's CHANGED-ADDRESS and RFC 5780's OTHER-ADDRESS: the server's second address. */
+const ATTR_CHANGED_ADDRESS = 0x0005;
+const ATTR_OTHER_ADDRESS = 0x802c;
 const HEADER = 20;
 
 export function stunBindingRequest(transactionId: Buffer): Buffer {
@@ -31,19 +34,33 @@ export function looksLikeStun(msg: Buffer): boolean {
 
 /** The mapped `ip:port` of a Binding success response to `transactionId`, or undefined. */
 export function parseBindingResponse(msg: Buffer, transactionId: Buffer): string | undefined {
+  return parseBindingAnswer(msg, transactionId)?.mapped;
+}
+
+/**
+ * A Binding success response to `transactionId`: the mapped `ip:port`
+ * (XOR-MAPPED-ADDRESS, else MAPPED-ADDRESS) and the server's other address
+ * (OTHER-ADDRESS, else CHANGED-ADDRESS) when it names one.
+ */
+export function parseBindingAnswer(msg: Buffer, transactionId: Buffer): { mapped: string | undefined; other: string | undefined } | undefined {
   if (!looksLikeStun(msg) || msg.readUInt16BE(0) !== BINDING_SUCCESS) return undefined;
   if (!msg.subarray(8, 20).equals(transactionId)) return undefined;
   const end = Math.min(msg.length, HEADER + msg.readUInt16BE(2));
+  let xored: string | undefined;
   let plain: string | undefined;
+  let other: string | undefined;
+  let changed: string | undefined;
   for (let pos = HEADER; pos + 4 <= end; ) {
     const type = msg.readUInt16BE(pos);
     const length = msg.readUInt16BE(pos + 2);
     const value = msg.subarray(pos + 4, Math.min(end, pos + 4 + length));
-    if (type === ATTR_XOR_MAPPED_ADDRESS) return decodeAddress(value, true);
-    if (type === ATTR_MAPPED_ADDRESS) plain ??= decodeAddress(value, false);
+    if (type === ATTR_XOR_MAPPED_ADDRESS) xored ??= decodeAddress(value, true);
+    else if (type === ATTR_MAPPED_ADDRESS) plain ??= decodeAddress(value, false);
+    else if (type === ATTR_OTHER_ADDRESS) other ??= decodeAddress(value, false);
+    else if (type === ATTR_CHANGED_ADDRESS) changed ??= decodeAddress(value, false);
     pos += 4 + length + ((4 - (length % 4)) % 4);
   }
-  return plain;
+  return { mapped: xored ?? plain, other: other ?? changed };
 }
 
 /** IPv4 only: hole punching here works over udp4 sockets. */
@@ -59,11 +76,25 @@ function decodeAddress(value: Buffer, xor: boolean): string | undefined {
 }
 
 /**
+ * The mapped addresses of `socket` as frp's discovery gathers them: the
+ * answer of `server`, then, when it names an OTHER-ADDRESS, the answer of
+ * that address too, from the same socket. frps needs two to classify the
+ * NAT (with one it answers "not enough addresses"). A second server that
+ * does not answer fails the discovery, as in frp.
+ */
+export async function discoverMappedAddresses(socket: Socket, server: string, timeoutMs = 3000): Promise<string[]> {
+  const first = await askStun(socket, server, timeoutMs);
+  if (first.other === undefined) return [first.mapped];
+  const second = await askStun(socket, first.other, timeoutMs);
+  return [first.mapped, second.mapped];
+}
+
+/**
  * Asks `server` (host:port) for the mapped address of `socket`, resending
  * every 500 ms, for at most `timeoutMs`. The socket keeps its other
  * listeners; replies are picked out by transaction id.
  */
-export function discoverMappedAddress(socket: Socket, server: string, timeoutMs = 3000): Promise<string> {
+function askStun(socket: Socket, server: string, timeoutMs: number): Promise<{ mapped: string; other: string | undefined }> {
   const sep = server.lastIndexOf(':');
   const host = server.slice(0, sep).replace(/^\[|\]$/g, '');
   const port = Number(server.slice(sep + 1));
@@ -85,10 +116,10 @@ export function discoverMappedAddress(socket: Socket, server: string, timeoutMs 
       reject(new BurrowError('BURROW_CLOSED', 'STUN discovery stopped: the socket closed'));
     };
     const onMessage = (msg: Buffer, _rinfo: RemoteInfo): void => {
-      const mapped = parseBindingResponse(msg, id);
-      if (mapped === undefined) return;
+      const answer = parseBindingAnswer(msg, id);
+      if (answer?.mapped === undefined) return;
       cleanup();
-      resolve(mapped);
+      resolve({ mapped: answer.mapped, other: answer.other });
     };
     const timer = setTimeout(() => {
       cleanup();

@@ -1,5 +1,6 @@
 /**
- * The v1 control messages, with the exact JSON key names of the reference.
+ * The v1 control messages, with the exact JSON key names of the reference,
+ * plus one key of burrow's own, `burrow_features` (see burrow-features.ts).
  * Every field is optional on the wire (the reference drops empty values)
  * except the nested structs it always writes (`client_spec`, `detect_behavior`);
  * decoders never require them.
@@ -26,6 +27,8 @@ export interface Login {
   metas?: Record<string, string>;
   client_spec?: ClientSpec;
   pool_count?: number;
+  /** burrow's extension (see BURROW_FEATURES): what this client can read; stock frp ignores it */
+  burrow_features?: string[];
 }
 
 export interface LoginResp {
@@ -86,6 +89,8 @@ export interface StartWorkConn {
   src_port?: number;
   dst_port?: number;
   error?: string;
+  /** burrow's extension: what the far end of this work connection can read */
+  burrow_features?: string[];
 }
 
 export interface NewVisitorConn {
@@ -95,11 +100,15 @@ export interface NewVisitorConn {
   timestamp?: number;
   use_encryption?: boolean;
   use_compression?: boolean;
+  /** burrow's extension: what this visitor can read */
+  burrow_features?: string[];
 }
 
 export interface NewVisitorConnResp {
   proxy_name?: string;
   error?: string;
+  /** burrow's extension: what the proxy's owner, at the far end of this connection, can read */
+  burrow_features?: string[];
 }
 
 export interface Ping {
@@ -294,6 +303,7 @@ export const MESSAGE_SCHEMA: { readonly [K in MessageType]: SchemaOf<MessageBodi
     metas: 'map',
     client_spec: { struct: CLIENT_SPEC, always: true },
     pool_count: 'int',
+    burrow_features: 'strs',
   },
   LoginResp: { version: 'str', run_id: 'str', error: 'str' },
   NewProxy: {
@@ -332,6 +342,7 @@ export const MESSAGE_SCHEMA: { readonly [K in MessageType]: SchemaOf<MessageBodi
     src_port: 'u16',
     dst_port: 'u16',
     error: 'str',
+    burrow_features: 'strs',
   },
   NewVisitorConn: {
     run_id: 'str',
@@ -340,8 +351,9 @@ export const MESSAGE_SCHEMA: { readonly [K in MessageType]: SchemaOf<MessageBodi
     timestamp: 'int',
     use_encryption: 'bool',
     use_compression: 'bool',
+    burrow_features: 'strs',
   },
-  NewVisitorConnResp: { proxy_name: 'str', error: 'str' },
+  NewVisitorConnResp: { proxy_name: 'str', error: 'str', burrow_features: 'strs' },
   Ping: { privilege_key: 'str', timestamp: 'int' },
   Pong: { error: 'str' },
   UDPPacket: {

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { BurrowError } from '../util/errors.js';
-import { encodeMessageWithin } from './codec.js';
+import { MAX_MESSAGE_BODY, encodeMessageWithin } from './codec.js';
 import { MESSAGE_TYPE_BYTE, type UDPPacket } from './messages.js';
 
 /**
@@ -20,23 +20,52 @@ export interface UdpAddress {
 export const MAX_DATAGRAM = 65535;
 
 /**
- * Body limit on udp/sudp payload streams only. frp truncates datagrams to
- * `udpPacketSize` (1500) so its frames stay under the control limit of 10240;
- * burrow carries datagrams whole, and a 64 KiB datagram is 87380 bytes of
- * base64, plus the address and the JSON around it. 88 KiB leaves 2.7 KiB for
- * that. Every other stream, the control stream included, keeps 10240.
+ * Body limit burrow reads on udp/sudp payload streams. frp truncates
+ * datagrams to `udpPacketSize` (1500) and reads at most 10240 bytes of body;
+ * between two burrow peers that both say so (BURROW_FEATURES.wholeDatagrams)
+ * datagrams travel whole, and a 64 KiB datagram is 87380 bytes of base64,
+ * plus the address and the JSON around it. 88 KiB leaves 2.7 KiB for that.
+ * Every other stream, the control stream included, keeps 10240.
  */
 export const UDP_STREAM_MAX_BODY = 88 * 1024;
 
-/** The whole v1 frame for one datagram, ready for a single write. */
-export function encodeUdpPacket(payload: Buffer, to: UdpAddress): Buffer {
+/**
+ * How datagrams are sent on one payload stream. Toward a peer not known to
+ * be burrow, as frp: a datagram is cut to `udpPacketSize` bytes (frp reads
+ * datagrams into a buffer that size, and the kernel drops the rest), and
+ * further if its frame would still pass frp's body limit of 10240 (an frp
+ * reader closes the stream on such a frame).
+ */
+export interface UdpSendLimits {
+  /** frp's `udpPacketSize`: datagram bytes kept; ignored when `whole` */
+  readonly packetSize: number;
+  /** the reader takes whole datagrams (it said BURROW_FEATURES.wholeDatagrams) */
+  readonly whole: boolean;
+}
+
+/** frp's default `udpPacketSize`, for callers without a config. */
+export const FRP_UDP_PACKET_SIZE = 1500;
+
+/** The whole v1 frame for one datagram, ready for a single write; cut to `limits` unless they say whole. */
+export function encodeUdpPacket(payload: Buffer, to: UdpAddress, limits: UdpSendLimits = { packetSize: MAX_DATAGRAM, whole: true }): Buffer {
   if (payload.length > MAX_DATAGRAM) {
     throw new BurrowError('BURROW_FRAME_TOO_LARGE', `datagram of ${payload.length} bytes exceeds ${MAX_DATAGRAM}`);
   }
+  if (limits.whole) return encodeWithin(payload, to, UDP_STREAM_MAX_BODY);
+  const cut = payload.length > limits.packetSize ? payload.subarray(0, Math.max(0, limits.packetSize)) : payload;
+  const frame = encodeWithin(cut, to, Number.POSITIVE_INFINITY);
+  const over = frame.length - 9 - MAX_MESSAGE_BODY;
+  if (over <= 0) return frame;
+  // base64 is 4 characters per 3 bytes: drop enough whole groups of 3 to fit.
+  const keep = Math.max(0, cut.length - Math.ceil(over / 4) * 3 - 3);
+  return encodeWithin(cut.subarray(0, keep), to, MAX_MESSAGE_BODY);
+}
+
+function encodeWithin(payload: Buffer, to: UdpAddress, maxBody: number): Buffer {
   if (to.zone !== '' || !Number.isInteger(to.port) || isIP(to.ip) === 0) {
     const body: UDPPacket = { r: { IP: to.ip, Port: to.port, Zone: to.zone } };
     if (payload.length > 0) body.c = payload.toString('base64');
-    return encodeMessageWithin({ type: 'UDPPacket', body }, UDP_STREAM_MAX_BODY);
+    return encodeMessageWithin({ type: 'UDPPacket', body }, maxBody);
   }
   // The common case, built directly because it runs per datagram; the bytes are the generic
   // encoder's (a unit test compares them): base64 and an IP address need no JSON escaping.

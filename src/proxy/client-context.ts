@@ -25,6 +25,8 @@ export interface ClientProxyContext {
   logger: Logger;
   /** the proxy's name on the wire (user-prefixed) */
   wireName: string;
+  /** frp's `udpPacketSize`: udp/sudp datagrams toward a peer not known to be burrow are cut to it */
+  udpPacketSize: number;
   natHole: NatHoleLink;
   /** watches the connections of an inspected http proxy */
   observe?: ConnectionObserver;
@@ -36,6 +38,8 @@ export interface VisitorLink {
   readonly runId: string;
   /** the user of this client, the default owner of the proxies we visit */
   readonly user: string;
+  /** frp's `udpPacketSize`, as in ClientProxyContext */
+  readonly udpPacketSize: number;
   /** a new logical connection to the server; rejects while logged out */
   openStream(): Promise<Duplex>;
   /** xtcp's NatHole* exchange on the control connection */

@@ -21,6 +21,8 @@ export interface ProxyOwner {
   /** ports this client's proxies hold, counted against maxPortsPerClient */
   readonly portsUsed: number;
   readonly log: Logger;
+  /** what the client said it can read beyond frp (Login `burrow_features`); empty for a stock frpc */
+  readonly burrowFeatures: readonly string[];
   /** a work connection of this client (waits, bounded, when none is idle) */
   getWorkConn(): Promise<Duplex>;
 }
@@ -37,6 +39,8 @@ export interface ServerProxyContext {
   readonly subDomainHost: string;
   /** 0 = no cap */
   readonly maxPortsPerClient: number;
+  /** frp's `udpPacketSize`: datagrams toward a client not known to be burrow are cut to it */
+  readonly udpPacketSize: number;
   /** the tcp load-balancing groups of this server */
   readonly tcpGroups: TcpGroups;
   /** each vhost kind's listener; undefined when its port is off */

@@ -85,6 +85,11 @@ export class ControlSession {
     return this.channel.send(msg);
   }
 
+  /** what the client said it can read beyond frp; empty for a stock frpc */
+  get burrowFeatures(): readonly string[] {
+    return this.login.burrow_features ?? [];
+  }
+
   /** A work connection of this client; waits for one (bounded by userConnTimeout) when none is idle. */
   async getWorkConn(): Promise<Duplex> {
     return this.pool.take(this.host.config.userConnTimeout * 1000);

@@ -117,6 +117,10 @@ export class ProxyFactory implements ServerProxyContext {
     return this.config.maxPortsPerClient;
   }
 
+  get udpPacketSize(): number {
+    return this.config.udpPacketSize;
+  }
+
   get httpVhost(): VhostRoutes<HttpRoute> | undefined {
     return this.vhostHttp;
   }

@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { writeMessage } from '../control/message-io.js';
 import type { NewVisitorConn } from '../protocol/messages.js';
-import { SecretServerProxy } from '../proxy/shared/secret-server.js';
+import { SecretServerProxy, features } from '../proxy/shared/secret-server.js';
 import { checkVisitorSignature } from '../proxy/shared/visitor-signature.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { BurrowError, describeError } from '../util/errors.js';
@@ -87,11 +87,12 @@ export async function serveVisitorConn(
     return;
   }
   hooks.accepted?.();
-  await withTimeout(writeMessage(stream, { type: 'NewVisitorConnResp', body: { proxy_name: name } }), ANSWER_TIMEOUT_MS, 'NewVisitorConnResp');
+  await withTimeout(writeMessage(stream, { type: 'NewVisitorConnResp', body: { proxy_name: name, ...features(checked.proxy.ownerFeatures) } }), ANSWER_TIMEOUT_MS, 'NewVisitorConnResp');
   log.debug('visitor connection accepted', { proxy: clipped(name), remote, user: clipped(checked.user) });
   await checked.proxy.serve(stream, {
     useEncryption: msg.use_encryption === true,
     useCompression: msg.use_compression === true,
     srcAddr: visitorAddress(remote),
+    burrowFeatures: msg.burrow_features ?? [],
   });
 }

@@ -10,6 +10,7 @@ import { withTimeout } from '../util/timeout.js';
 import type { DialOptions, ListenOptions } from './index.js';
 import { certificateFingerprint, normalizeFingerprint } from './generated-cert.js';
 import { formatAddress } from './tcp.js';
+import { parseCaBundle, peerRejection, type PeerCheck } from './peer-verify.js';
 
 /** frp's optional marker written before the ClientHello so a shared port can tell frp TLS from HTTPS. */
 export const CUSTOM_TLS_FIRST_BYTE = 0x17;
@@ -44,7 +45,8 @@ export async function startClientTls(
       ...(net.isIP(serverName) !== 0 ? {} : { servername: serverName }),
       // Used only for checkServerIdentity when a CA is given.
       host: serverName,
-      rejectUnauthorized: tlsOpts.ca !== undefined,
+      // With a CA the verdict is checked below, before anything is sent (peerRejection: as Go decides).
+      rejectUnauthorized: false,
       ...(tlsOpts.ca !== undefined ? { ca: tlsOpts.ca } : {}),
       ...(tlsOpts.cert !== undefined ? { cert: tlsOpts.cert } : {}),
       ...(tlsOpts.key !== undefined ? { key: tlsOpts.key } : {}),
@@ -76,6 +78,10 @@ export async function startClientTls(
   });
   try {
     await withTimeout(handshake, timeoutMs, `TLS handshake with ${target}`);
+    if (tlsOpts.ca !== undefined) {
+      const reason = peerRejection(secure, { cas: parseCaBundle(tlsOpts.ca), host: serverName, role: 'server' });
+      if (reason !== undefined) throw new BurrowError('BURROW_TLS', `TLS handshake with ${target} failed: the server certificate is not trusted: ${reason}`);
+    }
     if (tlsOpts.fingerprint !== undefined) checkPinnedFingerprint(secure, tlsOpts.fingerprint, target);
   } catch (err) {
     secure.destroy();
@@ -136,7 +142,8 @@ export function createTlsAcceptor(cfg: ListenOptions['tls'], handshakeTimeoutMs:
     allowHalfOpen: true,
     cert: cfg.cert,
     key: cfg.key,
-    ...(mutual ? { ca: cfg.ca, requestCert: true, rejectUnauthorized: true } : {}),
+    // The client certificate's verdict is checked once the handshake is done (peerRejection: as Go decides).
+    ...(mutual ? { ca: cfg.ca, requestCert: true, rejectUnauthorized: false } : {}),
     handshakeTimeout: handshakeTimeoutMs,
     // AES-128-GCM first (as Go's TLS picks on CPUs with AES instructions): the
     // cheapest strong suite, and the tunnel's bulk cipher on the hot path.
@@ -154,11 +161,18 @@ export function createTlsAcceptor(cfg: ListenOptions['tls'], handshakeTimeoutMs:
   const keyOf = (socket: net.Socket): string | undefined =>
     socket.remoteAddress === undefined ? undefined : `${socket.remoteAddress}|${socket.remotePort ?? 0}`;
 
+  const clientCheck = mutual ? { cas: parseCaBundle(cfg.ca ?? ''), role: 'client' as const } : undefined;
   server.on('secureConnection', (socket: tls.TLSSocket) => {
     const key = keyOf(socket);
     const entry = key === undefined ? undefined : pending.get(key);
     if (!entry) {
       socket.destroy();
+      return;
+    }
+    const refused = clientRefusal(socket, clientCheck, entry.remote);
+    if (refused) {
+      socket.destroy();
+      entry.reject(refused);
       return;
     }
     entry.resolve(socket);
@@ -216,6 +230,7 @@ export function createTlsAcceptor(cfg: ListenOptions['tls'], handshakeTimeoutMs:
 /** The handshake on a stream with a one-off tls.Server: its events can only be about this stream. */
 function upgradeStream(raw: Duplex, remote: string, options: tls.TlsOptions, mutual: boolean, timeoutMs: number): Promise<tls.TLSSocket> {
   const server = new tls.Server(options);
+  const clientCheck = mutual ? { cas: parseCaBundle(options.ca as string | Buffer), role: 'client' as const } : undefined;
   return new Promise<tls.TLSSocket>((resolve, reject) => {
     const settle = (): void => {
       raw.off('close', onRawClose);
@@ -228,6 +243,12 @@ function upgradeStream(raw: Duplex, remote: string, options: tls.TlsOptions, mut
     };
     server.once('secureConnection', (socket: tls.TLSSocket) => {
       settle();
+      const refused = clientRefusal(socket, clientCheck, remote);
+      if (refused) {
+        socket.destroy();
+        reject(refused);
+        return;
+      }
       resolve(socket);
     });
     server.once('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
@@ -238,6 +259,14 @@ function upgradeStream(raw: Duplex, remote: string, options: tls.TlsOptions, mut
     raw.once('close', onRawClose);
     server.emit('connection', raw);
   });
+}
+
+/** With mutual TLS: why the client's certificate is refused, or undefined when it is trusted. */
+function clientRefusal(socket: tls.TLSSocket, check: PeerCheck | undefined, remote: string): BurrowError | undefined {
+  if (!check) return undefined;
+  if (!socket.getPeerX509Certificate()) return new BurrowError('BURROW_TLS', `TLS client ${remote} sent no certificate, but the server requires one`);
+  const reason = peerRejection(socket, check);
+  return reason === undefined ? undefined : new BurrowError('BURROW_TLS', `client certificate from ${remote} rejected: ${reason}`);
 }
 
 function describeHandshakeFailure(err: Error, authorizationError: Error | null | string | undefined, remote: string, timeoutMs: number): BurrowError {

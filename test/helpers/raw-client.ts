@@ -35,6 +35,8 @@ export interface RawLoginOptions {
   timestamp?: number;
   /** ask for this run id (a re-login) */
   runId?: string;
+  /** Login `burrow_features` (burrow's own key): absent, as from a stock frpc, unless given */
+  features?: string[];
 }
 
 export async function rawLogin(port: number, opts: RawLoginOptions = {}): Promise<RawClient> {
@@ -44,7 +46,7 @@ export async function rawLogin(port: number, opts: RawLoginOptions = {}): Promis
   const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000);
   await writeMessage(stream, {
     type: 'Login',
-    body: { version: '0.70.1', user: opts.user, privilege_key: tokenDigest(token, timestamp), timestamp, pool_count: 0, ...(opts.runId ? { run_id: opts.runId } : {}) },
+    body: { version: '0.70.1', user: opts.user, privilege_key: tokenDigest(token, timestamp), timestamp, pool_count: 0, ...(opts.runId ? { run_id: opts.runId } : {}), ...(opts.features ? { burrow_features: opts.features } : {}) },
   });
   const resp = await expectMessage(stream, 'LoginResp', 5000);
   if (resp.error) {

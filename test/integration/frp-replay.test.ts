@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { encodeMessage } from '../../src/protocol/codec.js';
 import { tokenDigest } from '../../src/protocol/auth.js';
 import { deriveCipherKey } from '../../src/protocol/crypto.js';
+import { BURROW_FEATURES } from '../../src/protocol/burrow-features.js';
 import type { Message, MessageType } from '../../src/protocol/messages.js';
 import { withTimeout } from '../../src/util/timeout.js';
 import { FRP_COMPAT_VERSION } from '../../src/util/version.js';
@@ -124,8 +125,9 @@ describe('burrow client against a recorded frps 0.70.0', () => {
         assert.equal(body.privilege_key, tokenDigest(TOKEN, body.timestamp ?? 0));
         assert.equal(body.pool_count, 1);
         assert.match(login.rawBody, /"client_spec":\{\}/);
-        // Same keys in the same order as the reference frpc writes them.
-        assert.deepEqual(Object.keys(JSON.parse(login.rawBody) as object), Object.keys(JSON.parse(s.login.rawBody) as object));
+        // Same keys in the same order as the reference frpc writes them, then burrow's one own key (frps ignores it).
+        assert.deepEqual(Object.keys(JSON.parse(login.rawBody) as object), [...Object.keys(JSON.parse(s.login.rawBody) as object), 'burrow_features']);
+        assert.deepEqual(body.burrow_features, [BURROW_FEATURES.wholeDatagrams]);
 
         // --- control: the recorded answer, held back at NewProxyResp until our NewProxy arrives
         const respAt = recordedS2c.find((sp) => sp.message.type === 'NewProxyResp');

@@ -9,6 +9,8 @@ import { fakeTimers } from '../helpers/fake-timers.js';
 import { socketPair } from '../helpers/streams.js';
 import { waitFor } from '../helpers/tunnel.js';
 
+const WHOLE = { packetSize: 65535, whole: true };
+
 test('udp payload stream: Pings at the heartbeat interval; datagrams of one loop turn leave in one write', async (t) => {
   const [a, b] = await socketPair(t);
   const seen: Message[] = [];
@@ -21,7 +23,7 @@ test('udp payload stream: Pings at the heartbeat interval; datagrams of one loop
     while ((m = decoder.next())) seen.push(m);
   });
   const clock = fakeTimers();
-  const channel = new UdpPacketChannel(a, { heartbeatMs: 30_000, timers: clock, onPacket: () => {}, onClose: () => {} });
+  const channel = new UdpPacketChannel(a, { limits: WHOLE, heartbeatMs: 30_000, timers: clock, onPacket: () => {}, onClose: () => {} });
   t.after(() => channel.close());
   clock.tick(29_999);
   clock.tick(1);
@@ -43,7 +45,7 @@ test('udp payload stream: silence beyond readIdleMs closes it with BURROW_TIMEOU
   const [a, b] = await socketPair(t);
   const closedWith: (Error | undefined)[] = [];
   const clock = fakeTimers();
-  const channel = new UdpPacketChannel(a, { readIdleMs: 60_000, timers: clock, onPacket: () => {}, onClose: (err) => closedWith.push(err) });
+  const channel = new UdpPacketChannel(a, { limits: WHOLE, readIdleMs: 60_000, timers: clock, onPacket: () => {}, onClose: (err) => closedWith.push(err) });
   t.after(() => channel.close());
   // The channel's own 'data' listener runs before this one: once a Ping is seen here, the idle timer was refreshed.
   let received = 0;
@@ -67,7 +69,7 @@ test('udp payload stream: silence beyond readIdleMs closes it with BURROW_TIMEOU
 test('udp payload stream: a packet from the peer reaches onPacket with its address', async (t) => {
   const [a, b] = await socketPair(t);
   const got: string[] = [];
-  const channel = new UdpPacketChannel(a, { onPacket: (p, addr) => got.push(`${addr.ip}:${addr.port} ${p.toString()}`), onClose: () => {} });
+  const channel = new UdpPacketChannel(a, { limits: WHOLE, onPacket: (p, addr) => got.push(`${addr.ip}:${addr.port} ${p.toString()}`), onClose: () => {} });
   b.write(encodeUdpPacket(Buffer.from('hi'), { ip: '198.51.100.2', port: 53, zone: '' }));
   await waitFor(() => got.length === 1, 'the packet');
   assert.deepEqual(got, ['198.51.100.2:53 hi']);

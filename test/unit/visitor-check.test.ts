@@ -18,6 +18,7 @@ const proxy = new SecretServerProxy({
   sk: 'secret',
   allowUsers: [],
   ownerUser: 'alice',
+  ownerFeatures: [],
   payload: {},
   getWorkConn: () => Promise.reject(new Error('unused')),
   logger: silentLogger,

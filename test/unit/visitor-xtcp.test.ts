@@ -36,7 +36,7 @@ async function xtcpWithFallback(t: TestContext): Promise<{ xtcp: XtcpVisitor; fa
     exchange: () => new Promise<NatHoleResp>((resolve) => pending.push(resolve)),
     report: () => {},
   };
-  const link: VisitorLink = { runId: 'run', user: '', openStream: () => Promise.reject(new Error('not used here')), natHole };
+  const link: VisitorLink = { runId: 'run', user: '', udpPacketSize: 1500, openStream: () => Promise.reject(new Error('not used here')), natHole };
   const config = clientConfig(1, {
     visitors: [
       visitor('stcp', 'relay', 'desk-relay', SK, -1),

@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import { writeMessage } from '../../control/message-io.js';
 import { verifyTokenDigest } from '../../protocol/auth.js';
 import { deriveCipherKey } from '../../protocol/crypto.js';
+import { BURROW_FEATURES } from '../../protocol/burrow-features.js';
 import type { NewProxy } from '../../protocol/messages.js';
 import { describeError } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
@@ -19,6 +20,8 @@ export interface SecretServerProxyOptions {
   allowUsers: readonly string[];
   /** the owning client's user */
   ownerUser: string;
+  /** what the owning client can read beyond frp (its Login's `burrow_features`) */
+  ownerFeatures: readonly string[];
   /** the proxy's own transforms on its work connections (key from the token) */
   payload: PayloadTransformOptions;
   getWorkConn(): Promise<Duplex>;
@@ -31,6 +34,8 @@ export interface VisitorHop {
   useCompression: boolean;
   /** the visitor client's address, reported to the owner in StartWorkConn */
   srcAddr: string;
+  /** what the visitor can read beyond frp (its NewVisitorConn's `burrow_features`), passed to the owner */
+  burrowFeatures: readonly string[];
 }
 
 /**
@@ -70,6 +75,14 @@ export class SecretServerProxy implements ServerProxy {
     return (this.skKeyCache ??= deriveCipherKey(this.opts.sk));
   }
 
+  /**
+   * What the owner can read beyond frp, for NewVisitorConnResp: the visitor
+   * reaches the owner's client through this server's plain byte relay.
+   */
+  get ownerFeatures(): readonly string[] {
+    return this.opts.ownerFeatures;
+  }
+
   allows(user: string): boolean {
     return this.allowed.has('*') || this.allowed.has(user);
   }
@@ -96,7 +109,7 @@ export class SecretServerProxy implements ServerProxy {
     let work: Duplex;
     try {
       work = await this.opts.getWorkConn();
-      await writeMessage(work, { type: 'StartWorkConn', body: { proxy_name: this.name, src_addr: hop.srcAddr } });
+      await writeMessage(work, { type: 'StartWorkConn', body: { proxy_name: this.name, src_addr: hop.srcAddr, ...features(hop.burrowFeatures) } });
     } catch (err) {
       log.warn('visitor dropped: no work connection', { proxy: this.name, remote: hop.srcAddr, reason: describeError(err) });
       visitor.destroy();
@@ -133,8 +146,20 @@ export function createSecretServerProxy(type: 'stcp' | 'sudp', ctx: ServerProxyC
     sk: msg.sk ?? '',
     allowUsers: msg.allow_users ?? [],
     ownerUser: owner.user,
+    ownerFeatures: owner.burrowFeatures,
     payload: ctx.payloadOptions(msg),
     getWorkConn: () => owner.getWorkConn(),
     logger: owner.log,
   });
 }
+
+/**
+ * `burrow_features` for a message passed on from one peer to another: only
+ * the ones burrow knows, and none at all (as from a stock frp) when empty.
+ */
+export function features(list: readonly string[]): { burrow_features?: string[] } {
+  const known = list.filter((f) => KNOWN_FEATURES.has(f));
+  return known.length > 0 ? { burrow_features: [...new Set(known)] } : {};
+}
+
+const KNOWN_FEATURES: ReadonlySet<string> = new Set(Object.values(BURROW_FEATURES));

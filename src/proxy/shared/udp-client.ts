@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { ProxyConfig } from '../../config/types.js';
+import { BURROW_FEATURES, hasBurrowFeature } from '../../protocol/burrow-features.js';
 import type { StartWorkConn } from '../../protocol/messages.js';
 import { describeError } from '../../util/errors.js';
 import type { TrafficCounter } from '../../relay/pipe.js';
@@ -15,6 +16,8 @@ import { UdpPacketChannel } from './udp-packet-channel.js';
 export const UDP_HEARTBEAT_MS = 30_000;
 
 export interface UdpClientProxyOptions extends LocalServiceOptions {
+  /** frp's `udpPacketSize`: replies are cut to it unless StartWorkConn says the far end reads whole datagrams */
+  udpPacketSize: number;
   /**
    * udp: the server keeps one work connection per proxy, so a new one
    * replaces the old. sudp: one work connection per visitor connection, all
@@ -55,6 +58,8 @@ export class UdpClientProxy implements ClientProxyHandler {
     });
     const channel: UdpPacketChannel = new UdpPacketChannel(wrapPayload(limiter ? limitBandwidth(work, limiter) : work, this.opts.payload), {
       heartbeatMs: UDP_HEARTBEAT_MS,
+      // A burrow server says in StartWorkConn that its end (the server, or a sudp visitor behind it) reads them whole.
+      limits: { packetSize: this.opts.udpPacketSize, whole: hasBurrowFeature(start.burrow_features, BURROW_FEATURES.wholeDatagrams) },
       onPacket: (payload, visitor) => {
         traffic.bytesIn += payload.length;
         forwarder.deliver(payload, visitor);
@@ -80,7 +85,7 @@ export class UdpClientProxy implements ClientProxyHandler {
  * `oneStreamAtATime` as in UdpClientProxyOptions.
  */
 export function createUdpClientProxy(p: ProxyConfig, ctx: ClientProxyContext, oneStreamAtATime: boolean): UdpClientProxy {
-  return new UdpClientProxy({ ...localServiceOf(p, ctx), oneStreamAtATime });
+  return new UdpClientProxy({ ...localServiceOf(p, ctx), udpPacketSize: ctx.udpPacketSize, oneStreamAtATime });
 }
 
 function codeOf(err: Error): string | undefined {

@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { MessageDecoder, encodeMessage } from '../../protocol/codec.js';
 import type { Message } from '../../protocol/messages.js';
-import { UDP_STREAM_MAX_BODY, decodeUdpPacket, encodeUdpPacket, type UdpAddress } from '../../protocol/udp-packet.js';
+import { UDP_STREAM_MAX_BODY, decodeUdpPacket, encodeUdpPacket, type UdpAddress, type UdpSendLimits } from '../../protocol/udp-packet.js';
 import { BurrowError } from '../../util/errors.js';
 import { realTimers, type Timer, type Timers } from '../../util/timers.js';
 
@@ -15,6 +15,8 @@ export interface UdpPacketChannelOptions {
   onPacket(payload: Buffer, addr: UdpAddress): void;
   /** the stream ended; `err` says why when it failed (bad frame, idle, ...) */
   onClose(err?: Error): void;
+  /** how datagrams are cut for the reader at the far end (whole only toward a burrow peer that said so) */
+  limits: UdpSendLimits;
   /** send a Ping this often: frp's proxy-owning side does, every 30 s */
   heartbeatMs?: number;
   /** close when neither a datagram nor a Ping arrived for this long (frp: 60 s) */
@@ -33,7 +35,8 @@ const PING_FRAME = encodeMessage({ type: 'Ping', body: {} });
 /**
  * A udp or sudp payload stream: UDPPacket frames both ways, Pings as
  * keep-alive. Reads accept bodies up to UDP_STREAM_MAX_BODY (whole 64 KiB
- * datagrams); a malformed, oversize or forged frame closes this stream only,
+ * datagrams); writes keep to `limits` (frp's, unless the far end is a burrow
+ * peer that reads whole datagrams); a malformed, oversize or forged frame closes this stream only,
  * with a coded error passed to onClose.
  */
 export class UdpPacketChannel {
@@ -77,7 +80,7 @@ export class UdpPacketChannel {
       this.dropped += 1;
       return false;
     }
-    return this.write(encodeUdpPacket(payload, to));
+    return this.write(encodeUdpPacket(payload, to, this.opts.limits));
   }
 
   /** Ends the stream now. Idempotent; onClose runs once. */

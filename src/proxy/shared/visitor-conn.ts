@@ -7,6 +7,7 @@ import { BurrowError } from '../../util/errors.js';
 import { withTimeout } from '../../util/timeout.js';
 import type { VisitorLink } from '../client-context.js';
 import { wrapPayload } from '../payload-transform.js';
+import { BURROW_FEATURES } from '../../protocol/burrow-features.js';
 
 /** frp: a visitor waits at most 10 s for NewVisitorConnResp. */
 export const VISITOR_ANSWER_TIMEOUT_MS = 10_000;
@@ -29,9 +30,23 @@ export function visitorCipherKey(v: VisitorConfig): Buffer | undefined {
  * rejects with BURROW_VISITOR_REFUSED and the server's reason.
  */
 export async function openVisitorConn(link: VisitorLink, v: VisitorConfig, key: Buffer | undefined): Promise<Duplex> {
+  return (await openVisitorConnWithAnswer(link, v, key)).stream;
+}
+
+/**
+ * openVisitorConn, with what the server's answer says the proxy's owner can
+ * read beyond frp (`burrow_features`; empty from a stock frps or for a stock
+ * frpc owner).
+ */
+export async function openVisitorConnWithAnswer(
+  link: VisitorLink,
+  v: VisitorConfig,
+  key: Buffer | undefined,
+): Promise<{ stream: Duplex; ownerFeatures: readonly string[] }> {
   const proxyName = visitedProxyName(v, link.user);
   const stream = await link.openStream();
   stream.on('error', () => {});
+  let ownerFeatures: readonly string[] = [];
   try {
     const resp = await withTimeout(
       (async () => {
@@ -45,6 +60,8 @@ export async function openVisitorConn(link: VisitorLink, v: VisitorConfig, key: 
             timestamp,
             use_encryption: v.transport.useEncryption,
             use_compression: v.transport.useCompression,
+            // burrow's own key (stock frp ignores it): this visitor reads whole datagrams (sudp).
+            burrow_features: [BURROW_FEATURES.wholeDatagrams],
           },
         });
         return expectMessage(stream, 'NewVisitorConnResp', VISITOR_ANSWER_TIMEOUT_MS);
@@ -53,9 +70,10 @@ export async function openVisitorConn(link: VisitorLink, v: VisitorConfig, key: 
       'NewVisitorConnResp',
     );
     if (resp.error) throw new BurrowError('BURROW_VISITOR_REFUSED', `the server refused visitor "${v.name}" for proxy "${proxyName}": ${resp.error}`);
+    ownerFeatures = resp.burrow_features ?? [];
   } catch (err) {
     stream.destroy();
     throw err;
   }
-  return wrapPayload(stream, { encryptionKey: key, compression: v.transport.useCompression });
+  return { stream: wrapPayload(stream, { encryptionKey: key, compression: v.transport.useCompression }), ownerFeatures };
 }

@@ -10,7 +10,8 @@ import type { TrafficCounter } from '../../relay/pipe.js';
 import { UDP_RECV_BUFFER } from '../../util/socket-buffers.js';
 import type { VisitorLink } from '../client-context.js';
 import { UdpPacketChannel } from '../shared/udp-packet-channel.js';
-import { openVisitorConn, visitorCipherKey } from '../shared/visitor-conn.js';
+import { openVisitorConnWithAnswer, visitorCipherKey } from '../shared/visitor-conn.js';
+import { BURROW_FEATURES, hasBurrowFeature } from '../../protocol/burrow-features.js';
 import { VisitorState, type ClientVisitor } from '../types.js';
 
 /** frp: the visiting side drops a sudp stream silent for 60 s (the owner pings every 30 s). */
@@ -97,13 +98,14 @@ export class SudpVisitor implements ClientVisitor {
   private async connect(): Promise<void> {
     this.connecting = true;
     try {
-      const stream = await openVisitorConn(this.link, this.config, this.key);
+      const { stream, ownerFeatures } = await openVisitorConnWithAnswer(this.link, this.config, this.key);
       if (this.state !== VisitorState.Running) {
         stream.destroy();
         return;
       }
       const channel: UdpPacketChannel = new UdpPacketChannel(stream, {
         readIdleMs: READ_IDLE_MS,
+        limits: { packetSize: this.link.udpPacketSize, whole: hasBurrowFeature(ownerFeatures, BURROW_FEATURES.wholeDatagrams) },
         onPacket: (payload, to) => this.onReply(payload, to),
         onClose: (err) => {
           if (this.channel === channel) this.channel = undefined;

@@ -1,8 +1,9 @@
 import type { Socket as UdpSocket, RemoteInfo } from 'node:dgram';
 import type { Duplex } from 'node:stream';
 import { writeMessage } from '../../control/message-io.js';
+import { BURROW_FEATURES, hasBurrowFeature } from '../../protocol/burrow-features.js';
 import type { NewProxy } from '../../protocol/messages.js';
-import { udpAddressFrom, udpAddressKey, type UdpAddress } from '../../protocol/udp-packet.js';
+import { udpAddressFrom, udpAddressKey, type UdpAddress, type UdpSendLimits } from '../../protocol/udp-packet.js';
 import { BurrowError, describeError, isBurrowError } from '../../util/errors.js';
 import { FlowTable } from '../../util/flow-table.js';
 import type { Logger } from '../../util/logger.js';
@@ -41,6 +42,8 @@ export interface UdpServerProxyOptions {
   /** the bound public socket, owned by the proxy from now on */
   socket: UdpSocket;
   payload: PayloadTransformOptions;
+  /** how datagrams toward the client are cut (whole only for a burrow client that said so) */
+  limits: UdpSendLimits;
   getWorkConn(): Promise<Duplex>;
   logger: Logger;
 }
@@ -145,7 +148,8 @@ export class UdpServerProxy implements ServerProxy {
           work.destroy();
           return;
         }
-        await writeMessage(work, { type: 'StartWorkConn', body: { proxy_name: this.name } });
+        // We read whole datagrams: said to the client, which a stock frpc ignores.
+        await writeMessage(work, { type: 'StartWorkConn', body: { proxy_name: this.name, burrow_features: [BURROW_FEATURES.wholeDatagrams] } });
       } catch (err) {
         if (this.closed) return;
         log.warn('udp proxy has no work connection', { proxy: this.name, reason: describeError(err) });
@@ -167,6 +171,7 @@ export class UdpServerProxy implements ServerProxy {
     return new Promise((resolve) => {
       const channel: UdpPacketChannel = new UdpPacketChannel(wrapPayload(work, this.opts.payload), {
         readIdleMs: WORK_CONN_READ_IDLE_MS,
+        limits: this.opts.limits,
         onPacket: (payload, to) => this.onReply(payload, to),
         onClose: (err) => {
           if (this.channel === channel) this.channel = undefined;
@@ -190,5 +195,6 @@ function pause(ms: number): Promise<void> {
 export async function createUdpServerProxy(ctx: ServerProxyContext, owner: ProxyOwner, name: string, msg: NewProxy): Promise<ServerProxy> {
   const port = requestedPort(ctx, owner, name, msg);
   const socket = await ctx.bindProxyUdpPort(name, port);
-  return new UdpServerProxy({ name, socket, payload: ctx.payloadOptions(msg), getWorkConn: () => owner.getWorkConn(), logger: owner.log });
+  const limits = { packetSize: ctx.udpPacketSize, whole: hasBurrowFeature(owner.burrowFeatures, BURROW_FEATURES.wholeDatagrams) };
+  return new UdpServerProxy({ name, socket, payload: ctx.payloadOptions(msg), limits, getWorkConn: () => owner.getWorkConn(), logger: owner.log });
 }

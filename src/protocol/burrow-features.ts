@@ -1,0 +1,16 @@
+/**
+ * What a burrow peer says it can do beyond frp, in `burrow_features` (Login,
+ * NewVisitorConn: what the sender can read; StartWorkConn, NewVisitorConnResp:
+ * what the far end of that connection can read). Go's JSON decoder drops
+ * unknown keys, so a stock frp peer ignores the field, never sends it, and is
+ * treated as frp.
+ */
+export const BURROW_FEATURES = Object.freeze({
+  /** reads UDPPacket bodies up to UDP_STREAM_MAX_BODY, so datagrams travel whole (up to 65535 bytes) */
+  wholeDatagrams: 'udp-whole',
+});
+
+/** True when a `burrow_features` list names `feature`. */
+export function hasBurrowFeature(list: readonly string[] | undefined, feature: string): boolean {
+  return list?.includes(feature) === true;
+}
