@@ -333,7 +333,14 @@ async function main(): Promise<void> {
     const direct = await measureBest(backendPort, useWrk);
     Object.assign(results, {
       machine: { node: process.versions.node, cpus: cpus().length },
-      params: { repeat, durationSec: durationMs / 1000, warmupSec: warmupMs / 1000, connections, sequentialRounds: rounds, downloadMiB: downloadBytes / 1024 ** 2 },
+      params: {
+        repeat,
+        durationSec: durationMs / 1000,
+        warmupSec: warmupMs / 1000,
+        connections,
+        sequentialRounds: rounds,
+        downloadMiB: downloadBytes / 1024 ** 2,
+      },
       loadGenerators: useWrk ? ['node:http', 'wrk -t1'] : ['node:http'],
       direct,
     });
@@ -354,8 +361,14 @@ async function main(): Promise<void> {
       const tunnel = await startTunnel({
         serverLines: [`vhostHTTPPort = ${vhostPort}`, `transport.tcpMux = ${v.tcpMux}`],
         clientLines: [
-          `transport.tcpMux = ${v.tcpMux}`, `transport.tls.enable = ${v.tls}`, `transport.poolCount = 5`,
-          `[[proxies]]`, `name = "web"`, `type = "http"`, `localPort = ${backendPort}`, `customDomains = ["${DOMAIN}"]`,
+          `transport.tcpMux = ${v.tcpMux}`,
+          `transport.tls.enable = ${v.tls}`,
+          `transport.poolCount = 5`,
+          `[[proxies]]`,
+          `name = "web"`,
+          `type = "http"`,
+          `localPort = ${backendPort}`,
+          `customDomains = ["${DOMAIN}"]`,
           `inspect = ${v.inspect === true}`,
         ],
         ready: /\[web\] start proxy success type=http /,

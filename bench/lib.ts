@@ -225,9 +225,16 @@ export async function startTunnel(opts: {
   clientNodeFlags?: string[];
 }): Promise<TunnelProcesses> {
   const serverCfg = tempFile('frps.toml', ['bindAddr = "127.0.0.1"', 'bindPort = 0', 'auth.token = "bench"', ...opts.serverLines, ''].join('\n'));
-  const server = await spawnUntil(process.execPath, [...(opts.serverNodeFlags ?? []), BURROW_BIN, 'server', '-c', serverCfg], /server listening addr=127\.0\.0\.1:(\d+)/);
+  const server = await spawnUntil(
+    process.execPath,
+    [...(opts.serverNodeFlags ?? []), BURROW_BIN, 'server', '-c', serverCfg],
+    /server listening addr=127\.0\.0\.1:(\d+)/,
+  );
   try {
-    const clientCfg = tempFile('frpc.toml', ['serverAddr = "127.0.0.1"', `serverPort = ${server.match[1]}`, 'auth.token = "bench"', ...opts.clientLines, ''].join('\n'));
+    const clientCfg = tempFile(
+      'frpc.toml',
+      ['serverAddr = "127.0.0.1"', `serverPort = ${server.match[1]}`, 'auth.token = "bench"', ...opts.clientLines, ''].join('\n'),
+    );
     const client = await spawnUntil(process.execPath, [...(opts.clientNodeFlags ?? []), BURROW_BIN, 'client', '-c', clientCfg], opts.ready);
     return {
       server,

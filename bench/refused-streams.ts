@@ -43,23 +43,31 @@ try {
   await sleep(500);
   const before = processStats(server.pid).rssBytes;
   const client = await rawLogin(server.bindPort);
-  const loggedIn = await peakDuring(server.pid, async () => {
-    await Promise.all(Array.from({ length: STREAMS }, () => sendRefused(() => client.dialer.open())));
-  }, 2000);
+  const loggedIn = await peakDuring(
+    server.pid,
+    async () => {
+      await Promise.all(Array.from({ length: STREAMS }, () => sendRefused(() => client.dialer.open())));
+    },
+    2000,
+  );
   const afterLoggedIn = processStats(server.pid).rssBytes;
   client.close();
 
   const dialers: Array<{ close(): void }> = [];
-  const unauth = await peakDuring(server.pid, async () => {
-    await Promise.all(
-      Array.from({ length: STREAMS }, async () => {
-        const d = await dialLogical(server.bindPort, true).catch(() => undefined);
-        if (!d) return;
-        dialers.push(d);
-        await sendRefused(() => d.open()).catch(() => {});
-      }),
-    );
-  }, 2000);
+  const unauth = await peakDuring(
+    server.pid,
+    async () => {
+      await Promise.all(
+        Array.from({ length: STREAMS }, async () => {
+          const d = await dialLogical(server.bindPort, true).catch(() => undefined);
+          if (!d) return;
+          dialers.push(d);
+          await sendRefused(() => d.open()).catch(() => {});
+        }),
+      );
+    },
+    2000,
+  );
   for (const d of dialers) d.close();
   await sleep(1000);
   const after = processStats(server.pid).rssBytes;

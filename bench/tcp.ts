@@ -33,8 +33,22 @@ import { parseArgs } from 'node:util';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import {
-  connectionsPerSecond, cpuMs, dial, echoRounds, echoServer, listen, openIdle, percentiles, round, rssKiB, sinkServer, spawnUntil, startBareRelays,
-  startTunnel, stop, throughput,
+  connectionsPerSecond,
+  cpuMs,
+  dial,
+  echoRounds,
+  echoServer,
+  listen,
+  openIdle,
+  percentiles,
+  round,
+  rssKiB,
+  sinkServer,
+  spawnUntil,
+  startBareRelays,
+  startTunnel,
+  stop,
+  throughput,
 } from './lib.js';
 
 const { values } = parseArgs({
@@ -56,7 +70,13 @@ const { values } = parseArgs({
   },
 });
 
-const QUICK: Partial<Record<'size-mib' | 'streams' | 'rounds' | 'conns' | 'idle', string>> = { 'size-mib': '1', streams: '1', rounds: '20', conns: '10', idle: '10' };
+const QUICK: Partial<Record<'size-mib' | 'streams' | 'rounds' | 'conns' | 'idle', string>> = {
+  'size-mib': '1',
+  streams: '1',
+  rounds: '20',
+  conns: '10',
+  idle: '10',
+};
 if (values.quick) {
   const given = new Set(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')[0]));
   for (const [k, v] of Object.entries(QUICK) as [keyof typeof QUICK, string][]) if (!given.has(k)) values[k] = v;
@@ -212,14 +232,22 @@ async function openVariant(name: string, echoPort: number, sinkPort: number): Pr
     clientNodeFlags: nodeFlags,
     serverLines: [`transport.tcpMux = ${v.tcpMux}`],
     clientLines: [
-      `transport.tcpMux = ${v.tcpMux}`, `transport.tls.enable = ${v.tls}`, `transport.poolCount = 5`,
+      `transport.tcpMux = ${v.tcpMux}`,
+      `transport.tls.enable = ${v.tls}`,
+      `transport.poolCount = 5`,
       `transport.protocol = "${v.protocol}"`,
-      `[[proxies]]`, `name = "echo"`, `localPort = ${echoPort}`,
-      `[[proxies]]`, `name = "sink"`, `localPort = ${sinkPort}`,
+      `[[proxies]]`,
+      `name = "echo"`,
+      `localPort = ${echoPort}`,
+      `[[proxies]]`,
+      `name = "sink"`,
+      `localPort = ${sinkPort}`,
     ],
     ready: /\[(?:echo|sink)\] start proxy success[\s\S]*\[(?:echo|sink)\] start proxy success type=tcp remote=[\d.]+:\d+/,
   });
-  const ports = Object.fromEntries([...tunnel.client.match[0].matchAll(/\[(\w+)\] start proxy success type=tcp remote=[\d.]+:(\d+)/g)].map((m) => [m[1], Number(m[2])]));
+  const ports = Object.fromEntries(
+    [...tunnel.client.match[0].matchAll(/\[(\w+)\] start proxy success type=tcp remote=[\d.]+:(\d+)/g)].map((m) => [m[1], Number(m[2])]),
+  );
   return {
     name,
     echoPort: ports.echo!,
@@ -237,7 +265,11 @@ async function main(): Promise<void> {
     const echo = echoServer();
     const sink = sinkServer();
     paths.push({
-      name: 'directInProcess', echoPort: await listen(echo), sinkPort: await listen(sink), relayPids: [], memoryPids: [],
+      name: 'directInProcess',
+      echoPort: await listen(echo),
+      sinkPort: await listen(sink),
+      relayPids: [],
+      memoryPids: [],
       stop: async () => {
         echo.close();
         sink.close();
@@ -255,7 +287,11 @@ async function main(): Promise<void> {
       for (const tls of withTls ? [false, true] : [false]) {
         const relays = await startBareRelays([echoPort, sinkPort], { tls });
         paths.push({
-          name: tls ? 'floorTls' : 'floor', echoPort: relays.ports[0]!, sinkPort: relays.ports[1]!, relayPids: relays.pids, memoryPids: relays.pids,
+          name: tls ? 'floorTls' : 'floor',
+          echoPort: relays.ports[0]!,
+          sinkPort: relays.ports[1]!,
+          relayPids: relays.pids,
+          memoryPids: relays.pids,
           stop: () => relays.stop(),
         });
       }
@@ -273,14 +309,15 @@ async function main(): Promise<void> {
     };
     for (const p of paths) {
       const f = figures.get(p)!;
-      results[p.name] = p.name === 'direct'
-        ? f
-        : {
-          ...p.extra,
-          ...f,
-          ratioToDirect: ratios(f, direct),
-          ...(floor && p.extra ? { ratioToFloor: ratios(f, p.extra.tls && floorTls ? floorTls : floor) } : {}),
-        };
+      results[p.name] =
+        p.name === 'direct'
+          ? f
+          : {
+              ...p.extra,
+              ...f,
+              ratioToDirect: ratios(f, direct),
+              ...(floor && p.extra ? { ratioToFloor: ratios(f, p.extra.tls && floorTls ? floorTls : floor) } : {}),
+            };
     }
     console.log(JSON.stringify(results, null, 2));
   } finally {
@@ -296,12 +333,8 @@ function ratios(f: Figures, base: Figures): Record<string, number> {
     latencyP50: round(f.latencyUs.p50 / base.latencyUs.p50, 2),
     latencyP99: round(f.latencyUs.p99 / base.latencyUs.p99, 2),
     connectionsPerSec: round(f.connectionsPerSec / base.connectionsPerSec, 3),
-    ...(f.idleKiBPerConn !== undefined && base.idleKiBPerConn !== undefined
-      ? { idleMemory: round(f.idleKiBPerConn / base.idleKiBPerConn, 2) }
-      : {}),
-    ...(f.relayCpuSecPerGiB !== undefined && base.relayCpuSecPerGiB !== undefined
-      ? { relayCpu: round(f.relayCpuSecPerGiB / base.relayCpuSecPerGiB, 2) }
-      : {}),
+    ...(f.idleKiBPerConn !== undefined && base.idleKiBPerConn !== undefined ? { idleMemory: round(f.idleKiBPerConn / base.idleKiBPerConn, 2) } : {}),
+    ...(f.relayCpuSecPerGiB !== undefined && base.relayCpuSecPerGiB !== undefined ? { relayCpu: round(f.relayCpuSecPerGiB / base.relayCpuSecPerGiB, 2) } : {}),
   };
 }
 

@@ -128,8 +128,13 @@ async function main(): Promise<void> {
     const tunnel = await startTunnel({
       serverLines: [`transport.tcpMux = ${v.tcpMux}`],
       clientLines: [
-        `transport.tcpMux = ${v.tcpMux}`, `transport.tls.enable = ${v.tls}`,
-        `[[proxies]]`, `name = "echo"`, `type = "udp"`, `localPort = ${echoPort}`, `transport.useEncryption = ${v.useEncryption}`,
+        `transport.tcpMux = ${v.tcpMux}`,
+        `transport.tls.enable = ${v.tls}`,
+        `[[proxies]]`,
+        `name = "echo"`,
+        `type = "udp"`,
+        `localPort = ${echoPort}`,
+        `transport.useEncryption = ${v.useEncryption}`,
       ],
       ready: /\[echo\] start proxy success type=udp remote=[\d.]+:(\d+)/,
     });

@@ -47,7 +47,9 @@ function walk(dir, out = []) {
 
 /** `src/a/b/c.ts` → ['a', 'b'] (folders under src/); a file at the root → ['.']. */
 function folders(file) {
-  const parts = relative(SRC, dirname(file)).split(sep).filter((s) => s !== '');
+  const parts = relative(SRC, dirname(file))
+    .split(sep)
+    .filter((s) => s !== '');
   return parts.length === 0 ? ['.'] : parts;
 }
 

@@ -37,7 +37,10 @@ try {
     }
   })();
   const page = await chromium.browser.newPage({ viewport: { width: 1280, height: 720 } });
-  for (const [name, url] of [['dashboard', demo.dashboardUrl], ['admin', demo.adminUrl]] as const) {
+  for (const [name, url] of [
+    ['dashboard', demo.dashboardUrl],
+    ['admin', demo.adminUrl],
+  ] as const) {
     await page.goto(url);
     await page.locator('#proxies tr[data-proxy] .pill').first().waitFor();
     await page.waitForTimeout(8000);

@@ -18,7 +18,15 @@ async function refresh() {
     card('Reconnect attempts', String(c.reconnectAttempts), 'attempts'),
     card('Proxies running', `${c.proxies.filter((p) => p.status === 'running').length} / ${c.proxies.length}`, 'running'),
   ];
-  if (c.lastError) cards.push(el('div', { class: 'card', 'data-card': 'last-error' }, el('div', { class: 'label', text: 'Last error' }), el('div', { class: 'err mono', text: c.lastError })));
+  if (c.lastError)
+    cards.push(
+      el(
+        'div',
+        { class: 'card', 'data-card': 'last-error' },
+        el('div', { class: 'label', text: 'Last error' }),
+        el('div', { class: 'err mono', text: c.lastError }),
+      ),
+    );
   document.getElementById('cards').replaceChildren(...cards);
   const rows = c.proxies.map((p) =>
     el(

@@ -52,7 +52,9 @@ function renderBody(body, headers) {
   if (body.size === 0) return [el('div', { class: 'body-note', text: 'no body' })];
   const type = header(headers, 'content-type').toLowerCase();
   const encoding = header(headers, 'content-encoding');
-  const shown = body.truncated ? `first ${formatBytes(atob(body.base64).length)} of ${formatBytes(body.size)} (cut at the inspector's limit)` : formatBytes(body.size);
+  const shown = body.truncated
+    ? `first ${formatBytes(atob(body.base64).length)} of ${formatBytes(body.size)} (cut at the inspector's limit)`
+    : formatBytes(body.size);
   if (body.text === undefined) {
     const why = encoding ? `${encoding}-encoded` : 'binary';
     out.push(el('div', { class: 'body-note', 'data-body': 'binary', text: `${shown}, ${why}; the first bytes in hex:` }));
@@ -87,7 +89,14 @@ function headersTable(headers) {
 
 function requestPane(e) {
   const q = e.request;
-  return el('div', { class: 'pane', 'data-pane': 'request' }, el('h4', { text: 'Request' }), el('div', { class: 'start-line', text: `${q.method} ${q.target} ${q.version}` }), headersTable(q.headers), ...renderBody(q.body, q.headers));
+  return el(
+    'div',
+    { class: 'pane', 'data-pane': 'request' },
+    el('h4', { text: 'Request' }),
+    el('div', { class: 'start-line', text: `${q.method} ${q.target} ${q.version}` }),
+    headersTable(q.headers),
+    ...renderBody(q.body, q.headers),
+  );
 }
 
 function responsePane(e, title) {
@@ -109,16 +118,28 @@ function editorFor(e, onSend) {
   const target = el('input', { class: 'target', value: q.target, 'aria-label': 'target' });
   const skip = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive']);
   const headers = el('textarea', { 'aria-label': 'headers', rows: 6 });
-  headers.value = q.headers.filter(([n]) => !skip.has(n.toLowerCase())).map(([n, v]) => `${n}: ${v}`).join('\n');
+  headers.value = q.headers
+    .filter(([n]) => !skip.has(n.toLowerCase()))
+    .map(([n, v]) => `${n}: ${v}`)
+    .join('\n');
   // The body goes out as recorded unless it is edited here. A binary body cannot be edited as
   // text; a cut one must be (the replay would otherwise be refused).
   const binary = q.body.text === undefined && q.body.size > 0;
-  const body = el('textarea', { 'aria-label': 'body', rows: 8, disabled: binary ? 'disabled' : undefined, placeholder: binary ? `binary body (${formatBytes(q.body.size)}), sent as recorded` : undefined });
+  const body = el('textarea', {
+    'aria-label': 'body',
+    rows: 8,
+    disabled: binary ? 'disabled' : undefined,
+    placeholder: binary ? `binary body (${formatBytes(q.body.size)}), sent as recorded` : undefined,
+  });
   body.value = binary ? '' : (q.body.text ?? '');
   let bodyEdited = false;
   body.addEventListener('input', () => (bodyEdited = true));
   const note = q.body.truncated
-    ? el('div', { class: 'body-note', 'data-note': 'cut', text: `The recorded body was cut at ${formatBytes(atob(q.body.base64).length)} of ${formatBytes(q.body.size)}: edit it to replay.` })
+    ? el('div', {
+        class: 'body-note',
+        'data-note': 'cut',
+        text: `The recorded body was cut at ${formatBytes(atob(q.body.base64).length)} of ${formatBytes(q.body.size)}: edit it to replay.`,
+      })
     : undefined;
   const send = el('button', { class: 'primary', type: 'button', text: 'Send replay' });
   send.addEventListener('click', () => {
@@ -136,7 +157,11 @@ function editorFor(e, onSend) {
 async function replay(e, edits, detail) {
   const old = detail.querySelector('.replay-error');
   old?.remove();
-  const res = await fetch(`/api/requests/${e.id}/replay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: edits ? JSON.stringify(edits) : '' });
+  const res = await fetch(`/api/requests/${e.id}/replay`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: edits ? JSON.stringify(edits) : '',
+  });
   const answer = await res.json().catch(() => ({ Msg: `HTTP ${res.status}` }));
   if (!res.ok) {
     detail.querySelector('h3').after(el('div', { class: 'replay-error', role: 'alert', text: `Replay failed: ${answer.Msg ?? res.status}` }));

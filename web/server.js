@@ -54,13 +54,15 @@ async function refresh() {
   if (info.tcpmuxHTTPConnectPort) ports.push(`tcpmux :${info.tcpmuxHTTPConnectPort}`);
   document.getElementById('server-sub').textContent = `frp ${info.version} compatible · ${ports.join(' · ')}`;
 
-  document.getElementById('cards').replaceChildren(
-    card('Clients online', String(info.clientCounts ?? 0), 'clients'),
-    card('Proxies', String(proxies.filter((p) => p.status === 'online').length), 'proxies'),
-    card('Connections', String(info.curConns ?? 0), 'conns'),
-    card('In today', formatBytes(info.totalTrafficIn), 'in'),
-    card('Out today', formatBytes(info.totalTrafficOut), 'out'),
-  );
+  document
+    .getElementById('cards')
+    .replaceChildren(
+      card('Clients online', String(info.clientCounts ?? 0), 'clients'),
+      card('Proxies', String(proxies.filter((p) => p.status === 'online').length), 'proxies'),
+      card('Connections', String(info.curConns ?? 0), 'conns'),
+      card('In today', formatBytes(info.totalTrafficIn), 'in'),
+      card('Out today', formatBytes(info.totalTrafficOut), 'out'),
+    );
 
   const proxyRows = proxies.map((p) => {
     const rates = sampleRate(p, now);

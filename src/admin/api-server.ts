@@ -185,7 +185,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const handle = async (): Promise<ApiResult> => {
       url = requestUrl(req.url);
       // On loopback, only loopback names: a web page whose name was rebound to 127.0.0.1 must not read the API.
-      if (loopback && !loopbackHost(req.headers.host)) return apiError(403, 'this API answers only requests addressed to a loopback name (127.0.0.1, localhost)');
+      if (loopback && !loopbackHost(req.headers.host))
+        return apiError(403, 'this API answers only requests addressed to a loopback name (127.0.0.1, localhost)');
       // Matching decodes path segments: a malformed %-escape must answer 400, not throw.
       const found = matchRoute(opts.routes, req.method ?? 'GET', url.pathname);
       if (found === undefined) return apiError(404, `no such path: ${url.pathname}`);
@@ -194,7 +195,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         const why = crossSiteReason(req);
         if (why !== undefined) {
           log.warn('admin request refused: sent by another web site', { path: url.pathname, reason: why, remote: req.socket.remoteAddress });
-          return apiError(403, `${req.method ?? ''} ${url.pathname} is refused from another web site (${why}); use this API from its own page or a tool such as curl`);
+          return apiError(
+            403,
+            `${req.method ?? ''} ${url.pathname} is refused from another web site (${why}); use this API from its own page or a tool such as curl`,
+          );
         }
       }
       if (!found.route.public && !authorized(req, opts.user, opts.password)) {

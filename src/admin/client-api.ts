@@ -14,7 +14,17 @@ import { REDACTED, redactConfigText, secretsLeft } from './config-redact.js';
  * frp's page and most tools send), JSON, or none (curl -T). Form encodings are
  * refused: a page on another site can post a form without asking first.
  */
-const CONFIG_CONTENT_TYPES = new Set(['', 'text/plain', 'application/toml', 'application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml', 'application/json', 'application/octet-stream']);
+const CONFIG_CONTENT_TYPES = new Set([
+  '',
+  'text/plain',
+  'application/toml',
+  'application/yaml',
+  'application/x-yaml',
+  'text/yaml',
+  'text/x-yaml',
+  'application/json',
+  'application/octet-stream',
+]);
 
 export interface ClientAdminOptions {
   client: BurrowClient;
@@ -77,7 +87,10 @@ function clientBody(client: BurrowClient): Record<string, unknown> {
     /** whether `store.path` is set: the page's store editor shows only then */
     store: client.store !== undefined,
     /** http proxies whose requests the inspector records */
-    inspecting: client.statuses.filter((s) => client.proxyConfig(s.name)?.inspect === true).map((s) => s.name).sort(),
+    inspecting: client.statuses
+      .filter((s) => client.proxyConfig(s.name)?.inspect === true)
+      .map((s) => s.name)
+      .sort(),
   };
 }
 
@@ -127,7 +140,10 @@ export function clientAdminRoutes(opts: ClientAdminOptions): ApiRoute[] {
         if (!guarded) {
           const redacted = redactConfigText(text, configFile);
           if (secretsLeft(redacted, configFile)) {
-            return apiError(403, 'this config file has secrets written in a form burrow cannot hide reliably; set webServer.user and webServer.password to read it');
+            return apiError(
+              403,
+              'this config file has secrets written in a form burrow cannot hide reliably; set webServer.user and webServer.password to read it',
+            );
           }
           return { text: redacted, headers: { 'x-burrow-redacted': 'secrets; set webServer.user and webServer.password to read the full file' } };
         }
@@ -140,12 +156,19 @@ export function clientAdminRoutes(opts: ClientAdminOptions): ApiRoute[] {
       handler: async (req) => {
         if (!configFile) return noFile;
         if (!CONFIG_CONTENT_TYPES.has(req.contentType)) {
-          return apiError(415, `PUT /api/config takes the file as Content-Type text/plain (or application/toml, application/yaml, application/json), not ${req.contentType}`);
+          return apiError(
+            415,
+            `PUT /api/config takes the file as Content-Type text/plain (or application/toml, application/yaml, application/json), not ${req.contentType}`,
+          );
         }
         const body = await req.body();
         if (body.trim() === '') return apiError(400, 'the new config is empty');
         // A file read back redacted and sent again would replace every secret with the placeholder.
-        if (body.includes(`"${REDACTED}"`)) return apiError(400, `the new config still contains "${REDACTED}" values from a redacted read; set webServer.user and webServer.password to read and edit the full file`);
+        if (body.includes(`"${REDACTED}"`))
+          return apiError(
+            400,
+            `the new config still contains "${REDACTED}" values from a redacted read; set webServer.user and webServer.password to read and edit the full file`,
+          );
         // As frp: written for a later reload, not applied now; readable by the owner only.
         writeFileSync(configFile, body, { mode: 0o600 });
         chmodSync(configFile, 0o600); // mode above applies only when the file is new

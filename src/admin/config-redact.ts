@@ -18,7 +18,11 @@ export const REDACTED = '<redacted>';
  * `header_Authorization` or `requestHeaders.set.Cookie`, or is frp's short `sk`.
  */
 export function isSecretKey(key: string): boolean {
-  const last = key.slice(key.lastIndexOf('.') + 1).toLowerCase().replace(/[_-]/g, '').replace(/^["']|["']$/g, '');
+  const last = key
+    .slice(key.lastIndexOf('.') + 1)
+    .toLowerCase()
+    .replace(/[_-]/g, '')
+    .replace(/^["']|["']$/g, '');
   return last === 'sk' || /(token|password|passwd|pwd|secret|secretkey|groupkey|authorization|cookie)$/.test(last);
 }
 

@@ -98,9 +98,7 @@ export function runConvert(args: string[], io: CliOutput = consoleOutput): void 
   if (!loaded) return;
   // The server/client keys are written even at their defaults, so the output says what it is.
   const text =
-    loaded.kind === 'server'
-      ? toToml(serverSchema, loaded.normalized, ['bindPort'])
-      : toToml(clientSchema, loaded.normalized, ['serverAddr', 'serverPort']);
+    loaded.kind === 'server' ? toToml(serverSchema, loaded.normalized, ['bindPort']) : toToml(clientSchema, loaded.normalized, ['serverAddr', 'serverPort']);
   if (readFileSync(file, 'utf8').includes('{{')) {
     io.err(`${file}: note: templates were rendered with the current environment; the output holds their values\n`);
   }

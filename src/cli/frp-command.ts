@@ -40,7 +40,10 @@ export function verifyForFrp(program: 'frpc' | 'frps', file: string, allowUnsafe
 export function allowUnsafeFlag(values: ReadonlyMap<string, FlagValue>): string[] {
   const raw = values.get('allow-unsafe');
   const list = Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? [raw] : [];
-  return list.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => (UNSAFE_FEATURES as readonly string[]).includes(v));
+  return list
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => (UNSAFE_FEATURES as readonly string[]).includes(v));
 }
 
 /**

@@ -33,7 +33,7 @@ export const normalizeFlagName = (name: string): string => name.replaceAll('_', 
 
 /** Go's time.ParseDuration for what people write: `30s`, `1m30s`, `500ms`, `1.5h`. */
 export function parseGoDuration(text: string): number | undefined {
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   if (text === '0') return 0;
   const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
   let total = 0;
@@ -148,10 +148,18 @@ export function parseFlags(args: readonly string[], specs: readonly FlagSpec[]):
  * cobra finds a subcommand. `subcommands` gives the subcommands of a path;
  * the words after the last command are left for the command.
  */
-export function findCommand(args: readonly string[], specs: readonly FlagSpec[], subcommands: (path: string[]) => readonly string[]): { path: string[]; rest: string[] } {
+export function findCommand(
+  args: readonly string[],
+  specs: readonly FlagSpec[],
+  subcommands: (path: string[]) => readonly string[],
+): { path: string[]; rest: string[] } {
   const takesValue = (arg: string): boolean => {
     if (arg.includes('=')) return false;
-    const spec = arg.startsWith('--') ? specs.find((s) => normalizeFlagName(s.name) === normalizeFlagName(arg.slice(2))) : arg.length === 2 ? specs.find((s) => s.short === arg[1]) : undefined;
+    const spec = arg.startsWith('--')
+      ? specs.find((s) => normalizeFlagName(s.name) === normalizeFlagName(arg.slice(2)))
+      : arg.length === 2
+        ? specs.find((s) => s.short === arg[1])
+        : undefined;
     // An unknown `--flag` is taken to have a value, as cobra does; its error comes later.
     if (!spec) return arg.startsWith('--');
     return spec.kind !== 'bool';
@@ -192,7 +200,11 @@ export function setPath(target: Record<string, unknown>, path: string, value: un
 }
 
 /** The config object the given flags describe, over `defaults`. */
-export function configFromFlags(values: ReadonlyMap<string, FlagValue>, specs: readonly FlagSpec[], defaults: Record<string, unknown> = {}): Record<string, unknown> {
+export function configFromFlags(
+  values: ReadonlyMap<string, FlagValue>,
+  specs: readonly FlagSpec[],
+  defaults: Record<string, unknown> = {},
+): Record<string, unknown> {
   const out = structuredClone(defaults);
   for (const spec of specs) {
     const v = values.get(spec.name);

@@ -62,7 +62,8 @@ function subcommands(path: string[]): readonly string[] {
 /** Every flag any frpc command knows: enough to tell a flag's value from a command word. */
 function allSpecs(): FlagSpec[] {
   const seen = new Map<string, FlagSpec>();
-  for (const s of [...FRPC_ROOT_FLAGS, ...FRPC_COMMON_FLAGS, ...Object.values(FRPC_PROXY_FLAGS).flat(), ...FRPC_VISITOR_FLAGS, ...FRPC_ADMIN_FLAGS]) seen.set(s.name, s);
+  for (const s of [...FRPC_ROOT_FLAGS, ...FRPC_COMMON_FLAGS, ...Object.values(FRPC_PROXY_FLAGS).flat(), ...FRPC_VISITOR_FLAGS, ...FRPC_ADMIN_FLAGS])
+    seen.set(s.name, s);
   return [...seen.values()];
 }
 

@@ -34,7 +34,8 @@ Use "frps [command] --help" for more information about a command.`;
 /** The server config frps's flags describe (used only without -c, as frps). */
 function serverFromFlags(values: ReadonlyMap<string, FlagValue>): ServerConfig {
   // frp's --dashboard-tls-mode: burrow serves the dashboard over plain HTTP only, so asking for TLS is refused.
-  if (values.get('dashboard-tls-mode') === true) throw new FrpCommandError('--dashboard-tls-mode is not supported: burrow serves the dashboard over plain HTTP only');
+  if (values.get('dashboard-tls-mode') === true)
+    throw new FrpCommandError('--dashboard-tls-mode is not supported: burrow serves the dashboard over plain HTTP only');
   try {
     return buildServerConfig(configFromFlags(values, FRPS_SERVER_FLAGS, FRPS_FLAG_DEFAULTS), 'command line');
   } catch (err) {

@@ -160,7 +160,10 @@ function quickClient(command: string, positional: string | undefined, values: Qu
       serverAddr: m[1]!.replace(/^\[|\]$/g, ''),
       serverPort: Number(m[2]),
       auth: { token: values.token ?? '' },
-      transport: { tls: { enable: !values['no-tls'], ...(values.fingerprint !== undefined ? { serverFingerprint: values.fingerprint } : {}) }, tcpMux: !values['no-mux'] },
+      transport: {
+        tls: { enable: !values['no-tls'], ...(values.fingerprint !== undefined ? { serverFingerprint: values.fingerprint } : {}) },
+        tcpMux: !values['no-mux'],
+      },
     },
   };
 }
@@ -242,7 +245,9 @@ async function runHttp(args: string[]): Promise<void> {
     },
     'command line',
   );
-  const page = { onReady: (port: number) => console.log(`inspect    http://127.0.0.1:${port}/#inspect   (every request through the tunnel, replay with a click)`) };
+  const page = {
+    onReady: (port: number) => console.log(`inspect    http://127.0.0.1:${port}/#inspect   (every request through the tunnel, replay with a click)`),
+  };
   await runClient(config, loggerFrom(values), inspect ? { page } : {});
 }
 

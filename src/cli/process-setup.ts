@@ -8,7 +8,10 @@ import { logReusedReadsSetting } from '../relay/reused-reads.js';
  */
 
 /** Level and format from the command line or the config's `log` table; `log.to` a file path writes there, rotated daily. */
-export function loggerFrom(values: { 'log-level'?: string; 'log-format'?: string }, settings: { level: string; to?: string; maxDays?: number } = { level: 'info' }): Logger {
+export function loggerFrom(
+  values: { 'log-level'?: string; 'log-format'?: string },
+  settings: { level: string; to?: string; maxDays?: number } = { level: 'info' },
+): Logger {
   const to = settings.to ?? 'console';
   const format = values['log-format'] === 'json' ? 'json' : 'text';
   const log = createLogger({

@@ -16,7 +16,10 @@ export function withServerCliDefaults(config: ServerConfig, configFile: string |
     const dir = dirname(resolve(configFile));
     const kept = existsSync(join(dir, GENERATED_CERT_FILE));
     if (kept || isWritableDir(dir)) generatedCertDir = dir;
-    else log.warn(`cannot keep the generated certificate beside the config (${dir} is not writable): it changes at each start; set transport.tls.generatedCertDir`);
+    else
+      log.warn(
+        `cannot keep the generated certificate beside the config (${dir} is not writable): it changes at each start; set transport.tls.generatedCertDir`,
+      );
   }
   return {
     ...config,
@@ -34,11 +37,13 @@ function isWritableDir(dir: string): boolean {
   }
 }
 
-
 /** webServer.tls loads (frp files carry it) but is not served: whoever set it must not think the password travels encrypted. */
 export function warnPlainWebServer(web: WebServerSettings, log: Logger): void {
   if (web.tls === undefined) return;
-  log.warn('webServer.tls is set, but burrow serves the admin API and dashboard over plain HTTP only: keep webServer.addr on loopback or put a TLS reverse proxy in front', {
-    addr: `${web.addr}:${web.port}`,
-  });
+  log.warn(
+    'webServer.tls is set, but burrow serves the admin API and dashboard over plain HTTP only: keep webServer.addr on loopback or put a TLS reverse proxy in front',
+    {
+      addr: `${web.addr}:${web.port}`,
+    },
+  );
 }

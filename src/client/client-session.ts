@@ -190,4 +190,3 @@ export class ClientSession extends EventEmitter<SessionEvents> {
     this.emit('close', reason);
   }
 }
-

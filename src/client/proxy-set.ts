@@ -192,7 +192,9 @@ export class ProxySet {
         wireName: host.user ? `${host.user}.${p.name}` : p.name,
         udpPacketSize: host.udpPacketSize,
         natHole: host.natHole,
-        ...(inspect ? { observe: (toLocal, local, start) => host.inspector.observe(p.name, `${start.src_addr ?? ''}:${start.src_port ?? 0}`, toLocal, local) } : {}),
+        ...(inspect
+          ? { observe: (toLocal, local, start) => host.inspector.observe(p.name, `${start.src_addr ?? ''}:${start.src_port ?? 0}`, toLocal, local) }
+          : {}),
       });
     } catch (err) {
       return refuse(describeError(err));

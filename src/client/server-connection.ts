@@ -29,16 +29,17 @@ export class ServerConnection {
       proxyURL: t.proxyURL || proxyFromEnvironment(config.serverAddr),
       dnsServer: config.dnsServer || undefined,
       // wss always runs TLS; the tls.* files and server name still apply.
-      tls: t.tls.enable || t.protocol === 'wss'
-        ? {
-            customFirstByte: !t.tls.disableCustomTLSFirstByte,
-            serverName: t.tls.serverName || undefined,
-            ca: t.tls.trustedCaFile ? readFileSync(t.tls.trustedCaFile) : undefined,
-            cert: t.tls.certFile ? readFileSync(t.tls.certFile) : undefined,
-            key: t.tls.keyFile ? readFileSync(t.tls.keyFile) : undefined,
-            fingerprint: t.tls.serverFingerprint || undefined,
-          }
-        : undefined,
+      tls:
+        t.tls.enable || t.protocol === 'wss'
+          ? {
+              customFirstByte: !t.tls.disableCustomTLSFirstByte,
+              serverName: t.tls.serverName || undefined,
+              ca: t.tls.trustedCaFile ? readFileSync(t.tls.trustedCaFile) : undefined,
+              cert: t.tls.certFile ? readFileSync(t.tls.certFile) : undefined,
+              key: t.tls.keyFile ? readFileSync(t.tls.keyFile) : undefined,
+              fingerprint: t.tls.serverFingerprint || undefined,
+            }
+          : undefined,
     };
   }
 
@@ -100,7 +101,9 @@ export function serverTrustWarnings(config: ClientConfig): string[] {
   const t = config.transport;
   if (loopbackServer(config.serverAddr)) return [];
   if (!t.tls.enable && t.protocol !== 'wss') {
-    return ['transport.tls.enable is false: the server is not verified, and tunnel traffic crosses the network unencrypted unless a proxy sets transport.useEncryption'];
+    return [
+      'transport.tls.enable is false: the server is not verified, and tunnel traffic crosses the network unencrypted unless a proxy sets transport.useEncryption',
+    ];
   }
   if (t.tls.trustedCaFile === '' && t.tls.serverFingerprint === '') {
     return [

@@ -64,7 +64,10 @@ function tryParse(key: string, parse: () => unknown, sinks: CheckSinks): void {
 /** A certificate without its key (or the reverse) cannot be used on either side. */
 function checkCertPair(tls: { certFile: string; keyFile: string }, sinks: CheckSinks): void {
   if ((tls.certFile === '') !== (tls.keyFile === '')) {
-    sinks.error(`transport.tls.${tls.certFile === '' ? 'certFile' : 'keyFile'}`, `required together with transport.tls.${tls.certFile === '' ? 'keyFile' : 'certFile'}`);
+    sinks.error(
+      `transport.tls.${tls.certFile === '' ? 'certFile' : 'keyFile'}`,
+      `required together with transport.tls.${tls.certFile === '' ? 'keyFile' : 'certFile'}`,
+    );
   }
 }
 
@@ -127,7 +130,8 @@ export function checkClient(cfg: ValidatedClientConfig, raw: unknown, sinks: Che
     if (v.type !== 'xtcp' || !v.fallbackTo) return;
     const target = cfg.visitors.find((x) => x.name === v.fallbackTo);
     if (!target) error(`visitors[${i}].fallbackTo`, `no visitor is named "${v.fallbackTo}"`);
-    else if (target.type !== 'stcp') error(`visitors[${i}].fallbackTo`, `"${v.fallbackTo}" is a ${target.type} visitor; an xtcp visitor falls back to an stcp visitor`);
+    else if (target.type !== 'stcp')
+      error(`visitors[${i}].fallbackTo`, `"${v.fallbackTo}" is a ${target.type} visitor; an xtcp visitor falls back to an stcp visitor`);
   });
   cfg.start.forEach((name, i) => {
     if (!names.has(name) && !visitorNames.has(name)) warn(`start[${i}]`, `no proxy or visitor is named "${name}"`);
@@ -144,7 +148,8 @@ function checkProxy(p: ValidatedProxyConfig, at: string, localPortGiven: boolean
     const checked = p.healthCheck !== undefined && p.healthCheck.type !== '';
     if (localPortGiven) warn(`${at}.localPort`, `${checked ? 'used only by the health check' : 'ignored'}: plugin "${p.plugin.type}" serves the connections`);
     else if (checked) warn(`${at}.healthCheck.type`, 'ignored: a plugin proxy is health checked on its localPort, and none is set (as frp)');
-    if (p.plugin.type === 'virtual_net') warn(`${at}.plugin.type`, '"virtual_net" is not supported: it needs a TUN device, which burrow does not create; this proxy will not start');
+    if (p.plugin.type === 'virtual_net')
+      warn(`${at}.plugin.type`, '"virtual_net" is not supported: it needs a TUN device, which burrow does not create; this proxy will not start');
     const need = PLUGIN_NEEDS[p.plugin.type];
     if (need && !p.plugin[need]) error(`${at}.plugin.${need}`, `required for plugin type "${p.plugin.type}"`);
   } else if (!localPortGiven) {

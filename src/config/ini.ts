@@ -43,7 +43,10 @@ export interface IniFile {
 export const INI_DEFAULT_SECTION = 'DEFAULT';
 
 export function parseIni(text: string): IniFile {
-  const lines = text.replace(/^\uFEFF/, '').split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  const lines = text
+    .replace(/^\uFEFF/, '')
+    .split('\n')
+    .map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
   const sections = new Map<string, IniSection>();
   const warnings: string[] = [];
   const problems: string[] = [];

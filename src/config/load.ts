@@ -149,9 +149,38 @@ export function loadClientConfig(file: string, options: LoadOptions = {}): Clien
   return loadConfigFile(file, { ...options, kind: 'client' }).config;
 }
 
-const SERVER_HINTS = ['bindPort', 'bindAddr', 'kcpBindPort', 'quicBindPort', 'proxyBindAddr', 'vhostHTTPPort', 'vhostHTTPSPort', 'tcpmuxHTTPConnectPort', 'subDomainHost', 'allowPorts', 'maxPortsPerClient', 'httpPlugins', 'custom404Page', 'enablePrometheus', 'sshTunnelGateway'];
+const SERVER_HINTS = [
+  'bindPort',
+  'bindAddr',
+  'kcpBindPort',
+  'quicBindPort',
+  'proxyBindAddr',
+  'vhostHTTPPort',
+  'vhostHTTPSPort',
+  'tcpmuxHTTPConnectPort',
+  'subDomainHost',
+  'allowPorts',
+  'maxPortsPerClient',
+  'httpPlugins',
+  'custom404Page',
+  'enablePrometheus',
+  'sshTunnelGateway',
+];
 const CLIENT_HINTS = ['serverAddr', 'serverPort', 'proxies', 'visitors', 'includes', 'user', 'loginFailExit', 'start', 'clientID', 'natHoleStunServer'];
-const INI_SERVER_HINTS = ['bind_port', 'bind_addr', 'kcp_bind_port', 'quic_bind_port', 'vhost_http_port', 'vhost_https_port', 'dashboard_port', 'allow_ports', 'subdomain_host', 'max_pool_count', 'max_ports_per_client', 'tcpmux_httpconnect_port'];
+const INI_SERVER_HINTS = [
+  'bind_port',
+  'bind_addr',
+  'kcp_bind_port',
+  'quic_bind_port',
+  'vhost_http_port',
+  'vhost_https_port',
+  'dashboard_port',
+  'allow_ports',
+  'subdomain_host',
+  'max_pool_count',
+  'max_ports_per_client',
+  'tcpmux_httpconnect_port',
+];
 const INI_CLIENT_HINTS = ['server_addr', 'server_port', 'admin_port', 'login_fail_exit', 'pool_count', 'includes', 'start'];
 
 /**
@@ -165,7 +194,9 @@ export function detectKind(data: unknown, file = ''): ConfigKind | undefined {
   if (isIniFile(data)) {
     const common = data.sections.find((s) => s.name === 'common');
     server = INI_SERVER_HINTS.some((k) => common?.entries.has(k)) || data.sections.some((s) => s.name.startsWith('plugin.'));
-    client = INI_CLIENT_HINTS.some((k) => common?.entries.has(k)) || data.sections.some((s) => !['common', 'DEFAULT'].includes(s.name) && !s.name.startsWith('plugin.'));
+    client =
+      INI_CLIENT_HINTS.some((k) => common?.entries.has(k)) ||
+      data.sections.some((s) => !['common', 'DEFAULT'].includes(s.name) && !s.name.startsWith('plugin.'));
   } else if (isPlainObject(data)) {
     // Keys match ignoring case, as frp decodes them (key-case.ts).
     const keys = new Set(Object.keys(data).map((k) => k.toLowerCase()));

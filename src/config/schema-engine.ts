@@ -222,12 +222,7 @@ function validateNode(node: SchemaNode, raw: unknown, path: string, sink: Proble
   }
 }
 
-function validateObject(
-  node: Extract<SchemaNode, { kind: 'object' }>,
-  raw: unknown,
-  path: string,
-  sink: ProblemSink,
-): Record<string, unknown> {
+function validateObject(node: Extract<SchemaNode, { kind: 'object' }>, raw: unknown, path: string, sink: ProblemSink): Record<string, unknown> {
   const value = raw === undefined ? {} : raw;
   if (!isPlainObject(value)) {
     sink(path, `expected a table, got ${describe(raw)}`);
@@ -261,11 +256,7 @@ function validateObject(
 }
 
 /** The variant named by the discriminator, or undefined when it is not a known one. */
-function variantOf(
-  node: Extract<SchemaNode, { kind: 'object' }>,
-  rule: VariantRule,
-  value: Record<string, unknown>,
-): string | undefined {
+function variantOf(node: Extract<SchemaNode, { kind: 'object' }>, rule: VariantRule, value: Record<string, unknown>): string | undefined {
   const disc = node.fields[rule.key];
   const given = value[rule.key];
   const name = typeof given === 'string' ? given : disc?.kind === 'string' ? disc.default : undefined;
@@ -286,7 +277,10 @@ function parsePortRanges(raw: unknown, path: string, sink: ProblemSink): PortRan
     ranges.push({ start, end });
   };
   if (typeof raw === 'string') {
-    for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+    for (const part of raw
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
       const [a, b] = part.split('-').map((s) => (/^\s*\d+\s*$/.test(s) ? Number(s) : NaN));
       add(a ?? NaN, b ?? a ?? NaN, path);
     }

@@ -8,7 +8,9 @@ export function parseTomlText(text: string): { value?: unknown; problem?: string
     return { value: parse(text) };
   } catch (err) {
     const e = err as { line?: number; column?: number };
-    const first = describeError(err).split('\n')[0]!.replace(/^Invalid TOML document: /, '');
+    const first = describeError(err)
+      .split('\n')[0]!
+      .replace(/^Invalid TOML document: /, '');
     const at = typeof e.line === 'number' ? `line ${e.line}, column ${e.column ?? 0}: ` : '';
     return { problem: `cannot parse TOML: ${at}${first}` };
   }

@@ -46,7 +46,12 @@ export class ControlChannel extends EventEmitter {
     // Answers (Pong, NewProxyResp) are written whether or not the peer reads them:
     // a peer that never reads must not make us hold them without bound.
     if (this.stream.writableLength > this.maxQueuedBytes) {
-      this.close(new BurrowError('BURROW_QUEUE_FULL', `the peer does not read its control connection: ${this.stream.writableLength} bytes queued (limit ${this.maxQueuedBytes})`));
+      this.close(
+        new BurrowError(
+          'BURROW_QUEUE_FULL',
+          `the peer does not read its control connection: ${this.stream.writableLength} bytes queued (limit ${this.maxQueuedBytes})`,
+        ),
+      );
       return false;
     }
     return true;

@@ -56,11 +56,7 @@ export function readOneMessage(stream: Readable, timeoutMs: number, what = 'firs
 }
 
 /** Reads one message and insists on its type, with a readable error otherwise. */
-export async function expectMessage<K extends MessageType>(
-  stream: Readable,
-  type: K,
-  timeoutMs: number,
-): Promise<MessageBodies[K]> {
+export async function expectMessage<K extends MessageType>(stream: Readable, type: K, timeoutMs: number): Promise<MessageBodies[K]> {
   const msg = await readOneMessage(stream, timeoutMs, type);
   if (msg.type !== type) {
     throw new BurrowError('BURROW_BAD_FRAME', `expected ${type} but received ${msg.type}`);

@@ -69,15 +69,20 @@ export async function startDemo(log: Logger): Promise<Demo> {
   const service = await startLocalService();
   const servicePort = (service.address() as AddressInfo).port;
   const server = new BurrowServer(
-    buildServerConfig(
-      { bindAddr: '127.0.0.1', bindPort: 0, auth: { token }, vhostHTTPPort: await freePort(), subDomainHost: 'localhost' },
-      'demo server',
-    ),
+    buildServerConfig({ bindAddr: '127.0.0.1', bindPort: 0, auth: { token }, vhostHTTPPort: await freePort(), subDomainHost: 'localhost' }, 'demo server'),
     log.child({ side: 'server' }),
   );
   await server.start();
   // Both pages on loopback only, so no password is needed (and none is printed).
-  const dashboard = await startServerDashboard({ server, addr: '127.0.0.1', port: 0, user: '', password: '', enablePrometheus: true, logger: log.child({ side: 'dashboard' }) });
+  const dashboard = await startServerDashboard({
+    server,
+    addr: '127.0.0.1',
+    port: 0,
+    user: '',
+    password: '',
+    enablePrometheus: true,
+    logger: log.child({ side: 'dashboard' }),
+  });
   const client = new BurrowClient(
     buildClientConfig(
       {
@@ -94,7 +99,15 @@ export async function startDemo(log: Logger): Promise<Demo> {
     ),
     log.child({ side: 'client' }),
   );
-  const admin = await startClientAdmin({ client, addr: '127.0.0.1', port: 0, user: '', password: '', logger: log.child({ side: 'admin' }), stop: () => client.stop() });
+  const admin = await startClientAdmin({
+    client,
+    addr: '127.0.0.1',
+    port: 0,
+    user: '',
+    password: '',
+    logger: log.child({ side: 'admin' }),
+    stop: () => client.stop(),
+  });
   const stop = async (): Promise<void> => {
     client.stop();
     await admin.close();

@@ -212,7 +212,12 @@ export class HttpConnectionRecorder {
    * truncated (a replay must not send it as if whole). The sink's failures
    * (a store that cannot write) stay here: recording never breaks the relay.
    */
-  private emit(request: PendingRequest, response: NewExchange['response'], extra: Pick<NewExchange, 'upgraded' | 'error'>, durationMs = elapsed(request)): void {
+  private emit(
+    request: PendingRequest,
+    response: NewExchange['response'],
+    extra: Pick<NewExchange, 'upgraded' | 'error'>,
+    durationMs = elapsed(request),
+  ): void {
     const { head } = request;
     const captured = request.body.result();
     const body = request.bodyDone || extra.upgraded ? captured : { ...captured, truncated: true };
@@ -247,7 +252,13 @@ export class HttpConnectionRecorder {
     for (const p of this.pending.splice(0)) this.emit(p, undefined, { error: reason });
     // Answered early, its body still arriving when the connection ended.
     const answered = this.reading?.answered ? this.reading : undefined;
-    if (answered?.answered) this.emit(answered, answered.answered.response, { ...answered.answered.extra, error: 'the connection closed before the request body ended' }, answered.answered.durationMs);
+    if (answered?.answered)
+      this.emit(
+        answered,
+        answered.answered.response,
+        { ...answered.answered.extra, error: 'the connection closed before the request body ended' },
+        answered.answered.durationMs,
+      );
     this.reading = undefined;
     this.responseHead = undefined;
     this.responseBody = undefined;

@@ -66,7 +66,11 @@ export class HttpInspector {
   /** Replays exchange `id` to `target` and stores the new exchange. */
   async replay(id: number, edits: ReplayEdits, target: ReplayTarget): Promise<Exchange> {
     const original = this.store.get(id);
-    if (!original) throw new BurrowError('BURROW_REPLAY_INVALID', `no recorded exchange ${id} (it may have been cleared or pushed out of the last ${this.opts.maxExchanges})`);
+    if (!original)
+      throw new BurrowError(
+        'BURROW_REPLAY_INVALID',
+        `no recorded exchange ${id} (it may have been cleared or pushed out of the last ${this.opts.maxExchanges})`,
+      );
     const fresh = await replayExchange(original, edits, target, this.opts.maxBodyBytes);
     const stored = this.store.add(fresh);
     this.log.info('request replayed', { proxy: original.proxy, id, as: stored.id, status: stored.response?.status ?? 0 });

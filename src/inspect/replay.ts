@@ -44,13 +44,15 @@ export function parseReplayEdits(json: unknown): ReplayEdits {
   }
   if (v.target !== undefined) {
     // Visible ASCII only: the head is written as latin1, where a character past 0xff would lose its high byte (and could become CR LF).
-    if (typeof v.target !== 'string' || !/^[\x21-\x7e]+$/.test(v.target)) throw invalid('target must be a request target such as "/hook?x=1": visible ASCII, no spaces (percent-encode the rest)');
+    if (typeof v.target !== 'string' || !/^[\x21-\x7e]+$/.test(v.target))
+      throw invalid('target must be a request target such as "/hook?x=1": visible ASCII, no spaces (percent-encode the rest)');
     edits.target = v.target;
   }
   if (v.headers !== undefined) {
     if (!Array.isArray(v.headers)) throw invalid('headers must be a list of [name, value] pairs');
     edits.headers = v.headers.map((h: unknown, i) => {
-      if (!Array.isArray(h) || h.length !== 2 || typeof h[0] !== 'string' || typeof h[1] !== 'string') throw invalid(`headers[${i}] must be a [name, value] pair of strings`);
+      if (!Array.isArray(h) || h.length !== 2 || typeof h[0] !== 'string' || typeof h[1] !== 'string')
+        throw invalid(`headers[${i}] must be a [name, value] pair of strings`);
       if (!isToken(h[0])) throw invalid(`headers[${i}]: "${h[0]}" is not a valid header name`);
       if (hasBadValueChar(h[1])) throw invalid(`headers[${i}]: the value of ${h[0]} has a control character`);
       if (/[^\x00-\xff]/.test(h[1])) throw invalid(`headers[${i}]: the value of ${h[0]} has a character past U+00FF; header values are bytes (latin1)`);
@@ -79,7 +81,9 @@ export function replayRequestBytes(original: Exchange, edits: ReplayEdits): Buff
   if (edits.body !== undefined) body = Buffer.from(edits.body, 'utf8');
   else if (edits.bodyBase64 !== undefined) body = Buffer.from(edits.bodyBase64, 'base64');
   else if (req.body.truncated) {
-    throw invalid(`the recorded request body was cut at ${req.body.bytes.length} of ${req.body.size} bytes, so it cannot be sent as it was; give a body to replay with`);
+    throw invalid(
+      `the recorded request body was cut at ${req.body.bytes.length} of ${req.body.size} bytes, so it cannot be sent as it was; give a body to replay with`,
+    );
   } else body = req.body.bytes;
   const headers = (edits.headers ?? req.headers).filter(([name]) => !FRAMING.has(name.toLowerCase()));
   const hadBody = req.headers.some(([n]) => /^(content-length|transfer-encoding)$/i.test(n));
@@ -122,7 +126,8 @@ export function replayExchange(original: Exchange, edits: ReplayEdits, target: R
     });
     socket.on('data', (c: Buffer) => recorder.response(c));
     socket.on('error', (err) => {
-      if (!connected) settle(() => reject(new BurrowError('BURROW_REPLAY_FAILED', `cannot reach the local service ${where}: ${describeError(err)}`, { cause: err })));
+      if (!connected)
+        settle(() => reject(new BurrowError('BURROW_REPLAY_FAILED', `cannot reach the local service ${where}: ${describeError(err)}`, { cause: err })));
     });
     // After the connect, a close without a whole response is recorded as such (the exchange carries the error).
     socket.once('close', () => recorder.close());

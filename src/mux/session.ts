@@ -135,9 +135,7 @@ export class YamuxSession extends EventEmitter {
     stream.announce(Flag.SYN);
     const ms = this.opts.openTimeoutMs;
     if (ms > 0) {
-      stream.armAckTimer(ms, () =>
-        this.destroy(new BurrowError('BURROW_TIMEOUT', `yamux: stream ${id} was not acknowledged within ${ms} ms`)),
-      );
+      stream.armAckTimer(ms, () => this.destroy(new BurrowError('BURROW_TIMEOUT', `yamux: stream ${id} was not acknowledged within ${ms} ms`)));
     }
     return stream;
   }
@@ -280,11 +278,7 @@ export class YamuxSession extends EventEmitter {
       throw this.violation('BURROW_MUX_PROTOCOL', `yamux: peer opened stream ${id}, an id reserved for this side`);
     }
     const listening = this.listenerCount('stream') > 0;
-    if (
-      this.state !== 'open' ||
-      this.streams.size >= this.opts.maxStreams ||
-      (!listening && this.backlog.length >= this.opts.acceptBacklog)
-    ) {
+    if (this.state !== 'open' || this.streams.size >= this.opts.maxStreams || (!listening && this.backlog.length >= this.opts.acceptBacklog)) {
       this.writeControl(FrameType.WindowUpdate, Flag.RST, id, 0);
       return undefined;
     }
@@ -343,8 +337,7 @@ export class YamuxSession extends EventEmitter {
 
   private readonly onConnGone = (): void => {
     if (this.state === 'closed') return;
-    const streamErr =
-      this.streams.size > 0 ? new BurrowError('BURROW_CLOSED', 'yamux: connection closed while streams were open') : undefined;
+    const streamErr = this.streams.size > 0 ? new BurrowError('BURROW_CLOSED', 'yamux: connection closed while streams were open') : undefined;
     this.finish(undefined, streamErr, null);
   };
 

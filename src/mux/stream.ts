@@ -268,7 +268,14 @@ export class YamuxStream extends Duplex implements HoldReporter, ViewSource, Vie
     for (const c of chunks) total += c.chunk.length;
     // Many small buffered writes become one frame; big ones go out as they are.
     this.txQueue =
-      total <= COALESCE_LIMIT ? [Buffer.concat(chunks.map((c) => c.chunk), total)] : chunks.map((c) => c.chunk);
+      total <= COALESCE_LIMIT
+        ? [
+            Buffer.concat(
+              chunks.map((c) => c.chunk),
+              total,
+            ),
+          ]
+        : chunks.map((c) => c.chunk);
     this.txDone = done;
     this.pump();
   }

@@ -1,7 +1,17 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
 /** Hop-by-hop headers (RFC 9110 7.6.1) that a proxy never forwards, as Go's ReverseProxy. */
-const HOP_BY_HOP = ['connection', 'proxy-connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+const HOP_BY_HOP = [
+  'connection',
+  'proxy-connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+];
 
 /**
  * Copies `headers` without hop-by-hop ones, without those the Connection
@@ -18,7 +28,14 @@ export function endToEndHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeade
     if (value === undefined || name.startsWith(':') || drop.has(name)) continue;
     out[name] = value;
   }
-  if (typeof headers.te === 'string' && headers.te.toLowerCase().split(',').some((t) => t.trim() === 'trailers')) out.te = 'trailers';
+  if (
+    typeof headers.te === 'string' &&
+    headers.te
+      .toLowerCase()
+      .split(',')
+      .some((t) => t.trim() === 'trailers')
+  )
+    out.te = 'trailers';
   return out;
 }
 

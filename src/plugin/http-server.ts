@@ -48,7 +48,10 @@ export function createBoundedHttpServer(hooks: HttpServerHooks): http.Server {
     socket.destroy();
   });
   if (hooks.connect) server.on('connect', hooks.connect);
-  else server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => socket.end('HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'));
+  else
+    server.on('connect', (_req: http.IncomingMessage, socket: Duplex) =>
+      socket.end('HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'),
+    );
   if (hooks.upgrade) server.on('upgrade', hooks.upgrade);
   return server;
 }

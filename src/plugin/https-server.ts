@@ -101,9 +101,8 @@ export class HttpsConnectionServer {
   close(): Promise<void> {
     this.conns.destroyAll();
     this.h1.closeAllConnections();
-    return Promise.all([
-      new Promise<void>((resolve) => this.h1.close(() => resolve())),
-      new Promise<void>((resolve) => this.h2.close(() => resolve())),
-    ]).then(() => undefined);
+    return Promise.all([new Promise<void>((resolve) => this.h1.close(() => resolve())), new Promise<void>((resolve) => this.h2.close(() => resolve()))]).then(
+      () => undefined,
+    );
   }
 }

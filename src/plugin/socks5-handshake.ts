@@ -97,7 +97,10 @@ export async function readSocksRequest(conn: Duplex, credentials: Credentials | 
     const methods = await input.take(methodCount);
     const wanted = credentials ? METHOD_USER_PASS : METHOD_NONE;
     if (!methods.includes(wanted)) {
-      throw new SocksRefusal(Buffer.from([SOCKS_VERSION, METHOD_NO_ACCEPTABLE]), credentials ? 'the visitor does not offer user/password auth' : 'the visitor does not offer no-auth');
+      throw new SocksRefusal(
+        Buffer.from([SOCKS_VERSION, METHOD_NO_ACCEPTABLE]),
+        credentials ? 'the visitor does not offer user/password auth' : 'the visitor does not offer no-auth',
+      );
     }
     conn.write(Buffer.from([SOCKS_VERSION, wanted]));
     if (credentials) {

@@ -22,6 +22,8 @@ export function pluginSecureContext(crtPath: string | undefined, keyPath: string
   try {
     return tls.createSecureContext(pair);
   } catch (err) {
-    throw new BurrowError('BURROW_CONFIG_INVALID', `plugin ${pluginType}: plugin.crtPath/keyPath do not form a usable certificate (${describeError(err)})`, { cause: err });
+    throw new BurrowError('BURROW_CONFIG_INVALID', `plugin ${pluginType}: plugin.crtPath/keyPath do not form a usable certificate (${describeError(err)})`, {
+      cause: err,
+    });
   }
 }

@@ -29,10 +29,7 @@ export function encodeMessageWithin(msg: Message, maxBodyLength: number): Buffer
   const json = encodeBody(msg);
   const bodyLength = Buffer.byteLength(json);
   if (bodyLength > maxBodyLength) {
-    throw new BurrowError(
-      'BURROW_FRAME_TOO_LARGE',
-      `${msg.type} body is ${bodyLength} bytes; the peer accepts at most ${maxBodyLength}`,
-    );
+    throw new BurrowError('BURROW_FRAME_TOO_LARGE', `${msg.type} body is ${bodyLength} bytes; the peer accepts at most ${maxBodyLength}`);
   }
   const frame = Buffer.allocUnsafe(HEADER_LENGTH + bodyLength);
   frame[0] = MESSAGE_TYPE_BYTE[msg.type];
@@ -73,8 +70,7 @@ export class MessageDecoder {
     try {
       return this.readFrame();
     } catch (err) {
-      this.failure =
-        err instanceof BurrowError ? err : new BurrowError('BURROW_BAD_FRAME', 'bad message', { cause: err });
+      this.failure = err instanceof BurrowError ? err : new BurrowError('BURROW_BAD_FRAME', 'bad message', { cause: err });
       throw this.failure;
     }
   }
@@ -90,10 +86,7 @@ export class MessageDecoder {
     const typeByte = queue.byteAt(0);
     const type = messageTypeFromByte(typeByte);
     if (type === undefined) {
-      throw new BurrowError(
-        'BURROW_UNKNOWN_MESSAGE',
-        `unknown message type byte 0x${typeByte.toString(16).padStart(2, '0')}`,
-      );
+      throw new BurrowError('BURROW_UNKNOWN_MESSAGE', `unknown message type byte 0x${typeByte.toString(16).padStart(2, '0')}`);
     }
     if (queue.length < HEADER_LENGTH) return undefined;
     const header = queue.peek(HEADER_LENGTH);

@@ -101,8 +101,7 @@ export class SnappyFrameDecoder {
     try {
       return this.consume(data);
     } catch (err) {
-      this.failure =
-        err instanceof BurrowError ? err : new BurrowError('BURROW_COMPRESSION', 'corrupt snappy stream', { cause: err });
+      this.failure = err instanceof BurrowError ? err : new BurrowError('BURROW_COMPRESSION', 'corrupt snappy stream', { cause: err });
       throw this.failure;
     }
   }

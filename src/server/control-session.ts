@@ -102,10 +102,12 @@ export class ControlSession {
         return;
       case 'CloseProxy':
         // In the same queue as NewProxy: a reload's close-then-register of one name must not race.
-        this.proxyQueue = this.proxyQueue.then(() => this.closeProxy(msg.body.proxy_name ?? '')).catch((err: unknown) => {
-          // A chain left rejected would be an unhandled rejection, which ends the process.
-          this.log.warn('closing a proxy failed', { reason: describeError(err) });
-        });
+        this.proxyQueue = this.proxyQueue
+          .then(() => this.closeProxy(msg.body.proxy_name ?? ''))
+          .catch((err: unknown) => {
+            // A chain left rejected would be an unhandled rejection, which ends the process.
+            this.log.warn('closing a proxy failed', { reason: describeError(err) });
+          });
         return;
       case 'Ping':
         this.onPing(msg.body.privilege_key, msg.body.timestamp);

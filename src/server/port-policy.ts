@@ -71,7 +71,8 @@ async function openPort<T>(name: string, port: number, allow: readonly PortRange
       return await open(port);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      const why = code === 'EADDRINUSE' ? 'is already in use' : code === 'EACCES' ? 'needs privileges the server lacks' : `cannot be opened (${code ?? String(err)})`;
+      const why =
+        code === 'EADDRINUSE' ? 'is already in use' : code === 'EACCES' ? 'needs privileges the server lacks' : `cannot be opened (${code ?? String(err)})`;
       throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": ${what} ${port} ${why}`);
     }
   }

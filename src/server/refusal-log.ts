@@ -38,7 +38,11 @@ export class RefusalLog {
       if (tally.addresses.size < MAX_ADDRESSES) tally.addresses.add(address);
       return;
     }
-    this.log.warn(`connection refused: ${reason}`, { remote: address, ...fields, note: `further refusals for this reason are summed up every ${this.intervalMs / 1000} s` });
+    this.log.warn(`connection refused: ${reason}`, {
+      remote: address,
+      ...fields,
+      note: `further refusals for this reason are summed up every ${this.intervalMs / 1000} s`,
+    });
     const timer = setInterval(() => this.flush(reason), this.intervalMs);
     timer.unref();
     this.tallies.set(reason, { count: 0, addresses: new Set(), timer });

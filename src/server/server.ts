@@ -103,9 +103,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     if (this.state !== ServerState.Idle) throw new BurrowError('BURROW_CLOSED', `server is ${this.state}`);
     const { tls, tcpMux } = this.config.transport;
     checkStartPolicy(this.config, this.log);
-    const cert = tls.certFile
-      ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }
-      : loadOrCreateServerCertificate(tls.generatedCertDir);
+    const cert = tls.certFile ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } : loadOrCreateServerCertificate(tls.generatedCertDir);
     let fingerprint = '';
     try {
       fingerprint = 'fingerprint' in cert ? cert.fingerprint : certificateFingerprint(cert.cert);
@@ -125,7 +123,8 @@ export class BurrowServer extends EventEmitter implements ControlHost {
         admit: (address, drop) => this.admit(address, drop),
         onError: (err, remote) => this.refusals.refused(sniffFailure(err), remote, { reason: describeError(err) }),
       },
-      (conn) => (tcpMux ? this.acceptMux(conn) : this.acceptLogical(conn.stream, new BindConn(conn.remoteAddress, conn.admission, () => conn.stream.destroy()))),
+      (conn) =>
+        tcpMux ? this.acceptMux(conn) : this.acceptLogical(conn.stream, new BindConn(conn.remoteAddress, conn.admission, () => conn.stream.destroy())),
     );
     try {
       await this.proxies.openVhosts();
@@ -137,7 +136,10 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     }
     this.state = ServerState.Running;
     // Accepted so frps files load unchanged, but nothing listens there (docs/transports.md).
-    for (const [key, port] of [['kcpBindPort', this.config.kcpBindPort], ['quicBindPort', this.config.quicBindPort]] as const) {
+    for (const [key, port] of [
+      ['kcpBindPort', this.config.kcpBindPort],
+      ['quicBindPort', this.config.quicBindPort],
+    ] as const) {
       if (port > 0) this.log.warn(`${key} is set but not served: burrow does not support ${key === 'kcpBindPort' ? 'KCP' : 'QUIC'} yet`, { port });
     }
     this.log.info('server listening', { addr: `${this.config.bindAddr}:${this.port}`, tcpMux });
@@ -202,39 +204,41 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   private acceptLogical(stream: Duplex, bind: BindConn): void {
     stream.on('error', () => {});
     const remote = bind.remote;
-    readOneMessage(stream, FIRST_MESSAGE_TIMEOUT_MS).then(
-      (msg) => {
-        switch (msg.type) {
-          case 'Login':
-            return this.handleLogin(stream, msg.body, bind);
-          case 'NewWorkConn':
-            return this.handleWorkConn(stream, msg.body, bind);
-          case 'NewVisitorConn':
-            return serveVisitorConn(stream, msg.body, remote, this.visitorLookup(bind), this.config.detailedErrorsToClient, this.log, {
-              // With tcpMux a visitor stream rides a session that logged in (stock frpc);
-              // a session whose only credential is a secret key stays under the pre-auth bounds.
-              accepted: () => {
-                if (!this.config.transport.tcpMux) bind.trust();
-              },
-              // Without tcpMux a visitor comes on a connection of its own, before any login: a scan's door.
-              refused: (code, fields) => {
-                if (bind.state === BindConnState.PreAuth) this.refusals.refused(`visitor connection refused (${code})`, remote, fields);
-                else this.log.warn('visitor connection refused', fields);
-              },
-            });
-          default:
-            this.refusals.refused('unexpected first message', remote, { type: msg.type });
-            stream.destroy();
-        }
-      },
-      (err: unknown) => {
-        this.refusals.refused('no valid first message', remote, { reason: describeError(err) });
+    readOneMessage(stream, FIRST_MESSAGE_TIMEOUT_MS)
+      .then(
+        (msg) => {
+          switch (msg.type) {
+            case 'Login':
+              return this.handleLogin(stream, msg.body, bind);
+            case 'NewWorkConn':
+              return this.handleWorkConn(stream, msg.body, bind);
+            case 'NewVisitorConn':
+              return serveVisitorConn(stream, msg.body, remote, this.visitorLookup(bind), this.config.detailedErrorsToClient, this.log, {
+                // With tcpMux a visitor stream rides a session that logged in (stock frpc);
+                // a session whose only credential is a secret key stays under the pre-auth bounds.
+                accepted: () => {
+                  if (!this.config.transport.tcpMux) bind.trust();
+                },
+                // Without tcpMux a visitor comes on a connection of its own, before any login: a scan's door.
+                refused: (code, fields) => {
+                  if (bind.state === BindConnState.PreAuth) this.refusals.refused(`visitor connection refused (${code})`, remote, fields);
+                  else this.log.warn('visitor connection refused', fields);
+                },
+              });
+            default:
+              this.refusals.refused('unexpected first message', remote, { type: msg.type });
+              stream.destroy();
+          }
+        },
+        (err: unknown) => {
+          this.refusals.refused('no valid first message', remote, { reason: describeError(err) });
+          stream.destroy();
+        },
+      )
+      .catch((err: unknown) => {
+        this.log.error('connection handler failed', { remote, reason: describeError(err) });
         stream.destroy();
-      },
-    ).catch((err: unknown) => {
-      this.log.error('connection handler failed', { remote, reason: describeError(err) });
-      stream.destroy();
-    });
+      });
   }
 
   private async handleLogin(stream: Duplex, login: Login, bind: BindConn): Promise<void> {
@@ -258,7 +262,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     // LoginResp says), so neither side can lock the other out.
     let previous = runId ? this.controls.get(runId) : undefined;
     if (previous && previous.user !== (login.user ?? '')) {
-      this.log.warn('login with the run id of another user\'s client: given a new run id', { remote, user: clipped(login.user), runId: shortRunId(runId) });
+      this.log.warn("login with the run id of another user's client: given a new run id", { remote, user: clipped(login.user), runId: shortRunId(runId) });
       previous = undefined;
       runId = '';
     }
@@ -304,12 +308,6 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     bind.trust();
   }
 
-  /**
-   * Unlike frp, knowing a run id is not enough to receive a client's users.
-   * With tcpMux, stock frpc opens its work connections on the session of its
-   * control, so only that session may; without it, a work connection carries a
-   * valid signature or comes from the control's source address.
-   */
   /** What the visitor checks see: the server's clients and proxies, and whether `bind` is a given client's own. */
   private visitorLookup(bind: BindConn): VisitorLookup {
     return {
@@ -322,6 +320,12 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     };
   }
 
+  /**
+   * Unlike frp, knowing a run id is not enough to receive a client's users.
+   * With tcpMux, stock frpc opens its work connections on the session of its
+   * control, so only that session may; without it, a work connection carries a
+   * valid signature or comes from the control's source address.
+   */
   private mayCarryWorkConns(bind: BindConn, control: ControlSession, signed: boolean): boolean {
     if (this.config.transport.tcpMux) return this.bindConnOf.get(control) === bind;
     return signed || bind.remote === control.remoteAddress;
@@ -334,9 +338,8 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     const type = msg.proxy_type || 'tcp';
     if (name === '') throw new BurrowError('BURROW_PROXY_REJECTED', 'proxy name is empty');
     if (this.proxyOwners.has(name)) throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}" already exists`);
-    if (control.proxies.size >= MAX_PROXIES_PER_CLIENT) {
-      throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": this client already has ${MAX_PROXIES_PER_CLIENT} proxies`);
-    }
+    const full = control.proxies.size >= MAX_PROXIES_PER_CLIENT;
+    if (full) throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": this client already has ${MAX_PROXIES_PER_CLIENT} proxies`);
     // Reserve the name while the listener opens so a concurrent duplicate is refused too.
     this.proxyOwners.set(name, control);
     try {

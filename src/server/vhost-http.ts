@@ -176,7 +176,12 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
    */
   private async exchange(head: RequestHead, reader: StreamReader, visitor: Socket, backend: Backend): Promise<boolean | 'tunnel'> {
     const { route, work } = backend;
-    const out = rewriteRequestHead(head, { clientIp: visitorAddress(visitor.remoteAddress), proto: 'http', hostRewrite: route.hostRewrite, setHeaders: route.setHeaders });
+    const out = rewriteRequestHead(head, {
+      clientIp: visitorAddress(visitor.remoteAddress),
+      proto: 'http',
+      hostRewrite: route.hostRewrite,
+      setHeaders: route.setHeaders,
+    });
     route.traffic.bytesIn += out.length;
     try {
       await writeAll(work, out);

@@ -43,7 +43,10 @@ export function checkVisitorConn(msg: NewVisitorConn, lookup: VisitorLookup, now
   // Unlike frp: with an empty sk the signature is no secret, so the visitor
   // must prove who it is the way a work connection does.
   if (proxy.keyless && (runId === '' || lookup.carriedByClient?.(runId) !== true)) {
-    throw new BurrowError('BURROW_VISITOR_REFUSED', `visitor connection of [${name}] refused: the proxy has no secret key, so its visitors must come over their own logged-in client's connection`);
+    throw new BurrowError(
+      'BURROW_VISITOR_REFUSED',
+      `visitor connection of [${name}] refused: the proxy has no secret key, so its visitors must come over their own logged-in client's connection`,
+    );
   }
   if (!proxy.allows(user)) {
     throw new BurrowError('BURROW_VISITOR_NOT_ALLOWED', `visitor connection of [${name}] user [${user}] not allowed`);
@@ -87,7 +90,11 @@ export async function serveVisitorConn(
     return;
   }
   hooks.accepted?.();
-  await withTimeout(writeMessage(stream, { type: 'NewVisitorConnResp', body: { proxy_name: name, ...features(checked.proxy.ownerFeatures) } }), ANSWER_TIMEOUT_MS, 'NewVisitorConnResp');
+  await withTimeout(
+    writeMessage(stream, { type: 'NewVisitorConnResp', body: { proxy_name: name, ...features(checked.proxy.ownerFeatures) } }),
+    ANSWER_TIMEOUT_MS,
+    'NewVisitorConnResp',
+  );
   log.debug('visitor connection accepted', { proxy: clipped(name), remote, user: clipped(checked.user) });
   await checked.proxy.serve(stream, {
     useEncryption: msg.use_encryption === true,

@@ -20,7 +20,10 @@ export function certificateFingerprint(cert: string | Buffer | X509Certificate):
 
 /** A fingerprint as compared: lower-case hex without separators or the `sha256:` prefix. */
 export function normalizeFingerprint(fp: string): string {
-  return fp.replace(/^sha256:/i, '').replace(/:/g, '').toLowerCase();
+  return fp
+    .replace(/^sha256:/i, '')
+    .replace(/:/g, '')
+    .toLowerCase();
 }
 
 export interface ServerCertificate extends GeneratedCertificate {
@@ -62,7 +65,10 @@ export function loadOrCreateServerCertificate(dir: string): ServerCertificate {
   const haveCert = existsSync(certFile);
   if (haveCert || existsSync(keyFile)) {
     if (!haveCert || !existsSync(keyFile)) {
-      throw new BurrowError('BURROW_CONFIG_INVALID', `transport.tls.generatedCertDir: only one of ${certFile} and ${keyFile} exists; restore the other or remove both`);
+      throw new BurrowError(
+        'BURROW_CONFIG_INVALID',
+        `transport.tls.generatedCertDir: only one of ${certFile} and ${keyFile} exists; restore the other or remove both`,
+      );
     }
     const pair = readPair(certFile, keyFile);
     // An owner-only key file stays so; a wider one is narrowed, as it was written.
@@ -76,7 +82,9 @@ export function loadOrCreateServerCertificate(dir: string): ServerCertificate {
     writeFileSync(keyFile, made.key, { mode: 0o600, flag: 'wx' });
     writeFileSync(certFile, made.cert, { mode: 0o600, flag: 'wx' });
   } catch (err) {
-    throw new BurrowError('BURROW_CONFIG_INVALID', `transport.tls.generatedCertDir: cannot save the generated certificate in ${dir}: ${describeError(err)}`, { cause: err });
+    throw new BurrowError('BURROW_CONFIG_INVALID', `transport.tls.generatedCertDir: cannot save the generated certificate in ${dir}: ${describeError(err)}`, {
+      cause: err,
+    });
   }
   return { ...made, fingerprint: certificateFingerprint(made.cert), source: 'generated and saved', file: certFile };
 }

@@ -31,7 +31,8 @@ export async function httpConnect(socket: net.Socket, proxy: ProxyTarget, host: 
 }
 
 function explain(code: number, proxy: ProxyTarget): string {
-  if (code === 407) return proxy.auth ? ' (the proxy rejected the user and password in the proxy URL)' : ' (the proxy wants a user and password in the proxy URL)';
+  if (code === 407)
+    return proxy.auth ? ' (the proxy rejected the user and password in the proxy URL)' : ' (the proxy wants a user and password in the proxy URL)';
   if (code === 403) return ' (the proxy does not allow this destination)';
   return '';
 }

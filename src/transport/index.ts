@@ -108,7 +108,7 @@ const TRANSPORTS: Record<TransportKind, Transport> = { tcp: tcpTransport, websoc
 
 /** Why each protocol frp knows and burrow does not run is refused (evidence in docs/transports.md). */
 const NOT_SUPPORTED: Record<string, string> = {
-  kcp: 'no KCP implementation for Node interoperates with frp\'s (kcp-go with FEC 10/3); use tcp, websocket or wss',
+  kcp: "no KCP implementation for Node interoperates with frp's (kcp-go with FEC 10/3); use tcp, websocket or wss",
   quic: 'Node 20 has no QUIC; use tcp, websocket or wss',
 };
 

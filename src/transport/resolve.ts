@@ -15,7 +15,7 @@ const QUERY_TIMEOUT_MS = 2_000;
 export function dnsServerAddress(raw: string): string {
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(raw);
   const [ip, port] = bracketed ? [bracketed[1] ?? '', bracketed[2]] : net.isIP(raw) !== 0 ? [raw, undefined] : raw.split(':');
-  const ok = ip !== undefined && net.isIP(ip) !== 0 && (port === undefined || /^\d{1,5}$/.test(port) && Number(port) > 0 && Number(port) < 65_536);
+  const ok = ip !== undefined && net.isIP(ip) !== 0 && (port === undefined || (/^\d{1,5}$/.test(port) && Number(port) > 0 && Number(port) < 65_536));
   if (!ok) throw new BurrowError('BURROW_CONFIG_INVALID', `dnsServer "${raw}" must be an IP address with an optional port, e.g. 8.8.8.8 or 8.8.8.8:53`);
   const host = net.isIPv6(ip) ? `[${ip}]` : ip;
   return `${host}:${port ?? 53}`;

@@ -100,9 +100,7 @@ export function generateCertificate(opts: CertificateOptions = {}): GeneratedCer
   const isCA = opts.isCA ?? false;
 
   const { publicKey, privateKey } =
-    opts.keyType === 'rsa'
-      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-      : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    opts.keyType === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const spki = publicKey.export({ type: 'spki', format: 'der' });
   const subjectKeyId = keyIdentifier(spki);
   const subject = encodeName(commonName);
@@ -160,9 +158,7 @@ function encodeName(commonName: string): Buffer {
 
 function extension(oid: string, critical: boolean, value: Buffer): Buffer {
   // DER omits a BOOLEAN that equals its DEFAULT (critical FALSE).
-  return critical
-    ? derSequence(derOid(oid), derBoolean(true), derOctetString(value))
-    : derSequence(derOid(oid), derOctetString(value));
+  return critical ? derSequence(derOid(oid), derBoolean(true), derOctetString(value)) : derSequence(derOid(oid), derOctetString(value));
 }
 
 const HOST_NAME = /^(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*$/;

@@ -57,10 +57,7 @@ export function readFirstByte(socket: Readable, timeoutMs: number, remote: strin
     const onEnd = (): void => fail(new BurrowError('BURROW_CLOSED', `connection from ${remote} closed before sending any data`));
     const onError = (err: Error): void =>
       fail(new BurrowError('BURROW_CLOSED', `connection from ${remote} failed before sending any data: ${describeSocketError(err)}`, { cause: err }));
-    const timer = setTimeout(
-      () => fail(new BurrowError('BURROW_TIMEOUT', `connection from ${remote} sent nothing within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => fail(new BurrowError('BURROW_TIMEOUT', `connection from ${remote} sent nothing within ${timeoutMs} ms`)), timeoutMs);
     socket.on('readable', onReadable);
     socket.once('end', onEnd);
     socket.once('close', onEnd);
@@ -186,10 +183,7 @@ async function admit(socket: net.Socket, remote: string, a: Admission): Promise<
  * and drops connections still being sniffed; those already handed out belong
  * to the caller.
  */
-export async function listenSniffing(
-  opts: ListenOptions,
-  onConnection: (conn: AcceptedConnection) => void,
-): Promise<TransportListener> {
+export async function listenSniffing(opts: ListenOptions, onConnection: (conn: AcceptedConnection) => void): Promise<TransportListener> {
   checkPort(opts.port, true);
   const acceptor = createSniffingAcceptor(opts, onConnection);
   const open = new Set<net.Socket>();

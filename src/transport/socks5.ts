@@ -65,7 +65,7 @@ async function exchange(socket: net.Socket, proxy: ProxyTarget, host: string, po
     if (replyVersion !== VERSION) throw fail('malformed reply');
     if (reply !== 0) throw fail(REPLIES[reply ?? -1] ?? `reply code ${reply ?? '?'}`);
     // The bound address is of no use to us, but it must be read off the stream.
-    const addressLength = atyp === ATYP_IPV4 ? 4 : atyp === ATYP_IPV6 ? 16 : atyp === ATYP_DOMAIN ? (await input.take(1))[0] ?? 0 : -1;
+    const addressLength = atyp === ATYP_IPV4 ? 4 : atyp === ATYP_IPV6 ? 16 : atyp === ATYP_DOMAIN ? ((await input.take(1))[0] ?? 0) : -1;
     if (addressLength < 0) throw fail(`reply with unknown address type ${atyp ?? '?'}`);
     await input.take(addressLength + 2);
   } finally {

@@ -66,13 +66,15 @@ export async function dialTcp(opts: DialOptions): Promise<net.Socket> {
   const keepAliveMs = checkWait(opts.keepAliveMs, DEFAULT_KEEPALIVE_MS, 'TCP keepalive delay', MAX_KEEPALIVE_MS);
   const target = formatAddress(opts.host, opts.port);
 
-  const socket = net.connect(withRelayBuffers({
-    host: opts.host,
-    port: opts.port,
-    // Work connections relay half-closes (one side done sending, the other not).
-    allowHalfOpen: true,
-    ...(opts.localAddress !== undefined ? { localAddress: opts.localAddress } : {}),
-  }));
+  const socket = net.connect(
+    withRelayBuffers({
+      host: opts.host,
+      port: opts.port,
+      // Work connections relay half-closes (one side done sending, the other not).
+      allowHalfOpen: true,
+      ...(opts.localAddress !== undefined ? { localAddress: opts.localAddress } : {}),
+    }),
+  );
   const connected = new Promise<void>((resolve, reject) => {
     const onConnect = (): void => {
       socket.off('error', onError);

@@ -27,12 +27,7 @@ function tlsReason(err: unknown): string {
  * Runs the client handshake on `socket`. The server is verified only when a CA
  * is given, against `serverName` (or the dialled host), as frpc does.
  */
-export async function startClientTls(
-  socket: Duplex,
-  opts: DialOptions,
-  tlsOpts: ClientTlsOptions,
-  timeoutMs: number,
-): Promise<tls.TLSSocket> {
+export async function startClientTls(socket: Duplex, opts: DialOptions, tlsOpts: ClientTlsOptions, timeoutMs: number): Promise<tls.TLSSocket> {
   const target = formatAddress(opts.host, opts.port);
   const serverName = tlsOpts.serverName ?? opts.host;
   if (tlsOpts.customFirstByte) socket.write(Buffer.from([CUSTOM_TLS_FIRST_BYTE]));

@@ -47,7 +47,9 @@ export async function openClientWebSocket(socket: net.Socket, hostHeader: string
     ws.once('unexpected-response', (_req: http.ClientRequest, res: http.IncomingMessage) => {
       const status = `${res.statusCode ?? '?'} ${res.statusMessage ?? ''}`.trim();
       res.resume();
-      fail(`the server answered HTTP ${status} to GET ${FRP_WEBSOCKET_PATH}; it is not a frp/burrow server, or a proxy in front of it sends this path elsewhere`);
+      fail(
+        `the server answered HTTP ${status} to GET ${FRP_WEBSOCKET_PATH}; it is not a frp/burrow server, or a proxy in front of it sends this path elsewhere`,
+      );
     });
     ws.once('error', (err: Error) => {
       const parse = (err as NodeJS.ErrnoException).code?.startsWith('HPE_') === true;

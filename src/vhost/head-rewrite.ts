@@ -35,7 +35,15 @@ export const EMPTY_HEADER_SET: HeaderSet = Object.freeze({ entries: Object.freez
 
 /** Headers a configured set may not touch: changing them would desynchronise framing or routing. */
 const PROTECTED = new Set(['host', 'content-length', 'transfer-encoding']);
-const DROPPED_FROM_REQUEST = new Set(['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'forwarded', 'proxy-authorization', 'proxy-connection']);
+const DROPPED_FROM_REQUEST = new Set([
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-real-ip',
+  'forwarded',
+  'proxy-authorization',
+  'proxy-connection',
+]);
 
 /** UTF-8 text as a byte-per-char string, the form head values are kept in. */
 function asLatin1(text: string): string {
@@ -147,4 +155,3 @@ export function rewriteResponseHead(head: ResponseHead, set: HeaderSet): Buffer 
   const reason = head.reason === '' ? '' : ` ${head.reason}`;
   return serialize(`${head.version} ${head.status}${reason}`, headers);
 }
-

@@ -224,7 +224,8 @@ export class HeadScanner {
     if (!nameOk) throw this.malformed(`an invalid header name ${JSON.stringify(data.toString('latin1', start, colon))}`);
     for (let i = colon + 1; i < end; i++) {
       const b = data[i]!;
-      if ((b < 0x20 && b !== HTAB) || b === 0x7f) throw this.malformed(`a control character in header ${JSON.stringify(data.toString('latin1', start, colon))}`);
+      if ((b < 0x20 && b !== HTAB) || b === 0x7f)
+        throw this.malformed(`a control character in header ${JSON.stringify(data.toString('latin1', start, colon))}`);
     }
   }
 

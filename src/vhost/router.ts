@@ -133,7 +133,10 @@ export class VhostRouter<T> {
 
     let byUser = this.domains.get(domain);
     if (byUser !== undefined && routesOf(byUser) >= MAX_ROUTES_PER_DOMAIN) {
-      throw new BurrowError('BURROW_PROXY_REJECTED', `proxy [${route.name}]: domain [${domain}] already has ${MAX_ROUTES_PER_DOMAIN} routes (locations and routeByHTTPUser values), the most one domain may hold`);
+      throw new BurrowError(
+        'BURROW_PROXY_REJECTED',
+        `proxy [${route.name}]: domain [${domain}] already has ${MAX_ROUTES_PER_DOMAIN} routes (locations and routeByHTTPUser values), the most one domain may hold`,
+      );
     }
     if (byUser === undefined) {
       byUser = new Map();

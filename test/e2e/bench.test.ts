@@ -13,11 +13,7 @@ import { join } from 'node:path';
 const BENCH = join(import.meta.dirname, '..', '..', 'bench', 'tcp.ts');
 
 test('bench/tcp measures the direct path, the floor and tunnels, and prints ratios', async () => {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', BENCH, '--quick', '--variants', 'default,plain'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn(process.execPath, ['--import', 'tsx', BENCH, '--quick', '--variants', 'default,plain'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));

@@ -101,10 +101,19 @@ describe('burrow CLI', () => {
     const [, adminUrl] = await waitForOutput(r, 'stdout', /admin +(http:\/\/127\.0\.0\.1:\d+\/)/);
     assert.match(await (await fetch(dashboardUrl!)).text(), /<title>burrow server<\/title>/);
     const tcp = (await (await fetch(`${dashboardUrl!}api/proxy/tcp`)).json()) as { proxies: Array<{ name: string; status: string }> };
-    assert.deepEqual(tcp.proxies.map((p) => [p.name, p.status]), [['demo-web', 'online']]);
+    assert.deepEqual(
+      tcp.proxies.map((p) => [p.name, p.status]),
+      [['demo-web', 'online']],
+    );
     const client = (await (await fetch(`${adminUrl!}api/client`)).json()) as { state: string; proxies: Array<{ name: string; status: string }> };
     assert.equal(client.state, 'online');
-    assert.deepEqual(client.proxies.map((p) => [p.name, p.status]), [['demo-http', 'running'], ['demo-web', 'running']]);
+    assert.deepEqual(
+      client.proxies.map((p) => [p.name, p.status]),
+      [
+        ['demo-http', 'running'],
+        ['demo-web', 'running'],
+      ],
+    );
     r.child.kill('SIGINT');
     assert.equal(await r.exit, 0);
     assert.match(r.stdout(), /burrow demo stopped/);
@@ -296,7 +305,10 @@ describe('burrow CLI', () => {
     const answer = await vhostRequest(vhostPort, 'hook.example.test', '/wechat?x=1', { method: 'POST', body: 'ping' });
     assert.equal(answer.body.toString(), 'local saw POST /wechat?x=1');
     const list = (await (await fetch(`${inspectUrl!}api/requests`)).json()) as { requests: Array<{ method: string; target: string; status: number }> };
-    assert.deepEqual(list.requests.map((q) => [q.method, q.target, q.status]), [['POST', '/wechat?x=1', 200]]);
+    assert.deepEqual(
+      list.requests.map((q) => [q.method, q.target, q.status]),
+      [['POST', '/wechat?x=1', 200]],
+    );
     r.child.kill('SIGTERM');
     assert.equal(await r.exit, 0);
     await server.stop();

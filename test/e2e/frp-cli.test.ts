@@ -113,7 +113,7 @@ describe('frpc / frps (frp command lines, empty environment)', () => {
     assert.equal(none.stdout(), 'frps: the configuration file is not specified\n');
   });
 
-  test('unknown commands and flags: cobra\'s error and exit 1; -v prints the frp version', async () => {
+  test("unknown commands and flags: cobra's error and exit 1; -v prints the frp version", async () => {
     const cases: Array<[string, string[], RegExp]> = [
       [FRPC, ['bogus'], /^Error: unknown command "bogus" for "frpc"/],
       [FRPC, ['tcp', '--bogus'], /^Error: unknown flag: --bogus/],
@@ -138,7 +138,7 @@ describe('frpc / frps (frp command lines, empty environment)', () => {
     }
   });
 
-  test('frps flags + frpc tcp flags carry bytes end to end, with frp\'s log lines', async () => {
+  test("frps flags + frpc tcp flags carry bytes end to end, with frp's log lines", async () => {
     const frps = run(FRPS, ['-t', '123', '-p', '0', '--bind_addr', '127.0.0.1', '--log-level', 'info']);
     const [, serverPort] = await waitForOutput(frps, /server listening addr=127\.0\.0\.1:(\d+)/);
     await waitForOutput(frps, /frps started successfully/);
@@ -166,7 +166,10 @@ describe('frpc / frps (frp command lines, empty environment)', () => {
     const health = await startEcho();
     const proxies = (names: string[]): string =>
       names
-        .map((n) => `[[proxies]]\nname = "${n}"\ntype = "tcp"\nlocalPort = ${n === 'hc' ? health.port : echo.port}\nremotePort = 0\n${n === 'hc' ? 'healthCheck.type = "tcp"\nhealthCheck.intervalSeconds = 1\n' : ''}`)
+        .map(
+          (n) =>
+            `[[proxies]]\nname = "${n}"\ntype = "tcp"\nlocalPort = ${n === 'hc' ? health.port : echo.port}\nremotePort = 0\n${n === 'hc' ? 'healthCheck.type = "tcp"\nhealthCheck.intervalSeconds = 1\n' : ''}`,
+        )
         .join('');
     const common = `serverAddr = "127.0.0.1"\nserverPort = ${serverPort}\nauth.token = "123"\nlog.level = "debug"\ntransport.heartbeatInterval = 1\nwebServer.addr = "127.0.0.1"\nwebServer.port = ${adminPort}\n`;
     const file = writeConfig('frpc.toml', common + proxies(['web', 'hc']));

@@ -31,7 +31,16 @@ test('package entry: the name resolves to the built index, which runs a server a
   assert.ok(existsSync(BUILT_ENTRY), `${BUILT_ENTRY} is missing: run npm run build first`);
   assert.equal(import.meta.resolve(PACKAGE_NAME), pathToFileURL(BUILT_ENTRY).href, 'package.json exports "." points at dist/index.js');
   const api = await loadEntry();
-  for (const name of ['BurrowServer', 'BurrowClient', 'loadServerConfig', 'loadClientConfig', 'buildServerConfig', 'buildClientConfig', 'BurrowError', 'ConfigError'] as const) {
+  for (const name of [
+    'BurrowServer',
+    'BurrowClient',
+    'loadServerConfig',
+    'loadClientConfig',
+    'buildServerConfig',
+    'buildClientConfig',
+    'BurrowError',
+    'ConfigError',
+  ] as const) {
     assert.equal(typeof api[name], 'function', `${name} is exported`);
   }
 

@@ -36,7 +36,10 @@ function valueFor(node: SchemaNode, depth: number): fc.Arbitrary<unknown> {
       case 'boolMap':
         return fc.dictionary(fc.string({ maxLength: 6 }), fc.boolean(), { maxKeys: 3 });
       case 'portRanges':
-        return fc.oneof(fc.array(fc.record({ start: fc.integer({ min: 0, max: 70000 }), end: fc.integer({ min: 0, max: 70000 }) }), { maxLength: 2 }), fc.string({ maxLength: 12 }));
+        return fc.oneof(
+          fc.array(fc.record({ start: fc.integer({ min: 0, max: 70000 }), end: fc.integer({ min: 0, max: 70000 }) }), { maxLength: 2 }),
+          fc.string({ maxLength: 12 }),
+        );
       case 'list':
         return depth > 2 ? fc.constant([]) : fc.array(valueFor(node.item, depth + 1), { maxLength: 2 });
       case 'object':
@@ -51,7 +54,9 @@ function objectFor(node: Extract<SchemaNode, { kind: 'object' }>, depth: number)
   return fc
     .tuple(fc.subarray(names, { maxLength: Math.min(6, names.length) }), fc.option(fc.string({ maxLength: 6 }), { nil: undefined }))
     .chain(([keys, unknownKey]) =>
-      fc.record(Object.fromEntries([...keys.map((k) => [k, valueFor(node.fields[k]!, depth)]), ...(unknownKey ? [[unknownKey, fc.jsonValue({ maxDepth: 1 })]] : [])])),
+      fc.record(
+        Object.fromEntries([...keys.map((k) => [k, valueFor(node.fields[k]!, depth)]), ...(unknownKey ? [[unknownKey, fc.jsonValue({ maxDepth: 1 })]] : [])]),
+      ),
     );
 }
 
@@ -73,8 +78,31 @@ function buildChecked(kind: 'client' | 'server', raw: unknown): void {
 }
 
 const INI_PIECES = [
-  '[common]\n', '[web]\n', '[DEFAULT]\n', '[range:p]\n', '\n', '\r\n', ' = ', '=', ':', ';', '#', 'type = tcp\n', 'type = http\n', 'local_port = 80\n', 'remote_port = 6000-6002\n',
-  'server_port = 7000\n', 'bind_port = abc\n', 'token = {{ .Envs.T }}\n', 'custom_domains = a.test, b.test\n', 'includes = \n', 'allow_ports = 1-3,5\n', '\uFEFF', '[', ']', 'local_port = {{ .Envs.P }}\n',
+  '[common]\n',
+  '[web]\n',
+  '[DEFAULT]\n',
+  '[range:p]\n',
+  '\n',
+  '\r\n',
+  ' = ',
+  '=',
+  ':',
+  ';',
+  '#',
+  'type = tcp\n',
+  'type = http\n',
+  'local_port = 80\n',
+  'remote_port = 6000-6002\n',
+  'server_port = 7000\n',
+  'bind_port = abc\n',
+  'token = {{ .Envs.T }}\n',
+  'custom_domains = a.test, b.test\n',
+  'includes = \n',
+  'allow_ports = 1-3,5\n',
+  '\uFEFF',
+  '[',
+  ']',
+  'local_port = {{ .Envs.P }}\n',
 ];
 
 export const configTargets: FuzzTarget[] = [
@@ -82,7 +110,10 @@ export const configTargets: FuzzTarget[] = [
     fc.property(textWith(INI_PIECES, 300), (text) => {
       const file = onlyBurrowErrors(() => parseIni(text));
       if (file instanceof BurrowError) return;
-      for (const [mapped, kind] of [[mapClientIni({ file, label: '' }), 'client'], [mapServerIni({ file, label: '' }), 'server']] as const) {
+      for (const [mapped, kind] of [
+        [mapClientIni({ file, label: '' }), 'client'],
+        [mapServerIni({ file, label: '' }), 'server'],
+      ] as const) {
         if (mapped.problems.length > 0) continue;
         const build = kind === 'client' ? buildClientConfig : buildServerConfig;
         const built = onlyBurrowErrors(() => build(mapped.raw, 'fuzz.ini', { translatePath: mapped.translate }));
@@ -92,7 +123,36 @@ export const configTargets: FuzzTarget[] = [
   ),
   target('config/toml+yaml+json: any text parses to a value or one problem line, never a throw', () =>
     fc.property(
-      fc.oneof(fc.string({ maxLength: 200 }), textWith(['[a]\n', '[[proxies]]\n', 'a = ', '"x"', "'x'", '1', 'true', '{', '}', '[', ']', ',', '\n', ': ', '- ', '&a ', '*a', '<<: ', '---\n', '!!binary ', '\t', '#'], 200)),
+      fc.oneof(
+        fc.string({ maxLength: 200 }),
+        textWith(
+          [
+            '[a]\n',
+            '[[proxies]]\n',
+            'a = ',
+            '"x"',
+            "'x'",
+            '1',
+            'true',
+            '{',
+            '}',
+            '[',
+            ']',
+            ',',
+            '\n',
+            ': ',
+            '- ',
+            '&a ',
+            '*a',
+            '<<: ',
+            '---\n',
+            '!!binary ',
+            '\t',
+            '#',
+          ],
+          200,
+        ),
+      ),
       (text) => {
         for (const format of ['toml', 'yaml', 'json'] as const) {
           const r = onlyBurrowErrors(() => parseStructured(text, format));
@@ -104,17 +164,25 @@ export const configTargets: FuzzTarget[] = [
     ),
   ),
   target('config/template: any text renders or reports problems; env values are inserted as they are', () =>
-    fc.property(textWith(['{{', '}}', '{{-', '-}}', ' .Envs.A ', ' .Envs.B ', 'index .Envs "A"', 'or .Envs.B "d"', '/*', '*/', '"', '\\', '\n'], 120), fc.string({ maxLength: 10 }), (text, value) => {
-      const r = onlyBurrowErrors(() => renderTemplate(text, { A: value }));
-      if (r instanceof BurrowError) return;
-      assert.ok(Array.isArray(r.problems) && typeof r.text === 'string');
-      assert.equal(renderTemplate('x{{ .Envs.A }}y', { A: value }).text, `x${value}y`);
-    }),
+    fc.property(
+      textWith(['{{', '}}', '{{-', '-}}', ' .Envs.A ', ' .Envs.B ', 'index .Envs "A"', 'or .Envs.B "d"', '/*', '*/', '"', '\\', '\n'], 120),
+      fc.string({ maxLength: 10 }),
+      (text, value) => {
+        const r = onlyBurrowErrors(() => renderTemplate(text, { A: value }));
+        if (r instanceof BurrowError) return;
+        assert.ok(Array.isArray(r.problems) && typeof r.text === 'string');
+        assert.equal(renderTemplate('x{{ .Envs.A }}y', { A: value }).text, `x${value}y`);
+      },
+    ),
   ),
   target('config/schema: any client config data builds (frozen, and the same after TOML out and back) or is a ConfigError', () =>
-    fc.property(fc.oneof({ weight: 5, arbitrary: objectFor(asObject(clientSchema), 0) }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }) }), (raw) => buildChecked('client', raw)),
+    fc.property(fc.oneof({ weight: 5, arbitrary: objectFor(asObject(clientSchema), 0) }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }) }), (raw) =>
+      buildChecked('client', raw),
+    ),
   ),
   target('config/schema: any server config data builds (frozen, and the same after TOML out and back) or is a ConfigError', () =>
-    fc.property(fc.oneof({ weight: 5, arbitrary: objectFor(asObject(serverSchema), 0) }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }) }), (raw) => buildChecked('server', raw)),
+    fc.property(fc.oneof({ weight: 5, arbitrary: objectFor(asObject(serverSchema), 0) }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }) }), (raw) =>
+      buildChecked('server', raw),
+    ),
   ),
 ];

@@ -20,11 +20,7 @@ export interface FuzzTarget {
 }
 
 /** Declares a target without losing the property's argument types. */
-export function target<Ts extends [unknown, ...unknown[]]>(
-  name: string,
-  property: () => fc.IProperty<Ts> | fc.IAsyncProperty<Ts>,
-  cost = 1,
-): FuzzTarget {
+export function target<Ts extends [unknown, ...unknown[]]>(name: string, property: () => fc.IProperty<Ts> | fc.IAsyncProperty<Ts>, cost = 1): FuzzTarget {
   return { name, cost, property: property as unknown as FuzzTarget['property'] };
 }
 

@@ -20,7 +20,11 @@ const request = fc
   );
 
 const response = fc
-  .record({ status: fc.constantFrom(200, 204, 304, 101, 100, 500), body: fc.stringMatching(/^[a-z]{0,30}$/), framing: fc.constantFrom('length', 'chunked', 'close') })
+  .record({
+    status: fc.constantFrom(200, 204, 304, 101, 100, 500),
+    body: fc.stringMatching(/^[a-z]{0,30}$/),
+    framing: fc.constantFrom('length', 'chunked', 'close'),
+  })
   .map((r) => {
     const framing = r.framing === 'length' ? `Content-Length: ${r.body.length}\r\n` : r.framing === 'chunked' ? 'Transfer-Encoding: chunked\r\n' : '';
     const body = r.framing === 'chunked' ? `${r.body.length.toString(16)}\r\n${r.body}\r\n${r.body ? '0\r\n\r\n' : ''}` : r.body;
@@ -30,7 +34,10 @@ const response = fc
 const step = fc.oneof(
   fc.tuple(fc.constant('request' as const), fc.oneof({ weight: 4, arbitrary: request }, mutated(request), bytes(60))),
   fc.tuple(fc.constant('response' as const), fc.oneof({ weight: 4, arbitrary: response }, mutated(response), bytes(60))),
-  fc.tuple(fc.constantFrom('request' as const, 'response' as const), fc.nat({ max: 40 }).map((n) => Buffer.alloc(n, 0x61))),
+  fc.tuple(
+    fc.constantFrom('request' as const, 'response' as const),
+    fc.nat({ max: 40 }).map((n) => Buffer.alloc(n, 0x61)),
+  ),
 );
 
 export const inspectTargets: FuzzTarget[] = [

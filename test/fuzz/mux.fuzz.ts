@@ -75,8 +75,19 @@ export const muxTargets: FuzzTarget[] = [
     fc.property(
       bytes(20),
       fc.integer({ min: -2, max: 24 }),
-      fc.record({ type: fc.integer({ min: 0, max: 3 }), flags: fc.integer({ min: 0, max: 0xffff }), streamId: fc.integer({ min: 0, max: 0xffffffff }), length: fc.integer({ min: 0, max: 0xffffffff }) }),
-      fc.record({ version: fc.integer({ min: -1, max: 256 }), type: fc.integer({ min: -1, max: 256 }), flags: fc.double(), streamId: fc.integer(), length: fc.double() }),
+      fc.record({
+        type: fc.integer({ min: 0, max: 3 }),
+        flags: fc.integer({ min: 0, max: 0xffff }),
+        streamId: fc.integer({ min: 0, max: 0xffffffff }),
+        length: fc.integer({ min: 0, max: 0xffffffff }),
+      }),
+      fc.record({
+        version: fc.integer({ min: -1, max: 256 }),
+        type: fc.integer({ min: -1, max: 256 }),
+        flags: fc.double(),
+        streamId: fc.integer(),
+        length: fc.double(),
+      }),
       (raw, offset, valid, wild) => {
         onlyBurrowErrors(() => decodeHeader(raw, offset));
         onlyBurrowErrors(() => encodeHeader(wild as never));

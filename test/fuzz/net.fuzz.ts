@@ -94,14 +94,30 @@ const socks5Reply = fc
   });
 
 const httpReply = fc
-  .record({ status: fc.integer({ min: 200, max: 299 }), reason: fc.stringMatching(/^[ -~]{0,16}$/), headers: fc.array(fc.stringMatching(/^[A-Za-z-]{1,8}: [ -~]{0,8}$/), { maxLength: 3 }), after: bytes(16) })
+  .record({
+    status: fc.integer({ min: 200, max: 299 }),
+    reason: fc.stringMatching(/^[ -~]{0,16}$/),
+    headers: fc.array(fc.stringMatching(/^[A-Za-z-]{1,8}: [ -~]{0,8}$/), { maxLength: 3 }),
+    after: bytes(16),
+  })
   .map((r) => ({ reply: Buffer.from([`HTTP/1.1 ${r.status} ${r.reason}`, ...r.headers].join('\r\n') + '\r\n\r\n', 'latin1'), after: r.after }));
 
 const upgradeRequest = fc
-  .record({ path: fc.constantFrom('/~!frp', '/~!frp?x=1', '/', '/~!frpx'), key: fc.uint8Array({ minLength: 16, maxLength: 16 }), version: fc.constantFrom('13', '8', ''), upgrade: fc.constantFrom('websocket', 'WebSocket', 'h2c', '') })
+  .record({
+    path: fc.constantFrom('/~!frp', '/~!frp?x=1', '/', '/~!frpx'),
+    key: fc.uint8Array({ minLength: 16, maxLength: 16 }),
+    version: fc.constantFrom('13', '8', ''),
+    upgrade: fc.constantFrom('websocket', 'WebSocket', 'h2c', ''),
+  })
   .map((r) =>
     Buffer.from(
-      [`GET ${r.path} HTTP/1.1`, 'Host: 127.0.0.1', ...(r.upgrade ? [`Upgrade: ${r.upgrade}`, 'Connection: Upgrade'] : []), `Sec-WebSocket-Key: ${Buffer.from(r.key).toString('base64')}`, ...(r.version ? [`Sec-WebSocket-Version: ${r.version}`] : [])].join('\r\n') + '\r\n\r\n',
+      [
+        `GET ${r.path} HTTP/1.1`,
+        'Host: 127.0.0.1',
+        ...(r.upgrade ? [`Upgrade: ${r.upgrade}`, 'Connection: Upgrade'] : []),
+        `Sec-WebSocket-Key: ${Buffer.from(r.key).toString('base64')}`,
+        ...(r.version ? [`Sec-WebSocket-Version: ${r.version}`] : []),
+      ].join('\r\n') + '\r\n\r\n',
       'latin1',
     ),
   );
@@ -119,24 +135,40 @@ let acceptor: WebSocketAcceptor | undefined;
 
 export const netTargets: FuzzTarget[] = [
   target('nathole/stun: any datagram parses without throwing; a Binding response gives back its address', () =>
-    fc.property(fc.uint8Array({ minLength: 12, maxLength: 12 }), fc.ipV4(), fc.integer({ min: 0, max: 65535 }), fc.boolean(), bytes(12), bytes(80), fc.nat(), (tx, ip, port, xor, padding, garbage, which) => {
-      const txid = Buffer.from(tx);
-      const valid = stunResponse(txid, ip, port, xor, padding);
-      assert.equal(parseBindingResponse(valid, txid), `${ip}:${port}`);
-      assert.ok(stunBindingRequest(txid).subarray(8, 20).equals(txid));
-      const flipped = Buffer.from(valid);
-      flipped[which % flipped.length] ^= 1 << which % 8;
-      for (const msg of [garbage, flipped, valid.subarray(0, which % valid.length), Buffer.concat([valid.subarray(0, 20), garbage])]) {
-        const r = onlyBurrowErrors(() => parseBindingResponse(msg, txid));
-        assert.ok(r === undefined || (typeof r === 'string' && /^\d+\.\d+\.\d+\.\d+:\d+$/.test(r)), String(r));
-      }
-    }),
+    fc.property(
+      fc.uint8Array({ minLength: 12, maxLength: 12 }),
+      fc.ipV4(),
+      fc.integer({ min: 0, max: 65535 }),
+      fc.boolean(),
+      bytes(12),
+      bytes(80),
+      fc.nat(),
+      (tx, ip, port, xor, padding, garbage, which) => {
+        const txid = Buffer.from(tx);
+        const valid = stunResponse(txid, ip, port, xor, padding);
+        assert.equal(parseBindingResponse(valid, txid), `${ip}:${port}`);
+        assert.ok(stunBindingRequest(txid).subarray(8, 20).equals(txid));
+        const flipped = Buffer.from(valid);
+        flipped[which % flipped.length] ^= 1 << (which % 8);
+        for (const msg of [garbage, flipped, valid.subarray(0, which % valid.length), Buffer.concat([valid.subarray(0, 20), garbage])]) {
+          const r = onlyBurrowErrors(() => parseBindingResponse(msg, txid));
+          assert.ok(r === undefined || (typeof r === 'string' && /^\d+\.\d+\.\d+\.\d+:\d+$/.test(r)), String(r));
+        }
+      },
+    ),
   ),
   target('nathole/udp-stream-wire: any datagram opens to undefined unless sealed by the peer; sealed packets round-trip', () => {
     const initiator = new StreamSealer('sk', 'sid-1', true);
     const responder = new StreamSealer('sk', 'sid-1', false);
     return fc.property(
-      fc.record({ kind: fc.constantFrom(Kind.Syn, Kind.SynAck, Kind.Data, Kind.Ack, Kind.Fin, Kind.Rst, Kind.Ping), seq: fc.nat({ max: 0xffffffff }), ack: fc.nat({ max: 0xffffffff }), got: fc.nat({ max: 0xffffffff }), sack: fc.nat({ max: 0xffffffff }), wnd: fc.nat({ max: 0xffff }) }),
+      fc.record({
+        kind: fc.constantFrom(Kind.Syn, Kind.SynAck, Kind.Data, Kind.Ack, Kind.Fin, Kind.Rst, Kind.Ping),
+        seq: fc.nat({ max: 0xffffffff }),
+        ack: fc.nat({ max: 0xffffffff }),
+        got: fc.nat({ max: 0xffffffff }),
+        sack: fc.nat({ max: 0xffffffff }),
+        wnd: fc.nat({ max: 0xffff }),
+      }),
       bytes(64),
       bytes(WIRE_OVERHEAD + 40),
       fc.nat(),
@@ -145,9 +177,12 @@ export const netTargets: FuzzTarget[] = [
         assert.deepEqual(responder.open(sealed), { ...header, payload });
         assert.equal(initiator.open(sealed), undefined, 'a side does not accept its own packets');
         const flipped = Buffer.from(sealed);
-        flipped[which % flipped.length] ^= 1 << which % 8;
+        flipped[which % flipped.length] ^= 1 << (which % 8);
         for (const msg of [garbage, flipped, sealed.subarray(0, which % sealed.length), Buffer.concat([Buffer.from('BRU1'), garbage])]) {
-          assert.equal(onlyBurrowErrors(() => responder.open(msg)), undefined);
+          assert.equal(
+            onlyBurrowErrors(() => responder.open(msg)),
+            undefined,
+          );
         }
       },
     );
@@ -168,7 +203,11 @@ export const netTargets: FuzzTarget[] = [
         fc.oneof(
           httpReply.map((r) => ({ ...r, garbage: false })),
           mutated(httpReply.map((r) => r.reply)).map((reply) => ({ reply, after: Buffer.alloc(0), garbage: true })),
-          textWith(['HTTP/1.1 ', '200', '407', ' OK', '\r\n', '\r\n\r\n', '\n'], 80).map((t) => ({ reply: Buffer.from(t, 'latin1'), after: Buffer.alloc(0), garbage: true })),
+          textWith(['HTTP/1.1 ', '200', '407', ' OK', '\r\n', '\r\n\r\n', '\n'], 80).map((t) => ({
+            reply: Buffer.from(t, 'latin1'),
+            after: Buffer.alloc(0),
+            garbage: true,
+          })),
         ),
         fc.boolean(),
       )
@@ -180,40 +219,55 @@ export const netTargets: FuzzTarget[] = [
     return target(
       'transport/websocket: any request on the bind port ends in a stream or a BurrowError, and refusals are well-formed HTTP',
       () =>
-        fc.asyncProperty(fc.oneof(upgradeRequest, mutated(upgradeRequest), bytes(100), textWith(['GET ', '/~!frp', ' HTTP/1.1', '\r\n', 'Upgrade: websocket', 'Connection: Upgrade', '\xe9', '\xff', '%'], 200).map((t) => Buffer.from(t, 'latin1'))), cuts(), async (request, cutPoints) => {
-          acceptor ??= createWebSocketAcceptor();
-          const port = await peer.port();
-          const settled = new Promise<unknown>((resolve) => {
-            peer.answer((s) => {
-              acceptor!.upgrade(s, 'fuzz').then(
-                (stream) => {
-                  stream.destroy();
-                  resolve('stream');
-                },
-                (err: unknown) => resolve(err),
-              );
+        fc.asyncProperty(
+          fc.oneof(
+            upgradeRequest,
+            mutated(upgradeRequest),
+            bytes(100),
+            textWith(['GET ', '/~!frp', ' HTTP/1.1', '\r\n', 'Upgrade: websocket', 'Connection: Upgrade', '\xe9', '\xff', '%'], 200).map((t) =>
+              Buffer.from(t, 'latin1'),
+            ),
+          ),
+          cuts(),
+          async (request, cutPoints) => {
+            acceptor ??= createWebSocketAcceptor();
+            const port = await peer.port();
+            const settled = new Promise<unknown>((resolve) => {
+              peer.answer((s) => {
+                acceptor!.upgrade(s, 'fuzz').then(
+                  (stream) => {
+                    stream.destroy();
+                    resolve('stream');
+                  },
+                  (err: unknown) => resolve(err),
+                );
+              });
             });
-          });
-          const socket = await dialled(port);
-          const answer: Buffer[] = [];
-          socket.on('data', (c: Buffer) => answer.push(c));
-          const closed = once(socket, 'close');
-          for (const piece of chunked(request, cutPoints)) {
-            if (piece.length > 0) socket.write(piece);
-            await new Promise((r) => setImmediate(r));
-          }
-          socket.end();
-          let timer: NodeJS.Timeout | undefined;
-          const outcome = await Promise.race([settled, new Promise((resolve) => (timer = setTimeout(() => resolve('hung'), TIMEOUT_MS)))]);
-          clearTimeout(timer);
-          assert.ok(outcome === 'stream' || outcome instanceof BurrowError, `upgrade ended with ${String(outcome)}`);
-          await Promise.race([closed, new Promise((r) => setTimeout(r, TIMEOUT_MS))]);
-          socket.destroy();
-          const reply = parseAnswer(Buffer.concat(answer));
-          if (reply && reply.status !== '101' && reply.declared !== undefined) {
-            assert.equal(reply.body.length, reply.declared, `Content-Length ${reply.declared} for a ${reply.body.length}-byte body: ${JSON.stringify(reply.body.toString('latin1'))}`);
-          }
-        }),
+            const socket = await dialled(port);
+            const answer: Buffer[] = [];
+            socket.on('data', (c: Buffer) => answer.push(c));
+            const closed = once(socket, 'close');
+            for (const piece of chunked(request, cutPoints)) {
+              if (piece.length > 0) socket.write(piece);
+              await new Promise((r) => setImmediate(r));
+            }
+            socket.end();
+            let timer: NodeJS.Timeout | undefined;
+            const outcome = await Promise.race([settled, new Promise((resolve) => (timer = setTimeout(() => resolve('hung'), TIMEOUT_MS)))]);
+            clearTimeout(timer);
+            assert.ok(outcome === 'stream' || outcome instanceof BurrowError, `upgrade ended with ${String(outcome)}`);
+            await Promise.race([closed, new Promise((r) => setTimeout(r, TIMEOUT_MS))]);
+            socket.destroy();
+            const reply = parseAnswer(Buffer.concat(answer));
+            if (reply && reply.status !== '101' && reply.declared !== undefined) {
+              assert.equal(
+                reply.body.length,
+                reply.declared,
+                `Content-Length ${reply.declared} for a ${reply.body.length}-byte body: ${JSON.stringify(reply.body.toString('latin1'))}`,
+              );
+            }
+          },
+        ),
       5,
     );
   })(),
@@ -231,7 +285,11 @@ interface ProxyReply {
  * `reply` then `after` in random pieces: a good reply succeeds and leaves
  * `after` on the socket; anything else ends in a BurrowError at once.
  */
-function proxyReplyTarget(name: string, replies: fc.Arbitrary<ProxyReply>, handshake: (socket: net.Socket, port: number, auth: boolean) => Promise<unknown>): FuzzTarget {
+function proxyReplyTarget(
+  name: string,
+  replies: fc.Arbitrary<ProxyReply>,
+  handshake: (socket: net.Socket, port: number, auth: boolean) => Promise<unknown>,
+): FuzzTarget {
   const peer = scriptedPeer();
   return target(
     name,

@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { MAX_MESSAGE_BODY, MessageDecoder, encodeMessage } from '../../src/protocol/codec.js';
 import { CfbDecryptor, CfbEncryptor } from '../../src/protocol/crypto.js';
-import { MESSAGE_SCHEMA, MESSAGE_TYPE_BYTE, type FieldKind, type Message, type MessageType, type StructSchema, type UDPPacket } from '../../src/protocol/messages.js';
+import {
+  MESSAGE_SCHEMA,
+  MESSAGE_TYPE_BYTE,
+  type FieldKind,
+  type Message,
+  type MessageType,
+  type StructSchema,
+  type UDPPacket,
+} from '../../src/protocol/messages.js';
 import { SnappyFrameDecoder, SnappyFrameEncoder } from '../../src/protocol/snappy-frame.js';
 import { UDP_STREAM_MAX_BODY, decodeUdpPacket, encodeUdpPacket } from '../../src/protocol/udp-packet.js';
 import { BurrowError, isBurrowError } from '../../src/util/errors.js';
@@ -71,14 +79,12 @@ function decodeAll(pieces: Buffer[], maxBodyLength = MAX_MESSAGE_BODY): { messag
 }
 
 /** A frame header with a valid type byte and any declared length, then a little of anything. */
-const frameLike: fc.Arbitrary<Buffer> = fc
-  .tuple(fc.constantFrom(...TYPE_BYTES), fc.integer({ min: 0, max: 64 }), bytes(64))
-  .map(([t, len, body]) => {
-    const head = Buffer.alloc(9);
-    head[0] = t;
-    head.writeUInt32BE(len, 5);
-    return Buffer.concat([head, body]);
-  });
+const frameLike: fc.Arbitrary<Buffer> = fc.tuple(fc.constantFrom(...TYPE_BYTES), fc.integer({ min: 0, max: 64 }), bytes(64)).map(([t, len, body]) => {
+  const head = Buffer.alloc(9);
+  head[0] = t;
+  head.writeUInt32BE(len, 5);
+  return Buffer.concat([head, body]);
+});
 
 const codecInput = fc.oneof(
   bytes(256),
@@ -105,7 +111,10 @@ export const protocolTargets: FuzzTarget[] = [
     fc.property(
       fc.constantFrom(...TYPE_BYTES),
       fc.integer({ min: 0, max: MAX_MESSAGE_BODY }),
-      fc.oneof(fc.integer({ min: 1, max: 0xffffffff }).map((extra) => [0, extra] as const), fc.integer({ min: 1, max: 0x7fffffff }).map((high) => [high, 0] as const)),
+      fc.oneof(
+        fc.integer({ min: 1, max: 0xffffffff }).map((extra) => [0, extra] as const),
+        fc.integer({ min: 1, max: 0x7fffffff }).map((high) => [high, 0] as const),
+      ),
       (typeByte, max, [high, extra]) => {
         const head = Buffer.alloc(9);
         head[0] = typeByte;
@@ -117,7 +126,10 @@ export const protocolTargets: FuzzTarget[] = [
           assert.equal(decoder.next(), undefined);
         }
         decoder.push(head.subarray(8));
-        assert.throws(() => decoder.next(), (err: unknown) => isBurrowError(err, 'BURROW_FRAME_TOO_LARGE'));
+        assert.throws(
+          () => decoder.next(),
+          (err: unknown) => isBurrowError(err, 'BURROW_FRAME_TOO_LARGE'),
+        );
       },
     ),
   ),
@@ -126,7 +138,10 @@ export const protocolTargets: FuzzTarget[] = [
       const frames = messages.map(tryEncode).filter((f): f is Buffer => f !== undefined);
       const { messages: decoded, error } = decodeAll(chunked(Buffer.concat(frames), cutPoints));
       assert.equal(error, undefined);
-      assert.deepEqual(decoded.map((m) => encodeMessage(m)), frames);
+      assert.deepEqual(
+        decoded.map((m) => encodeMessage(m)),
+        frames,
+      );
     }),
   ),
   target('protocol/udp-packet: any decoded UDPPacket raises only BurrowError', () =>
@@ -135,7 +150,11 @@ export const protocolTargets: FuzzTarget[] = [
         {
           c: fc.oneof(fc.base64String({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 20 })),
           r: fc.record(
-            { IP: fc.oneof(fc.ipV4(), fc.ipV6(), fc.string({ maxLength: 20 })), Port: fc.oneof(fc.integer({ min: -2, max: 70000 }), fc.maxSafeInteger()), Zone: fc.string({ maxLength: 4 }) },
+            {
+              IP: fc.oneof(fc.ipV4(), fc.ipV6(), fc.string({ maxLength: 20 })),
+              Port: fc.oneof(fc.integer({ min: -2, max: 70000 }), fc.maxSafeInteger()),
+              Zone: fc.string({ maxLength: 4 }),
+            },
             { requiredKeys: [] },
           ),
         },
@@ -148,15 +167,23 @@ export const protocolTargets: FuzzTarget[] = [
     ),
   ),
   target('protocol/udp-packet: datagrams round-trip through the frame with their address', () =>
-    fc.property(fc.oneof(bytes(512), fc.integer({ min: 60_000, max: 65535 }).map((n) => Buffer.alloc(n, 7))), udpAddress, cuts(), (payload, addr, cutPoints) => {
-      const frame = encodeUdpPacket(payload, addr);
-      const { messages, error } = decodeAll(chunked(frame, cutPoints), UDP_STREAM_MAX_BODY);
-      assert.equal(error, undefined);
-      assert.equal(messages.length, 1);
-      const back = decodeUdpPacket(messages[0]!.body as UDPPacket);
-      assert.ok(back.payload.equals(payload));
-      assert.deepEqual(back.addr, { ...addr });
-    }),
+    fc.property(
+      fc.oneof(
+        bytes(512),
+        fc.integer({ min: 60_000, max: 65535 }).map((n) => Buffer.alloc(n, 7)),
+      ),
+      udpAddress,
+      cuts(),
+      (payload, addr, cutPoints) => {
+        const frame = encodeUdpPacket(payload, addr);
+        const { messages, error } = decodeAll(chunked(frame, cutPoints), UDP_STREAM_MAX_BODY);
+        assert.equal(error, undefined);
+        assert.equal(messages.length, 1);
+        const back = decodeUdpPacket(messages[0]!.body as UDPPacket);
+        assert.ok(back.payload.equals(payload));
+        assert.deepEqual(back.addr, { ...addr });
+      },
+    ),
   ),
   target('protocol/snappy: garbage and corrupted streams raise only BurrowError, the same for any chunking', () => {
     const valid = fc.array(bytes(300), { maxLength: 3 }).map((writes) => {
@@ -164,25 +191,33 @@ export const protocolTargets: FuzzTarget[] = [
       return Buffer.concat(writes.map((w) => enc.encode(w)));
     });
     const header = Buffer.from([0xff, 0x06, 0x00, 0x00, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59]);
-    return fc.property(fc.oneof(bytes(300), mutated(valid), bytes(64).map((b) => Buffer.concat([header, b]))), cuts(), (input, cutPoints) => {
-      const run = (pieces: Buffer[]): { out: Buffer; error?: string } => {
-        const dec = new SnappyFrameDecoder();
-        const out: Buffer[] = [];
-        for (const p of pieces) {
-          const r = onlyBurrowErrors(() => dec.decode(p));
-          if (r instanceof BurrowError) return { out: Buffer.concat(out), error: r.code };
-          out.push(Buffer.from(r));
-        }
-        return { out: Buffer.concat(out) };
-      };
-      const whole = run([input]);
-      const pieces = run(chunked(input, cutPoints));
-      assert.equal(pieces.error, whole.error);
-      // A decode() that fails drops what it completed in the same call: the stream is dead
-      // either way, so smaller pieces may deliver a little more before the error, never other bytes.
-      if (whole.error === undefined) assert.ok(pieces.out.equals(whole.out));
-      else assert.ok(pieces.out.subarray(0, whole.out.length).equals(whole.out));
-    });
+    return fc.property(
+      fc.oneof(
+        bytes(300),
+        mutated(valid),
+        bytes(64).map((b) => Buffer.concat([header, b])),
+      ),
+      cuts(),
+      (input, cutPoints) => {
+        const run = (pieces: Buffer[]): { out: Buffer; error?: string } => {
+          const dec = new SnappyFrameDecoder();
+          const out: Buffer[] = [];
+          for (const p of pieces) {
+            const r = onlyBurrowErrors(() => dec.decode(p));
+            if (r instanceof BurrowError) return { out: Buffer.concat(out), error: r.code };
+            out.push(Buffer.from(r));
+          }
+          return { out: Buffer.concat(out) };
+        };
+        const whole = run([input]);
+        const pieces = run(chunked(input, cutPoints));
+        assert.equal(pieces.error, whole.error);
+        // A decode() that fails drops what it completed in the same call: the stream is dead
+        // either way, so smaller pieces may deliver a little more before the error, never other bytes.
+        if (whole.error === undefined) assert.ok(pieces.out.equals(whole.out));
+        else assert.ok(pieces.out.subarray(0, whole.out.length).equals(whole.out));
+      },
+    );
   }),
   target('protocol/snappy: a declared chunk length over the bound fails on its 4-byte header', () =>
     fc.property(fc.integer({ min: 1, max: 65536 }), fc.constantFrom(0x00, 0x01), fc.integer({ min: 0, max: 0xffffff }), (maxChunk, type, length) => {
@@ -191,17 +226,30 @@ export const protocolTargets: FuzzTarget[] = [
       const dec = new SnappyFrameDecoder({ maxChunk });
       dec.decode(Buffer.from([0xff, 0x06, 0x00, 0x00, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59]));
       const head = Buffer.from([type, length & 0xff, (length >> 8) & 0xff, length >> 16]);
-      assert.throws(() => dec.decode(head), (err: unknown) => isBurrowError(err, 'BURROW_COMPRESSION'));
+      assert.throws(
+        () => dec.decode(head),
+        (err: unknown) => isBurrowError(err, 'BURROW_COMPRESSION'),
+      );
     }),
   ),
   target('protocol/snappy: writes round-trip in any chunking', () =>
-    fc.property(fc.array(fc.oneof(bytes(200), fc.integer({ min: 1, max: 70_000 }).map((n) => Buffer.alloc(n, n & 0xff))), { maxLength: 4 }), cuts(), (writes, cutPoints) => {
-      const enc = new SnappyFrameEncoder();
-      const stream = Buffer.concat(writes.map((w) => enc.encode(w)));
-      const dec = new SnappyFrameDecoder();
-      const out = Buffer.concat(chunked(stream, cutPoints).map((p) => Buffer.from(dec.decode(p))));
-      assert.ok(out.equals(Buffer.concat(writes)));
-    }),
+    fc.property(
+      fc.array(
+        fc.oneof(
+          bytes(200),
+          fc.integer({ min: 1, max: 70_000 }).map((n) => Buffer.alloc(n, n & 0xff)),
+        ),
+        { maxLength: 4 },
+      ),
+      cuts(),
+      (writes, cutPoints) => {
+        const enc = new SnappyFrameEncoder();
+        const stream = Buffer.concat(writes.map((w) => enc.encode(w)));
+        const dec = new SnappyFrameDecoder();
+        const out = Buffer.concat(chunked(stream, cutPoints).map((p) => Buffer.from(dec.decode(p))));
+        assert.ok(out.equals(Buffer.concat(writes)));
+      },
+    ),
   ),
   target('protocol/crypto: the CFB stream round-trips in any chunking; any bytes decrypt without throwing', () =>
     fc.property(

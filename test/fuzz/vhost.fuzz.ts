@@ -13,9 +13,47 @@ import { u16 } from '../helpers/bytes.js';
 const latin1 = (s: string): Buffer => Buffer.from(s, 'latin1');
 
 const HTTP_PIECES = [
-  'GET ', 'POST ', 'CONNECT ', 'OPTIONS ', 'PRI ', ' HTTP/1.1', ' HTTP/1.0', ' HTTP/2.0', 'HTTP/1.1 ', '200 ', '101 ', '\r\n', '\n', '\r', '\r\n\r\n',
-  ':', ': ', 'Host: a.test', 'host:', 'Content-Length: 5', 'Content-Length: -1', 'Transfer-Encoding: chunked', 'Transfer-Encoding: gzip, chunked',
-  'Connection: upgrade', 'Upgrade: websocket', ' ', '\t', '\0', '\x7f', '\xff', '/', '*', '?', '#', '%', '%zz', '%41', 'http://', 'a.test:80', '[::1]', '@',
+  'GET ',
+  'POST ',
+  'CONNECT ',
+  'OPTIONS ',
+  'PRI ',
+  ' HTTP/1.1',
+  ' HTTP/1.0',
+  ' HTTP/2.0',
+  'HTTP/1.1 ',
+  '200 ',
+  '101 ',
+  '\r\n',
+  '\n',
+  '\r',
+  '\r\n\r\n',
+  ':',
+  ': ',
+  'Host: a.test',
+  'host:',
+  'Content-Length: 5',
+  'Content-Length: -1',
+  'Transfer-Encoding: chunked',
+  'Transfer-Encoding: gzip, chunked',
+  'Connection: upgrade',
+  'Upgrade: websocket',
+  ' ',
+  '\t',
+  '\0',
+  '\x7f',
+  '\xff',
+  '/',
+  '*',
+  '?',
+  '#',
+  '%',
+  '%zz',
+  '%41',
+  'http://',
+  'a.test:80',
+  '[::1]',
+  '@',
 ];
 
 const token = fc.stringMatching(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,10}$/);
@@ -25,7 +63,12 @@ const headers = fc.array(fc.tuple(token, headerValue), { maxLength: 6 });
 const validRequest = fc
   .record({
     method: fc.constantFrom('GET', 'POST', 'PUT', 'HEAD', 'OPTIONS', 'CONNECT', 'DELETE'),
-    target: fc.oneof(fc.webPath().map((p) => `/${p.replace(/^\//, '')}`), fc.constant('*'), fc.webUrl(), fc.constant('a.test:443')),
+    target: fc.oneof(
+      fc.webPath().map((p) => `/${p.replace(/^\//, '')}`),
+      fc.constant('*'),
+      fc.webUrl(),
+      fc.constant('a.test:443'),
+    ),
     version: fc.constantFrom('HTTP/1.1', 'HTTP/1.0'),
     host: fc.option(fc.domain(), { nil: undefined }),
     headers,
@@ -48,7 +91,11 @@ interface HeadParser<T> {
 }
 
 /** The head (as JSON), the bytes after it, or the error code; and whether the bound held while waiting. */
-function parseHead<T extends { raw: Buffer }>(make: () => HeadParser<T>, pieces: Buffer[], maxHeadBytes: number): { head?: string; rest?: string; error?: string } {
+function parseHead<T extends { raw: Buffer }>(
+  make: () => HeadParser<T>,
+  pieces: Buffer[],
+  maxHeadBytes: number,
+): { head?: string; rest?: string; error?: string } {
   const parser = make();
   let pushed = 0;
   let head: T | undefined;
@@ -68,7 +115,10 @@ function parseHead<T extends { raw: Buffer }>(make: () => HeadParser<T>, pieces:
 /** A chunked body: the chunks, with extensions and trailers sometimes, in upper or lower case hex. */
 const chunkedBody = fc
   .record({
-    chunks: fc.array(bytes(40).filter((b) => b.length > 0), { maxLength: 4 }),
+    chunks: fc.array(
+      bytes(40).filter((b) => b.length > 0),
+      { maxLength: 4 },
+    ),
     upper: fc.boolean(),
     ext: fc.constantFrom('', ';a=b', ' ;x', '\t'),
     trailers: fc.array(fc.tuple(token, headerValue), { maxLength: 2 }),
@@ -90,7 +140,11 @@ const bodyKind: fc.Arbitrary<BodyKind> = fc.oneof(
   fc.constant({ type: 'until-close' as const }),
 );
 
-function frameBody(kind: BodyKind, pieces: Buffer[], opts: { maxChunkLineBytes?: number; maxTrailerBytes?: number } = {}): { consumed: number; content: string; done: boolean; error?: string } {
+function frameBody(
+  kind: BodyKind,
+  pieces: Buffer[],
+  opts: { maxChunkLineBytes?: number; maxTrailerBytes?: number } = {},
+): { consumed: number; content: string; done: boolean; error?: string } {
   const content: Buffer[] = [];
   const framer = onlyBurrowErrors(() => new BodyFramer(kind, { ...opts, onContent: (c, s, e) => void content.push(Buffer.from(c.subarray(s, e))) }));
   if (framer instanceof BurrowError) return { consumed: 0, content: '', done: false, error: framer.code };
@@ -113,7 +167,14 @@ function withLength16(b: Buffer): Buffer {
 function clientHello(name: Buffer, recordSizes: number[]): Buffer {
   const sni = withLength16(Buffer.concat([Buffer.from([0]), withLength16(name)]));
   const extensions = Buffer.concat([u16(0x000a), withLength16(Buffer.from([0, 2, 0, 0x1d])), u16(0x0000), withLength16(sni)]);
-  const body = Buffer.concat([Buffer.from([3, 3]), Buffer.alloc(32, 7), Buffer.from([0]), withLength16(Buffer.from([0x13, 0x01])), Buffer.from([1, 0]), withLength16(extensions)]);
+  const body = Buffer.concat([
+    Buffer.from([3, 3]),
+    Buffer.alloc(32, 7),
+    Buffer.from([0]),
+    withLength16(Buffer.from([0x13, 0x01])),
+    Buffer.from([1, 0]),
+    withLength16(extensions),
+  ]);
   const hs = Buffer.concat([Buffer.from([1, body.length >> 16, (body.length >> 8) & 0xff, body.length & 0xff]), body]);
   const records: Buffer[] = [];
   let at = 0;
@@ -144,16 +205,25 @@ function readHello(pieces: Buffer[], maxHelloBytes?: number): { name?: string | 
 
 export const vhostTargets: FuzzTarget[] = [
   target('vhost/request-head: garbage raises only BurrowError, within the head bound, the same for any chunking', () =>
-    fc.property(fc.oneof(bytes(300), httpText, validRequest, mutated(validRequest)), cuts(), fc.integer({ min: 16, max: 400 }), (input, cutPoints, maxHeadBytes) => {
-      const make = (): RequestHeadParser => new RequestHeadParser({ maxHeadBytes, maxHeaders: 8 });
-      const whole = parseHead(make, [input], maxHeadBytes);
-      assert.deepEqual(parseHead(make, chunked(input, cutPoints), maxHeadBytes), whole);
-    }),
+    fc.property(
+      fc.oneof(bytes(300), httpText, validRequest, mutated(validRequest)),
+      cuts(),
+      fc.integer({ min: 16, max: 400 }),
+      (input, cutPoints, maxHeadBytes) => {
+        const make = (): RequestHeadParser => new RequestHeadParser({ maxHeadBytes, maxHeaders: 8 });
+        const whole = parseHead(make, [input], maxHeadBytes);
+        assert.deepEqual(parseHead(make, chunked(input, cutPoints), maxHeadBytes), whole);
+      },
+    ),
   ),
   target('vhost/request-head: a well-formed request head parses to its parts', () =>
     fc.property(fc.constantFrom('GET', 'POST', 'DELETE'), fc.webPath(), fc.domain(), headers, bytes(20), (method, path, host, extra, tail) => {
       const target = `/${path.replace(/^\//, '')}`;
-      const text = [`${method} ${target} HTTP/1.1`, `Host: ${host}`, ...extra.filter(([n]) => n.toLowerCase() !== 'host' && !/^(content-length|transfer-encoding)$/i.test(n)).map(([n, v]) => `${n}: ${v}`)].join('\r\n');
+      const text = [
+        `${method} ${target} HTTP/1.1`,
+        `Host: ${host}`,
+        ...extra.filter(([n]) => n.toLowerCase() !== 'host' && !/^(content-length|transfer-encoding)$/i.test(n)).map(([n, v]) => `${n}: ${v}`),
+      ].join('\r\n');
       const parser = new RequestHeadParser();
       const head = onlyBurrowErrors(() => parser.push(Buffer.concat([latin1(text + '\r\n\r\n'), tail])));
       if (head instanceof BurrowError) {
@@ -167,15 +237,23 @@ export const vhostTargets: FuzzTarget[] = [
     }),
   ),
   target('vhost/response-head: garbage raises only BurrowError, within the head bound, the same for any chunking', () =>
-    fc.property(fc.oneof(bytes(300), httpText, validResponse, mutated(validResponse)), cuts(), fc.integer({ min: 16, max: 400 }), (input, cutPoints, maxHeadBytes) => {
-      const make = (): ResponseHeadParser => new ResponseHeadParser({ maxHeadBytes, maxHeaders: 8 });
-      const whole = parseHead(make, [input], maxHeadBytes);
-      assert.deepEqual(parseHead(make, chunked(input, cutPoints), maxHeadBytes), whole);
-    }),
+    fc.property(
+      fc.oneof(bytes(300), httpText, validResponse, mutated(validResponse)),
+      cuts(),
+      fc.integer({ min: 16, max: 400 }),
+      (input, cutPoints, maxHeadBytes) => {
+        const make = (): ResponseHeadParser => new ResponseHeadParser({ maxHeadBytes, maxHeaders: 8 });
+        const whole = parseHead(make, [input], maxHeadBytes);
+        assert.deepEqual(parseHead(make, chunked(input, cutPoints), maxHeadBytes), whole);
+      },
+    ),
   ),
   target('vhost/connect-request: any CONNECT target raises only BurrowError; host:port round-trips', () =>
     fc.property(
-      fc.oneof(textWith([':', '[', ']', '::1', '443', '65536', '0', 'a.test', '.', '%', '@', '/', 'A'], 40), fc.tuple(fc.domain(), fc.integer({ min: 1, max: 65535 })).map(([h, p]) => `${h}:${p}`)),
+      fc.oneof(
+        textWith([':', '[', ']', '::1', '443', '65536', '0', 'a.test', '.', '%', '@', '/', 'A'], 40),
+        fc.tuple(fc.domain(), fc.integer({ min: 1, max: 65535 })).map(([h, p]) => `${h}:${p}`),
+      ),
       fc.option(fc.base64String({ maxLength: 24 }), { nil: undefined }),
       cuts(),
       (authority, auth, cutPoints) => {
@@ -201,14 +279,24 @@ export const vhostTargets: FuzzTarget[] = [
     ),
   ),
   target('vhost/body-framer: any body bytes raise only BurrowError, the same for any chunking', () =>
-    fc.property(bodyKind, fc.oneof(bytes(200), chunkedBody.map((c) => c.wire), mutated(chunkedBody.map((c) => c.wire))), cuts(), fc.integer({ min: 1, max: 64 }), (kind, input, cutPoints, maxLine) => {
-      const opts = { maxChunkLineBytes: maxLine, maxTrailerBytes: 64 };
-      const whole = frameBody(kind, [input], opts);
-      const pieces = frameBody(kind, chunked(input, cutPoints), opts);
-      // What was consumed before an error depends on where the input was cut; the error does not.
-      if (whole.error !== undefined) assert.equal(pieces.error, whole.error);
-      else assert.deepEqual(pieces, whole);
-    }),
+    fc.property(
+      bodyKind,
+      fc.oneof(
+        bytes(200),
+        chunkedBody.map((c) => c.wire),
+        mutated(chunkedBody.map((c) => c.wire)),
+      ),
+      cuts(),
+      fc.integer({ min: 1, max: 64 }),
+      (kind, input, cutPoints, maxLine) => {
+        const opts = { maxChunkLineBytes: maxLine, maxTrailerBytes: 64 };
+        const whole = frameBody(kind, [input], opts);
+        const pieces = frameBody(kind, chunked(input, cutPoints), opts);
+        // What was consumed before an error depends on where the input was cut; the error does not.
+        if (whole.error !== undefined) assert.equal(pieces.error, whole.error);
+        else assert.deepEqual(pieces, whole);
+      },
+    ),
   ),
   target('vhost/body-framer: a chunked body gives back its content and ends exactly where it ends', () =>
     fc.property(chunkedBody, cuts(), (c, cutPoints) => {

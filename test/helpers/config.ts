@@ -37,7 +37,14 @@ export function udpProxy(name: string, localPort: number, extra: RawProxy = {}):
 }
 
 /** A visitor of `type` for the secret proxy `serverName`, listening on 127.0.0.1:`bindPort` (negative: no listener). */
-export function visitor(type: VisitorConfig['type'], name: string, serverName: string, secretKey: string, bindPort: number, extra: RawVisitor = {}): RawVisitor {
+export function visitor(
+  type: VisitorConfig['type'],
+  name: string,
+  serverName: string,
+  secretKey: string,
+  bindPort: number,
+  extra: RawVisitor = {},
+): RawVisitor {
   return { name, type, serverName, secretKey, bindAddr: '127.0.0.1', bindPort, ...extra };
 }
 

@@ -18,14 +18,7 @@ import { frameHeader, FrameType, Flag } from '../../src/mux/header.js';
 import { prng } from './random.js';
 import { u16 } from './bytes.js';
 
-export type AttackKind =
-  | 'random-bytes'
-  | 'frp-frames'
-  | 'yamux-around-login'
-  | 'half-client-hello'
-  | 'websocket-garbage'
-  | 'endless-http-head'
-  | 'silent';
+export type AttackKind = 'random-bytes' | 'frp-frames' | 'yamux-around-login' | 'half-client-hello' | 'websocket-garbage' | 'endless-http-head' | 'silent';
 
 export type TargetName = 'bind' | 'vhostHttp' | 'vhostHttps' | 'tcpmux';
 
@@ -137,7 +130,9 @@ function randomFrpFrame(rand: (n: number) => number, bytes: (n: number) => Buffe
       body = bytes(rand(64));
       break;
     case 1:
-      body = enc(JSON.stringify({ version: rand(2) ? '0.70.1' : rand(1e9), run_id: bytes(rand(40)).toString('hex'), pool_count: rand(2) ? -rand(1e9) : 1e300 }));
+      body = enc(
+        JSON.stringify({ version: rand(2) ? '0.70.1' : rand(1e9), run_id: bytes(rand(40)).toString('hex'), pool_count: rand(2) ? -rand(1e9) : 1e300 }),
+      );
       break;
     case 2:
       body = enc('['.repeat(1 + rand(5000)));

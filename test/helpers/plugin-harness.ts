@@ -93,7 +93,11 @@ export function listenHttp(server: http.Server | https.Server): Promise<number> 
 }
 
 /** One HTTPS GET with verification off (the plugins' certificates are self-signed). */
-export function httpsGet(port: number, headers: http.OutgoingHttpHeaders, servername = 'example.com'): Promise<{ status: number; body: string; cert: tls.PeerCertificate }> {
+export function httpsGet(
+  port: number,
+  headers: http.OutgoingHttpHeaders,
+  servername = 'example.com',
+): Promise<{ status: number; body: string; cert: tls.PeerCertificate }> {
   return new Promise((resolve, reject) => {
     const req = https.request({ host: '127.0.0.1', port, path: '/x', headers, servername, rejectUnauthorized: false, agent: false }, (res) => {
       let body = '';

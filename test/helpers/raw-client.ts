@@ -46,7 +46,15 @@ export async function rawLogin(port: number, opts: RawLoginOptions = {}): Promis
   const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000);
   await writeMessage(stream, {
     type: 'Login',
-    body: { version: '0.70.1', user: opts.user, privilege_key: tokenDigest(token, timestamp), timestamp, pool_count: 0, ...(opts.runId ? { run_id: opts.runId } : {}), ...(opts.features ? { burrow_features: opts.features } : {}) },
+    body: {
+      version: '0.70.1',
+      user: opts.user,
+      privilege_key: tokenDigest(token, timestamp),
+      timestamp,
+      pool_count: 0,
+      ...(opts.runId ? { run_id: opts.runId } : {}),
+      ...(opts.features ? { burrow_features: opts.features } : {}),
+    },
   });
   const resp = await expectMessage(stream, 'LoginResp', 5000);
   if (resp.error) {

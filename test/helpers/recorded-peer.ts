@@ -227,14 +227,18 @@ export class PeerReader {
   /** The next plaintext frame. */
   frame(timeoutMs: number, what: string): Promise<FirstFrame> {
     this.expectMode('frames');
-    return this.wait(() => {
-      if (this.pending.length < 9) return undefined;
-      const length = Number(this.pending.readBigInt64BE(1));
-      if (this.pending.length < 9 + length) return undefined;
-      const first = splitFirstFrame(this.pending);
-      this.pending = Buffer.from(first.rest);
-      return first;
-    }, timeoutMs, what);
+    return this.wait(
+      () => {
+        if (this.pending.length < 9) return undefined;
+        const length = Number(this.pending.readBigInt64BE(1));
+        if (this.pending.length < 9 + length) return undefined;
+        const first = splitFirstFrame(this.pending);
+        this.pending = Buffer.from(first.rest);
+        return first;
+      },
+      timeoutMs,
+      what,
+    );
   }
 
   /** From now on the stream is an encrypted control stream (the peer's IV first). */

@@ -20,7 +20,16 @@ test('a page from another origin in a real browser can neither stop nor reload t
   const client = new BurrowClient(loadClientConfig(file));
   const log = captureLog();
   let stops = 0;
-  const admin = await startClientAdmin({ client, configFile: file, addr: '127.0.0.1', port: 0, user: '', password: '', logger: log.logger, stop: () => (stops += 1) });
+  const admin = await startClientAdmin({
+    client,
+    configFile: file,
+    addr: '127.0.0.1',
+    port: 0,
+    user: '',
+    password: '',
+    logger: log.logger,
+    stop: () => (stops += 1),
+  });
   const target = `http://127.0.0.1:${admin.port}`;
   // The other web site: a page that fires both attacks and then says so in its title.
   const evil = createServer((_req, res) => {

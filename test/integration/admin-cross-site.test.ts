@@ -29,10 +29,20 @@ async function clientWithAdmin(user = '', password = '') {
   writeFileSync(file, base);
   const client = new BurrowClient(loadClientConfig(file), silentLogger);
   let stops = 0;
-  const admin = await startClientAdmin({ client, configFile: file, addr: '127.0.0.1', port: 0, user, password, logger: silentLogger, stop: () => (stops += 1) });
+  const admin = await startClientAdmin({
+    client,
+    configFile: file,
+    addr: '127.0.0.1',
+    port: 0,
+    user,
+    password,
+    logger: silentLogger,
+    stop: () => (stops += 1),
+  });
   await client.start();
   const host = `127.0.0.1:${admin.port}`;
-  const call = (method: string, path: string, headers: Record<string, string> = {}, body?: string) => vhostRequest(admin.port, host, path, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const call = (method: string, path: string, headers: Record<string, string> = {}, body?: string) =>
+    vhostRequest(admin.port, host, path, { method, headers, ...(body !== undefined ? { body } : {}) });
   return {
     file,
     base,
@@ -143,7 +153,10 @@ test('server dashboard: clearing offline proxies is refused from another site', 
   try {
     const refused = await vhostRequest(dashboard.port, host, '/api/proxies?status=offline', { method: 'DELETE', headers: POST_FROM_OTHER_SITE });
     assert.equal(refused.status, 403);
-    const own = await vhostRequest(dashboard.port, host, '/api/proxies?status=offline', { method: 'DELETE', headers: { origin: `http://${host}`, 'sec-fetch-site': 'same-origin' } });
+    const own = await vhostRequest(dashboard.port, host, '/api/proxies?status=offline', {
+      method: 'DELETE',
+      headers: { origin: `http://${host}`, 'sec-fetch-site': 'same-origin' },
+    });
     assert.equal(own.status, 200);
     // Reading stays open to our page and tools; a browser cannot read another site's answer anyway.
     assert.equal((await vhostRequest(dashboard.port, host, '/api/serverinfo', { headers: { 'sec-fetch-site': 'same-origin' } })).status, 200);

@@ -75,14 +75,26 @@ test('client admin: peers that reset mid-body, mid-answer, during the auth pause
   const file = writeConfig(server.port);
   const before = readFileSync(file, 'utf8');
   const client = new BurrowClient(loadClientConfig(file), silentLogger);
-  const admin = await startClientAdmin({ client, configFile: file, addr: '127.0.0.1', port: 0, user: 'u', password: 'p', logger: silentLogger, stop: () => {} });
+  const admin = await startClientAdmin({
+    client,
+    configFile: file,
+    addr: '127.0.0.1',
+    port: 0,
+    user: 'u',
+    password: 'p',
+    logger: silentLogger,
+    stop: () => {},
+  });
   const host = `127.0.0.1:${admin.port}`;
   const basic = `Basic ${Buffer.from('u:p').toString('base64')}`;
   const store = client.inspector.store;
   try {
     await client.start();
     // Half a body, then a reset: nothing is written.
-    await sendThenReset(admin.port, `PUT /api/config HTTP/1.1\r\nHost: ${host}\r\nAuthorization: ${basic}\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\nserverAddr = `);
+    await sendThenReset(
+      admin.port,
+      `PUT /api/config HTTP/1.1\r\nHost: ${host}\r\nAuthorization: ${basic}\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\nserverAddr = `,
+    );
     // A wrong password, then a reset during the pause before the 401.
     await sendThenReset(admin.port, `GET /api/status HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Basic eDp5\r\n\r\n`);
     // The live stream: reset once its first bytes arrived; its listeners go away.

@@ -126,7 +126,7 @@ describe('bind port: a run id belongs to its user', () => {
     await server.stop();
   });
 
-  test("a run id another user took while its owner was away does not lock the owner out", async (t) => {
+  test('a run id another user took while its owner was away does not lock the owner out', async (t) => {
     const { startServer } = tunnelKit(t);
     const server = await startServer();
     const alice = await rawLogin(server.port, { user: 'alice' });

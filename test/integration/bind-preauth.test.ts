@@ -129,7 +129,10 @@ describe('bind port: limits before login', () => {
     let admitted: Socket | undefined;
     for (let i = 0; i < 50 && !admitted; i++) {
       const s = await rawSocket(server.port, '127.0.0.2');
-      const gone = await closedWithin(s, 100).then(() => true, () => false);
+      const gone = await closedWithin(s, 100).then(
+        () => true,
+        () => false,
+      );
       if (!gone) admitted = s;
     }
     assert.ok(admitted, 'a freed place is given again');
@@ -151,7 +154,11 @@ describe('bind port: limits before login', () => {
     const idle = [await rawSocket(server.port), await rawSocket(server.port)];
     const results = await Promise.all(Array.from({ length: 12 }, (_, i) => echoThrough(port, patternBytes(5000, 40 + i))));
     for (const [i, r] of results.entries()) assert.ok(r.equals(patternBytes(5000, 40 + i)), `visitor ${i}`);
-    assert.deepEqual(log.lines.filter((l) => /too many unauthenticated/.test(l)), [], 'no work connection was turned away');
+    assert.deepEqual(
+      log.lines.filter((l) => /too many unauthenticated/.test(l)),
+      [],
+      'no work connection was turned away',
+    );
     for (const s of idle) s.destroy();
     client.stop();
     await server.stop();

@@ -76,7 +76,7 @@ describe('bind port: a work connection needs more than a run id', () => {
     const waiting = expectMessage(good, 'StartWorkConn', 10_000);
     const visitor = connect({ host: '127.0.0.1', port: v.publicPort });
     visitor.on('error', () => {});
-    const visitors: typeof visitor[] = [visitor];
+    const visitors: (typeof visitor)[] = [visitor];
     const start = await Promise.race([
       waiting,
       (async () => {

@@ -20,7 +20,16 @@ test('client admin API: frp paths and shapes, auth, reload and config', async ()
   writeFileSync(file, base);
   const client = new BurrowClient(loadClientConfig(file), silentLogger);
   let stopped = false;
-  const admin = await startClientAdmin({ client, configFile: file, addr: '127.0.0.1', port: 0, user: 'admin', password: 's3cret', logger: silentLogger, stop: () => (stopped = true) });
+  const admin = await startClientAdmin({
+    client,
+    configFile: file,
+    addr: '127.0.0.1',
+    port: 0,
+    user: 'admin',
+    password: 's3cret',
+    logger: silentLogger,
+    stop: () => (stopped = true),
+  });
   const url = (path: string) => `http://127.0.0.1:${admin.port}${path}`;
   const ok = auth('admin', 's3cret');
   try {

@@ -98,7 +98,10 @@ describe('burrow client against a recorded frps 0.70.0', () => {
       const recordedC2s = decryptMessages(s.login.rest, KEY);
       const recordedNewProxy = recordedC2s.find((m) => m.type === 'NewProxy');
       assert.ok(recordedNewProxy, 'the recording holds a NewProxy');
-      const reqWorkConns = count(recordedS2c.map((sp) => sp.message), 'ReqWorkConn');
+      const reqWorkConns = count(
+        recordedS2c.map((sp) => sp.message),
+        'ReqWorkConn',
+      );
 
       const echo = await startEcho();
       const fake = await listenLogical(s.tcpMux);

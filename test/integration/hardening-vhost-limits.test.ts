@@ -147,5 +147,8 @@ test('limits keys are checked: a bad value names the key', async () => {
   assert.throws(() => buildServerConfig({ limits: { vhostHeaderTimeout: 0 } }), /limits\.vhostHeaderTimeout/);
   assert.throws(() => buildServerConfig({ limits: { vhostConnsTotal: 'many' } }), /limits\.vhostConnsTotal/);
   const { vhostHeaderTimeout, vhostIdleTimeout, vhostConnsPerIP, vhostConnsTotal } = buildServerConfig({}).limits;
-  assert.deepEqual({ vhostHeaderTimeout, vhostIdleTimeout, vhostConnsPerIP, vhostConnsTotal }, { vhostHeaderTimeout: 60, vhostIdleTimeout: 60, vhostConnsPerIP: 256, vhostConnsTotal: 4096 });
+  assert.deepEqual(
+    { vhostHeaderTimeout, vhostIdleTimeout, vhostConnsPerIP, vhostConnsTotal },
+    { vhostHeaderTimeout: 60, vhostIdleTimeout: 60, vhostConnsPerIP: 256, vhostConnsTotal: 4096 },
+  );
 });

@@ -88,9 +88,18 @@ describe('vhost domains belong to the user who registered them first', () => {
   });
 
   test('https (SNI) and tcpmux domains, and a domain of another vhost kind, are owned the same way', async () => {
-    assert.match(await bobTries({ name: 'steal-tls', type: 'https', customDomains: ['tls.example.com'] }), /domain \[tls\.example\.com\] belongs to another user/);
-    assert.match(await bobTries({ name: 'steal-mux', type: 'tcpmux', multiplexer: 'httpconnect', customDomains: ['mux.example.com'] }), /domain \[mux\.example\.com\] belongs to another user/);
-    assert.match(await bobTries({ name: 'steal-cross', type: 'https', customDomains: ['shop.example.com'] }), /domain \[shop\.example\.com\] belongs to another user/);
+    assert.match(
+      await bobTries({ name: 'steal-tls', type: 'https', customDomains: ['tls.example.com'] }),
+      /domain \[tls\.example\.com\] belongs to another user/,
+    );
+    assert.match(
+      await bobTries({ name: 'steal-mux', type: 'tcpmux', multiplexer: 'httpconnect', customDomains: ['mux.example.com'] }),
+      /domain \[mux\.example\.com\] belongs to another user/,
+    );
+    assert.match(
+      await bobTries({ name: 'steal-cross', type: 'https', customDomains: ['shop.example.com'] }),
+      /domain \[shop\.example\.com\] belongs to another user/,
+    );
   });
 
   test('another user joins through the load-balancing group only with the group key', async () => {
@@ -98,7 +107,10 @@ describe('vhost domains belong to the user who registered them first', () => {
       await bobTries({ name: 'lb-wrong', type: 'http', customDomains: ['lb.example.com'], loadBalancer: { group: 'web', groupKey: 'guess' } }),
       /domain \[lb\.example\.com\] belongs to another user/,
     );
-    assert.equal(await bobTries({ name: 'lb-member', type: 'http', customDomains: ['lb.example.com'], loadBalancer: { group: 'web', groupKey: 'secret-k' } }), 'accepted');
+    assert.equal(
+      await bobTries({ name: 'lb-member', type: 'http', customDomains: ['lb.example.com'], loadBalancer: { group: 'web', groupKey: 'secret-k' } }),
+      'accepted',
+    );
     const names = new Set<string>();
     for (let i = 0; i < 4; i++) names.add((await vhostRequest(server.vhostHttpPort, 'lb.example.com', '/')).body.toString().split(' ')[0]!);
     assert.deepEqual([...names].sort(), ['alice', 'bob']);

@@ -34,7 +34,14 @@ test('health checks take a failing member out of its group and put it back when 
   const client = makeClient(server.port, {
     proxies: [
       { name: 'g1', type: 'http', localPort: aPort, customDomains: ['ha.example.com'], loadBalancer: { group: 'ha', groupKey: 'k' }, healthCheck },
-      { name: 'g2', type: 'http', localPort: (b.address() as AddressInfo).port, customDomains: ['ha.example.com'], loadBalancer: { group: 'ha', groupKey: 'k' }, healthCheck },
+      {
+        name: 'g2',
+        type: 'http',
+        localPort: (b.address() as AddressInfo).port,
+        customDomains: ['ha.example.com'],
+        loadBalancer: { group: 'ha', groupKey: 'k' },
+        healthCheck,
+      },
     ],
   });
   const phaseOf = (name: string, phase: string): Promise<void> =>

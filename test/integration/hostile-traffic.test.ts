@@ -22,7 +22,14 @@ test('hostile traffic neither crashes the server nor disturbs a tunnel, and leav
   assert.ok(result.server.after.rssBytes <= result.server.before.rssBytes + 64 * MiB, `RSS stayed more than 64 MiB over its baseline: ${detail}`);
   // Every kind of garbage reached every port it is meant for.
   const labels = Object.keys(result.attack.opened);
-  for (const label of ['bind:websocket-garbage', 'bind:yamux-around-login', 'bind:frp-frames', 'vhostHttps:half-client-hello', 'vhostHttp:endless-http-head', 'tcpmux:endless-http-head']) {
+  for (const label of [
+    'bind:websocket-garbage',
+    'bind:yamux-around-login',
+    'bind:frp-frames',
+    'vhostHttps:half-client-hello',
+    'vhostHttp:endless-http-head',
+    'tcpmux:endless-http-head',
+  ]) {
     assert.ok(labels.includes(label), `no ${label} connection was made: ${labels.join(', ')}`);
   }
 });

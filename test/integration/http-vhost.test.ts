@@ -60,7 +60,14 @@ describe('http vhost', () => {
     client = makeClient(server.port, {
       proxies: [
         { name: 'a', type: 'http', localPort: a.port, customDomains: ['a.example.com'] },
-        { name: 'b', type: 'http', localPort: b.port, subdomain: 'b', hostHeaderRewrite: 'rewritten.internal', requestHeaders: { set: { 'x-from-where': 'burrow' } } },
+        {
+          name: 'b',
+          type: 'http',
+          localPort: b.port,
+          subdomain: 'b',
+          hostHeaderRewrite: 'rewritten.internal',
+          requestHeaders: { set: { 'x-from-where': 'burrow' } },
+        },
         { name: 'a-api', type: 'http', localPort: b.port, customDomains: ['a.example.com'], locations: ['/api'] },
         { name: 'private', type: 'http', localPort: a.port, customDomains: ['private.example.com'], httpUser: 'u', httpPassword: 'p' },
         { name: 'wild', type: 'http', localPort: b.port, customDomains: ['*.wild.example.com'] },

@@ -95,7 +95,11 @@ test('inspector: records exchanges in order, streams them live, replays them, re
     await live.ready;
 
     const payload = JSON.stringify({ event: 'payment.succeeded', amount: 42 });
-    const first = await vhostRequest(vhost, 'hook.test', '/wechat/callback?sig=abc', { method: 'POST', body: payload, headers: { 'content-type': 'application/json' } });
+    const first = await vhostRequest(vhost, 'hook.test', '/wechat/callback?sig=abc', {
+      method: 'POST',
+      body: payload,
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(first.status, 200);
     const big = 'x'.repeat(4096);
     assert.equal((await vhostRequest(vhost, 'hook.test', '/big', { method: 'POST', body: big })).status, 200);
@@ -104,10 +108,17 @@ test('inspector: records exchanges in order, streams them live, replays them, re
     assert.equal((await vhostRequest(vhost, 'quiet.test', '/not-recorded')).status, 200);
 
     const events = await live.done;
-    assert.deepEqual(events.map((e) => e.target), ['/wechat/callback?sig=abc', '/big', '/gzip']);
+    assert.deepEqual(
+      events.map((e) => e.target),
+      ['/wechat/callback?sig=abc', '/big', '/gzip'],
+    );
 
     const list = (await (await api('/api/requests')).json()) as { requests: Json[] };
-    assert.deepEqual(list.requests.map((r) => r.target), ['/gzip', '/big', '/wechat/callback?sig=abc'], 'newest first; the quiet proxy records nothing');
+    assert.deepEqual(
+      list.requests.map((r) => r.target),
+      ['/gzip', '/big', '/wechat/callback?sig=abc'],
+      'newest first; the quiet proxy records nothing',
+    );
     const summary = list.requests[2]!;
     assert.equal(summary.method, 'POST');
     assert.equal(summary.status, 200);
@@ -142,7 +153,11 @@ test('inspector: records exchanges in order, streams them live, replays them, re
     assert.ok(replayed.id > list.requests[0]!.id);
 
     // Edited replay.
-    const edited = await api(`/api/requests/${summary.id}/replay`, { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ target: '/wechat/retry', body: '{"edited":true}' }) });
+    const edited = await api(`/api/requests/${summary.id}/replay`, {
+      method: 'POST',
+      headers: JSON_TYPE,
+      body: JSON.stringify({ target: '/wechat/retry', body: '{"edited":true}' }),
+    });
     assert.equal(edited.status, 200);
     assert.deepEqual(hook.seen.at(-1), { method: 'POST', url: '/wechat/retry', body: '{"edited":true}' });
     assert.equal(((await (await api('/api/requests')).json()) as { requests: Json[] }).requests[0]!.target, '/wechat/retry');
@@ -155,12 +170,24 @@ test('inspector: records exchanges in order, streams them live, replays them, re
     const badField = await api(`/api/requests/${summary.id}/replay`, { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ methd: 'GET' }) });
     assert.equal(badField.status, 400);
     assert.match(((await badField.json()) as Json).Msg, /unknown replay field "methd"/);
-    const badHeader = await api(`/api/requests/${summary.id}/replay`, { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ headers: [['X-Bad', 'a\r\nInjected: 1']] }) });
+    const badHeader = await api(`/api/requests/${summary.id}/replay`, {
+      method: 'POST',
+      headers: JSON_TYPE,
+      body: JSON.stringify({ headers: [['X-Bad', 'a\r\nInjected: 1']] }),
+    });
     assert.equal(badHeader.status, 400);
     assert.match(((await badHeader.json()) as Json).Msg, /control character/);
-    const smuggled = await api(`/api/requests/${summary.id}/replay`, { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ target: '/x\u0120HTTP/1.1\u010d\u010aX-Injected:1' }) });
+    const smuggled = await api(`/api/requests/${summary.id}/replay`, {
+      method: 'POST',
+      headers: JSON_TYPE,
+      body: JSON.stringify({ target: '/x\u0120HTTP/1.1\u010d\u010aX-Injected:1' }),
+    });
     assert.equal(smuggled.status, 400, 'characters past U+00FF would lose their high byte on the wire');
-    const wideValue = await api(`/api/requests/${summary.id}/replay`, { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ headers: [['X-A', 'a\u010d\u010aX-Evil: 2']] }) });
+    const wideValue = await api(`/api/requests/${summary.id}/replay`, {
+      method: 'POST',
+      headers: JSON_TYPE,
+      body: JSON.stringify({ headers: [['X-A', 'a\u010d\u010aX-Evil: 2']] }),
+    });
     assert.equal(wideValue.status, 400);
     assert.match(((await wideValue.json()) as Json).Msg, /past U\+00FF/);
     assert.equal((await api('/api/requests/999999/replay', { method: 'POST', headers: JSON_TYPE })).status, 404);

@@ -53,11 +53,7 @@ test('a registration sent again before the first answer keeps the proxy running 
   const server = await startServer();
   const log = captureLog();
   // No wait for an answer at all: NewProxy goes out a second time before the server can have answered the first.
-  const client = new BurrowClient(
-    clientConfig(server.port, { proxies: [tcpProxy('late', echo.port)] }),
-    log.logger,
-    { proxyRetry: { answerMs: 0 } },
-  );
+  const client = new BurrowClient(clientConfig(server.port, { proxies: [tcpProxy('late', echo.port)] }), log.logger, { proxyRetry: { answerMs: 0 } });
   try {
     await client.start();
     // The client's answer to the refused duplicate, whichever way it took it.

@@ -54,7 +54,12 @@ describe('routes per vhost proxy are bounded', () => {
   // client is told the proxy failed, yet the server keeps it (routes live, name taken) until
   // the client leaves. The fix is in ControlSession.newProxy (another branch's file).
   test('a proxy whose NewProxyResp cannot be sent is not left registered', async () => {
-    const resp = await raw.newProxy({ proxy_name: 'long-answer', proxy_type: 'http', custom_domains: [`${'a'.repeat(40)}.example`], locations: names(256, '/') });
+    const resp = await raw.newProxy({
+      proxy_name: 'long-answer',
+      proxy_type: 'http',
+      custom_domains: [`${'a'.repeat(40)}.example`],
+      locations: names(256, '/'),
+    });
     assert.equal(resp.type, 'NewProxyResp');
     // Either answer is fine (refused, or registered with a shortened remote_addr); the two sides must agree.
     if (resp.body.error) assert.equal(server.findProxy('long-answer'), undefined, `the client was told "${resp.body.error}" but the proxy stays registered`);

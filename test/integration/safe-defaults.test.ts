@@ -163,7 +163,9 @@ test('the generated certificate is kept in generatedCertDir: same fingerprint af
 
   // A damaged pair stops the start with the key named, rather than silently changing the fingerprint.
   writeFileSync(join(dir, GENERATED_KEY_FILE), 'not a key');
-  const broken = new BurrowServer(buildServerConfig({ bindAddr: '127.0.0.1', bindPort: 0, auth: { token: 't' }, transport: { tls: { generatedCertDir: dir } } }));
+  const broken = new BurrowServer(
+    buildServerConfig({ bindAddr: '127.0.0.1', bindPort: 0, auth: { token: 't' }, transport: { tls: { generatedCertDir: dir } } }),
+  );
   await assert.rejects(broken.start(), /transport\.tls\.generatedCertDir: .* cannot be used/);
   assert.match(readFileSync(join(dir, GENERATED_CERT_FILE), 'utf8'), /BEGIN CERTIFICATE/, 'the certificate is left as it was');
 });

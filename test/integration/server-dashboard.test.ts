@@ -50,7 +50,15 @@ test('server dashboard: frp shapes, traffic counters, offline records, Prometheu
   const echo = await startEcho();
   const sink = await startSink();
   const server = await startServer();
-  const dashboard = await startServerDashboard({ server, addr: '127.0.0.1', port: 0, user: 'admin', password: 's3cret', enablePrometheus: true, logger: silentLogger });
+  const dashboard = await startServerDashboard({
+    server,
+    addr: '127.0.0.1',
+    port: 0,
+    user: 'admin',
+    password: 's3cret',
+    enablePrometheus: true,
+    logger: silentLogger,
+  });
   const base = {
     serverAddr: '127.0.0.1',
     serverPort: server.port,
@@ -89,8 +97,22 @@ test('server dashboard: frp shapes, traffic counters, offline records, Prometheu
 
     const info = await getJson('/api/serverinfo');
     assert.deepEqual(Object.keys(info), [
-      'version', 'bindPort', 'vhostHTTPPort', 'vhostHTTPSPort', 'tcpmuxHTTPConnectPort', 'kcpBindPort', 'quicBindPort', 'subdomainHost',
-      'maxPoolCount', 'maxPortsPerClient', 'heartbeatTimeout', 'totalTrafficIn', 'totalTrafficOut', 'curConns', 'clientCounts', 'proxyTypeCount',
+      'version',
+      'bindPort',
+      'vhostHTTPPort',
+      'vhostHTTPSPort',
+      'tcpmuxHTTPConnectPort',
+      'kcpBindPort',
+      'quicBindPort',
+      'subdomainHost',
+      'maxPoolCount',
+      'maxPortsPerClient',
+      'heartbeatTimeout',
+      'totalTrafficIn',
+      'totalTrafficOut',
+      'curConns',
+      'clientCounts',
+      'proxyTypeCount',
     ]);
     assert.equal(info.bindPort, server.port);
     assert.equal(info.clientCounts, 1);
@@ -99,11 +121,21 @@ test('server dashboard: frp shapes, traffic counters, offline records, Prometheu
 
     // ProxyStats, sorted by name, with conf in frp's key style.
     const list = await getJson<{ proxies: Json[] }>('/api/proxy/tcp');
-    assert.deepEqual(list.proxies.map((p) => p.name), ['alice.ssh', 'alice.web']);
+    assert.deepEqual(
+      list.proxies.map((p) => p.name),
+      ['alice.ssh', 'alice.web'],
+    );
     const sshStats = list.proxies[0]!;
     assert.deepEqual(Object.keys(sshStats), PROXY_KEYS);
     assert.deepEqual(sshStats.conf, { name: 'alice.ssh', type: 'tcp', transport: { useEncryption: true }, loadBalancer: { group: '' }, remotePort: sshPort });
-    assert.deepEqual(list.proxies[1]!.conf, { name: 'alice.web', type: 'tcp', transport: {}, annotations: { owner: 'ops' }, loadBalancer: { group: '' }, remotePort: portOf(client.status('web')!.remoteAddr) });
+    assert.deepEqual(list.proxies[1]!.conf, {
+      name: 'alice.web',
+      type: 'tcp',
+      transport: {},
+      annotations: { owner: 'ops' },
+      loadBalancer: { group: '' },
+      remotePort: portOf(client.status('web')!.remoteAddr),
+    });
     assert.equal(sshStats.user, 'alice');
     assert.equal(sshStats.clientID, 'laptop');
     assert.equal(sshStats.status, 'online');
@@ -299,7 +331,10 @@ test('server stats: traffic rolls into day buckets at local midnight; offline re
     const ctl2 = fakeControl('run2');
     source.emit('clientOnline', ctl2);
     source.emit('clientOffline', ctl2);
-    assert.deepEqual(stats.clients().map((c) => c.key), ['run2']);
+    assert.deepEqual(
+      stats.clients().map((c) => c.key),
+      ['run2'],
+    );
     assert.equal(stats.client('run2')?.ip, '10.0.0.2');
     assert.equal(stats.client('run2')?.clientID, 'run2');
   } finally {

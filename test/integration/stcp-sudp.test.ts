@@ -5,7 +5,18 @@ import { once } from 'node:events';
 import type { BurrowClient } from '../../src/client/client.js';
 import type { BurrowServer } from '../../src/server/server.js';
 import { visitor, type RawVisitor } from '../helpers/config.js';
-import { captureLog, echoThrough, freePort, makeClient, patternBytes, startEcho, startServer, waitFor, type CapturedLog, type EchoService } from '../helpers/tunnel.js';
+import {
+  captureLog,
+  echoThrough,
+  freePort,
+  makeClient,
+  patternBytes,
+  startEcho,
+  startServer,
+  waitFor,
+  type CapturedLog,
+  type EchoService,
+} from '../helpers/tunnel.js';
 import { UdpPeer, startUdpEcho, type UdpEchoService } from '../helpers/udp.js';
 
 const SK = 'between-friends';
@@ -107,7 +118,11 @@ for (const v of [
             for (let n = 0; n < 40; n++) await peer.request(Buffer.from(`sender ${i} datagram ${n}`), sudpPort);
           }),
         );
-        for (const [i, peer] of peers.entries()) assert.ok(peer.log.every((d) => d.toString().startsWith(`sender ${i} `)), `sender ${i} got another sender's datagram`);
+        for (const [i, peer] of peers.entries())
+          assert.ok(
+            peer.log.every((d) => d.toString().startsWith(`sender ${i} `)),
+            `sender ${i} got another sender's datagram`,
+          );
         const big = patternBytes(30_000, 5);
         assert.ok((await peers[0]!.request(big, sudpPort, 2000)).equals(big), 'a 30 KB datagram arrives whole');
       } finally {

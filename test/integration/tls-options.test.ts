@@ -37,10 +37,7 @@ function pair(name: string, c: { cert: string; key: string }): Record<string, st
 /** A server whose warnings are kept for assertions. */
 async function startServerLogging(overrides: RawServerConfig): Promise<{ server: BurrowServer; lines: string[] }> {
   const lines: string[] = [];
-  const server = new BurrowServer(
-    serverConfig(overrides),
-    createLogger({ level: 'warn', write: (line) => lines.push(line) }),
-  );
+  const server = new BurrowServer(serverConfig(overrides), createLogger({ level: 'warn', write: (line) => lines.push(line) }));
   await server.start();
   return { server, lines };
 }

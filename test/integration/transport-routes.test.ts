@@ -41,7 +41,10 @@ describe('client proxies (transport.proxyURL)', () => {
   test('SOCKS5 with user and password carries a tunnel, mux off (one proxied connection per work connection)', async () => {
     const proxy = await startSocks5Proxy({ auth: 'bob:pa:ss' });
     try {
-      await tunnelWorks({ tcpMux: false, extra: { transport: { proxyURL: `socks5://bob:pa%3Ass@127.0.0.1:${proxy.port}` } } }, { transport: { tcpMux: false } });
+      await tunnelWorks(
+        { tcpMux: false, extra: { transport: { proxyURL: `socks5://bob:pa%3Ass@127.0.0.1:${proxy.port}` } } },
+        { transport: { tcpMux: false } },
+      );
       assert.ok(proxy.seen.length >= 2, `control and work connections go through the proxy: ${proxy.seen.join(', ')}`);
       assert.match(proxy.seen[0]!, /^127\.0\.0\.1:\d+$/);
     } finally {
@@ -50,7 +53,10 @@ describe('client proxies (transport.proxyURL)', () => {
   });
 
   for (const refusal of [
-    { status: '407 Proxy Authentication Required', cause: /refused CONNECT 127\.0\.0\.1:\d+: 407 Proxy Authentication Required \(the proxy wants a user and password in the proxy URL\)/ },
+    {
+      status: '407 Proxy Authentication Required',
+      cause: /refused CONNECT 127\.0\.0\.1:\d+: 407 Proxy Authentication Required \(the proxy wants a user and password in the proxy URL\)/,
+    },
     { status: '403 Forbidden', cause: /refused CONNECT 127\.0\.0\.1:\d+: 403 Forbidden \(the proxy does not allow this destination\)/ },
   ]) {
     test(`a proxy answering ${refusal.status} is one clear error, retried with backoff; a direct client is unaffected`, async () => {
@@ -167,7 +173,9 @@ describe('websocket through intermediaries and against the wrong peer', () => {
     const server = await startServer();
     const socket = (await import('node:net')).connect(server.port, '127.0.0.1');
     await once(socket, 'connect');
-    socket.write('GET /other HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+    socket.write(
+      'GET /other HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
     const chunks: Buffer[] = [];
     socket.on('data', (c: Buffer) => chunks.push(c));
     await once(socket, 'close');

@@ -11,7 +11,11 @@ import { UdpPeer, startUdpEcho, udpProxy } from '../helpers/udp.js';
 
 /** Resolves when the stream has closed, however (a reset is expected here). */
 function closed(stream: Duplex): Promise<void> {
-  return withTimeout(new Promise<void>((resolve) => (stream.destroyed ? resolve() : stream.once('close', () => resolve()))), 5000, 'the work connection to close');
+  return withTimeout(
+    new Promise<void>((resolve) => (stream.destroyed ? resolve() : stream.once('close', () => resolve()))),
+    5000,
+    'the work connection to close',
+  );
 }
 
 /** The next UDPPacket the server writes on a raw work connection. */
@@ -102,7 +106,12 @@ test('forged, oversize and misaddressed UDPPackets: refused and logged, only tha
 test('udp remote ports follow the tcp policy: allowPorts, a taken port, 0 picks one', async () => {
   const taken = await UdpPeer.open();
   const echo = await startUdpEcho();
-  const server = await startServer({ allowPorts: [{ start: taken.port, end: taken.port }, { start: 20000, end: 60000 }] });
+  const server = await startServer({
+    allowPorts: [
+      { start: taken.port, end: taken.port },
+      { start: 20000, end: 60000 },
+    ],
+  });
   const client = makeClient(server.port, {
     proxies: [udpProxy('outside', echo.port, { remotePort: 10 }), udpProxy('busy', echo.port, { remotePort: taken.port }), udpProxy('any', echo.port)],
   });

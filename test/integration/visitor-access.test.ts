@@ -18,7 +18,11 @@ function stcp(name: string, localPort: number, allowUsers?: string[]): RawProxy 
   return { name, type: 'stcp', localIP: '127.0.0.1', localPort, secretKey: SK, ...(allowUsers ? { allowUsers } : {}) };
 }
 
-async function visitorClient(serverPort: number, user: string, targets: Array<{ name: string; serverName: string; serverUser?: string }>): Promise<{ client: BurrowClient; ports: Record<string, number> }> {
+async function visitorClient(
+  serverPort: number,
+  user: string,
+  targets: Array<{ name: string; serverName: string; serverUser?: string }>,
+): Promise<{ client: BurrowClient; ports: Record<string, number> }> {
   const ports: Record<string, number> = {};
   const visitors = [];
   for (const t of targets) {
@@ -28,7 +32,10 @@ async function visitorClient(serverPort: number, user: string, targets: Array<{ 
   const client = makeClient(serverPort, { extra: { user, visitors } });
   await client.start();
   // A port taken between freePort() and the bind would show here, not as a refused visitor later.
-  assert.deepEqual(client.visitors.map((v) => v.err), targets.map(() => ''));
+  assert.deepEqual(
+    client.visitors.map((v) => v.err),
+    targets.map(() => ''),
+  );
   return { client, ports };
 }
 
@@ -42,7 +49,10 @@ test('allowUsers: empty = the owner’s own user, a list names users, "*" lets a
   const log = captureLog();
   const echo = await startEcho();
   const server = await startServer({}, log.logger);
-  const owner = makeClient(server.port, { extra: { user: 'alice' }, proxies: [stcp('mine', echo.port), stcp('for-bob', echo.port, ['bob']), stcp('anyone', echo.port, ['*'])] });
+  const owner = makeClient(server.port, {
+    extra: { user: 'alice' },
+    proxies: [stcp('mine', echo.port), stcp('for-bob', echo.port, ['bob']), stcp('anyone', echo.port, ['*'])],
+  });
   const clients: BurrowClient[] = [owner];
   try {
     await owner.start();

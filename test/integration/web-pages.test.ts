@@ -18,13 +18,29 @@ const CREDENTIALS = { username: 'admin', password: 'pages-s3cret' };
 test('dashboard and admin pages render the live tunnel list in headless Chromium', { skip: NO_CHROMIUM }, async () => {
   const echo = await startEcho();
   const server = await startServer();
-  const dashboard = await startServerDashboard({ server, addr: '127.0.0.1', port: 0, user: CREDENTIALS.username, password: CREDENTIALS.password, enablePrometheus: false, logger: silentLogger });
+  const dashboard = await startServerDashboard({
+    server,
+    addr: '127.0.0.1',
+    port: 0,
+    user: CREDENTIALS.username,
+    password: CREDENTIALS.password,
+    enablePrometheus: false,
+    logger: silentLogger,
+  });
   const client = makeClient(server.port, {
     // 'game' asks for the server's own port, so the page has a refused proxy to show.
     proxies: [tcpProxy('ssh', echo.port), tcpProxy('game', echo.port, { remotePort: server.port })],
     extra: { user: 'alice' },
   });
-  const admin = await startClientAdmin({ client, addr: '127.0.0.1', port: 0, user: CREDENTIALS.username, password: CREDENTIALS.password, logger: silentLogger, stop: () => {} });
+  const admin = await startClientAdmin({
+    client,
+    addr: '127.0.0.1',
+    port: 0,
+    user: CREDENTIALS.username,
+    password: CREDENTIALS.password,
+    logger: silentLogger,
+    stop: () => {},
+  });
   const chromium = await launchChromium();
   try {
     await client.start();
@@ -79,7 +95,10 @@ test('dashboard and admin pages render the live tunnel list in headless Chromium
     assert.deepEqual(pageErrors, []);
 
     // Without credentials the page itself is refused.
-    const frpBookmark = await fetch(`http://127.0.0.1:${dashboard.port}/static/`, { redirect: 'manual', headers: { authorization: `Basic ${Buffer.from(`${CREDENTIALS.username}:${CREDENTIALS.password}`).toString('base64')}` } });
+    const frpBookmark = await fetch(`http://127.0.0.1:${dashboard.port}/static/`, {
+      redirect: 'manual',
+      headers: { authorization: `Basic ${Buffer.from(`${CREDENTIALS.username}:${CREDENTIALS.password}`).toString('base64')}` },
+    });
     assert.equal(frpBookmark.status, 302);
     assert.equal(frpBookmark.headers.get('location'), '/');
     const refused = await fetch(`http://127.0.0.1:${admin.port}/`);
@@ -129,8 +148,16 @@ test('the inspector page lists requests live, shows bodies readably, and replays
 
     // Requests made after the page opened arrive over the live stream.
     const vhost = server.vhostHttpPort;
-    await vhostRequest(vhost, 'hook.test', '/wechat/notify', { method: 'POST', body: '{"order":17,"paid":true}', headers: { 'content-type': 'application/json' } });
-    await vhostRequest(vhost, 'hook.test', '/form', { method: 'POST', body: 'name=ada&lang=zh', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    await vhostRequest(vhost, 'hook.test', '/wechat/notify', {
+      method: 'POST',
+      body: '{"order":17,"paid":true}',
+      headers: { 'content-type': 'application/json' },
+    });
+    await vhostRequest(vhost, 'hook.test', '/form', {
+      method: 'POST',
+      body: 'name=ada&lang=zh',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     await vhostRequest(vhost, 'hook.test', '/image');
     const rows = page.locator('#requests tbody tr[data-id]');
     await page.waitForFunction(() => document.querySelectorAll('#requests tbody tr[data-id]').length === 3);
@@ -197,7 +224,15 @@ test('the admin page adds, changes and removes a stored tunnel in headless Chrom
   const echo = await startEcho();
   const server = await startServer();
   const client = makeClient(server.port, { proxies: [tcpProxy('from-file', echo.port)], extra: { store: { path: join(dir, 'store.json') } } });
-  const admin = await startClientAdmin({ client, addr: '127.0.0.1', port: 0, user: CREDENTIALS.username, password: CREDENTIALS.password, logger: silentLogger, stop: () => {} });
+  const admin = await startClientAdmin({
+    client,
+    addr: '127.0.0.1',
+    port: 0,
+    user: CREDENTIALS.username,
+    password: CREDENTIALS.password,
+    logger: silentLogger,
+    stop: () => {},
+  });
   const chromium = await launchChromium();
   try {
     await client.start();
@@ -214,7 +249,9 @@ test('the admin page adds, changes and removes a stored tunnel in headless Chrom
     await page.getByRole('button', { name: 'New proxy' }).click();
     const template = JSON.parse(await page.getByLabel('definition').inputValue()) as { tcp: Record<string, unknown> };
     assert.equal(template.tcp.localIP, '127.0.0.1');
-    await page.getByLabel('definition').fill(JSON.stringify({ name: 'web-tcp', type: 'tcp', tcp: { localIP: '127.0.0.1', localPort: echo.port, remotePort: port1 } }));
+    await page
+      .getByLabel('definition')
+      .fill(JSON.stringify({ name: 'web-tcp', type: 'tcp', tcp: { localIP: '127.0.0.1', localPort: echo.port, remotePort: port1 } }));
     await page.getByRole('button', { name: 'Add', exact: true }).click();
     await page.locator('#stored tr[data-stored="web-tcp"]').waitFor();
     await page.locator('#proxies tr[data-proxy="web-tcp"] .pill.ok').waitFor();

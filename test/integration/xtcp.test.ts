@@ -13,14 +13,18 @@ test('xtcp on loopback: the peers punch through, the visitor’s connections flo
   const server = await startServer({}, log.logger);
   const stunServer = `127.0.0.1:${stun.port}`;
   const owner = makeClient(server.port, {
-    proxies: [{ name: 'desk', type: 'xtcp', localIP: '127.0.0.1', localPort: echo.port, secretKey: SK, transport: { useEncryption: true, useCompression: true } }],
+    proxies: [
+      { name: 'desk', type: 'xtcp', localIP: '127.0.0.1', localPort: echo.port, secretKey: SK, transport: { useEncryption: true, useCompression: true } },
+    ],
     extra: { natHoleStunServer: stunServer },
   });
   const port = await freePort();
   const visitor = makeClient(server.port, {
     extra: {
       natHoleStunServer: stunServer,
-      visitors: [{ name: 'to-desk', type: 'xtcp', serverName: 'desk', secretKey: SK, bindPort: port, transport: { useEncryption: true, useCompression: true } }],
+      visitors: [
+        { name: 'to-desk', type: 'xtcp', serverName: 'desk', secretKey: SK, bindPort: port, transport: { useEncryption: true, useCompression: true } },
+      ],
     },
   });
   try {
@@ -29,7 +33,9 @@ test('xtcp on loopback: the peers punch through, the visitor’s connections flo
     await visitor.start();
     const data = patternBytes(1024 * 1024, 11);
     assert.ok((await echoThrough(port, data)).equals(data), '1 MiB through the tunnel');
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => echoThrough(port, patternBytes(20_000 + i, i)).then((b) => b.equals(patternBytes(20_000 + i, i)))));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => echoThrough(port, patternBytes(20_000 + i, i)).then((b) => b.equals(patternBytes(20_000 + i, i)))),
+    );
     assert.equal(results.filter(Boolean).length, 10, '10 connections at once share the tunnel');
     await log.waitForLine(/xtcp peers introduced.*"proxy":"desk"/);
     await log.waitForLine(/xtcp hole punching result.*"success":true/);
@@ -72,7 +78,16 @@ test('xtcp falls back to the stcp visitor when punching fails', async () => {
         natHoleStunServer: deadStun,
         visitors: [
           { name: 'relay', type: 'stcp', serverName: 'desk-relay', secretKey: SK, bindPort: -1 },
-          { name: 'p2p', type: 'xtcp', serverName: 'desk', secretKey: SK, bindPort: port, fallbackTo: 'relay', fallbackTimeoutMs: 300, natTraversal: { disableAssistedAddrs: true } },
+          {
+            name: 'p2p',
+            type: 'xtcp',
+            serverName: 'desk',
+            secretKey: SK,
+            bindPort: port,
+            fallbackTo: 'relay',
+            fallbackTimeoutMs: 300,
+            natTraversal: { disableAssistedAddrs: true },
+          },
         ],
       },
     });
@@ -96,7 +111,10 @@ test('xtcp: a wrong secret key or an unknown proxy is refused by the server with
   const stun = await startStunServer();
   const server = await startServer({}, log.logger);
   const stunServer = `127.0.0.1:${stun.port}`;
-  const owner = makeClient(server.port, { proxies: [{ name: 'desk', type: 'xtcp', localPort: echo.port, secretKey: SK }], extra: { natHoleStunServer: stunServer } });
+  const owner = makeClient(server.port, {
+    proxies: [{ name: 'desk', type: 'xtcp', localPort: echo.port, secretKey: SK }],
+    extra: { natHoleStunServer: stunServer },
+  });
   const [p1, p2] = [await freePort(), await freePort()];
   const visitor = makeClient(server.port, {
     extra: {
@@ -111,7 +129,10 @@ test('xtcp: a wrong secret key or an unknown proxy is refused by the server with
     await owner.start();
     await owner.waitForProxy('desk');
     await visitor.start();
-    const [a, b] = await Promise.all([echoThrough(p1, Buffer.from('x')).catch(() => Buffer.alloc(0)), echoThrough(p2, Buffer.from('x')).catch(() => Buffer.alloc(0))]);
+    const [a, b] = await Promise.all([
+      echoThrough(p1, Buffer.from('x')).catch(() => Buffer.alloc(0)),
+      echoThrough(p2, Buffer.from('x')).catch(() => Buffer.alloc(0)),
+    ]);
     assert.equal(a.length + b.length, 0, 'nothing answered');
     await log.waitForLine(/xtcp visitor refused.*BURROW_AUTH_FAILED/);
     await log.waitForLine(/xtcp visitor refused.*BURROW_VISITOR_UNKNOWN_PROXY/);

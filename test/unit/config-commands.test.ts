@@ -64,7 +64,10 @@ describe('burrow verify', () => {
     const failing = capture();
     runVerify(['-c', file], failing);
     assert.equal(process.exitCode, 1);
-    assert.match(failing.stderr(), /warning: line 1: environment variable BURROW_TEST_UNSET_VARIABLE is not set.*\n.*1 problem\(s\):\n {2}cannot parse TOML: line 1/);
+    assert.match(
+      failing.stderr(),
+      /warning: line 1: environment variable BURROW_TEST_UNSET_VARIABLE is not set.*\n.*1 problem\(s\):\n {2}cannot parse TOML: line 1/,
+    );
     assert.throws(() => runVerify(['-c', file, '--kind', 'both'], capture()), /--kind must be server or client/);
     assert.throws(() => runVerify([], capture()), /needs a file/);
   });

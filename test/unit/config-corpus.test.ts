@@ -11,7 +11,9 @@ import { loadClientConfig, loadConfigFile, loadServerConfig } from '../../src/co
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'configs');
 const ENV = { FRP_SERVER_ADDR: 'frp.example.com', FRP_TOKEN: 'tok#en', WEB_PORT: '8000', FRP_SUBDOMAIN: 'me' };
 
-const iniFiles = readdirSync(DIR).filter((f) => f.endsWith('.ini')).sort();
+const iniFiles = readdirSync(DIR)
+  .filter((f) => f.endsWith('.ini'))
+  .sort();
 
 describe('INI and TOML versions of the corpus load into the same configuration', () => {
   for (const ini of iniFiles) {
@@ -43,7 +45,10 @@ describe('what the corpus files mean', () => {
     assert.equal(c.serverAddr, '203.0.113.10');
     assert.equal(c.serverPort, 7000);
     assert.equal(c.auth.token, '12345678');
-    assert.deepEqual(c.proxies.map((p) => [p.name, p.type, p.localIP, p.localPort, p.remotePort]), [['ssh', 'tcp', '192.168.1.20', 22, 6000]]);
+    assert.deepEqual(
+      c.proxies.map((p) => [p.name, p.type, p.localIP, p.localPort, p.remotePort]),
+      [['ssh', 'tcp', '192.168.1.20', 22, 6000]],
+    );
     const s = loadServerConfig(join(DIR, 'nas-ssh.frps.ini'));
     assert.equal(s.bindPort, 7000);
     assert.deepEqual([s.webServer.addr, s.webServer.port], ['0.0.0.0', 7500], 'frps.ini dashboards listen on 0.0.0.0');
@@ -71,38 +76,56 @@ describe('what the corpus files mean', () => {
     const owner = loadClientConfig(join(DIR, 'stcp-owner.frpc.ini'));
     assert.deepEqual([owner.proxies[0]!.secretKey, owner.proxies[0]!.allowUsers], ['abcdefg', ['home', 'laptop']]);
     const v = loadClientConfig(join(DIR, 'stcp-visitor.frpc.ini')).visitors;
-    assert.deepEqual(v.map((x) => [x.name, x.type, x.serverName, x.serverUser, x.bindPort]), [
-      ['secret_ssh_visitor', 'stcp', 'secret_ssh', 'office', 6000],
-      ['p2p_ssh_visitor', 'xtcp', 'p2p_ssh', '', 6001],
-    ]);
+    assert.deepEqual(
+      v.map((x) => [x.name, x.type, x.serverName, x.serverUser, x.bindPort]),
+      [
+        ['secret_ssh_visitor', 'stcp', 'secret_ssh', 'office', 6000],
+        ['p2p_ssh_visitor', 'xtcp', 'p2p_ssh', '', 6001],
+      ],
+    );
     assert.equal(v[0]!.protocol, undefined, 'xtcp-only keys are absent on stcp visitors');
     assert.deepEqual([v[1]!.keepTunnelOpen, v[1]!.fallbackTo, v[1]!.fallbackTimeoutMs, v[1]!.protocol], [true, 'secret_ssh_visitor', 500, 'quic']);
   });
 
   test('environment templating renders before parsing, in INI and TOML alike', () => {
     const c = loadClientConfig(join(DIR, 'env-template.frpc.toml'), { env: ENV });
-    assert.deepEqual([c.serverAddr, c.auth.token, c.user, c.proxies[0]!.localPort, c.proxies[0]!.subdomain], ['frp.example.com', 'tok#en', 'guest', 8000, 'me']);
+    assert.deepEqual(
+      [c.serverAddr, c.auth.token, c.user, c.proxies[0]!.localPort, c.proxies[0]!.subdomain],
+      ['frp.example.com', 'tok#en', 'guest', 8000, 'me'],
+    );
     const warnings: string[] = [];
     const loose = loadClientConfig(join(DIR, 'env-template.frpc.ini'), { env: { WEB_PORT: '1' }, onWarning: (w) => warnings.push(w) });
     assert.equal(loose.serverAddr, '<no value>');
-    assert.deepEqual(warnings.map((w) => w.slice(0, 40)), [
-      'line 2: environment variable FRP_SERVER_',
-      'line 4: environment variable FRP_TOKEN i',
-      'line 10: environment variable FRP_SUBDOM',
-    ]);
+    assert.deepEqual(
+      warnings.map((w) => w.slice(0, 40)),
+      ['line 2: environment variable FRP_SERVER_', 'line 4: environment variable FRP_TOKEN i', 'line 10: environment variable FRP_SUBDOM'],
+    );
   });
 
   test('includes: matched files add proxies and visitors, in name order', () => {
     for (const f of ['includes.frpc.ini', 'includes.frpc.toml']) {
       const c = loadClientConfig(join(DIR, f));
-      assert.deepEqual(c.proxies.map((p) => p.name), ['main_ssh', 'web'], f);
-      assert.deepEqual(c.visitors.map((v) => v.name), ['db_visitor'], f);
+      assert.deepEqual(
+        c.proxies.map((p) => p.name),
+        ['main_ssh', 'web'],
+        f,
+      );
+      assert.deepEqual(
+        c.visitors.map((v) => v.name),
+        ['db_visitor'],
+        f,
+      );
     }
   });
 
   test('the full frps.ini maps every key of the table', () => {
     const s = loadServerConfig(join(DIR, 'full.frps.ini'));
-    assert.deepEqual(s.allowPorts, [{ start: 2000, end: 3000 }, { start: 3001, end: 3001 }, { start: 3003, end: 3003 }, { start: 4000, end: 50000 }]);
+    assert.deepEqual(s.allowPorts, [
+      { start: 2000, end: 3000 },
+      { start: 3001, end: 3001 },
+      { start: 3003, end: 3003 },
+      { start: 4000, end: 50000 },
+    ]);
     assert.deepEqual(s.webServer.tls, { certFile: '/etc/frp/dash.crt', keyFile: '/etc/frp/dash.key', trustedCaFile: '' });
     assert.deepEqual(s.auth.additionalScopes, ['HeartBeats']);
     // Keys burrow refuses (pprof_enable, tcp_keepalive, [plugin.NAME], …) are mapped in config-ini.test.ts

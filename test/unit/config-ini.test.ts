@@ -86,7 +86,12 @@ describe('INI → TOML shape', () => {
     assert.equal(c.transport.tcpMux, false);
     assert.equal(c.transport.heartbeatInterval, 30, 'heartbeats follow tcpMux as in TOML');
     assert.deepEqual(c.proxies[0], {
-      name: 'ssh', type: 'tcp', enabled: true, localIP: '127.0.0.1', localPort: 22, remotePort: 6000,
+      name: 'ssh',
+      type: 'tcp',
+      enabled: true,
+      localIP: '127.0.0.1',
+      localPort: 22,
+      remotePort: 6000,
       transport: { useEncryption: true, useCompression: false },
     });
   });
@@ -102,7 +107,10 @@ describe('INI → TOML shape', () => {
     assert.deepEqual(c.proxies[0]!.metadatas, { id: '7' });
     assert.deepEqual(c.proxies[0]!.requestHeaders, { set: { 'X-Real': '1' } });
     assert.deepEqual(c.proxies[1]!.plugin, {
-      type: 'http2http', localAddr: '127.0.0.1:81', hostHeaderRewrite: '', requestHeaders: { set: { 'X-A': 'b' } },
+      type: 'http2http',
+      localAddr: '127.0.0.1:81',
+      hostHeaderRewrite: '',
+      requestHeaders: { set: { 'X-A': 'b' } },
     });
   });
 
@@ -110,7 +118,12 @@ describe('INI → TOML shape', () => {
     const c = client('[common]\n[range:tcp]\ntype = tcp\nlocal_port = 6000-6002,6010\nremote_port = 7000-7002,7010\nuse_compression = on\n');
     assert.deepEqual(
       c.proxies.map((p) => [p.name, p.localPort, p.remotePort, p.transport.useCompression]),
-      [['tcp_0', 6000, 7000, true], ['tcp_1', 6001, 7001, true], ['tcp_2', 6002, 7002, true], ['tcp_3', 6010, 7010, true]],
+      [
+        ['tcp_0', 6000, 7000, true],
+        ['tcp_1', 6001, 7001, true],
+        ['tcp_2', 6002, 7002, true],
+        ['tcp_3', 6010, 7010, true],
+      ],
     );
     assert.deepEqual(clientProblems('[common]\n[range:r]\nlocal_port = 1-3\nremote_port = 1-2\n'), [
       '[range:r] remote_port: 2 port(s) for 3 local port(s); the lists must have the same length',
@@ -130,32 +143,49 @@ describe('INI → TOML shape', () => {
     const c = client('[common]\n[v]\nrole = visitor\ntype = xtcp\nserver_name = p\nsk = k\nbind_port = 9000\n');
     assert.deepEqual(c.proxies, []);
     assert.deepEqual(c.visitors[0], {
-      name: 'v', type: 'xtcp', enabled: true, serverName: 'p', serverUser: '', secretKey: 'k', bindAddr: '127.0.0.1', bindPort: 9000,
+      name: 'v',
+      type: 'xtcp',
+      enabled: true,
+      serverName: 'p',
+      serverUser: '',
+      secretKey: 'k',
+      bindAddr: '127.0.0.1',
+      bindPort: 9000,
       transport: { useEncryption: false, useCompression: false },
-      protocol: 'quic', keepTunnelOpen: false, maxRetriesAnHour: 8, minRetryInterval: 90, fallbackTo: '', fallbackTimeoutMs: 1000,
+      protocol: 'quic',
+      keepTunnelOpen: false,
+      maxRetriesAnHour: 8,
+      minRetryInterval: 90,
+      fallbackTo: '',
+      fallbackTimeoutMs: 1000,
       natTraversal: { disableAssistedAddrs: false },
     });
   });
 
-  test('a dotted section reads keys it lacks from its parent section, as frp\'s INI library', () => {
+  test("a dotted section reads keys it lacks from its parent section, as frp's INI library", () => {
     const c = client('[common]\n[nas]\ntype = tcp\nlocal_ip = 10.0.0.5\nlocal_port = 5000\n[nas.ssh]\nlocal_port = 22\n');
-    assert.deepEqual(c.proxies.map((p) => [p.name, p.localIP, p.localPort]), [['nas', '10.0.0.5', 5000], ['nas.ssh', '10.0.0.5', 22]]);
-  });
-
-  test('bad scalars are errors with [section] key (frp would silently keep the default)', () => {
     assert.deepEqual(
-      clientProblems('[common]\nserver_port = 7000x\nlogin_fail_exit = maybe\n[ssh]\nlocal_port = 22\nremote_port = 6000 # ssh\n'),
+      c.proxies.map((p) => [p.name, p.localIP, p.localPort]),
       [
-        '[common] server_port: expected a whole number, got "7000x"',
-        '[common] login_fail_exit: expected true or false (also yes/no, on/off, 1/0), got "maybe"',
-        '[ssh] remote_port: expected a whole number, got "6000 # ssh" (INI has no comments after a value: put the comment on its own line)',
+        ['nas', '10.0.0.5', 5000],
+        ['nas.ssh', '10.0.0.5', 22],
       ],
     );
   });
 
+  test('bad scalars are errors with [section] key (frp would silently keep the default)', () => {
+    assert.deepEqual(clientProblems('[common]\nserver_port = 7000x\nlogin_fail_exit = maybe\n[ssh]\nlocal_port = 22\nremote_port = 6000 # ssh\n'), [
+      '[common] server_port: expected a whole number, got "7000x"',
+      '[common] login_fail_exit: expected true or false (also yes/no, on/off, 1/0), got "maybe"',
+      '[ssh] remote_port: expected a whole number, got "6000 # ssh" (INI has no comments after a value: put the comment on its own line)',
+    ]);
+  });
+
   test('schema errors are reported where the user wrote them', () => {
     assert.deepEqual(
-      clientProblems('[common]\nserver_port = 70000\nprivilege_token = t\nlog_levl = debug\n[ssh]\nlocal_prot = 22\ncustom_domains = a.com\n[v]\nrole = visitor\ntype = stcp\n'),
+      clientProblems(
+        '[common]\nserver_port = 70000\nprivilege_token = t\nlog_levl = debug\n[ssh]\nlocal_prot = 22\ncustom_domains = a.com\n[v]\nrole = visitor\ntype = stcp\n',
+      ),
       [
         '[common] privilege_token: unknown key; it was renamed to token',
         '[common] log_levl: unknown key, did you mean log_level?',

@@ -263,7 +263,11 @@ describe("frp's own full example files", () => {
       assert.equal(loaded.kind, 'client', f);
       assert.equal(loaded.kind === 'client' && loaded.config.auth.method, 'token', f);
       // The one warning: the example's virtual_net proxy, which needs a TUN device, will not start.
-      assert.deepEqual(loaded.warnings.filter((w) => !w.includes('"virtual_net" is not supported')), [], f);
+      assert.deepEqual(
+        loaded.warnings.filter((w) => !w.includes('"virtual_net" is not supported')),
+        [],
+        f,
+      );
     }
   });
 

@@ -8,7 +8,8 @@ test('redaction: every config spelling of a secret is hidden, the rest kept as w
     redactConfigText(ini, 'frpc.ini'),
     '[common]\nserver_addr = x.example\ntoken = "<redacted>"\nadmin_pwd="<redacted>"\n\n[s]\ntype = stcp\nsk = "<redacted>"\nhttp_pwd: "<redacted>"\nmeta_token_hint = shown\n',
   );
-  const toml = 'auth = { method = "token", token = "t1" }\nwebServer.password = \'p1\'\n[[proxies]]\nsecretKey = "a\\"b" # why\nauth.tokenSource.type = "file"\n';
+  const toml =
+    'auth = { method = "token", token = "t1" }\nwebServer.password = \'p1\'\n[[proxies]]\nsecretKey = "a\\"b" # why\nauth.tokenSource.type = "file"\n';
   assert.equal(
     redactConfigText(toml, 'frpc.toml'),
     'auth = { method = "token", token = "<redacted>" }\nwebServer.password = "<redacted>"\n[[proxies]]\nsecretKey = "<redacted>" # why\nauth.tokenSource.type = "file"\n',

@@ -42,7 +42,7 @@ test('other template actions are errors with their line, not silently kept', () 
   assert.match(renderTemplate('a = {{ .Envs.X', {}).problems[0]!, /^line 1: template action "\{\{" is never closed/);
 });
 
-test("range over frp's parseNumberRangePair: one copy of the body per pair (frp's e2e \"Range ports mapping\")", () => {
+test('range over frp\'s parseNumberRangePair: one copy of the body per pair (frp\'s e2e "Range ports mapping")', () => {
   const tpl = [
     'webServer.port = 7400',
     '{{- range $_, $v := parseNumberRangePair "13010-13012,13014" "23010-23012,23014" }}',
@@ -56,7 +56,12 @@ test("range over frp's parseNumberRangePair: one copy of the body per pair (frp'
   const r = renderTemplate(tpl, {});
   assert.deepEqual([r.problems, r.warnings], [[], []]);
   const pairs = [...r.text.matchAll(/name = "tcp-(\d+)"\nlocalPort = (\d+)\nremotePort = (\d+)/g)].map((m) => m.slice(1).map(Number));
-  assert.deepEqual(pairs, [[13010, 13010, 23010], [13011, 13011, 23011], [13012, 13012, 23012], [13014, 13014, 23014]]);
+  assert.deepEqual(pairs, [
+    [13010, 13010, 23010],
+    [13011, 13011, 23011],
+    [13012, 13012, 23012],
+    [13014, 13014, 23014],
+  ]);
   assert.ok(r.text.startsWith('webServer.port = 7400\n[[proxies]]'), 'the trim marker eats the newline before the range');
   assert.equal(renderTemplate('{{ range $i, $p := parseNumberRange .Envs.P }}{{ $i }}:{{ $p }} {{ end }}', { P: ' 1-3 ' }).text, '0:1 1:2 2:3 ');
 });
@@ -66,7 +71,9 @@ test('range mistakes are errors with the line; lists and output are bounded', ()
   assert.deepEqual(one('{{ range $v := parseNumberRangePair "1-3" "1-2" }}{{ end }}'), [
     'line 1: parseNumberRangePair: first and second range numbers are not in pairs (3 and 2)',
   ]);
-  assert.deepEqual(one('\n{{ range $v := parseNumberRange "5-1" }}{{ end }}'), ['line 2: parseNumberRange "5-1": range number is invalid: "5-1" ends before it starts']);
+  assert.deepEqual(one('\n{{ range $v := parseNumberRange "5-1" }}{{ end }}'), [
+    'line 2: parseNumberRange "5-1": range number is invalid: "5-1" ends before it starts',
+  ]);
   assert.deepEqual(one('{{ range $v := parseNumberRange "1-3" }}{{ $w }}{{ $v.First }}{{ end }}'), [
     'line 1: undefined variable "$w"',
     'line 1: $v is a number; it has no field First',

@@ -67,9 +67,10 @@ test('proxy URL, DNS server and certificate pairs are checked at load, with the 
       'transport.tls.keyFile: required together with transport.tls.certFile',
     ],
   );
-  assert.deepEqual(problems(() => buildServerConfig({ transport: { tls: { keyFile: 'k.pem' } } })), [
-    'transport.tls.certFile: required together with transport.tls.keyFile',
-  ]);
+  assert.deepEqual(
+    problems(() => buildServerConfig({ transport: { tls: { keyFile: 'k.pem' } } })),
+    ['transport.tls.certFile: required together with transport.tls.keyFile'],
+  );
   // Valid forms load.
   buildClientConfig({ dnsServer: '[::1]:53', transport: { proxyURL: 'http://user:p%40ss@[::1]:3128' } });
 });

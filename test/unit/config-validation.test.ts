@@ -58,8 +58,21 @@ describe('per-type keys', () => {
     );
     const [h, m, x] = c.proxies;
     assert.deepEqual(Object.keys(h!).sort(), [
-      'customDomains', 'enabled', 'hostHeaderRewrite', 'httpPassword', 'httpUser', 'inspect', 'localIP', 'localPort', 'locations',
-      'name', 'remotePort', 'routeByHTTPUser', 'subdomain', 'transport', 'type',
+      'customDomains',
+      'enabled',
+      'hostHeaderRewrite',
+      'httpPassword',
+      'httpUser',
+      'inspect',
+      'localIP',
+      'localPort',
+      'locations',
+      'name',
+      'remotePort',
+      'routeByHTTPUser',
+      'subdomain',
+      'transport',
+      'type',
     ]);
     assert.equal(h!.remotePort, 0);
     assert.deepEqual([m!.multiplexer, m!.httpUser, m!.locations], ['httpconnect', '', undefined]);
@@ -87,19 +100,26 @@ describe('required keys', () => {
     );
   });
 
-  test('localPort unless a plugin serves the proxy; a plugin\'s own required key', () => {
+  test("localPort unless a plugin serves the proxy; a plugin's own required key", () => {
     assert.deepEqual(
       problems(() => buildClientConfig(proxies({ name: 'a' }, { name: 'b', plugin: { type: 'static_file' } }, { name: 'c', plugin: { type: 'https2http' } }))),
-      ['proxies[0].localPort: required', 'proxies[1].plugin.localPath: required for plugin type "static_file"', 'proxies[2].plugin.localAddr: required for plugin type "https2http"'],
+      [
+        'proxies[0].localPort: required',
+        'proxies[1].plugin.localPath: required for plugin type "static_file"',
+        'proxies[2].plugin.localAddr: required for plugin type "https2http"',
+      ],
     );
   });
 
   test('visitors need a type, serverName and a bind port (negative = no listener)', () => {
-    assert.deepEqual(problems(() => buildClientConfig(visitors({ name: 'v' }))), [
-      'visitors[0].type: required',
-      'visitors[0].serverName: required',
-      'visitors[0].bindPort: required: the local port to listen on (negative = no listener)',
-    ]);
+    assert.deepEqual(
+      problems(() => buildClientConfig(visitors({ name: 'v' }))),
+      [
+        'visitors[0].type: required',
+        'visitors[0].serverName: required',
+        'visitors[0].bindPort: required: the local port to listen on (negative = no listener)',
+      ],
+    );
     assert.equal(buildClientConfig(visitors({ name: 'v', type: 'stcp', serverName: 's', bindPort: -1 })).visitors[0]!.bindPort, -1);
   });
 
@@ -137,7 +157,18 @@ describe('types, ranges, duplicates, conflicts', () => {
 
   test('duplicate proxy and visitor names', () => {
     assert.deepEqual(
-      problems(() => buildClientConfig({ proxies: [{ name: 'a', localPort: 1 }, { name: 'a', localPort: 2 }], visitors: [{ name: 'v', type: 'stcp', serverName: 's', bindPort: 1 }, { name: 'v', type: 'stcp', serverName: 's', bindPort: 2 }] })),
+      problems(() =>
+        buildClientConfig({
+          proxies: [
+            { name: 'a', localPort: 1 },
+            { name: 'a', localPort: 2 },
+          ],
+          visitors: [
+            { name: 'v', type: 'stcp', serverName: 's', bindPort: 1 },
+            { name: 'v', type: 'stcp', serverName: 's', bindPort: 2 },
+          ],
+        }),
+      ),
       ['proxies[1].name: duplicate proxy name "a"', 'visitors[1].name: duplicate visitor name "v"'],
     );
   });
@@ -146,9 +177,16 @@ describe('types, ranges, duplicates, conflicts', () => {
     assert.deepEqual(
       problems(() =>
         buildClientConfig({
-          auth: { token: 't', tokenSource: { type: 'file', file: { path: 'token.txt' } }, oidc: { clientID: 'c', tokenSource: { type: 'file', file: { path: 'x' } } } },
+          auth: {
+            token: 't',
+            tokenSource: { type: 'file', file: { path: 'token.txt' } },
+            oidc: { clientID: 'c', tokenSource: { type: 'file', file: { path: 'x' } } },
+          },
           transport: { heartbeatInterval: 30, heartbeatTimeout: 10 },
-          proxies: [{ name: 'h', localPort: 1, healthCheck: { type: 'http' } }, { name: 'w', type: 'http', localPort: 1, subdomain: 'a.b' }],
+          proxies: [
+            { name: 'h', localPort: 1, healthCheck: { type: 'http' } },
+            { name: 'w', type: 'http', localPort: 1, subdomain: 'a.b' },
+          ],
         }),
       ),
       [
@@ -159,10 +197,10 @@ describe('types, ranges, duplicates, conflicts', () => {
         'proxies[1].subdomain: "." and "*" are not allowed in "a.b"',
       ],
     );
-    assert.deepEqual(problems(() => buildServerConfig({ auth: { method: 'oidc' }, webServer: { tls: { certFile: 'a' } } })), [
-      'auth.method: "oidc" is not supported by burrow yet; use "token"',
-      'webServer.tls.keyFile: required when webServer.tls is set',
-    ]);
+    assert.deepEqual(
+      problems(() => buildServerConfig({ auth: { method: 'oidc' }, webServer: { tls: { certFile: 'a' } } })),
+      ['auth.method: "oidc" is not supported by burrow yet; use "token"', 'webServer.tls.keyFile: required when webServer.tls is set'],
+    );
   });
 
   test('plugin together with localPort is fine (frp ignores localPort) and warns', () => {
@@ -190,7 +228,10 @@ describe('types, ranges, duplicates, conflicts', () => {
       'proxies[2].healthCheck.type: ignored: a plugin proxy is health checked on its localPort, and none is set (as frp)',
       'proxies[3].plugin.type: "virtual_net" is not supported: it needs a TUN device, which burrow does not create; this proxy will not start',
     ]);
-    assert.deepEqual(problems(() => buildClientConfig(proxies({ name: 'u', type: 'sudp', plugin: { type: 'socks5' } }))), ['proxies[0].localPort: required']);
+    assert.deepEqual(
+      problems(() => buildClientConfig(proxies({ name: 'u', type: 'sudp', plugin: { type: 'socks5' } }))),
+      ['proxies[0].localPort: required'],
+    );
   });
 });
 
@@ -228,11 +269,14 @@ describe('loading files', () => {
     const dir = join(file, '..', 'conf.d');
     mkdirSync(dir);
     writeFileSync(join(dir, 'web.toml'), 'serverAddr = "ignored"\n[[proxies]]\nname = "ok"\nlocalPort = 2\n[[proxies]]\nname = "bad"\nlocalPrt = 3\n');
-    assert.deepEqual(problems(() => loadConfigFile(file)), [
-      'includes[1]: cannot list the directory of "missing/*.toml" (ENOENT)',
-      'conf.d/web.toml: proxies[1].localPrt: unknown key, did you mean localPort?',
-      'conf.d/web.toml: proxies[1].localPort: required',
-    ]);
+    assert.deepEqual(
+      problems(() => loadConfigFile(file)),
+      [
+        'includes[1]: cannot list the directory of "missing/*.toml" (ENOENT)',
+        'conf.d/web.toml: proxies[1].localPrt: unknown key, did you mean localPort?',
+        'conf.d/web.toml: proxies[1].localPort: required',
+      ],
+    );
     writeFileSync(file, 'includes = ["conf.d/*.toml"]\n');
     writeFileSync(join(dir, 'web.toml'), 'serverAddr = "ignored"\n[[proxies]]\nname = "ok"\nlocalPort = 2\n');
     const loaded = loadConfigFile(file);

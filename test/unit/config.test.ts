@@ -29,7 +29,12 @@ test('client defaults follow frp: TLS on, no custom first byte, pool 1, loginFai
   assert.equal(c.transport.poolCount, 1);
   assert.equal(c.loginFailExit, true);
   assert.deepEqual(c.proxies[0], {
-    name: 'ssh', type: 'tcp', enabled: true, localIP: '127.0.0.1', localPort: 22, remotePort: 0,
+    name: 'ssh',
+    type: 'tcp',
+    enabled: true,
+    localIP: '127.0.0.1',
+    localPort: 22,
+    remotePort: 0,
     transport: { useEncryption: false, useCompression: false },
   });
 });
@@ -50,7 +55,10 @@ test('every problem of a file is reported together, each with its path', () => {
     buildClientConfig({
       serverPort: 70000,
       transport: { tcpMux: 'yes' },
-      proxies: [{ name: 'a', localPrt: 22 }, { name: 'a', localPort: 22, type: 'tcpp' }],
+      proxies: [
+        { name: 'a', localPrt: 22 },
+        { name: 'a', localPort: 22, type: 'tcpp' },
+      ],
     }),
   );
   assert.deepEqual(list.sort(), [

@@ -128,7 +128,10 @@ for (const file of ['tcp-plain.json', 'tcp-plain-encrypted-compressed.json']) {
 
     // Each writer's IV is the first 16 bytes of its direction: plain Node AES-128-CFB with that IV
     // (independent of our stream classes) reveals the first frame's type byte.
-    for (const [rest, typeByte] of [[s2c.rest, 0x72], [c2s.rest, transformed ? 0x68 : 0x70]] as const) {
+    for (const [rest, typeByte] of [
+      [s2c.rest, 0x72],
+      [c2s.rest, transformed ? 0x68 : 0x70],
+    ] as const) {
       const wire = Buffer.concat(rest);
       const plain = createDecipheriv('aes-128-cfb', key, wire.subarray(0, 16)).update(wire.subarray(16));
       assert.equal(plain[0], typeByte);

@@ -34,8 +34,11 @@ test('the command words are found around the flags and their values', () => {
   assert.deepEqual(findCommand(['other', 'status'], specs, sub), { path: [], rest: ['other', 'status'] });
 });
 
-test('flags become the config keys they name, over frp\'s flag defaults', () => {
-  const { values } = parseFlags(['-s', 'example.org', '--log-level', 'debug', '--metadatas', 'a=1,b=2'], [...specs, { name: 'metadatas', kind: 'map', path: 'metadatas' }]);
+test("flags become the config keys they name, over frp's flag defaults", () => {
+  const { values } = parseFlags(
+    ['-s', 'example.org', '--log-level', 'debug', '--metadatas', 'a=1,b=2'],
+    [...specs, { name: 'metadatas', kind: 'map', path: 'metadatas' }],
+  );
   assert.deepEqual(configFromFlags(values, [...FRPC_COMMON_FLAGS, { name: 'metadatas', kind: 'map', path: 'metadatas' }], { serverAddr: '127.0.0.1' }), {
     serverAddr: 'example.org',
     log: { level: 'debug' },
@@ -43,7 +46,7 @@ test('flags become the config keys they name, over frp\'s flag defaults', () => 
   });
 });
 
-test("Go durations as --api-timeout takes them", () => {
+test('Go durations as --api-timeout takes them', () => {
   assert.equal(parseGoDuration('30s'), 30_000);
   assert.equal(parseGoDuration('1m30s'), 90_000);
   assert.equal(parseGoDuration('250ms'), 250);

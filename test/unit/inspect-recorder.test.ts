@@ -13,7 +13,7 @@ function record(steps: Array<['req' | 'res', string | Buffer]>, opts: { maxBody?
   const rand = prng(opts.seed ?? 7);
   for (const [side, data] of steps) {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
-    for (const piece of randomPieces(bytes, rand, 9)) (side === 'req' ? rec.request(piece) : rec.response(piece));
+    for (const piece of randomPieces(bytes, rand, 9)) side === 'req' ? rec.request(piece) : rec.response(piece);
   }
   if (opts.close !== false) rec.close();
   return out;
@@ -35,7 +35,14 @@ test('keep-alive exchanges are paired in order, chunked bodies decoded, heads ke
       { seed },
     );
     assert.equal(got.length, 3, `seed ${seed}`);
-    assert.deepEqual(got.map((e) => [e.request.method, e.request.target, e.response?.status]), [['POST', '/hook?a=1', 200], ['PUT', '/up', 201], ['HEAD', '/h', 200]]);
+    assert.deepEqual(
+      got.map((e) => [e.request.method, e.request.target, e.response?.status]),
+      [
+        ['POST', '/hook?a=1', 200],
+        ['PUT', '/up', 201],
+        ['HEAD', '/h', 200],
+      ],
+    );
     assert.equal(text(got[0]!, 'request'), '{"event":"x"}');
     assert.deepEqual(got[0]!.request.headers[1], ['Content-Type', 'application/json']);
     assert.equal(text(got[0]!, 'response'), 'ok');
@@ -57,7 +64,14 @@ test('pipelined requests are matched to their responses in order', () => {
     ['req', 'GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\n\r\n'],
     ['res', 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n1HTTP/1.1 404 Not Found\r\nContent-Length: 1\r\n\r\n2HTTP/1.1 500 Oops\r\nContent-Length: 1\r\n\r\n3'],
   ]);
-  assert.deepEqual(got.map((e) => [e.request.target, e.response?.status, text(e, 'response')]), [['/1', 200, '1'], ['/2', 404, '2'], ['/3', 500, '3']]);
+  assert.deepEqual(
+    got.map((e) => [e.request.target, e.response?.status, text(e, 'response')]),
+    [
+      ['/1', 200, '1'],
+      ['/2', 404, '2'],
+      ['/3', 500, '3'],
+    ],
+  );
 });
 
 test('bodies over the cap keep their first bytes, their full size and a truncated mark', () => {
@@ -141,7 +155,13 @@ test('bodies being recorded share one byte budget across connections, given back
   a.response(Buffer.from('HTTP/1.1 204 No Content\r\n\r\n'));
   b.response(Buffer.from('HTTP/1.1 204 No Content\r\n\r\n'));
   assert.equal(budget.inUse, 0);
-  assert.deepEqual(out.map((e) => [e.request.body.bytes.length, e.request.body.size, e.request.body.truncated]), [[1000, 1000, false], [500, 1000, true]]);
+  assert.deepEqual(
+    out.map((e) => [e.request.body.bytes.length, e.request.body.size, e.request.body.truncated]),
+    [
+      [1000, 1000, false],
+      [500, 1000, true],
+    ],
+  );
 });
 
 test('an early answer to an upload is recorded once the body ends, with the whole body; the next request still records', () => {
@@ -152,10 +172,13 @@ test('an early answer to an upload is recorded once the body ends, with the whol
     ['req', 'GET /next HTTP/1.1\r\nHost: a\r\n\r\n'],
     ['res', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'],
   ]);
-  assert.deepEqual(got.map((e) => [e.request.target, e.response?.status, text(e, 'request'), e.request.body.truncated, e.error]), [
-    ['/up', 413, '1234567890', false, undefined],
-    ['/next', 200, '', false, undefined],
-  ]);
+  assert.deepEqual(
+    got.map((e) => [e.request.target, e.response?.status, text(e, 'request'), e.request.body.truncated, e.error]),
+    [
+      ['/up', 413, '1234567890', false, undefined],
+      ['/next', 200, '', false, undefined],
+    ],
+  );
 
   const cut = record([
     ['req', 'POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n12345'],

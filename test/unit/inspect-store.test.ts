@@ -27,7 +27,10 @@ test('the ring keeps the newest exchanges with increasing ids', async () => {
   const store = new ExchangeStore({ maxExchanges: 3 });
   await store.open();
   for (let i = 1; i <= 5; i++) store.add(exchange(i));
-  assert.deepEqual(store.all().map((e) => e.id), [3, 4, 5]);
+  assert.deepEqual(
+    store.all().map((e) => e.id),
+    [3, 4, 5],
+  );
   assert.equal(store.get(2), undefined);
   assert.equal(store.get(4)!.request.target, '/n/4');
   store.clear();
@@ -46,7 +49,10 @@ test('a store file survives a restart, stays bounded, and skips lines it cannot 
 
   const second = new ExchangeStore({ maxExchanges: 4, file });
   await second.open();
-  assert.deepEqual(second.all().map((e) => e.id), [8, 9, 10, 11]);
+  assert.deepEqual(
+    second.all().map((e) => e.id),
+    [8, 9, 10, 11],
+  );
   const e = second.get(9)!;
   assert.deepEqual([...e.request.body.bytes], [9, 0x00, 0xff, 0x80], 'binary bodies come back byte-exact');
   assert.equal(e.response!.body.truncated, true);
@@ -71,7 +77,10 @@ test('a store that cannot write reports it and keeps recording in memory; a bad 
   store.on('storeError', (err: Error) => errors.push(err));
   rmSync(dir, { recursive: true, force: true });
   for (let i = 1; i <= 8; i++) assert.doesNotThrow(() => store.add(exchange(i)));
-  assert.deepEqual(store.all().map((e) => e.id), [7, 8]);
+  assert.deepEqual(
+    store.all().map((e) => e.id),
+    [7, 8],
+  );
   assert.ok(errors.length >= 1 && errors.length <= 4, `reported, not once per exchange (${errors.length})`);
   await store.close();
 
@@ -89,7 +98,10 @@ test('stored lines that are not whole exchanges are skipped, not served', async 
   appendFileSync(file, JSON.stringify({ ...line, id: 2, startedAt: 'yesterday' }) + '\n');
   const reopened = new ExchangeStore({ maxExchanges: 4, file });
   await reopened.open();
-  assert.deepEqual(reopened.all().map((e) => e.id), [1]);
+  assert.deepEqual(
+    reopened.all().map((e) => e.id),
+    [1],
+  );
   await reopened.close();
 });
 
@@ -97,7 +109,10 @@ test('the stored bodies are bounded in bytes too: the oldest exchanges go first'
   const store = new ExchangeStore({ maxExchanges: 100, maxBodyBytes: 10 });
   await store.open();
   for (let i = 1; i <= 5; i++) store.add(exchange(i)); // 4 body bytes each
-  assert.deepEqual(store.all().map((e) => e.id), [4, 5]);
+  assert.deepEqual(
+    store.all().map((e) => e.id),
+    [4, 5],
+  );
 });
 
 test('the store file is bounded in bytes: past maxStoreBytes it is compacted to the newest that fit in half', async () => {
@@ -121,7 +136,11 @@ test('the store file is bounded in bytes: past maxStoreBytes it is compacted to 
   const ids = again.all().map((e) => e.id);
   assert.ok(ids.length >= 2 && ids.length < 60, `some but not all survive (${ids.length})`);
   assert.equal(ids.at(-1), 60, 'the newest survives');
-  assert.deepEqual(ids, ids.map((_, k) => 60 - ids.length + 1 + k), 'a contiguous newest run');
+  assert.deepEqual(
+    ids,
+    ids.map((_, k) => 60 - ids.length + 1 + k),
+    'a contiguous newest run',
+  );
   await again.close();
 });
 
@@ -136,10 +155,16 @@ test('an exchange whose line alone exceeds the budget stays in memory but not in
   store.add(exchange(3));
   await store.close();
   assert.ok(statSync(file).size <= 2048);
-  assert.deepEqual(store.all().map((e) => e.id), [1, 2, 3]);
+  assert.deepEqual(
+    store.all().map((e) => e.id),
+    [1, 2, 3],
+  );
   const again = new ExchangeStore({ maxExchanges: 10, maxStoreBytes: 2048, file });
   await again.open();
-  assert.deepEqual(again.all().map((e) => e.id), [1, 3]);
+  assert.deepEqual(
+    again.all().map((e) => e.id),
+    [1, 3],
+  );
   await again.close();
 });
 
@@ -170,7 +195,7 @@ test('the rewrite follows no symlink: neither a planted temp name nor the store 
   await store.open();
   for (let i = 1; i <= 6; i++) store.add(exchange(i));
   await store.close();
-  assert.equal(readFileSync(victim, 'utf8'), 'keep me\n', 'the symlinks\' target is untouched');
+  assert.equal(readFileSync(victim, 'utf8'), 'keep me\n', "the symlinks' target is untouched");
   assert.ok(lstatSync(file).isFile(), 'the store path is now our own regular file');
   assert.equal(lstatSync(file).mode & 0o777, 0o600);
   assert.ok(lstatSync(`${file}.tmp`).isSymbolicLink(), 'the planted name is left alone');

@@ -35,13 +35,16 @@ test('log.to a file: one line per event, rotated daily, older than maxDays delet
   assert.equal(JSON.parse(lines[0]!).level, 'warn');
 });
 
-test('the file sink does not write on the caller\'s turn; lines reach the disk in order', async () => {
+test("the file sink does not write on the caller's turn; lines reach the disk in order", async () => {
   const file = join(mkdtempSync(join(tmpdir(), 'burrow-log-')), 'a.log');
   const sink = createFileSink(file, 0);
   for (let i = 0; i < 200; i++) sink(`line ${i}`);
   assert.equal(existsSync(file) ? readFileSync(file, 'utf8') : '', '', 'nothing written on this turn');
   await sink.close();
-  assert.deepEqual(fileLines(file), Array.from({ length: 200 }, (_, i) => `line ${i}`));
+  assert.deepEqual(
+    fileLines(file),
+    Array.from({ length: 200 }, (_, i) => `line ${i}`),
+  );
   assert.equal(sink.dropped, 0);
 });
 
@@ -58,7 +61,11 @@ test('a full queue drops lines, counts them, and reports the count in the file o
   await sink.close();
   const lines = fileLines(file).map((l) => JSON.parse(l) as { n?: number | string; msg?: string; count?: number });
   const kept = lines.filter((l) => typeof l.n === 'number').map((l) => l.n);
-  assert.deepEqual(kept, Array.from({ length: total - dropped }, (_, i) => i), 'the oldest are kept, in order');
+  assert.deepEqual(
+    kept,
+    Array.from({ length: total - dropped }, (_, i) => i),
+    'the oldest are kept, in order',
+  );
   const notice = lines.find((l) => l.msg !== undefined);
   assert.ok(notice, 'a notice line');
   assert.match(notice.msg!, /log lines dropped/);
@@ -80,5 +87,8 @@ test('lines still queued when the process exits are written before it goes', () 
   );
   const r = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(fileLines(file), Array.from({ length: 1000 }, (_, i) => `exit line ${i}`));
+  assert.deepEqual(
+    fileLines(file),
+    Array.from({ length: 1000 }, (_, i) => `exit line ${i}`),
+  );
 });

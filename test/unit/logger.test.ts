@@ -11,7 +11,7 @@ function capture(format: 'text' | 'json'): { lines: string[]; log: ReturnType<ty
   return { lines, log: createLogger({ level: 'debug', format, write: (l) => lines.push(l) }) };
 }
 
-test('text lines: a peer\'s string cannot break the line or reach the terminal as a control character', () => {
+test("text lines: a peer's string cannot break the line or reach the terminal as a control character", () => {
   const { lines, log } = capture('text');
   log.info(`bad request ${forged}`, { host: forged, path: '/a\x1b]0;title\x07', plain: 'ok', n: 3 });
   assert.equal(lines.length, 1);

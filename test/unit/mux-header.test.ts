@@ -50,9 +50,15 @@ test('decode rejects a foreign version, an unknown type and short input with BUR
     Buffer.from('0000000000000001000000', 'hex'), // 11 bytes
   ];
   for (const b of bad) {
-    assert.throws(() => decodeHeader(b), (err) => isBurrowError(err, 'BURROW_MUX_PROTOCOL'));
+    assert.throws(
+      () => decodeHeader(b),
+      (err) => isBurrowError(err, 'BURROW_MUX_PROTOCOL'),
+    );
   }
-  assert.throws(() => decodeHeader(Buffer.alloc(12), 1), (err) => isBurrowError(err, 'BURROW_MUX_PROTOCOL'));
+  assert.throws(
+    () => decodeHeader(Buffer.alloc(12), 1),
+    (err) => isBurrowError(err, 'BURROW_MUX_PROTOCOL'),
+  );
 });
 
 test('encode rejects out-of-range fields and a buffer without room', () => {
@@ -65,8 +71,15 @@ test('encode rejects out-of-range fields and a buffer without room', () => {
     { ...ok, length: 2 ** 32 },
     { ...ok, length: 1.5 },
   ];
-  for (const h of bad) assert.throws(() => encodeHeader(h), (err) => isBurrowError(err, 'BURROW_MUX_PROTOCOL'));
-  assert.throws(() => encodeHeader(ok, Buffer.alloc(15), 4), (err) => isBurrowError(err, 'BURROW_MUX_PROTOCOL'));
+  for (const h of bad)
+    assert.throws(
+      () => encodeHeader(h),
+      (err) => isBurrowError(err, 'BURROW_MUX_PROTOCOL'),
+    );
+  assert.throws(
+    () => encodeHeader(ok, Buffer.alloc(15), 4),
+    (err) => isBurrowError(err, 'BURROW_MUX_PROTOCOL'),
+  );
 });
 
 /** Records what a FrameReader reports, payload pieces joined per frame. */
@@ -111,8 +124,20 @@ test('the streaming frame reader reports the same frames however the bytes are c
     const cuts = new Set<number>();
     const count = rand(200);
     for (let i = 0; i < count; i++) cuts.add(rand(input.length));
-    assert.deepEqual(recordFrames(input, [...cuts].sort((a, b) => a - b)), reference);
+    assert.deepEqual(
+      recordFrames(
+        input,
+        [...cuts].sort((a, b) => a - b),
+      ),
+      reference,
+    );
   }
   // One byte at a time.
-  assert.deepEqual(recordFrames(input, Array.from({ length: input.length - 1 }, (_, i) => i + 1)), reference);
+  assert.deepEqual(
+    recordFrames(
+      input,
+      Array.from({ length: input.length - 1 }, (_, i) => i + 1),
+    ),
+    reference,
+  );
 });

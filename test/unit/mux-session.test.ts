@@ -446,12 +446,7 @@ test('malformed input destroys the session with a coded error and never throws',
     ['SYN reusing a live id', Buffer.concat([open1, open1]), 'BURROW_MUX_PROTOCOL', GoAwayCode.ProtocolError],
     ['SYN with an id of the wrong side', hdr(FrameType.WindowUpdate, Flag.SYN, 2, 0), 'BURROW_MUX_PROTOCOL', GoAwayCode.ProtocolError],
     ['frame longer than any window', hdr(FrameType.Data, 0, 9, MAX_WINDOW + 1), 'BURROW_MUX_WINDOW_EXCEEDED', GoAwayCode.ProtocolError],
-    [
-      'data over the initial window',
-      Buffer.concat([open1, hdr(FrameType.Data, 0, 1, 256 * 1024 + 1)]),
-      'BURROW_MUX_WINDOW_EXCEEDED',
-      GoAwayCode.ProtocolError,
-    ],
+    ['data over the initial window', Buffer.concat([open1, hdr(FrameType.Data, 0, 1, 256 * 1024 + 1)]), 'BURROW_MUX_WINDOW_EXCEEDED', GoAwayCode.ProtocolError],
     ['GoAway with an error code', hdr(FrameType.GoAway, 0, 0, GoAwayCode.InternalError), 'BURROW_MUX_GO_AWAY', undefined],
   ];
   for (const [name, bytes, code, goAwayCode] of cases) {

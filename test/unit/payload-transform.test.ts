@@ -112,12 +112,7 @@ test('payload bytes read past StartWorkConn are decoded once put back on the soc
   const encryptor = new CfbEncryptor(KEY);
   const framer = new SnappyFrameEncoder();
   const payload = Buffer.from('hello burrow\n'.repeat(100));
-  a.end(
-    Buffer.concat([
-      encodeMessage({ type: 'StartWorkConn', body: { proxy_name: 'nas.echo' } }),
-      encryptor.update(framer.encode(payload)),
-    ]),
-  );
+  a.end(Buffer.concat([encodeMessage({ type: 'StartWorkConn', body: { proxy_name: 'nas.echo' } }), encryptor.update(framer.encode(payload))]));
 
   // Read the frame in paused mode, as the session code does, then put the extra bytes back.
   const decoder = new MessageDecoder();

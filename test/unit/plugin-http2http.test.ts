@@ -5,7 +5,12 @@ import { after, before, describe, it } from 'node:test';
 import { createHttp2HttpPlugin } from '../../src/plugin/http2http.js';
 import { listenHttp, rawExchange, servePlugin, testContext, type PluginHarness } from '../helpers/plugin-harness.js';
 
-function get(port: number, path: string, headers: http.OutgoingHttpHeaders = {}, body?: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function get(
+  port: number,
+  path: string,
+  headers: http.OutgoingHttpHeaders = {},
+  body?: string,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, path, method: body === undefined ? 'GET' : 'POST', headers, agent: false }, (res) => {
       let text = '';
@@ -38,7 +43,12 @@ describe('plugin http2http', () => {
       socket.pipe(socket);
     });
     backendPort = await listenHttp(backend);
-    const settings = { type: 'http2http' as const, localAddr: `127.0.0.1:${backendPort}`, hostHeaderRewrite: 'rewrite.test.com', requestHeaders: { set: { 'x-from-where': 'frp' } } };
+    const settings = {
+      type: 'http2http' as const,
+      localAddr: `127.0.0.1:${backendPort}`,
+      hostHeaderRewrite: 'rewrite.test.com',
+      requestHeaders: { set: { 'x-from-where': 'frp' } },
+    };
     harness = await servePlugin(createHttp2HttpPlugin(settings, testContext().context), { source: { address: '9.9.9.9', port: 1234 } });
     plainHarness = await servePlugin(createHttp2HttpPlugin({ type: 'http2http', localAddr: `127.0.0.1:${backendPort}` }, testContext().context), {}, true);
   });

@@ -15,7 +15,11 @@ describe('plugin http2https', () => {
       res.end(JSON.stringify({ xff: req.headers['x-forwarded-for'], xfp: req.headers['x-forwarded-proto'] ?? null, host: req.headers.host }));
     });
     const port = await listenHttp(backend);
-    harness = await servePlugin(createHttp2HttpsPlugin({ type: 'http2https', localAddr: `127.0.0.1:${port}` }, testContext().context), { source: { address: '9.9.9.9', port: 1 } }, true);
+    harness = await servePlugin(
+      createHttp2HttpsPlugin({ type: 'http2https', localAddr: `127.0.0.1:${port}` }, testContext().context),
+      { source: { address: '9.9.9.9', port: 1 } },
+      true,
+    );
   });
 
   after(async () => {
@@ -26,11 +30,20 @@ describe('plugin http2https', () => {
 
   it('forwards to an HTTPS service and keeps the incoming X-Forwarded-For unchanged (frp e2e real_ip)', async () => {
     const body = await new Promise<string>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: harness.port, path: '/', headers: { host: 'normal.example.com', 'x-forwarded-for': '2.2.2.2, 3.3.3.3, 127.0.0.1' }, agent: false }, (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => resolve(text));
-      });
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: harness.port,
+          path: '/',
+          headers: { host: 'normal.example.com', 'x-forwarded-for': '2.2.2.2, 3.3.3.3, 127.0.0.1' },
+          agent: false,
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve(text));
+        },
+      );
       req.on('error', reject);
       req.end();
     });

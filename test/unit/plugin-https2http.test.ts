@@ -16,7 +16,15 @@ describe('plugin https2http', () => {
 
   before(async () => {
     backend = http.createServer((req, res) => {
-      res.end(JSON.stringify({ xff: req.headers['x-forwarded-for'], xfh: req.headers['x-forwarded-host'], xfp: req.headers['x-forwarded-proto'], host: req.headers.host, v: req.httpVersion }));
+      res.end(
+        JSON.stringify({
+          xff: req.headers['x-forwarded-for'],
+          xfh: req.headers['x-forwarded-host'],
+          xfp: req.headers['x-forwarded-proto'],
+          host: req.headers.host,
+          v: req.httpVersion,
+        }),
+      );
     });
     const port = await listenHttp(backend);
     dir = mkdtempSync(join(tmpdir(), 'plugin-https2http-'));
@@ -75,7 +83,11 @@ describe('plugin https2http', () => {
 
   it('refuses unreadable certificate files when made', () => {
     assert.throws(
-      () => createHttps2HttpPlugin({ type: 'https2http', localAddr: '127.0.0.1:1', crtPath: '/nonexistent.crt', keyPath: '/nonexistent.key' }, testContext().context),
+      () =>
+        createHttps2HttpPlugin(
+          { type: 'https2http', localAddr: '127.0.0.1:1', crtPath: '/nonexistent.crt', keyPath: '/nonexistent.key' },
+          testContext().context,
+        ),
       { code: 'BURROW_CONFIG_INVALID' },
     );
   });

@@ -8,17 +8,31 @@ import { testContext } from '../helpers/plugin-harness.js';
 
 describe('plugin registry', () => {
   it('has a factory for every plugin type the config accepts', () => {
-    const types: ClientPluginType[] = ['http_proxy', 'socks5', 'static_file', 'unix_domain_socket', 'http2https', 'http2http', 'https2http', 'https2https', 'tls2raw', 'virtual_net'];
+    const types: ClientPluginType[] = [
+      'http_proxy',
+      'socks5',
+      'static_file',
+      'unix_domain_socket',
+      'http2https',
+      'http2http',
+      'https2http',
+      'https2https',
+      'tls2raw',
+      'virtual_net',
+    ];
     assert.deepEqual(Object.keys(CLIENT_PLUGINS).sort(), [...types].sort());
   });
 
   it('refuses virtual_net with a clear error naming plugin.type and why', () => {
-    assert.throws(() => createClientPlugin({ type: 'virtual_net' }, testContext().context), (err: Error & { code?: string }) => {
-      assert.equal(err.code, 'BURROW_CONFIG_INVALID');
-      assert.match(err.message, /plugin\.type "virtual_net" is not supported: it needs a TUN device/);
-      assert.match(err.message, /proxy p1/);
-      return true;
-    });
+    assert.throws(
+      () => createClientPlugin({ type: 'virtual_net' }, testContext().context),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'BURROW_CONFIG_INVALID');
+        assert.match(err.message, /plugin\.type "virtual_net" is not supported: it needs a TUN device/);
+        assert.match(err.message, /proxy p1/);
+        return true;
+      },
+    );
   });
 
   it('makes and closes each other plugin', async () => {
@@ -35,12 +49,21 @@ describe('plugin registry', () => {
 describe('connection info and PROXY protocol', () => {
   it('carries addresses only when src_addr and src_port are both set, as frp', () => {
     assert.deepEqual(connectionInfoFromStart({ src_addr: '1.2.3.4' }), {});
-    assert.deepEqual(connectionInfoFromStart({ src_addr: '1.2.3.4', src_port: 5 }), { source: { address: '1.2.3.4', port: 5 }, destination: { address: '127.0.0.1', port: 0 } });
+    assert.deepEqual(connectionInfoFromStart({ src_addr: '1.2.3.4', src_port: 5 }), {
+      source: { address: '1.2.3.4', port: 5 },
+      destination: { address: '127.0.0.1', port: 0 },
+    });
   });
 
   it('writes v1 and v2 headers, IPv4 and IPv6', () => {
-    assert.equal(encodeProxyProtocolHeader('v1', { address: '1.2.3.4', port: 1 }, { address: '::ffff:5.6.7.8', port: 2 })?.toString(), 'PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n');
-    assert.equal(encodeProxyProtocolHeader('v1', { address: '::1', port: 1 }, { address: '1.2.3.4', port: 2 })?.toString(), 'PROXY TCP6 ::1 ::ffff:1.2.3.4 1 2\r\n');
+    assert.equal(
+      encodeProxyProtocolHeader('v1', { address: '1.2.3.4', port: 1 }, { address: '::ffff:5.6.7.8', port: 2 })?.toString(),
+      'PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n',
+    );
+    assert.equal(
+      encodeProxyProtocolHeader('v1', { address: '::1', port: 1 }, { address: '1.2.3.4', port: 2 })?.toString(),
+      'PROXY TCP6 ::1 ::ffff:1.2.3.4 1 2\r\n',
+    );
     const v6 = encodeProxyProtocolHeader('v2', { address: '::1', port: 1 }, { address: '::2', port: 2 });
     assert.equal(v6?.length, 16 + 36);
     assert.equal(v6?.[13], 0x21);

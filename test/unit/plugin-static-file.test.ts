@@ -35,7 +35,9 @@ describe('plugin static_file', () => {
     writeFileSync(join(outside, 'secret.txt'), 'do not serve');
     symlinkSync(join(outside, 'secret.txt'), join(root, 'link.txt'));
     plain = await servePlugin(createStaticFilePlugin({ type: 'static_file', localPath: root }, testContext().context), {}, true);
-    guarded = await servePlugin(createStaticFilePlugin({ type: 'static_file', localPath: root, stripPrefix: 'static', httpUser: 'abc', httpPassword: '123' }, testContext().context));
+    guarded = await servePlugin(
+      createStaticFilePlugin({ type: 'static_file', localPath: root, stripPrefix: 'static', httpUser: 'abc', httpPassword: '123' }, testContext().context),
+    );
   });
 
   after(async () => {

@@ -28,5 +28,8 @@ test('verifyTokenDigest accepts the exact digest only', () => {
 });
 
 test('a timestamp that is not whole seconds is refused, not silently formatted', () => {
-  assert.throws(() => tokenDigest('abc', 1700000000.5), (err: unknown) => isBurrowError(err, 'BURROW_AUTH_FAILED'));
+  assert.throws(
+    () => tokenDigest('abc', 1700000000.5),
+    (err: unknown) => isBurrowError(err, 'BURROW_AUTH_FAILED'),
+  );
 });

@@ -146,9 +146,7 @@ test('encoder: omitempty, sorted map keys, always-written detect_behavior, HTML 
 });
 
 test('encoder refuses bodies the peer would reject and values of the wrong type', () => {
-  expectCode('BURROW_FRAME_TOO_LARGE', () =>
-    encodeMessage({ type: 'Pong', body: { error: 'x'.repeat(MAX_MESSAGE_BODY) } }),
-  );
+  expectCode('BURROW_FRAME_TOO_LARGE', () => encodeMessage({ type: 'Pong', body: { error: 'x'.repeat(MAX_MESSAGE_BODY) } }));
   expectCode('BURROW_BAD_FRAME', () => encodeMessage({ type: 'Ping', body: { timestamp: 1.5 } }), /Ping\.timestamp/);
 });
 
@@ -191,7 +189,10 @@ test('chaotic chunking: any chunk sizes give the same message sequence', () => {
   const bytes = Buffer.concat(SAMPLE.map(encodeMessage));
   const reference = decodeAll(bytes);
   assert.equal(reference.length, SAMPLE.length);
-  assert.deepEqual(decodeAll(bytes, () => 1), reference);
+  assert.deepEqual(
+    decodeAll(bytes, () => 1),
+    reference,
+  );
   for (let seed = 1; seed <= 200; seed++) {
     const rand = prng(seed);
     const maxChunk = 1 + rand(bytes.length);

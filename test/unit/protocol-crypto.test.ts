@@ -57,7 +57,10 @@ test('the IV may arrive one byte at a time', () => {
   const dec = new CfbDecryptor(key);
   const out: Buffer[] = [];
   for (const byte of wire) out.push(dec.update(Buffer.from([byte])));
-  assert.deepEqual(out.slice(0, 16).map((b) => b.length), new Array(16).fill(0));
+  assert.deepEqual(
+    out.slice(0, 16).map((b) => b.length),
+    new Array(16).fill(0),
+  );
   assert.equal(Buffer.concat(out).toString(), 'hello');
 });
 

@@ -19,7 +19,10 @@ describe('RefusalLog: pre-auth refusals at debug, warnings summed per interval',
       for (let i = 0; i < 11; i++) log.refused('login timeout', `10.0.0.${1 + (i % 3)}`);
       log.refused('other', '10.0.0.9');
       assert.equal(lines.filter((l) => l.level === 'debug').length, 13, 'each one at debug');
-      assert.deepEqual(lines.filter((l) => l.level === 'warn').map((l) => l.msg), ['connection refused: login timeout', 'connection refused: other']);
+      assert.deepEqual(
+        lines.filter((l) => l.level === 'warn').map((l) => l.msg),
+        ['connection refused: login timeout', 'connection refused: other'],
+      );
       mock.timers.tick(60_000);
       const warns = lines.filter((l) => l.level === 'warn').map((l) => l.msg);
       assert.deepEqual(warns.slice(2), ['11 connections refused in the last 60 s: login timeout (from 3 addresses)']);
@@ -61,7 +64,10 @@ describe('RefusalLog: pre-auth refusals at debug, warnings summed per interval',
       const warns = lines.filter((l) => l.level === 'warn').map((l) => l.msg);
       assert.equal(warns.length, 65);
       assert.match(warns.at(-1)!, /^connection refused: other reasons/);
-      assert.ok(lines.some((l) => l.level === 'debug' && l.msg === 'connection refused: login refused: token mismatch'), 'the debug line keeps the real reason');
+      assert.ok(
+        lines.some((l) => l.level === 'debug' && l.msg === 'connection refused: login refused: token mismatch'),
+        'the debug line keeps the real reason',
+      );
       mock.timers.tick(60_000);
       assert.match(lines.at(-1)!.msg, /^1 connection refused in the last 60 s: other reasons/);
       log.close();

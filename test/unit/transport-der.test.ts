@@ -21,7 +21,10 @@ test('object identifiers use base-128 arcs with the first two folded', () => {
   assert.equal(hex(derOid('2.5.29.17')), '0603551d11');
   assert.equal(hex(derOid('1.2.840.10045.4.3.2')), '06082a8648ce3d040302');
   assert.equal(decodeOid(derOid('1.3.6.1.5.5.7.3.1').subarray(2)), '1.3.6.1.5.5.7.3.1');
-  assert.throws(() => derOid('1'), (err: unknown) => isBurrowError(err, 'BURROW_TLS'));
+  assert.throws(
+    () => derOid('1'),
+    (err: unknown) => isBurrowError(err, 'BURROW_TLS'),
+  );
 });
 
 test('integers are minimal: leading zeros dropped, one added back for a set top bit', () => {

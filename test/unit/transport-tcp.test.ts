@@ -72,18 +72,27 @@ test('bad dial and listen options are refused before touching the network', asyn
   await assert.rejects(tcpTransport.dial({ host: '127.0.0.1', port: 70_000 }), invalid);
   await assert.rejects(tcpTransport.dial({ host: '', port: 7000 }), invalid);
   await assert.rejects(tcpTransport.dial({ host: '127.0.0.1', port: 7000, timeoutMs: -1 }), invalid);
-  await assert.rejects(tcpTransport.listen(listenOptions({ port: -1 }), () => {}), invalid);
-  await assert.rejects(tcpTransport.listen(listenOptions({ sniffTimeoutMs: 0 }), () => {}), invalid);
+  await assert.rejects(
+    tcpTransport.listen(listenOptions({ port: -1 }), () => {}),
+    invalid,
+  );
+  await assert.rejects(
+    tcpTransport.listen(listenOptions({ sniffTimeoutMs: 0 }), () => {}),
+    invalid,
+  );
 });
 
 test('listening on a port already in use rejects with BURROW_LISTEN_FAILED', async () => {
   const first = await tcpTransport.listen(listenOptions(), () => {});
   try {
-    await assert.rejects(tcpTransport.listen(listenOptions({ port: first.port }), () => {}), (err: unknown) => {
-      assert.ok(isBurrowError(err, 'BURROW_LISTEN_FAILED'));
-      assert.match(err.message, /address already in use/);
-      return true;
-    });
+    await assert.rejects(
+      tcpTransport.listen(listenOptions({ port: first.port }), () => {}),
+      (err: unknown) => {
+        assert.ok(isBurrowError(err, 'BURROW_LISTEN_FAILED'));
+        assert.match(err.message, /address already in use/);
+        return true;
+      },
+    );
   } finally {
     await first.close();
   }
@@ -127,10 +136,7 @@ test('close() drops connections still being sniffed and keeps handed-out ones', 
   const accepted = queue<AcceptedConnection>();
   // A long sniff timeout: only close() can end the silent connection in time.
   const reported: Error[] = [];
-  const listener = await tcpTransport.listen(
-    listenOptions({ sniffTimeoutMs: 600_000, onError: (err) => reported.push(err) }),
-    accepted.push,
-  );
+  const listener = await tcpTransport.listen(listenOptions({ sniffTimeoutMs: 600_000, onError: (err) => reported.push(err) }), accepted.push);
   let conn: AcceptedConnection;
   let active: Duplex;
   let silentClosed: Promise<void>;
@@ -149,9 +155,7 @@ test('close() drops connections still being sniffed and keeps handed-out ones', 
   }
   await listener.close(); // idempotent
   await silentClosed;
-  await assert.rejects(tcpTransport.dial({ host: '127.0.0.1', port: listener.port }), (err: unknown) =>
-    isBurrowError(err, 'BURROW_DIAL_FAILED'),
-  );
+  await assert.rejects(tcpTransport.dial({ host: '127.0.0.1', port: listener.port }), (err: unknown) => isBurrowError(err, 'BURROW_DIAL_FAILED'));
 
   // The handed-out connection still works after the listener is gone.
   assert.equal((await readBytes(conn.stream, 1)).toString(), 'x');

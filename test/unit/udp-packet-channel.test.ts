@@ -29,7 +29,11 @@ test('udp payload stream: Pings at the heartbeat interval; datagrams of one loop
   clock.tick(1);
   clock.tick(30_000);
   await waitFor(() => seen.length >= 2, 'two heartbeats');
-  assert.deepEqual(seen.map((m) => m.type), ['Ping', 'Ping'], 'one Ping per interval, nothing else');
+  assert.deepEqual(
+    seen.map((m) => m.type),
+    ['Ping', 'Ping'],
+    'one Ping per interval, nothing else',
+  );
   reads = 0;
   const to = { ip: '127.0.0.1', port: 5000, zone: '' };
   for (let i = 0; i < 50; i++) channel.send(Buffer.from(`d${i}`), to);

@@ -46,7 +46,10 @@ test('a 64 KiB datagram fits the udp stream limit but not the control limit; cha
   assert.ok(bodyLength > MAX_MESSAGE_BODY && bodyLength <= UDP_STREAM_MAX_BODY, `body ${bodyLength}`);
   const control = new MessageDecoder();
   control.push(frame);
-  assert.throws(() => control.next(), (err: unknown) => isBurrowError(err, 'BURROW_FRAME_TOO_LARGE'));
+  assert.throws(
+    () => control.next(),
+    (err: unknown) => isBurrowError(err, 'BURROW_FRAME_TOO_LARGE'),
+  );
   const stream = new MessageDecoder({ maxBodyLength: UDP_STREAM_MAX_BODY });
   for (const piece of randomPieces(Buffer.concat([frame, frame]), prng(9), 7000)) stream.push(piece);
   for (let i = 0; i < 2; i++) {
@@ -56,7 +59,10 @@ test('a 64 KiB datagram fits the udp stream limit but not the control limit; cha
     assert.ok(got.equals(payload));
     assert.deepEqual(addr, { ip: 'fe80::1', port: 65535, zone: 'eth0-long-name' });
   }
-  assert.throws(() => encodeUdpPacket(Buffer.alloc(65536), USER), (err: unknown) => isBurrowError(err, 'BURROW_FRAME_TOO_LARGE'));
+  assert.throws(
+    () => encodeUdpPacket(Buffer.alloc(65536), USER),
+    (err: unknown) => isBurrowError(err, 'BURROW_FRAME_TOO_LARGE'),
+  );
 });
 
 test('forged packets are refused with BURROW_BAD_FRAME', () => {
@@ -69,7 +75,11 @@ test('forged packets are refused with BURROW_BAD_FRAME', () => {
     { c: 'aGVsbG8=', r: { IP: '1.2.3.4', Port: 70000 } },
   ];
   for (const body of bad) {
-    assert.throws(() => decodeUdpPacket(body), (err: unknown) => isBurrowError(err, 'BURROW_BAD_FRAME'), JSON.stringify(body));
+    assert.throws(
+      () => decodeUdpPacket(body),
+      (err: unknown) => isBurrowError(err, 'BURROW_BAD_FRAME'),
+      JSON.stringify(body),
+    );
   }
 });
 

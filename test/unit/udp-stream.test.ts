@@ -35,7 +35,8 @@ async function lossyRelay(seed: number, loss: number): Promise<{ portA: number; 
     const send = (): void => {
       if (!closed) to.send(msg, port, '127.0.0.1');
     };
-    if (r < loss * 1.5) setTimeout(send, 5); // reordered
+    if (r < loss * 1.5)
+      setTimeout(send, 5); // reordered
     else send();
     if (r > 1 - loss / 2) send(); // duplicated
   };
@@ -65,7 +66,10 @@ async function pair(loss: number, seed = 1): Promise<{ a: UdpStream; b: UdpStrea
   const a = new UdpStream({ ...common, socket: sa, peer: { ip: '127.0.0.1', port: relay.portA }, initiator: true });
   const b = new UdpStream({ ...common, socket: sb, peer: { ip: '127.0.0.1', port: relay.portB }, initiator: false });
   await Promise.all([a.ready(), b.ready()]);
-  return { a, b, close: () => {
+  return {
+    a,
+    b,
+    close: () => {
       a.destroy();
       b.destroy();
       relay.close();

@@ -39,7 +39,10 @@ test('chunked: extensions and trailers are followed to the exact end, in any spl
     assert.deepEqual(frame({ type: 'chunked' }, randomPieces(data, rand, 1 + rand(30))), { bodyBytes: CHUNKED_BODY.length, done: true }, `round ${round}`);
   }
   assert.deepEqual(
-    frame({ type: 'chunked' }, [...data].map((b) => Buffer.from([b]))),
+    frame(
+      { type: 'chunked' },
+      [...data].map((b) => Buffer.from([b])),
+    ),
     { bodyBytes: CHUNKED_BODY.length, done: true },
   );
   // Stopping one byte short leaves it unfinished.
@@ -65,7 +68,10 @@ test('content-length: counts across chunks and stops at the boundary', () => {
   assert.equal(framer.consume(Buffer.from('cdef')), 2);
   assert.equal(framer.done, true);
   assert.equal(framer.consume(Buffer.from('g')), 0);
-  assert.throws(() => new BodyFramer({ type: 'length', length: 2n ** 64n }), (err: unknown) => isBurrowError(err, 'BURROW_HTTP_BAD_REQUEST'));
+  assert.throws(
+    () => new BodyFramer({ type: 'length', length: 2n ** 64n }),
+    (err: unknown) => isBurrowError(err, 'BURROW_HTTP_BAD_REQUEST'),
+  );
 });
 
 test('none and until-close', () => {
@@ -92,7 +98,11 @@ test('malformed chunked framing is refused: 400 for requests, 502 code for respo
     ['end of trailers not CRLF', '0\r\n\rX'],
   ];
   for (const [name, text] of cases) {
-    assert.throws(() => new BodyFramer({ type: 'chunked' }).consume(Buffer.from(text, 'latin1')), (err: unknown) => isBurrowError(err, 'BURROW_HTTP_BAD_REQUEST'), name);
+    assert.throws(
+      () => new BodyFramer({ type: 'chunked' }).consume(Buffer.from(text, 'latin1')),
+      (err: unknown) => isBurrowError(err, 'BURROW_HTTP_BAD_REQUEST'),
+      name,
+    );
     assert.throws(
       () => new BodyFramer({ type: 'chunked' }, { side: 'response' }).consume(Buffer.from(text, 'latin1')),
       (err: unknown) => isBurrowError(err, 'BURROW_HTTP_BAD_RESPONSE'),
@@ -114,9 +124,15 @@ test('a chunk-size line and a trailer section are bounded', () => {
   );
   const small = new BodyFramer({ type: 'chunked' }, { maxChunkLineBytes: 8, maxTrailerBytes: 10 });
   assert.equal(small.consume(Buffer.from('1;abcd\r\nA\r\n')), 11);
-  assert.throws(() => small.consume(Buffer.from('1;abcdefgh\r\n')), (err: unknown) => isBurrowError(err, 'BURROW_HTTP_BAD_REQUEST'));
+  assert.throws(
+    () => small.consume(Buffer.from('1;abcdefgh\r\n')),
+    (err: unknown) => isBurrowError(err, 'BURROW_HTTP_BAD_REQUEST'),
+  );
   const trailers = new BodyFramer({ type: 'chunked' }, { maxTrailerBytes: 10 });
-  assert.throws(() => trailers.consume(Buffer.from('0\r\nX-Long: 123456\r\n\r\n')), (err: unknown) => isBurrowError(err, /* 400 */ 'BURROW_HTTP_BAD_REQUEST'));
+  assert.throws(
+    () => trailers.consume(Buffer.from('0\r\nX-Long: 123456\r\n\r\n')),
+    (err: unknown) => isBurrowError(err, /* 400 */ 'BURROW_HTTP_BAD_REQUEST'),
+  );
 });
 
 function requestHead(text: string): RequestHead {
@@ -149,8 +165,9 @@ test('response body kinds: HEAD, 1xx, 204, 304 have none; CL, chunked, until clo
   assert.deepEqual(responseBodyKind('GET', responseHead('HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n')), { type: 'until-close' });
   assert.deepEqual(responseBodyKind('GET', responseHead('HTTP/1.0 200 OK\r\n\r\n')), { type: 'until-close' });
   assert.deepEqual(responseBodyKind('CONNECT', responseHead('HTTP/1.1 200 Connection established\r\n\r\n')), { type: 'until-close' });
-  assert.throws(() => responseBodyKind('GET', responseHead('HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n')), (err: unknown) =>
-    isBurrowError(err, 'BURROW_HTTP_BAD_RESPONSE'),
+  assert.throws(
+    () => responseBodyKind('GET', responseHead('HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n')),
+    (err: unknown) => isBurrowError(err, 'BURROW_HTTP_BAD_RESPONSE'),
   );
 
   const early = responseHead('HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n');
@@ -165,9 +182,13 @@ test('response body kinds: HEAD, 1xx, 204, 304 have none; CL, chunked, until clo
   const noReason = responseHead('HTTP/1.1 200\r\n\r\n');
   assert.equal(noReason.status, 200);
   assert.equal(noReason.reason, '');
-  assert.throws(() => new ResponseHeadParser().push(Buffer.from('HTTP/1.1 20 OK\r\n\r\n')), (err: unknown) => isBurrowError(err, 'BURROW_HTTP_BAD_RESPONSE'));
-  assert.throws(() => new ResponseHeadParser({ maxHeadBytes: 30 }).push(Buffer.from(ok + 'x'.repeat(40))), (err: unknown) =>
-    isBurrowError(err, 'BURROW_HTTP_BAD_RESPONSE'),
+  assert.throws(
+    () => new ResponseHeadParser().push(Buffer.from('HTTP/1.1 20 OK\r\n\r\n')),
+    (err: unknown) => isBurrowError(err, 'BURROW_HTTP_BAD_RESPONSE'),
+  );
+  assert.throws(
+    () => new ResponseHeadParser({ maxHeadBytes: 30 }).push(Buffer.from(ok + 'x'.repeat(40))),
+    (err: unknown) => isBurrowError(err, 'BURROW_HTTP_BAD_RESPONSE'),
   );
 });
 
@@ -231,5 +252,8 @@ test('a smuggling attempt (CL + TE) never yields a second, hidden request', () =
   const attack = Buffer.from(
     'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 44\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /admin HTTP/1.1\r\nHost: a\r\n\r\n',
   );
-  assert.throws(() => splitRequests([attack]), (err: unknown) => isBurrowError(err, 'BURROW_HTTP_BAD_REQUEST'));
+  assert.throws(
+    () => splitRequests([attack]),
+    (err: unknown) => isBurrowError(err, 'BURROW_HTTP_BAD_REQUEST'),
+  );
 });

@@ -19,7 +19,9 @@ function basic(user: string, pwd: string): string {
 }
 
 test('CONNECT: routing host lower-cased without port, Proxy-Authorization credentials, tunnel bytes kept', () => {
-  const { request, rest } = parse(`CONNECT DB.Example.com.:5432 HTTP/1.1\r\nHost: ignored\r\nProxy-Authorization: ${basic('alice', 's3:cret')}\r\n\r\n\x00\x01tunnel`);
+  const { request, rest } = parse(
+    `CONNECT DB.Example.com.:5432 HTTP/1.1\r\nHost: ignored\r\nProxy-Authorization: ${basic('alice', 's3:cret')}\r\n\r\n\x00\x01tunnel`,
+  );
   assert.equal(request.host, 'db.example.com');
   assert.equal(request.port, 5432);
   assert.equal(request.authority, 'DB.Example.com.:5432');
@@ -30,10 +32,12 @@ test('CONNECT: routing host lower-cased without port, Proxy-Authorization creden
 });
 
 test('CONNECT: no port, IPv6 target, no credentials', () => {
-  assert.deepEqual(
-    (({ host, port, user, credentials }) => ({ host, port, user, credentials }))(parse('CONNECT example.com HTTP/1.1\r\n\r\n').request),
-    { host: 'example.com', port: undefined, user: '', credentials: undefined },
-  );
+  assert.deepEqual((({ host, port, user, credentials }) => ({ host, port, user, credentials }))(parse('CONNECT example.com HTTP/1.1\r\n\r\n').request), {
+    host: 'example.com',
+    port: undefined,
+    user: '',
+    credentials: undefined,
+  });
   const v6 = parse('CONNECT [2001:DB8::1]:443 HTTP/1.1\r\n\r\n').request;
   assert.equal(v6.host, '2001:db8::1');
   assert.equal(v6.port, 443);
@@ -52,7 +56,11 @@ test('CONNECT: wrong method, bad port or malformed target are 400', () => {
     'CONNECT :443 HTTP/1.1\r\n\r\n',
     'CONNECT user@a.com:443 HTTP/1.1\r\n\r\n',
   ]) {
-    assert.throws(() => new ConnectRequestParser().push(Buffer.from(text)), (err: unknown) => isBurrowError(err, 'BURROW_HTTP_BAD_REQUEST'), text);
+    assert.throws(
+      () => new ConnectRequestParser().push(Buffer.from(text)),
+      (err: unknown) => isBurrowError(err, 'BURROW_HTTP_BAD_REQUEST'),
+      text,
+    );
   }
 });
 

@@ -51,9 +51,7 @@ test('request rewrite: forwarding headers added, client values replaced, order a
 });
 
 test('request rewrite: host_header_rewrite and configured headers (replace case-insensitively, else append)', () => {
-  const head = request(
-    'POST /api HTTP/1.1\r\nhost: public.example.com\r\nuser-agent: curl/8\r\nX-Team: a\r\nx-team: b\r\nContent-Length: 2\r\n\r\n',
-  );
+  const head = request('POST /api HTTP/1.1\r\nhost: public.example.com\r\nuser-agent: curl/8\r\nX-Team: a\r\nx-team: b\r\nContent-Length: 2\r\n\r\n');
   const set = compileHeaderSet({ 'User-Agent': 'burrow-test', 'X-Team': 'core', 'X-New': 'café', 'Content-Length': '99', Host: 'ignored' });
   const out = rewriteRequestHead(head, { clientIp: '::1', proto: 'https', hostRewrite: 'internal.local:3000', setHeaders: set });
   assert.equal(
@@ -111,8 +109,14 @@ test('response rewrite: response_headers replace or append; nothing configured r
 });
 
 test('configured headers that could inject lines are refused', () => {
-  assert.throws(() => compileHeaderSet({ 'X-A': 'one\r\nX-Injected: two' }), (err: unknown) => isBurrowError(err, 'BURROW_CONFIG_INVALID'));
-  assert.throws(() => compileHeaderSet({ 'Bad Name': 'x' }), (err: unknown) => isBurrowError(err, 'BURROW_CONFIG_INVALID'));
+  assert.throws(
+    () => compileHeaderSet({ 'X-A': 'one\r\nX-Injected: two' }),
+    (err: unknown) => isBurrowError(err, 'BURROW_CONFIG_INVALID'),
+  );
+  assert.throws(
+    () => compileHeaderSet({ 'Bad Name': 'x' }),
+    (err: unknown) => isBurrowError(err, 'BURROW_CONFIG_INVALID'),
+  );
   const head = request('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
   assert.throws(
     () => rewriteRequestHead(head, { clientIp: '1.1.1.1', proto: 'http', hostRewrite: 'a\r\nb' }),

@@ -118,7 +118,10 @@ test('a head of exactly the limit passes; one byte more is 431 (BURROW_HTTP_HEAD
   );
   assert.ok(pushed < 16_384, `failed once the limit was reached (${pushed} bytes accepted before)`);
   // It stays failed.
-  assert.throws(() => parser.push(Buffer.from('\r\n\r\n')), (err: unknown) => isBurrowError(err, 'BURROW_HTTP_HEAD_TOO_LARGE'));
+  assert.throws(
+    () => parser.push(Buffer.from('\r\n\r\n')),
+    (err: unknown) => isBurrowError(err, 'BURROW_HTTP_HEAD_TOO_LARGE'),
+  );
   // A configured limit applies the same way.
   assert.equal(parseError('GET / HTTP/1.1\r\nHost: example.com\r\n\r\n', { maxHeadBytes: 20 }), 'BURROW_HTTP_HEAD_TOO_LARGE');
 });
@@ -252,5 +255,8 @@ test('keep-alive: HTTP/1.1 unless Connection: close; HTTP/1.0 only with keep-ali
   assert.equal(keep('GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, Close\r\n\r\n'), false);
   assert.equal(keep('GET / HTTP/1.0\r\n\r\n'), false);
   assert.equal(keep('GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n'), true);
-  assert.deepEqual(headerTokens(parseAll([Buffer.from('GET / HTTP/1.1\r\nHost: a\r\nConnection: a, ,B\r\nconnection: c\r\n\r\n')]).head.headers, 'connection'), ['a', 'b', 'c']);
+  assert.deepEqual(
+    headerTokens(parseAll([Buffer.from('GET / HTTP/1.1\r\nHost: a\r\nConnection: a, ,B\r\nconnection: c\r\n\r\n')]).head.headers, 'connection'),
+    ['a', 'b', 'c'],
+  );
 });

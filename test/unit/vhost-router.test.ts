@@ -76,8 +76,9 @@ test('a duplicate (domain, location, user) is refused with a readable message; d
     (err: unknown) => isBurrowError(err, 'BURROW_PROXY_REJECTED') && /proxy \[second\].*a\.com.*\/x.*already used by proxy \[first\]/.test(err.message),
   );
   // A grouped proxy cannot take over an ungrouped route either.
-  assert.throws(() => router.add(route('a.com', 'grouped', { location: '/x', group: 'g', groupKey: 'k' })), (err: unknown) =>
-    isBurrowError(err, 'BURROW_PROXY_REJECTED'),
+  assert.throws(
+    () => router.add(route('a.com', 'grouped', { location: '/x', group: 'g', groupKey: 'k' })),
+    (err: unknown) => isBurrowError(err, 'BURROW_PROXY_REJECTED'),
   );
   assert.equal(router.lookup('a.com', '/x', ''), 'first');
 });
@@ -99,8 +100,9 @@ test('groups: members of the same route rotate round-robin; wrong key, other gro
     () => router.add(route('web.example.com', 'other', { group: 'other', groupKey: 'secret' })),
     (err: unknown) => isBurrowError(err, 'BURROW_PROXY_REJECTED') && /already used by group \[web\]/.test(err.message),
   );
-  assert.throws(() => router.add(route('web.example.com', 'web-2', { group: 'web', groupKey: 'secret' })), (err: unknown) =>
-    isBurrowError(err, 'BURROW_PROXY_REJECTED'),
+  assert.throws(
+    () => router.add(route('web.example.com', 'web-2', { group: 'web', groupKey: 'secret' })),
+    (err: unknown) => isBurrowError(err, 'BURROW_PROXY_REJECTED'),
   );
 
   // Members leave; the route goes with the last one.
@@ -140,12 +142,19 @@ test('proxy domains: custom domains plus subdomain.subDomainHost, lower-cased, d
 
 test('proxy domains: frp refusal rules, as readable errors', () => {
   const refused = (settings: Parameters<typeof proxyDomains>[0], host: string, pattern: RegExp): void => {
-    assert.throws(() => proxyDomains(settings, host), (err: unknown) => isBurrowError(err, 'BURROW_PROXY_REJECTED') && pattern.test(err.message));
+    assert.throws(
+      () => proxyDomains(settings, host),
+      (err: unknown) => isBurrowError(err, 'BURROW_PROXY_REJECTED') && pattern.test(err.message),
+    );
   };
   refused({ subdomain: 'dev' }, '', /subdomain is not supported.*subDomainHost is not set/);
   refused({ subdomain: 'a.b' }, 'example.com', /'\.' and '\*' are not supported in subdomain/);
   refused({ subdomain: '*' }, 'example.com', /'\.' and '\*' are not supported in subdomain/);
-  refused({ customDomains: ['App.Tunnel.example.com'] }, 'tunnel.example.com', /custom domain \[App\.Tunnel\.example\.com\] should not belong to subdomain host \[tunnel\.example\.com\]/);
+  refused(
+    { customDomains: ['App.Tunnel.example.com'] },
+    'tunnel.example.com',
+    /custom domain \[App\.Tunnel\.example\.com\] should not belong to subdomain host \[tunnel\.example\.com\]/,
+  );
   refused({ customDomains: ['*.tunnel.example.com'] }, 'tunnel.example.com', /should not belong to subdomain host/);
   refused({ customDomains: [] }, 'example.com', /should not be both empty/);
   refused({ customDomains: [''] }, 'example.com', /must not be empty/);
@@ -155,7 +164,8 @@ test('proxy domains: frp refusal rules, as readable errors', () => {
 
 test('one domain holds a bounded number of routes; the refusal names the domain and the bound, other domains are unaffected', () => {
   const router = new VhostRouter<number>();
-  for (let i = 0; i < MAX_ROUTES_PER_DOMAIN; i++) router.add({ domain: 'busy.example', location: `/p${i}`, routeByHTTPUser: i % 2 ? 'u' : '', name: `p${i}`, value: i });
+  for (let i = 0; i < MAX_ROUTES_PER_DOMAIN; i++)
+    router.add({ domain: 'busy.example', location: `/p${i}`, routeByHTTPUser: i % 2 ? 'u' : '', name: `p${i}`, value: i });
   assert.throws(
     () => router.add({ domain: 'busy.example', location: '/one-more', routeByHTTPUser: '', name: 'extra', value: -1 }),
     (err: unknown) => isBurrowError(err, 'BURROW_PROXY_REJECTED') && /domain \[busy\.example\] already has 1024 routes/.test(err.message),

@@ -166,7 +166,11 @@ test('synthetic hellos: no extensions, other extensions only, trailing dot, uppe
 
 test('malformed or oversized ClientHellos raise BURROW_TLS_BAD_CLIENT_HELLO', () => {
   const bad = (bytes: Buffer, label: string): void => {
-    assert.throws(() => pushAll([bytes]), (err: unknown) => isBurrowError(err, 'BURROW_TLS_BAD_CLIENT_HELLO'), label);
+    assert.throws(
+      () => pushAll([bytes]),
+      (err: unknown) => isBurrowError(err, 'BURROW_TLS_BAD_CLIENT_HELLO'),
+      label,
+    );
   };
   bad(Buffer.from('GET / HTTP/1.1\r\n'), 'plain HTTP');
   bad(Buffer.from([0x15, 3, 1, 0, 2, 2, 40]), 'an alert record');

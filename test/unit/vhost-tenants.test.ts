@@ -53,7 +53,11 @@ test('ownership: the owner comes back within the grace period; a group without a
   now += 60_000;
   router.add(route('home.example.com', 'nas', 'alice'));
   now += 600_000;
-  assert.throws(() => router.add(route('home.example.com', 'x', 'bob', { location: '/x' })), ownedByAnother('home.example.com'), 'held again, so no grace runs');
+  assert.throws(
+    () => router.add(route('home.example.com', 'x', 'bob', { location: '/x' })),
+    ownedByAnother('home.example.com'),
+    'held again, so no grace runs',
+  );
   router.add(route('open.example.com', 'o1', 'alice', { group: 'g' }));
   router.add(route('open.example.com', 'o2', 'alice', { group: 'g' }));
   assert.throws(() => router.add(route('open.example.com', 'o3', 'bob', { group: 'g' })), ownedByAnother('open.example.com'));

@@ -65,7 +65,10 @@ test('a visitor names the proxy with serverUser, else its own user, as frp', () 
 
 test('an xtcp visitor’s fallbackTo must name an stcp visitor of the same client', () => {
   const xtcp = { name: 'p2p', type: 'xtcp', serverName: 'desk', bindPort: 1, fallbackTo: 'relay' };
-  assert.deepEqual(problems(() => buildClientConfig({ visitors: [xtcp] })), ['visitors[0].fallbackTo: no visitor is named "relay"']);
+  assert.deepEqual(
+    problems(() => buildClientConfig({ visitors: [xtcp] })),
+    ['visitors[0].fallbackTo: no visitor is named "relay"'],
+  );
   assert.deepEqual(
     problems(() => buildClientConfig({ visitors: [xtcp, { name: 'relay', type: 'sudp', serverName: 'desk', bindPort: 2 }] })),
     ['visitors[0].fallbackTo: "relay" is a sudp visitor; an xtcp visitor falls back to an stcp visitor'],

@@ -27,7 +27,9 @@ class RecordingFallback extends StcpVisitor {
  * answers: each NatHoleVisitor waits in `pending` for a reply. Its fallback
  * wait and retry gap run on `clock`.
  */
-async function xtcpWithFallback(t: TestContext): Promise<{ xtcp: XtcpVisitor; fallback: RecordingFallback; clock: FakeTimers; pending: Array<(r: NatHoleResp) => void> }> {
+async function xtcpWithFallback(
+  t: TestContext,
+): Promise<{ xtcp: XtcpVisitor; fallback: RecordingFallback; clock: FakeTimers; pending: Array<(r: NatHoleResp) => void> }> {
   const stun = await startStunServer();
   t.after(() => stun.close());
   const pending: Array<(r: NatHoleResp) => void> = [];
@@ -40,7 +42,12 @@ async function xtcpWithFallback(t: TestContext): Promise<{ xtcp: XtcpVisitor; fa
   const config = clientConfig(1, {
     visitors: [
       visitor('stcp', 'relay', 'desk-relay', SK, -1),
-      visitor('xtcp', 'p2p', 'desk', SK, -1, { fallbackTo: 'relay', fallbackTimeoutMs: 300, minRetryInterval: 90, natTraversal: { disableAssistedAddrs: true } }),
+      visitor('xtcp', 'p2p', 'desk', SK, -1, {
+        fallbackTo: 'relay',
+        fallbackTimeoutMs: 300,
+        minRetryInterval: 90,
+        natTraversal: { disableAssistedAddrs: true },
+      }),
     ],
   });
   const fallback = new RecordingFallback(config.visitors[0]!, link, silentLogger);

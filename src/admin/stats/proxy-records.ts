@@ -194,7 +194,14 @@ export class ProxyRecords {
     this.refresh(true);
     const out: ProxyCounters[] = [];
     for (const rec of this.byName.values()) {
-      out.push({ name: rec.name, type: rec.type, online: rec.live !== undefined, curConns: rec.live?.activeConnections ?? 0, totalIn: rec.totalIn, totalOut: rec.totalOut });
+      out.push({
+        name: rec.name,
+        type: rec.type,
+        online: rec.live !== undefined,
+        curConns: rec.live?.activeConnections ?? 0,
+        totalIn: rec.totalIn,
+        totalOut: rec.totalOut,
+      });
     }
     return out;
   }

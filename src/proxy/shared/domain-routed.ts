@@ -56,7 +56,16 @@ export class DomainRoutedProxy implements ServerProxy {
     const domains = proxyDomains({ customDomains: msg.custom_domains, subdomain: msg.subdomain }, opts.subDomainHost);
     try {
       for (const domain of domains) {
-        opts.router.add({ domain, location: '', routeByHTTPUser: this.routeUser, name: opts.name, value: this.route, group: msg.group, groupKey: msg.group_key, user: opts.user });
+        opts.router.add({
+          domain,
+          location: '',
+          routeByHTTPUser: this.routeUser,
+          name: opts.name,
+          value: this.route,
+          group: msg.group,
+          groupKey: msg.group_key,
+          user: opts.user,
+        });
         this.added.push(domain);
       }
     } catch (err) {

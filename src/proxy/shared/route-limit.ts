@@ -18,7 +18,10 @@ export function checkRouteCount(name: string, msg: NewProxy, withLocations: bool
   const domains = (msg.custom_domains?.length ?? 0) + (msg.subdomain ? 1 : 0);
   if (!withLocations) {
     if (domains > MAX_ROUTES_PER_PROXY) {
-      throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": custom_domains and subdomain give ${domains} domains; at most ${MAX_ROUTES_PER_PROXY} per proxy`);
+      throw new BurrowError(
+        'BURROW_PROXY_REJECTED',
+        `proxy "${name}": custom_domains and subdomain give ${domains} domains; at most ${MAX_ROUTES_PER_PROXY} per proxy`,
+      );
     }
     return;
   }

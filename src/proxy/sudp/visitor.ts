@@ -109,7 +109,12 @@ export class SudpVisitor implements ClientVisitor {
         onPacket: (payload, to) => this.onReply(payload, to),
         onClose: (err) => {
           if (this.channel === channel) this.channel = undefined;
-          if (err) this.log.warn('sudp visitor connection closed', { visitor: this.name, code: err instanceof BurrowError ? err.code : undefined, reason: describeError(err) });
+          if (err)
+            this.log.warn('sudp visitor connection closed', {
+              visitor: this.name,
+              code: err instanceof BurrowError ? err.code : undefined,
+              reason: describeError(err),
+            });
         },
       });
       this.channel = channel;

@@ -87,14 +87,23 @@ export class XtcpOwnerProxy implements ClientProxyHandler {
       const resp = await link.exchange(
         {
           type: 'NatHoleClient',
-          body: { transaction_id: newTransactionId(), proxy_name: this.opts.wireName, sid, mapped_addrs: endpoint.mappedAddrs, assisted_addrs: endpoint.assistedAddrs },
+          body: {
+            transaction_id: newTransactionId(),
+            proxy_name: this.opts.wireName,
+            sid,
+            mapped_addrs: endpoint.mappedAddrs,
+            assisted_addrs: endpoint.assistedAddrs,
+          },
         },
         EXCHANGE_TIMEOUT_MS,
       );
       if (resp.error) throw new BurrowError('BURROW_NAT_HOLE_FAILED', `the server refused: ${resp.error}`);
       if (resp.protocol !== XTCP_PROTOCOL) {
         link.report({ sid, success: false });
-        throw new BurrowError('BURROW_NAT_HOLE_FAILED', `the visitor wants "${resp.protocol ?? ''}" over the punched path (frp's QUIC or KCP), which burrow does not speak`);
+        throw new BurrowError(
+          'BURROW_NAT_HOLE_FAILED',
+          `the visitor wants "${resp.protocol ?? ''}" over the punched path (frp's QUIC or KCP), which burrow does not speak`,
+        );
       }
       let peer: Awaited<ReturnType<typeof punchHole>>;
       try {

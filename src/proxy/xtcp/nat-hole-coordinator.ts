@@ -140,10 +140,16 @@ export class NatHoleCoordinator {
       if (s.visitorRunId === visitorRunId) ofVisitor += 1;
     }
     if (ofProxy >= MAX_SESSIONS_PER_PROXY) {
-      throw new BurrowError('BURROW_NAT_HOLE_FAILED', `too many hole punching sessions for [${proxy.name}] in the last minute (at most ${MAX_SESSIONS_PER_PROXY})`);
+      throw new BurrowError(
+        'BURROW_NAT_HOLE_FAILED',
+        `too many hole punching sessions for [${proxy.name}] in the last minute (at most ${MAX_SESSIONS_PER_PROXY})`,
+      );
     }
     if (ofVisitor >= MAX_SESSIONS_PER_VISITOR) {
-      throw new BurrowError('BURROW_NAT_HOLE_FAILED', `this visitor started too many hole punching sessions in the last minute (at most ${MAX_SESSIONS_PER_VISITOR})`);
+      throw new BurrowError(
+        'BURROW_NAT_HOLE_FAILED',
+        `this visitor started too many hole punching sessions in the last minute (at most ${MAX_SESSIONS_PER_VISITOR})`,
+      );
     }
   }
 
@@ -160,10 +166,22 @@ export class NatHoleCoordinator {
   private report(from: NatHoleParty, msg: NatHoleReport): void {
     const session = this.sessions.get(msg.sid ?? '');
     // Any logged-in client may send reports: only those of a real session are worth an info line.
-    (session ? this.log.info : this.log.debug).call(this.log, 'xtcp hole punching result', { proxy: session?.proxy.name, sid: msg.sid, success: msg.success === true, from: shortRunId(from.runId) });
+    (session ? this.log.info : this.log.debug).call(this.log, 'xtcp hole punching result', {
+      proxy: session?.proxy.name,
+      sid: msg.sid,
+      success: msg.success === true,
+      from: shortRunId(from.runId),
+    });
   }
 
-  private resp(tid: string, sid: string, protocol: string | undefined, candidates: string[] | undefined, assisted: string[] | undefined, role: string): NatHoleResp {
+  private resp(
+    tid: string,
+    sid: string,
+    protocol: string | undefined,
+    candidates: string[] | undefined,
+    assisted: string[] | undefined,
+    role: string,
+  ): NatHoleResp {
     return {
       transaction_id: tid,
       sid,
