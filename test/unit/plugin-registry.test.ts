@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { CLIENT_PLUGIN_TYPES } from '../../src/config/proxy-schema.js';
 import type { ClientPluginType } from '../../src/config/types.js';
 import { connectionInfoFromStart } from '../../src/plugin/connection-info.js';
 import { CLIENT_PLUGINS, createClientPlugin } from '../../src/plugin/registry.js';
@@ -8,19 +9,7 @@ import { testContext } from '../helpers/plugin-harness.js';
 
 describe('plugin registry', () => {
   it('has a factory for every plugin type the config accepts', () => {
-    const types: ClientPluginType[] = [
-      'http_proxy',
-      'socks5',
-      'static_file',
-      'unix_domain_socket',
-      'http2https',
-      'http2http',
-      'https2http',
-      'https2https',
-      'tls2raw',
-      'virtual_net',
-    ];
-    assert.deepEqual(Object.keys(CLIENT_PLUGINS).sort(), [...types].sort());
+    assert.deepEqual(Object.keys(CLIENT_PLUGINS).sort(), [...CLIENT_PLUGIN_TYPES].sort());
   });
 
   it('refuses virtual_net with a clear error naming plugin.type and why', () => {
