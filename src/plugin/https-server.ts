@@ -12,7 +12,7 @@ import tls from 'node:tls';
 import { describeError } from '../util/errors.js';
 import { ConnectionSet } from './connection-set.js';
 import { tagConnection } from './conn-tag.js';
-import { createBoundedHttpServer } from './http-server.js';
+import { createBoundedHttpServer, type UpgradeHandler } from './http-server.js';
 import { HANDSHAKE_TIMEOUT_MS, KEEP_ALIVE_IDLE_MS, MAX_HEAD_BYTES, MAX_HEADERS } from './limits.js';
 import type { ConnectionInfo, PluginContext } from './types.js';
 
@@ -25,6 +25,8 @@ export interface HttpsServerOptions {
   enableHTTP2: boolean;
   context: PluginContext;
   pluginType: string;
+  /** HTTP/1.1 upgrades (WebSocket), passed through as frp's reverse proxy does */
+  upgrade?: UpgradeHandler;
 }
 
 /** Host without port, lower case; IPv6 literals without brackets. */
@@ -33,6 +35,12 @@ export function canonicalHost(host: string): string {
   if (h.startsWith('[')) return h.slice(1, h.indexOf(']') > 0 ? h.indexOf(']') : undefined);
   const colon = h.lastIndexOf(':');
   return colon >= 0 && h.indexOf(':') === colon ? h.slice(0, colon) : h;
+}
+
+/** A request whose Host is not the name the visitor gave in TLS: frp answers 421. */
+function misdirected(req: AnyRequest): boolean {
+  const sni = (req.socket as tls.TLSSocket).servername;
+  return typeof sni === 'string' && sni !== '' && canonicalHost(sni) !== canonicalHost(requestHost(req));
 }
 
 function requestHost(req: AnyRequest): string {
@@ -50,15 +58,21 @@ export class HttpsConnectionServer {
     private readonly opts: HttpsServerOptions,
   ) {
     const guarded: AnyRequestHandler = (req, res) => {
-      const sni = (req.socket as tls.TLSSocket).servername;
-      if (typeof sni === 'string' && sni !== '' && canonicalHost(sni) !== canonicalHost(requestHost(req))) {
+      if (misdirected(req)) {
         res.writeHead(421);
         res.end();
         return;
       }
       handler(req, res);
     };
-    this.h1 = createBoundedHttpServer({ request: guarded });
+    const { upgrade } = opts;
+    const guardedUpgrade: UpgradeHandler | undefined =
+      upgrade &&
+      ((req, socket, head) => {
+        if (misdirected(req)) return void socket.end('HTTP/1.1 421 Misdirected Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        upgrade(req, socket, head);
+      });
+    this.h1 = createBoundedHttpServer({ request: guarded, ...(guardedUpgrade ? { upgrade: guardedUpgrade } : {}) });
     // Only used as a session factory: connections arrive already decrypted by our own TLSSocket.
     this.h2 = http2.createSecureServer({
       maxSessionMemory: 10,

@@ -23,6 +23,7 @@ export function createHttps2HttpsPlugin(settings: ClientPluginSettings, context:
     enableHTTP2: settings.enableHTTP2 !== false,
     context,
     pluginType: 'https2https',
+    upgrade: (req, socket, head) => proxy.upgrade(req, socket, head),
   });
   return new HttpsBridgePlugin(server, proxy);
 }

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import http2 from 'node:http2';
+import { once } from 'node:events';
+import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { createHttps2HttpPlugin } from '../../src/plugin/https2http.js';
 import { generateSelfSignedCertificate } from '../../src/transport/self-signed-cert.js';
+import { waitFor } from '../helpers/tunnel.js';
 import { httpsGet, listenHttp, rawExchange, servePlugin, testContext, type PluginHarness } from '../helpers/plugin-harness.js';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +28,11 @@ describe('plugin https2http', () => {
           v: req.httpVersion,
         }),
       );
+    });
+    // An upgrade the backend accepts, then echoes: frp's wss e2e spec runs a websocket server through this plugin.
+    backend.on('upgrade', (req, socket) => {
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\nX-Seen-Host: ${req.headers.host}\r\n\r\n`);
+      socket.pipe(socket);
     });
     const port = await listenHttp(backend);
     dir = mkdtempSync(join(tmpdir(), 'plugin-https2http-'));
@@ -90,5 +98,20 @@ describe('plugin https2http', () => {
         ),
       { code: 'BURROW_CONFIG_INVALID' },
     );
+  });
+
+  it('passes an HTTP/1.1 upgrade (WebSocket) through, then bytes both ways, as frp', async () => {
+    const socket = tls.connect({ port: harness.port, host: '127.0.0.1', servername: 'example.com', rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] });
+    await once(socket, 'secureConnect');
+    socket.write('GET /ws HTTP/1.1\r\nHost: example.com\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n');
+    let got = '';
+    socket.on('data', (c: Buffer) => {
+      got += c.toString('latin1');
+      if (got.includes('\r\n\r\n') && !got.endsWith('ping')) socket.write('ping');
+    });
+    await waitFor(() => got.endsWith('ping'), 'the echoed bytes after the 101');
+    socket.destroy();
+    assert.match(got, /^HTTP\/1\.1 101 /);
+    assert.match(got, /x-seen-host: example\.com/i);
   });
 });
