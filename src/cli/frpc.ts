@@ -95,9 +95,10 @@ function clientFromFlags(path: string[], values: ReturnType<typeof parseFlags>['
   }
 }
 
-function loadFile(file: string, allowUnsafe: readonly string[], onWarning?: (w: string) => void): ClientConfig {
+/** `runTokenExec` false: the command only needs the admin address, so a token program is checked, not run. */
+function loadFile(file: string, allowUnsafe: readonly string[], onWarning?: (w: string) => void, runTokenExec = true): ClientConfig {
   try {
-    return loadClientConfig(file, { allowUnsafe, onWarning });
+    return loadClientConfig(file, { allowUnsafe, onWarning, runTokenExec });
   } catch (err) {
     throw new FrpCommandError(err instanceof Error ? err.message : String(err));
   }
@@ -130,7 +131,7 @@ async function main(argv: string[]): Promise<void> {
     case 'status':
     case 'stop': {
       const timeoutMs = (values.get('api-timeout') as number | undefined) ?? ADMIN_API_TIMEOUT_MS;
-      const config = loadFile(file, allowUnsafe);
+      const config = loadFile(file, allowUnsafe, undefined, false);
       if (config.webServer.port <= 0) throw new FrpCommandError('web server port should be set if you want to use this feature');
       const action = cmd === 'reload' ? reloadClient : cmd === 'status' ? showClientStatus : stopClient;
       return action(config.webServer, timeoutMs, 'frp');

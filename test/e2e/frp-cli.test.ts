@@ -215,6 +215,17 @@ describe('frpc / frps (frp command lines, empty environment)', () => {
     const noPort = run(FRPC, ['reload', '-c', writeConfig('frpc-noadmin.toml', 'serverAddr = "127.0.0.1"\n')]);
     assert.equal(await noPort.exit, 1);
     assert.equal(noPort.stdout(), 'web server port should be set if you want to use this feature\n');
+    // status/reload/stop only need the admin address: a token program is allowed but never run for them.
+    const marker = join(dir, 'token-program-ran');
+    const program = writeConfig('token.sh', `#!/bin/sh\necho ran > '${marker}'\necho secret\n`);
+    chmodSync(program, 0o755);
+    const execFile = writeConfig(
+      'frpc-exec.toml',
+      `serverAddr = "127.0.0.1"\nwebServer.port = 1\nauth.tokenSource.type = "exec"\nauth.tokenSource.exec.command = "${program}"\n`,
+    );
+    const execStatus = run(FRPC, ['status', '-c', execFile, '--allow-unsafe=TokenSourceExec']);
+    assert.equal(await execStatus.exit, 1, 'nothing listens on the admin port');
+    assert.equal(existsSync(marker), false, 'the token program ran for frpc status');
 
     frps.child.kill('SIGTERM');
     assert.equal(await frps.exit, 0);
