@@ -8,8 +8,24 @@ import type { TrafficCounter } from '../relay/pipe.js';
 import { StreamReader, writeAll } from '../util/stream-reader.js';
 import { BodyFramer, requestBodyKind, responseBodyKind } from '../vhost/body-framer.js';
 import { rewriteRequestHead, rewriteResponseHead } from '../vhost/head-rewrite.js';
-import { badGatewayResponse, gatewayTimeoutResponse, notFoundResponse, responseForRequestError, unauthorizedResponse } from '../vhost/pages.js';
-import { isKeepAlive, RequestHeadParser, requestHost, requestPath, requestRouteUser, basicAuth, type RequestHead } from '../vhost/request-head.js';
+import {
+  badGatewayResponse,
+  gatewayTimeoutResponse,
+  notFoundResponse,
+  proxyAuthRequiredResponse,
+  responseForRequestError,
+  unauthorizedResponse,
+} from '../vhost/pages.js';
+import {
+  isKeepAlive,
+  RequestHeadParser,
+  requestHost,
+  requestPath,
+  requestRouteUser,
+  basicAuth,
+  targetNamesHost,
+  type RequestHead,
+} from '../vhost/request-head.js';
 import { headerTokens, isInterimResponse, isUnrequestedSwitch, ResponseHeadParser, switchesToTunnel, type ResponseHead } from '../vhost/response-head.js';
 import { endVisitor, relayIfOpen, VhostServer } from './vhost-server.js';
 import { visitorAddress } from '../util/address.js';
@@ -81,9 +97,12 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
           return;
         }
         if (route.httpUser !== '' || route.httpPassword !== '') {
-          const creds = basicAuth(head, 'authorization');
+          // As frp: a proxy-style request (`GET http://host/…`, the vhost used as an HTTP proxy) is
+          // checked on Proxy-Authorization only and refused with 407; a direct one on Authorization, 401.
+          const proxyStyle = targetNamesHost(head);
+          const creds = basicAuth(head, proxyStyle ? 'proxy-authorization' : 'authorization');
           if (!creds || !sameSecret(creds.user, route.httpUser) || !sameSecret(creds.password, route.httpPassword)) {
-            await this.answer(visitor, unauthorizedResponse());
+            await this.answer(visitor, proxyStyle ? proxyAuthRequiredResponse() : unauthorizedResponse());
             return;
           }
         }

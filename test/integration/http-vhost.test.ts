@@ -123,6 +123,23 @@ describe('http vhost', () => {
     assert.equal(ok.body.toString(), 'A /in');
   });
 
+  test('basic auth, the vhost used as an HTTP proxy: Proxy-Authorization only, 407 on a miss (as frp)', async () => {
+    const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    const target = 'http://private.example.com/in';
+    const ok = await get(vhost, 'private.example.com', target, { headers: { 'proxy-authorization': basic('u', 'p') } });
+    assert.equal(ok.status, 200);
+    // The target goes on to the service as sent (absolute form); the service answers for /in.
+    assert.match(ok.body.toString(), /^A (http:\/\/private\.example\.com)?\/in$/);
+    const wrong = await get(vhost, 'private.example.com', target, { headers: { 'proxy-authorization': basic('u', 'x') } });
+    assert.equal(wrong.status, 407);
+    assert.equal(wrong.headers['proxy-authenticate'], 'Basic realm="Restricted"');
+    // An Authorization header does not stand in for proxy credentials, right or wrong alone.
+    const directCreds = await get(vhost, 'private.example.com', target, { headers: { authorization: basic('u', 'p') } });
+    assert.equal(directCreds.status, 407);
+    const mixed = await get(vhost, 'private.example.com', target, { headers: { authorization: basic('u', 'p'), 'proxy-authorization': basic('u', 'x') } });
+    assert.equal(mixed.status, 407);
+  });
+
   test('keep-alive: a second request on the same connection to another host is routed again', async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const first = await get(vhost, 'a.example.com', '/1', { agent });
