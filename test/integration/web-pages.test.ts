@@ -1,3 +1,4 @@
+import type { BurrowClient } from '../../src/client/client.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -14,6 +15,19 @@ import { vhostRequest } from '../helpers/http.js';
 import { echoThrough, freePort, makeClient, patternBytes, portOf, startEcho, startServer, tcpProxy, waitFor } from '../helpers/tunnel.js';
 
 const CREDENTIALS = { username: 'admin', password: 'pages-s3cret' };
+
+/** The client's admin page on a port the OS picks, behind the test's credentials. */
+function adminWithCredentials(client: BurrowClient): ReturnType<typeof startClientAdmin> {
+  return startClientAdmin({
+    client,
+    addr: '127.0.0.1',
+    port: 0,
+    user: CREDENTIALS.username,
+    password: CREDENTIALS.password,
+    logger: silentLogger,
+    stop: () => {},
+  });
+}
 
 test('dashboard and admin pages render the live tunnel list in headless Chromium', { skip: NO_CHROMIUM }, async () => {
   const echo = await startEcho();
@@ -32,15 +46,7 @@ test('dashboard and admin pages render the live tunnel list in headless Chromium
     proxies: [tcpProxy('ssh', echo.port), tcpProxy('game', echo.port, { remotePort: server.port })],
     extra: { user: 'alice' },
   });
-  const admin = await startClientAdmin({
-    client,
-    addr: '127.0.0.1',
-    port: 0,
-    user: CREDENTIALS.username,
-    password: CREDENTIALS.password,
-    logger: silentLogger,
-    stop: () => {},
-  });
+  const admin = await adminWithCredentials(client);
   const chromium = await launchChromium();
   try {
     await client.start();
@@ -224,15 +230,7 @@ test('the admin page adds, changes and removes a stored tunnel in headless Chrom
   const echo = await startEcho();
   const server = await startServer();
   const client = makeClient(server.port, { proxies: [tcpProxy('from-file', echo.port)], extra: { store: { path: join(dir, 'store.json') } } });
-  const admin = await startClientAdmin({
-    client,
-    addr: '127.0.0.1',
-    port: 0,
-    user: CREDENTIALS.username,
-    password: CREDENTIALS.password,
-    logger: silentLogger,
-    stop: () => {},
-  });
+  const admin = await adminWithCredentials(client);
   const chromium = await launchChromium();
   try {
     await client.start();
