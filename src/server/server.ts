@@ -1,13 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config/types.js';
-import { readOneMessage, writeMessage } from '../control/message-io.js';
+import { readOneMessage } from '../control/message-io.js';
 import { YamuxSession } from '../mux/session.js';
 import { deriveCipherKey } from '../protocol/crypto.js';
-import type { Login, Message, NewProxy, NewWorkConn } from '../protocol/messages.js';
-import { checkSignedTimestamp } from '../protocol/auth.js';
+import type { Login, Message, NewProxy } from '../protocol/messages.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { NatHoleCoordinator } from '../proxy/xtcp/nat-hole-coordinator.js';
 import { certificateFingerprint, loadOrCreateServerCertificate } from '../transport/generated-cert.js';
@@ -15,12 +13,14 @@ import { getTransport, type AcceptedConnection, type TransportListener } from '.
 import { BurrowError, describeError } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { addressKey } from '../util/address.js';
-import { clipped, shortRunId } from '../util/peer-string.js';
-import { BindConn, BindConnState, refuseStream } from './bind-conn.js';
+import { clipped } from '../util/peer-string.js';
+import { BindConn, BindConnState } from './bind-conn.js';
+import { ClientTable } from './client-table.js';
+import { serveLogin } from './login.js';
+import { mayCarryWorkConns, serveWorkConn } from './work-conn-admission.js';
 import { PreAuthGate } from './pre-auth-gate.js';
 import { RefusalLog } from './refusal-log.js';
-import { FRP_COMPAT_VERSION } from '../util/version.js';
-import { ControlSession, ControlState, type ControlHost } from './control-session.js';
+import { ControlSession, type ControlHost } from './control-session.js';
 import { serveVisitorConn, type VisitorLookup } from './visitor-conn.js';
 import { ProxyFactory } from './proxy-factory.js';
 import { checkStartPolicy } from './start-policy.js';
@@ -50,29 +50,25 @@ export enum ServerState {
 export class BurrowServer extends EventEmitter implements ControlHost {
   state = ServerState.Idle;
   private listener: TransportListener | undefined;
-  private readonly controls = new Map<string, ControlSession>();
+  readonly clientTable = new ClientTable();
   private readonly proxyOwners = new Map<string, ControlSession>();
   private readonly physical = new Set<{ destroy(): void }>();
-  /** the physical connection each control logged in on: its work connections must come the same way */
-  private readonly bindConnOf = new WeakMap<ControlSession, BindConn>();
   private readonly gate: PreAuthGate;
-  /** live controls per source address, for the pre-auth gate */
-  private readonly clientAddresses = new Map<string, number>();
-  private readonly refusals: RefusalLog;
+  readonly refusals: RefusalLog;
   private readonly key: Buffer;
   private readonly proxies: ProxyFactory;
   private readonly natHole: NatHoleCoordinator;
 
   constructor(
     readonly config: ServerConfig,
-    private readonly log: Logger = silentLogger,
+    readonly log: Logger = silentLogger,
   ) {
     super();
     this.key = deriveCipherKey(config.auth.token);
     this.gate = new PreAuthGate(config.limits);
     this.refusals = new RefusalLog(log);
     this.proxies = new ProxyFactory(config, this.key, log);
-    this.natHole = new NatHoleCoordinator({ findProxy: (n) => this.findProxy(n), controlOf: (id) => this.controls.get(id) }, log.child({ part: 'xtcp' }));
+    this.natHole = new NatHoleCoordinator({ findProxy: (n) => this.findProxy(n), controlOf: (id) => this.clientTable.get(id) }, log.child({ part: 'xtcp' }));
   }
 
   get port(): number {
@@ -82,17 +78,22 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   /** Connections currently open on bindPort plus visitors on every proxy: 0 when nothing leaks. */
   get activeConnections(): number {
     let n = (this.listener?.connectionCount ?? 0) + this.proxies.connectionCount;
-    for (const c of this.controls.values()) for (const p of c.proxies.values()) n += p.activeConnections;
+    for (const c of this.clientTable.values()) for (const p of c.proxies.values()) n += p.activeConnections;
     return n;
   }
 
   get clients(): readonly ControlSession[] {
-    return [...this.controls.values()];
+    return [...this.clientTable.values()];
+  }
+
+  /** false once the server is stopping: logins are refused */
+  get accepting(): boolean {
+    return this.state === ServerState.Running;
   }
 
   /** The user of a live client, for visitor checks; undefined when no client has this run id. */
   userOfRunId(runId: string): string | undefined {
-    return this.controls.get(runId)?.user;
+    return this.clientTable.get(runId)?.user;
   }
 
   findProxy(name: string): ServerProxy | undefined {
@@ -155,7 +156,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   async stop(): Promise<void> {
     if (this.state === ServerState.Stopped) return;
     this.state = ServerState.Stopped;
-    for (const c of [...this.controls.values()]) c.close('server stopping');
+    for (const c of [...this.clientTable.values()]) c.close('server stopping');
     for (const p of [...this.physical]) p.destroy();
     await this.closeListeners();
     this.refusals.close();
@@ -172,7 +173,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
         this.refusals.refused('no login within limits.loginTimeout', address, { seconds: this.config.limits.loginTimeout });
         drop();
       },
-      this.clientAddresses.has(key),
+      this.clientTable.hasAddress(key),
     );
     if (typeof ticket === 'string') this.refusals.refused(ticket, address);
     return ticket;
@@ -209,9 +210,9 @@ export class BurrowServer extends EventEmitter implements ControlHost {
         (msg) => {
           switch (msg.type) {
             case 'Login':
-              return this.handleLogin(stream, msg.body, bind);
+              return serveLogin(this, stream, msg.body, bind);
             case 'NewWorkConn':
-              return this.handleWorkConn(stream, msg.body, bind);
+              return serveWorkConn(this, stream, msg.body, bind);
             case 'NewVisitorConn':
               return serveVisitorConn(stream, msg.body, remote, this.visitorLookup(bind), this.config.detailedErrorsToClient, this.log, {
                 // With tcpMux a visitor stream rides a session that logged in (stock frpc);
@@ -241,94 +242,16 @@ export class BurrowServer extends EventEmitter implements ControlHost {
       });
   }
 
-  private async handleLogin(stream: Duplex, login: Login, bind: BindConn): Promise<void> {
-    const remote = bind.remote;
-    const refuse = async (category: string, reason: string): Promise<void> => {
-      this.refusals.refused(`login refused: ${category}`, remote, { user: clipped(login.user), reason });
-      await refuseStream(stream, { type: 'LoginResp', body: { version: FRP_COMPAT_VERSION, error: reason } });
-      // The refused client gets no other stream: tear its physical connection down once the answer is out.
-      setTimeout(bind.destroy, 1000).unref();
-    };
-    if (this.state !== ServerState.Running) return refuse('shutting down', 'server is shutting down');
-    if (!login.version) return refuse('no version', 'login refused: the version field is missing');
-    const { auth } = this.config;
-    const now = Math.floor(Date.now() / 1000);
-    const authFailure = checkSignedTimestamp(auth.token, login.timestamp, login.privilege_key, auth.maxClockSkew, now, 'login');
-    if (authFailure !== undefined) return refuse(/clocks/.test(authFailure) ? 'clock skew' : 'token mismatch', authFailure);
-    let runId = login.run_id ?? '';
-    if (runId !== '' && !/^[0-9a-zA-Z_-]{1,64}$/.test(runId)) return refuse('malformed run_id', 'login refused: run_id is malformed');
-    // Unlike frp, a run id is not a credential on its own: only the same user
-    // takes a live one over. Another user gets a fresh one (frpc adopts what
-    // LoginResp says), so neither side can lock the other out.
-    let previous = runId ? this.controls.get(runId) : undefined;
-    if (previous && previous.user !== (login.user ?? '')) {
-      this.log.warn("login with the run id of another user's client: given a new run id", { remote, user: clipped(login.user), runId: shortRunId(runId) });
-      previous = undefined;
-      runId = '';
-    }
-    if (previous) previous.close('replaced by a new login with the same run_id');
-    if (runId === '') runId = randomBytes(8).toString('hex');
-
-    await writeMessage(stream, { type: 'LoginResp', body: { version: FRP_COMPAT_VERSION, run_id: runId } });
-    bind.trust();
-    const log = this.log.child({ client: shortRunId(runId), ...(login.user ? { user: clipped(login.user) } : {}) });
-    const control = new ControlSession(this, runId, login, remote, stream, this.key, bind.destroy, log);
-    if (control.state === ControlState.Active) {
-      this.controls.set(runId, control);
-      this.bindConnOf.set(control, bind);
-      const key = addressKey(remote);
-      this.clientAddresses.set(key, (this.clientAddresses.get(key) ?? 0) + 1);
-      this.emit('clientOnline', control);
-      log.info('client logged in', { remote, version: clipped(login.version), hostname: clipped(login.hostname) });
-    }
-  }
-
-  private async handleWorkConn(stream: Duplex, msg: NewWorkConn, bind: BindConn): Promise<void> {
-    const remote = bind.remote;
-    const control = this.controls.get(msg.run_id ?? '');
-    const refuse = async (category: string, reason: string): Promise<void> => {
-      const fields = { runId: shortRunId(msg.run_id ?? ''), reason };
-      if (bind.state === BindConnState.PreAuth) this.refusals.refused(`work connection refused: ${category}`, remote, fields);
-      else this.log.warn('work connection refused', { remote, ...fields });
-      const error = this.config.detailedErrorsToClient ? reason : 'invalid NewWorkConn';
-      await refuseStream(stream, { type: 'StartWorkConn', body: { error } });
-    };
-    // One answer whether the run id is unknown or only reachable another way, so it cannot be probed.
-    const unknown = `no client control found for run id [${clipped(msg.run_id ?? '')}]`;
-    if (!control) return refuse('unknown run id', unknown);
-    const { auth } = this.config;
-    const now = Math.floor(Date.now() / 1000);
-    const signed = auth.additionalScopes.includes('NewWorkConns') || (msg.privilege_key ?? '') !== '';
-    if (signed) {
-      const failure = checkSignedTimestamp(auth.token, msg.timestamp, msg.privilege_key, auth.maxClockSkew, now, 'NewWorkConn');
-      if (failure !== undefined) return refuse('bad signature', failure);
-    }
-    if (!this.mayCarryWorkConns(bind, control, signed)) return refuse('not the client connection', unknown);
-    if (!control.pool.put(stream)) return refuse('pool full', 'work connection pool is full');
-    bind.trust();
-  }
-
   /** What the visitor checks see: the server's clients and proxies, and whether `bind` is a given client's own. */
   private visitorLookup(bind: BindConn): VisitorLookup {
     return {
       userOfRunId: (runId) => this.userOfRunId(runId),
       findProxy: (name) => this.findProxy(name),
       carriedByClient: (runId) => {
-        const control = this.controls.get(runId);
-        return control !== undefined && this.mayCarryWorkConns(bind, control, false);
+        const control = this.clientTable.get(runId);
+        return control !== undefined && mayCarryWorkConns(this, bind, control, false);
       },
     };
-  }
-
-  /**
-   * Unlike frp, knowing a run id is not enough to receive a client's users.
-   * With tcpMux, stock frpc opens its work connections on the session of its
-   * control, so only that session may; without it, a work connection carries a
-   * valid signature or comes from the control's source address.
-   */
-  private mayCarryWorkConns(bind: BindConn, control: ControlSession, signed: boolean): boolean {
-    if (this.config.transport.tcpMux) return this.bindConnOf.get(control) === bind;
-    return signed || bind.remote === control.remoteAddress;
   }
 
   // ControlHost
@@ -379,14 +302,18 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   }
 
   controlClosed(control: ControlSession): void {
-    if (this.controls.get(control.runId) === control) this.controls.delete(control.runId);
-    if (this.bindConnOf.has(control)) {
-      const key = addressKey(control.remoteAddress);
-      const left = (this.clientAddresses.get(key) ?? 1) - 1;
-      if (left <= 0) this.clientAddresses.delete(key);
-      else this.clientAddresses.set(key, left);
-    }
+    this.clientTable.remove(control);
     this.emit('clientOffline', control);
+  }
+
+  // LoginHost
+
+  openControl(runId: string, login: Login, remote: string, stream: Duplex, bind: BindConn, log: Logger): ControlSession {
+    return new ControlSession(this, runId, login, remote, stream, this.key, bind.destroy, log);
+  }
+
+  clientOnline(control: ControlSession): void {
+    this.emit('clientOnline', control);
   }
 }
 

@@ -1,0 +1,59 @@
+import type { Duplex } from 'node:stream';
+import type { ServerConfig } from '../config/types.js';
+import { checkSignedTimestamp } from '../protocol/auth.js';
+import type { NewWorkConn } from '../protocol/messages.js';
+import type { Logger } from '../util/logger.js';
+import { clipped, shortRunId } from '../util/peer-string.js';
+import { type BindConn, BindConnState, refuseStream } from './bind-conn.js';
+import type { ClientTable } from './client-table.js';
+import type { ControlSession } from './control-session.js';
+import type { RefusalLog } from './refusal-log.js';
+
+/** What admitting a work connection needs from the server. */
+export interface WorkConnHost {
+  readonly config: ServerConfig;
+  readonly log: Logger;
+  readonly refusals: RefusalLog;
+  readonly clientTable: ClientTable;
+}
+
+/**
+ * One NewWorkConn: find its client, check the signature when there is one
+ * and where it came from, then put it in that client's pool. A refusal
+ * answers StartWorkConn with the reason (or frp's terse one).
+ */
+export async function serveWorkConn(host: WorkConnHost, stream: Duplex, msg: NewWorkConn, bind: BindConn): Promise<void> {
+  const remote = bind.remote;
+  const control = host.clientTable.get(msg.run_id ?? '');
+  const refuse = async (category: string, reason: string): Promise<void> => {
+    const fields = { runId: shortRunId(msg.run_id ?? ''), reason };
+    if (bind.state === BindConnState.PreAuth) host.refusals.refused(`work connection refused: ${category}`, remote, fields);
+    else host.log.warn('work connection refused', { remote, ...fields });
+    const error = host.config.detailedErrorsToClient ? reason : 'invalid NewWorkConn';
+    await refuseStream(stream, { type: 'StartWorkConn', body: { error } });
+  };
+  // One answer whether the run id is unknown or only reachable another way, so it cannot be probed.
+  const unknown = `no client control found for run id [${clipped(msg.run_id ?? '')}]`;
+  if (!control) return refuse('unknown run id', unknown);
+  const { auth } = host.config;
+  const now = Math.floor(Date.now() / 1000);
+  const signed = auth.additionalScopes.includes('NewWorkConns') || (msg.privilege_key ?? '') !== '';
+  if (signed) {
+    const failure = checkSignedTimestamp(auth.token, msg.timestamp, msg.privilege_key, auth.maxClockSkew, now, 'NewWorkConn');
+    if (failure !== undefined) return refuse('bad signature', failure);
+  }
+  if (!mayCarryWorkConns(host, bind, control, signed)) return refuse('not the client connection', unknown);
+  if (!control.pool.put(stream)) return refuse('pool full', 'work connection pool is full');
+  bind.trust();
+}
+
+/**
+ * Unlike frp, knowing a run id is not enough to receive a client's users.
+ * With tcpMux, stock frpc opens its work connections on the session of its
+ * control, so only that session may; without it, a work connection carries a
+ * valid signature or comes from the control's source address.
+ */
+export function mayCarryWorkConns(host: WorkConnHost, bind: BindConn, control: ControlSession, signed: boolean): boolean {
+  if (host.config.transport.tcpMux) return host.clientTable.bindConnOf(control) === bind;
+  return signed || bind.remote === control.remoteAddress;
+}
