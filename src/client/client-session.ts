@@ -5,7 +5,7 @@ import { ControlChannel } from '../control/control-channel.js';
 import { readOneMessage, writeMessage } from '../control/message-io.js';
 import { tokenDigest } from '../protocol/auth.js';
 import { deriveCipherKey } from '../protocol/crypto.js';
-import type { Message, NatHoleResp, NewProxyResp, StartWorkConn } from '../protocol/messages.js';
+import type { BurrowServerInfo, Message, NatHoleResp, NewProxyResp, StartWorkConn } from '../protocol/messages.js';
 import { newProxyMessage } from './new-proxy.js';
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
@@ -43,6 +43,7 @@ const WORK_CONN_IDLE_LIMIT_MS = 24 * 3600 * 1000;
 export class ClientSession extends EventEmitter<SessionEvents> {
   private state = SessionState.LoggingIn;
   private loginRunId = '';
+  private loginServerInfo: BurrowServerInfo | undefined;
   private channel: ControlChannel | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private lastPong = Date.now();
@@ -53,6 +54,11 @@ export class ClientSession extends EventEmitter<SessionEvents> {
     private readonly log: Logger,
   ) {
     super();
+  }
+
+  /** what a burrow server said about its public side at login; undefined from frps */
+  get serverInfo(): BurrowServerInfo | undefined {
+    return this.loginServerInfo;
   }
 
   /** the run id the server gave at login; empty before */
@@ -66,6 +72,7 @@ export class ClientSession extends EventEmitter<SessionEvents> {
     try {
       const resp = await login(stream, this.config, previousRunId);
       this.loginRunId = resp.run_id ?? '';
+      this.loginServerInfo = resp.burrow_server;
     } catch (err) {
       stream.destroy();
       this.close('login failed');

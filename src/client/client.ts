@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { ClientConfig, ProxyConfig } from '../config/types.js';
 import { deriveCipherKey } from '../protocol/crypto.js';
+import type { BurrowServerInfo } from '../protocol/messages.js';
 import { HttpInspector } from '../inspect/inspector.js';
 import { Backoff } from '../util/backoff.js';
 import { BurrowError, describeError } from '../util/errors.js';
@@ -130,6 +131,11 @@ export class BurrowClient extends EventEmitter<ClientEvents> {
   /** login attempts after the first one (the admin page shows it) */
   get reconnectAttempts(): number {
     return this.retries;
+  }
+
+  /** the public side a burrow server described at the last login; undefined before it, or from frps */
+  get serverInfo(): BurrowServerInfo | undefined {
+    return this.session?.serverInfo;
   }
 
   get lastError(): string {

@@ -31,10 +31,19 @@ export interface Login {
   burrow_features?: string[];
 }
 
+/** What a burrow server tells a burrow client at login about its public side (see burrow-features.ts). */
+export interface BurrowServerInfo {
+  subdomain_host?: string;
+  vhost_http_port?: number;
+  vhost_https_port?: number;
+}
+
 export interface LoginResp {
   version?: string;
   run_id?: string;
   error?: string;
+  /** burrow's extension, sent only to a client that named burrow_features; stock frpc ignores it, stock frps never sends it */
+  burrow_server?: BurrowServerInfo;
 }
 
 export interface NewProxy {
@@ -276,6 +285,7 @@ export type StructSchema = Readonly<Record<string, FieldKind>>;
 type SchemaOf<T> = { readonly [F in keyof Required<T>]: FieldKind };
 
 const CLIENT_SPEC: SchemaOf<ClientSpec> = { type: 'str', always_auth_pass: 'bool' };
+const BURROW_SERVER_INFO: SchemaOf<BurrowServerInfo> = { subdomain_host: 'str', vhost_http_port: 'u16', vhost_https_port: 'u16' };
 const UDP_ADDR: SchemaOf<UdpAddr> = { IP: 'str', Port: 'int', Zone: 'str' };
 const PORT_RANGE: SchemaOf<PortRange> = { from: 'int', to: 'int' };
 const DETECT_BEHAVIOR: SchemaOf<NatHoleDetectBehavior> = {
@@ -305,7 +315,7 @@ export const MESSAGE_SCHEMA: { readonly [K in MessageType]: SchemaOf<MessageBodi
     pool_count: 'int',
     burrow_features: 'strs',
   },
-  LoginResp: { version: 'str', run_id: 'str', error: 'str' },
+  LoginResp: { version: 'str', run_id: 'str', error: 'str', burrow_server: { struct: BURROW_SERVER_INFO, always: false } },
   NewProxy: {
     proxy_name: 'str',
     proxy_type: 'str',
