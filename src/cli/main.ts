@@ -1,12 +1,16 @@
 #!/usr/bin/env node
-import { createServer as createNetServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { withServerCliDefaults } from './run-defaults.js';
-import { buildClientConfig, buildServerConfig, loadClientConfig, loadServerConfig } from '../config/load.js';
+import { buildServerConfig, loadClientConfig, loadServerConfig } from '../config/load.js';
 import { reloadClient, showClientStatus, stopClient } from './client-admin-commands.js';
 import { runConvert, runVerify } from './config-commands.js';
 import { loggerFrom, onShutdown } from './process-setup.js';
 import { runClient } from './run-client.js';
+import { runLogin, runLogout } from './login-command.js';
+import { runQuick } from './quick.js';
+import { runService } from './service-command.js';
+import { runStatus } from './status-command.js';
 import { runServer } from './run-server.js';
 import { parseAllowUnsafe } from '../config/value-source.js';
 import { startDemo } from '../demo/demo.js';
@@ -19,11 +23,16 @@ const HELP: Record<string, string> = {
 Usage:
   burrow server -c <frps.toml>        run the public side
   burrow client -c <frpc.toml>        run the private side
-  burrow tcp <localPort> --server <host:port> [--token T] [--remote-port N]
-                                      expose one local TCP port, no config file
-  burrow http <localPort> --server <host:port> --subdomain <name>
-                                      expose a local web service by name and
-                                      inspect/replay its requests (page on :4040)
+  burrow login --server <host:port> --token T
+                                      check and save the server for the commands below
+  burrow http <localPort>             expose a local web service at a random
+                                      http://<name>.<server's subDomainHost>, with a
+                                      live view and an inspector page on :4040
+  burrow tcp|udp <localPort>          expose one local TCP/UDP port
+  burrow status                       the tunnels of the running burrow http|tcp|udp
+  burrow logout                       forget the saved server
+  burrow service install server|client -c <file> [--dry-run]
+                                      a systemd unit that runs it at boot
   burrow demo                         server + client + local service on loopback
   burrow verify -c <file>             check a config file (frp INI/TOML/YAML/JSON)
   burrow convert -c <file> --to toml  rewrite a config (e.g. frpc.ini) as frp TOML
@@ -51,33 +60,6 @@ dropping the connection to the server or the unchanged tunnels.
 
 Asks the running client (through its admin API, webServer.port / admin_port)
 to re-read its file, to show its proxies, or to stop, as frpc reload|status|stop do.`,
-  http: `Usage: burrow http <localPort> --server <host:port> (--subdomain <name> | --domain <host>) [options]
-
-Exposes a local web service by name through the server's HTTP vhost and
-records every request for the inspector page (like ngrok's), where each can
-be read in full and replayed.
-
-Options:
-  --server <host:port>   the burrow or frps server (required)
-  --token <T>            auth token (default: empty)
-  --subdomain <name>     <name>.<server's subDomainHost>
-  --domain <host>        a custom domain pointed at the server (repeatable)
-  --local-ip <ip>        local address (default 127.0.0.1)
-  --inspect-port <N>     the inspector page's port (default 4040, or any free one if taken)
-  --no-inspect           do not record requests (no page)
-  --no-tls               talk plain TCP to the server (TLS is on by default, as frpc)
-  --fingerprint <sha256:…>  the server certificate it must present (printed by burrow server at start)
-  --no-mux               one TCP connection per work connection (tcpMux off)`,
-  tcp: `Usage: burrow tcp <localPort> --server <host:port> [options]
-
-Options:
-  --server <host:port>   the burrow or frps server (required)
-  --token <T>            auth token (default: empty)
-  --remote-port <N>      public port to ask for (default 0: the server picks)
-  --local-ip <ip>        local address (default 127.0.0.1)
-  --no-tls               talk plain TCP to the server (TLS is on by default, as frpc)
-  --fingerprint <sha256:…>  the server certificate it must present (printed by burrow server at start)
-  --no-mux               one TCP connection per work connection (tcpMux off)`,
   demo: `Usage: burrow demo
 
 Starts a server, a client and a small local HTTP service in this process on
@@ -126,131 +108,6 @@ async function runClientCommand(args: string[]): Promise<void> {
   await runClient(config, log, { configFile: values.config, allowUnsafe });
 }
 
-/** Flags shared by the one-line commands (`burrow tcp`, `burrow http`). */
-const quickOptions = {
-  ...common,
-  server: { type: 'string', short: 's' },
-  token: { type: 'string', short: 't' },
-  'local-ip': { type: 'string' },
-  'no-tls': { type: 'boolean' },
-  'no-mux': { type: 'boolean' },
-  fingerprint: { type: 'string' },
-} as const;
-
-interface QuickValues {
-  server?: string;
-  token?: string;
-  'no-tls'?: boolean;
-  'no-mux'?: boolean;
-  fingerprint?: string;
-}
-
-/** The local port argument and the client settings every one-line command shares. */
-function quickClient(command: string, positional: string | undefined, values: QuickValues): { localPort: number; settings: Record<string, unknown> } {
-  const localPort = Number(positional);
-  if (!Number.isInteger(localPort) || localPort < 1 || localPort > 65535) {
-    throw new Error(`burrow ${command}: the local port must be 1–65535, got "${positional ?? ''}"`);
-  }
-  if (!values.server) throw new Error(`burrow ${command}: --server <host:port> is required`);
-  const m = /^(.*):(\d+)$/.exec(values.server);
-  if (!m) throw new Error(`burrow ${command}: --server must be host:port, got "${values.server}"`);
-  return {
-    localPort,
-    settings: {
-      serverAddr: m[1]!.replace(/^\[|\]$/g, ''),
-      serverPort: Number(m[2]),
-      auth: { token: values.token ?? '' },
-      transport: {
-        tls: { enable: !values['no-tls'], ...(values.fingerprint !== undefined ? { serverFingerprint: values.fingerprint } : {}) },
-        tcpMux: !values['no-mux'],
-      },
-    },
-  };
-}
-
-async function runTcp(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { ...quickOptions, 'remote-port': { type: 'string', short: 'r' } },
-  });
-  if (values.help) return void console.log(HELP.tcp);
-  const { localPort, settings } = quickClient('tcp', positionals[0], values);
-  const config = buildClientConfig(
-    {
-      ...settings,
-      proxies: [
-        {
-          name: `tcp-${localPort}`,
-          type: 'tcp',
-          localIP: values['local-ip'] ?? '127.0.0.1',
-          localPort,
-          remotePort: values['remote-port'] ? Number(values['remote-port']) : 0,
-        },
-      ],
-    },
-    'command line',
-  );
-  await runClient(config, loggerFrom(values));
-}
-
-/** ngrok's inspector address: the first port tried for `burrow http`'s page. */
-const INSPECT_PORT = 4040;
-
-async function portIsFree(port: number): Promise<boolean> {
-  const probe = createNetServer();
-  return new Promise((resolve) => {
-    probe.once('error', () => resolve(false));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
-  });
-}
-
-async function runHttp(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...quickOptions,
-      subdomain: { type: 'string' },
-      domain: { type: 'string', short: 'd', multiple: true },
-      'inspect-port': { type: 'string' },
-      'no-inspect': { type: 'boolean' },
-    },
-  });
-  if (values.help) return void console.log(HELP.http);
-  const { localPort, settings } = quickClient('http', positionals[0], values);
-  if (!values.subdomain && !values.domain) throw new Error("burrow http: give --subdomain <name> (with the server's subDomainHost) or --domain <host>");
-  const inspect = !values['no-inspect'];
-  const asked = values['inspect-port'] !== undefined ? Number(values['inspect-port']) : undefined;
-  if (asked !== undefined && (!Number.isInteger(asked) || asked < 0 || asked > 65535)) {
-    throw new Error(`burrow http: --inspect-port must be 0–65535, got "${values['inspect-port'] ?? ''}"`);
-  }
-  // As ngrok: the page on 4040 when it is free, else on any free port (printed below).
-  const adminPort = asked ?? ((await portIsFree(INSPECT_PORT)) ? INSPECT_PORT : 0);
-  const config = buildClientConfig(
-    {
-      ...settings,
-      webServer: inspect ? { addr: '127.0.0.1', port: adminPort } : {},
-      proxies: [
-        {
-          name: `http-${localPort}`,
-          type: 'http',
-          localIP: values['local-ip'] ?? '127.0.0.1',
-          localPort,
-          inspect,
-          ...(values.subdomain ? { subdomain: values.subdomain } : {}),
-          ...(values.domain ? { customDomains: values.domain } : {}),
-        },
-      ],
-    },
-    'command line',
-  );
-  const page = {
-    onReady: (port: number) => console.log(`inspect    http://127.0.0.1:${port}/#inspect   (every request through the tunnel, replay with a click)`),
-  };
-  await runClient(config, loggerFrom(values), inspect ? { page } : {});
-}
-
 async function runDemo(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: common, strict: true });
   if (values.help) return void console.log(HELP.demo);
@@ -297,9 +154,17 @@ async function main(argv: string[]): Promise<void> {
     case 'client':
       return runClientCommand(rest);
     case 'tcp':
-      return runTcp(rest);
+    case 'udp':
     case 'http':
-      return runHttp(rest);
+      return runQuick(command, rest);
+    case 'login':
+      return runLogin(rest);
+    case 'logout':
+      return runLogout(rest);
+    case 'status':
+      return runStatus(rest);
+    case 'service':
+      return runService(rest, fileURLToPath(import.meta.url));
     case 'demo':
       return runDemo(rest);
     case 'verify':

@@ -16,16 +16,22 @@ export interface RunClientOptions {
   configFile?: string;
   /** the --allow-unsafe features, which a reload keeps */
   allowUnsafe?: readonly string[];
-  /** serve the admin page even when webServer.port is 0 (then on a port the OS picks), and say where */
-  page?: { onReady(port: number): void };
+  /** serve the admin API even when webServer.port is 0 (then on a port the OS picks) */
+  alwaysAdmin?: boolean;
+  /**
+   * Called before the first login with the client and its admin API's port
+   * (the one-line commands' live view and name retries); the function it
+   * returns runs at shutdown, after the client stopped.
+   */
+  attach?(client: BurrowClient, adminPort: number | undefined): () => void;
 }
 
 export async function runClient(config: ClientConfig, log: Logger, opts: RunClientOptions = {}): Promise<void> {
-  const { configFile, page, allowUnsafe } = opts;
+  const { configFile, alwaysAdmin, allowUnsafe } = opts;
   const client = new BurrowClient(config, log);
   if (config.webServer.port > 0) warnPlainWebServer(config.webServer, log);
   const admin =
-    config.webServer.port > 0 || page
+    config.webServer.port > 0 || alwaysAdmin
       ? await startClientAdmin({
           client,
           configFile,
@@ -35,9 +41,10 @@ export async function runClient(config: ClientConfig, log: Logger, opts: RunClie
           stop: () => process.kill(process.pid, 'SIGTERM'),
         })
       : undefined;
-  if (admin) page?.onReady(admin.port);
+  const detach = opts.attach?.(client, admin?.port);
   onShutdown(async () => {
     client.stop();
+    detach?.();
     await admin?.close();
   });
   if (configFile) {

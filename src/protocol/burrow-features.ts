@@ -14,3 +14,15 @@ export const BURROW_FEATURES = Object.freeze({
 export function hasBurrowFeature(list: readonly string[] | undefined, feature: string): boolean {
   return list?.includes(feature) === true;
 }
+
+/**
+ * What a burrow server tells a client that named burrow_features, in
+ * LoginResp's `burrow_server`: its public side, so `burrow http` knows at
+ * login whether the server can name a tunnel. frpc ignores the key; frps
+ * never sends it.
+ */
+export interface BurrowServerInfo {
+  subdomain_host?: string;
+  vhost_http_port?: number;
+  vhost_https_port?: number;
+}

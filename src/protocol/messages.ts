@@ -1,3 +1,7 @@
+import type { BurrowServerInfo } from './burrow-features.js';
+
+export type { BurrowServerInfo } from './burrow-features.js';
+
 /**
  * The v1 control messages, with the exact JSON key names of the reference,
  * plus one key of burrow's own, `burrow_features` (see burrow-features.ts).
@@ -29,13 +33,6 @@ export interface Login {
   pool_count?: number;
   /** burrow's extension (see BURROW_FEATURES): what this client can read; stock frp ignores it */
   burrow_features?: string[];
-}
-
-/** What a burrow server tells a burrow client at login about its public side (see burrow-features.ts). */
-export interface BurrowServerInfo {
-  subdomain_host?: string;
-  vhost_http_port?: number;
-  vhost_https_port?: number;
 }
 
 export interface LoginResp {

@@ -60,7 +60,9 @@ export async function serveLogin(host: LoginHost, stream: Duplex, login: Login, 
 
   // A burrow client (it names burrow_features) learns the public side, so `burrow http` prints the exact URL; frpc gets frps's bytes.
   const { subDomainHost, vhostHTTPPort, vhostHTTPSPort } = host.config;
-  const info = login.burrow_features ? { burrow_server: { subdomain_host: subDomainHost, vhost_http_port: vhostHTTPPort, vhost_https_port: vhostHTTPSPort } } : {};
+  const info = login.burrow_features
+    ? { burrow_server: { subdomain_host: subDomainHost, vhost_http_port: vhostHTTPPort, vhost_https_port: vhostHTTPSPort } }
+    : {};
   await writeMessage(stream, { type: 'LoginResp', body: { version: FRP_COMPAT_VERSION, run_id: runId, ...info } });
   bind.trust();
   const log = host.log.child({ client: shortRunId(runId), ...(login.user ? { user: clipped(login.user) } : {}) });
