@@ -70,12 +70,22 @@ function statusColor(status: number): string {
   return ANSI.green;
 }
 
-/** One request as a line: time, method, path, status, duration. */
-export function requestLine(r: LiveRequest, color = false): string {
+/** Columns a request line takes besides its path: time, method, status, duration and the gaps. */
+const REQUEST_FIXED_COLUMNS = 10 + 8 + 19 + 10;
+const PLAIN_PATH_COLUMNS = 32;
+
+/**
+ * One request as a line: time, method, path, status, duration. Given the
+ * terminal's width, the path takes the room left (cut with an ellipsis), so
+ * the status and duration always show.
+ */
+export function requestLine(r: LiveRequest, color = false, columns?: number): string {
   const status = r.status === 0 ? `--- ${r.error ?? 'no response'}` : `${r.status} ${r.reason}`.trimEnd();
   const cell = pad(status, 18);
   const shown = color ? `${statusColor(r.status)}${status}${ANSI.reset}${cell.slice(status.length)}` : cell;
-  return `${clock(r.startedAt)}  ${pad(r.method, 7)} ${pad(r.target, 32)} ${shown} ${duration(r.durationMs)}`;
+  const pathColumns = columns === undefined ? PLAIN_PATH_COLUMNS : Math.max(8, columns - REQUEST_FIXED_COLUMNS);
+  const path = columns === undefined ? r.target : fit(r.target, pathColumns);
+  return `${clock(r.startedAt)}  ${pad(r.method, 7)} ${pad(path, pathColumns)} ${shown} ${duration(r.durationMs)}`;
 }
 
 function forwarding(s: LiveState): string {
@@ -99,14 +109,12 @@ export function renderScreen(s: LiveState, size: ScreenSize, color = false): str
   if (s.kind !== 'http') return head.map((l) => fit(l, size.columns));
   const room = Math.max(MIN_REQUEST_ROWS, size.rows - HEADER_ROWS);
   const shown = s.requests.slice(-room);
-  const lines = [...head, 'HTTP Requests', '-------------', ...shown.map((r) => requestLine(r, color))];
-  // Colour codes take no room on screen: cut the plain text, then colour only lines that still fit.
-  return lines.map((l, i) => (i >= head.length + 2 && color ? fitColored(l, shown[i - head.length - 2]!, size.columns) : fit(l, size.columns)));
-}
-
-function fitColored(colored: string, r: LiveRequest, columns: number): string {
-  const plain = requestLine(r, false);
-  return plain.length <= columns ? colored : fit(plain, columns);
+  const requests = shown.map((r) => {
+    const line = requestLine(r, color, size.columns);
+    // Colour codes take no room on screen: a line too wide even so (a long status) is cut without them.
+    return requestLine(r, false, size.columns).length <= size.columns ? line : fit(requestLine(r, false, size.columns), size.columns);
+  });
+  return [...head.map((l) => fit(l, size.columns)), 'HTTP Requests', '-------------', ...requests];
 }
 
 /** The lines to print, when output is not a terminal, for the change from `prev` to `next` (requests are printed one by one, by the caller). */
