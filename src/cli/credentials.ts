@@ -70,8 +70,10 @@ export function saveLogin(login: SavedLogin, env: NodeJS.ProcessEnv = process.en
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, FILE_NAME);
   const tmp = `${file}.${process.pid}.tmp`;
+  rmSync(tmp, { force: true });
   try {
-    writeFileSync(tmp, `${JSON.stringify(login, null, 2)}\n`, { mode: 0o600 });
+    // Exclusive: never through a link or a file someone else left there.
+    writeFileSync(tmp, `${JSON.stringify(login, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
     // The mode given to writeFileSync is masked by the umask; the token file must be 0600 whatever it is.
     chmodSync(tmp, 0o600);
     renameSync(tmp, file);
