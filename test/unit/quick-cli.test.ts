@@ -142,7 +142,7 @@ describe('live view on a (fake) terminal', () => {
     view.request(req(3));
     view.close();
     assert.doesNotMatch(out, /\x1b/);
-    assert.match(out, /status     online\nforwarding http:\/\/abc\.t\.localhost:8080 -> 127\.0\.0\.1:3000\n\d\d:\d\d:\d\d  GET +\/r3 +200 OK +12 ms\n$/);
+    assert.match(out, /status {5}online\nforwarding http:\/\/abc\.t\.localhost:8080 -> 127\.0\.0\.1:3000\n\d\d:\d\d:\d\d {2}GET +\/r3 +200 OK +12 ms\n$/);
   });
 });
 
