@@ -59,6 +59,13 @@ function waitForOutput(r: Run, re: RegExp): Promise<RegExpMatchArray> {
   });
 }
 
+test('npx burrow-tunnel runs burrow: npx runs the bin named after the package when there are several', () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; bin: Record<string, string> };
+  assert.equal(pkg.name, 'burrow-tunnel');
+  assert.equal(pkg.bin['burrow-tunnel'], pkg.bin.burrow);
+  assert.equal(pkg.bin.burrow, 'dist/cli/main.js');
+});
+
 describe('burrow login, burrow http <port>, burrow status', () => {
   let server: BurrowServer;
   let vhostPort: number;
