@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { withServerCliDefaults } from './run-defaults.js';
-import { buildServerConfig, loadClientConfig, loadServerConfig } from '../config/load.js';
+import { loadClientConfig } from '../config/load.js';
 import { reloadClient, showClientStatus, stopClient } from './client-admin-commands.js';
 import { runConvert, runVerify } from './config-commands.js';
 import { loggerFrom, onShutdown } from './process-setup.js';
@@ -11,7 +10,7 @@ import { runLogin, runLogout } from './login-command.js';
 import { runQuick } from './quick.js';
 import { runService } from './service-command.js';
 import { runStatus } from './status-command.js';
-import { runServer } from './run-server.js';
+import { runServerCommand, SERVER_FLAGS_HELP } from './server-command.js';
 import { parseAllowUnsafe } from '../config/value-source.js';
 import { startDemo } from '../demo/demo.js';
 import { describeError, isBurrowError } from '../util/errors.js';
@@ -40,11 +39,14 @@ Usage:
 
 Run "burrow <command> --help" for the options of a command.`,
   server: `Usage: burrow server [-c <file>] [--allow-empty-token] [--allow-unsafe=TokenSourceExec] [--log-level L] [--log-format text|json]
+       burrow server [frps flags: -t TOKEN -p PORT --subdomain-host H --vhost-http-port N …]
 
 Runs the public side. The config file is frp's: frps.toml, frps.ini (legacy),
-YAML or JSON. Without one the server listens on 0.0.0.0:7000 with an empty
-token, which it refuses unless --allow-empty-token is given (the config key
-is auth.allowEmptyToken = true); on a loopback address an empty token is fine.
+YAML or JSON. Without one, frps's flags describe the server (all of them:
+${SERVER_FLAGS_HELP}),
+with burrow's defaults: it listens on 0.0.0.0:7000, and an empty token is
+refused unless --allow-empty-token is given (the config key is
+auth.allowEmptyToken = true); on a loopback address an empty token is fine.
 
 Without transport.tls.certFile the server makes its own certificate and keeps
 it beside the config file (burrow-server-cert.pem / burrow-server-key.pem,
@@ -74,17 +76,6 @@ const common = {
   'log-format': { type: 'string' },
   'allow-unsafe': { type: 'string', multiple: true },
 } as const;
-
-async function runServerCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { ...common, 'allow-empty-token': { type: 'boolean' } }, strict: true });
-  if (values.help) return void console.log(HELP.server);
-  const warnings: string[] = [];
-  const allowUnsafe = parseAllowUnsafe(values['allow-unsafe'] ?? []);
-  const loaded = values.config ? loadServerConfig(values.config, { allowUnsafe, onWarning: (w) => warnings.push(w) }) : buildServerConfig({});
-  const log = loggerFrom(values, loaded.log);
-  for (const w of warnings) log.warn(`config: ${w}`);
-  await runServer(withServerCliDefaults(loaded, values.config, values['allow-empty-token'] === true, log), log);
-}
 
 /** `burrow client reload|status|stop` give the running client this long to answer. */
 const BURROW_ADMIN_TIMEOUT_MS = 10_000;
@@ -150,7 +141,7 @@ async function main(argv: string[]): Promise<void> {
       console.log(`burrow ${BURROW_VERSION} (frp protocol ${FRP_COMPAT_VERSION})`);
       return;
     case 'server':
-      return runServerCommand(rest);
+      return runServerCommand(rest, HELP.server);
     case 'client':
       return runClientCommand(rest);
     case 'tcp':

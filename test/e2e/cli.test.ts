@@ -167,6 +167,28 @@ describe('burrow CLI', () => {
     await echo.close();
   });
 
+  test('server from frps flags alone (no file) carries a tunnel; flags beside -c are refused', async () => {
+    const server = run(['server', '--bind-addr', '127.0.0.1', '-p', '0', '-t', 'fl4g', '--subdomain-host', 't.localhost', '--log-level', 'info']);
+    const [, bindPort] = await waitForOutput(server, 'stderr', /server listening addr=127\.0\.0\.1:(\d+)/);
+    const echo = await startEcho();
+    const quick = run(['tcp', String(echo.port), '--server', `127.0.0.1:${bindPort}`, '--token', 'fl4g']);
+    const [, remote] = await waitForOutput(quick, 'stderr', /\[tcp-\d+\] start proxy success type=tcp remote=127\.0\.0\.1(:\d+)/);
+    const data = patternBytes(4096, 3);
+    assert.ok((await echoThrough(portOf(remote!), data)).equals(data));
+    const wrong = run(['tcp', String(echo.port), '--server', `127.0.0.1:${bindPort}`, '--token', 'nope']);
+    assert.equal(await wrong.exit, 1);
+    for (const r of [quick, server]) {
+      r.child.kill('SIGTERM');
+      assert.equal(await r.exit, 0);
+    }
+    await echo.close();
+
+    const cfg = writeConfig('frps.toml', 'bindAddr = "127.0.0.1"\nbindPort = 0\nauth.token = "t"\n');
+    const both = run(['server', '-c', cfg, '-t', 'other']);
+    assert.equal(await both.exit, 1);
+    assert.match(both.stderr(), /--token cannot be used with -c/);
+  });
+
   test('server: an open server is refused with the key and flag named; its own certificate stays beside the config', async () => {
     const refused = run(['server']);
     assert.equal(await refused.exit, 1);
