@@ -6,7 +6,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { connect, type AddressInfo } from 'node:net';
 import { loadOrCreateServerCertificate } from '../../src/transport/generated-cert.js';
 import { isBurrowError } from '../../src/util/errors.js';
-import type { RawServerConfig } from '../helpers/config.js';
+import { type RawServerConfig, visitor } from '../helpers/config.js';
 import { captureLog, echoThrough, freePort, patternBytes, portOf, tcpProxy, tunnelKit, waitFor, whenDone } from '../helpers/tunnel.js';
 
 /** One request a plugin server received. */
@@ -19,7 +19,7 @@ interface PluginCall {
 }
 
 /** What the test's plugin answers: a JSON value, or raw text with a status, or nothing at all (hangs). */
-type Answer = { json: unknown } | { status: number; text: string } | 'hang';
+type Answer = { json: unknown } | { status: number; text: string; chunked?: boolean } | 'hang';
 
 interface PluginServer {
   /** `127.0.0.1:port` (or `https://…` for a TLS one), as httpPlugins.addr takes it */
@@ -54,6 +54,11 @@ async function startPlugin(t: TestContext, answer: (call: PluginCall) => Answer,
       if ('json' in a) {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.end(JSON.stringify(a.json));
+      } else if (a.chunked) {
+        // No Content-Length: the size is only known by reading.
+        res.writeHead(a.status);
+        for (let i = 0; i < a.text.length; i += 64 * 1024) res.write(a.text.slice(i, i + 64 * 1024));
+        res.end();
       } else {
         res.writeHead(a.status);
         res.end(a.text);
@@ -250,11 +255,49 @@ describe('server plugins (httpPlugins)', () => {
     kept.destroy();
   });
 
+  test('NewUserConn is asked for tcpmux and stcp user connections too, with their type', async (t) => {
+    const { startEcho, startServer, makeClient } = tunnelKit(t);
+    const echo = await startEcho();
+    const plugin = await startPlugin(t, () => UNCHANGED);
+    const server = await startServer({ ...plugins({ name: 'u', addr: plugin.addr, ops: ['NewUserConn'] }), tcpmuxHTTPConnectPort: await freePort() });
+    const owner = makeClient(server.port, {
+      proxies: [
+        { name: 'mux', type: 'tcpmux', multiplexer: 'httpconnect', localPort: echo.port, customDomains: ['db.internal'] },
+        { name: 'secret', type: 'stcp', secretKey: 'sk1', localPort: echo.port },
+      ],
+    });
+    await owner.start();
+    await owner.waitForProxy('mux');
+    await owner.waitForProxy('secret');
+    const visitorPort = await freePort();
+    const user = makeClient(server.port, { extra: { visitors: [visitor('stcp', 'v', 'secret', 'sk1', visitorPort)] } });
+    await user.start();
+
+    // Visitors listen once start() resolves.
+    assert.deepEqual(
+      user.visitors.map((v) => v.state),
+      ['running'],
+    );
+    const data = patternBytes(700, 6);
+    assert.ok((await echoThrough(visitorPort, data)).equals(data), 'the stcp visitor echoes');
+    const stcp = await plugin.waitForCall('NewUserConn', (c) => c.body.content.proxy_type === 'stcp');
+    assert.equal(stcp.body.content.proxy_name, 'secret');
+    assert.match(String(stcp.body.content.remote_addr), /^127\.0\.0\.1:\d+$/);
+
+    const s = connect({ host: '127.0.0.1', port: server.vhostTcpmuxPort });
+    s.on('error', () => {});
+    s.write('CONNECT db.internal:5432 HTTP/1.1\r\nHost: db.internal:5432\r\n\r\n');
+    const mux = await plugin.waitForCall('NewUserConn', (c) => c.body.content.proxy_type === 'tcpmux');
+    assert.equal(mux.body.content.proxy_name, 'mux');
+    s.destroy();
+  });
+
   for (const [mode, answer, logged] of [
     ['times out', 'hang', /no answer within 1 s/],
     ['answers 500', { status: 500, text: 'boom' }, /error code: 500/],
     ['answers garbage', { status: 200, text: 'not json{' }, /not valid JSON/],
     ['answers too much', { status: 200, text: `{"reject":false,"unchange":true,"x":"${'a'.repeat(1024 * 1024)}"}` }, /larger than 1048576 bytes/],
+    ['streams too much without a length', { status: 200, text: 'a'.repeat(2 * 1024 * 1024), chunked: true }, /larger than 1048576 bytes/],
     ['answers neither unchange nor content', { json: {} }, /neither unchange nor content/],
   ] as Array<[string, Answer, RegExp]>) {
     test(`a plugin that ${mode} refuses the login with frp's text and logs why`, async (t) => {
