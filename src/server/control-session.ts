@@ -114,7 +114,12 @@ export class ControlSession {
   private onMessage(msg: Message): void {
     switch (msg.type) {
       case 'NewProxy':
-        this.proxyQueue = this.proxyQueue.then(() => this.newProxy(msg.body));
+        this.proxyQueue = this.proxyQueue
+          .then(() => this.newProxy(msg.body))
+          .catch((err: unknown) => {
+            // Say, an answer too large for a frame: logged, never an unhandled rejection.
+            this.log.warn('registering a proxy failed', { reason: describeError(err) });
+          });
         return;
       case 'CloseProxy':
         // In the same queue as NewProxy: a reload's close-then-register of one name must not race.

@@ -146,14 +146,18 @@ describe('server plugins (httpPlugins)', () => {
   test('NewProxy: a rejection refuses that proxy with the reason; the others run', async (t) => {
     const { startEcho, startServer, makeClient } = tunnelKit(t);
     const echo = await startEcho();
-    const plugin = await startPlugin(t, (c) =>
-      c.body.content.proxy_name === 'good' ? UNCHANGED : { json: { reject: true, reject_reason: 'proxy not allowed here' } },
-    );
+    const plugin = await startPlugin(t, (c) => {
+      const name = c.body.content.proxy_name;
+      if (name === 'good') return UNCHANGED;
+      // A reason longer than a frame can carry is cut, not a crash.
+      return { json: { reject: true, reject_reason: name === 'long' ? 'x'.repeat(20_000) : 'proxy not allowed here' } };
+    });
     const server = await startServer(plugins({ name: 'p', addr: plugin.addr, ops: ['NewProxy'] }));
-    const client = makeClient(server.port, { proxies: [tcpProxy('good', echo.port), tcpProxy('bad', echo.port)] });
+    const client = makeClient(server.port, { proxies: [tcpProxy('good', echo.port), tcpProxy('bad', echo.port), tcpProxy('long', echo.port)] });
     await client.start();
     const good = await client.waitForProxy('good');
     await assert.rejects(client.waitForProxy('bad'), /proxy not allowed here/);
+    await assert.rejects(client.waitForProxy('long'), /^Error: x{1024}…\(18976 more\)$|x{1024}…\(18976 more\)/);
     const data = patternBytes(2000, 2);
     assert.ok((await echoThrough(portOf(good.remoteAddr), data)).equals(data));
     const call = await plugin.waitForCall('NewProxy', (c) => c.body.content.proxy_name === 'bad');

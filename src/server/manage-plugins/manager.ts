@@ -11,6 +11,8 @@ import { type LoginContent, MANAGE_OPS, type ManageOp, type NewUserConnContent, 
 /** The message each changeable operation carries, and so the schema a plugin's changed content is checked against. */
 const MESSAGE_OF = { Login: 'Login', NewProxy: 'NewProxy', Ping: 'Ping', NewWorkConn: 'NewWorkConn' } as const;
 type MutableOp = keyof typeof MESSAGE_OF;
+/** A rejection reason goes back to the client inside one frame (10240 bytes at most): longer ones are cut. */
+const MAX_REASON_CHARS = 1024;
 
 /**
  * Runs each operation through the plugins subscribed to it, in the order of
@@ -109,7 +111,7 @@ export class ManagePlugins {
         const answer = await p.call(op, current, reqId);
         if (answer.reject) {
           // An empty reason would read as success to frpc (an empty `error`): say who refused instead.
-          throw new BurrowError('BURROW_PLUGIN_REJECTED', answer.rejectReason || `rejected by server plugin "${p.name}"`);
+          throw new BurrowError('BURROW_PLUGIN_REJECTED', clipped(answer.rejectReason, MAX_REASON_CHARS) || `rejected by server plugin "${p.name}"`);
         }
         if (answer.unchange) continue;
         if (answer.content === undefined) throw new BurrowError('BURROW_PLUGIN_FAILED', 'answer has neither unchange nor content');
