@@ -83,6 +83,10 @@ export function checkServer(cfg: ServerConfig, sinks: CheckSinks, allowUnsafe: r
   cfg.httpPlugins.forEach((p, i) => {
     if (seen.has(p.name)) sinks.error(`httpPlugins[${i}].name`, `duplicate plugin name "${p.name}"`);
     seen.add(p.name);
+    // frp finds a bad address only when it first asks the plugin (and then refuses that login); say so at load.
+    const url = `${p.addr}${p.path}`;
+    if (!URL.canParse(/^https?:\/\//.test(url) ? url : `http://${url}`))
+      sinks.error(`httpPlugins[${i}].addr`, `"${p.addr}" with path "${p.path}" is not a valid URL`);
   });
 }
 

@@ -51,6 +51,8 @@ const limits = {
     vhostHeaderTimeout: { kind: 'int', default: 60, min: 1, max: 3600 },
     /** seconds a keep-alive vhost connection may wait, silent, for its next request */
     vhostIdleTimeout: { kind: 'int', default: 60, min: 1, max: 3600 },
+    /** seconds a server plugin (httpPlugins) has to answer one request; frp waits forever */
+    pluginTimeout: { kind: 'int', default: 10, min: 1, max: 3600 },
     /** open connections from one source address over all vhost ports (IPv6: per /64); 0 = no per-address cap */
     vhostConnsPerIP: { kind: 'int', default: 256, min: 0, max: 1_000_000 },
     /** open connections over all vhost ports together */

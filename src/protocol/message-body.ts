@@ -245,6 +245,11 @@ export function decodeBody(type: MessageType, body: Buffer): Message {
   } catch {
     throw new BurrowError('BURROW_BAD_FRAME', `bad message: ${type} body is not valid JSON`);
   }
+  return decodeBodyValue(type, parsed);
+}
+
+/** Validates an already parsed JSON value as the body of `type` (say, a server plugin's content). Unknown keys are dropped. */
+export function decodeBodyValue(type: MessageType, parsed: unknown): Message {
   if (!isPlainObject(parsed)) throw decodeFailure(type, 'a JSON object', parsed);
   return { type, body: decodeStruct(MESSAGE_SCHEMA[type], parsed, type) } as Message;
 }

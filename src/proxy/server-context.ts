@@ -18,6 +18,8 @@ export interface ProxyOwner {
   /** the Login user: a domain belongs to the user who first routed it */
   readonly user: string;
   readonly runId: string;
+  /** the Login metas, for the server plugins */
+  readonly metas: Readonly<Record<string, string>>;
   /** ports this client's proxies hold, counted against maxPortsPerClient */
   readonly portsUsed: number;
   readonly log: Logger;
@@ -32,6 +34,13 @@ export interface VhostRoutes<T> {
   readonly router: VhostRouter<T>;
   readonly port: number;
 }
+
+/**
+ * Asks the server plugins (frps NewUserConn) whether a user connection from
+ * `remoteAddr` (`ip:port`) may go on; false when refused (already logged),
+ * and then only that connection is closed.
+ */
+export type UserConnCheck = (remoteAddr: string) => Promise<boolean>;
 
 /** What the server shares among the server halves of all proxies. */
 export interface ServerProxyContext {
@@ -53,4 +62,6 @@ export interface ServerProxyContext {
   bindProxyUdpPort(name: string, port: number): Promise<UdpSocket>;
   /** the per-proxy transforms a NewProxy asks for on its work connections (key from the token) */
   payloadOptions(msg: NewProxy): PayloadTransformOptions;
+  /** the NewUserConn check of proxy `name`; undefined when no plugin asks, so a user connection awaits nothing extra */
+  userConnCheck(owner: ProxyOwner, name: string, type: string): UserConnCheck | undefined;
 }

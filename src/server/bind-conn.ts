@@ -26,6 +26,8 @@ export class BindConn {
     private readonly admission: Admission | undefined,
     /** destroys the physical connection with everything on it */
     readonly destroy: () => void,
+    /** the peer's port, for what reports `ip:port` (server plugins) */
+    readonly remotePort = 0,
   ) {}
 
   /** The peer proved it knows the token: it leaves the pre-auth counts and deadline. */

@@ -2,11 +2,13 @@ import type { Duplex } from 'node:stream';
 import { ControlChannel } from '../control/control-channel.js';
 import type { ServerConfig } from '../config/types.js';
 import { checkSignedTimestamp } from '../protocol/auth.js';
-import type { Login, Message, NewProxy } from '../protocol/messages.js';
+import type { Login, Message, NewProxy, Ping } from '../protocol/messages.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { describeError } from '../util/errors.js';
 import { clipped } from '../util/peer-string.js';
 import type { Logger } from '../util/logger.js';
+import type { ManagePlugins } from './manage-plugins/manager.js';
+import type { PluginUserInfo } from './manage-plugins/types.js';
 import { WorkConnPool } from './work-conn-pool.js';
 
 export enum ControlState {
@@ -17,6 +19,8 @@ export enum ControlState {
 /** What a control session needs from the server that owns it. */
 export interface ControlHost {
   readonly config: ServerConfig;
+  /** frps server plugins (`[[httpPlugins]]`) */
+  readonly plugins: ManagePlugins;
   /** opens the public side of a proxy; throws a BurrowError with a readable reason */
   createProxy(control: ControlSession, msg: NewProxy): Promise<ServerProxy>;
   proxyStarted(control: ControlSession, proxy: ServerProxy, msg: NewProxy): void;
@@ -28,6 +32,8 @@ export interface ControlHost {
 
 /** Work connections frp keeps in reserve beyond the client's pool size. */
 const POOL_SLACK = 10;
+/** Pings waiting for the Ping plugins; a client that sends more meanwhile has those dropped. */
+const MAX_PENDING_PINGS = 4;
 
 /**
  * One logged-in client on the server: its encrypted control channel, its
@@ -43,6 +49,7 @@ export class ControlSession {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   /** NewProxy requests are answered in order, one at a time, as frp does */
   private proxyQueue: Promise<void> = Promise.resolve();
+  private pendingPings = 0;
 
   constructor(
     private readonly host: ControlHost,
@@ -74,6 +81,15 @@ export class ControlSession {
     return this.login.user ?? '';
   }
 
+  get metas(): Readonly<Record<string, string>> {
+    return this.login.metas ?? {};
+  }
+
+  /** Who this client is, as the server plugins are told. */
+  get pluginUser(): PluginUserInfo {
+    return { user: this.user, metas: { ...this.metas }, run_id: this.runId };
+  }
+
   get portsUsed(): number {
     let n = 0;
     for (const p of this.proxies.values()) n += p.portsUsed;
@@ -98,7 +114,12 @@ export class ControlSession {
   private onMessage(msg: Message): void {
     switch (msg.type) {
       case 'NewProxy':
-        this.proxyQueue = this.proxyQueue.then(() => this.newProxy(msg.body));
+        this.proxyQueue = this.proxyQueue
+          .then(() => this.newProxy(msg.body))
+          .catch((err: unknown) => {
+            // Say, an answer too large for a frame: logged, never an unhandled rejection.
+            this.log.warn('registering a proxy failed', { reason: describeError(err) });
+          });
         return;
       case 'CloseProxy':
         // In the same queue as NewProxy: a reload's close-then-register of one name must not race.
@@ -110,7 +131,8 @@ export class ControlSession {
           });
         return;
       case 'Ping':
-        this.onPing(msg.body.privilege_key, msg.body.timestamp);
+        if (this.host.plugins.has('Ping')) this.pingThroughPlugins(msg.body);
+        else this.onPing(msg.body.privilege_key, msg.body.timestamp);
         return;
       case 'NatHoleVisitor':
       case 'NatHoleClient':
@@ -137,10 +159,40 @@ export class ControlSession {
     this.send({ type: 'Pong', body: {} });
   }
 
-  private async newProxy(msg: NewProxy): Promise<void> {
-    const name = msg.proxy_name ?? '';
+  /** A Ping the plugins see first (and may change, as frps) before its own checks. */
+  private pingThroughPlugins(sent: Ping): void {
+    if (this.pendingPings >= MAX_PENDING_PINGS) {
+      this.log.debug('heartbeat dropped: the Ping plugins are still busy with earlier ones');
+      return;
+    }
+    this.pendingPings += 1;
+    this.host.plugins
+      .ping(this.pluginUser, sent)
+      .then(
+        (ping) => this.onPing(ping.privilege_key, ping.timestamp),
+        (err: unknown) => {
+          const reason = describeError(err);
+          this.log.warn('heartbeat refused', { reason: clipped(reason) });
+          this.send({ type: 'Pong', body: { error: this.host.config.detailedErrorsToClient ? reason : 'invalid ping' } });
+        },
+      )
+      .finally(() => {
+        this.pendingPings -= 1;
+      })
+      .catch((err: unknown) => this.log.warn('heartbeat failed', { reason: describeError(err) }));
+  }
+
+  private async newProxy(asked: NewProxy): Promise<void> {
+    let msg = asked;
+    let name = msg.proxy_name ?? '';
     if (this.state !== ControlState.Active) return;
     try {
+      if (this.host.plugins.has('NewProxy')) {
+        // As frps: what the plugins return (a new remote_port, say) is what gets built.
+        msg = await this.host.plugins.newProxy(this.pluginUser, asked);
+        name = msg.proxy_name ?? '';
+        if (this.state !== ControlState.Active) return;
+      }
       const proxy = await this.host.createProxy(this, msg);
       if (this.state !== ControlState.Active) {
         this.host.releaseProxy(this, proxy);
@@ -182,6 +234,7 @@ export class ControlSession {
     this.host.releaseProxy(this, proxy);
     await proxy.close();
     this.log.info('proxy closed', { proxy: clipped(name) });
+    this.host.plugins.closeProxy(this.pluginUser, name);
   }
 
   /** Ends this control: proxies closed, pool drained, physical connection torn down. Idempotent. */
@@ -196,6 +249,7 @@ export class ControlSession {
       this.proxies.delete(name);
       this.host.releaseProxy(this, proxy);
       proxy.close().catch((err: unknown) => this.log.warn('closing a proxy failed', { proxy: name, reason: describeError(err) }));
+      this.host.plugins.closeProxy(this.pluginUser, name);
     }
     this.teardown();
     this.host.controlClosed(this);

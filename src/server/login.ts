@@ -4,12 +4,15 @@ import type { ServerConfig } from '../config/types.js';
 import { writeMessage } from '../control/message-io.js';
 import { checkSignedTimestamp } from '../protocol/auth.js';
 import type { Login } from '../protocol/messages.js';
+import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { clipped, shortRunId } from '../util/peer-string.js';
+import { hostPort } from '../util/address.js';
 import { FRP_COMPAT_VERSION } from '../util/version.js';
 import { type BindConn, refuseStream } from './bind-conn.js';
 import type { ClientTable } from './client-table.js';
 import { type ControlSession, ControlState } from './control-session.js';
+import type { ManagePlugins } from './manage-plugins/manager.js';
 import type { RefusalLog } from './refusal-log.js';
 
 /** What the login exchange needs from the server. */
@@ -18,6 +21,8 @@ export interface LoginHost {
   readonly log: Logger;
   readonly refusals: RefusalLog;
   readonly clientTable: ClientTable;
+  /** frps server plugins (`[[httpPlugins]]`) */
+  readonly plugins: ManagePlugins;
   /** false once the server is stopping */
   readonly accepting: boolean;
   /** a control session on `stream` for a login that passed every check */
@@ -30,15 +35,27 @@ export interface LoginHost {
  * LoginResp, then hand the stream to a new control session. A refusal answers
  * with the reason and tears the physical connection down shortly after.
  */
-export async function serveLogin(host: LoginHost, stream: Duplex, login: Login, bind: BindConn): Promise<void> {
+export async function serveLogin(host: LoginHost, stream: Duplex, sent: Login, bind: BindConn): Promise<void> {
   const remote = bind.remote;
-  const refuse = async (category: string, reason: string): Promise<void> => {
+  let login = sent;
+  const refuse = async (category: string, reason: string, toClient = reason): Promise<void> => {
     host.refusals.refused(`login refused: ${category}`, remote, { user: clipped(login.user), reason });
-    await refuseStream(stream, { type: 'LoginResp', body: { version: FRP_COMPAT_VERSION, error: reason } });
+    await refuseStream(stream, { type: 'LoginResp', body: { version: FRP_COMPAT_VERSION, error: toClient } });
     // The refused client gets no other stream: tear its physical connection down once the answer is out.
     setTimeout(bind.destroy, 1000).unref();
   };
   if (!host.accepting) return refuse('shutting down', 'server is shutting down');
+  if (host.plugins.has('Login')) {
+    // As frps: the plugins see the Login first and may change it; every check below reads what they return.
+    try {
+      login = await host.plugins.login({ ...sent, client_address: hostPort(remote, bind.remotePort) });
+    } catch (err) {
+      const reason = describeError(err);
+      return refuse('server plugin', reason, host.config.detailedErrorsToClient ? reason : 'register control error');
+    }
+    // The login deadline may have dropped the connection while the plugins thought.
+    if (stream.destroyed || !host.accepting) return;
+  }
   if (!login.version) return refuse('no version', 'login refused: the version field is missing');
   const { auth } = host.config;
   const now = Math.floor(Date.now() / 1000);

@@ -5,14 +5,15 @@ import type { Server } from 'node:net';
 import type { NewProxy } from '../protocol/messages.js';
 import type { PayloadTransformOptions } from '../proxy/payload-transform.js';
 import { proxyKindOf } from '../proxy/registry.js';
-import type { ServerProxyContext, VhostRoutes } from '../proxy/server-context.js';
+import type { ProxyOwner, ServerProxyContext, UserConnCheck, VhostRoutes } from '../proxy/server-context.js';
 import { TcpGroups } from '../proxy/tcp/group.js';
 import type { ServerProxy } from '../proxy/types.js';
-import { BurrowError } from '../util/errors.js';
+import { BurrowError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { DomainOwners } from '../vhost/domain-owners.js';
 import type { ConnectionRoute, HttpRoute } from '../vhost/routes.js';
 import type { ControlSession } from './control-session.js';
+import type { ManagePlugins } from './manage-plugins/manager.js';
 import { bindProxyUdpPort, listenProxyPort } from './port-policy.js';
 import { VhostConnectionGate } from './vhost-gate.js';
 import { VhostHttpServer } from './vhost-http.js';
@@ -36,6 +37,7 @@ export class ProxyFactory implements ServerProxyContext {
     /** the cipher key derived from the token, for proxies with useEncryption */
     private readonly key: Buffer,
     private readonly log: Logger,
+    private readonly plugins: ManagePlugins,
   ) {}
 
   /** Opens the vhost ports the config asks for (frp: 0 = off). */
@@ -144,6 +146,25 @@ export class ProxyFactory implements ServerProxyContext {
   /** The per-proxy transforms a NewProxy asks for on its work connections (key from the token). */
   payloadOptions(msg: NewProxy): PayloadTransformOptions {
     return { encryptionKey: msg.use_encryption ? this.key : undefined, compression: msg.use_compression === true };
+  }
+
+  userConnCheck(owner: ProxyOwner, name: string, type: string): UserConnCheck | undefined {
+    if (!this.plugins.has('NewUserConn')) return undefined;
+    return async (remoteAddr) => {
+      try {
+        await this.plugins.newUserConn({
+          user: { user: owner.user, metas: { ...owner.metas }, run_id: owner.runId },
+          proxy_name: name,
+          proxy_type: type,
+          remote_addr: remoteAddr,
+        });
+        return true;
+      } catch (err) {
+        // frp's words; the user connection alone is closed.
+        owner.log.warn(`the user conn [${remoteAddr}] was rejected, err:${describeError(err)}`, { proxy: name });
+        return false;
+      }
+    };
   }
 
   /** The port of the tcpmux (HTTP CONNECT) vhost, 0 when off. */

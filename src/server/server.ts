@@ -16,6 +16,7 @@ import { addressKey } from '../util/address.js';
 import { clipped } from '../util/peer-string.js';
 import { BindConn, BindConnState } from './bind-conn.js';
 import { ClientTable } from './client-table.js';
+import { ManagePlugins } from './manage-plugins/manager.js';
 import { serveLogin } from './login.js';
 import { mayCarryWorkConns, serveWorkConn } from './work-conn-admission.js';
 import { PreAuthGate } from './pre-auth-gate.js';
@@ -58,6 +59,8 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   private readonly key: Buffer;
   private readonly proxies: ProxyFactory;
   private readonly natHole: NatHoleCoordinator;
+  /** frps server plugins (`[[httpPlugins]]`), asked in the login, control, work-connection and proxy paths */
+  readonly plugins: ManagePlugins;
 
   constructor(
     readonly config: ServerConfig,
@@ -67,7 +70,8 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     this.key = deriveCipherKey(config.auth.token);
     this.gate = new PreAuthGate(config.limits);
     this.refusals = new RefusalLog(log);
-    this.proxies = new ProxyFactory(config, this.key, log);
+    this.plugins = new ManagePlugins(config.httpPlugins, config.limits.pluginTimeout * 1000, log.child({ part: 'plugins' }));
+    this.proxies = new ProxyFactory(config, this.key, log, this.plugins);
     this.natHole = new NatHoleCoordinator({ findProxy: (n) => this.findProxy(n), controlOf: (id) => this.clientTable.get(id) }, log.child({ part: 'xtcp' }));
   }
 
@@ -124,8 +128,10 @@ export class BurrowServer extends EventEmitter implements ControlHost {
         admit: (address, drop) => this.admit(address, drop),
         onError: (err, remote) => this.refusals.refused(sniffFailure(err), remote, { reason: describeError(err) }),
       },
-      (conn) =>
-        tcpMux ? this.acceptMux(conn) : this.acceptLogical(conn.stream, new BindConn(conn.remoteAddress, conn.admission, () => conn.stream.destroy())),
+      (conn) => {
+        if (tcpMux) return this.acceptMux(conn);
+        this.acceptLogical(conn.stream, new BindConn(conn.remoteAddress, conn.admission, () => conn.stream.destroy(), conn.remotePort));
+      },
     );
     try {
       await this.proxies.openVhosts();
@@ -159,6 +165,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     for (const c of [...this.clientTable.values()]) c.close('server stopping');
     for (const p of [...this.physical]) p.destroy();
     await this.closeListeners();
+    this.plugins.close();
     this.refusals.close();
     this.log.info('server stopped');
   }
@@ -184,7 +191,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
       client: false,
       keepaliveIntervalMs: this.config.transport.tcpMuxKeepaliveInterval * 1000,
     });
-    const bind = new BindConn(conn.remoteAddress, conn.admission, () => session.destroy());
+    const bind = new BindConn(conn.remoteAddress, conn.admission, () => session.destroy(), conn.remotePort);
     this.physical.add(bind);
     session.once('close', () => this.physical.delete(bind));
     session.on('error', () => {});
@@ -205,6 +212,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   private acceptLogical(stream: Duplex, bind: BindConn): void {
     stream.on('error', () => {});
     const remote = bind.remote;
+    const peer = { address: remote, port: bind.remotePort };
     readOneMessage(stream, FIRST_MESSAGE_TIMEOUT_MS)
       .then(
         (msg) => {
@@ -214,7 +222,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
             case 'NewWorkConn':
               return serveWorkConn(this, stream, msg.body, bind);
             case 'NewVisitorConn':
-              return serveVisitorConn(stream, msg.body, remote, this.visitorLookup(bind), this.config.detailedErrorsToClient, this.log, {
+              return serveVisitorConn(stream, msg.body, peer, this.visitorLookup(bind), this.config.detailedErrorsToClient, this.log, {
                 // With tcpMux a visitor stream rides a session that logged in (stock frpc);
                 // a session whose only credential is a secret key stays under the pre-auth bounds.
                 accepted: () => {

@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { writeMessage } from '../control/message-io.js';
 import { wrapPayload } from '../proxy/payload-transform.js';
-import { visitorAddress } from '../util/address.js';
+import { hostPort, visitorAddress } from '../util/address.js';
 import { relay, type TrafficCounter } from '../relay/pipe.js';
 import type { StreamReader } from '../util/stream-reader.js';
 import type { DomainOwners } from '../vhost/domain-owners.js';
@@ -153,6 +153,9 @@ export async function relayIfOpen(visitor: Socket, work: Duplex, counter: Traffi
  * then a raw relay until both sides are done.
  */
 export async function relayWholeConnection(visitor: Socket, reader: StreamReader, route: ConnectionRoute, preface?: Buffer): Promise<void> {
+  if (route.admitUser && !(await route.admitUser(hostPort(visitor.remoteAddress, visitor.remotePort)))) {
+    throw new BurrowError('BURROW_PLUGIN_REJECTED', 'user connection rejected by a server plugin');
+  }
   const raw = await route.getWorkConn();
   raw.on('error', () => {});
   try {

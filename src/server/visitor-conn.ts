@@ -6,7 +6,7 @@ import { checkVisitorSignature } from '../proxy/shared/visitor-signature.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import type { LogFields, Logger } from '../util/logger.js';
-import { visitorAddress } from '../util/address.js';
+import { hostPort, visitorAddress } from '../util/address.js';
 import { clipped } from '../util/peer-string.js';
 import { withTimeout } from '../util/timeout.js';
 import { refuseStream } from './bind-conn.js';
@@ -69,13 +69,15 @@ export interface VisitorConnHooks {
 export async function serveVisitorConn(
   stream: Duplex,
   msg: NewVisitorConn,
-  remote: string,
+  /** the visitor connection's peer (its physical connection's, with tcpMux) */
+  peer: { readonly address: string; readonly port: number },
   lookup: VisitorLookup,
   detailedErrors: boolean,
   log: Logger,
   hooks: VisitorConnHooks = {},
 ): Promise<void> {
   const name = msg.proxy_name ?? '';
+  const remote = peer.address;
   let checked: { proxy: SecretServerProxy; user: string };
   try {
     checked = checkVisitorConn(msg, lookup, Math.floor(Date.now() / 1000));
@@ -100,6 +102,7 @@ export async function serveVisitorConn(
     useEncryption: msg.use_encryption === true,
     useCompression: msg.use_compression === true,
     srcAddr: visitorAddress(remote),
+    remoteAddr: hostPort(remote, peer.port),
     burrowFeatures: msg.burrow_features ?? [],
   });
 }

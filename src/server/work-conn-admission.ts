@@ -2,11 +2,13 @@ import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config/types.js';
 import { checkSignedTimestamp } from '../protocol/auth.js';
 import type { NewWorkConn } from '../protocol/messages.js';
+import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { clipped, shortRunId } from '../util/peer-string.js';
 import { type BindConn, BindConnState, refuseStream } from './bind-conn.js';
 import type { ClientTable } from './client-table.js';
-import type { ControlSession } from './control-session.js';
+import { type ControlSession, ControlState } from './control-session.js';
+import type { ManagePlugins } from './manage-plugins/manager.js';
 import type { RefusalLog } from './refusal-log.js';
 
 /** What admitting a work connection needs from the server. */
@@ -15,6 +17,8 @@ export interface WorkConnHost {
   readonly log: Logger;
   readonly refusals: RefusalLog;
   readonly clientTable: ClientTable;
+  /** frps server plugins (`[[httpPlugins]]`) */
+  readonly plugins: ManagePlugins;
 }
 
 /**
@@ -22,8 +26,9 @@ export interface WorkConnHost {
  * and where it came from, then put it in that client's pool. A refusal
  * answers StartWorkConn with the reason (or frp's terse one).
  */
-export async function serveWorkConn(host: WorkConnHost, stream: Duplex, msg: NewWorkConn, bind: BindConn): Promise<void> {
+export async function serveWorkConn(host: WorkConnHost, stream: Duplex, sent: NewWorkConn, bind: BindConn): Promise<void> {
   const remote = bind.remote;
+  let msg = sent;
   const control = host.clientTable.get(msg.run_id ?? '');
   const refuse = async (category: string, reason: string): Promise<void> => {
     const fields = { runId: shortRunId(msg.run_id ?? ''), reason };
@@ -35,6 +40,15 @@ export async function serveWorkConn(host: WorkConnHost, stream: Duplex, msg: New
   // One answer whether the run id is unknown or only reachable another way, so it cannot be probed.
   const unknown = `no client control found for run id [${clipped(msg.run_id ?? '')}]`;
   if (!control) return refuse('unknown run id', unknown);
+  if (host.plugins.has('NewWorkConn')) {
+    // As frps: the client is found by the run id sent; the checks below read what the plugins return.
+    try {
+      msg = await host.plugins.newWorkConn(control.pluginUser, sent);
+    } catch (err) {
+      return refuse('server plugin', describeError(err));
+    }
+    if (control.state !== ControlState.Active) return refuse('unknown run id', unknown);
+  }
   const { auth } = host.config;
   const now = Math.floor(Date.now() / 1000);
   const signed = auth.additionalScopes.includes('NewWorkConns') || (msg.privilege_key ?? '') !== '';

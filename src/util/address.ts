@@ -5,6 +5,12 @@ export function visitorAddress(addr: string | undefined): string {
   return addr.startsWith('::ffff:') ? addr.slice(7) : addr;
 }
 
+/** `ip:port` as Go's net.Addr prints it (`[v6]:port`), IPv4-mapped IPv6 shown as IPv4. */
+export function hostPort(addr: string | undefined, port: number | undefined): string {
+  const host = visitorAddress(addr);
+  return `${isIPv6(host) ? `[${host}]` : host}:${port ?? 0}`;
+}
+
 /** An IP address as network-order bytes (4 or 16), for encoders (X.509 alt names, SOCKS5). */
 export function ipBytes(address: string, version: 4 | 6): Buffer {
   if (version === 4) return Buffer.from(address.split('.').map((part) => Number(part)));

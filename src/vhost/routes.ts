@@ -32,5 +32,7 @@ export interface ConnectionRoute {
   readonly httpUser: string;
   readonly httpPassword: string;
   getWorkConn(): Promise<Duplex>;
+  /** the server plugins' NewUserConn check (`ip:port` of the visitor); absent when none is configured */
+  admitUser?: (remoteAddr: string) => Promise<boolean>;
   active: number;
 }

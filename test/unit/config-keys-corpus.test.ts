@@ -34,6 +34,7 @@ type Status =
 
 const NEW_PROXY = 'src/client/new-proxy.ts';
 const PLUGIN = { at: 'src/plugin/registry.ts', note: 'client plugins (PLUGIN helper wires them into the proxies)' } as const;
+const MANAGE_PLUGIN = 'src/server/manage-plugins/http-plugin.ts';
 const WIRE = (at: string) => ({ at, note: 'WIRE helper' }) as const;
 
 const CLIENT: Record<string, Status> = {
@@ -159,10 +160,10 @@ const SERVER: Record<string, Status> = {
   'auth.oidc.audience': { via: 'auth.method', value: 'oidc' },
   'auth.oidc.skipExpiryCheck': { via: 'auth.method', value: 'oidc' },
   'auth.oidc.skipIssuerCheck': { via: 'auth.method', value: 'oidc' },
-  'httpPlugins[].name': { refused: [{ name: 'p', addr: '127.0.0.1:9000', path: '/h', ops: ['Login'] }] },
-  'httpPlugins[].addr': { via: 'httpPlugins', value: [{ name: 'p', addr: '127.0.0.1:9000', path: '/h', ops: ['Login'] }] },
-  'httpPlugins[].path': { via: 'httpPlugins', value: [{ name: 'p', addr: '127.0.0.1:9000', path: '/h', ops: ['Login'] }] },
-  'httpPlugins[].ops': { via: 'httpPlugins', value: [{ name: 'p', addr: '127.0.0.1:9000', path: '/h', ops: ['Login'] }] },
+  'httpPlugins[].name': { at: MANAGE_PLUGIN },
+  'httpPlugins[].addr': { at: MANAGE_PLUGIN },
+  'httpPlugins[].path': { at: MANAGE_PLUGIN },
+  'httpPlugins[].ops': { at: MANAGE_PLUGIN },
 };
 
 /** Keys frp accepts outside its example files that burrow refuses too (the same check). */
@@ -271,20 +272,18 @@ describe("frp's own full example files", () => {
     }
   });
 
-  test('the frps files are refused only for their server plugins, each named where it is written', () => {
-    assert.deepEqual(
-      problems(() => loadConfigFile(join(CONF, 'frps_full_example.toml'))),
-      [
-        'httpPlugins[0]: server plugins are not supported yet; burrow would skip "user-manager" (Login)',
-        'httpPlugins[1]: server plugins are not supported yet; burrow would skip "port-manager" (NewProxy)',
-      ],
-    );
-    assert.deepEqual(
-      problems(() => loadConfigFile(join(CONF, 'frps_legacy_full.ini'))),
-      [
-        '[plugin.user-manager]: server plugins are not supported yet; burrow would skip "user-manager" (Login)',
-        '[plugin.port-manager]: server plugins are not supported yet; burrow would skip "port-manager" (NewProxy)',
-      ],
-    );
+  test('the frps files load as they are, server plugins included', () => {
+    for (const f of ['frps_full_example.toml', 'frps_legacy_full.ini']) {
+      const loaded = loadConfigFile(join(CONF, f));
+      assert.equal(loaded.kind, 'server', f);
+      assert.deepEqual(
+        loaded.kind === 'server' && loaded.config.httpPlugins.map((p) => [p.name, p.addr, p.path, p.ops]),
+        [
+          ['user-manager', '127.0.0.1:9000', '/handler', ['Login']],
+          ['port-manager', '127.0.0.1:9001', '/handler', ['NewProxy']],
+        ],
+        f,
+      );
+    }
   });
 });

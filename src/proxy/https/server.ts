@@ -24,5 +24,6 @@ export function createHttpsServerProxy(ctx: ServerProxyContext, owner: ProxyOwne
     user: owner.user,
     payload: ctx.payloadOptions(msg),
     getWorkConn: () => owner.getWorkConn(),
+    admitUser: ctx.userConnCheck(owner, name, 'https'),
   });
 }

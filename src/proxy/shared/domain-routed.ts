@@ -5,6 +5,7 @@ import { proxyDomains } from '../../vhost/domains.js';
 import type { VhostRouter } from '../../vhost/router.js';
 import type { ConnectionRoute } from '../../vhost/routes.js';
 import type { PayloadTransformOptions } from '../payload-transform.js';
+import type { UserConnCheck } from '../server-context.js';
 import type { ServerProxy } from '../types.js';
 import { checkRouteCount } from './route-limit.js';
 
@@ -21,6 +22,8 @@ export interface DomainRoutedProxyOptions {
   user: string;
   payload: PayloadTransformOptions;
   getWorkConn(): Promise<Duplex>;
+  /** the server plugins' NewUserConn check; absent when none is configured */
+  admitUser?: UserConnCheck;
 }
 
 /**
@@ -51,6 +54,7 @@ export class DomainRoutedProxy implements ServerProxy {
       httpUser: msg.http_user ?? '',
       httpPassword: msg.http_pwd ?? '',
       getWorkConn: opts.getWorkConn,
+      ...(opts.admitUser ? { admitUser: opts.admitUser } : {}),
       active: 0,
     };
     const domains = proxyDomains({ customDomains: msg.custom_domains, subdomain: msg.subdomain }, opts.subDomainHost);

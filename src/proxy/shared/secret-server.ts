@@ -8,7 +8,7 @@ import { describeError } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
 import { relay, type TrafficCounter } from '../../relay/pipe.js';
 import { wrapPayload, type PayloadTransformOptions } from '../payload-transform.js';
-import type { ProxyOwner, ServerProxyContext } from '../server-context.js';
+import type { ProxyOwner, ServerProxyContext, UserConnCheck } from '../server-context.js';
 import type { ServerProxy } from '../types.js';
 
 export interface SecretServerProxyOptions {
@@ -25,6 +25,8 @@ export interface SecretServerProxyOptions {
   /** the proxy's own transforms on its work connections (key from the token) */
   payload: PayloadTransformOptions;
   getWorkConn(): Promise<Duplex>;
+  /** the server plugins' NewUserConn check; absent when none is configured */
+  admitUser?: UserConnCheck;
   logger: Logger;
 }
 
@@ -34,6 +36,8 @@ export interface VisitorHop {
   useCompression: boolean;
   /** the visitor client's address, reported to the owner in StartWorkConn */
   srcAddr: string;
+  /** the visitor connection's `ip:port`, for the server plugins */
+  remoteAddr: string;
   /** what the visitor can read beyond frp (its NewVisitorConn's `burrow_features`), passed to the owner */
   burrowFeatures: readonly string[];
 }
@@ -106,6 +110,11 @@ export class SecretServerProxy implements ServerProxy {
     }
     this.visitors.add(visitor);
     visitor.once('close', () => this.visitors.delete(visitor));
+    const { admitUser } = this.opts;
+    if (admitUser && !(await admitUser(hop.remoteAddr))) {
+      visitor.destroy();
+      return;
+    }
     let work: Duplex;
     try {
       work = await this.opts.getWorkConn();
@@ -149,6 +158,7 @@ export function createSecretServerProxy(type: 'stcp' | 'sudp', ctx: ServerProxyC
     ownerFeatures: owner.burrowFeatures,
     payload: ctx.payloadOptions(msg),
     getWorkConn: () => owner.getWorkConn(),
+    admitUser: ctx.userConnCheck(owner, name, type),
     logger: owner.log,
   });
 }

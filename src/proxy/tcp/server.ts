@@ -5,9 +5,9 @@ import type { NewProxy, StartWorkConn } from '../../protocol/messages.js';
 import type { Logger } from '../../util/logger.js';
 import { describeError } from '../../util/errors.js';
 import { relay, type TrafficCounter } from '../../relay/pipe.js';
-import { visitorAddress } from '../../util/address.js';
+import { hostPort, visitorAddress } from '../../util/address.js';
 import { wrapPayload, type PayloadTransformOptions } from '../payload-transform.js';
-import type { ProxyOwner, ServerProxyContext } from '../server-context.js';
+import type { ProxyOwner, ServerProxyContext, UserConnCheck } from '../server-context.js';
 import { requestedPort } from '../shared/remote-port.js';
 import type { ServerProxy } from '../types.js';
 
@@ -24,6 +24,8 @@ export interface TcpServerProxyOptions {
   payload: PayloadTransformOptions;
   /** a work connection of the owning client (waits, bounded, when none is idle) */
   getWorkConn(): Promise<Duplex>;
+  /** the server plugins' NewUserConn check; absent when none is configured */
+  admitUser?: UserConnCheck;
   logger: Logger;
 }
 
@@ -74,6 +76,11 @@ export class TcpServerProxy implements ServerProxy {
 
   private async serve(visitor: Socket): Promise<void> {
     const log = this.opts.logger;
+    const { admitUser } = this.opts;
+    if (admitUser && !(await admitUser(hostPort(visitor.remoteAddress, visitor.remotePort)))) {
+      visitor.destroy();
+      return;
+    }
     let work: Duplex;
     try {
       work = await this.opts.getWorkConn();
@@ -124,7 +131,13 @@ export class TcpServerProxy implements ServerProxy {
 /** The server half of a `tcp` NewProxy: its own public port, or a share of its group's. */
 export async function createTcpServerProxy(ctx: ServerProxyContext, owner: ProxyOwner, name: string, msg: NewProxy): Promise<ServerProxy> {
   const port = requestedPort(ctx, owner, name, msg);
-  const common = { name, payload: ctx.payloadOptions(msg), getWorkConn: () => owner.getWorkConn(), logger: owner.log };
+  const common = {
+    name,
+    payload: ctx.payloadOptions(msg),
+    getWorkConn: () => owner.getWorkConn(),
+    admitUser: ctx.userConnCheck(owner, name, 'tcp'),
+    logger: owner.log,
+  };
   if (!msg.group) {
     return new TcpServerProxy({ ...common, listener: await ctx.listenProxyPort(name, port) });
   }

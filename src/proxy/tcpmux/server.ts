@@ -29,5 +29,6 @@ export function createTcpmuxServerProxy(ctx: ServerProxyContext, owner: ProxyOwn
     user: owner.user,
     payload: ctx.payloadOptions(msg),
     getWorkConn: () => owner.getWorkConn(),
+    admitUser: ctx.userConnCheck(owner, name, 'tcpmux'),
   });
 }
