@@ -21,6 +21,8 @@ export interface ServerDashboardOptions {
   /** serve GET /metrics (frp's `enablePrometheus`) */
   enablePrometheus: boolean;
   logger: Logger;
+  /** webServer.tls: serve HTTPS */
+  tls?: { certFile: string; keyFile: string } | undefined;
 }
 
 export interface ServerDashboard extends ApiServer {
@@ -285,6 +287,7 @@ export async function startServerDashboard(opts: ServerDashboardOptions): Promis
       password: opts.password,
       routes: serverDashboardRoutes(opts.server, stats, opts.enablePrometheus),
       logger: opts.logger,
+      tls: opts.tls,
     });
   } catch (err) {
     stats.close();
