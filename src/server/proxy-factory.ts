@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ServerConfig } from '../config/types.js';
 import type { Socket as UdpSocket } from 'node:dgram';
-import type { Server } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { NewProxy } from '../protocol/messages.js';
 import type { PayloadTransformOptions } from '../proxy/payload-transform.js';
 import { proxyKindOf } from '../proxy/registry.js';
@@ -18,6 +18,7 @@ import { VhostConnectionGate } from './vhost-gate.js';
 import { VhostHttpServer } from './vhost-http.js';
 import { VhostHttpsServer } from './vhost-https.js';
 import { VhostTcpmuxServer } from './vhost-tcpmux.js';
+import { sharedVhosts } from './port-sharing.js';
 
 /**
  * Builds the public half of each proxy type from its NewProxy (through the
@@ -38,8 +39,9 @@ export class ProxyFactory implements ServerProxyContext {
     private readonly log: Logger,
   ) {}
 
-  /** Opens the vhost ports the config asks for (frp: 0 = off). */
+  /** Opens the vhost ports the config asks for (frp: 0 = off); one equal to bindPort takes its visitors from there instead. */
   async openVhosts(): Promise<void> {
+    const shared = sharedVhosts(this.config);
     const limits = this.config.limits;
     const gate = new VhostConnectionGate({ perAddress: limits.vhostConnsPerIP, total: limits.vhostConnsTotal });
     const owners = new DomainOwners();
@@ -58,7 +60,8 @@ export class ProxyFactory implements ServerProxyContext {
         idleTimeoutMs,
       });
       this.vhostHttp = vhost;
-      await vhost.listen();
+      if (shared.http) vhost.share(this.config.bindPort);
+      else await vhost.listen();
     }
     if (this.config.vhostHTTPSPort > 0) {
       const vhost = new VhostHttpsServer({
@@ -71,7 +74,8 @@ export class ProxyFactory implements ServerProxyContext {
         lingerMs: idleTimeoutMs,
       });
       this.vhostHttps = vhost;
-      await vhost.listen();
+      if (shared.https) vhost.share(this.config.bindPort);
+      else await vhost.listen();
     }
     if (this.config.tcpmuxHTTPConnectPort > 0) {
       const vhost = new VhostTcpmuxServer({
@@ -93,6 +97,14 @@ export class ProxyFactory implements ServerProxyContext {
     await this.vhostHttp?.close();
     await this.vhostHttps?.close();
     await this.vhostTcpmux?.close();
+  }
+
+  /** A visitor of a vhost that shares the bind port, handed over by its demultiplexer. */
+  acceptShared(kind: 'http' | 'https', socket: Socket): void {
+    const vhost = kind === 'http' ? this.vhostHttp : this.vhostHttps;
+    // Before openVhosts has run (the bind port opens first) there is nobody to serve it.
+    if (vhost) vhost.accept(socket);
+    else socket.destroy();
   }
 
   /** Visitors' connections open on the vhost ports. */
