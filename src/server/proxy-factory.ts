@@ -8,7 +8,9 @@ import { proxyKindOf } from '../proxy/registry.js';
 import type { ServerProxyContext, VhostRoutes } from '../proxy/server-context.js';
 import { TcpGroups } from '../proxy/tcp/group.js';
 import type { ServerProxy } from '../proxy/types.js';
-import { BurrowError } from '../util/errors.js';
+import { BurrowError, describeError } from '../util/errors.js';
+import { bandwidthBytes } from '../protocol/bandwidth-quantity.js';
+import { BandwidthLimiter } from '../relay/bandwidth-limit.js';
 import type { Logger } from '../util/logger.js';
 import { DomainOwners } from '../vhost/domain-owners.js';
 import type { ConnectionRoute, HttpRoute } from '../vhost/routes.js';
@@ -153,9 +155,15 @@ export class ProxyFactory implements ServerProxyContext {
     return bindProxyUdpPort(name, this.config.proxyBindAddr, port, this.config.allowPorts);
   }
 
-  /** The per-proxy transforms a NewProxy asks for on its work connections (key from the token). */
+  /**
+   * The per-proxy transforms a NewProxy asks for on its work connections (key
+   * from the token), and its bandwidth limit when the client leaves that to
+   * us (`bandwidthLimitMode = "server"`): called once per proxy, so every
+   * connection of the proxy shares the one bucket.
+   */
   payloadOptions(msg: NewProxy): PayloadTransformOptions {
-    return { encryptionKey: msg.use_encryption ? this.key : undefined, compression: msg.use_compression === true };
+    const limiter = serverBandwidthLimiter(msg);
+    return { encryptionKey: msg.use_encryption ? this.key : undefined, compression: msg.use_compression === true, ...(limiter ? { limiter } : {}) };
   }
 
   /** The port of the tcpmux (HTTP CONNECT) vhost, 0 when off. */
@@ -172,4 +180,16 @@ export class ProxyFactory implements ServerProxyContext {
   get vhostHttpPort(): number {
     return this.vhostHttp?.port ?? 0;
   }
+}
+
+/** As frps: a limit above 0 with mode "server" gets a bucket of that many bytes a second; "client" (the default) is the client's. */
+function serverBandwidthLimiter(msg: NewProxy): BandwidthLimiter | undefined {
+  if (msg.bandwidth_limit_mode !== 'server' || !msg.bandwidth_limit) return undefined;
+  let bytes: number;
+  try {
+    bytes = bandwidthBytes(msg.bandwidth_limit);
+  } catch (err) {
+    throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${msg.proxy_name ?? ''}": ${describeError(err)}`);
+  }
+  return bytes > 0 ? new BandwidthLimiter(bytes) : undefined;
 }
