@@ -123,7 +123,7 @@ describe('frpc / frps (frp command lines, empty environment)', () => {
       [FRPS, ['-p', 'abc'], /^Error: invalid argument "abc" for "-p, --bind-port" flag/],
       [FRPC, ['--config_dir', dir], /--config_dir is not supported/],
       [FRPS, ['--strict_config=false'], /--strict-config=false is not supported/],
-      [FRPS, ['--dashboard-tls-mode'], /--dashboard-tls-mode is not supported/],
+      [FRPS, ['--dashboard-tls-mode', '--dashboard-port', '0'], /webServer\.tls\.certFile.*required when webServer\.tls is set/],
     ];
     const runs = cases.map(([bin, args]) => run(bin, args));
     for (const [i, [, args, re]] of cases.entries()) {
