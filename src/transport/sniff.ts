@@ -122,7 +122,7 @@ function createSniffingAcceptor(opts: ListenOptions, onConnection: (conn: Accept
             // A vhost visitor, not a client: it leaves the pre-login counts and becomes the vhost's.
             place?.release();
             socket.off('error', ignore);
-            handOver(admission.share, admitted.shared, socket, remote);
+            handOver(admission.share, admitted.shared, socket);
             return;
           }
           const { stream, tls } = admitted;
@@ -164,10 +164,11 @@ interface Admission {
 
 type Admitted = { stream: Duplex; tls: boolean } | { shared: SharedKind };
 
-function handOver(share: NonNullable<ListenOptions['share']>, kind: SharedKind, socket: net.Socket, remote: string): void {
+/** Gives a vhost visitor to its vhost; matchSharedPort only names kinds that are shared. */
+function handOver(share: NonNullable<ListenOptions['share']>, kind: SharedKind, socket: net.Socket): void {
   const to = share[kind];
   if (to) to(socket);
-  else socket.destroy(new BurrowError('BURROW_CLOSED', `no ${kind} vhost on this port for ${remote}`));
+  else socket.destroy();
 }
 
 /** Peeks one byte: it stays in the stream unless it is frp's 0x17 marker, which is dropped. */
