@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { describeError } from '../util/errors.js';
+import { BurrowError, describeError } from '../util/errors.js';
 import { sameSecret } from '../util/secret.js';
 import type { Logger } from '../util/logger.js';
 import { crossSiteReason, loopbackHost } from './request-guard.js';
@@ -49,6 +51,8 @@ export interface ApiServerOptions {
   password: string;
   routes: ApiRoute[];
   logger: Logger;
+  /** webServer.tls: serve HTTPS with this certificate and key (frp: the same keys on frps and frpc) */
+  tls?: { certFile: string; keyFile: string } | undefined;
 }
 
 export interface ApiServer {
@@ -180,7 +184,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   if (!loopback && opts.user === '' && opts.password === '') {
     log.warn('the admin API listens beyond this machine without a password; set webServer.user and webServer.password', { addr: opts.addr });
   }
-  const server: Server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     let url = new URL('http://admin.invalid/');
     const handle = async (): Promise<ApiResult> => {
       url = requestUrl(req.url);
@@ -225,7 +229,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         log.error('admin answer failed', { path: url.pathname, reason: describeError(err) });
         res.destroy();
       });
-  });
+  };
+  const server: Server = opts.tls ? createTlsServer(opts.tls, handler) : createServer(handler);
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
@@ -238,7 +243,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   // After listening, errors are about accepting (too many open files): the server goes on, the process must not die.
   server.on('error', (err) => log.warn('admin API: a connection could not be accepted', { reason: describeError(err) }));
   const port = (server.address() as AddressInfo).port;
-  log.info('admin API listening', { addr: `${opts.addr}:${port}` });
+  log.info('admin API listening', { addr: `${opts.addr}:${port}`, tls: opts.tls !== undefined });
   return {
     port,
     close: () =>
@@ -247,4 +252,21 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         server.close(() => resolve());
       }),
   };
+}
+
+/** An HTTPS server with webServer.tls's files, read once at start; what is wrong with them is named. */
+function createTlsServer(tls: { certFile: string; keyFile: string }, handler: (req: IncomingMessage, res: ServerResponse) => void): Server {
+  const read = (key: 'certFile' | 'keyFile'): Buffer => {
+    try {
+      return readFileSync(tls[key]);
+    } catch (err) {
+      throw new BurrowError('BURROW_CONFIG_INVALID', `webServer.tls.${key} ${tls[key]} cannot be read: ${describeError(err)}`);
+    }
+  };
+  const files = { cert: read('certFile'), key: read('keyFile') };
+  try {
+    return createHttpsServer(files, handler);
+  } catch (err) {
+    throw new BurrowError('BURROW_CONFIG_INVALID', `webServer.tls: the certificate and key cannot be used: ${describeError(err)}`);
+  }
 }

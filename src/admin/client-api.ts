@@ -37,6 +37,8 @@ export interface ClientAdminOptions {
   user: string;
   password: string;
   logger: Logger;
+  /** webServer.tls: serve HTTPS */
+  tls?: { certFile: string; keyFile: string } | undefined;
   /** graceful stop of the whole process (POST /api/stop) */
   stop(): void;
 }
@@ -187,5 +189,13 @@ export function clientAdminRoutes(opts: ClientAdminOptions): ApiRoute[] {
 }
 
 export function startClientAdmin(opts: ClientAdminOptions): Promise<ApiServer> {
-  return startApiServer({ addr: opts.addr, port: opts.port, user: opts.user, password: opts.password, routes: clientAdminRoutes(opts), logger: opts.logger });
+  return startApiServer({
+    addr: opts.addr,
+    port: opts.port,
+    user: opts.user,
+    password: opts.password,
+    routes: clientAdminRoutes(opts),
+    logger: opts.logger,
+    tls: opts.tls,
+  });
 }

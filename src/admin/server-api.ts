@@ -21,6 +21,8 @@ export interface ServerDashboardOptions {
   /** serve GET /metrics (frp's `enablePrometheus`) */
   enablePrometheus: boolean;
   logger: Logger;
+  /** webServer.tls: serve HTTPS */
+  tls?: { certFile: string; keyFile: string } | undefined;
 }
 
 export interface ServerDashboard extends ApiServer {
@@ -108,12 +110,18 @@ export function proxyConf(proxy: ServerProxy, msg: NewProxy | undefined): ProxyC
   const transport: Record<string, unknown> = {};
   if (m.use_encryption) transport.useEncryption = true;
   if (m.use_compression) transport.useCompression = true;
-  if (m.bandwidth_limit) transport.bandwidthLimit = m.bandwidth_limit;
-  if (m.bandwidth_limit_mode) transport.bandwidthLimitMode = m.bandwidth_limit_mode;
-  const conf: ProxyConf = { name: proxy.name, type: proxy.type, transport };
-  if (m.metas && Object.keys(m.metas).length > 0) conf.metadatas = { ...m.metas };
+  // frps completes what NewProxy leaves out with frpc's defaults before showing it.
+  transport.bandwidthLimit = m.bandwidth_limit ?? '';
+  transport.bandwidthLimitMode = m.bandwidth_limit_mode || 'client';
+  const conf: ProxyConf = { name: proxy.name, type: proxy.type };
   if (m.annotations && Object.keys(m.annotations).length > 0) conf.annotations = { ...m.annotations };
+  conf.transport = transport;
+  if (m.metas && Object.keys(m.metas).length > 0) conf.metadatas = { ...m.metas };
   conf.loadBalancer = { group: m.group ?? '' };
+  // NewProxy carries no health check, local address or plugin: frps shows its defaults, and so do we.
+  conf.healthCheck = { type: '', intervalSeconds: 0 };
+  conf.localIP = '127.0.0.1';
+  conf.plugin = null;
   const typeConf = Object.hasOwn(TYPE_CONF, proxy.type) ? TYPE_CONF[proxy.type as ProxyType] : undefined;
   if (typeConf) Object.assign(conf, typeConf(m, proxy.remoteAddr));
   return conf;
@@ -154,6 +162,7 @@ export function toClientInfo(c: ClientSnapshot): ClientInfo {
     clientID: maskRunId(c.clientID, c.runID),
     runID: shortRunId(c.runID),
     ...(c.version ? { version: c.version } : {}),
+    ...(c.wireProtocol ? { wireProtocol: c.wireProtocol } : {}),
     hostname: c.hostname,
     ...(c.ip ? { clientIP: c.ip } : {}),
     firstConnectedAt: unixSeconds(c.firstConnectedAt),
@@ -285,6 +294,7 @@ export async function startServerDashboard(opts: ServerDashboardOptions): Promis
       password: opts.password,
       routes: serverDashboardRoutes(opts.server, stats, opts.enablePrometheus),
       logger: opts.logger,
+      tls: opts.tls,
     });
   } catch (err) {
     stats.close();

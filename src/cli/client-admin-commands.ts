@@ -10,7 +10,7 @@ import { formatStatus, type StatusEntry } from './status-table.js';
  * what the answer says (the reload's changes, the refusal's reason).
  */
 
-type Web = Pick<WebServerSettings, 'addr' | 'port' | 'user' | 'password'>;
+type Web = Pick<WebServerSettings, 'addr' | 'port' | 'user' | 'password' | 'tls'>;
 export type AdminWording = 'frp' | 'burrow';
 
 function refused(action: string, status: number, text: string, wording: AdminWording): FrpCommandError {

@@ -33,11 +33,14 @@ Use "frps [command] --help" for more information about a command.`;
 
 /** The server config frps's flags describe (used only without -c, as frps). */
 function serverFromFlags(values: ReadonlyMap<string, FlagValue>): ServerConfig {
-  // frp's --dashboard-tls-mode: burrow serves the dashboard over plain HTTP only, so asking for TLS is refused.
-  if (values.get('dashboard-tls-mode') === true)
-    throw new FrpCommandError('--dashboard-tls-mode is not supported: burrow serves the dashboard over plain HTTP only');
+  const raw = configFromFlags(values, FRPS_SERVER_FLAGS, FRPS_FLAG_DEFAULTS);
+  // As frps: the dashboard's certificate flags count only with --dashboard-tls-mode.
+  if (values.get('dashboard-tls-mode') === true) {
+    const tls = { certFile: values.get('dashboard-tls-cert-file') ?? '', keyFile: values.get('dashboard-tls-key-file') ?? '' };
+    raw.webServer = { ...(raw.webServer as Record<string, unknown>), tls };
+  }
   try {
-    return buildServerConfig(configFromFlags(values, FRPS_SERVER_FLAGS, FRPS_FLAG_DEFAULTS), 'command line');
+    return buildServerConfig(raw, 'command line');
   } catch (err) {
     throw new FrpCommandError(err instanceof Error ? err.message : String(err));
   }

@@ -4,7 +4,6 @@ import type { ClientConfig } from '../config/types.js';
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { onShutdown } from './process-setup.js';
-import { warnPlainWebServer } from './run-defaults.js';
 
 /**
  * The running side of `burrow client|tcp|http` and `frpc`: each parses its own
@@ -29,7 +28,6 @@ export interface RunClientOptions {
 export async function runClient(config: ClientConfig, log: Logger, opts: RunClientOptions = {}): Promise<void> {
   const { configFile, alwaysAdmin, allowUnsafe } = opts;
   const client = new BurrowClient(config, log);
-  if (config.webServer.port > 0) warnPlainWebServer(config.webServer, log);
   const admin =
     config.webServer.port > 0 || alwaysAdmin
       ? await startClientAdmin({

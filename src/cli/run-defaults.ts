@@ -1,6 +1,6 @@
 import { accessSync, constants as fsConstants, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { ServerConfig, WebServerSettings } from '../config/types.js';
+import type { ServerConfig } from '../config/types.js';
 import { GENERATED_CERT_FILE } from '../transport/generated-cert.js';
 import type { Logger } from '../util/logger.js';
 
@@ -35,15 +35,4 @@ function isWritableDir(dir: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** webServer.tls loads (frp files carry it) but is not served: whoever set it must not think the password travels encrypted. */
-export function warnPlainWebServer(web: WebServerSettings, log: Logger): void {
-  if (web.tls === undefined) return;
-  log.warn(
-    'webServer.tls is set, but burrow serves the admin API and dashboard over plain HTTP only: keep webServer.addr on loopback or put a TLS reverse proxy in front',
-    {
-      addr: `${web.addr}:${web.port}`,
-    },
-  );
 }

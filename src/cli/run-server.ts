@@ -3,7 +3,6 @@ import type { ServerConfig } from '../config/types.js';
 import { BurrowServer } from '../server/server.js';
 import type { Logger } from '../util/logger.js';
 import { onShutdown } from './process-setup.js';
-import { warnPlainWebServer } from './run-defaults.js';
 
 /**
  * The running side of `burrow server` and `frps` (each parses its own command
@@ -20,7 +19,6 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
   });
   await server.start();
   if (config.webServer.port > 0) {
-    warnPlainWebServer(config.webServer, log);
     dashboard = await startServerDashboard({ server, ...config.webServer, enablePrometheus: config.enablePrometheus, logger: log });
   }
 }

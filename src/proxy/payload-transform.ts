@@ -3,14 +3,16 @@ import { CfbDecryptor, CfbEncryptor } from '../protocol/crypto.js';
 import { SnappyFrameDecoder, SnappyFrameEncoder } from '../protocol/snappy-frame.js';
 import { wrapDuplex, type ByteTransform } from '../util/byte-transform-duplex.js';
 import type { PayloadTransformOptions } from '../protocol/payload-options.js';
+import { limitBandwidth } from '../relay/bandwidth-limit.js';
 
 // The options are declared in protocol/ so vhost routes can carry them; the transforms live here.
 export type { PayloadTransformOptions };
 
-/** Applies PayloadTransformOptions: `stream` itself when neither option is on, else a Duplex that applies them. */
+/** Applies PayloadTransformOptions: `stream` itself when no option is on, else a Duplex that applies them. */
 export function wrapPayload(stream: Duplex, opts: PayloadTransformOptions): Duplex {
   const transform = payloadTransform(opts);
-  return transform ? wrapDuplex(stream, transform) : stream;
+  const plain = transform ? wrapDuplex(stream, transform) : stream;
+  return opts.limiter ? limitBandwidth(plain, opts.limiter) : plain;
 }
 
 /** The byte transform for `opts`, or undefined when the payload passes unchanged. */

@@ -10,6 +10,7 @@
  * Only proxies with a limit are wrapped: the plain relay path is untouched.
  */
 import { Duplex } from 'node:stream';
+import type { BandwidthBucket } from '../util/bandwidth-bucket.js';
 import { realTimers, type Timer, type Timers } from '../util/timers.js';
 
 /**
@@ -18,7 +19,7 @@ import { realTimers, type Timer, type Timers } from '../util/timers.js';
  * Reserve). Each connection direction holds at most one reservation of at
  * most one burst at a time, so the debt is bounded by the connections.
  */
-export class BandwidthLimiter {
+export class BandwidthLimiter implements BandwidthBucket {
   /** the most bytes one reservation takes: frp's burst (one second of traffic) */
   readonly burst: number;
   private tokens: number;
@@ -57,7 +58,7 @@ export class BandwidthLimiter {
  * to `inner` and `inner` has room. Nothing is buffered beyond the chunk in
  * hand, and a timer runs only while a piece waits for its tokens.
  */
-export function limitBandwidth(inner: Duplex, limiter: BandwidthLimiter): Duplex {
+export function limitBandwidth(inner: Duplex, limiter: BandwidthBucket): Duplex {
   return new LimitedDuplex(inner, limiter);
 }
 
@@ -79,7 +80,7 @@ class LimitedDuplex extends Duplex {
 
   constructor(
     private readonly inner: Duplex,
-    private readonly limiter: BandwidthLimiter,
+    private readonly limiter: BandwidthBucket,
   ) {
     super({ allowHalfOpen: true });
     inner.pause();

@@ -23,6 +23,19 @@ export class ClientTable {
     return this.byRunId.values();
   }
 
+  /**
+   * The live client of `user` that logged in with this non-empty client id
+   * under another run id: frps lets only one be online (a linear scan; the
+   * table holds the server's clients, few enough, and it runs once per login).
+   */
+  otherWithClientId(user: string, clientId: string, runId: string): ControlSession | undefined {
+    if (clientId === '') return undefined;
+    for (const c of this.byRunId.values()) {
+      if (c.runId !== runId && c.user === user && (c.login.client_id ?? '') === clientId) return c;
+    }
+    return undefined;
+  }
+
   /** Whether a client is logged in from this address key (see addressKey). */
   hasAddress(key: string): boolean {
     return this.perAddress.has(key);

@@ -72,6 +72,12 @@ export async function serveLogin(host: LoginHost, stream: Duplex, sent: Login, b
     previous = undefined;
     runId = '';
   }
+  // As frps: one client id per user online at a time; the session already online stays.
+  const clientId = login.client_id ?? '';
+  if (host.clientTable.otherWithClientId(login.user ?? '', clientId, runId)) {
+    const detailed = `client_id [${clientId}] for user [${login.user ?? ''}] is already online`;
+    return refuse('client id already online', host.config.detailedErrorsToClient ? detailed : 'register control error');
+  }
   if (previous) previous.close('replaced by a new login with the same run_id');
   if (runId === '') runId = randomBytes(8).toString('hex');
 

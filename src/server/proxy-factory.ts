@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ServerConfig } from '../config/types.js';
 import type { Socket as UdpSocket } from 'node:dgram';
-import type { Server } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { NewProxy } from '../protocol/messages.js';
 import type { PayloadTransformOptions } from '../proxy/payload-transform.js';
 import { proxyKindOf } from '../proxy/registry.js';
@@ -9,6 +9,8 @@ import type { ProxyOwner, ServerProxyContext, UserConnCheck, VhostRoutes } from 
 import { TcpGroups } from '../proxy/tcp/group.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { BurrowError, describeError } from '../util/errors.js';
+import { bandwidthBytes } from '../protocol/bandwidth-quantity.js';
+import { BandwidthLimiter } from '../relay/bandwidth-limit.js';
 import type { Logger } from '../util/logger.js';
 import { DomainOwners } from '../vhost/domain-owners.js';
 import type { ConnectionRoute, HttpRoute } from '../vhost/routes.js';
@@ -19,6 +21,7 @@ import { VhostConnectionGate } from './vhost-gate.js';
 import { VhostHttpServer } from './vhost-http.js';
 import { VhostHttpsServer } from './vhost-https.js';
 import { VhostTcpmuxServer } from './vhost-tcpmux.js';
+import { sharedVhosts } from './port-sharing.js';
 
 /**
  * Builds the public half of each proxy type from its NewProxy (through the
@@ -40,8 +43,9 @@ export class ProxyFactory implements ServerProxyContext {
     private readonly plugins: ManagePlugins,
   ) {}
 
-  /** Opens the vhost ports the config asks for (frp: 0 = off). */
+  /** Opens the vhost ports the config asks for (frp: 0 = off); one equal to bindPort takes its visitors from there instead. */
   async openVhosts(): Promise<void> {
+    const shared = sharedVhosts(this.config);
     const limits = this.config.limits;
     const gate = new VhostConnectionGate({ perAddress: limits.vhostConnsPerIP, total: limits.vhostConnsTotal });
     const owners = new DomainOwners();
@@ -60,7 +64,8 @@ export class ProxyFactory implements ServerProxyContext {
         idleTimeoutMs,
       });
       this.vhostHttp = vhost;
-      await vhost.listen();
+      if (shared.http) vhost.share(this.config.bindPort);
+      else await vhost.listen();
     }
     if (this.config.vhostHTTPSPort > 0) {
       const vhost = new VhostHttpsServer({
@@ -73,7 +78,8 @@ export class ProxyFactory implements ServerProxyContext {
         lingerMs: idleTimeoutMs,
       });
       this.vhostHttps = vhost;
-      await vhost.listen();
+      if (shared.https) vhost.share(this.config.bindPort);
+      else await vhost.listen();
     }
     if (this.config.tcpmuxHTTPConnectPort > 0) {
       const vhost = new VhostTcpmuxServer({
@@ -95,6 +101,14 @@ export class ProxyFactory implements ServerProxyContext {
     await this.vhostHttp?.close();
     await this.vhostHttps?.close();
     await this.vhostTcpmux?.close();
+  }
+
+  /** A visitor of a vhost that shares the bind port, handed over by its demultiplexer. */
+  acceptShared(kind: 'http' | 'https', socket: Socket): void {
+    const vhost = kind === 'http' ? this.vhostHttp : this.vhostHttps;
+    // Before openVhosts has run (the bind port opens first) there is nobody to serve it.
+    if (vhost) vhost.accept(socket);
+    else socket.destroy();
   }
 
   /** Visitors' connections open on the vhost ports. */
@@ -143,9 +157,15 @@ export class ProxyFactory implements ServerProxyContext {
     return bindProxyUdpPort(name, this.config.proxyBindAddr, port, this.config.allowPorts);
   }
 
-  /** The per-proxy transforms a NewProxy asks for on its work connections (key from the token). */
+  /**
+   * The per-proxy transforms a NewProxy asks for on its work connections (key
+   * from the token), and its bandwidth limit when the client leaves that to
+   * us (`bandwidthLimitMode = "server"`): called once per proxy, so every
+   * connection of the proxy shares the one bucket.
+   */
   payloadOptions(msg: NewProxy): PayloadTransformOptions {
-    return { encryptionKey: msg.use_encryption ? this.key : undefined, compression: msg.use_compression === true };
+    const limiter = serverBandwidthLimiter(msg);
+    return { encryptionKey: msg.use_encryption ? this.key : undefined, compression: msg.use_compression === true, ...(limiter ? { limiter } : {}) };
   }
 
   userConnCheck(owner: ProxyOwner, name: string, type: string): UserConnCheck | undefined {
@@ -181,4 +201,16 @@ export class ProxyFactory implements ServerProxyContext {
   get vhostHttpPort(): number {
     return this.vhostHttp?.port ?? 0;
   }
+}
+
+/** As frps: a limit above 0 with mode "server" gets a bucket of that many bytes a second; "client" (the default) is the client's. */
+function serverBandwidthLimiter(msg: NewProxy): BandwidthLimiter | undefined {
+  if (msg.bandwidth_limit_mode !== 'server' || !msg.bandwidth_limit) return undefined;
+  let bytes: number;
+  try {
+    bytes = bandwidthBytes(msg.bandwidth_limit);
+  } catch (err) {
+    throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${msg.proxy_name ?? ''}": ${describeError(err)}`);
+  }
+  return bytes > 0 ? new BandwidthLimiter(bytes) : undefined;
 }

@@ -25,6 +25,7 @@ import { ControlSession, type ControlHost } from './control-session.js';
 import { serveVisitorConn, type VisitorLookup } from './visitor-conn.js';
 import { ProxyFactory } from './proxy-factory.js';
 import { checkStartPolicy } from './start-policy.js';
+import { bindPortShare } from './port-sharing.js';
 
 /** frp: the first message of every new logical connection must arrive within 10 s. */
 const FIRST_MESSAGE_TIMEOUT_MS = 10_000;
@@ -126,6 +127,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
           force: tls.force || tls.trustedCaFile !== '',
         },
         admit: (address, drop) => this.admit(address, drop),
+        share: bindPortShare(this.config, (kind, socket) => this.proxies.acceptShared(kind, socket)),
         onError: (err, remote) => this.refusals.refused(sniffFailure(err), remote, { reason: describeError(err) }),
       },
       (conn) => {

@@ -8,14 +8,7 @@ import type { TrafficCounter } from '../relay/pipe.js';
 import { StreamReader, writeAll } from '../util/stream-reader.js';
 import { BodyFramer, requestBodyKind, responseBodyKind } from '../vhost/body-framer.js';
 import { rewriteRequestHead, rewriteResponseHead } from '../vhost/head-rewrite.js';
-import {
-  badGatewayResponse,
-  gatewayTimeoutResponse,
-  notFoundResponse,
-  proxyAuthRequiredResponse,
-  responseForRequestError,
-  unauthorizedResponse,
-} from '../vhost/pages.js';
+import { gatewayTimeoutResponse, notFoundResponse, proxyAuthRequiredResponse, responseForRequestError, unauthorizedResponse } from '../vhost/pages.js';
 import {
   isKeepAlive,
   RequestHeadParser,
@@ -112,7 +105,7 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
             backend = await this.openBackend(route, visitor);
           } catch (err) {
             this.opts.logger.warn('http request dropped: no work connection', { proxy: route.proxyName, reason: describeError(err) });
-            await this.answer(visitor, badGatewayResponse());
+            await this.answer(visitor, this.backendFailed());
             return;
           }
         }
@@ -205,7 +198,7 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
     try {
       await writeAll(work, out);
     } catch {
-      await this.answer(visitor, badGatewayResponse());
+      await this.answer(visitor, this.backendFailed());
       return false;
     }
     let tunnelled = false;
@@ -272,17 +265,17 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
         } else {
           // The client could not reach its local service, or the backend sent garbage.
           this.opts.logger.warn('backend failed before responding', { proxy: route.proxyName, reason: describeError(err) });
-          await this.answer(visitor, badGatewayResponse());
+          await this.answer(visitor, this.backendFailed());
         }
         return false;
       }
       if (!res) {
-        await this.answer(visitor, badGatewayResponse());
+        await this.answer(visitor, this.backendFailed());
         return false;
       }
       if (isUnrequestedSwitch(req, res)) {
         this.opts.logger.warn('backend switched protocols without an Upgrade request', { proxy: route.proxyName });
-        await this.answer(visitor, badGatewayResponse());
+        await this.answer(visitor, this.backendFailed());
         return false;
       }
       const out = rewriteResponseHead(res, route.responseHeaders);
@@ -315,6 +308,15 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
         return head;
       }
     }
+  }
+
+  /**
+   * A tunnel or backend that failed (no work connection, the local service
+   * unreachable or hanging up, a malformed answer): frps's reverse proxy
+   * answers these with its not-found page, and so do we; only a timeout is 504.
+   */
+  private backendFailed(): Buffer {
+    return notFoundResponse(this.opts.custom404Page);
   }
 
   private answer(visitor: Socket, response: Buffer): Promise<void> {

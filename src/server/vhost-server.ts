@@ -32,9 +32,40 @@ export class VhostListener {
     private readonly serve: (visitor: Socket) => Promise<void>,
   ) {}
 
+  /** set when the port is the server's bindPort (frp's port sharing): visitors come through accept() */
+  private sharedPort = 0;
+  private closed = false;
+
   get port(): number {
     const a = this.server?.address();
-    return typeof a === 'object' && a ? a.port : 0;
+    return typeof a === 'object' && a ? a.port : this.sharedPort;
+  }
+
+  /** One visitor, from this listener or handed over by the bind port's demultiplexer. */
+  accept(socket: Socket): void {
+    socket.on('error', () => {});
+    if (this.closed) return void socket.destroy();
+    const release = this.gate.admit(socket.remoteAddress);
+    if (!release) {
+      this.log.debug(`${this.kind} connection refused: too many open vhost connections`, { remote: socket.remoteAddress });
+      socket.destroy();
+      return;
+    }
+    this.visitors.add(socket);
+    socket.once('close', () => {
+      this.visitors.delete(socket);
+      release();
+    });
+    this.serve(socket).catch((err: unknown) => {
+      this.log.debug(`${this.kind} connection dropped`, { remote: socket.remoteAddress, reason: describeError(err) });
+      socket.destroy();
+    });
+  }
+
+  /** Serves visitors handed over from the bind port instead of listening (frp's port sharing). */
+  share(port: number): void {
+    this.sharedPort = port;
+    this.log.info(`${this.kind} vhost shares the bind port`, { addr: `${this.host}:${port}` });
   }
 
   get connectionCount(): number {
@@ -42,24 +73,7 @@ export class VhostListener {
   }
 
   async listen(): Promise<void> {
-    const server = createServer({ allowHalfOpen: true, noDelay: true, highWaterMark: RELAY_HIGH_WATER_MARK }, (socket) => {
-      socket.on('error', () => {});
-      const release = this.gate.admit(socket.remoteAddress);
-      if (!release) {
-        this.log.debug(`${this.kind} connection refused: too many open vhost connections`, { remote: socket.remoteAddress });
-        socket.destroy();
-        return;
-      }
-      this.visitors.add(socket);
-      socket.once('close', () => {
-        this.visitors.delete(socket);
-        release();
-      });
-      this.serve(socket).catch((err: unknown) => {
-        this.log.debug(`${this.kind} connection dropped`, { remote: socket.remoteAddress, reason: describeError(err) });
-        socket.destroy();
-      });
-    });
+    const server = createServer({ allowHalfOpen: true, noDelay: true, highWaterMark: RELAY_HIGH_WATER_MARK }, (socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
         const why = err.code === 'EADDRINUSE' ? 'is already in use' : `cannot be opened (${err.code ?? err.message})`;
@@ -77,6 +91,7 @@ export class VhostListener {
   }
 
   close(): Promise<void> {
+    this.closed = true;
     for (const v of this.visitors) v.destroy();
     return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
@@ -107,6 +122,15 @@ export abstract class VhostServer<T> {
 
   listen(): Promise<void> {
     return this.listener.listen();
+  }
+
+  /** Takes visitors from the bind port (frp's port sharing) instead of listening. */
+  share(port: number): void {
+    this.listener.share(port);
+  }
+
+  accept(visitor: Socket): void {
+    this.listener.accept(visitor);
   }
 
   close(): Promise<void> {

@@ -4,7 +4,9 @@
  * kind: they get a connected Duplex from dial() and accepted Duplexes from
  * listen(). kcp and quic are known names that are refused (docs/transports.md).
  */
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { PortShare } from './port-share.js';
 import { BurrowError } from '../util/errors.js';
 import { dialTcpOrTls, dialWebSocket, dialWss } from './dial.js';
 import { listenSniffing } from './sniff.js';
@@ -72,6 +74,12 @@ export interface ListenOptions {
    * destroys the connection with every layer on it.
    */
   admit?: (remoteAddress: string, drop: () => void) => Admission | string;
+  /**
+   * frp's port sharing (vhostHTTPPort / vhostHTTPSPort equal to bindPort):
+   * plain HTTP requests (but frp's websocket upgrade) go to `http`, TLS
+   * ClientHellos without frp's 0x17 marker to `https`, as raw sockets.
+   */
+  share?: PortShare<net.Socket>;
   /** A connection failed before it was handed out (already closed); for logging. */
   onError?: (err: Error, remote: string) => void;
 }

@@ -6,7 +6,8 @@
  * (`GET /~!frp`), anything else is plain. Inside a websocket the same TLS
  * rule applies again (frpc's `websocket` with TLS on); inside TLS a "G" is a
  * websocket too (`wss` straight to the server, which frps itself leaves to a
- * TLS-terminating proxy).
+ * TLS-terminating proxy). With frp's port sharing on, HTTP and HTTPS vhost
+ * visitors are told apart first and handed over raw (port-share.ts).
  */
 import net from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
@@ -17,6 +18,7 @@ import { createTlsAcceptor, CUSTOM_TLS_FIRST_BYTE, type TlsAcceptor } from './tl
 import { RELAY_HIGH_WATER_MARK } from '../util/socket-buffers.js';
 import { withTimeout } from '../util/timeout.js';
 import { createWebSocketAcceptor, WEBSOCKET_REQUEST_PREFIX, type WebSocketAcceptor } from './websocket.js';
+import { matchSharedPort, type SharedKind } from './port-share.js';
 
 const TLS_HANDSHAKE_RECORD = 0x16;
 /** No frp message type and no yamux header starts with it. */
@@ -77,7 +79,14 @@ function createSniffingAcceptor(opts: ListenOptions, onConnection: (conn: Accept
   const timeoutMs = checkWait(opts.sniffTimeoutMs, DEFAULT_SNIFF_TIMEOUT_MS, 'sniff timeout');
   // A server that verifies client certificates must not let anyone skip TLS.
   const force = opts.tls.force === true || opts.tls.ca !== undefined;
-  const admission: Admission = { tlsAcceptor: createTlsAcceptor(opts.tls, timeoutMs), websocket: createWebSocketAcceptor(), timeoutMs, force };
+  const admission: Admission = {
+    tlsAcceptor: createTlsAcceptor(opts.tls, timeoutMs),
+    websocket: createWebSocketAcceptor(),
+    timeoutMs,
+    force,
+    sharing: opts.share !== undefined && (opts.share.http !== undefined || opts.share.https !== undefined),
+    share: opts.share ?? {},
+  };
   const pending = new Set<net.Socket>();
   // Sockets dropped by close() are not failures worth a log line.
   let stopped = false;
@@ -107,8 +116,16 @@ function createSniffingAcceptor(opts: ListenOptions, onConnection: (conn: Accept
       if (place) socket.once('close', () => place.release());
       pending.add(socket);
       void admit(socket, remote, admission).then(
-        ({ stream, tls }) => {
+        (admitted) => {
           pending.delete(socket);
+          if ('shared' in admitted) {
+            // A vhost visitor, not a client: it leaves the pre-login counts and becomes the vhost's.
+            place?.release();
+            socket.off('error', ignore);
+            handOver(admission.share, admitted.shared, socket);
+            return;
+          }
+          const { stream, tls } = admitted;
           // A plain socket becomes the caller's, errors included; under TLS the
           // raw socket stays ours and its errors surface on the TLS socket.
           if (stream === socket) socket.off('error', ignore);
@@ -140,6 +157,18 @@ interface Admission {
   websocket: WebSocketAcceptor;
   timeoutMs: number;
   force: boolean;
+  /** whether any vhost shares the port: only then are more than one byte looked at */
+  sharing: boolean;
+  share: NonNullable<ListenOptions['share']>;
+}
+
+type Admitted = { stream: Duplex; tls: boolean } | { shared: SharedKind };
+
+/** Gives a vhost visitor to its vhost; matchSharedPort only names kinds that are shared. */
+function handOver(share: NonNullable<ListenOptions['share']>, kind: SharedKind, socket: net.Socket): void {
+  const to = share[kind];
+  if (to) to(socket);
+  else socket.destroy();
 }
 
 /** Peeks one byte: it stays in the stream unless it is frp's 0x17 marker, which is dropped. */
@@ -155,7 +184,11 @@ function refusePlain(remote: string, inside: string): BurrowError {
 }
 
 /** Decides what a new connection speaks and unwraps it down to frp's bytes. Each step has the sniff timeout. */
-async function admit(socket: net.Socket, remote: string, a: Admission): Promise<{ stream: Duplex; tls: boolean }> {
+async function admit(socket: net.Socket, remote: string, a: Admission): Promise<Admitted> {
+  if (a.sharing) {
+    const shared = await matchSharedPort(socket, a.share, a.timeoutMs, remote);
+    if (shared) return { shared };
+  }
   const route = await peekRoute(socket, remote, a.timeoutMs);
   if (route === 'websocket') {
     const ws = await withTimeout(a.websocket.upgrade(socket, remote), a.timeoutMs, `websocket handshake from ${remote}`);

@@ -19,7 +19,7 @@ export type BodyKind =
   | { type: 'until-close' };
 
 export interface BodyFramerOptions {
-  /** Picks the error code: a bad request body is a 400, a bad response body a 502. */
+  /** Picks the error code: a bad request body is a 400, a bad response body a failed backend (404, as frps). */
   side?: 'request' | 'response';
   /** Bound on one chunk-size line, extensions included (default 4096). */
   maxChunkLineBytes?: number;

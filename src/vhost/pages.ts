@@ -7,7 +7,7 @@ import type { BurrowErrorCode } from '../util/errors.js';
 
 export const SERVER_HEADER = 'burrow';
 
-type Status = 400 | 401 | 404 | 407 | 431 | 502 | 504;
+type Status = 400 | 401 | 404 | 407 | 431 | 504;
 
 const REASONS: Record<Status, string> = {
   400: 'Bad Request',
@@ -15,7 +15,6 @@ const REASONS: Record<Status, string> = {
   404: 'Not Found',
   407: 'Proxy Authentication Required',
   431: 'Request Header Fields Too Large',
-  502: 'Bad Gateway',
   504: 'Gateway Timeout',
 };
 
@@ -25,7 +24,6 @@ const EXPLANATIONS: Record<Status, string> = {
   404: 'No tunnel serves this address right now.',
   407: 'This proxy needs a user name and password.',
   431: 'The request head is too large.',
-  502: 'The service behind this tunnel did not answer properly.',
   504: 'The service behind this tunnel did not answer in time.',
 };
 
@@ -62,7 +60,6 @@ const UNAUTHORIZED = builtIn(401, [`WWW-Authenticate: ${AUTH_REALM}`]);
 const NOT_FOUND = builtIn(404);
 const PROXY_AUTH_REQUIRED = builtIn(407, [`Proxy-Authenticate: ${AUTH_REALM}`]);
 const HEAD_TOO_LARGE = builtIn(431);
-const BAD_GATEWAY = builtIn(502);
 const GATEWAY_TIMEOUT = builtIn(504);
 
 /** 404 for a host/path no proxy serves; `customPage` (the `custom404Page` file's contents) replaces the body. */
@@ -89,11 +86,6 @@ export function unauthorizedResponse(): Buffer {
 /** 407 asking for Basic proxy credentials (proxy-style requests, tcpmux CONNECT). */
 export function proxyAuthRequiredResponse(): Buffer {
   return PROXY_AUTH_REQUIRED;
-}
-
-/** 502 when the tunnel or the backend failed (BURROW_HTTP_BAD_RESPONSE, no work connection). */
-export function badGatewayResponse(): Buffer {
-  return BAD_GATEWAY;
 }
 
 /** 504 when the backend did not send a response head in time. */

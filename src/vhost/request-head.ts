@@ -202,13 +202,15 @@ export function basicAuth(head: RequestHead, header: 'authorization' | 'proxy-au
 
 /**
  * The user that selects a route (frp's routeByHTTPUser): for proxy-style
- * requests and CONNECT the Proxy-Authorization user, falling back to the
- * Authorization user; '' when there is none.
+ * requests and CONNECT the Proxy-Authorization user, or, only when that
+ * header is absent or empty, the Authorization user (so such a request still
+ * reaches its route and gets 407 rather than 404, as frps); '' when there is
+ * none. A Proxy-Authorization that is not Basic names no user, as in frps.
  */
 export function requestRouteUser(head: RequestHead): string {
   if (targetNamesHost(head)) {
-    const proxyUser = basicAuth(head, 'proxy-authorization')?.user ?? '';
-    if (proxyUser !== '') return proxyUser;
+    const proxyAuth = getHeader(head.headers, 'proxy-authorization') ?? '';
+    if (proxyAuth !== '') return parseBasicAuth(proxyAuth)?.user ?? '';
   }
   return basicAuth(head, 'authorization')?.user ?? '';
 }

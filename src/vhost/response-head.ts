@@ -3,7 +3,7 @@
  * connection: needed to find where each response ends (so the connection can
  * carry the next exchange) and to apply `response_headers`.
  *
- * Every problem is `BURROW_HTTP_BAD_RESPONSE`: the caller answers 502 if
+ * Every problem is `BURROW_HTTP_BAD_RESPONSE`: the caller answers 404 (as frps) if
  * nothing was sent to the visitor yet, and closes the connection.
  */
 import { BurrowError } from '../util/errors.js';
@@ -91,7 +91,7 @@ export function switchesToTunnel(requestMethod: string, head: ResponseHead): boo
 /**
  * A 101 to a request that offered no Upgrade: RFC 9110 §15.2.2 forbids it,
  * and honouring it would let a backend turn a plain request into a raw
- * tunnel on the visitor's connection. The vhost answers 502 instead.
+ * tunnel on the visitor's connection. The vhost answers 404 instead (frps's page for a failed backend).
  */
 export function isUnrequestedSwitch(request: { headers: HeaderList }, head: ResponseHead): boolean {
   return head.status === 101 && headerTokens(request.headers, 'upgrade').length === 0;

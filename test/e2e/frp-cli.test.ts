@@ -4,7 +4,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
+import { generateSelfSignedCertificate } from '../../src/transport/self-signed-cert.js';
 import { echoThrough, freePort, patternBytes, startEcho, type EchoService } from '../helpers/tunnel.js';
 
 /**
@@ -123,7 +125,7 @@ describe('frpc / frps (frp command lines, empty environment)', () => {
       [FRPS, ['-p', 'abc'], /^Error: invalid argument "abc" for "-p, --bind-port" flag/],
       [FRPC, ['--config_dir', dir], /--config_dir is not supported/],
       [FRPS, ['--strict_config=false'], /--strict-config=false is not supported/],
-      [FRPS, ['--dashboard-tls-mode'], /--dashboard-tls-mode is not supported/],
+      [FRPS, ['--dashboard-tls-mode', '--dashboard-port', '0'], /webServer\.tls\.certFile.*required when webServer\.tls is set/],
     ];
     const runs = cases.map(([bin, args]) => run(bin, args));
     for (const [i, [, args, re]] of cases.entries()) {
@@ -235,6 +237,39 @@ describe('frpc / frps (frp command lines, empty environment)', () => {
     const frps = run(FRPS, ['-p', '0']);
     await waitForOutput(frps, /WARN {2}auth\.token is empty: any client that reaches this server can log in/);
     await waitForOutput(frps, /frps started successfully/);
+    frps.child.kill('SIGTERM');
+    assert.equal(await frps.exit, 0);
+  });
+
+  test('frps --dashboard-tls-mode with the certificate flags serves the dashboard over HTTPS', async () => {
+    const pair = generateSelfSignedCertificate({ commonName: 'dash.test' });
+    const cert = writeConfig('dash.crt', pair.cert);
+    const key = writeConfig('dash.key', pair.key);
+    const frps = run(FRPS, [
+      '-p',
+      '0',
+      '-t',
+      'tok',
+      '--dashboard-addr',
+      '127.0.0.1',
+      '--dashboard-port',
+      String(await freePort()),
+      '--dashboard-tls-mode',
+      '--dashboard-tls-cert-file',
+      cert,
+      '--dashboard-tls-key-file',
+      key,
+    ]);
+    const [, port] = await waitForOutput(frps, /admin API listening addr=127\.0\.0\.1:(\d+) tls=true/);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpsRequest({ host: '127.0.0.1', port: Number(port), path: '/healthz', rejectUnauthorized: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(status, 200);
     frps.child.kill('SIGTERM');
     assert.equal(await frps.exit, 0);
   });

@@ -35,6 +35,8 @@ export interface RawLoginOptions {
   timestamp?: number;
   /** ask for this run id (a re-login) */
   runId?: string;
+  /** Login `client_id` (frpc's clientID) */
+  clientId?: string;
   /** Login `burrow_features` (burrow's own key): absent, as from a stock frpc, unless given */
   features?: string[];
 }
@@ -53,6 +55,7 @@ export async function rawLogin(port: number, opts: RawLoginOptions = {}): Promis
       timestamp,
       pool_count: 0,
       ...(opts.runId ? { run_id: opts.runId } : {}),
+      ...(opts.clientId ? { client_id: opts.clientId } : {}),
       ...(opts.features ? { burrow_features: opts.features } : {}),
     },
   });

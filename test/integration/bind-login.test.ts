@@ -143,3 +143,36 @@ describe('bind port: a run id belongs to its user', () => {
     await server.stop();
   });
 });
+
+describe('bind port: one client id per user online, as frps', () => {
+  test("a second Login with the same user and clientID is refused with frps's text; the first stays", async (t) => {
+    const { startServer } = tunnelKit(t);
+    const server = await startServer();
+    const first = await rawLogin(server.port, { user: 'dave', clientId: 'laptop' });
+    await assert.rejects(
+      rawLogin(server.port, { user: 'dave', clientId: 'laptop' }),
+      /login refused: client_id \[laptop\] for user \[dave\] is already online/,
+    );
+    assert.deepEqual(
+      server.clients.map((c) => c.runId),
+      [first.runId],
+      'the session already online keeps its place',
+    );
+    // Another user, another client id, or a reconnect under the same run id are not conflicts.
+    const other = await rawLogin(server.port, { user: 'erin', clientId: 'laptop' });
+    const second = await rawLogin(server.port, { user: 'dave', clientId: 'desktop' });
+    const again = await rawLogin(server.port, { user: 'dave', clientId: 'laptop', runId: first.runId });
+    assert.equal(again.runId, first.runId);
+    for (const c of [first, other, second, again]) c.close();
+    await server.stop();
+  });
+
+  test("with detailedErrorsToClient = false the refusal is frps's summary", async (t) => {
+    const { startServer } = tunnelKit(t);
+    const server = await startServer({ detailedErrorsToClient: false });
+    const first = await rawLogin(server.port, { user: 'dave', clientId: 'laptop' });
+    await assert.rejects(rawLogin(server.port, { user: 'dave', clientId: 'laptop' }), /login refused: register control error$/);
+    first.close();
+    await server.stop();
+  });
+});

@@ -127,11 +127,11 @@ describe('vhost: misbehaving visitors and backends close only their own connecti
     assert.equal(r.body.toString(), 'ok /alive');
   }
 
-  test('a 101 to a request without Upgrade is answered 502 and the connection never becomes a tunnel', async () => {
+  test("a 101 to a request without Upgrade is answered 404 (frps's page for a failed backend) and the connection never becomes a tunnel", async () => {
     const v = await openRawVisitor(vhost);
     v.socket.write('GET /plain HTTP/1.1\r\nHost: switch.example.com\r\n\r\nSMUGGLED-BYTES');
     await withTimeout(v.closed, 5000, 'the connection to close');
-    assert.match(v.text, /^HTTP\/1\.1 502 /);
+    assert.match(v.text, /^HTTP\/1\.1 404 /);
     assert.doesNotMatch(v.text, /101/);
     await waitFor(() => switcher.open === 0, "the backend's connection to be released");
     assert.equal(switcher.received.length, 1);

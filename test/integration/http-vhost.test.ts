@@ -176,12 +176,12 @@ describe('http vhost', () => {
     s.destroy();
   });
 
-  test('unknown host → 404 page; backend down → 502 page; both small and clear', async () => {
+  test('unknown host → 404 page; backend down → the same 404 page, as frps; both small and clear', async () => {
     const nf = await get(vhost, 'nobody.example.com', '/');
     assert.equal(nf.status, 404);
     assert.ok(nf.body.length < 2048);
     const bad = await get(vhost, 'dead.example.com', '/');
-    assert.equal(bad.status, 502);
+    assert.equal(bad.status, 404);
   });
 
   test('a malformed request line gets 400 and an oversize head 431; other connections are unaffected', async () => {

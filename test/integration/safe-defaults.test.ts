@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { warnPlainWebServer } from '../../src/cli/run-defaults.js';
 import { serverTrustWarnings } from '../../src/client/server-connection.js';
 import { buildClientConfig, buildServerConfig, ConfigError } from '../../src/config/load.js';
 import { BurrowServer } from '../../src/server/server.js';
@@ -168,13 +167,4 @@ test('the generated certificate is kept in generatedCertDir: same fingerprint af
   );
   await assert.rejects(broken.start(), /transport\.tls\.generatedCertDir: .* cannot be used/);
   assert.match(readFileSync(join(dir, GENERATED_CERT_FILE), 'utf8'), /BEGIN CERTIFICATE/, 'the certificate is left as it was');
-});
-
-test('webServer.tls is not served, and the command line says so rather than letting a password travel in clear', async () => {
-  const log = captureLog();
-  warnPlainWebServer(buildServerConfig({ webServer: { port: 7500, tls: { certFile: 'c.pem', keyFile: 'k.pem' } } }).webServer, log.logger);
-  await log.waitForLine(/webServer\.tls is set, but burrow serves the admin API and dashboard over plain HTTP only/);
-  const quiet = captureLog();
-  warnPlainWebServer(buildServerConfig({ webServer: { port: 7500 } }).webServer, quiet.logger);
-  assert.deepEqual(quiet.lines, []);
 });

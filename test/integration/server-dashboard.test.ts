@@ -127,13 +127,23 @@ test('server dashboard: frp shapes, traffic counters, offline records, Prometheu
     );
     const sshStats = list.proxies[0]!;
     assert.deepEqual(Object.keys(sshStats), PROXY_KEYS);
-    assert.deepEqual(sshStats.conf, { name: 'alice.ssh', type: 'tcp', transport: { useEncryption: true }, loadBalancer: { group: '' }, remotePort: sshPort });
+    // What NewProxy does not carry (health check, local address, plugin) shows frps's defaults, as frps does.
+    const FRPS_DEFAULTS = { healthCheck: { type: '', intervalSeconds: 0 }, localIP: '127.0.0.1', plugin: null };
+    assert.deepEqual(sshStats.conf, {
+      name: 'alice.ssh',
+      type: 'tcp',
+      transport: { useEncryption: true, bandwidthLimit: '', bandwidthLimitMode: 'client' },
+      loadBalancer: { group: '' },
+      ...FRPS_DEFAULTS,
+      remotePort: sshPort,
+    });
     assert.deepEqual(list.proxies[1]!.conf, {
       name: 'alice.web',
       type: 'tcp',
-      transport: {},
+      transport: { bandwidthLimit: '', bandwidthLimitMode: 'client' },
       annotations: { owner: 'ops' },
       loadBalancer: { group: '' },
+      ...FRPS_DEFAULTS,
       remotePort: portOf(client.status('web')!.remoteAddr),
     });
     assert.equal(sshStats.user, 'alice');
@@ -198,7 +208,20 @@ test('server dashboard: frp shapes, traffic counters, offline records, Prometheu
     const clients = await getJson<Json[]>('/api/clients');
     assert.equal(clients.length, 1);
     const c = clients[0]!;
-    assert.deepEqual(Object.keys(c), ['key', 'user', 'clientID', 'runID', 'version', 'hostname', 'clientIP', 'firstConnectedAt', 'lastConnectedAt', 'online']);
+    assert.deepEqual(Object.keys(c), [
+      'key',
+      'user',
+      'clientID',
+      'runID',
+      'version',
+      'wireProtocol',
+      'hostname',
+      'clientIP',
+      'firstConnectedAt',
+      'lastConnectedAt',
+      'online',
+    ]);
+    assert.equal(c.wireProtocol, 'v1');
     assert.equal(c.key, 'alice.laptop');
     assert.equal(c.clientID, 'laptop');
     // Cut short: enough to tell clients apart, not the id a work connection names.

@@ -7,6 +7,8 @@ import { UdpPeer, startUdpEcho, udpProxy } from '../helpers/udp.js';
 
 type Json = Record<string, unknown>;
 
+const FRPS_DEFAULTS = { healthCheck: { type: '', intervalSeconds: 0 }, localIP: '127.0.0.1', plugin: null };
+
 test('dashboard lists udp, stcp and sudp proxies in frp shapes, visitor addresses as udp connections, no secrets', async () => {
   const echo = await startUdpEcho();
   const server = await startServer();
@@ -29,15 +31,36 @@ test('dashboard lists udp, stcp and sudp proxies in frp shapes, visitor addresse
 
     const udp = (await get('/api/proxy/udp')).proxies as Json[];
     assert.equal(udp.length, 1);
-    assert.deepEqual(udp[0]!.conf, { name: 'dns', type: 'udp', transport: {}, loadBalancer: { group: '' }, remotePort: port });
+    assert.deepEqual(udp[0]!.conf, {
+      name: 'dns',
+      type: 'udp',
+      transport: { bandwidthLimit: '', bandwidthLimitMode: 'client' },
+      loadBalancer: { group: '' },
+      ...FRPS_DEFAULTS,
+      remotePort: port,
+    });
     assert.equal(udp[0]!.status, 'online');
     await waitFor(() => server.findProxy('dns')?.activeConnections === 3, 'three visitor addresses');
     assert.equal((await get('/api/proxy/udp/dns')).curConns, 3);
 
     const stcp = (await get('/api/proxy/stcp/db')) as Json;
-    assert.deepEqual(stcp.conf, { name: 'db', type: 'stcp', transport: {}, loadBalancer: { group: '' }, allowUsers: ['bob', 'carol'] });
+    assert.deepEqual(stcp.conf, {
+      name: 'db',
+      type: 'stcp',
+      transport: { bandwidthLimit: '', bandwidthLimitMode: 'client' },
+      loadBalancer: { group: '' },
+      ...FRPS_DEFAULTS,
+      allowUsers: ['bob', 'carol'],
+    });
     const sudp = (await get('/api/proxy/sudp/game')) as Json;
-    assert.deepEqual(sudp.conf, { name: 'game', type: 'sudp', transport: {}, loadBalancer: { group: '' }, allowUsers: [] });
+    assert.deepEqual(sudp.conf, {
+      name: 'game',
+      type: 'sudp',
+      transport: { bandwidthLimit: '', bandwidthLimitMode: 'client' },
+      loadBalancer: { group: '' },
+      ...FRPS_DEFAULTS,
+      allowUsers: [],
+    });
     assert.doesNotMatch(JSON.stringify(await get('/api/proxies/db')) + JSON.stringify(sudp), /do-not-show/);
     const info = await get('/api/serverinfo');
     assert.deepEqual(info.proxyTypeCount, { udp: 1, stcp: 1, sudp: 1 });

@@ -216,6 +216,11 @@ test('routing facts: host, path, authority, route user', () => {
   assert.equal(requestPath(head('GET http://a.example.com HTTP/1.1\r\nHost: a\r\n\r\n')), '');
   // ... falling back to Authorization.
   assert.equal(requestRouteUser(head(`GET http://a/ HTTP/1.1\r\nHost: a\r\nAuthorization: ${basic('carol', 'y')}\r\n\r\n`)), 'carol');
+  // ... but only when Proxy-Authorization is absent: one that names no user (not Basic) names none, as frps.
+  assert.equal(
+    requestRouteUser(head(`GET http://a/ HTTP/1.1\r\nHost: a\r\nProxy-Authorization: Bearer t\r\nAuthorization: ${basic('carol', 'y')}\r\n\r\n`)),
+    '',
+  );
   // Proxy-Authorization alone does not name the user of an ordinary request.
   assert.equal(requestRouteUser(head(`GET / HTTP/1.1\r\nHost: a\r\nProxy-Authorization: ${basic('bob', 'x')}\r\n\r\n`)), '');
 
