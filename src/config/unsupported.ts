@@ -19,7 +19,6 @@ export function refuseUnsupportedServer(cfg: ServerConfig, error: ProblemSink): 
     // Running without them would skip the checks they make (often the Login itself).
     error(`httpPlugins[${i}]`, `server plugins are not supported yet; burrow would skip "${p.name}" (${p.ops.join(', ')})`);
   });
-  if (cfg.sshTunnelGateway.bindPort > 0) error('sshTunnelGateway.bindPort', 'the SSH tunnel gateway is not supported yet');
   if (cfg.transport.tcpKeepalive !== 7200)
     error('transport.tcpKeepalive', 'is not supported yet: burrow leaves TCP keep-alive of accepted connections to the system');
   if (cfg.natholeAnalysisDataReserveHours !== 168) {

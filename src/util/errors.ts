@@ -41,7 +41,8 @@ export type BurrowErrorCode =
   | 'BURROW_CLOCK_SKEW'
   | 'BURROW_QUEUE_FULL'
   | 'BURROW_STORE_NOT_FOUND'
-  | 'BURROW_STORE_CONFLICT';
+  | 'BURROW_STORE_CONFLICT'
+  | 'BURROW_SSH_COMMAND';
 
 export class BurrowError extends Error {
   readonly code: BurrowErrorCode;

@@ -1,0 +1,224 @@
+import assert from 'node:assert/strict';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import type { BurrowServer } from '../../src/server/server.js';
+import { SshGateway } from '../../src/sshgw/gateway.js';
+import { vhostRequest } from '../helpers/http.js';
+import { TOKEN, echoThrough, freePort, portOf, testLogger, tunnelKit, whenDone } from '../helpers/tunnel.js';
+
+/** A temp folder with a client key made by ssh-keygen (comment `alice`), removed when the test ends. */
+function keyDir(t: TestContext): { dir: string; key: string; pub: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'burrow-sshgw-'));
+  whenDone(t, () => rmSync(dir, { recursive: true, force: true }));
+  const key = join(dir, 'id_alice');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'alice', '-f', key]);
+  return { dir, key, pub: readFileSync(`${key}.pub`, 'utf8') };
+}
+
+interface Gateway {
+  server: BurrowServer;
+  gateway: SshGateway;
+}
+
+/** A burrow server with the SSH gateway on a free port; `gateway` settings on top. */
+async function startGateway(
+  t: TestContext,
+  gatewaySettings: Record<string, string>,
+  extra: Parameters<ReturnType<typeof tunnelKit>['startServer']>[0] = {},
+): Promise<Gateway> {
+  const kit = tunnelKit(t);
+  const server = await kit.startServer({ ...extra, sshTunnelGateway: { bindPort: await freePort(), ...gatewaySettings } });
+  const gateway = new SshGateway(server, testLogger('ssh-gateway'));
+  await gateway.start();
+  whenDone(t, () => gateway.stop());
+  return { server, gateway };
+}
+
+interface SshRun {
+  child: ChildProcess;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** resolves with the first match of `pattern` in stdout (already there or still to come) */
+  waitForOutput(pattern: RegExp): Promise<RegExpMatchArray>;
+  /** resolves with the exit code */
+  exited: Promise<number | null>;
+}
+
+/** The stock OpenSSH client with a -R forward to 127.0.0.1:`target` and `command` as its remote command. */
+function runSsh(t: TestContext, port: number, key: string, target: number, command: string[], extraArgs: string[] = []): SshRun {
+  const args = [
+    ...['-F', '/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes'],
+    ...['-o', 'IdentitiesOnly=yes', '-o', 'LogLevel=ERROR', '-i', key, '-p', String(port)],
+    ...['-R', `:80:127.0.0.1:${target}`, ...extraArgs, 'v0@127.0.0.1', ...command],
+  ];
+  const child = spawn('ssh', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const waiters: Array<() => void> = [];
+  child.stdout?.on('data', (c: Buffer) => {
+    stdout += c.toString();
+    for (const w of [...waiters]) w();
+  });
+  child.stderr?.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  whenDone(t, async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill();
+      await exited;
+    }
+  });
+  return {
+    child,
+    get stdout() {
+      return stdout;
+    },
+    get stderr() {
+      return stderr;
+    },
+    exited,
+    waitForOutput(pattern) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const m = stdout.match(pattern);
+          if (m) {
+            waiters.splice(waiters.indexOf(check), 1);
+            resolve(m);
+          }
+        };
+        waiters.push(check);
+        void exited.then((code) => reject(new Error(`ssh exited (${code}) before printing ${pattern}; stdout: ${stdout}; stderr: ${stderr}`)));
+        check();
+      });
+    },
+  };
+}
+
+test('tcp through `ssh -R`: the echo service behind the ssh client answers on the remote port; closing ssh removes the proxy', async (t) => {
+  const { key, dir } = keyDir(t);
+  const kit = tunnelKit(t);
+  const echo = await kit.startEcho();
+  const { server } = await startGateway(t, { autoGenPrivateKeyPath: join(dir, 'host_key') });
+  const ssh = runSsh(t, serverSshPort(server), key, echo.port, ['tcp', '--proxy_name', 'ssh-tcp', '--remote_port', '0', '--token', TOKEN]);
+  const [, remoteAddr = ''] = await ssh.waitForOutput(/RemoteAddress: (\S+)/);
+  assert.match(ssh.stdout, /ProxyName: ssh-tcp\n/);
+  assert.match(ssh.stdout, /Type: tcp\n/);
+  const port = portOf(remoteAddr);
+  const data = Buffer.from('hello through ssh '.repeat(2000));
+  assert.deepEqual(await echoThrough(port, data), data);
+  assert.deepEqual(await echoThrough(port, Buffer.from('again')), Buffer.from('again'));
+
+  const closed = once(server, 'proxyClosed');
+  ssh.child.kill();
+  await closed;
+  assert.equal(server.findProxy('ssh-tcp'), undefined);
+  const probe = connect({ host: '127.0.0.1', port });
+  const [err] = (await once(probe, 'error')) as [NodeJS.ErrnoException];
+  assert.equal(err.code, 'ECONNREFUSED');
+});
+
+test('http through `ssh -R`: a custom domain routed by the vhost reaches the service behind the ssh client', async (t) => {
+  const { key } = keyDir(t);
+  const web = createServer((socket) => {
+    socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 12\r\nConnection: close\r\n\r\nfrom ssh -R'.concat('!')));
+  });
+  web.listen(0, '127.0.0.1');
+  await once(web, 'listening');
+  whenDone(t, () => new Promise((r) => web.close(r)));
+  const vhostHTTPPort = await freePort();
+  const { server } = await startGateway(t, { autoGenPrivateKeyPath: '' }, { vhostHTTPPort });
+  const webPort = (web.address() as AddressInfo).port;
+  const ssh = runSsh(t, serverSshPort(server), key, webPort, ['http', '--custom-domain', 'test.example.com', '-t', TOKEN]);
+  const [, remoteAddr] = await ssh.waitForOutput(/RemoteAddress: (\S+)/);
+  assert.equal(remoteAddr, `test.example.com:${vhostHTTPPort}`);
+  assert.match(ssh.stdout, /ProxyName: sshtunnel-http-[0-9a-f]{8}\n/);
+  const answer = await vhostRequest(vhostHTTPPort, 'test.example.com', '/');
+  assert.equal(answer.status, 200);
+  assert.equal(answer.body.toString(), 'from ssh -R!');
+});
+
+test('authorizedKeysFile: a listed key logs in without a token and its comment names the user; another key is refused', async (t) => {
+  const { key, pub, dir } = keyDir(t);
+  const authorized = join(dir, 'authorized_keys');
+  writeFileSync(authorized, `# the gateway's users\n${pub}`);
+  const kit = tunnelKit(t);
+  const echo = await kit.startEcho();
+  const { server } = await startGateway(t, { autoGenPrivateKeyPath: '', authorizedKeysFile: authorized });
+  const ssh = runSsh(t, serverSshPort(server), key, echo.port, ['tcp', '-n', 'keyed', '-r', '0']);
+  const [, remoteAddr = ''] = await ssh.waitForOutput(/RemoteAddress: (\S+)/);
+  assert.match(ssh.stdout, /User: alice\n/);
+  assert.notEqual(server.findProxy('alice.keyed'), undefined);
+  assert.deepEqual(await echoThrough(portOf(remoteAddr), Buffer.from('keyed')), Buffer.from('keyed'));
+
+  const other = join(dir, 'id_mallory');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'mallory', '-f', other]);
+  const refused = runSsh(t, serverSshPort(server), other, echo.port, ['tcp', '-r', '0']);
+  assert.equal(await refused.exited, 255);
+  assert.match(refused.stderr, /Permission denied \(publickey\)/);
+  assert.equal(refused.stdout, '');
+});
+
+test('a bad command line, a wrong token and a missing flag each get one readable line on the ssh channel and exit 1', async (t) => {
+  const { key } = keyDir(t);
+  const kit = tunnelKit(t);
+  const echo = await kit.startEcho();
+  const { server } = await startGateway(t, { autoGenPrivateKeyPath: '' });
+  const port = serverSshPort(server);
+
+  const typo = runSsh(t, port, key, echo.port, ['tcp', '--remote_prot', '9090', '--token', TOKEN]);
+  assert.equal(await typo.exited, 1, typo.stderr);
+  assert.match(typo.stdout, /^unknown flag: --remote-prot/);
+
+  const kind = runSsh(t, port, key, echo.port, ['udp', '--token', TOKEN]);
+  assert.equal(await kind.exited, 1);
+  assert.match(kind.stdout, /^invalid proxy type: udp, support types: \[tcp http https tcpmux stcp\]/);
+
+  const token = runSsh(t, port, key, echo.port, ['tcp', '--token', 'wrong']);
+  assert.equal(await token.exited, 1);
+  assert.match(token.stdout, /login to .* failed: .*token/);
+
+  const domain = runSsh(t, port, key, echo.port, ['http', '--token', TOKEN]);
+  assert.equal(await domain.exited, 1);
+  assert.match(domain.stdout, /--custom_domain: required for type "http"/);
+
+  const help = runSsh(t, port, key, echo.port, ['tcp', '--help']);
+  assert.equal(await help.exited, 0);
+  assert.match(help.stdout, /-r, --remote_port int/);
+  assert.equal(server.clients.length, 0);
+});
+
+test('the generated host key is kept at autoGenPrivateKeyPath (0600) and served again after a restart', async (t) => {
+  const { dir } = keyDir(t);
+  const path = join(dir, 'autogen_ssh_key');
+  const first = await startGateway(t, { autoGenPrivateKeyPath: path });
+  const scanned = await scanHostKey(serverSshPort(first.server));
+  assert.equal(statSync(path).mode & 0o777, 0o600);
+  const kept = readFileSync(path);
+  await first.gateway.stop();
+  await first.server.stop();
+
+  const second = await startGateway(t, { autoGenPrivateKeyPath: path });
+  assert.equal(await scanHostKey(serverSshPort(second.server)), scanned);
+  assert.deepEqual(readFileSync(path), kept);
+  // What ssh-keyscan saw is the public half of the kept file.
+  assert.equal(scanned, execFileSync('ssh-keygen', ['-y', '-f', path]).toString().trim().split(' ').slice(0, 2).join(' '));
+});
+
+function serverSshPort(server: BurrowServer): number {
+  return server.config.sshTunnelGateway.bindPort;
+}
+
+/** `type base64` of the host key the gateway on `port` presents. */
+async function scanHostKey(port: number): Promise<string> {
+  // Not execFileSync: the gateway answering it runs in this process.
+  const { stdout: out } = await promisify(execFile)('ssh-keyscan', ['-p', String(port), '-t', 'ed25519', '127.0.0.1']);
+  const line = out.split('\n').find((l) => l.includes('ssh-ed25519')) ?? '';
+  return line.split(' ').slice(1, 3).join(' ');
+}
