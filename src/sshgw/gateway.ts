@@ -7,7 +7,7 @@ import type { BurrowServer } from '../server/server.js';
 import { addressKey, visitorAddress } from '../util/address.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import { AuthorizedKeys } from './authorized-keys.js';
+import { type AuthorizedKey, AuthorizedKeys } from './authorized-keys.js';
 import { loadOrCreateHostKey } from './host-key.js';
 import { SshTunnel, type TunnelHost } from './tunnel.js';
 
@@ -172,8 +172,11 @@ export class SshGateway {
         entry.socket.destroy();
         return;
       }
-      const user = this.authenticate(ctx, remote);
-      if (user !== false) keyUser = user;
+      const verdict = this.authenticate(ctx, remote);
+      if (verdict === false) return ctx.reject(['publickey']);
+      // Before accept(): ssh2 emits 'ready' from inside it.
+      if (verdict !== true) keyUser = verdict.user;
+      ctx.accept();
     });
     conn.once('ready', () => {
       clearTimeout(entry.authTimer);
@@ -185,44 +188,31 @@ export class SshGateway {
   }
 
   /**
-   * Answers one authentication request. Returns the key's user when it was
-   * accepted with a key, undefined when accepted without one, false when
-   * refused or only probed (the client then signs and asks again).
+   * Judges one authentication request: false to refuse it; true to accept
+   * without a key (no authorizedKeysFile) or to tell a client probing a
+   * listed key that it will do (it signs and asks again); the key's entry
+   * when a listed key's signature checks out.
    */
-  private authenticate(ctx: AuthContext, remote: string): string | undefined | false {
-    if (!this.authorizedKeys) {
-      // As frp without authorizedKeysFile: no SSH login; the server's login checks the command's --token.
-      ctx.accept();
-      return undefined;
-    }
-    if (ctx.method !== 'publickey') {
-      ctx.reject(['publickey']);
-      return false;
-    }
-    let found: ReturnType<AuthorizedKeys['find']>;
+  private authenticate(ctx: AuthContext, remote: string): AuthorizedKey | boolean {
+    // As frp without authorizedKeysFile: no SSH login; the server's login checks the command's --token.
+    if (!this.authorizedKeys) return true;
+    if (ctx.method !== 'publickey') return false;
+    let found: AuthorizedKey | undefined;
     try {
       found = this.authorizedKeys.find(ctx.key.data);
     } catch (err) {
       this.log.error('ssh login refused: the authorized keys cannot be read', { remote, reason: describeError(err) });
-      ctx.reject(['publickey']);
       return false;
     }
     if (!found) {
       this.server.refusals.refused('ssh gateway: unknown public key', remote, { algo: ctx.key.algo });
-      ctx.reject(['publickey']);
       return false;
     }
-    if (ctx.signature === undefined || ctx.blob === undefined) {
-      // The client asks whether this key would do; it signs next.
-      ctx.accept();
-      return false;
-    }
+    if (ctx.signature === undefined || ctx.blob === undefined) return true;
     if (found.key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) {
       this.server.refusals.refused('ssh gateway: bad public key signature', remote);
-      ctx.reject(['publickey']);
       return false;
     }
-    ctx.accept();
-    return found.user;
+    return found;
   }
 }

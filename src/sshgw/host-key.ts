@@ -29,7 +29,7 @@ export function loadOrCreateHostKey(settings: GatewaySettings): HostKey {
   const path = settings.autoGenPrivateKeyPath;
   const kept = path === '' ? undefined : readKey(path, 'sshTunnelGateway.autoGenPrivateKeyPath', true);
   if (kept !== undefined && kept.length > 0) return parsed(kept, path);
-  const fresh = Buffer.from(ssh2.utils.generateKeyPairSync('ed25519').private);
+  const fresh = generateEd25519();
   if (path === '') return parsed(fresh, 'generated (not kept)');
   try {
     // An empty file is replaced, as frp does; `wx` never follows a link planted at the path.
@@ -42,6 +42,19 @@ export function loadOrCreateHostKey(settings: GatewaySettings): HostKey {
     );
   }
   return parsed(fresh, `${path} (generated)`);
+}
+
+/**
+ * A new Ed25519 key in OpenSSH's format. ssh2's generator drops leading zero
+ * bytes of the public key (about one key in 256 comes out malformed, and
+ * its own parser refuses it), so a key that does not parse back is made again.
+ */
+function generateEd25519(): Buffer {
+  for (let attempt = 0; attempt < 16; attempt++) {
+    const key = Buffer.from(ssh2.utils.generateKeyPairSync('ed25519').private);
+    if (!(ssh2.utils.parseKey(key) instanceof Error)) return key;
+  }
+  throw new BurrowError('BURROW_CONFIG_INVALID', 'sshTunnelGateway: could not generate a host key');
 }
 
 function readKey(path: string, key: string): Buffer;

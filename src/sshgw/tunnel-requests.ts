@@ -53,15 +53,33 @@ export class TunnelRequests {
     });
   }
 
-  /** Writes `text` on the session channel; with an exit code, the session then ends with it. */
-  write(text: string, exitCode?: number): void {
+  /** Writes `text` on the session channel. */
+  write(text: string): void {
     const channel = this.channel;
     if (!channel || channel.destroyed || !channel.writable) return;
     const out = `${text}\n`;
     channel.write(this.pty ? out.replace(/\r?\n/g, '\r\n') : out);
-    if (exitCode === undefined) return;
+  }
+
+  /**
+   * Writes `text`, then ends the session with `exitCode`. Resolves when the
+   * ssh client has closed the channel (it prints the text first), or after
+   * `graceMs` for a client that does not.
+   */
+  async endSession(text: string, exitCode: number, graceMs: number): Promise<void> {
+    const channel = this.channel;
+    if (!channel || channel.destroyed || !channel.writable) return;
+    this.write(text);
+    const closed = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, graceMs);
+      channel.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     channel.exit(exitCode);
     channel.end();
+    await closed;
   }
 
   private commandArrived(channel: ServerChannel | undefined, line: string, shell: boolean): void {

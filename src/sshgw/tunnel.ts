@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import type { Connection, ServerChannel } from 'ssh2';
+import type { Connection } from 'ssh2';
 import { ClientSession } from '../client/client-session.js';
 import { buildClientConfig, ConfigError } from '../config/load.js';
 import type { ClientConfig, ServerConfig } from '../config/types.js';
@@ -10,6 +10,7 @@ import type { Logger } from '../util/logger.js';
 import { clipped } from '../util/peer-string.js';
 import { withTimeout } from '../util/timeout.js';
 import { flagOfKey, parseTunnelCommand, type TunnelCommand, usage } from './command-line.js';
+import { ChannelStream } from './channel-stream.js';
 import { InProcessLink } from './in-process-link.js';
 import { TunnelRequests, type TunnelRequest } from './tunnel-requests.js';
 
@@ -17,6 +18,8 @@ import { TunnelRequests, type TunnelRequest } from './tunnel-requests.js';
 const REQUEST_TIMEOUT_MS = 10_000;
 /** NewProxyResp must come within this (the server opens a listener or a route). */
 const REGISTER_TIMEOUT_MS = 10_000;
+/** How long the ssh client gets to read the last words before the connection is closed under it. */
+const END_GRACE_MS = 5000;
 /** forwarded-tcpip channels open at once on one SSH connection (one per user connection). */
 export const MAX_CHANNELS_PER_TUNNEL = 1024;
 
@@ -29,6 +32,8 @@ export enum TunnelState {
   Starting = 'starting',
   /** the proxy runs; each of its user connections is a forwarded-tcpip channel */
   Running = 'running',
+  /** the user was told why the tunnel ends; waiting for the ssh client to close the session */
+  Ending = 'ending',
   Closed = 'closed',
 }
 
@@ -176,7 +181,7 @@ export class SshTunnel {
         work.destroy();
         return;
       }
-      void relay(work, channel as ServerChannel & Duplex).finally(() => {
+      void relay(work, new ChannelStream(channel)).finally(() => {
         this.channels -= 1;
       });
     });
@@ -190,10 +195,12 @@ export class SshTunnel {
 
   /** Tells the user `text` on the session channel (when there is one), then closes the SSH connection. */
   private finish(text: string, exitCode: number): void {
-    if (this.state === TunnelState.Closed) return;
+    if (this.state === TunnelState.Closed || this.state === TunnelState.Ending) return;
     if (exitCode !== 0) this.host.log.info('ssh tunnel refused', { remote: this.remote, reason: clipped(text.split('\n')[0] ?? '') });
-    this.requests.write(text, exitCode);
-    this.close();
+    this.state = TunnelState.Ending;
+    // The proxy goes now; the SSH connection once the client has read why.
+    this.session?.close('ssh tunnel ending');
+    void this.requests.endSession(text, exitCode, END_GRACE_MS).then(() => this.close());
   }
 }
 
