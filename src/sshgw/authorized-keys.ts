@@ -58,19 +58,25 @@ const KEY_TYPE = /^(ssh-|ecdsa-sha2-|sk-)/;
 
 export function parseAuthorizedKeys(text: string, skipped: (line: number, why: string) => void): Map<string, AuthorizedKey> {
   const keys = new Map<string, AuthorizedKey>();
-  text.split('\n').forEach((raw, index) => {
+  for (const [index, raw] of text.split('\n').entries()) {
     const line = raw.trim();
-    if (line === '' || line.startsWith('#')) return;
+    if (line === '' || line.startsWith('#')) continue;
     const tokens = line.split(/\s+/);
     const at = tokens.findIndex((t, i) => KEY_TYPE.test(t) && tokens[i + 1] !== undefined);
-    if (at < 0) return skipped(index + 1, 'no key type followed by a key');
+    if (at < 0) {
+      skipped(index + 1, 'no key type followed by a key');
+      continue;
+    }
     const type = tokens[at] as string;
     const data = tokens[at + 1] as string;
     const result = ssh2.utils.parseKey(`${type} ${data}`);
     const key = Array.isArray(result) ? result[0] : result;
-    if (key === undefined || key instanceof Error) return skipped(index + 1, key instanceof Error ? key.message : 'not a public key');
+    if (key === undefined || key instanceof Error) {
+      skipped(index + 1, key instanceof Error ? key.message : 'not a public key');
+      continue;
+    }
     const user = line.slice(line.indexOf(data) + data.length).trim();
     keys.set(key.getPublicSSH().toString('base64'), { user, key });
-  });
+  }
   return keys;
 }
