@@ -3,14 +3,14 @@ import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_pro
 import { promisify } from 'node:util';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, connect, type AddressInfo } from 'node:net';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { BurrowServer } from '../../src/server/server.js';
-import { SshGateway } from '../../src/sshgw/gateway.js';
+import { MAX_CONNECTIONS_PER_ADDRESS, SshGateway } from '../../src/sshgw/gateway.js';
 import { vhostRequest } from '../helpers/http.js';
-import { TOKEN, echoThrough, freePort, portOf, testLogger, tunnelKit, whenDone } from '../helpers/tunnel.js';
+import { TOKEN, echoThrough, freePort, portOf, testLogger, tunnelKit, waitFor, whenDone } from '../helpers/tunnel.js';
 
 /** A temp folder with a client key made by ssh-keygen (comment `alice`), removed when the test ends. */
 function keyDir(t: TestContext): { dir: string; key: string; pub: string } {
@@ -209,6 +209,36 @@ test('the generated host key is kept at autoGenPrivateKeyPath (0600) and served 
   assert.deepEqual(readFileSync(path), kept);
   // What ssh-keyscan saw is the public half of the kept file.
   assert.equal(scanned, execFileSync('ssh-keygen', ['-y', '-f', path]).toString().trim().split(' ').slice(0, 2).join(' '));
+});
+
+test('SSH connections per address are capped: one past the cap is closed before the greeting; a freed place is taken again', async (t) => {
+  const { gateway, server } = await startGateway(t, { autoGenPrivateKeyPath: '' });
+  const port = serverSshPort(server);
+  const greeting = async (): Promise<{ socket: Socket; first: string }> => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.on('error', () => {});
+    whenDone(t, () => socket.destroy());
+    const [first] = (await once(socket, 'data')) as [Buffer];
+    return { socket, first: first.toString() };
+  };
+  const held: Socket[] = [];
+  for (let i = 0; i < MAX_CONNECTIONS_PER_ADDRESS; i++) {
+    const { socket, first } = await greeting();
+    assert.match(first, /^SSH-2\.0-/);
+    held.push(socket);
+  }
+  assert.equal(gateway.connectionCount, MAX_CONNECTIONS_PER_ADDRESS);
+  const extra = connect({ host: '127.0.0.1', port });
+  extra.on('error', () => {});
+  let received = 0;
+  extra.on('data', (c: Buffer) => {
+    received += c.length;
+  });
+  await once(extra, 'close');
+  assert.equal(received, 0);
+  held[0]?.destroy();
+  await waitFor(() => gateway.connectionCount === MAX_CONNECTIONS_PER_ADDRESS - 1, 'the freed place');
+  assert.match((await greeting()).first, /^SSH-2\.0-/);
 });
 
 function serverSshPort(server: BurrowServer): number {
