@@ -20,7 +20,7 @@ export const MAX_COMMAND_LENGTH = 4096;
 type FlagKind = 'string' | 'int' | 'list' | 'map';
 
 interface FlagSpec {
-  /** frp's long name, normalized (`-` for `_`) */
+  /** frp's long name, as its help spells it (matched with `_` and `-` alike) */
   long: string;
   short?: string;
   kind: FlagKind;
@@ -38,12 +38,12 @@ const f = (long: string, short: string | undefined, kind: FlagKind, key: string,
 });
 
 const BASE = [
-  f('proxy-name', 'n', 'string', 'name', 'proxy name (default sshtunnel-TYPE-random)'),
+  f('proxy_name', 'n', 'string', 'name', 'proxy name (default sshtunnel-TYPE-random)'),
   f('metadatas', undefined, 'map', 'metadatas', 'metadata key-value pairs (key1=value1,key2=value2)'),
   f('annotations', undefined, 'map', 'annotations', 'annotation key-value pairs (key1=value1,key2=value2)'),
 ];
-const DOMAINS = [f('custom-domain', 'd', 'list', 'customDomains', 'custom domains'), f('sd', undefined, 'string', 'subdomain', 'sub domain')];
-const HTTP_AUTH = [f('http-user', undefined, 'string', 'httpUser', 'http auth user'), f('http-pwd', undefined, 'string', 'httpPassword', 'http auth password')];
+const DOMAINS = [f('custom_domain', 'd', 'list', 'customDomains', 'custom domains'), f('sd', undefined, 'string', 'subdomain', 'sub domain')];
+const HTTP_AUTH = [f('http_user', undefined, 'string', 'httpUser', 'http auth user'), f('http_pwd', undefined, 'string', 'httpPassword', 'http auth password')];
 const CLIENT = [
   f('user', 'u', 'string', 'client.user', 'user'),
   f('client-id', undefined, 'string', 'client.clientID', 'unique identifier for this client'),
@@ -52,18 +52,18 @@ const CLIENT = [
 
 /** Each type's flags, as frp registers them in SSH mode (no local address, encryption or bandwidth flags). */
 const FLAGS: Readonly<Record<TunnelType, readonly FlagSpec[]>> = {
-  tcp: [...BASE, f('remote-port', 'r', 'int', 'remotePort', 'remote port'), ...CLIENT],
+  tcp: [...BASE, f('remote_port', 'r', 'int', 'remotePort', 'remote port'), ...CLIENT],
   http: [
     ...BASE,
     ...DOMAINS,
     f('locations', undefined, 'list', 'locations', 'locations'),
     ...HTTP_AUTH,
-    f('host-header-rewrite', undefined, 'string', 'hostHeaderRewrite', 'host header rewrite'),
+    f('host_header_rewrite', undefined, 'string', 'hostHeaderRewrite', 'host header rewrite'),
     ...CLIENT,
   ],
   https: [...BASE, ...DOMAINS, ...CLIENT],
   tcpmux: [...BASE, ...DOMAINS, f('mux', undefined, 'string', 'multiplexer', 'multiplexer (httpconnect)'), ...HTTP_AUTH, ...CLIENT],
-  stcp: [...BASE, f('sk', undefined, 'string', 'secretKey', 'secret key'), f('allow-users', undefined, 'list', 'allowUsers', 'allow visitor users'), ...CLIENT],
+  stcp: [...BASE, f('sk', undefined, 'string', 'secretKey', 'secret key'), f('allow_users', undefined, 'list', 'allowUsers', 'allow visitor users'), ...CLIENT],
 };
 
 /** What one command asks for. */
@@ -104,8 +104,8 @@ export function parseTunnelCommand(line: string): ParsedCommand {
     let value: string | undefined;
     if (arg.startsWith('--')) {
       const eq = arg.indexOf('=');
-      const name = (eq < 0 ? arg.slice(2) : arg.slice(2, eq)).replaceAll('_', '-');
-      spec = specs.find((s) => s.long === name);
+      const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+      spec = specs.find((s) => normalized(s.long) === normalized(name));
       if (!spec) refuse(`unknown flag: --${name} (${type} takes: ${specs.map((s) => `--${s.long}`).join(' ')})`);
       if (eq >= 0) value = arg.slice(eq + 1);
     } else if (arg.startsWith('-') && arg.length > 1) {
@@ -124,6 +124,11 @@ export function parseTunnelCommand(line: string): ParsedCommand {
     values.set(spec, [...(values.get(spec) ?? []), value]);
   }
   return { kind: 'run', command: commandOf(type, values) };
+}
+
+/** pflag's WordSepNormalizeFunc, as frp sets it: `_` and `-` are the same in long names. */
+function normalized(name: string): string {
+  return name.replaceAll('_', '-');
 }
 
 function commandOf(type: TunnelType, values: Map<FlagSpec, string[]>): TunnelCommand {
@@ -202,7 +207,7 @@ function csvFields(value: string, flag: string): string[] {
 export function flagOfKey(type: TunnelType, path: string): string {
   const key = path.replace(/^proxies\[0\]\./, '');
   const spec = FLAGS[type].find((s) => s.key === key);
-  return spec ? `--${spec.long.replaceAll('-', '_')}` : key;
+  return spec ? `--${spec.long}` : key;
 }
 
 /** The help an SSH user sees for `-h`, for an empty command, or for `TYPE -h`. */
@@ -214,7 +219,7 @@ export function usage(type?: TunnelType): string {
   if (type) {
     lines.push('', `Flags of ${type}:`);
     for (const s of FLAGS[type]) {
-      const names = `${s.short ? `-${s.short}, ` : '    '}--${s.long.replaceAll('-', '_')} ${s.kind === 'int' ? 'int' : s.kind === 'string' ? 'string' : 'strings'}`;
+      const names = `${s.short ? `-${s.short}, ` : '    '}--${s.long} ${s.kind === 'int' ? 'int' : s.kind === 'string' ? 'string' : 'strings'}`;
       lines.push(`  ${names.padEnd(36)} ${s.help}`);
     }
   }

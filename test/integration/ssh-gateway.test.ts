@@ -174,7 +174,7 @@ test('a bad command line, a wrong token and a missing flag each get one readable
 
   const typo = runSsh(t, port, key, echo.port, ['tcp', '--remote_prot', '9090', '--token', TOKEN]);
   assert.equal(await typo.exited, 1, typo.stderr);
-  assert.match(typo.stdout, /^unknown flag: --remote-prot/);
+  assert.match(typo.stdout, /^unknown flag: --remote_prot \(tcp takes: --proxy_name /);
 
   const kind = runSsh(t, port, key, echo.port, ['udp', '--token', TOKEN]);
   assert.equal(await kind.exited, 1);

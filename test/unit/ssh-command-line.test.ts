@@ -54,10 +54,10 @@ test('help, and each refusal names what was wrong', () => {
   const help = parseTunnelCommand('stcp -h');
   assert.ok(help.kind === 'help' && /--sk string/.test(help.text) && /--allow_users strings/.test(help.text));
   assert.equal(refusal('udp'), 'invalid proxy type: udp, support types: [tcp http https tcpmux stcp]');
-  assert.match(refusal('tcp --custom-domain x'), /^unknown flag: --custom-domain \(tcp takes: /);
+  assert.match(refusal('tcp --custom-domain x'), /^unknown flag: --custom-domain \(tcp takes: --proxy_name --metadatas --annotations --remote_port /);
   assert.equal(refusal('tcp -x 1'), "unknown shorthand flag: 'x' in -x");
-  assert.equal(refusal('tcp --remote_port'), 'flag needs an argument: --remote-port');
-  assert.equal(refusal('tcp -r abc'), 'invalid argument "abc" for --remote-port: not a whole number');
+  assert.equal(refusal('tcp --remote_port'), 'flag needs an argument: --remote_port');
+  assert.equal(refusal('tcp -r abc'), 'invalid argument "abc" for --remote_port: not a whole number');
   assert.equal(refusal('tcp 9090'), 'unexpected argument "9090": flags start with - or --');
   assert.equal(refusal('http --metadatas novalue'), 'invalid argument "novalue" for --metadatas: must be key=value');
   assert.match(refusal('stcp --allow-users "a'), /a quote is not closed/);
