@@ -7,8 +7,11 @@ import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import tls from 'node:tls';
+import { generateSelfSignedCertificate } from '../../src/transport/self-signed-cert.js';
 import type { BurrowServer } from '../../src/server/server.js';
 import { MAX_CONNECTIONS_PER_ADDRESS, SshGateway } from '../../src/sshgw/gateway.js';
+import { visitor } from '../helpers/config.js';
 import { vhostRequest } from '../helpers/http.js';
 import { TOKEN, echoThrough, freePort, portOf, testLogger, tunnelKit, waitFor, whenDone } from '../helpers/tunnel.js';
 
@@ -142,6 +145,63 @@ test('http through `ssh -R`: a custom domain routed by the vhost reaches the ser
   const answer = await vhostRequest(vhostHTTPPort, 'test.example.com', '/');
   assert.equal(answer.status, 200);
   assert.equal(answer.body.toString(), 'from ssh -R!');
+});
+
+test('https through `ssh -R`: routed by the TLS server name to the TLS service behind the ssh client, not terminated', async (t) => {
+  const { key } = keyDir(t);
+  const cert = generateSelfSignedCertificate({ commonName: 'secure.example.com' });
+  const backend = tls.createServer({ cert: cert.cert, key: cert.key }, (socket) => {
+    socket.on('error', () => {});
+    socket.end(`served for ${socket.servername ?? ''}`);
+  });
+  backend.listen(0, '127.0.0.1');
+  await once(backend, 'listening');
+  whenDone(t, () => new Promise((r) => backend.close(r)));
+  const vhostHTTPSPort = await freePort();
+  const { server } = await startGateway(t, { autoGenPrivateKeyPath: '' }, { vhostHTTPSPort });
+  const ssh = runSsh(t, serverSshPort(server), key, (backend.address() as AddressInfo).port, ['https', '--custom_domain', 'secure.example.com', '-t', TOKEN]);
+  await ssh.waitForOutput(/RemoteAddress:/);
+  const socket = tls.connect({ host: '127.0.0.1', port: vhostHTTPSPort, servername: 'secure.example.com', rejectUnauthorized: false });
+  whenDone(t, () => socket.destroy());
+  let text = '';
+  socket.on('data', (c: Buffer) => {
+    text += c.toString();
+  });
+  await once(socket, 'end');
+  assert.equal(text, 'served for secure.example.com');
+  assert.equal(socket.getPeerCertificate().subject.CN, 'secure.example.com');
+});
+
+test('stcp and tcpmux through `ssh -R`: a burrow visitor and an HTTP CONNECT reach the echo service behind the ssh client', async (t) => {
+  const { key } = keyDir(t);
+  const kit = tunnelKit(t);
+  const echo = await kit.startEcho();
+  const tcpmuxHTTPConnectPort = await freePort();
+  const { server } = await startGateway(t, { autoGenPrivateKeyPath: '' }, { tcpmuxHTTPConnectPort });
+  const sshPort = serverSshPort(server);
+  const secret = runSsh(t, sshPort, key, echo.port, ['stcp', '-n', 'ssh-secret', '--sk', 'abcdefg', '--allow_users', '*', '-t', TOKEN]);
+  const mux = runSsh(t, sshPort, key, echo.port, ['tcpmux', '--mux=httpconnect', '-d', 'mux.example.com', '-t', TOKEN]);
+  await Promise.all([secret.waitForOutput(/RemoteAddress:/), mux.waitForOutput(/RemoteAddress:/)]);
+
+  const visitorPort = await freePort();
+  const client = kit.makeClient(server.port, { extra: { visitors: [visitor('stcp', 'v', 'ssh-secret', 'abcdefg', visitorPort)] } });
+  await client.start();
+  assert.deepEqual(await echoThrough(visitorPort, Buffer.from('to the secret proxy')), Buffer.from('to the secret proxy'));
+
+  const socket = connect({ host: '127.0.0.1', port: tcpmuxHTTPConnectPort });
+  socket.on('error', () => {});
+  whenDone(t, () => socket.destroy());
+  let text = '';
+  socket.on('data', (c: Buffer) => {
+    text += c.toString('latin1');
+  });
+  socket.write('CONNECT mux.example.com:443 HTTP/1.1\r\nHost: mux.example.com:443\r\n\r\n');
+  await waitFor(() => text.includes('\r\n\r\n'), 'the CONNECT answer');
+  assert.match(text, /^HTTP\/1\.1 200/);
+  text = '';
+  socket.write('bytes after CONNECT');
+  await waitFor(() => text.length >= 'bytes after CONNECT'.length, 'the echo');
+  assert.equal(text, 'bytes after CONNECT');
 });
 
 test('authorizedKeysFile: a listed key logs in without a token and its comment names the user; another key is refused', async (t) => {
