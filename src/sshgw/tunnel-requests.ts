@@ -27,11 +27,15 @@ export class TunnelRequests {
   /** the client asked for a terminal: its line ends need a carriage return */
   private pty = false;
   private resolve: (r: TunnelRequest) => void = () => {};
+  private reject: (err: Error) => void = () => {};
 
   constructor(conn: Connection) {
-    this.ready = new Promise((resolve) => {
+    this.ready = new Promise((resolve, reject) => {
       this.resolve = resolve;
+      this.reject = reject;
     });
+    // Nobody may be waiting yet (the connection can close before its login).
+    this.ready.catch(() => {});
     conn.on('request', (accept, reject, name, info) => {
       if (name === 'cancel-tcpip-forward') return accept?.();
       if (name !== 'tcpip-forward' || this.forward) return reject?.();
@@ -51,6 +55,11 @@ export class TunnelRequests {
       session.on('exec', (acceptExec, _reject, info) => this.commandArrived(acceptExec(), info.command, false));
       session.on('shell', (acceptShell) => this.commandArrived(acceptShell(), '', true));
     });
+  }
+
+  /** The connection closed: a wait for the requests ends now rather than at its timeout. */
+  cancel(): void {
+    this.reject(new Error('the ssh connection closed'));
   }
 
   /** Writes `text` on the session channel. */

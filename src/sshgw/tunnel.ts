@@ -77,6 +77,7 @@ export class SshTunnel {
    * authorizedKeysFile); resolves once the proxy runs or the tunnel ended.
    */
   async run(keyUser: string | undefined): Promise<void> {
+    if (this.closed) return;
     this.state = TunnelState.Waiting;
     let request: TunnelRequest;
     try {
@@ -133,6 +134,7 @@ export class SshTunnel {
     if (this.state === TunnelState.Closed) return;
     const wasRunning = this.state === TunnelState.Running;
     this.state = TunnelState.Closed;
+    this.requests.cancel();
     this.session?.close('ssh connection closed');
     this.conn.end();
     if (wasRunning) this.host.log.info('ssh tunnel closed', { remote: this.remote });
