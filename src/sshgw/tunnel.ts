@@ -156,6 +156,9 @@ export class SshTunnel {
           token: keyUser === undefined ? command.token : server.auth.token,
           additionalScopes: [...server.auth.additionalScopes],
         },
+        // A server that drops silent controls (tcpMux off: heartbeatTimeout 90 s) gets pings in time;
+        // the server end is in this process, so no answer is waited for.
+        transport: { heartbeatInterval: heartbeatFor(server.transport.heartbeatTimeout), heartbeatTimeout: -1 },
         // The local side is the ssh client's -R target; this address is never dialled.
         proxies: [{ ...command.proxy, localIP: '127.0.0.1', localPort: 1 }],
       },
@@ -204,6 +207,11 @@ export class SshTunnel {
     this.session?.close('ssh tunnel ending');
     void this.requests.endSession(text, exitCode, END_GRACE_MS).then(() => this.close());
   }
+}
+
+/** Seconds between pings so that a server expecting one every `timeout` seconds gets three; -1 = none needed. */
+function heartbeatFor(timeout: number): number {
+  return timeout > 0 ? Math.max(1, Math.min(30, Math.floor(timeout / 3))) : -1;
 }
 
 /** What frp's gateway prints once the proxy runs (scripts read these lines). */

@@ -13,7 +13,7 @@ import type { BurrowServer } from '../../src/server/server.js';
 import { MAX_CONNECTIONS_PER_ADDRESS, SshGateway } from '../../src/sshgw/gateway.js';
 import { visitor } from '../helpers/config.js';
 import { vhostRequest } from '../helpers/http.js';
-import { TOKEN, echoThrough, freePort, portOf, testLogger, tunnelKit, waitFor, whenDone } from '../helpers/tunnel.js';
+import { TOKEN, captureLog, echoThrough, freePort, portOf, testLogger, tunnelKit, waitFor, whenDone } from '../helpers/tunnel.js';
 
 /** A temp folder with a client key made by ssh-keygen (comment `alice`), removed when the test ends. */
 function keyDir(t: TestContext): { dir: string; key: string; pub: string } {
@@ -34,10 +34,11 @@ async function startGateway(
   t: TestContext,
   gatewaySettings: Record<string, string>,
   extra: Parameters<ReturnType<typeof tunnelKit>['startServer']>[0] = {},
+  logger = testLogger('ssh-gateway'),
 ): Promise<Gateway> {
   const kit = tunnelKit(t);
   const server = await kit.startServer({ ...extra, sshTunnelGateway: { bindPort: await freePort(), ...gatewaySettings } });
-  const gateway = new SshGateway(server, testLogger('ssh-gateway'));
+  const gateway = new SshGateway(server, logger);
   await gateway.start();
   whenDone(t, () => gateway.stop());
   return { server, gateway };
@@ -170,6 +171,21 @@ test('https through `ssh -R`: routed by the TLS server name to the TLS service b
   await once(socket, 'end');
   assert.equal(text, 'served for secure.example.com');
   assert.equal(socket.getPeerCertificate().subject.CN, 'secure.example.com');
+});
+
+test('a server without tcpMux (heartbeatTimeout 2 s here) keeps an SSH tunnel: its client pings in time and its work connections are admitted', async (t) => {
+  const { key } = keyDir(t);
+  const kit = tunnelKit(t);
+  const echo = await kit.startEcho();
+  const log = captureLog();
+  const { server } = await startGateway(t, { autoGenPrivateKeyPath: '' }, { transport: { tcpMux: false, heartbeatTimeout: 2 } }, log.logger);
+  const ssh = runSsh(t, serverSshPort(server), key, echo.port, ['tcp', '-n', 'pinged', '-r', '0', '-t', TOKEN]);
+  const [, remoteAddr = ''] = await ssh.waitForOutput(/RemoteAddress: (\S+)/);
+  // Three pings a second apart: past the server's 2 s without one.
+  await waitFor(() => log.lines.filter((l) => l.includes('send heartbeat to server')).length >= 4, 'four heartbeats');
+  assert.equal(server.clients.length, 1);
+  assert.notEqual(server.findProxy('pinged'), undefined);
+  assert.deepEqual(await echoThrough(portOf(remoteAddr), Buffer.from('still here')), Buffer.from('still here'));
 });
 
 test('stcp and tcpmux through `ssh -R`: a burrow visitor and an HTTP CONNECT reach the echo service behind the ssh client', async (t) => {
