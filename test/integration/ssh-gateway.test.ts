@@ -109,7 +109,7 @@ test('tcp through `ssh -R`: the echo service behind the ssh client answers on th
   const { key, dir } = keyDir(t);
   const kit = tunnelKit(t);
   const echo = await kit.startEcho();
-  const { server } = await startGateway(t, { autoGenPrivateKeyPath: join(dir, 'host_key') });
+  const { server, gateway } = await startGateway(t, { autoGenPrivateKeyPath: join(dir, 'host_key') });
   const ssh = runSsh(t, serverSshPort(server), key, echo.port, ['tcp', '--proxy_name', 'ssh-tcp', '--remote_port', '0', '--token', TOKEN]);
   const [, remoteAddr = ''] = await ssh.waitForOutput(/RemoteAddress: (\S+)/);
   assert.match(ssh.stdout, /ProxyName: ssh-tcp\n/);
@@ -123,6 +123,8 @@ test('tcp through `ssh -R`: the echo service behind the ssh client answers on th
   ssh.child.kill();
   await closed;
   assert.equal(server.findProxy('ssh-tcp'), undefined);
+  // Nothing of the tunnel is left: its client logged out, its SSH connection is gone.
+  await waitFor(() => server.clients.length === 0 && gateway.connectionCount === 0, 'the tunnel gone');
   const probe = connect({ host: '127.0.0.1', port });
   const [err] = (await once(probe, 'error')) as [NodeJS.ErrnoException];
   assert.equal(err.code, 'ECONNREFUSED');
