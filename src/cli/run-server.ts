@@ -22,8 +22,13 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
     await server.stop();
   });
   await server.start();
-  // After the server: its tunnels log in to it.
-  await gateway?.start();
+  // After the server: its tunnels log in to it. A gateway that cannot listen stops the server too.
+  try {
+    await gateway?.start();
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
   if (config.webServer.port > 0) {
     warnPlainWebServer(config.webServer, log);
     dashboard = await startServerDashboard({ server, ...config.webServer, enablePrometheus: config.enablePrometheus, logger: log });

@@ -8,7 +8,7 @@ import { addressKey, visitorAddress } from '../util/address.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { type AuthorizedKey, AuthorizedKeys } from './authorized-keys.js';
-import { loadOrCreateHostKey } from './host-key.js';
+import { type HostKey, loadOrCreateHostKey } from './host-key.js';
 import { SshTunnel, type TunnelHost } from './tunnel.js';
 
 /** From TCP accept to a successful SSH login (handshake included). */
@@ -52,12 +52,15 @@ export class SshGateway {
   private readonly authorizedKeys: AuthorizedKeys | undefined;
   private readonly host: TunnelHost;
   private readonly log: Logger;
+  private readonly hostKey: HostKey;
 
   constructor(
     private readonly server: BurrowServer,
     log: Logger,
   ) {
     this.log = log.child({ part: 'ssh-gateway' });
+    // Here, not in start(): a bad or unwritable key stops `frps` before the server opens any port.
+    this.hostKey = loadOrCreateHostKey(this.settings);
     const file = this.settings.authorizedKeysFile;
     this.authorizedKeys = file === '' ? undefined : new AuthorizedKeys(file, this.log);
     this.host = {
@@ -86,7 +89,7 @@ export class SshGateway {
 
   async start(): Promise<void> {
     if (this.state !== GatewayState.Idle) throw new BurrowError('BURROW_CLOSED', `ssh gateway is ${this.state}`);
-    const hostKey = loadOrCreateHostKey(this.settings);
+    const hostKey = this.hostKey;
     const ssh = new ssh2.Server({ hostKeys: [hostKey.key], keepaliveInterval: KEEPALIVE_INTERVAL_MS, keepaliveCountMax: KEEPALIVE_COUNT_MAX }, (conn, info) =>
       this.onConnection(conn, info.ip, info.port),
     );
