@@ -28,6 +28,7 @@ const LAYERS = {
   server: 5,
   client: 5,
   admin: 6,
+  sshgw: 6, // frps's SSH tunnel gateway: an in-process client (client/) of the server it runs in (server/)
   demo: 7,
   cli: 8,
   '.': 9, // src/index.ts, the library entry

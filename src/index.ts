@@ -14,6 +14,7 @@
 
 export { BurrowServer, ServerState } from './server/server.js';
 export { BurrowClient, ClientState, type BurrowClientOptions, type ProxyPhase, type ProxyStatus } from './client/client.js';
+export { GatewayState, SshGateway } from './sshgw/gateway.js';
 export { startServerDashboard, type ServerDashboard, type ServerDashboardOptions } from './admin/server-api.js';
 export { startClientAdmin, type ClientAdminOptions } from './admin/client-api.js';
 

@@ -10,7 +10,7 @@ import { newProxyMessage } from './new-proxy.js';
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { login } from './login.js';
-import type { ServerConnection } from './server-connection.js';
+import type { ServerLink } from './server-connection.js';
 
 export enum SessionState {
   LoggingIn = 'logging in',
@@ -50,7 +50,7 @@ export class ClientSession extends EventEmitter<SessionEvents> {
 
   constructor(
     private readonly config: ClientConfig,
-    private readonly conn: ServerConnection,
+    private readonly conn: ServerLink,
     private readonly log: Logger,
   ) {
     super();

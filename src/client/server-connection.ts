@@ -7,11 +7,24 @@ import { proxyFromEnvironment } from '../transport/proxy-url.js';
 import { BurrowError } from '../util/errors.js';
 
 /**
+ * How a session reaches the server: its control stream, then one more logical
+ * connection per work or visitor connection. ServerConnection dials; the SSH
+ * gateway's in-process clients use a link that never leaves the process.
+ */
+export interface ServerLink {
+  /** the control stream; `onClose` runs once when the link is lost */
+  open(onClose: (err?: Error) => void): Promise<Duplex>;
+  /** a new logical connection (rejects once closed) */
+  openStream(): Promise<Duplex>;
+  close(): void;
+}
+
+/**
  * The client's physical link to the server for one session. With tcpMux every
  * logical connection (control, each work connection) is a yamux stream over
  * one dialled connection; without it each is a fresh dial.
  */
-export class ServerConnection {
+export class ServerConnection implements ServerLink {
   private mux: YamuxSession | undefined;
   private readonly plain = new Set<Duplex>();
   private closed = false;

@@ -15,7 +15,6 @@ const PPROF = 'is not supported: burrow has no Go profiler to serve at /debug/pp
 export function refuseUnsupportedServer(cfg: ServerConfig, error: ProblemSink): void {
   if (cfg.webServer.pprofEnable) error('webServer.pprofEnable', `true ${PPROF}`);
   if (cfg.webServer.assetsDir !== '') error('webServer.assetsDir', 'is not supported: burrow serves its own dashboard pages');
-  if (cfg.sshTunnelGateway.bindPort > 0) error('sshTunnelGateway.bindPort', 'the SSH tunnel gateway is not supported yet');
   if (cfg.transport.tcpKeepalive !== 7200)
     error('transport.tcpKeepalive', 'is not supported yet: burrow leaves TCP keep-alive of accepted connections to the system');
   if (cfg.natholeAnalysisDataReserveHours !== 168) {

@@ -210,6 +210,19 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     });
   }
 
+  /**
+   * A connection made inside this process (the SSH gateway's clients), served
+   * as a yamux session from `remoteAddress`: every rule a client on bindPort
+   * meets after its TCP accept applies to it too.
+   */
+  acceptInProcess(stream: Duplex, remoteAddress: string): void {
+    if (this.state !== ServerState.Running) {
+      stream.destroy();
+      return;
+    }
+    this.acceptMux({ stream, remoteAddress, remotePort: 0, tls: false });
+  }
+
   /** One logical connection (a yamux stream, or a whole socket without mux): route by its first message. */
   private acceptLogical(stream: Duplex, bind: BindConn): void {
     stream.on('error', () => {});

@@ -43,7 +43,8 @@ export type BurrowErrorCode =
   | 'BURROW_STORE_NOT_FOUND'
   | 'BURROW_STORE_CONFLICT'
   | 'BURROW_PLUGIN_REJECTED'
-  | 'BURROW_PLUGIN_FAILED';
+  | 'BURROW_PLUGIN_FAILED'
+  | 'BURROW_SSH_COMMAND';
 
 export class BurrowError extends Error {
   readonly code: BurrowErrorCode;

@@ -180,7 +180,6 @@ const MORE_REFUSED: Record<'client' | 'server', Record<string, unknown>> = {
   },
   server: {
     'webServer.assetsDir': './assets',
-    'sshTunnelGateway.bindPort': 2200,
     'transport.tcpKeepalive': 3600,
   },
 };
