@@ -11,7 +11,7 @@ import { serverSchema } from './server-schema.js';
 import { detectFormat, parseStructured, readIncludes, readRendered, type ConfigFormat } from './sources.js';
 import type { Env } from './template.js';
 import type { ClientConfig, ServerConfig, ValidatedClientConfig } from './types.js';
-import { resolveTokenSource } from './value-source.js';
+import { anchorValueSource, resolveTokenSource } from './value-source.js';
 
 export type { ConfigFormat } from './sources.js';
 export type ConfigKind = 'server' | 'client';
@@ -125,6 +125,8 @@ function buildClient(raw: unknown, options: BuildOptions): Built<ClientConfig, V
   // As frpc: a relative store path is taken from the config file's directory.
   if (cfg.store.path !== '') cfg.store.path = resolve(options.baseDir ?? process.cwd(), cfg.store.path);
   if (built.problems.length === 0) resolveTokenSource(cfg.auth, 'auth.tokenSource', resolveOptions(options), sinks.error);
+  // Read at every Login (and scoped Ping/NewWorkConn), so its paths are fixed now.
+  if (cfg.auth.oidc.tokenSource) anchorValueSource(cfg.auth.oidc.tokenSource, resolveOptions(options).baseDir);
   for (const w of built.warnings) options.onWarning?.(w);
   return { ...built, config: cfg, normalized };
 }

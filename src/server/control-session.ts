@@ -1,12 +1,12 @@
 import type { Duplex } from 'node:stream';
 import { ControlChannel } from '../control/control-channel.js';
 import type { ServerConfig } from '../config/types.js';
-import { checkSignedTimestamp } from '../protocol/auth.js';
 import type { Login, Message, NewProxy } from '../protocol/messages.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { describeError } from '../util/errors.js';
 import { clipped } from '../util/peer-string.js';
 import type { Logger } from '../util/logger.js';
+import type { AuthVerifier } from './auth/verifier.js';
 import { WorkConnPool } from './work-conn-pool.js';
 
 export enum ControlState {
@@ -17,6 +17,7 @@ export enum ControlState {
 /** What a control session needs from the server that owns it. */
 export interface ControlHost {
   readonly config: ServerConfig;
+  readonly auth: AuthVerifier;
   /** opens the public side of a proxy; throws a BurrowError with a readable reason */
   createProxy(control: ControlSession, msg: NewProxy): Promise<ServerProxy>;
   proxyStarted(control: ControlSession, proxy: ServerProxy, msg: NewProxy): void;
@@ -25,6 +26,9 @@ export interface ControlHost {
   /** NatHoleVisitor, NatHoleClient and NatHoleReport (xtcp coordination) */
   natHoleMessage?(control: ControlSession, msg: Message): void;
 }
+
+/** Pings whose check (OIDC: maybe waiting for the issuer) has not finished; frpc sends one per heartbeatInterval. */
+const MAX_PINGS_WAITING = 16;
 
 /** Work connections frp keeps in reserve beyond the client's pool size. */
 const POOL_SLACK = 10;
@@ -43,11 +47,15 @@ export class ControlSession {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   /** NewProxy requests are answered in order, one at a time, as frp does */
   private proxyQueue: Promise<void> = Promise.resolve();
+  private pingQueue: Promise<void> = Promise.resolve();
+  private pingsWaiting = 0;
 
   constructor(
     private readonly host: ControlHost,
     readonly runId: string,
     readonly login: Login,
+    /** who the Login's credential named (the OIDC subject; empty with a token): scoped Pings and NewWorkConns must name the same */
+    readonly authSubject: string,
     readonly remoteAddress: string,
     stream: Duplex,
     key: Buffer,
@@ -110,7 +118,15 @@ export class ControlSession {
           });
         return;
       case 'Ping':
-        this.onPing(msg.body.privilege_key, msg.body.timestamp);
+        // In the order the Pings came, though a check may wait for the OIDC issuer.
+        if (this.pingsWaiting >= MAX_PINGS_WAITING) return; // a flood while the issuer is slow: dropped, not queued
+        this.pingsWaiting += 1;
+        this.pingQueue = this.pingQueue
+          .then(() => this.onPing(msg.body))
+          .catch((err: unknown) => this.log.warn('heartbeat check failed', { reason: describeError(err) }))
+          .finally(() => {
+            this.pingsWaiting -= 1;
+          });
         return;
       case 'NatHoleVisitor':
       case 'NatHoleClient':
@@ -123,15 +139,13 @@ export class ControlSession {
     }
   }
 
-  private onPing(key: string | undefined, timestamp: number | undefined): void {
-    const { auth } = this.host.config;
-    if (auth.additionalScopes.includes('HeartBeats')) {
-      const refusal = checkSignedTimestamp(auth.token, timestamp, key, auth.maxClockSkew, Math.floor(Date.now() / 1000), 'heartbeat');
-      if (refusal !== undefined) {
-        this.log.warn('heartbeat refused', { reason: refusal });
-        this.send({ type: 'Pong', body: { error: refusal } });
-        return;
-      }
+  private async onPing(ping: { privilege_key?: string; timestamp?: number }): Promise<void> {
+    const refusal = await this.host.auth.verifyPing(ping, this.authSubject);
+    if (this.state !== ControlState.Active) return;
+    if (refusal !== undefined) {
+      this.log.warn('heartbeat refused', { reason: refusal });
+      this.send({ type: 'Pong', body: { error: refusal } });
+      return;
     }
     this.lastPing = Date.now();
     this.send({ type: 'Pong', body: {} });

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config/types.js';
 import { writeMessage } from '../control/message-io.js';
-import { checkSignedTimestamp } from '../protocol/auth.js';
 import type { Login } from '../protocol/messages.js';
 import type { Logger } from '../util/logger.js';
 import { clipped, shortRunId } from '../util/peer-string.js';
 import { FRP_COMPAT_VERSION } from '../util/version.js';
+import type { AuthVerifier } from './auth/verifier.js';
 import { type BindConn, refuseStream } from './bind-conn.js';
 import type { ClientTable } from './client-table.js';
 import { type ControlSession, ControlState } from './control-session.js';
@@ -18,10 +18,11 @@ export interface LoginHost {
   readonly log: Logger;
   readonly refusals: RefusalLog;
   readonly clientTable: ClientTable;
+  readonly auth: AuthVerifier;
   /** false once the server is stopping */
   readonly accepting: boolean;
-  /** a control session on `stream` for a login that passed every check */
-  openControl(runId: string, login: Login, remote: string, stream: Duplex, bind: BindConn, log: Logger): ControlSession;
+  /** a control session on `stream` for a login that passed every check; `authSubject` is who the credential named */
+  openControl(runId: string, login: Login, authSubject: string, remote: string, stream: Duplex, bind: BindConn, log: Logger): ControlSession;
   clientOnline(control: ControlSession): void;
 }
 
@@ -40,10 +41,10 @@ export async function serveLogin(host: LoginHost, stream: Duplex, login: Login, 
   };
   if (!host.accepting) return refuse('shutting down', 'server is shutting down');
   if (!login.version) return refuse('no version', 'login refused: the version field is missing');
-  const { auth } = host.config;
-  const now = Math.floor(Date.now() / 1000);
-  const authFailure = checkSignedTimestamp(auth.token, login.timestamp, login.privilege_key, auth.maxClockSkew, now, 'login');
-  if (authFailure !== undefined) return refuse(/clocks/.test(authFailure) ? 'clock skew' : 'token mismatch', authFailure);
+  // With OIDC this may wait for the issuer (bounded there, and by limits.loginTimeout around the whole login).
+  const verdict = await host.auth.verifyLogin(login);
+  if (verdict.refused) return refuse(verdict.refused.category, verdict.refused.reason);
+  if (!host.accepting) return refuse('shutting down', 'server is shutting down');
   let runId = login.run_id ?? '';
   if (runId !== '' && !/^[0-9a-zA-Z_-]{1,64}$/.test(runId)) return refuse('malformed run_id', 'login refused: run_id is malformed');
   // Unlike frp, a run id is not a credential on its own: only the same user
@@ -61,7 +62,7 @@ export async function serveLogin(host: LoginHost, stream: Duplex, login: Login, 
   await writeMessage(stream, { type: 'LoginResp', body: { version: FRP_COMPAT_VERSION, run_id: runId } });
   bind.trust();
   const log = host.log.child({ client: shortRunId(runId), ...(login.user ? { user: clipped(login.user) } : {}) });
-  const control = host.openControl(runId, login, remote, stream, bind, log);
+  const control = host.openControl(runId, login, verdict.subject, remote, stream, bind, log);
   if (control.state !== ControlState.Active) return;
   host.clientTable.add(control, bind);
   host.clientOnline(control);

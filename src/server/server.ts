@@ -16,6 +16,7 @@ import { addressKey } from '../util/address.js';
 import { clipped } from '../util/peer-string.js';
 import { BindConn, BindConnState } from './bind-conn.js';
 import { ClientTable } from './client-table.js';
+import { createAuthVerifier, type AuthVerifier } from './auth/verifier.js';
 import { serveLogin } from './login.js';
 import { mayCarryWorkConns, serveWorkConn } from './work-conn-admission.js';
 import { PreAuthGate } from './pre-auth-gate.js';
@@ -58,6 +59,8 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   private readonly key: Buffer;
   private readonly proxies: ProxyFactory;
   private readonly natHole: NatHoleCoordinator;
+  /** checks Login, and scoped Pings and NewWorkConns, by auth.method */
+  readonly auth: AuthVerifier;
 
   constructor(
     readonly config: ServerConfig,
@@ -65,6 +68,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   ) {
     super();
     this.key = deriveCipherKey(config.auth.token);
+    this.auth = createAuthVerifier(config.auth, log);
     this.gate = new PreAuthGate(config.limits);
     this.refusals = new RefusalLog(log);
     this.proxies = new ProxyFactory(config, this.key, log);
@@ -308,8 +312,8 @@ export class BurrowServer extends EventEmitter implements ControlHost {
 
   // LoginHost
 
-  openControl(runId: string, login: Login, remote: string, stream: Duplex, bind: BindConn, log: Logger): ControlSession {
-    return new ControlSession(this, runId, login, remote, stream, this.key, bind.destroy, log);
+  openControl(runId: string, login: Login, authSubject: string, remote: string, stream: Duplex, bind: BindConn, log: Logger): ControlSession {
+    return new ControlSession(this, runId, login, authSubject, remote, stream, this.key, bind.destroy, log);
   }
 
   clientOnline(control: ControlSession): void {

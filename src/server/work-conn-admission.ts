@@ -1,9 +1,9 @@
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config/types.js';
-import { checkSignedTimestamp } from '../protocol/auth.js';
 import type { NewWorkConn } from '../protocol/messages.js';
 import type { Logger } from '../util/logger.js';
 import { clipped, shortRunId } from '../util/peer-string.js';
+import type { AuthVerifier } from './auth/verifier.js';
 import { type BindConn, BindConnState, refuseStream } from './bind-conn.js';
 import type { ClientTable } from './client-table.js';
 import type { ControlSession } from './control-session.js';
@@ -15,6 +15,7 @@ export interface WorkConnHost {
   readonly log: Logger;
   readonly refusals: RefusalLog;
   readonly clientTable: ClientTable;
+  readonly auth: AuthVerifier;
 }
 
 /**
@@ -35,13 +36,10 @@ export async function serveWorkConn(host: WorkConnHost, stream: Duplex, msg: New
   // One answer whether the run id is unknown or only reachable another way, so it cannot be probed.
   const unknown = `no client control found for run id [${clipped(msg.run_id ?? '')}]`;
   if (!control) return refuse('unknown run id', unknown);
-  const { auth } = host.config;
-  const now = Math.floor(Date.now() / 1000);
-  const signed = auth.additionalScopes.includes('NewWorkConns') || (msg.privilege_key ?? '') !== '';
-  if (signed) {
-    const failure = checkSignedTimestamp(auth.token, msg.timestamp, msg.privilege_key, auth.maxClockSkew, now, 'NewWorkConn');
-    if (failure !== undefined) return refuse('bad signature', failure);
-  }
+  const { signed, failure } = await host.auth.verifyNewWorkConn(msg, control.authSubject);
+  if (failure !== undefined) return refuse('bad signature', failure);
+  // The check may have waited (OIDC): the client may have gone meanwhile.
+  if (host.clientTable.get(msg.run_id ?? '') !== control) return refuse('unknown run id', unknown);
   if (!mayCarryWorkConns(host, bind, control, signed)) return refuse('not the client connection', unknown);
   if (!control.pool.put(stream)) return refuse('pool full', 'work connection pool is full');
   bind.trust();

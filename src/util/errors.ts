@@ -41,7 +41,9 @@ export type BurrowErrorCode =
   | 'BURROW_CLOCK_SKEW'
   | 'BURROW_QUEUE_FULL'
   | 'BURROW_STORE_NOT_FOUND'
-  | 'BURROW_STORE_CONFLICT';
+  | 'BURROW_STORE_CONFLICT'
+  /** an OIDC issuer or token endpoint could not be reached or gave an unusable answer */
+  | 'BURROW_OIDC_FAILED';
 
 export class BurrowError extends Error {
   readonly code: BurrowErrorCode;
