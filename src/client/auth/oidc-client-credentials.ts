@@ -76,7 +76,7 @@ export class OidcClientCredentials {
     const headers: Record<string, string> = { 'Content-Type': 'application/x-www-form-urlencoded' };
     if (style === CredentialStyle.BasicHeader) {
       // RFC 6749 §2.3.1: each part form-encoded before base64, as Go's oauth2 does.
-      const pair = `${encodeURIComponent(cfg.clientID)}:${encodeURIComponent(cfg.clientSecret)}`;
+      const pair = `${formEncode(cfg.clientID)}:${formEncode(cfg.clientSecret)}`;
       headers.Authorization = `Basic ${Buffer.from(pair).toString('base64')}`;
     } else {
       form.set('client_id', cfg.clientID);
@@ -105,6 +105,13 @@ export class OidcClientCredentials {
     this.cached = Number.isFinite(expiresIn) && expiresIn > 0 ? { token, expiresAt: Date.now() + expiresIn * 1000 } : undefined;
     return token;
   }
+}
+
+/** Go's url.QueryEscape: everything but letters, digits and -_.~ percent-encoded, a space as "+". */
+function formEncode(s: string): string {
+  return encodeURIComponent(s)
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%20/g, '+');
 }
 
 /** JSON, or (as Go's oauth2 accepts from some providers) a form-encoded body. */
