@@ -44,7 +44,13 @@ export async function startOidcIssuer(): Promise<TestIssuer> {
         enabled: true,
         defaultResource: () => 'urn:burrow:frps',
         useGrantedResource: () => true,
-        getResourceServerInfo: () => ({ scope: 'tunnel', audience: OIDC_AUDIENCE, accessTokenFormat: 'jwt', accessTokenTTL: 3600, jwt: { sign: { alg: 'RS256' } } }),
+        getResourceServerInfo: () => ({
+          scope: 'tunnel',
+          audience: OIDC_AUDIENCE,
+          accessTokenFormat: 'jwt',
+          accessTokenTTL: 3600,
+          jwt: { sign: { alg: 'RS256' } },
+        }),
       },
     },
   });

@@ -1,16 +1,24 @@
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expectMessage, writeMessage } from '../../src/control/message-io.js';
+import { BurrowClient } from '../../src/client/client.js';
+import { buildClientConfig } from '../../src/config/load.js';
+import type { ClientConfig } from '../../src/config/types.js';
 import type { RawClientConfig, RawServerConfig } from '../helpers/config.js';
 import { OIDC_AUDIENCE, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, startOidcIssuer, type TestIssuer } from '../helpers/oidc-issuer.js';
 import { rawLogin } from '../helpers/raw-client.js';
-import { echoThrough, freePort, patternBytes, portOf, tcpProxy, TOKEN, tunnelKit, waitFor, whenDone } from '../helpers/tunnel.js';
+import { echoThrough, freePort, patternBytes, portOf, tcpProxy, testLogger, TOKEN, tunnelKit, waitFor, whenDone } from '../helpers/tunnel.js';
+
+/** A client config that may run a token program, as `--allow-unsafe=TokenSourceExec` allows. */
+function clientConfig(serverPort: number, raw: RawClientConfig): ClientConfig {
+  return buildClientConfig({ serverAddr: '127.0.0.1', serverPort, loginFailExit: true, ...raw }, 'client config', { allowUnsafe: ['TokenSourceExec'] });
+}
 
 async function issuerFor(t: TestContext): Promise<TestIssuer> {
   const issuer = await startOidcIssuer();
@@ -19,7 +27,11 @@ async function issuerFor(t: TestContext): Promise<TestIssuer> {
 }
 
 /** The server side: OIDC against `issuer`; the token stays only as the control cipher's key (frp derives it from auth.token whatever the method). */
-function oidcServer(issuer: string, oidc: NonNullable<RawServerConfig['auth']>['oidc'] = {}, extra: NonNullable<RawServerConfig['auth']> = {}): RawServerConfig {
+function oidcServer(
+  issuer: string,
+  oidc: NonNullable<RawServerConfig['auth']>['oidc'] = {},
+  extra: NonNullable<RawServerConfig['auth']> = {},
+): RawServerConfig {
   return { auth: { method: 'oidc', token: TOKEN, oidc: { issuer, audience: OIDC_AUDIENCE, ...oidc }, ...extra } };
 }
 
@@ -109,7 +121,9 @@ describe('auth.method = "oidc" against a real OIDC issuer', () => {
     const issuer = await issuerFor(t);
     const { startServer, makeClient } = tunnelKit(t);
     const server = await startServer(oidcServer(issuer.issuer));
-    const client = makeClient(server.port, { extra: oidcClient(issuer, { oidc: { clientID: OIDC_CLIENT_ID, clientSecret: 'wrong', tokenEndpointURL: issuer.tokenEndpoint } }) });
+    const client = makeClient(server.port, {
+      extra: oidcClient(issuer, { oidc: { clientID: OIDC_CLIENT_ID, clientSecret: 'wrong', tokenEndpointURL: issuer.tokenEndpoint } }),
+    });
     await assert.rejects(client.start(), /couldn't generate OIDC token for login: the token endpoint answered 401: invalid_client/);
     assert.equal(server.clients.length, 0);
   });
@@ -134,6 +148,37 @@ describe('auth.method = "oidc" against a real OIDC issuer', () => {
     const { startServer, makeClient } = tunnelKit(t);
     const server = await startServer(oidcServer(`${issuer.issuer}/`));
     await assert.rejects(makeClient(server.port, { extra: oidcClient(issuer) }).start(), /calls itself "http:\/\/127\.0\.0\.1:\d+" in its discovery document/);
+  });
+});
+
+describe('auth.oidc.tokenSource exec (with --allow-unsafe=TokenSourceExec)', () => {
+  test('the program is run for the Login and for each scoped heartbeat, without blocking, and what it prints logs in', async (t) => {
+    const issuer = await issuerFor(t);
+    const { startServer } = tunnelKit(t);
+    const server = await startServer(oidcServer(issuer.issuer, {}, { additionalScopes: ['HeartBeats'] }));
+    const dir = mkdtempSync(join(tmpdir(), 'burrow-oidc-exec-'));
+    const script = join(dir, 'print-token.sh');
+    const runs = join(dir, 'runs');
+    writeFileSync(script, `#!/bin/sh\necho run >> ${JSON.stringify(runs)}\nprintf '%s\\n' "$1"\n`);
+    chmodSync(script, 0o700);
+    const exec = { command: script, args: [await issuer.sign()] };
+    const config = clientConfig(server.port, {
+      auth: { method: 'oidc', token: TOKEN, additionalScopes: ['HeartBeats'], oidc: { tokenSource: { type: 'exec', exec } } },
+      transport: { heartbeatInterval: 1, tls: { enable: true } },
+    });
+    const client = new BurrowClient(config, testLogger('client'));
+    whenDone(t, () => client.stop());
+    await client.start();
+    assert.equal(server.clients[0]?.authSubject, OIDC_CLIENT_ID);
+    await waitFor(() => existsSync(runs) && readFileSync(runs, 'utf8').split('\n').length > 3, 'two heartbeats after the login');
+    assert.equal(server.clients.length, 1, 'the heartbeats were accepted');
+
+    const failing = clientConfig(server.port, {
+      auth: { method: 'oidc', token: TOKEN, oidc: { tokenSource: { type: 'exec', exec: { command: script.replace('print-token', 'missing') } } } },
+    });
+    const broken = new BurrowClient(failing, testLogger('client'));
+    whenDone(t, () => broken.stop());
+    await assert.rejects(broken.start(), /couldn't generate OIDC token for login: .*missing\.sh/);
   });
 });
 
@@ -206,7 +251,9 @@ describe('the client-credentials flow, against a bare token endpoint', () => {
       req.on('end', () => {
         bodies.push(`${req.headers.authorization ?? ''} ${Buffer.concat(chunks).toString('utf8')}`);
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ access_token: `token-${bodies.length}`, token_type: 'Bearer', ...(expiresIn === undefined ? {} : { expires_in: expiresIn }) }));
+        res.end(
+          JSON.stringify({ access_token: `token-${bodies.length}`, token_type: 'Bearer', ...(expiresIn === undefined ? {} : { expires_in: expiresIn }) }),
+        );
       });
     });
     server.listen(0, '127.0.0.1');
@@ -241,7 +288,8 @@ describe('the client-credentials flow, against a bare token endpoint', () => {
     const body = caching.bodies[0] ?? '';
     // As Go's oauth2: id and secret form-encoded (a space is "+"), then base64.
     assert.ok(body.startsWith(`Basic ${Buffer.from('id+with+space:s3cret').toString('base64')} `), body);
-    for (const field of ['grant_type=client_credentials', 'scope=tunnel', 'audience=frps', 'resource=urn%3Ax']) assert.ok(body.includes(field), `${field} in ${body}`);
+    for (const field of ['grant_type=client_credentials', 'scope=tunnel', 'audience=frps', 'resource=urn%3Ax'])
+      assert.ok(body.includes(field), `${field} in ${body}`);
 
     const fresh = await tokenEndpoint(t, undefined);
     const uncached = new OidcClientCredentials({ ...cfg, tokenEndpointURL: fresh.url });
