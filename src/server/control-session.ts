@@ -47,7 +47,6 @@ export class ControlSession {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   /** NewProxy requests are answered in order, one at a time, as frp does */
   private proxyQueue: Promise<void> = Promise.resolve();
-  private pingQueue: Promise<void> = Promise.resolve();
   private pingsWaiting = 0;
 
   constructor(
@@ -118,15 +117,7 @@ export class ControlSession {
           });
         return;
       case 'Ping':
-        // In the order the Pings came, though a check may wait for the OIDC issuer.
-        if (this.pingsWaiting >= MAX_PINGS_WAITING) return; // a flood while the issuer is slow: dropped, not queued
-        this.pingsWaiting += 1;
-        this.pingQueue = this.pingQueue
-          .then(() => this.onPing(msg.body))
-          .catch((err: unknown) => this.log.warn('heartbeat check failed', { reason: describeError(err) }))
-          .finally(() => {
-            this.pingsWaiting -= 1;
-          });
+        this.onPing(msg.body);
         return;
       case 'NatHoleVisitor':
       case 'NatHoleClient':
@@ -139,8 +130,26 @@ export class ControlSession {
     }
   }
 
-  private async onPing(ping: { privilege_key?: string; timestamp?: number }): Promise<void> {
-    const refusal = await this.host.auth.verifyPing(ping, this.authSubject);
+  /**
+   * A token check answers at once, so Pongs keep the Pings' order and a flood
+   * is answered (and cut off by controlQueueBytes) as before. An OIDC check may
+   * wait for the issuer: at most MAX_PINGS_WAITING wait, the rest are dropped.
+   */
+  private onPing(ping: { privilege_key?: string; timestamp?: number }): void {
+    // Only checks that wait are counted, so this never drops a token-checked Ping.
+    if (this.pingsWaiting >= MAX_PINGS_WAITING) return;
+    const verdict = this.host.auth.verifyPing(ping, this.authSubject);
+    if (!(verdict instanceof Promise)) return this.answerPing(verdict);
+    this.pingsWaiting += 1;
+    verdict
+      .then((refusal) => this.answerPing(refusal))
+      .catch((err: unknown) => this.log.warn('heartbeat check failed', { reason: describeError(err) }))
+      .finally(() => {
+        this.pingsWaiting -= 1;
+      });
+  }
+
+  private answerPing(refusal: string | undefined): void {
     if (this.state !== ControlState.Active) return;
     if (refusal !== undefined) {
       this.log.warn('heartbeat refused', { reason: refusal });

@@ -38,7 +38,7 @@ export class OidcVerifier implements AuthVerifier {
     return { refused: { category: checked.category, reason: `invalid OIDC token in login: ${checked.reason}` } };
   }
 
-  async verifyPing(msg: PostLoginMessage, loginSubject: string): Promise<string | undefined> {
+  verifyPing(msg: PostLoginMessage, loginSubject: string): undefined | Promise<string | undefined> {
     if (!this.scopes.includes('HeartBeats')) return undefined;
     return this.verifyPostLogin(msg, loginSubject, 'heartbeat');
   }

@@ -19,8 +19,11 @@ export type LoginAuth = { subject: string; refused?: undefined } | { refused: { 
  */
 export interface AuthVerifier {
   verifyLogin(login: PostLoginMessage): Promise<LoginAuth>;
-  /** undefined = accepted; `loginSubject` is what verifyLogin gave this client */
-  verifyPing(msg: PostLoginMessage, loginSubject: string): Promise<string | undefined>;
+  /**
+   * undefined = accepted, else the reason; `loginSubject` is what verifyLogin gave this client.
+   * Answered at once when it can be (token; no scope), so Pongs keep the Pings' order.
+   */
+  verifyPing(msg: PostLoginMessage, loginSubject: string): string | undefined | Promise<string | undefined>;
   /** `signed`: the message carried a credential (it may then come from any address without tcpMux) */
   verifyNewWorkConn(msg: PostLoginMessage, loginSubject: string): Promise<{ signed: boolean; failure?: string }>;
 }
@@ -48,7 +51,7 @@ class TokenVerifier implements AuthVerifier {
     return { refused: { category: /clocks/.test(failure) ? 'clock skew' : 'token mismatch', reason: failure } };
   }
 
-  async verifyPing(msg: PostLoginMessage): Promise<string | undefined> {
+  verifyPing(msg: PostLoginMessage): string | undefined {
     return this.scopes.includes('HeartBeats') ? this.check(msg, 'heartbeat') : undefined;
   }
 
