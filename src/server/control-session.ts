@@ -139,7 +139,10 @@ export class ControlSession {
     // Only checks that wait are counted, so this never drops a token-checked Ping.
     if (this.pingsWaiting >= MAX_PINGS_WAITING) return;
     const verdict = this.host.auth.verifyPing(ping, this.authSubject);
-    if (!(verdict instanceof Promise)) return this.answerPing(verdict);
+    if (!(verdict instanceof Promise)) {
+      this.answerPing(verdict);
+      return;
+    }
     this.pingsWaiting += 1;
     verdict
       .then((refusal) => this.answerPing(refusal))
