@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, customFetch, type FetchImplementation, type JWTVerifyGetKey } from 'jose';
+import type { FetchImplementation, JWTVerifyGetKey } from 'jose';
 import { boundedHttpRequest } from '../../transport/http-request.js';
 import { BurrowError, describeError } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
@@ -101,6 +101,8 @@ export class OidcIssuer {
     }
     const listed = Array.isArray(d.id_token_signing_alg_values_supported) ? d.id_token_signing_alg_values_supported : [];
     const algorithms = listed.filter((a): a is string => typeof a === 'string' && ASYMMETRIC_ALGS.includes(a));
+    // Loaded here, not at start: a server with token auth never pays for it.
+    const { createRemoteJWKSet, customFetch } = await import('jose');
     const keys = createRemoteJWKSet(new URL(d.jwks_uri), { timeoutDuration: ISSUER_FETCH_TIMEOUT_MS, [customFetch]: boundedFetch });
     // As go-oidc: an issuer that lists no algorithm it can verify signs with RS256.
     return { keys, algorithms: algorithms.length > 0 ? algorithms : ['RS256'] };

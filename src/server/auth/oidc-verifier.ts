@@ -1,4 +1,3 @@
-import { compactVerify } from 'jose';
 import type { ServerConfig } from '../../config/types.js';
 import { describeError } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
@@ -68,6 +67,7 @@ export class OidcVerifier implements AuthVerifier {
     }
     let payload: Uint8Array;
     try {
+      const { compactVerify } = await import('jose');
       ({ payload } = await compactVerify(token, keys.keys, { algorithms: keys.algorithms }));
     } catch (err) {
       return { category: 'bad signature', reason: `failed to verify signature: ${describeError(err)}` };
