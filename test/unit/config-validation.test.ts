@@ -249,6 +249,9 @@ describe('types, ranges, duplicates, conflicts', () => {
       baseDir: '/etc/burrow',
     });
     assert.equal(file.auth.oidc.tokenSource?.file?.path, '/etc/burrow/tok', 'read at every login, so anchored to the config folder at load');
+    // As frp: with OIDC, auth.tokenSource is not read, so the control cipher key stays the empty token a stock frps uses then.
+    const unread = { method: 'oidc', oidc: { issuer: 'https://idp' }, tokenSource: { type: 'file', file: { path: 'no-such-file' } } } as const;
+    assert.equal(buildServerConfig({ auth: unread }).auth.token, '');
   });
 
   test('plugin together with localPort is fine (frp ignores localPort) and warns', () => {
