@@ -3,12 +3,12 @@ import type { Duplex } from 'node:stream';
 import type { ClientConfig, ProxyConfig } from '../config/types.js';
 import { ControlChannel } from '../control/control-channel.js';
 import { readOneMessage, writeMessage } from '../control/message-io.js';
-import { tokenDigest } from '../protocol/auth.js';
 import { deriveCipherKey } from '../protocol/crypto.js';
 import type { BurrowServerInfo, Message, NatHoleResp, NewProxyResp, StartWorkConn } from '../protocol/messages.js';
 import { newProxyMessage } from './new-proxy.js';
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
+import type { ClientAuth } from './auth/client-auth.js';
 import { login } from './login.js';
 import type { ServerLink } from './server-connection.js';
 
@@ -50,6 +50,7 @@ export class ClientSession extends EventEmitter<SessionEvents> {
 
   constructor(
     private readonly config: ClientConfig,
+    private readonly auth: ClientAuth,
     private readonly conn: ServerLink,
     private readonly log: Logger,
   ) {
@@ -68,9 +69,16 @@ export class ClientSession extends EventEmitter<SessionEvents> {
 
   /** Dials and logs in; resolves once the control channel is up. */
   async start(previousRunId: string): Promise<void> {
+    let credential: Awaited<ReturnType<ClientAuth['login']>>;
+    try {
+      credential = await this.auth.login();
+    } catch (err) {
+      this.close('login failed');
+      throw err;
+    }
     const stream = await this.conn.open((err) => this.close(err ? `connection lost: ${describeError(err)}` : 'connection lost'));
     try {
-      const resp = await login(stream, this.config, previousRunId);
+      const resp = await login(stream, this.config, credential, previousRunId, this.auth.alwaysAuthPass === true);
       this.loginRunId = resp.run_id ?? '';
       this.loginServerInfo = resp.burrow_server;
     } catch (err) {
@@ -142,15 +150,8 @@ export class ClientSession extends EventEmitter<SessionEvents> {
     try {
       work = await this.conn.openStream();
       work.on('error', () => {});
-      const timestamp = Math.floor(Date.now() / 1000);
-      const scoped = this.config.auth.additionalScopes.includes('NewWorkConns');
-      await writeMessage(work, {
-        type: 'NewWorkConn',
-        body: {
-          run_id: this.loginRunId,
-          ...(scoped ? { privilege_key: tokenDigest(this.config.auth.token, timestamp), timestamp } : {}),
-        },
-      });
+      const signed = await this.auth.newWorkConn();
+      await writeMessage(work, { type: 'NewWorkConn', body: { run_id: this.loginRunId, ...signed } });
       const msg = await readOneMessage(work, WORK_CONN_IDLE_LIMIT_MS, 'StartWorkConn');
       if (msg.type !== 'StartWorkConn') throw new Error(`expected StartWorkConn, got ${msg.type}`);
       if (msg.body.error) throw new Error(`server refused the work connection: ${msg.body.error}`);
@@ -164,22 +165,23 @@ export class ClientSession extends EventEmitter<SessionEvents> {
   private startHeartbeat(): void {
     const { heartbeatInterval, heartbeatTimeout } = this.config.transport;
     if (heartbeatInterval <= 0) return;
-    const ping = (): void => {
-      const scoped = this.config.auth.additionalScopes.includes('HeartBeats');
-      const timestamp = Math.floor(Date.now() / 1000);
+    const ping = async (): Promise<void> => {
       this.log.debug('send heartbeat to server');
-      this.channel?.send({
-        type: 'Ping',
-        body: scoped ? { privilege_key: tokenDigest(this.config.auth.token, timestamp), timestamp } : {},
-      });
+      try {
+        const signed = await this.auth.ping();
+        if (this.state === SessionState.Active) this.channel?.send({ type: 'Ping', body: signed });
+      } catch (err) {
+        // As frp: this heartbeat is skipped; the timeout decides whether the session survives.
+        this.log.warn('error during ping authentication, skip sending ping message', { reason: describeError(err) });
+      }
     };
-    ping();
+    void ping();
     let sinceLastPing = 0;
     this.heartbeat = setInterval(() => {
       sinceLastPing += 1;
       if (sinceLastPing >= heartbeatInterval) {
         sinceLastPing = 0;
-        ping();
+        void ping();
       }
       if (heartbeatTimeout > 0 && Date.now() - this.lastPong > heartbeatTimeout * 1000) {
         this.close(`no heartbeat answer for ${heartbeatTimeout} s`);

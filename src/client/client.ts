@@ -6,6 +6,7 @@ import { HttpInspector } from '../inspect/inspector.js';
 import { Backoff } from '../util/backoff.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/logger.js';
+import { type ClientAuth, createClientAuth } from './auth/client-auth.js';
 import { ClientSession } from './client-session.js';
 import type { NatHoleLink, VisitorLink } from '../proxy/client-context.js';
 import { NatHoleExchange } from './nat-hole-exchange.js';
@@ -93,6 +94,8 @@ export class BurrowClient extends EventEmitter<ClientEvents> {
   /** frpc's store (`store.path`): entries added through the admin API, kept across restarts */
   readonly store: ProxyStore | undefined;
   private readonly natHoleExchange = new NatHoleExchange();
+  /** what Login, Ping and NewWorkConn carry; one per client, so an OIDC token outlives a reconnect */
+  private readonly auth: ClientAuth;
   /** xtcp's NatHole* requests, over whichever session is current */
   private readonly natHoleLink: NatHoleLink = this.createNatHoleLink();
 
@@ -103,6 +106,7 @@ export class BurrowClient extends EventEmitter<ClientEvents> {
   ) {
     super();
     this.fileConfig = config;
+    this.auth = createClientAuth(config);
     // Read before the proxies are built: a bad store file stops the client here, naming each problem.
     this.store = config.store.path !== '' ? new ProxyStore(config.store.path, this.storeHost(), log) : undefined;
     this.inspector = new HttpInspector({ ...config.inspect, storeFile: config.inspect.store, logger: log.child({ part: 'inspector' }) });
@@ -292,7 +296,7 @@ export class BurrowClient extends EventEmitter<ClientEvents> {
 
   /** One attempt: dials and logs in; throws when it fails. */
   private async dial(): Promise<ClientSession> {
-    const session = new ClientSession(this.config, new ServerConnection(this.config), this.log);
+    const session = new ClientSession(this.config, this.auth, new ServerConnection(this.config), this.log);
     session.on('proxyResp', (name, resp) => this.proxies.answered(name, resp));
     session.on('natHoleResp', (resp) => this.natHoleExchange.deliver(resp));
     session.on('workConn', (name, work, start) => this.proxies.workConn(name, work, start));

@@ -19,8 +19,9 @@ import type { ClientPluginType, ServerConfig, ValidatedClientConfig, ValidatedPr
  * - `plugin.type = "virtual_net"` loads with a warning (frp's own example file
  *   has one) and that proxy is refused when it starts, naming the key: it needs
  *   a TUN device, which burrow does not create.
- * - `auth.method = "oidc"` is valid frp but burrow cannot log in with it yet, so
- *   it is an error rather than a silent token login.
+ * - `auth.method = "oidc"` needs `auth.oidc.issuer` on the server (frp exits
+ *   at start without one) and the client-credentials keys frp requires on the
+ *   client, unless `auth.oidc.tokenSource` gives the token.
  */
 export interface CheckSinks {
   error: ProblemSink;
@@ -50,7 +51,40 @@ function checkAuth(auth: AuthLike, { error }: CheckSinks, allowUnsafe: readonly 
   if (auth.tokenSource?.type === 'exec' && !allowUnsafe.includes('TokenSourceExec')) {
     error('auth.tokenSource.type', unsafeRefusal('TokenSourceExec'));
   }
-  if (auth.method === 'oidc') error('auth.method', '"oidc" is not supported by burrow yet; use "token"');
+}
+
+function checkOidcServer(oidc: ServerConfig['auth']['oidc'], { error }: CheckSinks): void {
+  if (oidc.issuer === '') error('auth.oidc.issuer', 'required when auth.method is "oidc"');
+  else if (!/^https?:\/\/[^/]/.test(oidc.issuer)) error('auth.oidc.issuer', `must be an http or https URL, got "${oidc.issuer}"`);
+}
+
+/** frp's rules for the client side of OIDC (validation/client.go, oidc.go), each at its key. */
+function checkOidcClient(auth: ValidatedClientConfig['auth'], sinks: CheckSinks, allowUnsafe: readonly string[]): void {
+  const { error } = sinks;
+  const oidc = auth.oidc;
+  if (oidc.tokenSource) {
+    const others =
+      oidc.clientID ||
+      oidc.clientSecret ||
+      oidc.audience ||
+      oidc.scope ||
+      oidc.tokenEndpointURL ||
+      oidc.trustedCaFile ||
+      oidc.insecureSkipVerify ||
+      oidc.proxyURL;
+    if (others || Object.keys(oidc.additionalEndpointParams).length > 0) error('auth.oidc.tokenSource', 'cannot be set together with other auth.oidc keys');
+    if (oidc.tokenSource.type === 'exec' && !allowUnsafe.includes('TokenSourceExec')) error('auth.oidc.tokenSource.type', unsafeRefusal('TokenSourceExec'));
+    return;
+  }
+  if (auth.method !== 'oidc') return;
+  if (oidc.clientID === '') error('auth.oidc.clientID', 'required when auth.method is "oidc" (or set auth.oidc.tokenSource)');
+  if (oidc.tokenEndpointURL === '') error('auth.oidc.tokenEndpointURL', 'required when auth.method is "oidc" (or set auth.oidc.tokenSource)');
+  else if (!/^https?:\/\/[^/]/.test(oidc.tokenEndpointURL)) error('auth.oidc.tokenEndpointURL', 'must be an absolute http or https URL');
+  if ('scope' in oidc.additionalEndpointParams) error('auth.oidc.additionalEndpointParams.scope', 'is not allowed; use auth.oidc.scope instead');
+  if (oidc.audience !== '' && 'audience' in oidc.additionalEndpointParams) {
+    error('auth.oidc.additionalEndpointParams.audience', 'cannot be set together with auth.oidc.audience');
+  }
+  if (oidc.proxyURL !== '') tryParse('auth.oidc.proxyURL', () => parseProxyUrl(oidc.proxyURL), sinks);
 }
 
 function tryParse(key: string, parse: () => unknown, sinks: CheckSinks): void {
@@ -73,6 +107,7 @@ function checkCertPair(tls: { certFile: string; keyFile: string }, sinks: CheckS
 
 export function checkServer(cfg: ServerConfig, sinks: CheckSinks, allowUnsafe: readonly string[] = []): void {
   checkAuth(cfg.auth, sinks, allowUnsafe);
+  if (cfg.auth.method === 'oidc') checkOidcServer(cfg.auth.oidc, sinks);
   refuseUnsupportedServer(cfg, sinks.error);
   const tls = cfg.webServer.tls;
   if (tls && (tls.certFile === '' || tls.keyFile === '')) {
@@ -93,11 +128,8 @@ export function checkServer(cfg: ServerConfig, sinks: CheckSinks, allowUnsafe: r
 export function checkClient(cfg: ValidatedClientConfig, raw: unknown, sinks: CheckSinks, allowUnsafe: readonly string[] = []): void {
   const { error, warn } = sinks;
   checkAuth(cfg.auth, sinks, allowUnsafe);
+  checkOidcClient(cfg.auth, sinks, allowUnsafe);
   refuseUnsupportedClient(cfg, error);
-  const oidc = cfg.auth.oidc;
-  if (oidc.tokenSource && (oidc.clientID || oidc.clientSecret || oidc.audience || oidc.scope || oidc.tokenEndpointURL)) {
-    error('auth.oidc.tokenSource', 'cannot be set together with other auth.oidc keys');
-  }
   const t = cfg.transport;
   if (t.heartbeatTimeout > 0 && t.heartbeatInterval > 0 && t.heartbeatTimeout < t.heartbeatInterval) {
     error('transport.heartbeatTimeout', `${t.heartbeatTimeout} is less than transport.heartbeatInterval (${t.heartbeatInterval})`);

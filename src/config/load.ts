@@ -11,7 +11,7 @@ import { serverSchema } from './server-schema.js';
 import { detectFormat, parseStructured, readIncludes, readRendered, type ConfigFormat } from './sources.js';
 import type { Env } from './template.js';
 import type { ClientConfig, ServerConfig, ValidatedClientConfig } from './types.js';
-import { resolveTokenSource } from './value-source.js';
+import { anchorValueSource, resolveTokenSource } from './value-source.js';
 
 export type { ConfigFormat } from './sources.js';
 export type ConfigKind = 'server' | 'client';
@@ -104,7 +104,8 @@ function buildServer(raw: unknown, options: BuildOptions): Built<ServerConfig> {
   resolveHeartbeats(cfg.transport);
   if (cfg.proxyBindAddr === '') cfg.proxyBindAddr = cfg.bindAddr;
   if (cfg.transport.tls.trustedCaFile !== '') cfg.transport.tls.force = true;
-  if (built.problems.length === 0) resolveTokenSource(cfg.auth, 'auth.tokenSource', resolveOptions(options), sinks.error);
+  // As frp, only for token auth: with OIDC the token is only the control cipher's key, and frp leaves it empty then.
+  if (built.problems.length === 0 && cfg.auth.method === 'token') resolveTokenSource(cfg.auth, 'auth.tokenSource', resolveOptions(options), sinks.error);
   for (const w of built.warnings) options.onWarning?.(w);
   return { ...built, config: cfg, normalized };
 }
@@ -124,7 +125,10 @@ function buildClient(raw: unknown, options: BuildOptions): Built<ClientConfig, V
   const cfg: ClientConfig = { ...validated, proxies: validated.proxies.map((p) => ({ ...p, remotePort: p.remotePort ?? 0 })) };
   // As frpc: a relative store path is taken from the config file's directory.
   if (cfg.store.path !== '') cfg.store.path = resolve(options.baseDir ?? process.cwd(), cfg.store.path);
-  if (built.problems.length === 0) resolveTokenSource(cfg.auth, 'auth.tokenSource', resolveOptions(options), sinks.error);
+  // As frp, only for token auth: with OIDC the token is only the control cipher's key, and frp leaves it empty then.
+  if (built.problems.length === 0 && cfg.auth.method === 'token') resolveTokenSource(cfg.auth, 'auth.tokenSource', resolveOptions(options), sinks.error);
+  // Read at every Login (and scoped Ping/NewWorkConn), so its paths are fixed now.
+  if (cfg.auth.oidc.tokenSource) anchorValueSource(cfg.auth.oidc.tokenSource, resolveOptions(options).baseDir);
   for (const w of built.warnings) options.onWarning?.(w);
   return { ...built, config: cfg, normalized };
 }

@@ -1,5 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { describeError } from '../util/errors.js';
 import type { ProblemSink } from './schema-engine.js';
@@ -74,15 +75,65 @@ export function resolveTokenSource(auth: { token: string; tokenSource?: ValueSou
 
 type ExecSource = NonNullable<ValueSource['exec']>;
 
+/** A bare name is looked up in PATH, as a shell would; a path with a folder is the file's own. */
+function commandPath(command: string, baseDir: string): string {
+  return !isAbsolute(command) && command.includes('/') ? resolve(baseDir, command) : command;
+}
+
+function commandEnv(exec: ExecSource): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const e of exec.env) env[e.name] = e.value;
+  return env;
+}
+
+/**
+ * A source read again at every use (`auth.oidc.tokenSource`: frpc resolves it
+ * for each Login, and each Ping and NewWorkConn with their scope), with its
+ * relative paths made absolute at load so the working directory does not matter.
+ */
+export function anchorValueSource(source: ValueSource, baseDir: string): void {
+  if (source.file) source.file.path = resolve(baseDir, source.file.path);
+  if (source.exec) source.exec.command = commandPath(source.exec.command, baseDir);
+}
+
+/** Reads an anchored source once, without blocking the event loop: the trimmed text, or an Error saying why not. */
+export async function readValueSource(source: ValueSource): Promise<string> {
+  if (source.file) {
+    if ((await stat(source.file.path)).size > MAX_TOKEN_FILE_BYTES) throw new Error(`${source.file.path} is larger than 64 KiB`);
+    return (await readFile(source.file.path, 'utf8')).trim();
+  }
+  const exec = source.exec;
+  if (!exec) throw new Error('the token source names neither a file nor a command');
+  const name = JSON.stringify(exec.command);
+  return new Promise((resolveValue, reject) => {
+    const options = {
+      env: commandEnv(exec),
+      shell: false,
+      timeout: EXEC_TIMEOUT_MS,
+      killSignal: 'SIGKILL' as const,
+      maxBuffer: MAX_EXEC_OUTPUT_BYTES,
+      windowsHide: true,
+    };
+    const child = execFile(exec.command, exec.args, options, (err, stdout, stderr) => {
+      if (!err) return resolveValue(stdout.trim());
+      const e = err as NodeJS.ErrnoException & { killed?: boolean; signal?: string | null };
+      if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return reject(new Error(`${name} printed more than ${MAX_EXEC_OUTPUT_BYTES / 1024} KiB`));
+      if (e.killed) return reject(new Error(`${name} did not finish within ${EXEC_TIMEOUT_MS / 1000} s`));
+      const said = stderr.trim().split('\n')[0]?.slice(0, 200) ?? '';
+      const how = typeof e.code === 'number' ? `exited with code ${e.code}` : e.signal ? `was killed by ${e.signal}` : `cannot be run: ${describeError(err)}`;
+      reject(new Error(`${name} ${how}${said ? `: ${JSON.stringify(said)}` : ''}`));
+    });
+    child.stdin?.end();
+  });
+}
+
 /**
  * Runs the command without a shell (frp: exec.Command), with the inherited
  * environment plus `env`, no input, a time limit and a cap on what it prints.
  */
 function runTokenCommand(exec: ExecSource, baseDir: string): { value: string; error?: undefined } | { error: string } {
-  // A bare name is looked up in PATH, as a shell would; a path with a folder is the file's own.
-  const command = !isAbsolute(exec.command) && exec.command.includes('/') ? resolve(baseDir, exec.command) : exec.command;
-  const env = { ...process.env };
-  for (const e of exec.env) env[e.name] = e.value;
+  const command = commandPath(exec.command, baseDir);
+  const env = commandEnv(exec);
   const r = spawnSync(command, exec.args, {
     env,
     shell: false,

@@ -28,6 +28,8 @@ export class BindConn {
     readonly destroy: () => void,
     /** the peer's port, for what reports `ip:port` (server plugins) */
     readonly remotePort = 0,
+    /** made inside this process (the SSH gateway's client), never from the network */
+    readonly inProcess = false,
   ) {}
 
   /** The peer proved it knows the token: it leaves the pre-auth counts and deadline. */

@@ -1,7 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { ControlChannel } from '../control/control-channel.js';
 import type { ServerConfig } from '../config/types.js';
-import { checkSignedTimestamp } from '../protocol/auth.js';
 import type { Login, Message, NewProxy, Ping } from '../protocol/messages.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { describeError } from '../util/errors.js';
@@ -9,6 +8,7 @@ import { clipped } from '../util/peer-string.js';
 import type { Logger } from '../util/logger.js';
 import type { ManagePlugins } from './manage-plugins/manager.js';
 import type { PluginUserInfo } from './manage-plugins/types.js';
+import type { AuthVerifier } from './auth/verifier.js';
 import { WorkConnPool } from './work-conn-pool.js';
 
 export enum ControlState {
@@ -21,6 +21,7 @@ export interface ControlHost {
   readonly config: ServerConfig;
   /** frps server plugins (`[[httpPlugins]]`) */
   readonly plugins: ManagePlugins;
+  readonly auth: AuthVerifier;
   /** opens the public side of a proxy; throws a BurrowError with a readable reason */
   createProxy(control: ControlSession, msg: NewProxy): Promise<ServerProxy>;
   proxyStarted(control: ControlSession, proxy: ServerProxy, msg: NewProxy): void;
@@ -29,6 +30,9 @@ export interface ControlHost {
   /** NatHoleVisitor, NatHoleClient and NatHoleReport (xtcp coordination) */
   natHoleMessage?(control: ControlSession, msg: Message): void;
 }
+
+/** Pings whose check (OIDC: maybe waiting for the issuer) has not finished; frpc sends one per heartbeatInterval. */
+const MAX_PINGS_WAITING = 16;
 
 /** Work connections frp keeps in reserve beyond the client's pool size. */
 const POOL_SLACK = 10;
@@ -50,11 +54,18 @@ export class ControlSession {
   /** NewProxy requests are answered in order, one at a time, as frp does */
   private proxyQueue: Promise<void> = Promise.resolve();
   private pendingPings = 0;
+  private pingsWaiting = 0;
 
   constructor(
     private readonly host: ControlHost,
     readonly runId: string,
     readonly login: Login,
+    /**
+     * who the Login's credential named (the OIDC subject; empty with a token):
+     * scoped Pings and NewWorkConns must name the same. undefined for the SSH
+     * gateway's in-process client, which is not asked for credentials again.
+     */
+    readonly authSubject: string | undefined,
     readonly remoteAddress: string,
     stream: Duplex,
     key: Buffer,
@@ -132,7 +143,7 @@ export class ControlSession {
         return;
       case 'Ping':
         if (this.host.plugins.has('Ping')) this.pingThroughPlugins(msg.body);
-        else this.onPing(msg.body.privilege_key, msg.body.timestamp);
+        else this.onPing(msg.body);
         return;
       case 'NatHoleVisitor':
       case 'NatHoleClient':
@@ -145,15 +156,34 @@ export class ControlSession {
     }
   }
 
-  private onPing(key: string | undefined, timestamp: number | undefined): void {
-    const { auth } = this.host.config;
-    if (auth.additionalScopes.includes('HeartBeats')) {
-      const refusal = checkSignedTimestamp(auth.token, timestamp, key, auth.maxClockSkew, Math.floor(Date.now() / 1000), 'heartbeat');
-      if (refusal !== undefined) {
-        this.log.warn('heartbeat refused', { reason: refusal });
-        this.send({ type: 'Pong', body: { error: refusal } });
-        return;
-      }
+  /**
+   * A token check answers at once, so Pongs keep the Pings' order and a flood
+   * is answered (and cut off by controlQueueBytes) as before. An OIDC check may
+   * wait for the issuer: at most MAX_PINGS_WAITING wait, the rest are dropped.
+   */
+  private onPing(ping: { privilege_key?: string; timestamp?: number }): void {
+    // Only checks that wait are counted, so this never drops a token-checked Ping.
+    if (this.pingsWaiting >= MAX_PINGS_WAITING) return;
+    const verdict = this.authSubject === undefined ? undefined : this.host.auth.verifyPing(ping, this.authSubject);
+    if (!(verdict instanceof Promise)) {
+      this.answerPing(verdict);
+      return;
+    }
+    this.pingsWaiting += 1;
+    verdict
+      .then((refusal) => this.answerPing(refusal))
+      .catch((err: unknown) => this.log.warn('heartbeat check failed', { reason: describeError(err) }))
+      .finally(() => {
+        this.pingsWaiting -= 1;
+      });
+  }
+
+  private answerPing(refusal: string | undefined): void {
+    if (this.state !== ControlState.Active) return;
+    if (refusal !== undefined) {
+      this.log.warn('heartbeat refused', { reason: refusal });
+      this.send({ type: 'Pong', body: { error: refusal } });
+      return;
     }
     this.lastPing = Date.now();
     this.send({ type: 'Pong', body: {} });
@@ -169,7 +199,7 @@ export class ControlSession {
     this.host.plugins
       .ping(this.pluginUser, sent)
       .then(
-        (ping) => this.onPing(ping.privilege_key, ping.timestamp),
+        (ping) => this.onPing(ping),
         (err: unknown) => {
           const reason = describeError(err);
           this.log.warn('heartbeat refused', { reason: clipped(reason) });

@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config/types.js';
 import { writeMessage } from '../control/message-io.js';
-import { checkSignedTimestamp } from '../protocol/auth.js';
 import type { Login } from '../protocol/messages.js';
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { clipped, shortRunId } from '../util/peer-string.js';
 import { hostPort } from '../util/address.js';
 import { FRP_COMPAT_VERSION } from '../util/version.js';
+import type { AuthVerifier } from './auth/verifier.js';
 import { type BindConn, refuseStream } from './bind-conn.js';
 import type { ClientTable } from './client-table.js';
 import { type ControlSession, ControlState } from './control-session.js';
@@ -23,10 +23,11 @@ export interface LoginHost {
   readonly clientTable: ClientTable;
   /** frps server plugins (`[[httpPlugins]]`) */
   readonly plugins: ManagePlugins;
+  readonly auth: AuthVerifier;
   /** false once the server is stopping */
   readonly accepting: boolean;
-  /** a control session on `stream` for a login that passed every check */
-  openControl(runId: string, login: Login, remote: string, stream: Duplex, bind: BindConn, log: Logger): ControlSession;
+  /** a control session on `stream` for a login that passed every check; `authSubject` is who the credential named */
+  openControl(runId: string, login: Login, authSubject: string | undefined, remote: string, stream: Duplex, bind: BindConn, log: Logger): ControlSession;
   clientOnline(control: ControlSession): void;
 }
 
@@ -57,10 +58,12 @@ export async function serveLogin(host: LoginHost, stream: Duplex, sent: Login, b
     if (stream.destroyed || !host.accepting) return;
   }
   if (!login.version) return refuse('no version', 'login refused: the version field is missing');
-  const { auth } = host.config;
-  const now = Math.floor(Date.now() / 1000);
-  const authFailure = checkSignedTimestamp(auth.token, login.timestamp, login.privilege_key, auth.maxClockSkew, now, 'login');
-  if (authFailure !== undefined) return refuse(/clocks/.test(authFailure) ? 'clock skew' : 'token mismatch', authFailure);
+  // With OIDC this may wait for the issuer (bounded there, and by limits.loginTimeout around the whole login).
+  // As frp: the SSH gateway's own client logged its user in already (by key or by the token in its command).
+  const gateway = bind.inProcess && login.client_spec?.always_auth_pass === true;
+  const verdict: { subject?: string; refused?: { category: string; reason: string } } = gateway ? {} : await host.auth.verifyLogin(login);
+  if (verdict.refused) return refuse(verdict.refused.category, verdict.refused.reason);
+  if (!host.accepting) return refuse('shutting down', 'server is shutting down');
   let runId = login.run_id ?? '';
   if (runId !== '' && !/^[0-9a-zA-Z_-]{1,64}$/.test(runId)) return refuse('malformed run_id', 'login refused: run_id is malformed');
   // Unlike frp, a run id is not a credential on its own: only the same user
@@ -89,7 +92,7 @@ export async function serveLogin(host: LoginHost, stream: Duplex, sent: Login, b
   await writeMessage(stream, { type: 'LoginResp', body: { version: FRP_COMPAT_VERSION, run_id: runId, ...info } });
   bind.trust();
   const log = host.log.child({ client: shortRunId(runId), ...(login.user ? { user: clipped(login.user) } : {}) });
-  const control = host.openControl(runId, login, remote, stream, bind, log);
+  const control = host.openControl(runId, login, verdict.subject, remote, stream, bind, log);
   if (control.state !== ControlState.Active) return;
   host.clientTable.add(control, bind);
   host.clientOnline(control);

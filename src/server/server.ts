@@ -17,6 +17,7 @@ import { clipped } from '../util/peer-string.js';
 import { BindConn, BindConnState } from './bind-conn.js';
 import { ClientTable } from './client-table.js';
 import { ManagePlugins } from './manage-plugins/manager.js';
+import { createAuthVerifier, type AuthVerifier } from './auth/verifier.js';
 import { serveLogin } from './login.js';
 import { mayCarryWorkConns, serveWorkConn } from './work-conn-admission.js';
 import { PreAuthGate } from './pre-auth-gate.js';
@@ -62,6 +63,8 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   private readonly natHole: NatHoleCoordinator;
   /** frps server plugins (`[[httpPlugins]]`), asked in the login, control, work-connection and proxy paths */
   readonly plugins: ManagePlugins;
+  /** checks Login, and scoped Pings and NewWorkConns, by auth.method */
+  readonly auth: AuthVerifier;
 
   constructor(
     readonly config: ServerConfig,
@@ -69,6 +72,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   ) {
     super();
     this.key = deriveCipherKey(config.auth.token);
+    this.auth = createAuthVerifier(config.auth, log);
     this.gate = new PreAuthGate(config.limits);
     this.refusals = new RefusalLog(log);
     this.plugins = new ManagePlugins(config.httpPlugins, config.limits.pluginTimeout * 1000, log.child({ part: 'plugins' }));
@@ -188,12 +192,12 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     return ticket;
   }
 
-  private acceptMux(conn: AcceptedConnection): void {
+  private acceptMux(conn: AcceptedConnection, inProcess = false): void {
     const session = new YamuxSession(conn.stream, {
       client: false,
       keepaliveIntervalMs: this.config.transport.tcpMuxKeepaliveInterval * 1000,
     });
-    const bind = new BindConn(conn.remoteAddress, conn.admission, () => session.destroy(), conn.remotePort);
+    const bind = new BindConn(conn.remoteAddress, conn.admission, () => session.destroy(), conn.remotePort, inProcess);
     this.physical.add(bind);
     session.once('close', () => this.physical.delete(bind));
     session.on('error', () => {});
@@ -220,7 +224,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
       stream.destroy();
       return;
     }
-    this.acceptMux({ stream, remoteAddress, remotePort: 0, tls: false });
+    this.acceptMux({ stream, remoteAddress, remotePort: 0, tls: false }, true);
   }
 
   /** One logical connection (a yamux stream, or a whole socket without mux): route by its first message. */
@@ -331,8 +335,8 @@ export class BurrowServer extends EventEmitter implements ControlHost {
 
   // LoginHost
 
-  openControl(runId: string, login: Login, remote: string, stream: Duplex, bind: BindConn, log: Logger): ControlSession {
-    return new ControlSession(this, runId, login, remote, stream, this.key, bind.destroy, log);
+  openControl(runId: string, login: Login, authSubject: string | undefined, remote: string, stream: Duplex, bind: BindConn, log: Logger): ControlSession {
+    return new ControlSession(this, runId, login, authSubject, remote, stream, this.key, bind.destroy, log);
   }
 
   clientOnline(control: ControlSession): void {

@@ -1,10 +1,10 @@
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config/types.js';
-import { checkSignedTimestamp } from '../protocol/auth.js';
 import type { NewWorkConn } from '../protocol/messages.js';
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { clipped, shortRunId } from '../util/peer-string.js';
+import type { AuthVerifier } from './auth/verifier.js';
 import { type BindConn, BindConnState, refuseStream } from './bind-conn.js';
 import type { ClientTable } from './client-table.js';
 import { type ControlSession, ControlState } from './control-session.js';
@@ -19,6 +19,7 @@ export interface WorkConnHost {
   readonly clientTable: ClientTable;
   /** frps server plugins (`[[httpPlugins]]`) */
   readonly plugins: ManagePlugins;
+  readonly auth: AuthVerifier;
 }
 
 /**
@@ -49,13 +50,11 @@ export async function serveWorkConn(host: WorkConnHost, stream: Duplex, sent: Ne
     }
     if (control.state !== ControlState.Active) return refuse('unknown run id', unknown);
   }
-  const { auth } = host.config;
-  const now = Math.floor(Date.now() / 1000);
-  const signed = auth.additionalScopes.includes('NewWorkConns') || (msg.privilege_key ?? '') !== '';
-  if (signed) {
-    const failure = checkSignedTimestamp(auth.token, msg.timestamp, msg.privilege_key, auth.maxClockSkew, now, 'NewWorkConn');
-    if (failure !== undefined) return refuse('bad signature', failure);
-  }
+  const { signed, failure } =
+    control.authSubject === undefined ? { signed: false, failure: undefined } : await host.auth.verifyNewWorkConn(msg, control.authSubject);
+  if (failure !== undefined) return refuse('bad signature', failure);
+  // The check may have waited (OIDC): the client may have gone meanwhile.
+  if (host.clientTable.get(msg.run_id ?? '') !== control) return refuse('unknown run id', unknown);
   if (!mayCarryWorkConns(host, bind, control, signed)) return refuse('not the client connection', unknown);
   if (!control.pool.put(stream)) return refuse('pool full', 'work connection pool is full');
   bind.trust();

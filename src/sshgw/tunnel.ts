@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { Connection } from 'ssh2';
+import { type ClientAuth, createClientAuth } from '../client/auth/client-auth.js';
 import { ClientSession } from '../client/client-session.js';
 import { buildClientConfig, ConfigError } from '../config/load.js';
 import type { ClientConfig, ServerConfig } from '../config/types.js';
@@ -103,7 +104,10 @@ export class SshTunnel {
       return this.finish(err instanceof ConfigError ? err.problems.join('\n') : describeError(err), 1);
     }
     const log = this.host.log.child({ remote: this.remote, proxy: command.proxy.name });
-    const session = new ClientSession(config, new InProcessLink((end) => this.host.enter(end, this.remote)), log);
+    // As frp's AlwaysAuthPass: a user let in by an authorized key is not asked for credentials again
+    // (whatever auth.method the server uses); everyone else logs in with the token of their command.
+    const auth = { ...bindAuth(createClientAuth(config)), alwaysAuthPass: keyUser !== undefined };
+    const session = new ClientSession(config, auth, new InProcessLink((end) => this.host.enter(end, this.remote)), log);
     this.session = session;
     session.on('workConn', (_name, work, start) => this.openChannel(work, start, request));
     session.once('close', (reason) => this.sessionClosed(reason));
@@ -226,4 +230,9 @@ function successInfo(user: string, command: TunnelCommand, remoteAddr: string): 
     `RemoteAddress: ${remoteAddr}`,
     '',
   ].join('\n');
+}
+
+/** The three calls of a ClientAuth, bound to it, so the object can be extended by spreading. */
+function bindAuth(auth: ClientAuth): ClientAuth {
+  return { login: () => auth.login(), ping: () => auth.ping(), newWorkConn: () => auth.newWorkConn() };
 }

@@ -44,7 +44,10 @@ export type BurrowErrorCode =
   | 'BURROW_STORE_CONFLICT'
   | 'BURROW_PLUGIN_REJECTED'
   | 'BURROW_PLUGIN_FAILED'
-  | 'BURROW_SSH_COMMAND';
+  | 'BURROW_SSH_COMMAND'
+
+  /** an OIDC issuer or token endpoint could not be reached or gave an unusable answer */
+  | 'BURROW_OIDC_FAILED';
 
 export class BurrowError extends Error {
   readonly code: BurrowErrorCode;

@@ -39,6 +39,8 @@ export interface RawLoginOptions {
   clientId?: string;
   /** Login `burrow_features` (burrow's own key): absent, as from a stock frpc, unless given */
   features?: string[];
+  /** the Login's privilege_key as given (an OIDC access token); default md5(token + timestamp) */
+  privilegeKey?: string;
 }
 
 export async function rawLogin(port: number, opts: RawLoginOptions = {}): Promise<RawClient> {
@@ -51,7 +53,7 @@ export async function rawLogin(port: number, opts: RawLoginOptions = {}): Promis
     body: {
       version: '0.70.1',
       user: opts.user,
-      privilege_key: tokenDigest(token, timestamp),
+      privilege_key: opts.privilegeKey ?? tokenDigest(token, timestamp),
       timestamp,
       pool_count: 0,
       ...(opts.runId ? { run_id: opts.runId } : {}),

@@ -11,7 +11,10 @@ import tls from 'node:tls';
 import { generateSelfSignedCertificate } from '../../src/transport/self-signed-cert.js';
 import type { BurrowServer } from '../../src/server/server.js';
 import { MAX_CONNECTIONS_PER_ADDRESS, SshGateway } from '../../src/sshgw/gateway.js';
-import { visitor } from '../helpers/config.js';
+import { createClientAuth } from '../../src/client/auth/client-auth.js';
+import { ClientSession } from '../../src/client/client-session.js';
+import { ServerConnection } from '../../src/client/server-connection.js';
+import { clientConfig, visitor } from '../helpers/config.js';
 import { vhostRequest } from '../helpers/http.js';
 import { TOKEN, captureLog, echoThrough, freePort, portOf, testLogger, tunnelKit, waitFor, whenDone } from '../helpers/tunnel.js';
 
@@ -241,6 +244,28 @@ test('authorizedKeysFile: a listed key logs in without a token and its comment n
   assert.equal(await refused.exited, 255);
   assert.match(refused.stderr, /Permission denied \(publickey\)/);
   assert.equal(refused.stdout, '');
+});
+
+test('authorizedKeysFile on an OIDC server: a listed key is let in without the issuer (frp AlwaysAuthPass), a token-only login is refused', async (t) => {
+  const { key, pub, dir } = keyDir(t);
+  const authorized = join(dir, 'authorized_keys');
+  writeFileSync(authorized, pub);
+  const kit = tunnelKit(t);
+  const echo = await kit.startEcho();
+  // The issuer is never reachable: only a login that asks it can fail.
+  const oidc = { auth: { method: 'oidc', oidc: { issuer: 'http://127.0.0.1:9/' } } } as Parameters<typeof kit.startServer>[0];
+  const { server } = await startGateway(t, { autoGenPrivateKeyPath: '', authorizedKeysFile: authorized }, oidc);
+  const ssh = runSsh(t, serverSshPort(server), key, echo.port, ['tcp', '-n', 'oidc', '-r', '0']);
+  const [, remoteAddr = ''] = await ssh.waitForOutput(/RemoteAddress: (\S+)/);
+  assert.deepEqual(await echoThrough(portOf(remoteAddr), Buffer.from('oidc')), Buffer.from('oidc'));
+
+  // The bypass is the gateway's alone: a network client asking for it is still checked by the issuer.
+  const cfg = clientConfig(server.port, { auth: { method: 'token', token: 'x' } });
+  const auth = createClientAuth(cfg);
+  const claimsBypass = { login: () => auth.login(), ping: () => auth.ping(), newWorkConn: () => auth.newWorkConn(), alwaysAuthPass: true };
+  const refused = new ClientSession(cfg, claimsBypass, new ServerConnection(cfg), testLogger('refused'));
+  await assert.rejects(refused.start(''), /OIDC/);
+  refused.close('test over');
 });
 
 test('a bad command line, a wrong token and a missing flag each get one readable line on the ssh channel and exit 1', async (t) => {

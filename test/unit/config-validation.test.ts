@@ -199,8 +199,59 @@ describe('types, ranges, duplicates, conflicts', () => {
     );
     assert.deepEqual(
       problems(() => buildServerConfig({ auth: { method: 'oidc' }, webServer: { tls: { certFile: 'a' } } })),
-      ['auth.method: "oidc" is not supported by burrow yet; use "token"', 'webServer.tls.keyFile: required when webServer.tls is set'],
+      ['auth.oidc.issuer: required when auth.method is "oidc"', 'webServer.tls.keyFile: required when webServer.tls is set'],
     );
+  });
+
+  test('auth.method = "oidc": the rules frp has for each side, each error at its key', () => {
+    assert.deepEqual(
+      problems(() => buildServerConfig({ auth: { method: 'oidc', oidc: { issuer: 'issuer.example' } } })),
+      ['auth.oidc.issuer: must be an http or https URL, got "issuer.example"'],
+    );
+    assert.equal(buildServerConfig({ auth: { method: 'oidc', oidc: { issuer: 'https://issuer.example' } } }).auth.oidc.issuer, 'https://issuer.example');
+    assert.deepEqual(
+      problems(() => buildClientConfig({ auth: { method: 'oidc' } })),
+      [
+        'auth.oidc.clientID: required when auth.method is "oidc" (or set auth.oidc.tokenSource)',
+        'auth.oidc.tokenEndpointURL: required when auth.method is "oidc" (or set auth.oidc.tokenSource)',
+      ],
+    );
+    assert.deepEqual(
+      problems(() =>
+        buildClientConfig({
+          auth: {
+            method: 'oidc',
+            oidc: {
+              clientID: 'c',
+              audience: 'a',
+              tokenEndpointURL: 'ftp://idp/token',
+              additionalEndpointParams: { scope: 's', audience: 'b' },
+              proxyURL: 'ntlm://proxy:8080',
+            },
+          },
+        }),
+      ),
+      [
+        'auth.oidc.tokenEndpointURL: must be an absolute http or https URL',
+        'auth.oidc.additionalEndpointParams.scope: is not allowed; use auth.oidc.scope instead',
+        'auth.oidc.additionalEndpointParams.audience: cannot be set together with auth.oidc.audience',
+        'auth.oidc.proxyURL: proxy scheme "ntlm" is not supported; use http:// (CONNECT) or socks5://',
+      ],
+    );
+    const exec = { method: 'oidc', oidc: { tokenSource: { type: 'exec', exec: { command: 'print-token' } } } } as const;
+    assert.deepEqual(
+      problems(() => buildClientConfig({ auth: exec })),
+      ['auth.oidc.tokenSource.type: unsafe feature "TokenSourceExec" is not enabled. To enable it, start with --allow-unsafe=TokenSourceExec'],
+    );
+    const allowed = buildClientConfig({ auth: exec }, 'x', { allowUnsafe: ['TokenSourceExec'], baseDir: '/etc/burrow' });
+    assert.equal(allowed.auth.oidc.tokenSource?.exec?.command, 'print-token', 'a bare name stays a PATH lookup');
+    const file = buildClientConfig({ auth: { method: 'oidc', oidc: { tokenSource: { type: 'file', file: { path: 'tok' } } } } }, 'x', {
+      baseDir: '/etc/burrow',
+    });
+    assert.equal(file.auth.oidc.tokenSource?.file?.path, '/etc/burrow/tok', 'read at every login, so anchored to the config folder at load');
+    // As frp: with OIDC, auth.tokenSource is not read, so the control cipher key stays the empty token a stock frps uses then.
+    const unread = { method: 'oidc', oidc: { issuer: 'https://idp' }, tokenSource: { type: 'file', file: { path: 'no-such-file' } } } as const;
+    assert.equal(buildServerConfig({ auth: unread }).auth.token, '');
   });
 
   test('plugin together with localPort is fine (frp ignores localPort) and warns', () => {
