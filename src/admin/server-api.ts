@@ -154,6 +154,7 @@ export function toClientInfo(c: ClientSnapshot): ClientInfo {
     clientID: maskRunId(c.clientID, c.runID),
     runID: shortRunId(c.runID),
     ...(c.version ? { version: c.version } : {}),
+    ...(c.wireProtocol ? { wireProtocol: c.wireProtocol } : {}),
     hostname: c.hostname,
     ...(c.ip ? { clientIP: c.ip } : {}),
     firstConnectedAt: unixSeconds(c.firstConnectedAt),

@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { ClientConfig, ProxyConfig } from '../config/types.js';
+import type { ControlCipher } from '../control/control-cipher.js';
 import { ControlChannel } from '../control/control-channel.js';
 import { readOneMessage, writeMessage } from '../control/message-io.js';
 import { tokenDigest } from '../protocol/auth.js';
-import { deriveCipherKey } from '../protocol/crypto.js';
 import type { Message, NatHoleResp, NewProxyResp, StartWorkConn } from '../protocol/messages.js';
 import { newProxyMessage } from './new-proxy.js';
 import { describeError } from '../util/errors.js';
@@ -63,9 +63,11 @@ export class ClientSession extends EventEmitter<SessionEvents> {
   /** Dials and logs in; resolves once the control channel is up. */
   async start(previousRunId: string): Promise<void> {
     const stream = await this.conn.open((err) => this.close(err ? `connection lost: ${describeError(err)}` : 'connection lost'));
+    let cipher: ControlCipher;
     try {
-      const resp = await login(stream, this.config, previousRunId);
-      this.loginRunId = resp.run_id ?? '';
+      const loggedIn = await login(stream, this.config, previousRunId);
+      this.loginRunId = loggedIn.resp.run_id ?? '';
+      cipher = loggedIn.cipher;
     } catch (err) {
       stream.destroy();
       this.close('login failed');
@@ -73,7 +75,7 @@ export class ClientSession extends EventEmitter<SessionEvents> {
     }
     if (this.state === SessionState.Closed) throw new Error('connection lost during login');
     this.state = SessionState.Active;
-    this.channel = new ControlChannel(stream, deriveCipherKey(this.config.auth.token));
+    this.channel = new ControlChannel(stream, cipher);
     this.channel.on('message', (msg: Message) => this.onMessage(msg));
     this.channel.once('close', (err?: Error) => this.close(err ? `control connection failed: ${describeError(err)}` : 'control connection closed'));
     this.startHeartbeat();

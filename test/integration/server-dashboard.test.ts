@@ -198,8 +198,21 @@ test('server dashboard: frp shapes, traffic counters, offline records, Prometheu
     const clients = await getJson<Json[]>('/api/clients');
     assert.equal(clients.length, 1);
     const c = clients[0]!;
-    assert.deepEqual(Object.keys(c), ['key', 'user', 'clientID', 'runID', 'version', 'hostname', 'clientIP', 'firstConnectedAt', 'lastConnectedAt', 'online']);
+    assert.deepEqual(Object.keys(c), [
+      'key',
+      'user',
+      'clientID',
+      'runID',
+      'version',
+      'wireProtocol',
+      'hostname',
+      'clientIP',
+      'firstConnectedAt',
+      'lastConnectedAt',
+      'online',
+    ]);
     assert.equal(c.key, 'alice.laptop');
+    assert.equal(c.wireProtocol, 'v1');
     assert.equal(c.clientID, 'laptop');
     // Cut short: enough to tell clients apart, not the id a work connection names.
     const fullRunId = server.clients[0]!.runId;

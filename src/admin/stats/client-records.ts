@@ -9,6 +9,8 @@ export interface ClientSnapshot {
   /** empty once offline, as frp */
   runID: string;
   version: string;
+  /** 'v1' or 'v2', the framing of its last login */
+  wireProtocol: string;
   hostname: string;
   ip: string;
   firstConnectedAt: number;
@@ -92,6 +94,7 @@ export class ClientRecords {
         clientID,
         runID: '',
         version: '',
+        wireProtocol: '',
         hostname: '',
         ip: '',
         firstConnectedAt: now,
@@ -109,6 +112,7 @@ export class ClientRecords {
       clientID,
       runID: control.runId,
       version: login.version ?? '',
+      wireProtocol: control.wireProtocol,
       hostname: login.hostname ?? '',
       ip: stripV4Mapped(control.remoteAddress),
       lastConnectedAt: now,
@@ -173,6 +177,6 @@ export class ClientRecords {
 }
 
 function clientView(rec: ClientRecord): ClientSnapshot {
-  const { key, user, clientID, runID, version, hostname, ip, firstConnectedAt, lastConnectedAt, disconnectedAt, online } = rec;
-  return { key, user, clientID, runID, version, hostname, ip, firstConnectedAt, lastConnectedAt, disconnectedAt, online };
+  const { key, user, clientID, runID, version, wireProtocol, hostname, ip, firstConnectedAt, lastConnectedAt, disconnectedAt, online } = rec;
+  return { key, user, clientID, runID, version, wireProtocol, hostname, ip, firstConnectedAt, lastConnectedAt, disconnectedAt, online };
 }
