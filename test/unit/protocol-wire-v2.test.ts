@@ -5,6 +5,7 @@ import { V2FrameDecoder, V2MessageDecoder, V2_MAGIC, encodeV2Frame, encodeV2Mess
 import { acceptServerHello, answerClientHello, controlKeys, encodeClientHello, helloTranscript } from '../../src/protocol/wire-v2-hello.js';
 import { hchacha20, xchachaOpen, xchachaSeal } from '../../src/protocol/xchacha20-poly1305.js';
 import type { Message } from '../../src/protocol/messages.js';
+import { decodeUdpPacket, encodeUdpPacket } from '../../src/protocol/udp-packet.js';
 import { isBurrowError } from '../../src/util/errors.js';
 import { prng } from '../helpers/random.js';
 
@@ -176,4 +177,18 @@ test('message frames survive chaotic chunking and keep what follows', () => {
   assert.equal(got.length, 3);
   assert.equal(got[1]!.type, 'NewWorkConn');
   assert.equal(decoder.takeRemainder().toString(), 'tail');
+});
+
+test('UDPPacket frames in v2: the v1 body in a message frame, cut to fit a 64 KiB frame', () => {
+  const to = { ip: '203.0.113.7', port: 40000, zone: '' };
+  const small = encodeUdpPacket(Buffer.from('hello'), to, undefined, 'v2');
+  assert.deepEqual(small, encodeV2Message({ type: 'UDPPacket', body: { c: 'aGVsbG8=', r: { IP: '203.0.113.7', Port: 40000, Zone: '' } } }));
+  const big = encodeUdpPacket(Buffer.alloc(65535, 1), to, undefined, 'v2');
+  assert.ok(big.length <= 8 + 65536);
+  const decoder = new V2MessageDecoder();
+  decoder.push(big);
+  const msg = decoder.next();
+  assert.equal(msg?.type, 'UDPPacket');
+  const { payload } = decodeUdpPacket(msg.type === 'UDPPacket' ? msg.body : {});
+  assert.ok(payload.length > 48_000 && payload.every((b) => b === 1));
 });
