@@ -6,6 +6,12 @@ import type { BurrowClient } from '../../src/client/client.js';
 import type { BurrowServer } from '../../src/server/server.js';
 import { tokenDigest } from '../../src/protocol/auth.js';
 import { V2FrameDecoder, V2FrameType, V2_MAGIC, encodeV2Frame, encodeV2Message, V2MessageDecoder } from '../../src/protocol/wire-v2.js';
+import { ControlChannel } from '../../src/control/control-channel.js';
+import { v2ControlCipher } from '../../src/control/control-cipher.js';
+import { expectMessage, readOne } from '../../src/control/message-io.js';
+import { markWire } from '../../src/control/wire-mark.js';
+import type { Message } from '../../src/protocol/messages.js';
+import { acceptServerHello } from '../../src/protocol/wire-v2-hello.js';
 import { visitor } from '../helpers/config.js';
 import {
   captureLog,
@@ -218,6 +224,37 @@ describe('wire protocol v2: bad input closes one connection', () => {
     await raw.closed;
     await log.waitForLine(/no valid first message.*v2 frame payload length 70000 exceeds limit 65536/);
     await stillServing();
+  });
+
+  test('a client preferring XChaCha20-Poly1305 gets it, logs in and is answered over the AEAD channel', async () => {
+    // No 'data' listener here: the exchange is read message by message.
+    const socket = connect({ host: '127.0.0.1', port: server.port });
+    socket.on('error', () => {});
+    await once(socket, 'connect');
+    const random = Buffer.alloc(32, 9).toString('base64');
+    const hello = Buffer.from(
+      `{"bootstrap":{"transport":"tcp"},"capabilities":{"message":{"codecs":["json"]},"crypto":{"algorithms":["xchacha20-poly1305","aes-256-gcm"],"clientRandom":"${random}"}}}`,
+    );
+    const timestamp = Math.floor(Date.now() / 1000);
+    socket.write(
+      Buffer.concat([
+        V2_MAGIC,
+        encodeV2Frame(V2FrameType.ClientHello, hello),
+        encodeV2Message({ type: 'Login', body: { version: '0.70.1', privilege_key: tokenDigest(TOKEN, timestamp), timestamp, pool_count: 0 } }),
+      ]),
+    );
+    const serverHello = await readOne(socket, new V2FrameDecoder(), 5000, 'ServerHello');
+    const ctx = acceptServerHello(hello, serverHello.payload);
+    assert.equal(ctx.algorithm, 'xchacha20-poly1305');
+    markWire(socket, 'v2');
+    const resp = await expectMessage(socket, 'LoginResp', 5000);
+    assert.equal(resp.error ?? '', '');
+    const channel = new ControlChannel(socket, v2ControlCipher(TOKEN, ctx, 'client'));
+    const pong = new Promise<string>((resolve) => channel.on('message', (m: Message) => m.type === 'Pong' && resolve(m.type)));
+    channel.send({ type: 'Ping', body: {} });
+    assert.equal(await pong, 'Pong');
+    await waitFor(() => server.clients.filter((c) => c.wireProtocol === 'v2').length === 2, 'the raw client to be filed beside the other');
+    channel.close();
   });
 
   test('a v2 Login without a hello: refused with frp’s reason, in v2 framing', async () => {
