@@ -39,13 +39,38 @@ export function readFirstMessage(stream: Duplex, timeoutMs: number): Promise<Fir
     if (frame.type === V2FrameType.ClientHello) {
       const answer = answerClientHello(frame.payload);
       await write(stream, encodeV2Frame(V2FrameType.ServerHello, answer.payload));
-      if (!answer.ok) throw new BurrowError('BURROW_BAD_FRAME', `v2 hello refused: ${answer.error}`);
+      if (!answer.ok) {
+        // The refusal must reach the client before the reset that follows (Go's yamux drops unread
+        // data on a reset): end our side and give the client a moment to read it and close.
+        await endAndLinger(stream, HELLO_REFUSAL_LINGER_MS);
+        throw new BurrowError('BURROW_BAD_FRAME', `v2 hello refused: ${answer.error}`);
+      }
       crypto = { algorithm: answer.algorithm, transcript: helloTranscript(frame.payload, answer.payload) };
       frame = await readOne(stream, new V2FrameDecoder(), left(), 'first v2 message');
     }
     return { msg: decodeV2Message(frame), wire, crypto };
   };
   return withTimeout(exchange(), timeoutMs, 'first message');
+}
+
+/** How long a refused hello waits for the client to read the reason and close. */
+const HELLO_REFUSAL_LINGER_MS = 1000;
+
+function endAndLinger(stream: Duplex, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      stream.off('end', done);
+      stream.off('close', done);
+      resolve();
+    }
+    stream.once('end', done);
+    stream.once('close', done);
+    stream.on('data', () => {});
+    stream.resume();
+    stream.end();
+  });
 }
 
 function write(stream: Duplex, bytes: Buffer): Promise<void> {
