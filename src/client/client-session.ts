@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { ClientConfig, ProxyConfig } from '../config/types.js';
+import type { ControlCipher } from '../control/control-cipher.js';
 import { ControlChannel } from '../control/control-channel.js';
 import { readOneMessage, writeMessage } from '../control/message-io.js';
-import { deriveCipherKey } from '../protocol/crypto.js';
 import type { BurrowServerInfo, Message, NatHoleResp, NewProxyResp, StartWorkConn } from '../protocol/messages.js';
 import { newProxyMessage } from './new-proxy.js';
 import { describeError } from '../util/errors.js';
@@ -77,10 +77,12 @@ export class ClientSession extends EventEmitter<SessionEvents> {
       throw err;
     }
     const stream = await this.conn.open((err) => this.close(err ? `connection lost: ${describeError(err)}` : 'connection lost'));
+    let cipher: ControlCipher;
     try {
-      const resp = await login(stream, this.config, credential, previousRunId, this.auth.alwaysAuthPass === true);
-      this.loginRunId = resp.run_id ?? '';
-      this.loginServerInfo = resp.burrow_server;
+      const loggedIn = await login(stream, this.config, credential, previousRunId, this.auth.alwaysAuthPass === true);
+      this.loginRunId = loggedIn.resp.run_id ?? '';
+      this.loginServerInfo = loggedIn.resp.burrow_server;
+      cipher = loggedIn.cipher;
     } catch (err) {
       stream.destroy();
       this.close('login failed');
@@ -88,7 +90,7 @@ export class ClientSession extends EventEmitter<SessionEvents> {
     }
     if (this.state === SessionState.Closed) throw new Error('connection lost during login');
     this.state = SessionState.Active;
-    this.channel = new ControlChannel(stream, deriveCipherKey(this.config.auth.token));
+    this.channel = new ControlChannel(stream, cipher);
     this.channel.on('message', (msg: Message) => this.onMessage(msg));
     this.channel.once('close', (err?: Error) => this.close(err ? `control connection failed: ${describeError(err)}` : 'control connection closed'));
     this.startHeartbeat();

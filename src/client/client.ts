@@ -174,12 +174,6 @@ export class BurrowClient extends EventEmitter<ClientEvents> {
    */
   async start(): Promise<void> {
     if (this.state !== ClientState.Idle) throw new BurrowError('BURROW_CLOSED', `client is ${this.state}`);
-    if (this.config.transport.wireProtocol !== 'v1') {
-      throw new BurrowError(
-        'BURROW_CONFIG_INVALID',
-        `transport.wireProtocol "${this.config.transport.wireProtocol}" is not supported by burrow yet; use "v1" (frp's default)`,
-      );
-    }
     // A protocol burrow cannot speak is a configuration error, not something to retry.
     getTransport(this.config.transport.protocol);
     this.proxies.warnUnsupported();

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import type { ClientConfig } from '../config/types.js';
+import { markWire } from '../control/wire-mark.js';
 import { YamuxSession } from '../mux/session.js';
+import { V2_MAGIC } from '../protocol/wire-v2.js';
 import { getTransport, type DialOptions } from '../transport/index.js';
 import { proxyFromEnvironment } from '../transport/proxy-url.js';
 import { BurrowError } from '../util/errors.js';
@@ -75,13 +77,24 @@ export class ServerConnection implements ServerLink {
     return mux.open();
   }
 
-  /** A new logical connection for a work connection. */
+  /**
+   * A new logical connection for a work or visitor connection. With wire
+   * protocol v2 it opens with the magic (and no hello, as frpc) and is marked
+   * so its messages are v2 frames.
+   */
   async openStream(): Promise<Duplex> {
     if (this.closed) throw new BurrowError('BURROW_CLOSED', 'connection to the server is closed');
-    if (this.mux) return this.mux.open();
-    const conn = await getTransport(this.config.transport.protocol).dial(this.dialOptions);
-    this.track(conn);
-    return conn;
+    let stream: Duplex;
+    if (this.mux) stream = this.mux.open();
+    else {
+      stream = await getTransport(this.config.transport.protocol).dial(this.dialOptions);
+      this.track(stream);
+    }
+    if (this.config.transport.wireProtocol === 'v2') {
+      markWire(stream, 'v2');
+      stream.write(V2_MAGIC);
+    }
+    return stream;
   }
 
   close(): void {

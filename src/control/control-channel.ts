@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { MessageDecoder, encodeMessage } from '../protocol/codec.js';
-import { CfbDecryptor, CfbEncryptor } from '../protocol/crypto.js';
 import type { Message } from '../protocol/messages.js';
+import type { MessageReader, WireProtocol } from '../protocol/wire-codec.js';
 import { BurrowError } from '../util/errors.js';
+import { type ControlCipher, v1ControlCipher } from './control-cipher.js';
 
 export enum ChannelState {
   Open = 'open',
@@ -12,25 +12,26 @@ export enum ChannelState {
 
 /**
  * The control connection after LoginResp: v1 frames inside AES-128-CFB, one IV
- * per direction (ours is sent lazily with our first write). Emits 'message'
+ * per direction (ours is sent lazily with our first write), or v2 frames inside
+ * AEAD records (control-cipher.ts). Emits 'message'
  * for each decoded message and 'close' once, with the error if one caused it.
  * A malformed or oversize frame closes this channel only.
  */
 export class ControlChannel extends EventEmitter {
   state = ChannelState.Open;
-  private readonly decoder = new MessageDecoder();
-  private readonly decryptor: CfbDecryptor;
-  private readonly encryptor: CfbEncryptor;
+  private readonly decoder: MessageReader;
+  private readonly cipher: ControlCipher;
 
   constructor(
     private readonly stream: Duplex,
-    key: Buffer,
+    /** the v1 cipher key, or the cipher of either protocol */
+    key: Buffer | ControlCipher,
     /** Unsent bytes beyond which the peer is taken as not reading and the channel closed. */
     private readonly maxQueuedBytes = Number.POSITIVE_INFINITY,
   ) {
     super();
-    this.decryptor = new CfbDecryptor(key);
-    this.encryptor = new CfbEncryptor(key);
+    this.cipher = Buffer.isBuffer(key) ? v1ControlCipher(key) : key;
+    this.decoder = this.cipher.codec.reader();
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.once('end', () => this.close());
     stream.once('close', () => this.close());
@@ -40,9 +41,13 @@ export class ControlChannel extends EventEmitter {
     stream.resume();
   }
 
+  get wireProtocol(): WireProtocol {
+    return this.cipher.codec.protocol;
+  }
+
   send(msg: Message): boolean {
     if (this.state !== ChannelState.Open) return false;
-    this.stream.write(this.encryptor.update(encodeMessage(msg)));
+    this.stream.write(this.cipher.seal(this.cipher.codec.encode(msg)));
     // Answers (Pong, NewProxyResp) are written whether or not the peer reads them:
     // a peer that never reads must not make us hold them without bound.
     if (this.stream.writableLength > this.maxQueuedBytes) {
@@ -67,7 +72,7 @@ export class ControlChannel extends EventEmitter {
   private onData(chunk: Buffer): void {
     if (this.state !== ChannelState.Open) return;
     try {
-      this.decoder.push(this.decryptor.update(chunk));
+      this.decoder.push(this.cipher.open(chunk));
       let msg: Message | undefined;
       while (this.state === ChannelState.Open && (msg = this.decoder.next())) this.emit('message', msg);
     } catch (err) {

@@ -1,18 +1,30 @@
 import type { Duplex, Readable } from 'node:stream';
-import { MessageDecoder, encodeMessage } from '../protocol/codec.js';
 import type { Message, MessageBodies, MessageType } from '../protocol/messages.js';
 import { BurrowError } from '../util/errors.js';
 import { withTimeout } from '../util/timeout.js';
+import { codecOf } from './wire-mark.js';
 
 /**
- * Reads exactly one v1 message from a stream in paused mode and puts every
- * byte after it back (unshift), so the stream can be handed on to a relay or a
- * cipher with nothing lost. The caller bounds the wait with `timeoutMs`.
+ * Reads exactly one message (in the stream's framing, see wire-mark.ts) in
+ * paused mode and puts every byte after it back (unshift), so the stream can
+ * be handed on to a relay or a cipher with nothing lost. The caller bounds the
+ * wait with `timeoutMs`.
  */
 export function readOneMessage(stream: Readable, timeoutMs: number, what = 'first message'): Promise<Message> {
-  const decoder = new MessageDecoder();
+  return readOne(stream, codecOf(stream).reader(), timeoutMs, what);
+}
+
+/** Anything read item by item from bytes: a message reader, a frame reader. */
+export interface ItemReader<T> {
+  push(chunk: Buffer): void;
+  next(): T | undefined;
+  takeRemainder(): Buffer;
+}
+
+/** readOneMessage over any reader: the first item, the bytes after it put back. */
+export function readOne<T>(stream: Readable, decoder: ItemReader<T>, timeoutMs: number, what: string): Promise<T> {
   let cleanup = (): void => {};
-  const work = new Promise<Message>((resolve, reject) => {
+  const work = new Promise<T>((resolve, reject) => {
     const tryRead = (): void => {
       try {
         let chunk: Buffer | null;
@@ -64,13 +76,13 @@ export async function expectMessage<K extends MessageType>(stream: Readable, typ
   return msg.body as MessageBodies[K];
 }
 
-/** Writes one message as a single frame; resolves when it is handed to the stream. */
+/** Writes one message as a single frame in the stream's framing; resolves when it is handed to the stream. */
 export function writeMessage(stream: Duplex, msg: Message): Promise<void> {
   return new Promise((resolve, reject) => {
     if (stream.destroyed || stream.writableEnded) {
       reject(new BurrowError('BURROW_CLOSED', `cannot send ${msg.type}: connection closed`));
       return;
     }
-    stream.write(encodeMessage(msg), (err) => (err ? reject(err) : resolve()));
+    stream.write(codecOf(stream).encode(msg), (err) => (err ? reject(err) : resolve()));
   });
 }

@@ -2,6 +2,8 @@ import { isIP } from 'node:net';
 import { BurrowError } from '../util/errors.js';
 import { MAX_MESSAGE_BODY, encodeMessageWithin } from './codec.js';
 import { MESSAGE_TYPE_BYTE, type UDPPacket } from './messages.js';
+import type { WireProtocol } from './wire-codec.js';
+import { V2_MAX_FRAME_PAYLOAD, v2MessageFrameFromJson } from './wire-v2.js';
 
 /**
  * UDPPacket frames as udp and sudp payload streams carry them: one datagram
@@ -46,19 +48,31 @@ export interface UdpSendLimits {
 /** frp's default `udpPacketSize`, for callers without a config. */
 export const FRP_UDP_PACKET_SIZE = 1500;
 
-/** The whole v1 frame for one datagram, ready for a single write; cut to `limits` unless they say whole. */
-export function encodeUdpPacket(payload: Buffer, to: UdpAddress, limits: UdpSendLimits = { packetSize: MAX_DATAGRAM, whole: true }): Buffer {
+/**
+ * The whole frame for one datagram, ready for a single write; cut to `limits`
+ * unless they say whole, and in any case to what the reader's frame limit
+ * lets through (v1: 10240 toward frp, UDP_STREAM_MAX_BODY toward burrow; v2:
+ * the 64 KiB frame, toward anyone).
+ */
+export function encodeUdpPacket(
+  payload: Buffer,
+  to: UdpAddress,
+  limits: UdpSendLimits = { packetSize: MAX_DATAGRAM, whole: true },
+  wire: WireProtocol = 'v1',
+): Buffer {
   if (payload.length > MAX_DATAGRAM) {
     throw new BurrowError('BURROW_FRAME_TOO_LARGE', `datagram of ${payload.length} bytes exceeds ${MAX_DATAGRAM}`);
   }
-  if (limits.whole) return encodeWithin(payload, to, UDP_STREAM_MAX_BODY);
-  const cut = payload.length > limits.packetSize ? payload.subarray(0, Math.max(0, limits.packetSize)) : payload;
-  const frame = encodeWithin(cut, to, Number.POSITIVE_INFINITY);
-  const over = frame.length - 9 - MAX_MESSAGE_BODY;
-  if (over <= 0) return frame;
-  // base64 is 4 characters per 3 bytes: drop enough whole groups of 3 to fit.
-  const keep = Math.max(0, cut.length - Math.ceil(over / 4) * 3 - 3);
-  return encodeWithin(cut.subarray(0, keep), to, MAX_MESSAGE_BODY);
+  const bodyLimit = wire === 'v2' ? V2_MAX_FRAME_PAYLOAD - 2 : limits.whole ? UDP_STREAM_MAX_BODY : MAX_MESSAGE_BODY;
+  const cut = !limits.whole && payload.length > limits.packetSize ? payload.subarray(0, Math.max(0, limits.packetSize)) : payload;
+  let frame = encodeWithin(cut, to, Number.POSITIVE_INFINITY);
+  const over = frame.length - 9 - bodyLimit;
+  if (over > 0) {
+    // base64 is 4 characters per 3 bytes: drop enough whole groups of 3 to fit.
+    const keep = Math.max(0, cut.length - Math.ceil(over / 4) * 3 - 3);
+    frame = encodeWithin(cut.subarray(0, keep), to, bodyLimit);
+  }
+  return wire === 'v2' ? v2MessageFrameFromJson('UDPPacket', frame.toString('utf8', 9)) : frame;
 }
 
 function encodeWithin(payload: Buffer, to: UdpAddress, maxBody: number): Buffer {

@@ -1,7 +1,9 @@
 import type { Duplex } from 'node:stream';
+import type { ControlCipher } from '../control/control-cipher.js';
 import { ControlChannel } from '../control/control-channel.js';
 import type { ServerConfig } from '../config/types.js';
 import type { Login, Message, NewProxy, Ping } from '../protocol/messages.js';
+import type { WireProtocol } from '../protocol/wire-codec.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { describeError } from '../util/errors.js';
 import { clipped } from '../util/peer-string.js';
@@ -68,7 +70,8 @@ export class ControlSession {
     readonly authSubject: string | undefined,
     readonly remoteAddress: string,
     stream: Duplex,
-    key: Buffer,
+    /** the v1 cipher key, or the cipher a v2 hello agreed */
+    key: Buffer | ControlCipher,
     /** the physical connection (yamux session or socket) torn down with this control */
     private readonly teardown: () => void,
     readonly log: Logger,
@@ -86,6 +89,11 @@ export class ControlSession {
       }, 1000);
       this.heartbeatTimer.unref();
     }
+  }
+
+  /** the framing the client logged in with (the dashboard's `wireProtocol`) */
+  get wireProtocol(): WireProtocol {
+    return this.channel.wireProtocol;
   }
 
   get user(): string {

@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config/types.js';
+import { type ControlCipher, v2ControlCipher } from '../control/control-cipher.js';
 import { writeMessage } from '../control/message-io.js';
+import { wireOf } from '../control/wire-mark.js';
 import type { Login } from '../protocol/messages.js';
+import type { V2CryptoContext } from '../protocol/wire-v2-hello.js';
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { clipped, shortRunId } from '../util/peer-string.js';
@@ -27,7 +30,16 @@ export interface LoginHost {
   /** false once the server is stopping */
   readonly accepting: boolean;
   /** a control session on `stream` for a login that passed every check; `authSubject` is who the credential named */
-  openControl(runId: string, login: Login, authSubject: string | undefined, remote: string, stream: Duplex, bind: BindConn, log: Logger): ControlSession;
+  openControl(
+    runId: string,
+    login: Login,
+    authSubject: string | undefined,
+    remote: string,
+    stream: Duplex,
+    bind: BindConn,
+    log: Logger,
+    cipher?: ControlCipher,
+  ): ControlSession;
   clientOnline(control: ControlSession): void;
 }
 
@@ -36,7 +48,7 @@ export interface LoginHost {
  * LoginResp, then hand the stream to a new control session. A refusal answers
  * with the reason and tears the physical connection down shortly after.
  */
-export async function serveLogin(host: LoginHost, stream: Duplex, sent: Login, bind: BindConn): Promise<void> {
+export async function serveLogin(host: LoginHost, stream: Duplex, sent: Login, bind: BindConn, crypto?: V2CryptoContext): Promise<void> {
   const remote = bind.remote;
   let login = sent;
   const refuse = async (category: string, reason: string, toClient = reason): Promise<void> => {
@@ -46,6 +58,9 @@ export async function serveLogin(host: LoginHost, stream: Duplex, sent: Login, b
     setTimeout(bind.destroy, 1000).unref();
   };
   if (!host.accepting) return refuse('shutting down', 'server is shutting down');
+  // A v2 control is enciphered with keys from the hello: a v2 Login without one has nothing to key it.
+  const v2 = wireOf(stream) === 'v2';
+  if (v2 && crypto === undefined) return refuse('no v2 hello', 'missing v2 crypto negotiation');
   if (host.plugins.has('Login')) {
     // As frps: the plugins see the Login first and may change it; every check below reads what they return.
     try {
@@ -92,9 +107,10 @@ export async function serveLogin(host: LoginHost, stream: Duplex, sent: Login, b
   await writeMessage(stream, { type: 'LoginResp', body: { version: FRP_COMPAT_VERSION, run_id: runId, ...info } });
   bind.trust();
   const log = host.log.child({ client: shortRunId(runId), ...(login.user ? { user: clipped(login.user) } : {}) });
-  const control = host.openControl(runId, login, verdict.subject, remote, stream, bind, log);
+  const cipher = v2 && crypto ? v2ControlCipher(host.config.auth.token, crypto, 'server') : undefined;
+  const control = host.openControl(runId, login, verdict.subject, remote, stream, bind, log, cipher);
   if (control.state !== ControlState.Active) return;
   host.clientTable.add(control, bind);
   host.clientOnline(control);
-  log.info('client logged in', { remote, version: clipped(login.version), hostname: clipped(login.hostname) });
+  log.info('client logged in', { remote, version: clipped(login.version), hostname: clipped(login.hostname), ...(v2 ? { wireProtocol: 'v2' } : {}) });
 }

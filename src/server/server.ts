@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config/types.js';
-import { readOneMessage } from '../control/message-io.js';
+import type { ControlCipher } from '../control/control-cipher.js';
 import { YamuxSession } from '../mux/session.js';
 import { deriveCipherKey } from '../protocol/crypto.js';
 import type { Login, Message, NewProxy } from '../protocol/messages.js';
@@ -15,6 +15,7 @@ import { silentLogger, type Logger } from '../util/logger.js';
 import { addressKey } from '../util/address.js';
 import { clipped } from '../util/peer-string.js';
 import { BindConn, BindConnState } from './bind-conn.js';
+import { readFirstMessage } from './first-message.js';
 import { ClientTable } from './client-table.js';
 import { ManagePlugins } from './manage-plugins/manager.js';
 import { createAuthVerifier, type AuthVerifier } from './auth/verifier.js';
@@ -232,12 +233,12 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     stream.on('error', () => {});
     const remote = bind.remote;
     const peer = { address: remote, port: bind.remotePort };
-    readOneMessage(stream, FIRST_MESSAGE_TIMEOUT_MS)
+    readFirstMessage(stream, FIRST_MESSAGE_TIMEOUT_MS)
       .then(
-        (msg) => {
+        ({ msg, crypto }) => {
           switch (msg.type) {
             case 'Login':
-              return serveLogin(this, stream, msg.body, bind);
+              return serveLogin(this, stream, msg.body, bind, crypto);
             case 'NewWorkConn':
               return serveWorkConn(this, stream, msg.body, bind);
             case 'NewVisitorConn':
@@ -335,8 +336,17 @@ export class BurrowServer extends EventEmitter implements ControlHost {
 
   // LoginHost
 
-  openControl(runId: string, login: Login, authSubject: string | undefined, remote: string, stream: Duplex, bind: BindConn, log: Logger): ControlSession {
-    return new ControlSession(this, runId, login, authSubject, remote, stream, this.key, bind.destroy, log);
+  openControl(
+    runId: string,
+    login: Login,
+    authSubject: string | undefined,
+    remote: string,
+    stream: Duplex,
+    bind: BindConn,
+    log: Logger,
+    cipher?: ControlCipher,
+  ): ControlSession {
+    return new ControlSession(this, runId, login, authSubject, remote, stream, cipher ?? this.key, bind.destroy, log);
   }
 
   clientOnline(control: ControlSession): void {

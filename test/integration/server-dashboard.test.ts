@@ -223,6 +223,7 @@ test('server dashboard: frp shapes, traffic counters, offline records, Prometheu
     ]);
     assert.equal(c.wireProtocol, 'v1');
     assert.equal(c.key, 'alice.laptop');
+    assert.equal(c.wireProtocol, 'v1');
     assert.equal(c.clientID, 'laptop');
     // Cut short: enough to tell clients apart, not the id a work connection names.
     const fullRunId = server.clients[0]!.runId;

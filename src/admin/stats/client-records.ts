@@ -9,7 +9,7 @@ export interface ClientSnapshot {
   /** empty once offline, as frp */
   runID: string;
   version: string;
-  /** frp's wire protocol of its last session: "v1", or "v2" */
+  /** 'v1' or 'v2', the framing of its last login */
   wireProtocol: string;
   hostname: string;
   ip: string;
@@ -112,7 +112,7 @@ export class ClientRecords {
       clientID,
       runID: control.runId,
       version: login.version ?? '',
-      wireProtocol: wireProtocolOf(control),
+      wireProtocol: control.wireProtocol,
       hostname: login.hostname ?? '',
       ip: stripV4Mapped(control.remoteAddress),
       lastConnectedAt: now,
@@ -179,9 +179,4 @@ export class ClientRecords {
 function clientView(rec: ClientRecord): ClientSnapshot {
   const { key, user, clientID, runID, version, wireProtocol, hostname, ip, firstConnectedAt, lastConnectedAt, disconnectedAt, online } = rec;
   return { key, user, clientID, runID, version, wireProtocol, hostname, ip, firstConnectedAt, lastConnectedAt, disconnectedAt, online };
-}
-
-/** The session's wire protocol when it says (frp's v2 framing), else frp's default "v1". */
-function wireProtocolOf(control: ControlSession): string {
-  return 'wireProtocol' in control && typeof control.wireProtocol === 'string' && control.wireProtocol !== '' ? control.wireProtocol : 'v1';
 }

@@ -1,8 +1,10 @@
 import type { Duplex } from 'node:stream';
 import { writeMessage } from '../../control/message-io.js';
+import { wireOf } from '../../control/wire-mark.js';
 import { verifyTokenDigest } from '../../protocol/auth.js';
 import { deriveCipherKey } from '../../protocol/crypto.js';
-import { BURROW_FEATURES } from '../../protocol/burrow-features.js';
+import { BURROW_FEATURES, hasBurrowFeature } from '../../protocol/burrow-features.js';
+import { FRP_UDP_PACKET_SIZE } from '../../protocol/udp-packet.js';
 import type { NewProxy } from '../../protocol/messages.js';
 import { describeError } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
@@ -10,6 +12,10 @@ import { relay, type TrafficCounter } from '../../relay/pipe.js';
 import { wrapPayload, type PayloadTransformOptions } from '../payload-transform.js';
 import type { ProxyOwner, ServerProxyContext, UserConnCheck } from '../server-context.js';
 import type { ServerProxy } from '../types.js';
+import { WHOLE, bridgeUdpPackets } from './udp-wire-bridge.js';
+
+/** Toward a stock frp reader the bridge cuts datagrams as frp does (its default udpPacketSize). */
+const FRP_LIMITS = { packetSize: FRP_UDP_PACKET_SIZE, whole: false } as const;
 
 export interface SecretServerProxyOptions {
   type: 'stcp' | 'sudp';
@@ -131,7 +137,21 @@ export class SecretServerProxy implements ServerProxy {
     // The visitor's hop uses the visitor's own flags, keyed by sk; the owner's hop the proxy's, keyed by the token.
     const visitorSide = wrapPayload(visitor, { encryptionKey: hop.useEncryption ? this.skKey : undefined, compression: hop.useCompression });
     log.debug('visitor connected', { proxy: this.name, remote: hop.srcAddr });
-    await relay(visitorSide, wrapPayload(work, this.opts.payload), { counter: this.traffic });
+    const workSide = wrapPayload(work, this.opts.payload);
+    const visitorWire = wireOf(visitor);
+    const proxyWire = wireOf(work);
+    if (this.type === 'sudp' && visitorWire !== proxyWire) {
+      // A stcp stream is raw bytes either way; a sudp stream is frames in each client's own framing.
+      log.info('bridge mixed sudp payload framings', { proxy: this.name, proxyWire, visitorWire });
+      const whole = (list: readonly string[]) => (hasBurrowFeature(list, BURROW_FEATURES.wholeDatagrams) ? WHOLE : FRP_LIMITS);
+      await bridgeUdpPackets(
+        { stream: visitorSide, wire: visitorWire, limits: whole(hop.burrowFeatures) },
+        { stream: workSide, wire: proxyWire, limits: whole(this.opts.ownerFeatures) },
+        this.traffic,
+      );
+      return;
+    }
+    await relay(visitorSide, workSide, { counter: this.traffic });
   }
 
   close(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { ProxyConfig } from '../../config/types.js';
+import { wireOf } from '../../control/wire-mark.js';
 import { BURROW_FEATURES, hasBurrowFeature } from '../../protocol/burrow-features.js';
 import type { StartWorkConn } from '../../protocol/messages.js';
 import { describeError } from '../../util/errors.js';
@@ -57,6 +58,7 @@ export class UdpClientProxy implements ClientProxyHandler {
       },
     });
     const channel: UdpPacketChannel = new UdpPacketChannel(wrapPayload(limiter ? limitBandwidth(work, limiter) : work, this.opts.payload), {
+      wire: wireOf(work),
       heartbeatMs: UDP_HEARTBEAT_MS,
       // A burrow server says in StartWorkConn that its end (the server, or a sudp visitor behind it) reads them whole.
       limits: { packetSize: this.opts.udpPacketSize, whole: hasBurrowFeature(start.burrow_features, BURROW_FEATURES.wholeDatagrams) },

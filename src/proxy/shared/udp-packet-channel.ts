@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
-import { MessageDecoder, encodeMessage } from '../../protocol/codec.js';
 import type { Message } from '../../protocol/messages.js';
+import { type MessageReader, type WireProtocol, wireCodec } from '../../protocol/wire-codec.js';
 import { UDP_STREAM_MAX_BODY, decodeUdpPacket, encodeUdpPacket, type UdpAddress, type UdpSendLimits } from '../../protocol/udp-packet.js';
 import { BurrowError } from '../../util/errors.js';
 import { realTimers, type Timer, type Timers } from '../../util/timers.js';
@@ -25,12 +25,12 @@ export interface UdpPacketChannelOptions {
   maxQueuedBytes?: number;
   /** the heartbeat and idle timers' clock (a fake one in tests) */
   timers?: Timers;
+  /** the framing of the logical connection under the stream (v1 unless the client chose v2) */
+  wire?: WireProtocol;
 }
 
 /** 4 MiB of frames waiting in the stream: beyond that the far side is not keeping up. */
 const DEFAULT_MAX_QUEUED_BYTES = 4 * 1024 * 1024;
-
-const PING_FRAME = encodeMessage({ type: 'Ping', body: {} });
 
 /**
  * A udp or sudp payload stream: UDPPacket frames both ways, Pings as
@@ -43,7 +43,8 @@ export class UdpPacketChannel {
   state = PacketChannelState.Open;
   /** datagrams dropped because the stream was congested */
   dropped = 0;
-  private readonly decoder = new MessageDecoder({ maxBodyLength: UDP_STREAM_MAX_BODY });
+  private readonly decoder: MessageReader;
+  private readonly wire: WireProtocol;
   private readonly heartbeat: Timer | undefined;
   private readonly idleTimer: Timer | undefined;
   private readonly maxQueued: number;
@@ -57,13 +58,17 @@ export class UdpPacketChannel {
     private readonly opts: UdpPacketChannelOptions,
   ) {
     this.maxQueued = opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+    this.wire = opts.wire ?? 'v1';
+    const codec = wireCodec(this.wire);
+    this.decoder = codec.reader(UDP_STREAM_MAX_BODY);
+    const ping = codec.encode({ type: 'Ping', body: {} });
     const timers = opts.timers ?? realTimers;
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.once('end', () => this.close());
     stream.once('close', () => this.close());
     stream.on('error', (err: Error) => this.close(err));
     if (opts.heartbeatMs !== undefined && opts.heartbeatMs > 0) {
-      this.heartbeat = timers.setInterval(() => this.write(PING_FRAME), opts.heartbeatMs);
+      this.heartbeat = timers.setInterval(() => this.write(ping), opts.heartbeatMs);
       this.heartbeat.unref();
     }
     if (opts.readIdleMs !== undefined && opts.readIdleMs > 0) {
@@ -80,7 +85,7 @@ export class UdpPacketChannel {
       this.dropped += 1;
       return false;
     }
-    return this.write(encodeUdpPacket(payload, to, this.opts.limits));
+    return this.write(encodeUdpPacket(payload, to, this.opts.limits, this.wire));
   }
 
   /** Ends the stream now. Idempotent; onClose runs once. */

@@ -1,6 +1,8 @@
 import type { Duplex } from 'node:stream';
 import type { VisitorConfig } from '../../config/types.js';
 import { expectMessage, writeMessage } from '../../control/message-io.js';
+import { wireOf } from '../../control/wire-mark.js';
+import type { WireProtocol } from '../../protocol/wire-codec.js';
 import { tokenDigest } from '../../protocol/auth.js';
 import { deriveCipherKey } from '../../protocol/crypto.js';
 import { BurrowError } from '../../util/errors.js';
@@ -42,7 +44,7 @@ export async function openVisitorConnWithAnswer(
   link: VisitorLink,
   v: VisitorConfig,
   key: Buffer | undefined,
-): Promise<{ stream: Duplex; ownerFeatures: readonly string[] }> {
+): Promise<{ stream: Duplex; ownerFeatures: readonly string[]; wire: WireProtocol }> {
   const proxyName = visitedProxyName(v, link.user);
   const stream = await link.openStream();
   stream.on('error', () => {});
@@ -75,5 +77,7 @@ export async function openVisitorConnWithAnswer(
     stream.destroy();
     throw err;
   }
-  return { stream: wrapPayload(stream, { encryptionKey: key, compression: v.transport.useCompression }), ownerFeatures };
+  // The framing of the raw connection (the transforms on top hide it): a sudp stream's UDPPackets follow it.
+  const wire = wireOf(stream);
+  return { stream: wrapPayload(stream, { encryptionKey: key, compression: v.transport.useCompression }), ownerFeatures, wire };
 }

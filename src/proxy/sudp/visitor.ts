@@ -98,12 +98,13 @@ export class SudpVisitor implements ClientVisitor {
   private async connect(): Promise<void> {
     this.connecting = true;
     try {
-      const { stream, ownerFeatures } = await openVisitorConnWithAnswer(this.link, this.config, this.key);
+      const { stream, ownerFeatures, wire } = await openVisitorConnWithAnswer(this.link, this.config, this.key);
       if (this.state !== VisitorState.Running) {
         stream.destroy();
         return;
       }
       const channel: UdpPacketChannel = new UdpPacketChannel(stream, {
+        wire,
         readIdleMs: READ_IDLE_MS,
         limits: { packetSize: this.link.udpPacketSize, whole: hasBurrowFeature(ownerFeatures, BURROW_FEATURES.wholeDatagrams) },
         onPacket: (payload, to) => this.onReply(payload, to),

@@ -1,6 +1,7 @@
 import type { Socket as UdpSocket, RemoteInfo } from 'node:dgram';
 import type { Duplex } from 'node:stream';
 import { writeMessage } from '../../control/message-io.js';
+import { wireOf } from '../../control/wire-mark.js';
 import { BURROW_FEATURES, hasBurrowFeature } from '../../protocol/burrow-features.js';
 import type { NewProxy } from '../../protocol/messages.js';
 import { udpAddressFrom, udpAddressKey, type UdpAddress, type UdpSendLimits } from '../../protocol/udp-packet.js';
@@ -170,6 +171,7 @@ export class UdpServerProxy implements ServerProxy {
   private relay(work: Duplex): Promise<Error | undefined> {
     return new Promise((resolve) => {
       const channel: UdpPacketChannel = new UdpPacketChannel(wrapPayload(work, this.opts.payload), {
+        wire: wireOf(work),
         readIdleMs: WORK_CONN_READ_IDLE_MS,
         limits: this.opts.limits,
         onPacket: (payload, to) => this.onReply(payload, to),
