@@ -34,7 +34,7 @@ function bySeq(records: Recorded[], dir: 'c2s' | 's2c'): Map<number, Buffer> {
 /** Every complete group (10 data + 3 parity) of one direction. */
 function groups(packets: Map<number, Buffer>): Buffer[][] {
   const out: Buffer[][] = [];
-  for (const [seq, b] of packets) {
+  for (const seq of packets.keys()) {
     if (seq % 13 !== 0) continue;
     const g = Array.from({ length: 13 }, (_, i) => packets.get(seq + i));
     if (g.every((p) => p !== undefined)) out.push(g as Buffer[]);

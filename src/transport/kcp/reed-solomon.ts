@@ -9,14 +9,6 @@ import { gfDiv, gfExp, gfMul, gfMulRow } from './gf256.js';
 
 type Matrix = Uint8Array[];
 
-function identity(n: number): Matrix {
-  return Array.from({ length: n }, (_, i) => {
-    const row = new Uint8Array(n);
-    row[i] = 1;
-    return row;
-  });
-}
-
 function multiply(a: Matrix, b: Matrix): Matrix {
   const cols = b[0]?.length ?? 0;
   return a.map((row) => {
@@ -116,7 +108,7 @@ export class ReedSolomon {
       if (shards[d]) continue;
       const out = new Uint8Array(size);
       const coefficients = decode[d] as Uint8Array;
-      present.forEach((src, k) => mulAdd(out, shards[src] as Uint8Array, coefficients[k] ?? 0));
+      for (const [k, src] of present.entries()) mulAdd(out, shards[src] as Uint8Array, coefficients[k] ?? 0);
       shards[d] = out;
     }
     return true;
