@@ -25,7 +25,7 @@ function multiply(a: Matrix, b: Matrix): Matrix {
 /** Gauss-Jordan; throws when the matrix is singular (cannot happen for subsets of this code's rows). */
 function invert(m: Matrix): Matrix {
   const n = m.length;
-  const work = m.map((row, i) => {
+  const work: Uint8Array[] = m.map((row, i) => {
     const ext = new Uint8Array(2 * n);
     ext.set(row);
     ext[n + i] = 1;
