@@ -9,13 +9,12 @@
  * calls flush() on its timer and passes `now()` in milliseconds.
  */
 
-export const KCP_OVERHEAD = 24;
-export const KcpCmd = { Push: 81, Ack: 82, WindowAsk: 83, WindowTell: 84 } as const;
+import { DatagramWriter, diff, KCP_OVERHEAD, KcpCmd, readSegmentHeader, writeSegmentHeader } from './kcp-wire.js';
 
-const RTO_NODELAY_MIN = 30;
-const RTO_MIN = 100;
-const RTO_DEFAULT = 200;
-const RTO_MAX = 60_000;
+import { RtoEstimator } from './kcp-rto.js';
+
+export { KCP_OVERHEAD, KcpCmd } from './kcp-wire.js';
+
 const PROBE_INITIAL = 7_000;
 const PROBE_LIMIT = 120_000;
 const SSTHRESH_MIN = 2;
@@ -59,11 +58,6 @@ interface Segment {
   fastAck: number;
 }
 
-/** Signed distance later - earlier between two 32-bit counters (sequence numbers, millisecond clocks). */
-function diff(later: number, earlier: number): number {
-  return (later - earlier) | 0;
-}
-
 export type KcpInputResult = 'ok' | 'short' | 'conv' | 'length' | 'cmd';
 
 export class Kcp {
@@ -86,10 +80,7 @@ export class Kcp {
   private sndNxt = 0;
   private rcvNxt = 0;
   private ssthresh = 2;
-  private srtt = 0;
-  private rttvar = 0;
-  rto = RTO_DEFAULT;
-  private readonly minRto: number;
+  private readonly rtt: RtoEstimator;
   /** the peer's free receive window, from its last header */
   remoteWindow: number;
   private cwnd = 0;
@@ -117,11 +108,16 @@ export class Kcp {
     this.receiveWindow = o.receiveWindow ?? 128;
     this.remoteWindow = this.receiveWindow;
     this.noDelay = o.noDelay ?? false;
-    this.minRto = this.noDelay ? RTO_NODELAY_MIN : RTO_MIN;
     this.intervalMs = Math.min(5000, Math.max(10, o.intervalMs ?? 100));
+    this.rtt = new RtoEstimator(this.noDelay, this.intervalMs);
     this.fastResend = o.fastResend ?? 0;
     this.noCwnd = o.noCongestionWindow ?? false;
     this.stream = o.stream ?? false;
+  }
+
+  /** The current retransmission timeout in ms (FEC skips parity for gaps longer than this). */
+  get rto(): number {
+    return this.rtt.rto;
   }
 
   /** Segments queued or in flight: the writer waits while this is at a window. */
@@ -194,15 +190,8 @@ export class Kcp {
     let windowSlid = false;
     let offset = 0;
     while (data.length - offset >= KCP_OVERHEAD) {
-      const conv = data.readUInt32LE(offset);
+      const { conv, cmd, frg, wnd, ts, sn, una, len } = readSegmentHeader(data, offset);
       if (conv !== this.conv) return 'conv';
-      const cmd = data[offset + 4] ?? 0;
-      const frg = data[offset + 5] ?? 0;
-      const wnd = data.readUInt16LE(offset + 6);
-      const ts = data.readUInt32LE(offset + 8);
-      const sn = data.readUInt32LE(offset + 12);
-      const una = data.readUInt32LE(offset + 16);
-      const len = data.readUInt32LE(offset + 20);
       offset += KCP_OVERHEAD;
       if (data.length - offset < len) return 'length';
       if (cmd < KcpCmd.Push || cmd > KcpCmd.WindowTell) return 'cmd';
@@ -224,7 +213,7 @@ export class Kcp {
     }
     if (latestAckTs !== undefined && regular) {
       const rtt = diff(this.now() >>> 0, latestAckTs);
-      if (rtt >= 0) this.updateRto(rtt);
+      if (rtt >= 0) this.rtt.sample(rtt);
     }
     if (!this.noCwnd && diff(this.sndUna, unaBefore) > 0) this.growCongestionWindow();
     if (windowSlid) this.flush();
@@ -239,14 +228,7 @@ export class Kcp {
     const writer = new DatagramWriter(this.mtu, this.headroom, this.output);
     const header = (cmd: number, sn: number, ts: number, len: number): Buffer => {
       const h = writer.take(KCP_OVERHEAD + len);
-      h.writeUInt32LE(this.conv, 0);
-      h[4] = cmd;
-      h[5] = 0;
-      h.writeUInt16LE(wnd, 6);
-      h.writeUInt32LE(ts >>> 0, 8);
-      h.writeUInt32LE(sn >>> 0, 12);
-      h.writeUInt32LE(this.rcvNxt >>> 0, 16);
-      h.writeUInt32LE(len, 20);
+      writeSegmentHeader(h, { conv: this.conv, cmd, frg: 0, wnd, ts, sn, una: this.rcvNxt, len });
       return h;
     };
 
@@ -282,18 +264,18 @@ export class Kcp {
       let send = false;
       if (seg.xmit === 0) {
         send = true;
-        seg.rto = this.rto;
+        seg.rto = this.rtt.rto;
         seg.resendAt = now + seg.rto;
       } else if (seg.fastAck >= resendAfter || (seg.fastAck > 0 && fresh === 0)) {
         // later segments were acked: this one was probably lost
         send = true;
         seg.fastAck = 0;
-        seg.rto = this.rto;
+        seg.rto = this.rtt.rto;
         seg.resendAt = now + seg.rto;
         fastResent = true;
       } else if (diff(now, seg.resendAt) >= 0) {
         send = true;
-        seg.rto += this.noDelay ? this.rto / 2 : this.rto;
+        seg.rto += this.noDelay ? Math.floor(this.rtt.rto / 2) : this.rtt.rto;
         seg.fastAck = 0;
         seg.resendAt = now + seg.rto;
         lost = true;
@@ -391,21 +373,6 @@ export class Kcp {
     if (n > 0) this.rcvBuf.splice(0, n);
   }
 
-  private updateRto(rtt: number): void {
-    if (this.srtt === 0) {
-      this.srtt = rtt;
-      this.rttvar = rtt >> 1;
-    } else {
-      const delta = rtt - this.srtt;
-      this.srtt += delta >> 3;
-      const abs = Math.abs(delta);
-      if (rtt < this.srtt - this.rttvar) this.rttvar += (abs - this.rttvar) >> 5;
-      else this.rttvar += (abs - this.rttvar) >> 2;
-    }
-    const rto = this.srtt + Math.max(this.intervalMs, this.rttvar << 2);
-    this.rto = Math.min(RTO_MAX, Math.max(this.minRto, rto));
-  }
-
   private growCongestionWindow(): void {
     if (this.cwnd >= this.remoteWindow) return;
     const mss = this.mss;
@@ -421,35 +388,5 @@ export class Kcp {
       this.cwnd = this.remoteWindow;
       this.incr = this.remoteWindow * mss;
     }
-  }
-}
-
-/** Packs segments into datagrams of at most `mtu` KCP bytes, each with `headroom` spare bytes in front. */
-class DatagramWriter {
-  private buf: Buffer | undefined;
-  private used = 0;
-
-  constructor(
-    private readonly mtu: number,
-    private readonly headroom: number,
-    private readonly output: (datagram: Buffer) => void,
-  ) {}
-
-  /** `size` bytes to fill, in the current datagram or a new one. */
-  take(size: number): Buffer {
-    if (this.buf && this.used + size > this.mtu) this.end();
-    if (!this.buf) {
-      this.buf = Buffer.allocUnsafe(this.headroom + this.mtu);
-      this.used = 0;
-    }
-    const start = this.headroom + this.used;
-    this.used += size;
-    return this.buf.subarray(start, start + size);
-  }
-
-  end(): void {
-    if (this.buf && this.used > 0) this.output(this.buf.subarray(0, this.headroom + this.used));
-    this.buf = undefined;
-    this.used = 0;
   }
 }
