@@ -28,13 +28,15 @@ test("a recorded frpc's KCP datagrams log in to burrow's server and register its
     const started = once(server, 'proxyStarted');
     peer.bind(0, '127.0.0.1');
     await once(peer, 'listening');
-    let answered = 0;
-    peer.on('message', () => answered++);
+    const answer = once(peer, 'message');
     for (const r of records) if (r.dir === 'c2s') peer.send(Buffer.from(r.hex, 'hex'), server.kcpPort, '127.0.0.1');
     await withTimeout(online, 10_000, 'the recorded client to come online');
     const [, proxy] = (await withTimeout(started, 10_000, 'the recorded proxy to start')) as [unknown, { name: string }];
     assert.equal(proxy.name, 'nas.echo', 'frp prefixes the user');
-    assert.ok(answered > 0, 'the server answered over KCP');
+    const [reply] = (await withTimeout(answer, 10_000, 'an answer over KCP')) as [Buffer];
+    // kcp-go's FEC data header, and the recorded client's conversation id
+    assert.equal(reply.readUInt16LE(4), 0xf1);
+    assert.equal(reply.readUInt32LE(8), Buffer.from((records[0] as Recorded).hex, 'hex').readUInt32LE(8));
   } finally {
     peer.close();
     await server.stop();
