@@ -16,8 +16,9 @@ export interface LossyRelay {
  * the next one has gone (reordering). 0 turns either off.
  */
 export async function startLossyRelay(targetPort: number, opts: { dropEvery: number; swapEvery?: number }): Promise<LossyRelay> {
-  const front = dgram.createSocket('udp4');
-  const back = dgram.createSocket('udp4');
+  const big = { type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 } as const;
+  const front = dgram.createSocket(big);
+  const back = dgram.createSocket(big);
   front.bind(0, '127.0.0.1');
   back.bind(0, '127.0.0.1');
   await Promise.all([once(front, 'listening'), once(back, 'listening')]);

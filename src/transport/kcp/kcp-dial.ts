@@ -16,6 +16,7 @@ import { resolveHost } from '../resolve.js';
 import { checkPort, checkWait, DEFAULT_DIAL_TIMEOUT_MS, describeSocketError, formatAddress } from '../tcp.js';
 import { startClientTls } from '../tls.js';
 import { withTimeout } from '../../util/timeout.js';
+import { KCP_SOCKET_BUFFER } from './kcp-listener.js';
 import { KcpSession } from './kcp-session.js';
 
 export async function dialKcp(opts: DialOptions): Promise<Duplex> {
@@ -25,7 +26,7 @@ export async function dialKcp(opts: DialOptions): Promise<Duplex> {
   const left = (): number => Math.max(1, total - (Date.now() - started));
   const target = formatAddress(opts.host, opts.port);
   const address = await resolveHost(opts.host, opts.dnsServer, total);
-  const socket = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
+  const socket = dgram.createSocket({ type: net.isIPv6(address) ? 'udp6' : 'udp4', recvBufferSize: KCP_SOCKET_BUFFER, sendBufferSize: KCP_SOCKET_BUFFER });
   try {
     await withTimeout(
       new Promise<void>((resolve, reject) => {

@@ -19,6 +19,8 @@ import { KcpSession } from './kcp-session.js';
 export const DEFAULT_KCP_MAX_SESSIONS = 4096;
 /** kcp-go never times a session out; frp's yamux keepalive (30 s) and heartbeats keep live ones busy. */
 export const DEFAULT_KCP_IDLE_TIMEOUT_MS = 300_000;
+/** socket buffers, as frp sets on its KCP listener (the kernel may cap them lower) */
+export const KCP_SOCKET_BUFFER = 4 * 1024 * 1024;
 /** no UDP datagram is longer */
 const MAX_DATAGRAM = 65_535;
 
@@ -57,7 +59,13 @@ function firstSegment(datagram: Buffer): { conv: number; sn: number } | undefine
 export async function listenKcp(opts: KcpListenOptions, onSession: (info: KcpSessionInfo) => void): Promise<KcpListener> {
   const maxSessions = opts.maxSessions ?? DEFAULT_KCP_MAX_SESSIONS;
   const idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_KCP_IDLE_TIMEOUT_MS;
-  const socket = dgram.createSocket({ type: net.isIPv6(opts.host) ? 'udp6' : 'udp4', reuseAddr: false });
+  const socket = dgram.createSocket({
+    type: net.isIPv6(opts.host) ? 'udp6' : 'udp4',
+    reuseAddr: false,
+    // A window of datagrams arrives in one burst; the default buffer would drop most of it (frps sets 4 MiB too).
+    recvBufferSize: KCP_SOCKET_BUFFER,
+    sendBufferSize: KCP_SOCKET_BUFFER,
+  });
   const sessions = new Map<string, KcpSession>();
   let dropped = 0;
   let closed = false;

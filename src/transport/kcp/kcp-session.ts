@@ -101,6 +101,11 @@ export class KcpSession extends Duplex {
     }
   }
 
+  /** Segments sent again so far (timeouts, early resends). */
+  get resent(): { timeout: number; early: number } {
+    return { timeout: this.kcp.resentByTimeout, early: this.kcp.resentEarly };
+  }
+
   /** Datagrams rebuilt from parity so far. */
   get recovered(): number {
     return this.fecIn.recoveredCount;

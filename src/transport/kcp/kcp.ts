@@ -63,6 +63,9 @@ export type KcpInputResult = 'ok' | 'short' | 'conv' | 'length' | 'cmd';
 export class Kcp {
   readonly conv: number;
   state = KcpState.Open;
+  /** segments sent again: by timeout, and early (later ones were acknowledged) */
+  resentByTimeout = 0;
+  resentEarly = 0;
   readonly mtu: number;
   readonly mss: number;
   readonly sendWindow: number;
@@ -273,12 +276,14 @@ export class Kcp {
         seg.rto = this.rtt.rto;
         seg.resendAt = now + seg.rto;
         fastResent = true;
+        this.resentEarly++;
       } else if (diff(now, seg.resendAt) >= 0) {
         send = true;
         seg.rto += this.noDelay ? Math.floor(this.rtt.rto / 2) : this.rtt.rto;
         seg.fastAck = 0;
         seg.resendAt = now + seg.rto;
         lost = true;
+        this.resentByTimeout++;
       }
       if (!send) continue;
       seg.xmit++;
