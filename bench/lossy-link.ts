@@ -54,9 +54,12 @@ async function udpRelay(target: number, lossPct: number): Promise<Relay> {
   back.bind(0, '127.0.0.1');
   await Promise.all([once(front, 'listening'), once(back, 'listening')]);
   let client: { address: string; port: number } | undefined;
+  let closed = false;
   const pass = (send: () => void): void => {
     if (random() * 100 < lossPct) return;
-    setTimeout(send, delay());
+    setTimeout(() => {
+      if (!closed) send();
+    }, delay());
   };
   front.on('message', (m, r) => {
     client ??= { address: r.address, port: r.port };
@@ -69,6 +72,7 @@ async function udpRelay(target: number, lossPct: number): Promise<Relay> {
   return {
     port: front.address().port,
     close() {
+      closed = true;
       front.close();
       back.close();
     },
