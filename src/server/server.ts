@@ -9,7 +9,7 @@ import type { Login, Message, NewProxy } from '../protocol/messages.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { NatHoleCoordinator } from '../proxy/xtcp/nat-hole-coordinator.js';
 import { certificateFingerprint, loadOrCreateServerCertificate } from '../transport/generated-cert.js';
-import { getTransport, type AcceptedConnection, type TransportListener } from '../transport/index.js';
+import { getTransport, type AcceptedConnection, type ListenOptions, type TransportListener } from '../transport/index.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { addressKey } from '../util/address.js';
@@ -54,6 +54,7 @@ export enum ServerState {
 export class BurrowServer extends EventEmitter implements ControlHost {
   state = ServerState.Idle;
   private listener: TransportListener | undefined;
+  private kcpListener: TransportListener | undefined;
   readonly clientTable = new ClientTable();
   private readonly proxyOwners = new Map<string, ControlSession>();
   private readonly physical = new Set<{ destroy(): void }>();
@@ -85,9 +86,14 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     return this.listener?.port ?? 0;
   }
 
+  /** The UDP port KCP clients reach (kcpBindPort), 0 when not serving KCP. */
+  get kcpPort(): number {
+    return this.kcpListener?.port ?? 0;
+  }
+
   /** Connections currently open on bindPort plus visitors on every proxy: 0 when nothing leaks. */
   get activeConnections(): number {
-    let n = (this.listener?.connectionCount ?? 0) + this.proxies.connectionCount;
+    let n = (this.listener?.connectionCount ?? 0) + (this.kcpListener?.connectionCount ?? 0) + this.proxies.connectionCount;
     for (const c of this.clientTable.values()) for (const p of c.proxies.values()) n += p.activeConnections;
     return n;
   }
@@ -121,26 +127,28 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     } catch {
       // An unusable certificate file is reported by the TLS setup below, with OpenSSL's reason.
     }
-    this.listener = await getTransport('tcp').listen(
-      {
-        host: this.config.bindAddr,
-        port: this.config.bindPort,
-        tls: {
-          cert: cert.cert,
-          key: cert.key,
-          ca: tls.trustedCaFile ? readFileSync(tls.trustedCaFile) : undefined,
-          force: tls.force || tls.trustedCaFile !== '',
-        },
-        admit: (address, drop) => this.admit(address, drop),
-        share: bindPortShare(this.config, (kind, socket) => this.proxies.acceptShared(kind, socket)),
-        onError: (err, remote) => this.refusals.refused(sniffFailure(err), remote, { reason: describeError(err) }),
+    const listenOptions: ListenOptions = {
+      host: this.config.bindAddr,
+      port: this.config.bindPort,
+      tls: {
+        cert: cert.cert,
+        key: cert.key,
+        ca: tls.trustedCaFile ? readFileSync(tls.trustedCaFile) : undefined,
+        force: tls.force || tls.trustedCaFile !== '',
       },
-      (conn) => {
-        if (tcpMux) return this.acceptMux(conn);
-        this.acceptLogical(conn.stream, new BindConn(conn.remoteAddress, conn.admission, () => conn.stream.destroy(), conn.remotePort));
-      },
-    );
+      admit: (address, drop) => this.admit(address, drop),
+      onError: (err, remote) => this.refusals.refused(sniffFailure(err), remote, { reason: describeError(err) }),
+    };
+    const onConnection = (conn: AcceptedConnection): void =>
+      tcpMux
+        ? this.acceptMux(conn)
+        : this.acceptLogical(conn.stream, new BindConn(conn.remoteAddress, conn.admission, () => conn.stream.destroy(), conn.remotePort));
+    // Only the TCP bind port carries frps's shared vhost ports; KCP is a client transport alone.
+    const share = bindPortShare(this.config, (kind, socket) => this.proxies.acceptShared(kind, socket));
+    this.listener = await getTransport('tcp').listen({ ...listenOptions, share }, onConnection);
     try {
+      // UDP, so it may share bindPort's number, as frps allows.
+      if (this.config.kcpBindPort > 0) this.kcpListener = await getTransport('kcp').listen({ ...listenOptions, port: this.config.kcpBindPort }, onConnection);
       await this.proxies.openVhosts();
     } catch (err) {
       // Nothing half-started: the ports already open are closed again.
@@ -150,12 +158,8 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     }
     this.state = ServerState.Running;
     // Accepted so frps files load unchanged, but nothing listens there (docs/transports.md).
-    for (const [key, port] of [
-      ['kcpBindPort', this.config.kcpBindPort],
-      ['quicBindPort', this.config.quicBindPort],
-    ] as const) {
-      if (port > 0) this.log.warn(`${key} is set but not served: burrow does not support ${key === 'kcpBindPort' ? 'KCP' : 'QUIC'} yet`, { port });
-    }
+    if (this.config.quicBindPort > 0) this.log.warn('quicBindPort is set but not served: burrow does not support QUIC yet', { port: this.config.quicBindPort });
+    if (this.kcpListener) this.log.info('kcp listening', { addr: `${this.config.bindAddr}:${this.kcpListener.port}` });
     this.log.info('server listening', { addr: `${this.config.bindAddr}:${this.port}`, tcpMux });
     // The exact form clients pin with transport.tls.serverFingerprint.
     if (fingerprint) this.log.info(`server certificate fingerprint: ${fingerprint}`, { certificate: 'source' in cert ? cert.source : tls.certFile });
@@ -163,6 +167,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
 
   private async closeListeners(): Promise<void> {
     await this.listener?.close();
+    await this.kcpListener?.close();
     await this.proxies.close();
   }
 

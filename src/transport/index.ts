@@ -2,13 +2,16 @@
  * One interface for every way of reaching the server: tcp (plain or TLS),
  * websocket and wss. Server and client code never branch on the transport
  * kind: they get a connected Duplex from dial() and accepted Duplexes from
- * listen(). kcp and quic are known names that are refused (docs/transports.md).
+ * listen(). kcp runs over UDP (src/transport/kcp/); quic is a known name that
+ * is refused (docs/transports.md).
  */
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { PortShare } from './port-share.js';
 import { BurrowError } from '../util/errors.js';
 import { dialTcpOrTls, dialWebSocket, dialWss } from './dial.js';
+import { dialKcp } from './kcp/kcp-dial.js';
+import { listenKcpTransport } from './kcp/kcp-transport.js';
 import { listenSniffing } from './sniff.js';
 
 export interface DialOptions {
@@ -94,7 +97,7 @@ export interface TransportListener {
 }
 
 /** The client's `transport.protocol` values burrow runs. */
-export const TRANSPORT_KINDS = ['tcp', 'websocket', 'wss'] as const;
+export const TRANSPORT_KINDS = ['tcp', 'websocket', 'wss', 'kcp'] as const;
 export type TransportKind = (typeof TRANSPORT_KINDS)[number];
 
 export interface Transport {
@@ -112,12 +115,14 @@ export const tcpTransport: Transport = Object.freeze({ kind: 'tcp' as const, dia
 export const websocketTransport: Transport = Object.freeze({ kind: 'websocket' as const, dial: dialWebSocket, listen: listenSniffing });
 export const wssTransport: Transport = Object.freeze({ kind: 'wss' as const, dial: dialWss, listen: listenSniffing });
 
-const TRANSPORTS: Record<TransportKind, Transport> = { tcp: tcpTransport, websocket: websocketTransport, wss: wssTransport };
+/** KCP over UDP (kcp-go with FEC 10/3, as frp); its listener serves frps `kcpBindPort`. */
+export const kcpTransport: Transport = Object.freeze({ kind: 'kcp' as const, dial: dialKcp, listen: listenKcpTransport });
+
+const TRANSPORTS: Record<TransportKind, Transport> = { tcp: tcpTransport, websocket: websocketTransport, wss: wssTransport, kcp: kcpTransport };
 
 /** Why each protocol frp knows and burrow does not run is refused (evidence in docs/transports.md). */
 const NOT_SUPPORTED: Record<string, string> = {
-  kcp: "no KCP implementation for Node interoperates with frp's (kcp-go with FEC 10/3); use tcp, websocket or wss",
-  quic: 'Node 20 has no QUIC; use tcp, websocket or wss',
+  quic: 'Node 20 has no QUIC; use tcp, websocket, wss or kcp',
 };
 
 export function getTransport(kind: string): Transport {

@@ -225,7 +225,7 @@ describe('server name resolution and local address', () => {
 });
 
 describe('protocols burrow does not run', () => {
-  for (const protocol of ['kcp', 'quic']) {
+  for (const protocol of ['quic']) {
     test(`protocol ${protocol} is refused when the config loads, naming the key`, () => {
       assert.throws(
         () => makeClient(1, { protocol, loginFailExit: false }),

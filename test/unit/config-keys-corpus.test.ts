@@ -64,7 +64,7 @@ const CLIENT: Record<string, Status> = {
   'webServer.tls.certFile': { at: 'src/admin/api-server.ts' },
   'webServer.tls.keyFile': { at: 'src/admin/api-server.ts' },
   'transport.poolCount': { at: 'src/client/login.ts' },
-  'transport.protocol': { refused: 'kcp' },
+  'transport.protocol': { refused: 'quic' },
   'transport.connectServerLocalIP': { at: 'src/client/server-connection.ts' },
   'transport.tls.enable': { at: 'src/client/server-connection.ts' },
   'transport.tls.disableCustomTLSFirstByte': { at: 'src/client/server-connection.ts' },
@@ -135,7 +135,7 @@ const CLIENT: Record<string, Status> = {
 const SERVER: Record<string, Status> = {
   bindAddr: { at: 'src/server/server.ts' },
   bindPort: { at: 'src/server/server.ts' },
-  kcpBindPort: { warned: 'src/server/server.ts' },
+  kcpBindPort: { at: 'src/server/server.ts' },
   vhostHTTPPort: { at: 'src/server/proxy-factory.ts' },
   vhostHTTPSPort: { at: 'src/server/proxy-factory.ts' },
   subDomainHost: { at: 'src/server/proxy-factory.ts' },
