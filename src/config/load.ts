@@ -104,6 +104,9 @@ function buildServer(raw: unknown, options: BuildOptions): Built<ServerConfig> {
   resolveHeartbeats(cfg.transport);
   if (cfg.proxyBindAddr === '') cfg.proxyBindAddr = cfg.bindAddr;
   if (cfg.transport.tls.trustedCaFile !== '') cfg.transport.tls.force = true;
+  // As frpc's store path: relative to the config file.
+  cfg.acme.storage = resolve(options.baseDir ?? process.cwd(), cfg.acme.storage);
+  if (cfg.acme.trustedCaFile !== '') cfg.acme.trustedCaFile = resolve(options.baseDir ?? process.cwd(), cfg.acme.trustedCaFile);
   if (built.problems.length === 0) resolveTokenSource(cfg.auth, 'auth.tokenSource', resolveOptions(options), sinks.error);
   for (const w of built.warnings) options.onWarning?.(w);
   return { ...built, config: cfg, normalized };

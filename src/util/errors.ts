@@ -44,7 +44,8 @@ export type BurrowErrorCode =
   | 'BURROW_STORE_CONFLICT'
   | 'BURROW_PLUGIN_REJECTED'
   | 'BURROW_PLUGIN_FAILED'
-  | 'BURROW_SSH_COMMAND';
+  | 'BURROW_SSH_COMMAND'
+  | 'BURROW_ACME_FAILED';
 
 export class BurrowError extends Error {
   readonly code: BurrowErrorCode;
