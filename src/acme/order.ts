@@ -27,7 +27,10 @@ export async function orderCertificate(client: acme.Client, name: string, opts: 
     if (authz.status === 'valid') continue;
     const challenge = opts.challenges.map((t) => authz.challenges.find((c) => c.type === t)).find((c) => c !== undefined);
     if (!challenge) {
-      throw new BurrowError('BURROW_ACME_FAILED', `the CA offers ${authz.challenges.map((c) => c.type).join(', ') || 'no challenge'} for ${name}, none of ${opts.challenges.join(', ')}`);
+      throw new BurrowError(
+        'BURROW_ACME_FAILED',
+        `the CA offers ${authz.challenges.map((c) => c.type).join(', ') || 'no challenge'} for ${name}, none of ${opts.challenges.join(', ')}`,
+      );
     }
     const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
     let remove: () => void;

@@ -51,7 +51,8 @@ export class AcmeStorage {
 
   private certFile(name: string, ext: 'crt' | 'key'): string {
     // Names come from acme.domains' matcher; this keeps a path out of the folder whatever the caller.
-    if (!/^[a-z0-9.-]+$/.test(name) || name.includes('..')) throw new BurrowError('BURROW_ACME_FAILED', `"${name}" is not a name a certificate can be stored for`);
+    if (!/^[a-z0-9.-]+$/.test(name) || name.includes('..'))
+      throw new BurrowError('BURROW_ACME_FAILED', `"${name}" is not a name a certificate can be stored for`);
     return join(this.dir, 'certs', `${name}.${ext}`);
   }
 

@@ -183,7 +183,11 @@ function checkVisitor(v: VisitorConfig, at: string, { error }: CheckSinks): void
 /** ACME needs the HTTPS vhost to serve what it gets, and a port on which the CA can check a challenge. */
 function checkAcme(cfg: ServerConfig, sinks: CheckSinks): void {
   const a = cfg.acme;
-  if (a.dns01Hook !== '') sinks.error('acme.dns01Hook', 'DNS-01 is not supported yet: wildcard certificates cannot be ordered; list the names, or globs of them, served over HTTP-01 or TLS-ALPN-01');
+  if (a.dns01Hook !== '')
+    sinks.error(
+      'acme.dns01Hook',
+      'DNS-01 is not supported yet: wildcard certificates cannot be ordered; list the names, or globs of them, served over HTTP-01 or TLS-ALPN-01',
+    );
   if (a.domains.length === 0) return;
   if (cfg.vhostHTTPSPort === 0) sinks.error('acme.domains', 'needs vhostHTTPSPort: certificates are served there');
   const http = a.challenges.includes('http-01') && cfg.vhostHTTPPort > 0;

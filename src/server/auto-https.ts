@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { CertificateManager } from '../acme/certificate-manager.js';
-import { ChallengeResponders } from '../acme/challenges.js';
+import { ChallengeResponders, HTTP01_PREFIX } from '../acme/challenges.js';
 import type { ChallengeType } from '../acme/order.js';
 import type { ServerConfig } from '../config/types.js';
 import type { Logger } from '../util/logger.js';
@@ -49,7 +49,8 @@ export function createAutoHttps(config: ServerConfig, httpRouter: () => VhostRou
     manager,
     httpHooks: {
       http01Answer: (path) => responders.http01Answer(path),
-      httpsOrigin: (host) => (a.redirectHTTP && manager.contextFor(host) ? origin(host) : undefined),
+      // Challenge paths stay on plain HTTP: another server's (or a later) check may ask for them.
+      httpsOrigin: (host, path) => (a.redirectHTTP && !path.startsWith(HTTP01_PREFIX) && manager.contextFor(host) ? origin(host) : undefined),
     },
     termination: (serveDecrypted) => ({
       challengeContext: (name) => responders.tlsAlpnContext(name),

@@ -86,7 +86,9 @@ export class ProxyFactory implements ServerProxyContext {
         owners,
         helloTimeoutMs: headerTimeoutMs,
         lingerMs: idleTimeoutMs,
-        ...(this.autoHttps && this.vhostHttp ? { termination: this.autoHttps.termination((tls) => this.vhostHttp?.serveTerminated(tls) ?? Promise.resolve()) } : {}),
+        ...(this.autoHttps && this.vhostHttp
+          ? { termination: this.autoHttps.termination((tls) => this.vhostHttp?.serveTerminated(tls) ?? Promise.resolve()) }
+          : {}),
       });
       this.vhostHttps = vhost;
       if (shared.https) vhost.share(this.config.bindPort);
@@ -136,7 +138,8 @@ export class ProxyFactory implements ServerProxyContext {
     const proxy = await kind.server(this, control, name, msg);
     // Never awaited: a registration does not wait for a CA; the name is served over plain HTTP meanwhile.
     if (type === 'http' && this.autoHttps) {
-      for (const domain of proxyDomains({ customDomains: msg.custom_domains, subdomain: msg.subdomain }, this.config.subDomainHost)) this.autoHttps.manager.want(domain);
+      for (const domain of proxyDomains({ customDomains: msg.custom_domains, subdomain: msg.subdomain }, this.config.subDomainHost))
+        this.autoHttps.manager.want(domain);
     }
     return proxy;
   }

@@ -12,7 +12,11 @@ import {
   acmeChallengeResponse,
   gatewayTimeoutResponse,
   httpsRedirectResponse,
-  notFoundResponse, proxyAuthRequiredResponse, responseForRequestError, unauthorizedResponse } from '../vhost/pages.js';
+  notFoundResponse,
+  proxyAuthRequiredResponse,
+  responseForRequestError,
+  unauthorizedResponse,
+} from '../vhost/pages.js';
 import {
   isKeepAlive,
   RequestHeadParser,
@@ -54,8 +58,8 @@ export interface VhostHttpOptions {
 export interface HttpAcmeHooks {
   /** the body for an HTTP-01 challenge path of an order under way; checked before any routing */
   http01Answer(path: string): string | undefined;
-  /** the `https://host[:port]` origin to redirect a request for `host` to, or undefined to serve it as plain HTTP */
-  httpsOrigin(host: string): string | undefined;
+  /** the `https://host[:port]` origin to redirect a request for `host` and `path` to, or undefined to serve it as plain HTTP */
+  httpsOrigin(host: string, path: string): string | undefined;
 }
 
 /** What a connection's requests are marked as (X-Forwarded-Proto): the plain port, or TLS terminated on the HTTPS vhost. */
@@ -120,7 +124,7 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
           return;
         }
         const route = this.router.lookup(requestHost(head), requestPath(head), requestRouteUser(head));
-        const origin = route && proto === 'http' ? this.opts.acme?.httpsOrigin(requestHost(head)) : undefined;
+        const origin = route && proto === 'http' ? this.opts.acme?.httpsOrigin(requestHost(head), requestPath(head)) : undefined;
         if (origin) {
           await this.answer(visitor, httpsRedirectResponse(origin + (head.target.startsWith('/') ? head.target : '/')));
           return;

@@ -95,7 +95,14 @@ export class VhostHttpsServer extends VhostServer<ConnectionRoute> {
    * into the socket for Node's TLS to read first, and the handshake must end
    * by the ClientHello's deadline. Resolves with the decrypted socket.
    */
-  private handshake(visitor: Socket, reader: StreamReader, hello: ClientHelloReader, secureContext: SecureContext, alpn: string[], deadline: number): Promise<TLSSocket> {
+  private handshake(
+    visitor: Socket,
+    reader: StreamReader,
+    hello: ClientHelloReader,
+    secureContext: SecureContext,
+    alpn: string[],
+    deadline: number,
+  ): Promise<TLSSocket> {
     reader.detach();
     visitor.unshift(hello.buffered());
     const tls = new TLSSocket(visitor, { isServer: true, secureContext, ALPNProtocols: alpn });

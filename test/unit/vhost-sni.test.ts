@@ -110,7 +110,11 @@ test('a ClientHello spanning several TLS records gives the same name', async () 
   for (const size of [1, 7, 100, 512]) {
     const split = reframe(bytes, size);
     assert.deepEqual(pushAll([split]), { serverName: 'multi.record.example.com', alpnProtocols: [] }, `fragments of ${size}`);
-    assert.deepEqual(pushAll([...split].map((b) => Buffer.from([b]))), { serverName: 'multi.record.example.com', alpnProtocols: [] }, `fragments of ${size}, byte by byte`);
+    assert.deepEqual(
+      pushAll([...split].map((b) => Buffer.from([b]))),
+      { serverName: 'multi.record.example.com', alpnProtocols: [] },
+      `fragments of ${size}, byte by byte`,
+    );
   }
 });
 
