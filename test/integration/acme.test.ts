@@ -180,4 +180,72 @@ test('automatic HTTPS with a real ACME CA (pebble): order, serve, redirect, pass
   assert.ok(renewed.cert);
   assert.notEqual(renewed.cert.serialNumber, first.cert.serialNumber);
   assert.equal(renewed.body.toString(), 'shop shop.test https /');
+
+  // TLS-ALPN-01 alone: the CA's check arrives on the HTTPS vhost with acme-tls/1 and gets the challenge certificate.
+  await client2.stop();
+  await server2.stop();
+  const alpnConfig = serverConfig({
+    vhostHTTPPort: httpPort,
+    vhostHTTPSPort: httpsPort,
+    acme: {
+      directory: pebble.directory,
+      storage: mkdtempSync(join(tmpdir(), 'burrow-acme-')),
+      domains: ['alpn.test'],
+      trustedCaFile: pebble.caFile,
+      challenges: ['tls-alpn-01'],
+    },
+  });
+  const server3 = new BurrowServer(alpnConfig, captureLog().logger);
+  await server3.start();
+  whenDone(t, () => server3.stop());
+  const client3 = makeClient(server3.port, { proxies: [{ name: 'alpn', type: 'http', localIP: '127.0.0.1', localPort: local, customDomains: ['alpn.test'] }] });
+  whenDone(t, () => client3.stop());
+  await client3.start();
+  const certs3 = server3.certificates;
+  assert.ok(certs3);
+  await waitFor(() => certs3.status('alpn.test')?.state === CertState.Valid, 'a certificate for alpn.test over TLS-ALPN-01', 120_000);
+  assert.equal((await httpsGet(httpsPort, 'alpn.test', '/a', root)).body.toString(), 'shop alpn.test https /a');
+});
+
+test('a failing CA: the order backs off and is retried, plain HTTP keeps working', async (t) => {
+  // A CA that refuses (400: acme-client does not retry a 4xx, where it waits a minute and more on 5xx and refused connections).
+  const ca = createHttpServer((_req, res) =>
+    res.writeHead(400, { 'content-type': 'application/problem+json' }).end('{"type":"urn:ietf:params:acme:error:malformed","detail":"no"}'),
+  );
+  ca.listen(0, '127.0.0.1');
+  await once(ca, 'listening');
+  whenDone(t, () => new Promise((r) => ca.close(r)));
+  ca.unref();
+  const httpPort = await freePort();
+  const clock = fakeTimers(Date.now());
+  const log = captureLog();
+  const config = serverConfig({
+    vhostHTTPPort: httpPort,
+    vhostHTTPSPort: await freePort(),
+    acme: {
+      directory: `http://127.0.0.1:${(ca.address() as AddressInfo).port}/dir`,
+      storage: mkdtempSync(join(tmpdir(), 'burrow-acme-')),
+      domains: ['shop.test'],
+    },
+  });
+  const server = new BurrowServer(config, log.logger, { timers: clock });
+  await server.start();
+  whenDone(t, () => server.stop());
+  const client = makeClient(server.port, {
+    proxies: [{ name: 'shop', type: 'http', localIP: '127.0.0.1', localPort: await backend(), customDomains: ['shop.test'] }],
+  });
+  whenDone(t, () => client.stop());
+  await client.start();
+  await client.waitForProxy('shop');
+  const certs = server.certificates;
+  assert.ok(certs);
+  await waitFor(() => certs.status('shop.test')?.state === CertState.Failed, 'the order to fail');
+  assert.match(await log.waitForLine(/order failed/), /retryInSeconds/);
+  const answer = await vhostRequest(httpPort, 'shop.test', '/');
+  assert.equal(answer.status, 200, 'plain HTTP, no redirect without a certificate');
+  // Nothing is tried again before the back-off (at least 5 minutes) has passed.
+  clock.tick(4 * 60_000);
+  assert.equal(log.lines.filter((l) => l.includes('ordering certificate')).length, 1);
+  clock.tick(2 * 60 * 60_000);
+  await waitFor(() => log.lines.filter((l) => l.includes('order failed')).length === 2, 'the retried order to fail again');
 });
