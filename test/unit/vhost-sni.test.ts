@@ -206,3 +206,15 @@ test('malformed or oversized ClientHellos raise BURROW_TLS_BAD_CLIENT_HELLO', ()
     (err: unknown) => isBurrowError(err, 'BURROW_TLS_BAD_CLIENT_HELLO') && /within \d+ bytes/.test(err.message),
   );
 });
+
+test('ALPN protocols are read beside the name (a TLS-ALPN-01 check offers acme-tls/1), and a malformed list is refused', () => {
+  const names = ['acme-tls/1', 'h2'].map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p, 'latin1')]));
+  const list = Buffer.concat(names);
+  const alpn = Buffer.concat([u16(0x10), u16(list.length + 2), u16(list.length), list]);
+  const hello = syntheticHello(Buffer.concat([sniExtension('shop.test'), alpn]));
+  assert.deepEqual(new ClientHelloReader().push(hello), { serverName: 'shop.test', alpnProtocols: ['acme-tls/1', 'h2'] });
+  const truncated = Buffer.concat([u16(0x10), u16(3), u16(5), Buffer.from([4])]);
+  assert.throws(() => new ClientHelloReader().push(syntheticHello(truncated)), { code: 'BURROW_TLS_BAD_CLIENT_HELLO' });
+  const twice = syntheticHello(Buffer.concat([alpn, alpn]));
+  assert.throws(() => new ClientHelloReader().push(twice), { code: 'BURROW_TLS_BAD_CLIENT_HELLO' });
+});
