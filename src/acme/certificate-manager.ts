@@ -108,6 +108,8 @@ export class CertificateManager {
     if (known) {
       // Failed while nobody routed it: registered again, it is tried again now.
       if (known.state === CertState.Failed && !known.retry) this.enqueue(n, known);
+      // Not renewed while unrouted: due by now, it is renewed at once.
+      else if (known.state === CertState.Valid && this.due(known)) this.enqueue(n, known);
       return;
     }
     if (this.entries.size >= MAX_NAMES) {
