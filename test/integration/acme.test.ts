@@ -181,10 +181,12 @@ test('automatic HTTPS with a real ACME CA (pebble): order, serve, redirect, pass
   assert.notEqual(renewed.cert.serialNumber, first.cert.serialNumber);
   assert.equal(renewed.body.toString(), 'shop shop.test https /');
 
-  // TLS-ALPN-01 alone: the CA's check arrives on the HTTPS vhost with acme-tls/1 and gets the challenge certificate.
+  // TLS-ALPN-01 alone, with the HTTPS vhost sharing the bind port (frp's port sharing): the CA's check
+  // arrives there with acme-tls/1 and gets the challenge certificate; the terminated name is served there too.
   await client2.stop();
   await server2.stop();
   const alpnConfig = serverConfig({
+    bindPort: httpsPort,
     vhostHTTPPort: httpPort,
     vhostHTTPSPort: httpsPort,
     acme: {
@@ -198,7 +200,11 @@ test('automatic HTTPS with a real ACME CA (pebble): order, serve, redirect, pass
   const server3 = new BurrowServer(alpnConfig, captureLog().logger);
   await server3.start();
   whenDone(t, () => server3.stop());
-  const client3 = makeClient(server3.port, { proxies: [{ name: 'alpn', type: 'http', localIP: '127.0.0.1', localPort: local, customDomains: ['alpn.test'] }] });
+  const client3 = makeClient(server3.port, {
+    proxies: [{ name: 'alpn', type: 'http', localIP: '127.0.0.1', localPort: local, customDomains: ['alpn.test'] }],
+    // On a shared port a client's TLS starts with frp's 0x17 marker, as with frps.
+    extra: { transport: { tls: { disableCustomTLSFirstByte: false } } },
+  });
   whenDone(t, () => client3.stop());
   await client3.start();
   const certs3 = server3.certificates;
