@@ -190,6 +190,7 @@ function checkAcme(cfg: ServerConfig, sinks: CheckSinks): void {
     );
   if (a.domains.length === 0) return;
   if (cfg.vhostHTTPSPort === 0) sinks.error('acme.domains', 'needs vhostHTTPSPort: certificates are served there');
+  if (cfg.vhostHTTPPort === 0) sinks.error('acme.domains', 'needs vhostHTTPPort: certificates are for http proxies, which need it');
   const http = a.challenges.includes('http-01') && cfg.vhostHTTPPort > 0;
   const alpn = a.challenges.includes('tls-alpn-01') && cfg.vhostHTTPSPort > 0;
   if (!http && !alpn) sinks.error('acme.challenges', 'no challenge can be answered: http-01 needs vhostHTTPPort, tls-alpn-01 needs vhostHTTPSPort');
