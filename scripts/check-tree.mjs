@@ -24,6 +24,7 @@ const LAYERS = {
   nathole: 3,
   plugin: 3, // frpc's client plugins: what a proxy's client half hands a connection to
   inspect: 3,
+  acme: 3, // certificates from an ACME CA and the challenge answers the vhosts read; wired by server/
   proxy: 4,
   server: 5,
   client: 5,

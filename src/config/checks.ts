@@ -114,6 +114,7 @@ export function checkServer(cfg: ServerConfig, sinks: CheckSinks, allowUnsafe: r
     sinks.error(`webServer.tls.${tls.certFile === '' ? 'certFile' : 'keyFile'}`, 'required when webServer.tls is set');
   }
   checkCertPair(cfg.transport.tls, sinks);
+  checkAcme(cfg, sinks);
   const seen = new Set<string>();
   cfg.httpPlugins.forEach((p, i) => {
     if (seen.has(p.name)) sinks.error(`httpPlugins[${i}].name`, `duplicate plugin name "${p.name}"`);
@@ -209,4 +210,25 @@ function checkVisitor(v: VisitorConfig, at: string, { error }: CheckSinks): void
     error(`${at}.bindPort`, 'required: the local port to listen on (negative = no listener)');
   }
   if (v.type === 'sudp' && v.bindPort < 0) error(`${at}.bindPort`, 'a sudp visitor needs a listener (frp does not support a negative port here)');
+}
+
+/** ACME needs the HTTPS vhost to serve what it gets, and a port on which the CA can check a challenge. */
+function checkAcme(cfg: ServerConfig, sinks: CheckSinks): void {
+  const a = cfg.acme;
+  if (a.dns01Hook !== '')
+    sinks.error(
+      'acme.dns01Hook',
+      'DNS-01 is not supported yet: wildcard certificates cannot be ordered; list the names, or globs of them, served over HTTP-01 or TLS-ALPN-01',
+    );
+  if (a.domains.length === 0) return;
+  if (cfg.vhostHTTPSPort === 0) sinks.error('acme.domains', 'needs vhostHTTPSPort: certificates are served there');
+  if (cfg.vhostHTTPPort === 0) sinks.error('acme.domains', 'needs vhostHTTPPort: certificates are for http proxies, which need it');
+  const http = a.challenges.includes('http-01') && cfg.vhostHTTPPort > 0;
+  const alpn = a.challenges.includes('tls-alpn-01') && cfg.vhostHTTPSPort > 0;
+  if (!http && !alpn) sinks.error('acme.challenges', 'no challenge can be answered: http-01 needs vhostHTTPPort, tls-alpn-01 needs vhostHTTPSPort');
+  if (a.storage === '') sinks.error('acme.storage', 'required when acme.domains is set');
+  if (!URL.canParse(a.directory)) sinks.error('acme.directory', `"${a.directory}" is not a URL`);
+  a.domains.forEach((d, i) => {
+    if (!/^(\*\.)?([a-z0-9-]+\.)*[a-z0-9-]+$/i.test(d) || d.includes('*', 1)) sinks.error(`acme.domains[${i}]`, `"${d}" is not a name or a "*." glob of names`);
+  });
 }

@@ -104,6 +104,11 @@ function buildServer(raw: unknown, options: BuildOptions): Built<ServerConfig> {
   resolveHeartbeats(cfg.transport);
   if (cfg.proxyBindAddr === '') cfg.proxyBindAddr = cfg.bindAddr;
   if (cfg.transport.tls.trustedCaFile !== '') cfg.transport.tls.force = true;
+  // As frpc's store path: relative to the config file (only when acme is on, so an unused default stays as written).
+  if (cfg.acme.domains.length > 0) {
+    cfg.acme.storage = resolve(options.baseDir ?? process.cwd(), cfg.acme.storage);
+    if (cfg.acme.trustedCaFile !== '') cfg.acme.trustedCaFile = resolve(options.baseDir ?? process.cwd(), cfg.acme.trustedCaFile);
+  }
   // As frp, only for token auth: with OIDC the token is only the control cipher's key, and frp leaves it empty then.
   if (built.problems.length === 0 && cfg.auth.method === 'token') resolveTokenSource(cfg.auth, 'auth.tokenSource', resolveOptions(options), sinks.error);
   for (const w of built.warnings) options.onWarning?.(w);

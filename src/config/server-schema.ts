@@ -60,6 +60,33 @@ const limits = {
   },
 } as const satisfies SchemaNode;
 
+/**
+ * burrow's own (frp has no ACME, issue 21): certificates from an ACME CA for the http proxies'
+ * domains that match `domains`, TLS terminated on vhostHTTPSPort. Off while `domains` is empty.
+ */
+const acme = {
+  kind: 'object',
+  fields: {
+    /** the account's contact; optional for most CAs */
+    email: str(),
+    directory: str('https://acme-v02.api.letsencrypt.org/directory'),
+    /** account key, certificates and their keys (0600 files in a 0700 folder); relative to the config file */
+    storage: str('./burrow-acme'),
+    /** the names that may get a certificate: exact names or `*.` globs of one label or more */
+    domains: { kind: 'stringList' },
+    /** DNS-01 through a hook command: not implemented yet, refused when set */
+    dns01Hook: str(),
+    /** the challenge types offered to the CA, in order of preference */
+    challenges: { kind: 'stringList', default: ['http-01', 'tls-alpn-01'], oneOf: ['http-01', 'tls-alpn-01'] },
+    /** `http://` requests for a name with a certificate are redirected to `https://` (challenge paths excepted) */
+    redirectHTTP: bool(true),
+    /** renew this many days before the certificate expires */
+    renewBeforeDays: { kind: 'int', default: 30, min: 1, max: 365 },
+    /** a CA file to trust for the directory's own HTTPS (a private or test CA); empty = the system's */
+    trustedCaFile: str(),
+  },
+} as const satisfies SchemaNode;
+
 export const serverSchema = {
   kind: 'object',
   fields: {
@@ -98,6 +125,7 @@ export const serverSchema = {
     },
     webServer: webServerSchema,
     limits,
+    acme,
     enablePrometheus: bool(),
     log: logSchema,
     detailedErrorsToClient: bool(true),

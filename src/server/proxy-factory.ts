@@ -22,6 +22,9 @@ import { VhostHttpServer } from './vhost-http.js';
 import { VhostHttpsServer } from './vhost-https.js';
 import { VhostTcpmuxServer } from './vhost-tcpmux.js';
 import { sharedVhosts } from './port-sharing.js';
+import { createAutoHttps, type AutoHttps } from './auto-https.js';
+import { proxyDomains } from '../vhost/domains.js';
+import type { Timers } from '../util/timers.js';
 
 /**
  * Builds the public half of each proxy type from its NewProxy (through the
@@ -34,6 +37,8 @@ export class ProxyFactory implements ServerProxyContext {
   private vhostHttps: VhostHttpsServer | undefined;
   private vhostTcpmux: VhostTcpmuxServer | undefined;
   readonly tcpGroups = new TcpGroups();
+  /** automatic HTTPS (acme.domains); undefined when off */
+  readonly autoHttps: AutoHttps | undefined;
 
   constructor(
     private readonly config: ServerConfig,
@@ -41,7 +46,11 @@ export class ProxyFactory implements ServerProxyContext {
     private readonly key: Buffer,
     private readonly log: Logger,
     private readonly plugins: ManagePlugins,
-  ) {}
+    /** the clock of the certificate renewals (tests drive it) */
+    timers?: Timers,
+  ) {
+    this.autoHttps = createAutoHttps(config, () => this.vhostHttp?.router, log.child({ part: 'acme' }), timers);
+  }
 
   /** Opens the vhost ports the config asks for (frp: 0 = off); one equal to bindPort takes its visitors from there instead. */
   async openVhosts(): Promise<void> {
@@ -62,6 +71,7 @@ export class ProxyFactory implements ServerProxyContext {
         owners,
         requestHeadTimeoutMs: headerTimeoutMs,
         idleTimeoutMs,
+        ...(this.autoHttps ? { acme: this.autoHttps.httpHooks } : {}),
       });
       this.vhostHttp = vhost;
       if (shared.http) vhost.share(this.config.bindPort);
@@ -76,6 +86,9 @@ export class ProxyFactory implements ServerProxyContext {
         owners,
         helloTimeoutMs: headerTimeoutMs,
         lingerMs: idleTimeoutMs,
+        ...(this.autoHttps && this.vhostHttp
+          ? { termination: this.autoHttps.termination((tls) => this.vhostHttp?.serveTerminated(tls) ?? Promise.resolve()) }
+          : {}),
       });
       this.vhostHttps = vhost;
       if (shared.https) vhost.share(this.config.bindPort);
@@ -95,9 +108,11 @@ export class ProxyFactory implements ServerProxyContext {
       this.vhostTcpmux = vhost;
       await vhost.listen();
     }
+    this.autoHttps?.manager.start();
   }
 
   async close(): Promise<void> {
+    this.autoHttps?.manager.stop();
     await this.vhostHttp?.close();
     await this.vhostHttps?.close();
     await this.vhostTcpmux?.close();
@@ -120,7 +135,13 @@ export class ProxyFactory implements ServerProxyContext {
   async build(control: ControlSession, name: string, type: string, msg: NewProxy): Promise<ServerProxy> {
     const kind = proxyKindOf(type);
     if (!kind) throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": type "${type}" is not supported by this server yet`);
-    return await kind.server(this, control, name, msg);
+    const proxy = await kind.server(this, control, name, msg);
+    // Never awaited: a registration does not wait for a CA; the name is served over plain HTTP meanwhile.
+    if (type === 'http' && this.autoHttps) {
+      for (const domain of proxyDomains({ customDomains: msg.custom_domains, subdomain: msg.subdomain }, this.config.subDomainHost))
+        this.autoHttps.manager.want(domain);
+    }
+    return proxy;
   }
 
   // ServerProxyContext

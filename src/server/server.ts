@@ -28,6 +28,8 @@ import { serveVisitorConn, type VisitorLookup } from './visitor-conn.js';
 import { ProxyFactory } from './proxy-factory.js';
 import { checkStartPolicy } from './start-policy.js';
 import { bindPortShare } from './port-sharing.js';
+import type { Timers } from '../util/timers.js';
+import type { CertificateManager } from '../acme/certificate-manager.js';
 
 /** frp: the first message of every new logical connection must arrive within 10 s. */
 const FIRST_MESSAGE_TIMEOUT_MS = 10_000;
@@ -71,6 +73,8 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   constructor(
     readonly config: ServerConfig,
     readonly log: Logger = silentLogger,
+    /** the clock of long-lived timers that tests drive (certificate renewal) */
+    options: { timers?: Timers } = {},
   ) {
     super();
     this.key = deriveCipherKey(config.auth.token);
@@ -78,7 +82,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     this.gate = new PreAuthGate(config.limits);
     this.refusals = new RefusalLog(log);
     this.plugins = new ManagePlugins(config.httpPlugins, config.limits.pluginTimeout * 1000, log.child({ part: 'plugins' }));
-    this.proxies = new ProxyFactory(config, this.key, log, this.plugins);
+    this.proxies = new ProxyFactory(config, this.key, log, this.plugins, options.timers);
     this.natHole = new NatHoleCoordinator({ findProxy: (n) => this.findProxy(n), controlOf: (id) => this.clientTable.get(id) }, log.child({ part: 'xtcp' }));
   }
 
@@ -319,6 +323,11 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   /** The port of the HTTP vhost, 0 when off. */
   get vhostHttpPort(): number {
     return this.proxies.vhostHttpPort;
+  }
+
+  /** The certificates of automatic HTTPS (acme.domains); undefined when off. */
+  get certificates(): CertificateManager | undefined {
+    return this.proxies.autoHttps?.manager;
   }
 
   proxyStarted(control: ControlSession, proxy: ServerProxy, msg: NewProxy): void {

@@ -8,7 +8,15 @@ import type { TrafficCounter } from '../relay/pipe.js';
 import { StreamReader, writeAll } from '../util/stream-reader.js';
 import { BodyFramer, requestBodyKind, responseBodyKind } from '../vhost/body-framer.js';
 import { rewriteRequestHead, rewriteResponseHead } from '../vhost/head-rewrite.js';
-import { gatewayTimeoutResponse, notFoundResponse, proxyAuthRequiredResponse, responseForRequestError, unauthorizedResponse } from '../vhost/pages.js';
+import {
+  acmeChallengeResponse,
+  gatewayTimeoutResponse,
+  httpsRedirectResponse,
+  notFoundResponse,
+  proxyAuthRequiredResponse,
+  responseForRequestError,
+  unauthorizedResponse,
+} from '../vhost/pages.js';
 import {
   isKeepAlive,
   RequestHeadParser,
@@ -42,7 +50,20 @@ export interface VhostHttpOptions {
   requestHeadTimeoutMs?: number;
   /** how long a keep-alive connection may wait silent for its next request (default 60 s) */
   idleTimeoutMs?: number;
+  /** automatic HTTPS (src/acme/): challenge answers and the redirect of names with a certificate */
+  acme?: HttpAcmeHooks;
 }
+
+/** What the HTTP vhost asks of the certificate manager, on plain-HTTP requests only. */
+export interface HttpAcmeHooks {
+  /** the body for an HTTP-01 challenge path of an order under way; checked before any routing */
+  http01Answer(path: string): string | undefined;
+  /** the `https://host[:port]` origin to redirect a request for `host` and `path` to, or undefined to serve it as plain HTTP */
+  httpsOrigin(host: string, path: string): string | undefined;
+}
+
+/** What a connection's requests are marked as (X-Forwarded-Proto): the plain port, or TLS terminated on the HTTPS vhost. */
+export type VhostProto = 'http' | 'https';
 
 const REQUEST_HEAD_TIMEOUT_MS = 60_000;
 const IDLE_TIMEOUT_MS = 60_000;
@@ -68,7 +89,20 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
     super('http', opts.host, opts.port, opts.logger, opts.gate, opts.owners);
   }
 
-  protected async serve(visitor: Socket): Promise<void> {
+  protected serve(visitor: Socket): Promise<void> {
+    return this.serveConnection(visitor, 'http');
+  }
+
+  /**
+   * One decrypted connection from the HTTPS vhost (TLS terminated with a
+   * certificate from src/acme/), routed exactly as a plain one. The HTTPS
+   * listener has admitted and counts the underlying socket.
+   */
+  serveTerminated(visitor: Socket): Promise<void> {
+    return this.serveConnection(visitor, 'https');
+  }
+
+  private async serveConnection(visitor: Socket, proto: VhostProto): Promise<void> {
     const reader = new StreamReader(visitor);
     let backend: Backend | undefined;
     const dropBackend = (): void => {
@@ -84,7 +118,17 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
           await this.endVisitor(visitor);
           return;
         }
+        const acmeAnswer = proto === 'http' ? this.acmeAnswer(head) : undefined;
+        if (acmeAnswer) {
+          await this.answer(visitor, acmeAnswer);
+          return;
+        }
         const route = this.router.lookup(requestHost(head), requestPath(head), requestRouteUser(head));
+        const origin = route && proto === 'http' ? this.opts.acme?.httpsOrigin(requestHost(head), requestPath(head)) : undefined;
+        if (origin) {
+          await this.answer(visitor, httpsRedirectResponse(origin + (head.target.startsWith('/') ? head.target : '/')));
+          return;
+        }
         if (!route) {
           await this.answer(visitor, notFoundResponse(this.opts.custom404Page));
           return;
@@ -109,7 +153,7 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
             return;
           }
         }
-        const keepOpen = await this.exchange(head, reader, visitor, backend);
+        const keepOpen = await this.exchange(head, reader, visitor, backend, proto);
         if (keepOpen === 'tunnel') {
           backend = undefined; // the relay owns the work connection now
           return;
@@ -186,11 +230,11 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
    * open for another request, false when it must close, 'tunnel' when it
    * became a raw relay (Upgrade / CONNECT) that now owns both sockets.
    */
-  private async exchange(head: RequestHead, reader: StreamReader, visitor: Socket, backend: Backend): Promise<boolean | 'tunnel'> {
+  private async exchange(head: RequestHead, reader: StreamReader, visitor: Socket, backend: Backend, proto: VhostProto): Promise<boolean | 'tunnel'> {
     const { route, work } = backend;
     const out = rewriteRequestHead(head, {
       clientIp: visitorAddress(visitor.remoteAddress),
-      proto: 'http',
+      proto,
       hostRewrite: route.hostRewrite,
       setHeaders: route.setHeaders,
     });
@@ -231,6 +275,13 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
     if (!bodySent && !interim.continued && headerTokens(head.headers, 'expect').includes('100-continue')) return false;
     const sent = await requestSent;
     return response && sent && isKeepAlive(head.version, head.headers);
+  }
+
+  /** The answer to an ACME HTTP-01 check of an order under way, before any route is consulted (the name may have none yet). */
+  private acmeAnswer(head: RequestHead): Buffer | undefined {
+    if (!this.opts.acme || head.method !== 'GET') return undefined;
+    const keyAuthorization = this.opts.acme.http01Answer(requestPath(head));
+    return keyAuthorization === undefined ? undefined : acmeChallengeResponse(keyAuthorization);
   }
 
   /** Relays one body as framed; bytes past its end go back to the reader for the next message. */

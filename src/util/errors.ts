@@ -47,7 +47,8 @@ export type BurrowErrorCode =
   | 'BURROW_SSH_COMMAND'
 
   /** an OIDC issuer or token endpoint could not be reached or gave an unusable answer */
-  | 'BURROW_OIDC_FAILED';
+  | 'BURROW_OIDC_FAILED'
+  | 'BURROW_ACME_FAILED';
 
 export class BurrowError extends Error {
   readonly code: BurrowErrorCode;

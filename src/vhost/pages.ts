@@ -97,3 +97,19 @@ export function gatewayTimeoutResponse(): Buffer {
 export function responseForRequestError(code: BurrowErrorCode): Buffer {
   return code === 'BURROW_HTTP_HEAD_TOO_LARGE' ? HEAD_TOO_LARGE : BAD_REQUEST;
 }
+
+/** 200 with an ACME HTTP-01 key authorization: the body is exactly the key authorization (RFC 8555 §8.3). */
+export function acmeChallengeResponse(keyAuthorization: string): Buffer {
+  const body = Buffer.from(keyAuthorization, 'latin1');
+  const head = `HTTP/1.1 200 OK\r\nServer: ${SERVER_HEADER}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+  return Buffer.concat([Buffer.from(head, 'latin1'), body]);
+}
+
+/** 308 to the same request on https (a name with a certificate); 308 keeps the method and body, unlike 301. */
+export function httpsRedirectResponse(location: string): Buffer {
+  const body = Buffer.from(`Moved to ${location}\n`, 'latin1');
+  const head =
+    `HTTP/1.1 308 Permanent Redirect\r\nServer: ${SERVER_HEADER}\r\nLocation: ${location}\r\n` +
+    `Content-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+  return Buffer.concat([Buffer.from(head, 'latin1'), body]);
+}

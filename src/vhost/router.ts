@@ -208,6 +208,11 @@ export class VhostRouter<T> {
     return undefined;
   }
 
+  /** Whether any route (any location, any route user) serves `host`, wildcards and the catch-all included. */
+  serves(host: string): boolean {
+    return candidateDomains(host.toLowerCase()).some((d) => this.domains.has(d));
+  }
+
   private find(key: VhostRouteKey): RouteEntry<T> | undefined {
     return this.domains
       .get(key.domain)

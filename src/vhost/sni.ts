@@ -15,6 +15,8 @@ import { checkLimit } from './head-scanner.js';
 export interface ClientHelloInfo {
   /** The host_name entry, lower-cased, one trailing dot removed; undefined when the client sent none. */
   serverName: string | undefined;
+  /** The protocols of the ALPN extension, in the client's order; empty without one. */
+  alpnProtocols: string[];
 }
 
 export interface ClientHelloReaderOptions {
@@ -28,6 +30,7 @@ const CONTENT_HANDSHAKE = 0x16;
 const HANDSHAKE_CLIENT_HELLO = 0x01;
 const MAX_RECORD_FRAGMENT = 16_384;
 const EXTENSION_SERVER_NAME = 0x0000;
+const EXTENSION_ALPN = 0x0010;
 const NAME_TYPE_HOST = 0x00;
 const DEFAULT_MAX_HELLO_BYTES = 16_384;
 /** Records may be tiny; allow header overhead for a generous number of them. */
@@ -122,7 +125,7 @@ export class ClientHelloReader {
     const length = hs.readUIntBE(1, 3);
     if (length + HANDSHAKE_HEADER > this.maxHelloBytes) throw bad(`ClientHello of ${length} bytes exceeds the ${this.maxHelloBytes}-byte limit`);
     if (this.handshakeBytes < HANDSHAKE_HEADER + length) return;
-    this.result = { serverName: parseClientHelloBody(hs.subarray(HANDSHAKE_HEADER, HANDSHAKE_HEADER + length)) };
+    this.result = parseClientHelloBody(hs.subarray(HANDSHAKE_HEADER, HANDSHAKE_HEADER + length));
   }
 }
 
@@ -164,7 +167,7 @@ class Cursor {
   }
 }
 
-function parseClientHelloBody(body: Buffer): string | undefined {
+function parseClientHelloBody(body: Buffer): ClientHelloInfo {
   const c = new Cursor(body);
   c.skip(2, 'client version');
   c.skip(32, 'random');
@@ -177,20 +180,40 @@ function parseClientHelloBody(body: Buffer): string | undefined {
   const compressionLength = c.u8('compression methods');
   if (compressionLength < 1) throw bad('no compression methods');
   c.skip(compressionLength, 'compression methods');
-  if (c.remaining === 0) return undefined;
+  if (c.remaining === 0) return { serverName: undefined, alpnProtocols: [] };
   const extensions = c.sub(c.u16('extensions length'), 'extensions');
   if (c.remaining !== 0) throw bad('bytes after the extensions');
   let serverName: string | undefined;
   let sawServerName = false;
+  let alpnProtocols: string[] | undefined;
   while (extensions.remaining > 0) {
     const type = extensions.u16('extension type');
     const data = extensions.sub(extensions.u16('extension length'), 'extension');
+    if (type === EXTENSION_ALPN) {
+      if (alpnProtocols) throw bad('two ALPN extensions');
+      alpnProtocols = parseAlpn(data);
+      continue;
+    }
     if (type !== EXTENSION_SERVER_NAME) continue;
     if (sawServerName) throw bad('two server_name extensions');
     sawServerName = true;
     serverName = parseServerName(data);
   }
-  return serverName;
+  return { serverName, alpnProtocols: alpnProtocols ?? [] };
+}
+
+/** The ALPN protocol names (RFC 7301): read to tell an ACME TLS-ALPN-01 check (`acme-tls/1`) from a visitor. */
+function parseAlpn(data: Cursor): string[] {
+  const list = data.sub(data.u16('ALPN list'), 'ALPN list');
+  if (data.remaining !== 0) throw bad('bytes after the ALPN list');
+  const names: string[] = [];
+  while (list.remaining > 0) {
+    const name = list.sub(list.u8('ALPN protocol length'), 'ALPN protocol');
+    const bytes: number[] = [];
+    while (name.remaining > 0) bytes.push(name.u8('ALPN protocol'));
+    names.push(Buffer.from(bytes).toString('latin1'));
+  }
+  return names;
 }
 
 function parseServerName(data: Cursor): string | undefined {

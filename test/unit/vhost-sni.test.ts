@@ -91,8 +91,8 @@ test('SNI from a real Node ClientHello, in one piece, byte by byte, and in rando
   const { bytes, info } = await captureClientHello({ servername: 'a.example.com' });
   assert.equal(info.serverName, 'a.example.com');
   assert.equal(bytes[0], 0x16);
-  assert.deepEqual(pushAll([bytes]), { serverName: 'a.example.com' });
-  assert.deepEqual(pushAll([...bytes].map((b) => Buffer.from([b]))), { serverName: 'a.example.com' });
+  assert.deepEqual(pushAll([bytes]), { serverName: 'a.example.com', alpnProtocols: [] });
+  assert.deepEqual(pushAll([...bytes].map((b) => Buffer.from([b]))), { serverName: 'a.example.com', alpnProtocols: [] });
   const rand = prng(11);
   for (let round = 0; round < 100; round += 1) {
     const pieces: Buffer[] = [];
@@ -101,7 +101,7 @@ test('SNI from a real Node ClientHello, in one piece, byte by byte, and in rando
       pieces.push(bytes.subarray(i, i + n));
       i += n;
     }
-    assert.deepEqual(pushAll(pieces), { serverName: 'a.example.com' }, `round ${round}`);
+    assert.deepEqual(pushAll(pieces), { serverName: 'a.example.com', alpnProtocols: [] }, `round ${round}`);
   }
 });
 
@@ -109,14 +109,18 @@ test('a ClientHello spanning several TLS records gives the same name', async () 
   const { bytes } = await captureClientHello({ servername: 'Multi.Record.Example.COM' });
   for (const size of [1, 7, 100, 512]) {
     const split = reframe(bytes, size);
-    assert.deepEqual(pushAll([split]), { serverName: 'multi.record.example.com' }, `fragments of ${size}`);
-    assert.deepEqual(pushAll([...split].map((b) => Buffer.from([b]))), { serverName: 'multi.record.example.com' }, `fragments of ${size}, byte by byte`);
+    assert.deepEqual(pushAll([split]), { serverName: 'multi.record.example.com', alpnProtocols: [] }, `fragments of ${size}`);
+    assert.deepEqual(
+      pushAll([...split].map((b) => Buffer.from([b]))),
+      { serverName: 'multi.record.example.com', alpnProtocols: [] },
+      `fragments of ${size}, byte by byte`,
+    );
   }
 });
 
 test('a client connecting by IP sends no SNI: the result says so', async () => {
   const { info } = await captureClientHello({});
-  assert.deepEqual(info, { serverName: undefined });
+  assert.deepEqual(info, { serverName: undefined, alpnProtocols: [] });
 });
 
 test('peeked bytes, forwarded untouched, complete a real TLS handshake with the backend', async () => {
@@ -159,9 +163,9 @@ test('peeked bytes, forwarded untouched, complete a real TLS handshake with the 
 });
 
 test('synthetic hellos: no extensions, other extensions only, trailing dot, upper case', () => {
-  assert.deepEqual(pushAll([syntheticHello(undefined)]), { serverName: undefined });
-  assert.deepEqual(pushAll([syntheticHello(Buffer.concat([u16(0x000a), u16(2), Buffer.from([0, 0])]))]), { serverName: undefined });
-  assert.deepEqual(pushAll([syntheticHello(sniExtension('WWW.Example.com.'))]), { serverName: 'www.example.com' });
+  assert.deepEqual(pushAll([syntheticHello(undefined)]), { serverName: undefined, alpnProtocols: [] });
+  assert.deepEqual(pushAll([syntheticHello(Buffer.concat([u16(0x000a), u16(2), Buffer.from([0, 0])]))]), { serverName: undefined, alpnProtocols: [] });
+  assert.deepEqual(pushAll([syntheticHello(sniExtension('WWW.Example.com.'))]), { serverName: 'www.example.com', alpnProtocols: [] });
 });
 
 test('malformed or oversized ClientHellos raise BURROW_TLS_BAD_CLIENT_HELLO', () => {
@@ -201,4 +205,16 @@ test('malformed or oversized ClientHellos raise BURROW_TLS_BAD_CLIENT_HELLO', ()
     },
     (err: unknown) => isBurrowError(err, 'BURROW_TLS_BAD_CLIENT_HELLO') && /within \d+ bytes/.test(err.message),
   );
+});
+
+test('ALPN protocols are read beside the name (a TLS-ALPN-01 check offers acme-tls/1), and a malformed list is refused', () => {
+  const names = ['acme-tls/1', 'h2'].map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p, 'latin1')]));
+  const list = Buffer.concat(names);
+  const alpn = Buffer.concat([u16(0x10), u16(list.length + 2), u16(list.length), list]);
+  const hello = syntheticHello(Buffer.concat([sniExtension('shop.test'), alpn]));
+  assert.deepEqual(new ClientHelloReader().push(hello), { serverName: 'shop.test', alpnProtocols: ['acme-tls/1', 'h2'] });
+  const truncated = Buffer.concat([u16(0x10), u16(3), u16(5), Buffer.from([4])]);
+  assert.throws(() => new ClientHelloReader().push(syntheticHello(truncated)), { code: 'BURROW_TLS_BAD_CLIENT_HELLO' });
+  const twice = syntheticHello(Buffer.concat([alpn, alpn]));
+  assert.throws(() => new ClientHelloReader().push(twice), { code: 'BURROW_TLS_BAD_CLIENT_HELLO' });
 });

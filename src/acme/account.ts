@@ -1,0 +1,44 @@
+import { Agent } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import * as acme from 'acme-client';
+import type { Logger } from '../util/logger.js';
+import type { AcmeStorage } from './storage.js';
+
+export interface AcmeAccountOptions {
+  directoryUrl: string;
+  /** the contact; empty = none */
+  email: string;
+  /** a CA file trusted, besides the system's, for the directory's own HTTPS */
+  trustedCaFile: string;
+}
+
+/**
+ * How often acme-client polls an authorization or order: from half a second,
+ * doubling to 10 s, 12 times (about a minute and a half in all). Its default
+ * (5 s first) adds seconds to every certificate a CA validates at once.
+ */
+const POLL = { backoffMin: 500, backoffMax: 10_000, backoffAttempts: 12 };
+
+/**
+ * The ACME client of the configured directory, with the account key from
+ * storage (made and saved on first use) and the account registered (or
+ * found again: a CA answers an existing key with its account). acme-client
+ * signs every request; burrow never builds a JWS itself.
+ */
+export async function openAcmeAccount(storage: AcmeStorage, opts: AcmeAccountOptions, log: Logger): Promise<acme.Client> {
+  if (opts.trustedCaFile !== '') {
+    // acme-client talks through one axios instance of its own: its agent is the only place to add a CA.
+    // `ca` replaces the system roots, so they are given back beside the extra one.
+    acme.axios.defaults.httpsAgent = new Agent({ ca: [...rootCertificates, readFileSync(opts.trustedCaFile, 'utf8')], keepAlive: true });
+  }
+  let accountKey = storage.accountKey(opts.directoryUrl);
+  if (accountKey === undefined) {
+    accountKey = (await acme.crypto.createPrivateEcdsaKey('P-256')).toString('utf8');
+    storage.saveAccountKey(opts.directoryUrl, accountKey);
+    log.info('acme account key created', { directory: opts.directoryUrl });
+  }
+  const client = new acme.Client({ directoryUrl: opts.directoryUrl, accountKey, ...POLL });
+  await client.createAccount({ termsOfServiceAgreed: true, ...(opts.email !== '' ? { contact: [`mailto:${opts.email}`] } : {}) });
+  return client;
+}

@@ -1,0 +1,61 @@
+import type { Socket } from 'node:net';
+import { CertificateManager } from '../acme/certificate-manager.js';
+import { ChallengeResponders, HTTP01_PREFIX } from '../acme/challenges.js';
+import type { ChallengeType } from '../acme/order.js';
+import type { ServerConfig } from '../config/types.js';
+import type { Logger } from '../util/logger.js';
+import type { Timers } from '../util/timers.js';
+import type { VhostRouter } from '../vhost/router.js';
+import type { HttpAcmeHooks } from './vhost-http.js';
+import type { TlsTermination } from './vhost-https.js';
+
+/** What the vhosts of one server need to serve HTTPS with certificates from an ACME CA. */
+export interface AutoHttps {
+  readonly manager: CertificateManager;
+  /** for the HTTP vhost: challenge answers, and the redirect of names with a certificate */
+  readonly httpHooks: HttpAcmeHooks;
+  /** for the HTTPS vhost: where it terminates TLS and with what */
+  termination(serveDecrypted: (tls: Socket) => Promise<void>): TlsTermination;
+}
+
+/**
+ * Wires src/acme/ to the vhosts of a server whose config lists acme.domains
+ * (undefined otherwise): the challenge types the open ports can answer, a
+ * name counted as served while the HTTP vhost routes it, and the https
+ * origin a redirect points to.
+ */
+export function createAutoHttps(config: ServerConfig, httpRouter: () => VhostRouter<unknown> | undefined, log: Logger, timers?: Timers): AutoHttps | undefined {
+  const a = config.acme;
+  if (a.domains.length === 0) return undefined;
+  const responders = new ChallengeResponders();
+  const usable = (t: string): t is ChallengeType => (t === 'http-01' ? config.vhostHTTPPort > 0 : t === 'tls-alpn-01' && config.vhostHTTPSPort > 0);
+  const routed = (name: string): boolean => httpRouter()?.serves(name) ?? false;
+  const manager = new CertificateManager({
+    directoryUrl: a.directory,
+    email: a.email,
+    trustedCaFile: a.trustedCaFile,
+    storage: a.storage,
+    domains: a.domains,
+    challenges: a.challenges.filter(usable),
+    renewBeforeDays: a.renewBeforeDays,
+    responders,
+    isRouted: routed,
+    log,
+    ...(timers ? { timers } : {}),
+  });
+  const httpsPort = config.vhostHTTPSPort;
+  const origin = (host: string): string => `https://${host}${httpsPort === 443 ? '' : `:${httpsPort}`}`;
+  return {
+    manager,
+    httpHooks: {
+      http01Answer: (path) => responders.http01Answer(path),
+      // Challenge paths stay on plain HTTP: another server's (or a later) check may ask for them.
+      httpsOrigin: (host, path) => (a.redirectHTTP && !path.startsWith(HTTP01_PREFIX) && manager.contextFor(host) ? origin(host) : undefined),
+    },
+    termination: (serveDecrypted) => ({
+      challengeContext: (name) => responders.tlsAlpnContext(name),
+      certificateFor: (name) => (routed(name) ? manager.contextFor(name) : undefined),
+      serve: serveDecrypted,
+    }),
+  };
+}
