@@ -67,6 +67,16 @@ export const SERVER_COMMON_KEYS: KeyTable = {
   ...QUIC,
   udp_packet_size: 'udpPacketSize',
   nat_hole_analysis_data_reserve_hours: 'natholeAnalysisDataReserveHours',
+  // burrow's automatic HTTPS, for those who keep a legacy frps.ini
+  acme_email: 'acme.email',
+  acme_directory: 'acme.directory',
+  acme_storage: 'acme.storage',
+  acme_domains: 'acme.domains',
+  acme_challenges: 'acme.challenges',
+  acme_redirect_http: 'acme.redirectHTTP',
+  acme_renew_before_days: 'acme.renewBeforeDays',
+  acme_trusted_ca_file: 'acme.trustedCaFile',
+  acme_dns01_hook: 'acme.dns01Hook',
 };
 
 /** Read by code: dashboard TLS and pprof travel together, scopes become a list. */

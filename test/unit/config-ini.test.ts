@@ -213,6 +213,25 @@ describe('INI → TOML shape', () => {
     });
   });
 
+  test("frps.ini: burrow's automatic HTTPS keys (acme_*) land on the acme table, lists split as frp's", () => {
+    const text =
+      '[common]\nvhost_https_port = 443\nacme_email = ops@example.com\nacme_domains = *.example.com,nas.example.org\n' +
+      'acme_storage = ./certs\nacme_challenges = tls-alpn-01\nacme_redirect_http = false\nacme_renew_before_days = 20\n';
+    const m = mapServerIni({ file: parseIni(text), label: '' });
+    assert.deepEqual([m.problems, m.warnings], [[], []]);
+    assert.deepEqual(m.raw, {
+      vhostHTTPSPort: 443,
+      acme: {
+        email: 'ops@example.com',
+        domains: ['*.example.com', 'nas.example.org'],
+        storage: './certs',
+        challenges: ['tls-alpn-01'],
+        redirectHTTP: false,
+        renewBeforeDays: 20,
+      },
+    });
+  });
+
   test('frps.ini: dashboard TLS only with dashboard_tls_mode, 0.0.0.0 dashboard default, [plugin.NAME] sections', () => {
     const text =
       '[common]\nbind_port = 7000\ndashboard_port = 7500\ndashboard_tls_cert_file = a.crt\nauthenticate_new_work_conns = true\n' +
