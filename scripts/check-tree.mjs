@@ -25,6 +25,7 @@ const LAYERS = {
   plugin: 3, // frpc's client plugins: what a proxy's client half hands a connection to
   inspect: 3,
   proxy: 4,
+  cluster: 4, // several servers sharing ownership in Redis: below server/, which it serves through narrow interfaces
   server: 5,
   client: 5,
   admin: 6,

@@ -79,6 +79,7 @@ export function checkServer(cfg: ServerConfig, sinks: CheckSinks, allowUnsafe: r
     sinks.error(`webServer.tls.${tls.certFile === '' ? 'certFile' : 'keyFile'}`, 'required when webServer.tls is set');
   }
   checkCertPair(cfg.transport.tls, sinks);
+  checkCluster(cfg.cluster, sinks);
   const seen = new Set<string>();
   cfg.httpPlugins.forEach((p, i) => {
     if (seen.has(p.name)) sinks.error(`httpPlugins[${i}].name`, `duplicate plugin name "${p.name}"`);
@@ -177,4 +178,12 @@ function checkVisitor(v: VisitorConfig, at: string, { error }: CheckSinks): void
     error(`${at}.bindPort`, 'required: the local port to listen on (negative = no listener)');
   }
   if (v.type === 'sudp' && v.bindPort < 0) error(`${at}.bindPort`, 'a sudp visitor needs a listener (frp does not support a negative port here)');
+}
+
+/** The cluster keys only matter with `cluster.redis`; then the secret is required and the URL must be Redis's. */
+function checkCluster(c: ServerConfig['cluster'], sinks: CheckSinks): void {
+  if (c.redis === '') return;
+  if (!/^rediss?:\/\//.test(c.redis) || !URL.canParse(c.redis)) sinks.error('cluster.redis', 'must be a redis:// or rediss:// URL');
+  // The secret lets a peer open user connections through this node's link: a short one is guessable offline.
+  if (c.secret.length < 16) sinks.error('cluster.secret', c.secret === '' ? 'required when cluster.redis is set' : 'must be at least 16 characters');
 }

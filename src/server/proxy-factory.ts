@@ -22,6 +22,8 @@ import { VhostHttpServer } from './vhost-http.js';
 import { VhostHttpsServer } from './vhost-https.js';
 import { VhostTcpmuxServer } from './vhost-tcpmux.js';
 import { sharedVhosts } from './port-sharing.js';
+import type { ClusterNode, VhostKind } from '../cluster/node.js';
+import type { RemoteDomains } from './vhost-server.js';
 
 /**
  * Builds the public half of each proxy type from its NewProxy (through the
@@ -41,6 +43,8 @@ export class ProxyFactory implements ServerProxyContext {
     private readonly key: Buffer,
     private readonly log: Logger,
     private readonly plugins: ManagePlugins,
+    /** the cluster this server belongs to: ports are claimed there before they open, vhosts relay domains held elsewhere */
+    private readonly cluster?: ClusterNode,
   ) {}
 
   /** Opens the vhost ports the config asks for (frp: 0 = off); one equal to bindPort takes its visitors from there instead. */
@@ -60,6 +64,7 @@ export class ProxyFactory implements ServerProxyContext {
         logger: this.log.child({ vhost: 'http' }),
         gate,
         owners,
+        remote: this.remote('http'),
         requestHeadTimeoutMs: headerTimeoutMs,
         idleTimeoutMs,
       });
@@ -74,6 +79,7 @@ export class ProxyFactory implements ServerProxyContext {
         logger: this.log.child({ vhost: 'https' }),
         gate,
         owners,
+        remote: this.remote('https'),
         helloTimeoutMs: headerTimeoutMs,
         lingerMs: idleTimeoutMs,
       });
@@ -89,6 +95,7 @@ export class ProxyFactory implements ServerProxyContext {
         logger: this.log.child({ vhost: 'tcpmux' }),
         gate,
         owners,
+        remote: this.remote('tcpmux'),
         connectTimeoutMs: headerTimeoutMs,
         lingerMs: idleTimeoutMs,
       });
@@ -101,6 +108,19 @@ export class ProxyFactory implements ServerProxyContext {
     await this.vhostHttp?.close();
     await this.vhostHttps?.close();
     await this.vhostTcpmux?.close();
+  }
+
+  /** A user connection another node of the cluster relayed here for vhost `kind`; false when that vhost is off. */
+  acceptLinked(kind: VhostKind, socket: Socket): boolean {
+    const vhost = kind === 'http' ? this.vhostHttp : kind === 'https' ? this.vhostHttps : this.vhostTcpmux;
+    vhost?.accept(socket);
+    return vhost !== undefined;
+  }
+
+  /** Where a vhost sends a visitor for a domain no proxy here serves: the node holding it, if any. */
+  private remote(kind: VhostKind): RemoteDomains | undefined {
+    const cluster = this.cluster;
+    return cluster ? (domain, visitor) => cluster.remoteDomain(kind, domain, visitor) : undefined;
   }
 
   /** A visitor of a vhost that shares the bind port, handed over by its demultiplexer. */
@@ -150,7 +170,8 @@ export class ProxyFactory implements ServerProxyContext {
   }
 
   listenProxyPort(name: string, port: number): Promise<Server> {
-    return listenProxyPort(name, this.config.proxyBindAddr, port, this.config.allowPorts);
+    const open = (p: number): Promise<Server> => listenProxyPort(name, this.config.proxyBindAddr, p, this.config.allowPorts);
+    return this.cluster ? this.cluster.listenTcp(name, port, open) : open(port);
   }
 
   bindProxyUdpPort(name: string, port: number): Promise<UdpSocket> {

@@ -26,6 +26,8 @@ import { serveVisitorConn, type VisitorLookup } from './visitor-conn.js';
 import { ProxyFactory } from './proxy-factory.js';
 import { checkStartPolicy } from './start-policy.js';
 import { bindPortShare } from './port-sharing.js';
+import { ClusterNode } from '../cluster/node.js';
+import { claimInCluster } from './cluster-claims.js';
 
 /** frp: the first message of every new logical connection must arrive within 10 s. */
 const FIRST_MESSAGE_TIMEOUT_MS = 10_000;
@@ -62,6 +64,10 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   private readonly natHole: NatHoleCoordinator;
   /** frps server plugins (`[[httpPlugins]]`), asked in the login, control, work-connection and proxy paths */
   readonly plugins: ManagePlugins;
+  /** this server's membership of a cluster (`cluster.redis`); undefined for a single server, which never touches Redis */
+  readonly cluster: ClusterNode | undefined;
+  /** releases of what each proxy claimed in the cluster (name, domains) */
+  private readonly clusterClaims = new Map<string, () => void>();
 
   constructor(
     readonly config: ServerConfig,
@@ -72,7 +78,9 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     this.gate = new PreAuthGate(config.limits);
     this.refusals = new RefusalLog(log);
     this.plugins = new ManagePlugins(config.httpPlugins, config.limits.pluginTimeout * 1000, log.child({ part: 'plugins' }));
-    this.proxies = new ProxyFactory(config, this.key, log, this.plugins);
+    const c = config.cluster;
+    this.cluster = c.redis ? new ClusterNode(c, config.bindAddr, config.proxyBindAddr, config.bindPort, log.child({ part: 'cluster' })) : undefined;
+    this.proxies = new ProxyFactory(config, this.key, log, this.plugins, this.cluster);
     this.natHole = new NatHoleCoordinator({ findProxy: (n) => this.findProxy(n), controlOf: (id) => this.clientTable.get(id) }, log.child({ part: 'xtcp' }));
   }
 
@@ -137,6 +145,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     );
     try {
       await this.proxies.openVhosts();
+      await this.cluster?.start({ acceptVhost: (kind, socket) => this.proxies.acceptLinked(kind, socket) });
     } catch (err) {
       // Nothing half-started: the ports already open are closed again.
       this.state = ServerState.Stopped;
@@ -158,6 +167,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
 
   private async closeListeners(): Promise<void> {
     await this.listener?.close();
+    await this.cluster?.stop();
     await this.proxies.close();
   }
 
@@ -288,10 +298,17 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     if (full) throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": this client already has ${MAX_PROXIES_PER_CLIENT} proxies`);
     // Reserve the name while the listener opens so a concurrent duplicate is refused too.
     this.proxyOwners.set(name, control);
+    let releaseClaims: (() => void) | undefined;
     try {
+      if (this.cluster) {
+        releaseClaims = await claimInCluster(this.cluster, control, name, type, msg, this.config.subDomainHost);
+        this.clusterClaims.set(name, releaseClaims);
+      }
       return await this.proxies.build(control, name, type, msg);
     } catch (err) {
       this.proxyOwners.delete(name);
+      if (releaseClaims && this.clusterClaims.get(name) === releaseClaims) this.clusterClaims.delete(name);
+      releaseClaims?.();
       throw err;
     }
   }
@@ -316,7 +333,11 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   }
 
   releaseProxy(control: ControlSession, proxy: ServerProxy): void {
-    if (this.proxyOwners.get(proxy.name) === control) this.proxyOwners.delete(proxy.name);
+    if (this.proxyOwners.get(proxy.name) === control) {
+      this.proxyOwners.delete(proxy.name);
+      this.clusterClaims.get(proxy.name)?.();
+      this.clusterClaims.delete(proxy.name);
+    }
     this.emit('proxyClosed', control, proxy);
   }
 

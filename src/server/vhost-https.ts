@@ -5,7 +5,7 @@ import { ClientHelloReader } from '../vhost/sni.js';
 import type { DomainOwners } from '../vhost/domain-owners.js';
 import type { ConnectionRoute } from '../vhost/routes.js';
 import type { VhostConnectionGate } from './vhost-gate.js';
-import { endVisitor, relayWholeConnection, VhostServer } from './vhost-server.js';
+import { endVisitor, relayElsewhere, relayWholeConnection, VhostServer, type RemoteDomains } from './vhost-server.js';
 
 export interface VhostHttpsOptions {
   host: string;
@@ -14,6 +14,8 @@ export interface VhostHttpsOptions {
   gate: VhostConnectionGate;
   /** the domain owners shared by the vhost kinds */
   owners?: DomainOwners;
+  /** the cluster's other nodes, for domains no proxy here serves */
+  remote?: RemoteDomains;
   /** the whole ClientHello must arrive this long after the accept (frp: 30 s; here limits.vhostHeaderTimeout) */
   helloTimeoutMs: number;
   /** how long a visitor we have ended may keep its side open (limits.vhostIdleTimeout) */
@@ -49,6 +51,8 @@ export class VhostHttpsServer extends VhostServer<ConnectionRoute> {
       }
     }
     const route = serverName ? this.router.lookup(serverName, '', '') : undefined;
+    const elsewhere = route || !serverName ? undefined : this.opts.remote?.(serverName, visitor);
+    if (elsewhere) return relayElsewhere(reader, elsewhere, hello.buffered());
     if (!route) {
       this.opts.logger.debug('https connection refused: no proxy for this name', { remote: visitor.remoteAddress, sni: serverName ?? '(none)' });
       visitor.destroy();
