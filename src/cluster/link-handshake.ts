@@ -72,13 +72,17 @@ function readFrame(socket: Socket): Promise<unknown> {
       buf = Buffer.concat([buf, chunk]);
       if (buf.length < 2) return;
       const len = buf.readUInt16BE(0);
-      if (len > MAX_FRAME) return done(new BurrowError('BURROW_CLUSTER_LINK', `link handshake frame of ${len} bytes (at most ${MAX_FRAME})`));
+      if (len > MAX_FRAME) {
+        done(new BurrowError('BURROW_CLUSTER_LINK', `link handshake frame of ${len} bytes (at most ${MAX_FRAME})`));
+        return;
+      }
       if (buf.length < 2 + len) return;
       let value: unknown;
       try {
         value = JSON.parse(buf.subarray(2, 2 + len).toString());
       } catch {
-        return done(new BurrowError('BURROW_CLUSTER_LINK', 'link handshake frame is not JSON'));
+        done(new BurrowError('BURROW_CLUSTER_LINK', 'link handshake frame is not JSON'));
+        return;
       }
       const rest = buf.subarray(2 + len);
       done(undefined, value);
@@ -102,8 +106,7 @@ export async function answerLink(socket: Socket, secret: string, accept: (h: Lin
       const raw = await readFrame(socket);
       const h = raw as Partial<LinkHello> | null;
       if (
-        !h ||
-        h.v !== 1 ||
+        h?.v !== 1 ||
         typeof h.node !== 'string' ||
         typeof h.target !== 'string' ||
         typeof h.src !== 'string' ||
@@ -144,7 +147,7 @@ export async function dialLink(addr: string, secret: string, hello: Omit<LinkHel
         const body = { v: 1 as const, ...hello, ts: Date.now(), nonce: randomBytes(16).toString('hex') };
         socket.write(frame({ ...body, mac: sign(secret, helloText(body)) }));
         const answer = (await readFrame(socket)) as { ok?: unknown; mac?: unknown; error?: unknown } | null;
-        if (!answer || answer.ok !== true) throw new BurrowError('BURROW_CLUSTER_LINK', `node at ${addr} refused: ${String(answer?.error ?? 'no answer')}`);
+        if (answer?.ok !== true) throw new BurrowError('BURROW_CLUSTER_LINK', `node at ${addr} refused: ${String(answer?.error ?? 'no answer')}`);
         if (typeof answer.mac !== 'string' || !sameHex(answer.mac, sign(secret, `ok\n${body.nonce}`))) {
           throw new BurrowError('BURROW_CLUSTER_LINK', `node at ${addr} does not know the cluster secret`);
         }

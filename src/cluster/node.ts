@@ -87,6 +87,11 @@ export class ClusterNode {
     return this.redis.state;
   }
 
+  /** tcp ports held by other nodes that this node answers too */
+  get mirroredPorts(): number[] {
+    return this.mirrors.ports;
+  }
+
   /** The address other nodes dial for this node's link. */
   get link(): string {
     return this.linkAddr;

@@ -1,0 +1,217 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer as createHttpServer, request } from 'node:http';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import type { BurrowServer } from '../../src/server/server.js';
+import { redisSkip, startRedis, type RedisProcess } from '../helpers/redis.js';
+import { freePort, patternBytes, tcpProxy, tunnelKit, waitFor, whenDone } from '../helpers/tunnel.js';
+
+/**
+ * Issue 22: several servers on one Redis. Each node has its own loopback
+ * address (127.0.0.2, 127.0.0.3: Linux routes all of 127/8 to lo) and the
+ * same public port numbers, as nodes behind one DNS name would.
+ */
+
+const SECRET = 'cluster-secret-for-tests';
+const A = '127.0.0.2';
+const B = '127.0.0.3';
+
+interface Ports {
+  tcp: number;
+  http: number;
+}
+
+async function node(kit: ReturnType<typeof tunnelKit>, redis: RedisProcess, name: string, host: string, ports: Ports): Promise<BurrowServer> {
+  return kit.startServer({
+    bindAddr: host,
+    bindPort: 0,
+    proxyBindAddr: host,
+    vhostHTTPPort: ports.http,
+    // The shortest lease keeps the failure cases quick; heartbeats go every second.
+    cluster: { redis: redis.url, nodeName: name, secret: SECRET, linkPort: 0, leaseSeconds: 3 },
+  });
+}
+
+/** Bytes sent to host:port come back (the echo service behind the tunnel). */
+async function echoAt(host: string, port: number, data: Buffer): Promise<Buffer> {
+  const socket = connect({ host, port });
+  const chunks: Buffer[] = [];
+  let got = 0;
+  socket.on('data', (c: Buffer) => {
+    chunks.push(c);
+    got += c.length;
+    if (got >= data.length) socket.end();
+  });
+  socket.write(data);
+  await once(socket, 'close');
+  return Buffer.concat(chunks);
+}
+
+/** GET / with `hostHeader` on host:port: the status and body. */
+function httpAt(host: string, port: number, hostHeader: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host, port, path: '/', agent: false, headers: { host: hostHeader } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function startWeb(t: TestContext, text: string): Promise<number> {
+  const web = createHttpServer((req, res) => res.end(`${text} ${req.headers.host ?? ''}`));
+  web.listen(0, '127.0.0.1');
+  await once(web, 'listening');
+  whenDone(t, () => new Promise((r) => web.close(r)));
+  return (web.address() as AddressInfo).port;
+}
+
+async function setup(t: TestContext): Promise<{ kit: ReturnType<typeof tunnelKit>; redis: RedisProcess; ports: Ports; echo: number; web: number }> {
+  const kit = tunnelKit(t);
+  const redis = await startRedis();
+  whenDone(t, () => redis.kill());
+  const echo = (await kit.startEcho()).port;
+  const web = await startWeb(t, 'hello from');
+  return { kit, redis, ports: { tcp: await freePort(), http: await freePort() }, echo, web };
+}
+
+const webProxy = (name: string, web: number, domain: string) => ({
+  name,
+  type: 'http' as const,
+  localIP: '127.0.0.1',
+  localPort: web,
+  customDomains: [domain],
+});
+
+test('a tunnel held by node A answers on node B, and nobody through B can take its name, port or domain', { skip: redisSkip }, async (t) => {
+  const { kit, redis, ports, echo, web } = await setup(t);
+  const a = await node(kit, redis, 'a', A, ports);
+  const b = await node(kit, redis, 'b', B, ports);
+  const client = kit.makeClient(a.port, {
+    proxies: [tcpProxy('ssh', echo, { remotePort: ports.tcp }), webProxy('web', web, 'app.example.com')],
+    extra: { serverAddr: A },
+  });
+  await client.start();
+  await client.waitForProxy('ssh');
+  await client.waitForProxy('web');
+
+  const data = patternBytes(50_000, 3);
+  assert.ok((await echoAt(A, ports.tcp, data)).equals(data), 'the owner serves its port');
+  await waitFor(() => b.cluster!.mirroredPorts.includes(ports.tcp), 'node B to answer the port held by A');
+  assert.ok((await echoAt(B, ports.tcp, data)).equals(data), 'node B relays the port to A');
+  await waitFor(() => b.cluster!.routes.findDomain('http', 'app.example.com') !== undefined, 'node B to see the domain held by A');
+  assert.deepEqual(await httpAt(B, ports.http, 'app.example.com'), { status: 200, body: 'hello from app.example.com' });
+  assert.deepEqual(await httpAt(A, ports.http, 'app.example.com'), { status: 200, body: 'hello from app.example.com' });
+  assert.equal((await httpAt(B, ports.http, 'nobody.example.com')).status, 404, 'a domain nobody holds is still 404');
+
+  const rival = kit.makeClient(b.port, {
+    proxies: [tcpProxy('ssh', echo), tcpProxy('ssh-b', echo, { remotePort: ports.tcp }), webProxy('web-b', web, 'app.example.com')],
+    extra: { serverAddr: B },
+    client: { proxyRetry: { firstMs: 60_000, maxMs: 60_000 } },
+  });
+  await rival.start();
+  const refused = (name: string) => waitFor(() => rival.status(name)?.phase === 'start error', `${name} to be refused`);
+  await Promise.all([refused('ssh'), refused('ssh-b'), refused('web-b')]);
+  assert.match(rival.status('ssh')!.err, /proxy "ssh" already exists/);
+  assert.match(rival.status('ssh-b')!.err, new RegExp(`proxy "ssh-b": remote port ${ports.tcp} is already in use`));
+  assert.match(rival.status('web-b')!.err, /domain \[app\.example\.com\] is already used by proxy \[web\]/);
+  assert.ok((await echoAt(B, ports.tcp, data)).equals(data), 'the refusals changed nothing');
+});
+
+/** A TCP front door in the test (a load balancer's job): each connection goes to the first node that accepts it. */
+async function frontDoor(t: TestContext, targets: Array<() => { host: string; port: number }>): Promise<number> {
+  const door = createServer((inbound: Socket) => {
+    inbound.on('error', () => {});
+    const tryNext = (i: number): void => {
+      if (i >= targets.length) return void inbound.destroy();
+      const out = connect(targets[i]!());
+      out.once('error', () => tryNext(i + 1));
+      out.once('connect', () => {
+        out.on('error', () => inbound.destroy());
+        inbound.pipe(out).pipe(inbound);
+        inbound.on('close', () => out.destroy());
+        out.on('close', () => inbound.destroy());
+      });
+    };
+    tryNext(0);
+  });
+  door.listen(0, '127.0.0.1');
+  await once(door, 'listening');
+  whenDone(t, () => new Promise((r) => door.close(r)));
+  return (door.address() as AddressInfo).port;
+}
+
+test('when node A dies its leases run out, and its client comes back through B with the same port and domain', { skip: redisSkip }, async (t) => {
+  const { kit, redis, ports, echo, web } = await setup(t);
+  const a = await node(kit, redis, 'a', A, ports);
+  const b = await node(kit, redis, 'b', B, ports);
+  const aPort = a.port;
+  const door = await frontDoor(t, [() => ({ host: A, port: aPort }), () => ({ host: B, port: b.port })]);
+  const client = kit.makeClient(door, {
+    proxies: [tcpProxy('ssh', echo, { remotePort: ports.tcp }), webProxy('web', web, 'app.example.com')],
+    loginFailExit: false,
+    client: { proxyRetry: { firstMs: 300, maxMs: 300 } },
+  });
+  // A second client, on A alone: it cannot come back, so its port must leave the cluster with A's lease.
+  const orphanPort = await freePort();
+  const orphan = kit.makeClient(aPort, { proxies: [tcpProxy('orphan', echo, { remotePort: orphanPort })], extra: { serverAddr: A }, loginFailExit: false });
+  await client.start();
+  await orphan.start();
+  await client.waitForProxy('ssh');
+  await client.waitForProxy('web');
+  await orphan.waitForProxy('orphan');
+  assert.equal(a.clients.length, 2, 'the front door sent the client to A');
+  await waitFor(() => b.cluster!.mirroredPorts.includes(orphanPort) && b.cluster!.mirroredPorts.includes(ports.tcp), 'node B to answer A ports');
+
+  // kill -9, as far as the cluster can tell: no claim released, the heartbeat just stops.
+  await a.cluster!.kill();
+  await a.stop();
+
+  await waitFor(() => b.findProxy('ssh') !== undefined && b.findProxy('web') !== undefined, 'the client to register again through B', 30_000);
+  const data = patternBytes(30_000, 5);
+  assert.ok((await echoAt(B, ports.tcp, data)).equals(data), 'the port serves again, from B');
+  assert.deepEqual(await httpAt(B, ports.http, 'app.example.com'), { status: 200, body: 'hello from app.example.com' });
+
+  // Nobody renews the orphan's claim: within one lease B stops answering its port.
+  await waitFor(() => !b.cluster!.mirroredPorts.includes(orphanPort), 'the dead node routes to expire', 15_000);
+  assert.equal(b.cluster!.routes.find('tcp', String(orphanPort)), undefined);
+  const refused = await new Promise<string>((resolve) => {
+    const s = connect({ host: B, port: orphanPort });
+    s.once('connect', () => resolve('connected'));
+    s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+  });
+  assert.equal(refused, 'ECONNREFUSED', 'no user is sent toward the dead node');
+});
+
+test('with Redis gone, tunnels held keep serving, new registrations are refused with the reason, and all is back when it returns', {
+  skip: redisSkip,
+}, async (t) => {
+  const { kit, redis, ports, echo } = await setup(t);
+  const a = await node(kit, redis, 'a', A, ports);
+  const b = await node(kit, redis, 'b', B, ports);
+  const client = kit.makeClient(a.port, { proxies: [tcpProxy('ssh', echo, { remotePort: ports.tcp })], extra: { serverAddr: A } });
+  await client.start();
+  await client.waitForProxy('ssh');
+  await waitFor(() => b.cluster!.mirroredPorts.includes(ports.tcp), 'node B to answer the port held by A');
+
+  await redis.kill();
+  await waitFor(() => a.cluster!.redisState === 'down', 'node A to notice Redis is gone');
+  const data = patternBytes(20_000, 9);
+  assert.ok((await echoAt(A, ports.tcp, data)).equals(data), 'the tunnel held by A keeps serving');
+
+  const late = kit.makeClient(a.port, { proxies: [tcpProxy('late', echo)], extra: { serverAddr: A }, client: { proxyRetry: { firstMs: 300, maxMs: 300 } } });
+  await late.start();
+  await waitFor(() => late.status('late')?.phase === 'start error', 'the new proxy to be refused');
+  assert.match(late.status('late')!.err, /proxy "late" cannot be registered now: the cluster state \(Redis\) is unreachable/);
+
+  await redis.restart();
+  await waitFor(() => a.cluster!.redisState === 'up' && b.cluster!.redisState === 'up', 'both nodes to reconnect');
+  // Its next attempt (every 300 ms) goes through.
+  await waitFor(() => late.status('late')?.phase === 'running', 'the refused proxy to register on its next attempt');
+  // The empty Redis got A's claims back from its heartbeat; B answers the port again.
+  await waitFor(() => b.cluster!.mirroredPorts.includes(ports.tcp), 'node B to answer the port again', 15_000);
+  assert.ok((await echoAt(B, ports.tcp, data)).equals(data));
+});
