@@ -53,7 +53,7 @@ interface Held {
  * heartbeat extends every third of the lease, so a node that dies loses them
  * within one lease. Counted locally: the first holder writes the key, the
  * last one deletes it (compare-and-delete, so a key another node took over
- * stays). Event 'lost' (key, holder): another node took one over.
+ * stays). Event 'lost' (key, ClaimValue we had written): another node took it over.
  */
 export class LeaseTable extends EventEmitter {
   private readonly held = new Map<string, Held>();
@@ -126,7 +126,8 @@ export class LeaseTable extends EventEmitter {
         if (this.held.get(key) !== held) continue;
         this.held.delete(key);
         this.log.warn('cluster: a claim of this node was taken over by another node', { key });
-        this.emit('lost', key);
+        const value = parseClaimValue(held.value);
+        if (value) this.emit('lost', key, value);
       }
     }
   }

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import type { Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import type { ServerConfig } from '../config/types.js';
 import { relay } from '../relay/pipe.js';
@@ -18,6 +19,12 @@ export type VhostKind = 'http' | 'https' | 'tcpmux';
 export interface ClusterLocal {
   /** serve a user connection that came over the link on this node's vhost of `kind`; false when that vhost is off */
   acceptVhost(kind: VhostKind, socket: Socket): boolean;
+  /**
+   * Another node took over a claim registered here for client `runId` (that
+   * client logged in there, or this node was cut off from Redis for longer
+   * than a lease): its session here is stale and must go.
+   */
+  claimLost(runId: string): void;
 }
 
 /** Who registers a proxy: the same client (run id) may take its claims back through another node. */
@@ -78,6 +85,9 @@ export class ClusterNode {
     );
     this.routes.on('changed', (ports: Map<number, RemoteRoute>) => {
       this.syncing = this.syncing.then(() => this.mirrors.sync(ports)).catch(() => {});
+    });
+    this.leases.on('lost', (_key: string, held: ClaimValue) => {
+      if (held.r !== '') this.local?.claimLost(held.r);
     });
     // Back from an outage: see the cluster as it is now rather than at the next tick.
     this.redis.on('up', () => void this.routes.refresh());
@@ -223,8 +233,31 @@ export class ClusterNode {
     }
   }
 
-  private async claimPort(owner: ClaimOwner, name: string, port: number): Promise<boolean> {
-    return (await this.claim(claimKey('tcp', String(port)), owner, name)) === undefined;
+  private async claimPort(owner: ClaimOwner, name: string, port: number, kind: 'tcp' | 'udp' = 'tcp'): Promise<boolean> {
+    return (await this.claim(claimKey(kind, String(port)), owner, name)) === undefined;
+  }
+
+  /**
+   * The same for a udp proxy's port: claimed so no two nodes hand it out,
+   * but not yet answered by the other nodes (docs/cluster.md).
+   */
+  async bindUdp(name: string, port: number, open: (port: number) => Promise<UdpSocket>): Promise<UdpSocket> {
+    const owner = this.owners.get(name) ?? { runId: '', user: '' };
+    const socket = await open(port);
+    const bound = socket.address().port;
+    let granted: boolean;
+    try {
+      granted = await this.claimPort(owner, name, bound, 'udp');
+    } catch (err) {
+      socket.close();
+      throw err;
+    }
+    if (!granted) {
+      socket.close();
+      throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": remote UDP port ${bound} is already in use`);
+    }
+    socket.once('close', () => this.leases.release(claimKey('udp', String(bound))));
+    return socket;
   }
 
   private hold(server: Server, port: number): Server {

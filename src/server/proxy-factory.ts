@@ -175,7 +175,8 @@ export class ProxyFactory implements ServerProxyContext {
   }
 
   bindProxyUdpPort(name: string, port: number): Promise<UdpSocket> {
-    return bindProxyUdpPort(name, this.config.proxyBindAddr, port, this.config.allowPorts);
+    const open = (p: number): Promise<UdpSocket> => bindProxyUdpPort(name, this.config.proxyBindAddr, p, this.config.allowPorts);
+    return this.cluster ? this.cluster.bindUdp(name, port, open) : open(port);
   }
 
   /**

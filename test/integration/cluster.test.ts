@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { createServer as createHttpServer, request } from 'node:http';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import type { BurrowServer } from '../../src/server/server.js';
+import { rawLogin } from '../helpers/raw-client.js';
 import { redisSkip, startRedis, type RedisProcess } from '../helpers/redis.js';
 import { freePort, patternBytes, tcpProxy, tunnelKit, waitFor, whenDone } from '../helpers/tunnel.js';
 
@@ -214,4 +215,37 @@ test('with Redis gone, tunnels held keep serving, new registrations are refused 
   // The empty Redis got A's claims back from its heartbeat; B answers the port again.
   await waitFor(() => b.cluster!.mirroredPorts.includes(ports.tcp), 'node B to answer the port again', 15_000);
   assert.ok((await echoAt(B, ports.tcp, data)).equals(data));
+});
+
+test('a client that logs in again through another node takes its proxies along, and the stale session on the first node goes', {
+  skip: redisSkip,
+}, async (t) => {
+  const { kit, redis, ports } = await setup(t);
+  // Control ports on 127.0.0.1 (the raw client dials there); the public sides apart as usual.
+  const start = (name: string, proxyHost: string) =>
+    kit.startServer({
+      bindPort: 0,
+      proxyBindAddr: proxyHost,
+      vhostHTTPPort: ports.http,
+      cluster: { redis: redis.url, nodeName: name, secret: SECRET, linkPort: 0, leaseSeconds: 3 },
+    });
+  const a = await start('a', A);
+  const b = await start('b', B);
+  const first = await rawLogin(a.port);
+  whenDone(t, () => first.close());
+  const proxy = { proxy_name: 'moving', proxy_type: 'tcp', remote_port: ports.tcp };
+  const registered = await first.newProxy(proxy);
+  assert.ok(registered.type === 'NewProxyResp' && !registered.body.error, 'A registers the proxy');
+
+  // The same client (its run id) through B, while A still holds its session, as after a network cut.
+  const again = await rawLogin(b.port, { runId: first.runId });
+  whenDone(t, () => again.close());
+  assert.equal(again.runId, first.runId);
+  const moved = await again.newProxy(proxy);
+  assert.ok(moved.type === 'NewProxyResp' && !moved.body.error, 'B takes the name and the port over at once');
+  assert.ok(b.findProxy('moving'));
+  // A's next heartbeat finds its claims gone to B: the stale session there is closed.
+  await waitFor(() => a.clients.length === 0, 'node A to drop the stale session', 15_000);
+  assert.equal(a.findProxy('moving'), undefined);
+  await waitFor(() => a.cluster!.mirroredPorts.includes(ports.tcp), 'node A to answer the port now held by B', 15_000);
 });
