@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { connect, isIP, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { BurrowError, describeError } from '../util/errors.js';
 import { withTimeout } from '../util/timeout.js';
 
@@ -131,17 +132,18 @@ export async function answerLink(socket: Socket, secret: string, accept: (h: Lin
 }
 
 /** The dialing side, top to bottom: connect, send the hello, check the owner's proof. Resolves the socket, ready for the user's bytes. */
-export async function dialLink(addr: string, secret: string, hello: Omit<LinkHello, 'v' | 'ts' | 'nonce' | 'mac'>): Promise<Socket> {
+export async function dialLink(addr: string, secret: string, hello: Omit<LinkHello, 'v' | 'ts' | 'nonce' | 'mac'>, tls: boolean): Promise<Socket> {
   const colon = addr.lastIndexOf(':');
   const host = addr.slice(0, colon).replace(/^\[|\]$/g, '');
   const port = Number(addr.slice(colon + 1));
-  const socket = connect({ host, port, noDelay: true });
+  // The certificate is not checked: the secret's proofs authenticate both ends; TLS keeps the users' bytes private.
+  const socket = tls ? connectTls({ host, port, rejectUnauthorized: false }) : connect({ host, port, noDelay: true });
   socket.on('error', () => {});
   try {
     return await withTimeout(
       (async () => {
         await new Promise<void>((resolve, reject) => {
-          socket.once('connect', resolve);
+          socket.once(tls ? 'secureConnect' : 'connect', resolve);
           socket.once('error', reject);
         });
         const body = { v: 1 as const, ...hello, ts: Date.now(), nonce: randomBytes(16).toString('hex') };

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import type { ServerConfig } from '../config/types.js';
 import { relay } from '../relay/pipe.js';
 import { hostPort } from '../util/address.js';
@@ -56,7 +57,7 @@ export class ClusterNode {
   private readonly tcpListeners = new Map<number, Server>();
   /** sockets that came over the link: served here or not at all, never relayed again */
   private readonly linked = new WeakSet<Socket>();
-  private linkServer: Server | undefined;
+  private linkServer: Server | undefined; // a tls.Server is one too
   private linkAddr = '';
   private syncing: Promise<void> = Promise.resolve();
   private local: ClusterLocal | undefined;
@@ -107,9 +108,13 @@ export class ClusterNode {
     return this.linkAddr;
   }
 
-  async start(local: ClusterLocal): Promise<void> {
+  /** Joins the cluster; `identity` is the server's certificate, for the link when cluster.tls is on. */
+  async start(local: ClusterLocal, identity: { cert: string | Buffer; key: string | Buffer }): Promise<void> {
     this.local = local;
-    const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.acceptLink(socket));
+    const accept = (socket: Socket): void => this.acceptLink(socket);
+    const server = this.cfg.tls
+      ? createTlsServer({ cert: identity.cert, key: identity.key, allowHalfOpen: true }, accept)
+      : createServer({ allowHalfOpen: true, noDelay: true }, accept);
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>
         reject(new BurrowError('BURROW_LISTEN_FAILED', `cluster.linkPort ${this.bindAddr}:${this.cfg.linkPort} cannot be opened (${err.code ?? err.message})`)),
@@ -287,7 +292,12 @@ export class ClusterNode {
   private async relayTo(route: RemoteRoute, kind: LinkKind, target: string, visitor: Socket, preface: Buffer): Promise<void> {
     let link: Socket;
     try {
-      link = await dialLink(route.holder.l, this.cfg.secret, { node: this.name, kind, target, src: hostPort(visitor.remoteAddress, visitor.remotePort) });
+      link = await dialLink(
+        route.holder.l,
+        this.cfg.secret,
+        { node: this.name, kind, target, src: hostPort(visitor.remoteAddress, visitor.remotePort) },
+        this.cfg.tls,
+      );
     } catch (err) {
       this.log.warn('cluster: user connection dropped: its owner did not answer', { kind, target, owner: route.holder.n, reason: describeError(err) });
       visitor.destroy();

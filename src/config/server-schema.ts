@@ -78,6 +78,8 @@ const cluster = {
     linkPort: port(7100, 0),
     /** shared by every node: authenticates the internal link (HMAC-SHA256); required with `redis` */
     secret: str(),
+    /** TLS on the internal link (the server's certificate); the secret authenticates both ends either way */
+    tls: bool(),
     /** seconds a claim outlives its node's last heartbeat (heartbeats every third of it) */
     leaseSeconds: { kind: 'int', default: 10, min: 3, max: 300 },
   },

@@ -145,10 +145,13 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     );
     try {
       await this.proxies.openVhosts();
-      await this.cluster?.start({
-        acceptVhost: (kind, socket) => this.proxies.acceptLinked(kind, socket),
-        claimLost: (runId) => this.clientTable.get(runId)?.close('its client now holds its proxies through another node of the cluster'),
-      });
+      await this.cluster?.start(
+        {
+          acceptVhost: (kind, socket) => this.proxies.acceptLinked(kind, socket),
+          claimLost: (runId) => this.clientTable.get(runId)?.close('its client now holds its proxies through another node of the cluster'),
+        },
+        { cert: cert.cert, key: cert.key },
+      );
     } catch (err) {
       // Nothing half-started: the ports already open are closed again.
       this.state = ServerState.Stopped;

@@ -23,14 +23,14 @@ interface Ports {
   http: number;
 }
 
-async function node(kit: ReturnType<typeof tunnelKit>, redis: RedisProcess, name: string, host: string, ports: Ports): Promise<BurrowServer> {
+async function node(kit: ReturnType<typeof tunnelKit>, redis: RedisProcess, name: string, host: string, ports: Ports, tls = false): Promise<BurrowServer> {
   return kit.startServer({
     bindAddr: host,
     bindPort: 0,
     proxyBindAddr: host,
     vhostHTTPPort: ports.http,
     // The shortest lease keeps the failure cases quick; heartbeats go every second.
-    cluster: { redis: redis.url, nodeName: name, secret: SECRET, linkPort: 0, leaseSeconds: 3 },
+    cluster: { redis: redis.url, nodeName: name, secret: SECRET, linkPort: 0, leaseSeconds: 3, tls },
   });
 }
 
@@ -87,40 +87,44 @@ const webProxy = (name: string, web: number, domain: string) => ({
   customDomains: [domain],
 });
 
-test('a tunnel held by node A answers on node B, and nobody through B can take its name, port or domain', { skip: redisSkip }, async (t) => {
-  const { kit, redis, ports, echo, web } = await setup(t);
-  const a = await node(kit, redis, 'a', A, ports);
-  const b = await node(kit, redis, 'b', B, ports);
-  const client = kit.makeClient(a.port, {
-    proxies: [tcpProxy('ssh', echo, { remotePort: ports.tcp }), webProxy('web', web, 'app.example.com')],
-    extra: { serverAddr: A },
-  });
-  await client.start();
-  await client.waitForProxy('ssh');
-  await client.waitForProxy('web');
+for (const tls of [false, true]) {
+  test(`a tunnel held by node A answers on node B, and nobody through B can take its name, port or domain (link ${tls ? 'over TLS' : 'plain'})`, {
+    skip: redisSkip,
+  }, async (t) => {
+    const { kit, redis, ports, echo, web } = await setup(t);
+    const a = await node(kit, redis, 'a', A, ports, tls);
+    const b = await node(kit, redis, 'b', B, ports, tls);
+    const client = kit.makeClient(a.port, {
+      proxies: [tcpProxy('ssh', echo, { remotePort: ports.tcp }), webProxy('web', web, 'app.example.com')],
+      extra: { serverAddr: A },
+    });
+    await client.start();
+    await client.waitForProxy('ssh');
+    await client.waitForProxy('web');
 
-  const data = patternBytes(50_000, 3);
-  assert.ok((await echoAt(A, ports.tcp, data)).equals(data), 'the owner serves its port');
-  await waitFor(() => b.cluster!.mirroredPorts.includes(ports.tcp), 'node B to answer the port held by A');
-  assert.ok((await echoAt(B, ports.tcp, data)).equals(data), 'node B relays the port to A');
-  await waitFor(() => b.cluster!.routes.findDomain('http', 'app.example.com') !== undefined, 'node B to see the domain held by A');
-  assert.deepEqual(await httpAt(B, ports.http, 'app.example.com'), { status: 200, body: 'hello from app.example.com' });
-  assert.deepEqual(await httpAt(A, ports.http, 'app.example.com'), { status: 200, body: 'hello from app.example.com' });
-  assert.equal((await httpAt(B, ports.http, 'nobody.example.com')).status, 404, 'a domain nobody holds is still 404');
+    const data = patternBytes(50_000, 3);
+    assert.ok((await echoAt(A, ports.tcp, data)).equals(data), 'the owner serves its port');
+    await waitFor(() => b.cluster!.mirroredPorts.includes(ports.tcp), 'node B to answer the port held by A');
+    assert.ok((await echoAt(B, ports.tcp, data)).equals(data), 'node B relays the port to A');
+    await waitFor(() => b.cluster!.routes.findDomain('http', 'app.example.com') !== undefined, 'node B to see the domain held by A');
+    assert.deepEqual(await httpAt(B, ports.http, 'app.example.com'), { status: 200, body: 'hello from app.example.com' });
+    assert.deepEqual(await httpAt(A, ports.http, 'app.example.com'), { status: 200, body: 'hello from app.example.com' });
+    assert.equal((await httpAt(B, ports.http, 'nobody.example.com')).status, 404, 'a domain nobody holds is still 404');
 
-  const rival = kit.makeClient(b.port, {
-    proxies: [tcpProxy('ssh', echo), tcpProxy('ssh-b', echo, { remotePort: ports.tcp }), webProxy('web-b', web, 'app.example.com')],
-    extra: { serverAddr: B },
-    client: { proxyRetry: { firstMs: 60_000, maxMs: 60_000 } },
+    const rival = kit.makeClient(b.port, {
+      proxies: [tcpProxy('ssh', echo), tcpProxy('ssh-b', echo, { remotePort: ports.tcp }), webProxy('web-b', web, 'app.example.com')],
+      extra: { serverAddr: B },
+      client: { proxyRetry: { firstMs: 60_000, maxMs: 60_000 } },
+    });
+    await rival.start();
+    const refused = (name: string) => waitFor(() => rival.status(name)?.phase === 'start error', `${name} to be refused`);
+    await Promise.all([refused('ssh'), refused('ssh-b'), refused('web-b')]);
+    assert.match(rival.status('ssh')!.err, /proxy "ssh" already exists/);
+    assert.match(rival.status('ssh-b')!.err, new RegExp(`proxy "ssh-b": remote port ${ports.tcp} is already in use`));
+    assert.match(rival.status('web-b')!.err, /domain \[app\.example\.com\] is already used by proxy \[web\]/);
+    assert.ok((await echoAt(B, ports.tcp, data)).equals(data), 'the refusals changed nothing');
   });
-  await rival.start();
-  const refused = (name: string) => waitFor(() => rival.status(name)?.phase === 'start error', `${name} to be refused`);
-  await Promise.all([refused('ssh'), refused('ssh-b'), refused('web-b')]);
-  assert.match(rival.status('ssh')!.err, /proxy "ssh" already exists/);
-  assert.match(rival.status('ssh-b')!.err, new RegExp(`proxy "ssh-b": remote port ${ports.tcp} is already in use`));
-  assert.match(rival.status('web-b')!.err, /domain \[app\.example\.com\] is already used by proxy \[web\]/);
-  assert.ok((await echoAt(B, ports.tcp, data)).equals(data), 'the refusals changed nothing');
-});
+}
 
 /** A TCP front door in the test (a load balancer's job): each connection goes to the first node that accepts it. */
 async function frontDoor(t: TestContext, targets: Array<() => { host: string; port: number }>): Promise<number> {
