@@ -16,6 +16,9 @@ import { TcpMirrors } from './tcp-mirrors.js';
 
 export type VhostKind = 'http' | 'https' | 'tcpmux';
 
+/** Link handshakes in progress at once; more are closed at accept (the link port is for the nodes only). */
+const MAX_PENDING_LINKS = 256;
+
 /** What the node asks of the server it belongs to. */
 export interface ClusterLocal {
   /** serve a user connection that came over the link on this node's vhost of `kind`; false when that vhost is off */
@@ -61,6 +64,7 @@ export class ClusterNode {
   private linkAddr = '';
   private syncing: Promise<void> = Promise.resolve();
   private local: ClusterLocal | undefined;
+  private pendingLinks = 0;
   /** who registered each proxy whose name this node claimed: its ports are claimed for the same client */
   private readonly owners = new Map<string, ClaimOwner>();
 
@@ -315,6 +319,12 @@ export class ClusterNode {
   /** A link from another node: the handshake, then the socket is served here as the user's own connection. */
   private acceptLink(socket: Socket): void {
     socket.on('error', () => {});
+    if (this.pendingLinks >= MAX_PENDING_LINKS) {
+      this.log.warn('cluster: link refused: too many handshakes in progress', { remote: socket.remoteAddress, limit: MAX_PENDING_LINKS });
+      socket.destroy();
+      return;
+    }
+    this.pendingLinks += 1;
     answerLink(socket, this.cfg.secret, (h) => (h.kind === 'tcp' ? this.tcpListeners.has(Number(h.target)) : this.local !== undefined))
       .then((hello) => {
         presentAsUser(socket, hello.src);
@@ -330,6 +340,9 @@ export class ClusterNode {
       .catch((err: unknown) => {
         this.log.debug('cluster: link refused', { remote: socket.remoteAddress, reason: describeError(err) });
         socket.destroy();
+      })
+      .finally(() => {
+        this.pendingLinks -= 1;
       });
   }
 }

@@ -21,6 +21,7 @@ const B = '127.0.0.3';
 interface Ports {
   tcp: number;
   http: number;
+  tcpmux: number;
 }
 
 async function node(kit: ReturnType<typeof tunnelKit>, redis: RedisProcess, name: string, host: string, ports: Ports, tls = false): Promise<BurrowServer> {
@@ -29,6 +30,7 @@ async function node(kit: ReturnType<typeof tunnelKit>, redis: RedisProcess, name
     bindPort: 0,
     proxyBindAddr: host,
     vhostHTTPPort: ports.http,
+    tcpmuxHTTPConnectPort: ports.tcpmux,
     // The shortest lease keeps the failure cases quick; heartbeats go every second.
     cluster: { redis: redis.url, nodeName: name, secret: SECRET, linkPort: 0, leaseSeconds: 3, tls },
   });
@@ -47,6 +49,24 @@ async function echoAt(host: string, port: number, data: Buffer): Promise<Buffer>
   socket.write(data);
   await once(socket, 'close');
   return Buffer.concat(chunks);
+}
+
+/** CONNECT `target` on host:port, then `data` through the tunnel: the answer head's status line and what came back. */
+async function connectThrough(host: string, port: number, target: string, data: Buffer): Promise<{ status: string; echoed: Buffer }> {
+  const socket = connect({ host, port });
+  socket.write(`CONNECT ${target}:80 HTTP/1.1\r\nHost: ${target}:80\r\n\r\n`);
+  let got = Buffer.alloc(0);
+  let headEnd = -1;
+  for await (const chunk of socket) {
+    got = Buffer.concat([got, chunk as Buffer]);
+    if (headEnd < 0) {
+      headEnd = got.indexOf('\r\n\r\n');
+      if (headEnd >= 0) socket.write(data);
+    }
+    if (headEnd >= 0 && got.length - headEnd - 4 >= data.length) break;
+  }
+  socket.destroy();
+  return { status: got.subarray(0, got.indexOf('\r\n')).toString(), echoed: got.subarray(headEnd + 4) };
 }
 
 /** GET / with `hostHeader` on host:port: the status and body. */
@@ -76,7 +96,7 @@ async function setup(t: TestContext): Promise<{ kit: ReturnType<typeof tunnelKit
   whenDone(t, () => redis.kill());
   const echo = (await kit.startEcho()).port;
   const web = await startWeb(t, 'hello from');
-  return { kit, redis, ports: { tcp: await freePort(), http: await freePort() }, echo, web };
+  return { kit, redis, ports: { tcp: await freePort(), http: await freePort(), tcpmux: await freePort() }, echo, web };
 }
 
 const webProxy = (name: string, web: number, domain: string) => ({
@@ -95,7 +115,11 @@ for (const tls of [false, true]) {
     const a = await node(kit, redis, 'a', A, ports, tls);
     const b = await node(kit, redis, 'b', B, ports, tls);
     const client = kit.makeClient(a.port, {
-      proxies: [tcpProxy('ssh', echo, { remotePort: ports.tcp }), webProxy('web', web, 'app.example.com')],
+      proxies: [
+        tcpProxy('ssh', echo, { remotePort: ports.tcp }),
+        webProxy('web', web, 'app.example.com'),
+        { name: 'mux', type: 'tcpmux', multiplexer: 'httpconnect', localIP: '127.0.0.1', localPort: echo, customDomains: ['tunnel.example.com'] },
+      ],
       extra: { serverAddr: A },
     });
     await client.start();
@@ -110,6 +134,11 @@ for (const tls of [false, true]) {
     assert.deepEqual(await httpAt(B, ports.http, 'app.example.com'), { status: 200, body: 'hello from app.example.com' });
     assert.deepEqual(await httpAt(A, ports.http, 'app.example.com'), { status: 200, body: 'hello from app.example.com' });
     assert.equal((await httpAt(B, ports.http, 'nobody.example.com')).status, 404, 'a domain nobody holds is still 404');
+    await client.waitForProxy('mux');
+    await waitFor(() => b.cluster!.routes.findDomain('tcpmux', 'tunnel.example.com') !== undefined, 'node B to see the tcpmux domain');
+    const viaB = await connectThrough(B, ports.tcpmux, 'tunnel.example.com', data);
+    assert.equal(viaB.status, 'HTTP/1.1 200 OK', "the owner answers the CONNECT it got relayed (frp's status line)");
+    assert.ok(viaB.echoed.equals(data), 'tcpmux through B reaches the service behind A');
 
     const rival = kit.makeClient(b.port, {
       proxies: [tcpProxy('ssh', echo), tcpProxy('ssh-b', echo, { remotePort: ports.tcp }), webProxy('web-b', web, 'app.example.com')],
