@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer as createHttpServer, request } from 'node:http';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import tls from 'node:tls';
+import { generateSelfSignedCertificate } from '../../src/transport/self-signed-cert.js';
 import type { BurrowServer } from '../../src/server/server.js';
 import { rawLogin } from '../helpers/raw-client.js';
 import { redisSkip, startRedis, type RedisProcess } from '../helpers/redis.js';
@@ -22,6 +24,7 @@ interface Ports {
   tcp: number;
   http: number;
   tcpmux: number;
+  https: number;
 }
 
 async function node(kit: ReturnType<typeof tunnelKit>, redis: RedisProcess, name: string, host: string, ports: Ports, tls = false): Promise<BurrowServer> {
@@ -31,6 +34,7 @@ async function node(kit: ReturnType<typeof tunnelKit>, redis: RedisProcess, name
     proxyBindAddr: host,
     vhostHTTPPort: ports.http,
     tcpmuxHTTPConnectPort: ports.tcpmux,
+    vhostHTTPSPort: ports.https,
     // The shortest lease keeps the failure cases quick; heartbeats go every second.
     cluster: { redis: redis.url, nodeName: name, secret: SECRET, linkPort: 0, leaseSeconds: 3, tls },
   });
@@ -96,7 +100,7 @@ async function setup(t: TestContext): Promise<{ kit: ReturnType<typeof tunnelKit
   whenDone(t, () => redis.kill());
   const echo = (await kit.startEcho()).port;
   const web = await startWeb(t, 'hello from');
-  return { kit, redis, ports: { tcp: await freePort(), http: await freePort(), tcpmux: await freePort() }, echo, web };
+  return { kit, redis, ports: { tcp: await freePort(), http: await freePort(), tcpmux: await freePort(), https: await freePort() }, echo, web };
 }
 
 const webProxy = (name: string, web: number, domain: string) => ({
@@ -154,6 +158,53 @@ for (const tls of [false, true]) {
     assert.ok((await echoAt(B, ports.tcp, data)).equals(data), 'the refusals changed nothing');
   });
 }
+
+/** TLS to host:port with `servername`: the backend's first line (its name and the SNI it saw), or 'closed'. */
+function tlsFirstLine(host: string, port: number, servername: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host, port, servername, rejectUnauthorized: false });
+    socket.once('error', () => resolve('closed'));
+    socket.once('close', () => resolve('closed'));
+    socket.once('data', (d: Buffer) => {
+      resolve(d.toString().trim());
+      socket.destroy();
+    });
+  });
+}
+
+test('https names held by node A answer through B by SNI, wildcards included, and another user cannot take them through B', { skip: redisSkip }, async (t) => {
+  const { kit, redis, ports } = await setup(t);
+  const cert = generateSelfSignedCertificate({ commonName: 'secure.example.com' });
+  const backend = tls.createServer({ cert: cert.cert, key: cert.key }, (s) => {
+    s.on('error', () => {});
+    s.end(`backend:${s.servername ?? ''}\n`);
+  });
+  backend.listen(0, '127.0.0.1');
+  await once(backend, 'listening');
+  whenDone(t, () => new Promise((r) => backend.close(r)));
+  const backendPort = (backend.address() as AddressInfo).port;
+  const a = await node(kit, redis, 'a', A, ports);
+  const b = await node(kit, redis, 'b', B, ports);
+  const alice = kit.makeClient(a.port, {
+    proxies: [{ name: 'secure', type: 'https', localIP: '127.0.0.1', localPort: backendPort, customDomains: ['secure.example.com', '*.w.example.com'] }],
+    extra: { serverAddr: A, user: 'alice' },
+  });
+  await alice.start();
+  await alice.waitForProxy('secure');
+  await waitFor(() => b.cluster!.routes.findDomain('https', 'x.w.example.com') !== undefined, 'node B to see the https names');
+  assert.equal(await tlsFirstLine(B, ports.https, 'secure.example.com'), 'backend:secure.example.com');
+  assert.equal(await tlsFirstLine(B, ports.https, 'x.w.example.com'), 'backend:x.w.example.com');
+  assert.equal(await tlsFirstLine(B, ports.https, 'other.example.com'), 'closed', 'a name nobody holds is closed, as on one server');
+
+  const bob = kit.makeClient(b.port, {
+    proxies: [{ name: 'steal', type: 'https', localIP: '127.0.0.1', localPort: backendPort, customDomains: ['secure.example.com'] }],
+    extra: { serverAddr: B, user: 'bob' },
+    client: { proxyRetry: { firstMs: 60_000, maxMs: 60_000 } },
+  });
+  await bob.start();
+  await waitFor(() => bob.status('steal')?.phase === 'start error', 'bob to be refused');
+  assert.match(bob.status('steal')!.err, /domain \[secure\.example\.com\] belongs to another user/);
+});
 
 /** A TCP front door in the test (a load balancer's job): each connection goes to the first node that accepts it. */
 async function frontDoor(t: TestContext, targets: Array<() => { host: string; port: number }>): Promise<number> {
