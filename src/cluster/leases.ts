@@ -105,6 +105,11 @@ export class LeaseTable extends EventEmitter {
     this.releasing.add(done);
   }
 
+  /** keys this node holds now */
+  get size(): number {
+    return this.held.size;
+  }
+
   has(key: string): boolean {
     return this.held.has(key);
   }

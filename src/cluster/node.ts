@@ -37,6 +37,23 @@ export interface ClaimOwner {
   readonly user: string;
 }
 
+/** What a node sees of its cluster, for the dashboard (`/api/cluster`). */
+export interface ClusterView {
+  node: string;
+  link: string;
+  redis: string;
+  leaseSeconds: number;
+  /** claims (names, ports, domains) this node holds */
+  claimsHeld: number;
+  /** tcp ports held elsewhere that this node answers too */
+  mirroredPorts: number[];
+  /** what the other nodes hold, as last read (at most 1000 entries) */
+  remote: Array<{ kind: string; id: string; node: string; proxy: string; expiresInMs: number }>;
+}
+
+/** Entries of the remote table the dashboard lists at most. */
+const VIEW_MAX_REMOTE = 1000;
+
 export enum ClusterState {
   Idle = 'idle',
   Running = 'running',
@@ -105,6 +122,22 @@ export class ClusterNode {
   /** tcp ports held by other nodes that this node answers too */
   get mirroredPorts(): number[] {
     return this.mirrors.ports;
+  }
+
+  view(): ClusterView {
+    const now = Date.now();
+    return {
+      node: this.name,
+      link: this.linkAddr,
+      redis: this.redis.state,
+      leaseSeconds: this.cfg.leaseSeconds,
+      claimsHeld: this.leases.size,
+      mirroredPorts: this.mirrors.ports,
+      remote: this.routes.entries(VIEW_MAX_REMOTE).map(([key, r]) => {
+        const colon = key.indexOf(':');
+        return { kind: key.slice(0, colon), id: key.slice(colon + 1), node: r.holder.n, proxy: r.holder.p, expiresInMs: Math.max(0, r.expiresAt - now) };
+      }),
+    };
   }
 
   /** The address other nodes dial for this node's link. */

@@ -64,6 +64,17 @@ export class RemoteRoutes extends EventEmitter {
     return undefined;
   }
 
+  /** Every live entry, `kind:id` with its holder, for the dashboard; at most `max`. */
+  entries(max: number): Array<[string, RemoteRoute]> {
+    const now = this.now();
+    const out: Array<[string, RemoteRoute]> = [];
+    for (const e of this.routes) {
+      if (out.length >= max) break;
+      if (e[1].expiresAt > now) out.push(e);
+    }
+    return out;
+  }
+
   /** tcp remote ports held by other nodes, with their holders. */
   tcpPorts(): Map<number, RemoteRoute> {
     const out = new Map<number, RemoteRoute>();

@@ -5,7 +5,10 @@ import { createServer as createHttpServer, request } from 'node:http';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import tls from 'node:tls';
 import { generateSelfSignedCertificate } from '../../src/transport/self-signed-cert.js';
+import { startServerDashboard } from '../../src/admin/server-api.js';
+import type { ClusterView } from '../../src/cluster/node.js';
 import type { BurrowServer } from '../../src/server/server.js';
+import { silentLogger } from '../../src/util/logger.js';
 import { rawLogin } from '../helpers/raw-client.js';
 import { redisSkip, startRedis, type RedisProcess } from '../helpers/redis.js';
 import { freePort, patternBytes, tcpProxy, tunnelKit, waitFor, whenDone } from '../helpers/tunnel.js';
@@ -143,6 +146,24 @@ for (const tls of [false, true]) {
     const viaB = await connectThrough(B, ports.tcpmux, 'tunnel.example.com', data);
     assert.equal(viaB.status, 'HTTP/1.1 200 OK', "the owner answers the CONNECT it got relayed (frp's status line)");
     assert.ok(viaB.echoed.equals(data), 'tcpmux through B reaches the service behind A');
+
+    // B's dashboard shows what B sees of the cluster.
+    const dashboard = await startServerDashboard({
+      server: b,
+      addr: '127.0.0.1',
+      port: 0,
+      user: '',
+      password: '',
+      enablePrometheus: false,
+      logger: silentLogger,
+    });
+    whenDone(t, () => dashboard.close());
+    const view = (await (await fetch(`http://127.0.0.1:${dashboard.port}/api/cluster`)).json()) as ClusterView;
+    assert.equal(view.node, 'b');
+    assert.equal(view.redis, 'up');
+    assert.deepEqual(view.mirroredPorts, [ports.tcp]);
+    const held = view.remote.map((r) => `${r.kind}:${r.id}@${r.node}`).sort();
+    assert.deepEqual(held, ['http:app.example.com@a', 'proxy:mux@a', 'proxy:ssh@a', 'proxy:web@a', `tcp:${ports.tcp}@a`, 'tcpmux:tunnel.example.com@a']);
 
     const rival = kit.makeClient(b.port, {
       proxies: [tcpProxy('ssh', echo), tcpProxy('ssh-b', echo, { remotePort: ports.tcp }), webProxy('web-b', web, 'app.example.com')],
