@@ -5,16 +5,18 @@ import { parseClaimValue, type ClaimValue } from './claims.js';
 import type { RedisLink } from './redis-link.js';
 
 /**
- * Takes a key when it is free, already ours, or held for the same client (run
- * id) by any node: a client that lost its node and logged in again through
- * another takes its names back at once, without waiting for the old lease.
- * Returns '' when granted, else the holder's value.
+ * Takes a key when it is free, already ours, held for the same client (run
+ * id) by any node, or left by an earlier run of this node (same node name,
+ * not in this run's table: that run is gone). A client that lost its node and
+ * logged in again through another takes its names back at once, without
+ * waiting for the old lease. Returns '' when granted, else the holder's value.
  */
 const CLAIM = `
 local cur = redis.call('GET', KEYS[1])
 if cur and cur ~= ARGV[1] then
   local ok, held = pcall(cjson.decode, cur)
-  if not (ok and type(held) == 'table' and ARGV[3] ~= '' and held.r == ARGV[3]) then return cur end
+  local taken = ok and type(held) == 'table' and ((ARGV[3] ~= '' and held.r == ARGV[3]) or held.n == ARGV[4])
+  if not taken then return cur end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return ''`;
@@ -57,6 +59,8 @@ interface Held {
  */
 export class LeaseTable extends EventEmitter {
   private readonly held = new Map<string, Held>();
+  /** the last claim in progress per key, so claims of one key run one after another */
+  private readonly claiming = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   /** releases on their way, awaited by a graceful stop so they reach Redis before the connection closes */
   private readonly releasing = new Set<Promise<unknown>>();
@@ -76,18 +80,31 @@ export class LeaseTable extends EventEmitter {
 
   /** undefined when the key is now ours (one more local holder); else who holds it. Throws BURROW_CLUSTER_UNAVAILABLE. */
   async claim(key: string, value: ClaimValue): Promise<ClaimValue | undefined> {
+    // One claim of a key at a time on this node: a second registration of the same domain here
+    // must count on the first, not race it in Redis and overwrite its value.
+    const before = this.claiming.get(key);
+    const mine = (before ?? Promise.resolve()).then(() => this.claimNow(key, value));
+    const settled = mine.then(
+      () => {},
+      () => {},
+    );
+    this.claiming.set(key, settled);
+    void settled.then(() => {
+      if (this.claiming.get(key) === settled) this.claiming.delete(key);
+    });
+    return mine;
+  }
+
+  private async claimNow(key: string, value: ClaimValue): Promise<ClaimValue | undefined> {
     const mine = this.held.get(key);
     if (mine) {
       mine.count += 1;
       return undefined;
     }
     const text = JSON.stringify(value);
-    const cur = await this.redis.run((r) => r.eval(CLAIM, 1, key, text, this.leaseMs, value.r) as Promise<string>);
+    const cur = await this.redis.run((r) => r.eval(CLAIM, 1, key, text, this.leaseMs, value.r, value.n) as Promise<string>);
     if (cur !== '') return parseClaimValue(cur) ?? { n: '?', l: '', r: '', u: '', p: '?' };
-    // Claimed meanwhile by a concurrent registration on this node: count it.
-    const again = this.held.get(key);
-    if (again) again.count += 1;
-    else this.held.set(key, { value: text, count: 1 });
+    this.held.set(key, { value: text, count: 1 });
     return undefined;
   }
 

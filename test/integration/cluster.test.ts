@@ -227,6 +227,37 @@ test('https names held by node A answer through B by SNI, wildcards included, an
   assert.match(bob.status('steal')!.err, /domain \[secure\.example\.com\] belongs to another user/);
 });
 
+test('routes of one domain by location, from two clients on one node, share its claim and both answer through B', { skip: redisSkip }, async (t) => {
+  const { kit, redis, ports } = await setup(t);
+  const webA = await startWeb(t, 'first');
+  const webB = await startWeb(t, 'second');
+  const a = await node(kit, redis, 'a', A, ports);
+  const b = await node(kit, redis, 'b', B, ports);
+  const one = kit.makeClient(a.port, { proxies: [{ ...webProxy('loc-a', webA, 'shared.example.com'), locations: ['/a'] }], extra: { serverAddr: A } });
+  const two = kit.makeClient(a.port, { proxies: [{ ...webProxy('loc-b', webB, 'shared.example.com'), locations: ['/b'] }], extra: { serverAddr: A } });
+  // Both at once: their claims of the domain meet on node A.
+  await Promise.all([one.start(), two.start()]);
+  await Promise.all([one.waitForProxy('loc-a'), two.waitForProxy('loc-b')]);
+  await waitFor(() => b.cluster!.routes.findDomain('http', 'shared.example.com') !== undefined, 'node B to see the domain');
+  const get = (path: string) =>
+    new Promise<string>((resolve, reject) => {
+      const req = request({ host: B, port: ports.http, path, agent: false, headers: { host: 'shared.example.com' } }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve(body));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  assert.equal(await get('/a'), 'first shared.example.com');
+  assert.equal(await get('/b'), 'second shared.example.com');
+  // One client leaves: the domain stays claimed for the other, and keeps answering through B.
+  one.stop();
+  await waitFor(() => a.findProxy('loc-a') === undefined, 'the first route to go');
+  assert.equal(a.cluster!.view().claimsHeld, 2, 'the second proxy name and the shared domain');
+  assert.equal(await get('/b'), 'second shared.example.com');
+});
+
 /** A TCP front door in the test (a load balancer's job): each connection goes to the first node that accepts it. */
 async function frontDoor(t: TestContext, targets: Array<() => { host: string; port: number }>): Promise<number> {
   const door = createServer((inbound: Socket) => {
