@@ -26,6 +26,7 @@ const LAYERS = {
   inspect: 3,
   acme: 3, // certificates from an ACME CA and the challenge answers the vhosts read; wired by server/
   proxy: 4,
+  cluster: 4, // several servers sharing ownership in Redis: below server/, which it serves through narrow interfaces
   server: 5,
   client: 5,
   admin: 6,

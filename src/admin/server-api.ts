@@ -1,5 +1,6 @@
 import type { PortRange, ProxyType, ServerConfig } from '../config/types.js';
 import type { NewProxy } from '../protocol/messages.js';
+import type { ClusterView } from '../cluster/node.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { ServerStats, type ClientSnapshot, type ProxySnapshot, type StatsEventSource } from './stats/server-stats.js';
 import type { Logger } from '../util/logger.js';
@@ -10,7 +11,12 @@ import { createServerMetrics } from './metrics.js';
 import { webPageRoutes } from './web-pages.js';
 
 /** What the dashboard reads from the running server. */
-export type DashboardSource = StatsEventSource & { readonly config: ServerConfig; readonly port: number };
+export type DashboardSource = StatsEventSource & {
+  readonly config: ServerConfig;
+  readonly port: number;
+  /** the cluster this server belongs to, if any (burrow's own `/api/cluster`) */
+  readonly cluster?: { view(): ClusterView } | undefined;
+};
 
 export interface ServerDashboardOptions {
   server: DashboardSource;
@@ -211,6 +217,12 @@ export function serverDashboardRoutes(server: DashboardSource, stats: ServerStat
     { method: 'GET', path: '/healthz', public: true, handler: () => ({}) },
     ...webPageRoutes('server'),
     { method: 'GET', path: '/api/serverinfo', handler: () => ({ json: serverInfo(server, stats) }) },
+    // burrow's own: this node's view of its cluster (docs/cluster.md); 404 on a single server.
+    {
+      method: 'GET',
+      path: '/api/cluster',
+      handler: () => (server.cluster ? { json: server.cluster.view() } : apiError(404, 'this server is not part of a cluster')),
+    },
     {
       method: 'GET',
       path: '/api/proxy/:type',

@@ -115,6 +115,7 @@ export function checkServer(cfg: ServerConfig, sinks: CheckSinks, allowUnsafe: r
   }
   checkCertPair(cfg.transport.tls, sinks);
   checkAcme(cfg, sinks);
+  checkCluster(cfg.cluster, sinks);
   const seen = new Set<string>();
   cfg.httpPlugins.forEach((p, i) => {
     if (seen.has(p.name)) sinks.error(`httpPlugins[${i}].name`, `duplicate plugin name "${p.name}"`);
@@ -231,4 +232,12 @@ function checkAcme(cfg: ServerConfig, sinks: CheckSinks): void {
   a.domains.forEach((d, i) => {
     if (!/^(\*\.)?([a-z0-9-]+\.)*[a-z0-9-]+$/i.test(d) || d.includes('*', 1)) sinks.error(`acme.domains[${i}]`, `"${d}" is not a name or a "*." glob of names`);
   });
+}
+
+/** The cluster keys only matter with `cluster.redis`; then the secret is required and the URL must be Redis's. */
+function checkCluster(c: ServerConfig['cluster'], sinks: CheckSinks): void {
+  if (c.redis === '') return;
+  if (!/^rediss?:\/\//.test(c.redis) || !URL.canParse(c.redis)) sinks.error('cluster.redis', 'must be a redis:// or rediss:// URL');
+  // The secret lets a peer open user connections through this node's link: a short one is guessable offline.
+  if (c.secret.length < 16) sinks.error('cluster.secret', c.secret === '' ? 'required when cluster.redis is set' : 'must be at least 16 characters');
 }

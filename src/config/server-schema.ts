@@ -87,6 +87,31 @@ const acme = {
   },
 } as const satisfies SchemaNode;
 
+/**
+ * burrow's own: several servers sharing their ownership of names, ports and
+ * domains through Redis (docs/cluster.md). Off while `redis` is empty; then
+ * nothing here is read and nothing connects to Redis.
+ */
+const cluster = {
+  kind: 'object',
+  fields: {
+    /** redis://[:password@]host:port[/db] or rediss:// (TLS) */
+    redis: str(),
+    /** unique per node; '' = derived from the host name and the bind port */
+    nodeName: str(),
+    /** the host other nodes dial for this node's internal link; '' = bindAddr (or 127.0.0.1 when bindAddr is a wildcard) */
+    advertiseAddr: str(),
+    /** the internal link's port on advertiseAddr; 0 = any free port, advertised as bound */
+    linkPort: port(7100, 0),
+    /** shared by every node: authenticates the internal link (HMAC-SHA256); required with `redis` */
+    secret: str(),
+    /** TLS on the internal link (the server's certificate); the secret authenticates both ends either way */
+    tls: bool(),
+    /** seconds a claim outlives its node's last heartbeat (heartbeats every third of it) */
+    leaseSeconds: { kind: 'int', default: 10, min: 3, max: 300 },
+  },
+} as const satisfies SchemaNode;
+
 export const serverSchema = {
   kind: 'object',
   fields: {
@@ -135,6 +160,7 @@ export const serverSchema = {
     natholeAnalysisDataReserveHours: count(168),
     allowPorts: { kind: 'portRanges' },
     httpPlugins: { kind: 'list', item: httpPlugin },
+    cluster,
     sshTunnelGateway: {
       kind: 'object',
       fields: {

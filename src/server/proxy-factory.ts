@@ -25,6 +25,8 @@ import { sharedVhosts } from './port-sharing.js';
 import { createAutoHttps, type AutoHttps } from './auto-https.js';
 import { proxyDomains } from '../vhost/domains.js';
 import type { Timers } from '../util/timers.js';
+import type { ClusterNode, VhostKind } from '../cluster/node.js';
+import type { RemoteDomains } from './vhost-server.js';
 
 /**
  * Builds the public half of each proxy type from its NewProxy (through the
@@ -48,6 +50,8 @@ export class ProxyFactory implements ServerProxyContext {
     private readonly plugins: ManagePlugins,
     /** the clock of the certificate renewals (tests drive it) */
     timers?: Timers,
+    /** the cluster this server belongs to: ports are claimed there before they open, vhosts relay domains held elsewhere */
+    private readonly cluster?: ClusterNode,
   ) {
     this.autoHttps = createAutoHttps(config, () => this.vhostHttp?.router, log.child({ part: 'acme' }), timers);
   }
@@ -69,6 +73,7 @@ export class ProxyFactory implements ServerProxyContext {
         logger: this.log.child({ vhost: 'http' }),
         gate,
         owners,
+        remote: this.remote('http'),
         requestHeadTimeoutMs: headerTimeoutMs,
         idleTimeoutMs,
         ...(this.autoHttps ? { acme: this.autoHttps.httpHooks } : {}),
@@ -84,6 +89,7 @@ export class ProxyFactory implements ServerProxyContext {
         logger: this.log.child({ vhost: 'https' }),
         gate,
         owners,
+        remote: this.remote('https'),
         helloTimeoutMs: headerTimeoutMs,
         lingerMs: idleTimeoutMs,
         ...(this.autoHttps && this.vhostHttp
@@ -102,6 +108,7 @@ export class ProxyFactory implements ServerProxyContext {
         logger: this.log.child({ vhost: 'tcpmux' }),
         gate,
         owners,
+        remote: this.remote('tcpmux'),
         connectTimeoutMs: headerTimeoutMs,
         lingerMs: idleTimeoutMs,
       });
@@ -116,6 +123,19 @@ export class ProxyFactory implements ServerProxyContext {
     await this.vhostHttp?.close();
     await this.vhostHttps?.close();
     await this.vhostTcpmux?.close();
+  }
+
+  /** A user connection another node of the cluster relayed here for vhost `kind`; false when that vhost is off. */
+  acceptLinked(kind: VhostKind, socket: Socket): boolean {
+    const vhost = kind === 'http' ? this.vhostHttp : kind === 'https' ? this.vhostHttps : this.vhostTcpmux;
+    vhost?.accept(socket);
+    return vhost !== undefined;
+  }
+
+  /** Where a vhost sends a visitor for a domain no proxy here serves: the node holding it, if any. */
+  private remote(kind: VhostKind): RemoteDomains | undefined {
+    const cluster = this.cluster;
+    return cluster ? (domain, visitor) => cluster.remoteDomain(kind, domain, visitor) : undefined;
   }
 
   /** A visitor of a vhost that shares the bind port, handed over by its demultiplexer. */
@@ -171,11 +191,13 @@ export class ProxyFactory implements ServerProxyContext {
   }
 
   listenProxyPort(name: string, port: number): Promise<Server> {
-    return listenProxyPort(name, this.config.proxyBindAddr, port, this.config.allowPorts);
+    const open = (p: number): Promise<Server> => listenProxyPort(name, this.config.proxyBindAddr, p, this.config.allowPorts);
+    return this.cluster ? this.cluster.listenTcp(name, port, open) : open(port);
   }
 
   bindProxyUdpPort(name: string, port: number): Promise<UdpSocket> {
-    return bindProxyUdpPort(name, this.config.proxyBindAddr, port, this.config.allowPorts);
+    const open = (p: number): Promise<UdpSocket> => bindProxyUdpPort(name, this.config.proxyBindAddr, p, this.config.allowPorts);
+    return this.cluster ? this.cluster.bindUdp(name, port, open) : open(port);
   }
 
   /**

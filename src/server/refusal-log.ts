@@ -1,3 +1,5 @@
+import { clipped } from '../util/peer-string.js';
+import { describeError } from '../util/errors.js';
 import type { LogFields, Logger } from '../util/logger.js';
 
 /** Distinct addresses remembered per reason and interval; beyond it they are counted as "at least". */
@@ -68,4 +70,13 @@ export class RefusalLog {
     for (const t of this.tallies.values()) clearInterval(t.timer);
     this.tallies.clear();
   }
+}
+
+/**
+ * A connection that failed before its first frp byte (scans and probes land
+ * here), as a category for the summed-up warning: its reason without the
+ * peer's address and port, so one cause from many peers counts as one.
+ */
+export function sniffFailure(err: Error): string {
+  return clipped(describeError(err).replace(/\[?[0-9a-fA-F:.]*[0-9a-fA-F]\]?:\d+/g, '*'), 160);
 }

@@ -8,12 +8,11 @@ import { deriveCipherKey } from '../protocol/crypto.js';
 import type { Login, Message, NewProxy } from '../protocol/messages.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { NatHoleCoordinator } from '../proxy/xtcp/nat-hole-coordinator.js';
-import { certificateFingerprint, loadOrCreateServerCertificate } from '../transport/generated-cert.js';
 import { getTransport, type AcceptedConnection, type ListenOptions, type TransportListener } from '../transport/index.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { addressKey } from '../util/address.js';
-import { clipped } from '../util/peer-string.js';
+import { loadBindCertificate } from './bind-certificate.js';
 import { BindConn, BindConnState } from './bind-conn.js';
 import { readFirstMessage } from './first-message.js';
 import { ClientTable } from './client-table.js';
@@ -22,7 +21,7 @@ import { createAuthVerifier, type AuthVerifier } from './auth/verifier.js';
 import { serveLogin } from './login.js';
 import { mayCarryWorkConns, serveWorkConn } from './work-conn-admission.js';
 import { PreAuthGate } from './pre-auth-gate.js';
-import { RefusalLog } from './refusal-log.js';
+import { RefusalLog, sniffFailure } from './refusal-log.js';
 import { ControlSession, type ControlHost } from './control-session.js';
 import { serveVisitorConn, type VisitorLookup } from './visitor-conn.js';
 import { ProxyFactory } from './proxy-factory.js';
@@ -30,6 +29,8 @@ import { checkStartPolicy } from './start-policy.js';
 import { bindPortShare } from './port-sharing.js';
 import type { Timers } from '../util/timers.js';
 import type { CertificateManager } from '../acme/certificate-manager.js';
+import { ClusterNode } from '../cluster/node.js';
+import { claimInCluster } from './cluster-claims.js';
 
 /** frp: the first message of every new logical connection must arrive within 10 s. */
 const FIRST_MESSAGE_TIMEOUT_MS = 10_000;
@@ -69,6 +70,10 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   readonly plugins: ManagePlugins;
   /** checks Login, and scoped Pings and NewWorkConns, by auth.method */
   readonly auth: AuthVerifier;
+  /** this server's membership of a cluster (`cluster.redis`); undefined for a single server, which never touches Redis */
+  readonly cluster: ClusterNode | undefined;
+  /** releases of what each proxy claimed in the cluster (name, domains) */
+  private readonly clusterClaims = new Map<string, () => void>();
 
   constructor(
     readonly config: ServerConfig,
@@ -82,7 +87,9 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     this.gate = new PreAuthGate(config.limits);
     this.refusals = new RefusalLog(log);
     this.plugins = new ManagePlugins(config.httpPlugins, config.limits.pluginTimeout * 1000, log.child({ part: 'plugins' }));
-    this.proxies = new ProxyFactory(config, this.key, log, this.plugins, options.timers);
+    const c = config.cluster;
+    this.cluster = c.redis ? new ClusterNode(c, config.bindAddr, config.proxyBindAddr, config.bindPort, log.child({ part: 'cluster' })) : undefined;
+    this.proxies = new ProxyFactory(config, this.key, log, this.plugins, options.timers, this.cluster);
     this.natHole = new NatHoleCoordinator({ findProxy: (n) => this.findProxy(n), controlOf: (id) => this.clientTable.get(id) }, log.child({ part: 'xtcp' }));
   }
 
@@ -124,13 +131,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     if (this.state !== ServerState.Idle) throw new BurrowError('BURROW_CLOSED', `server is ${this.state}`);
     const { tls, tcpMux } = this.config.transport;
     checkStartPolicy(this.config, this.log);
-    const cert = tls.certFile ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } : loadOrCreateServerCertificate(tls.generatedCertDir);
-    let fingerprint = '';
-    try {
-      fingerprint = 'fingerprint' in cert ? cert.fingerprint : certificateFingerprint(cert.cert);
-    } catch {
-      // An unusable certificate file is reported by the TLS setup below, with OpenSSL's reason.
-    }
+    const cert = loadBindCertificate(tls);
     const listenOptions: ListenOptions = {
       host: this.config.bindAddr,
       port: this.config.bindPort,
@@ -154,6 +155,13 @@ export class BurrowServer extends EventEmitter implements ControlHost {
       // UDP, so it may share bindPort's number, as frps allows.
       if (this.config.kcpBindPort > 0) this.kcpListener = await getTransport('kcp').listen({ ...listenOptions, port: this.config.kcpBindPort }, onConnection);
       await this.proxies.openVhosts();
+      await this.cluster?.start(
+        {
+          acceptVhost: (kind, socket) => this.proxies.acceptLinked(kind, socket),
+          claimLost: (runId) => this.clientTable.get(runId)?.close('its client now holds its proxies through another node of the cluster'),
+        },
+        { cert: cert.cert, key: cert.key },
+      );
     } catch (err) {
       // Nothing half-started: the ports already open are closed again.
       this.state = ServerState.Stopped;
@@ -166,12 +174,13 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     if (this.kcpListener) this.log.info('kcp listening', { addr: `${this.config.bindAddr}:${this.kcpListener.port}` });
     this.log.info('server listening', { addr: `${this.config.bindAddr}:${this.port}`, tcpMux });
     // The exact form clients pin with transport.tls.serverFingerprint.
-    if (fingerprint) this.log.info(`server certificate fingerprint: ${fingerprint}`, { certificate: 'source' in cert ? cert.source : tls.certFile });
+    if (cert.fingerprint) this.log.info(`server certificate fingerprint: ${cert.fingerprint}`, { certificate: cert.source });
   }
 
   private async closeListeners(): Promise<void> {
     await this.listener?.close();
     await this.kcpListener?.close();
+    await this.cluster?.stop();
     await this.proxies.close();
   }
 
@@ -302,10 +311,17 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     if (full) throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": this client already has ${MAX_PROXIES_PER_CLIENT} proxies`);
     // Reserve the name while the listener opens so a concurrent duplicate is refused too.
     this.proxyOwners.set(name, control);
+    let releaseClaims: (() => void) | undefined;
     try {
+      if (this.cluster) {
+        releaseClaims = await claimInCluster(this.cluster, control, name, type, msg, this.config.subDomainHost);
+        this.clusterClaims.set(name, releaseClaims);
+      }
       return await this.proxies.build(control, name, type, msg);
     } catch (err) {
       this.proxyOwners.delete(name);
+      if (releaseClaims && this.clusterClaims.get(name) === releaseClaims) this.clusterClaims.delete(name);
+      releaseClaims?.();
       throw err;
     }
   }
@@ -335,7 +351,11 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   }
 
   releaseProxy(control: ControlSession, proxy: ServerProxy): void {
-    if (this.proxyOwners.get(proxy.name) === control) this.proxyOwners.delete(proxy.name);
+    if (this.proxyOwners.get(proxy.name) === control) {
+      this.proxyOwners.delete(proxy.name);
+      this.clusterClaims.get(proxy.name)?.();
+      this.clusterClaims.delete(proxy.name);
+    }
     this.emit('proxyClosed', control, proxy);
   }
 
@@ -366,13 +386,4 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   clientOnline(control: ControlSession): void {
     this.emit('clientOnline', control);
   }
-}
-
-/**
- * A connection that failed before its first frp byte (scans and probes land
- * here), as a category for the summed-up warning: its reason without the
- * peer's address and port, so one cause from many peers counts as one.
- */
-function sniffFailure(err: Error): string {
-  return clipped(describeError(err).replace(/\[?[0-9a-fA-F:.]*[0-9a-fA-F]\]?:\d+/g, '*'), 160);
 }

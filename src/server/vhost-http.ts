@@ -28,7 +28,7 @@ import {
   type RequestHead,
 } from '../vhost/request-head.js';
 import { headerTokens, isInterimResponse, isUnrequestedSwitch, ResponseHeadParser, switchesToTunnel, type ResponseHead } from '../vhost/response-head.js';
-import { endVisitor, relayIfOpen, VhostServer } from './vhost-server.js';
+import { endVisitor, relayElsewhere, relayIfOpen, VhostServer, type RemoteDomains } from './vhost-server.js';
 import { visitorAddress } from '../util/address.js';
 import { sameSecret } from '../util/secret.js';
 import type { DomainOwners } from '../vhost/domain-owners.js';
@@ -46,6 +46,8 @@ export interface VhostHttpOptions {
   gate: VhostConnectionGate;
   /** the domain owners shared by the vhost kinds */
   owners?: DomainOwners;
+  /** the cluster's other nodes, for domains no proxy here serves */
+  remote?: RemoteDomains;
   /** one absolute deadline per request head, from accept or from the head's first byte (default 60 s, frp's ReadHeaderTimeout) */
   requestHeadTimeoutMs?: number;
   /** how long a keep-alive connection may wait silent for its next request (default 60 s) */
@@ -127,6 +129,13 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
         const origin = route && proto === 'http' ? this.opts.acme?.httpsOrigin(requestHost(head), requestPath(head)) : undefined;
         if (origin) {
           await this.answer(visitor, httpsRedirectResponse(origin + (head.target.startsWith('/') ? head.target : '/')));
+          return;
+        }
+        const elsewhere = route ? undefined : this.opts.remote?.(requestHost(head), visitor);
+        if (elsewhere) {
+          // Held by another node: it gets this request and the rest of the connection.
+          dropBackend();
+          await relayElsewhere(reader, elsewhere, head.raw);
           return;
         }
         if (!route) {

@@ -8,7 +8,7 @@ import { ClientHelloReader, type ClientHelloInfo } from '../vhost/sni.js';
 import type { DomainOwners } from '../vhost/domain-owners.js';
 import type { ConnectionRoute } from '../vhost/routes.js';
 import type { VhostConnectionGate } from './vhost-gate.js';
-import { endVisitor, relayWholeConnection, VhostServer } from './vhost-server.js';
+import { endVisitor, relayElsewhere, relayWholeConnection, VhostServer, type RemoteDomains } from './vhost-server.js';
 
 /**
  * TLS terminated here (automatic HTTPS): the certificates the server holds
@@ -30,6 +30,8 @@ export interface VhostHttpsOptions {
   gate: VhostConnectionGate;
   /** the domain owners shared by the vhost kinds */
   owners?: DomainOwners;
+  /** the cluster's other nodes, for domains no proxy here serves */
+  remote?: RemoteDomains;
   /** the whole ClientHello must arrive this long after the accept (frp: 30 s; here limits.vhostHeaderTimeout) */
   helloTimeoutMs: number;
   /** how long a visitor we have ended may keep its side open (limits.vhostIdleTimeout) */
@@ -86,6 +88,9 @@ export class VhostHttpsServer extends VhostServer<ConnectionRoute> {
       await termination.serve(tls);
       return;
     }
+    // Held by another node of the cluster: it gets the whole connection, ClientHello included.
+    const elsewhere = name ? this.opts.remote?.(name, visitor) : undefined;
+    if (elsewhere) return relayElsewhere(reader, elsewhere, hello.buffered());
     this.opts.logger.debug('https connection refused: no proxy for this name', { remote: visitor.remoteAddress, sni: name ?? '(none)' });
     visitor.destroy();
   }

@@ -98,6 +98,22 @@ export class VhostListener {
 }
 
 /**
+ * Where a vhost sends a visitor whose domain no proxy of this server serves:
+ * undefined when no other node of the cluster holds it either, else the
+ * relay, which takes the bytes already read from the visitor and then the
+ * rest of its connection.
+ */
+export type RemoteDomains = (domain: string, visitor: Socket) => ((preface: Buffer) => Promise<void>) | undefined;
+
+/** Hands a visitor to another node's relay: the reader lets go of the socket, whose unread bytes follow `preface`. */
+export async function relayElsewhere(reader: StreamReader, relay: (preface: Buffer) => Promise<void>, preface: Buffer): Promise<void> {
+  reader.detach();
+  // Node settles a removed 'readable' listener on the next tick; resuming before that keeps the stream paused.
+  await new Promise<void>((resolve) => process.nextTick(resolve));
+  await relay(preface);
+}
+
+/**
  * What every vhost kind shares: a router of its own and a listener whose
  * visitors go to the subclass's `serve`.
  */

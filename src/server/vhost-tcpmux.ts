@@ -8,7 +8,7 @@ import { notFoundResponse, proxyAuthRequiredResponse, responseForRequestError } 
 import type { DomainOwners } from '../vhost/domain-owners.js';
 import type { ConnectionRoute } from '../vhost/routes.js';
 import type { VhostConnectionGate } from './vhost-gate.js';
-import { endVisitor, relayWholeConnection, VhostServer } from './vhost-server.js';
+import { endVisitor, relayElsewhere, relayWholeConnection, VhostServer, type RemoteDomains } from './vhost-server.js';
 
 export interface VhostTcpmuxOptions {
   host: string;
@@ -19,6 +19,8 @@ export interface VhostTcpmuxOptions {
   gate: VhostConnectionGate;
   /** the domain owners shared by the vhost kinds */
   owners?: DomainOwners;
+  /** the cluster's other nodes, for domains no proxy here serves */
+  remote?: RemoteDomains;
   /** the whole CONNECT request must arrive this long after the accept (frp: 30 s; here limits.vhostHeaderTimeout) */
   connectTimeoutMs: number;
   /** how long a visitor we have ended may keep its side open (limits.vhostIdleTimeout) */
@@ -63,6 +65,9 @@ export class VhostTcpmuxServer extends VhostServer<ConnectionRoute> {
     const req = await this.readConnect(reader, visitor);
     if (!req) return;
     const route = req.head.method === 'CONNECT' ? this.router.lookup(req.host, '', req.user) : undefined;
+    // Held by another node: it reads the CONNECT request again and answers it.
+    const elsewhere = route || req.head.method !== 'CONNECT' ? undefined : this.opts.remote?.(req.host, visitor);
+    if (elsewhere) return relayElsewhere(reader, elsewhere, req.head.raw);
     if (!route) {
       await endVisitor(visitor, this.opts.lingerMs, notFoundResponse());
       return;

@@ -1,0 +1,381 @@
+import { hostname } from 'node:os';
+import type { Socket as UdpSocket } from 'node:dgram';
+import { createServer, isIPv6, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import type { ServerConfig } from '../config/types.js';
+import { relay } from '../relay/pipe.js';
+import { hostPort } from '../util/address.js';
+import { BurrowError, describeError } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import { claimKey, type ClaimKind, type ClaimValue } from './claims.js';
+import { LeaseTable } from './leases.js';
+import { answerLink, dialLink, presentAsUser, type LinkKind } from './link-handshake.js';
+import { RedisLink } from './redis-link.js';
+import { RemoteRoutes, type RemoteRoute } from './remote-routes.js';
+import { TcpMirrors } from './tcp-mirrors.js';
+
+export type VhostKind = 'http' | 'https' | 'tcpmux';
+
+/** Link handshakes in progress at once; more are closed at accept (the link port is for the nodes only). */
+const MAX_PENDING_LINKS = 256;
+
+/** What the node asks of the server it belongs to. */
+export interface ClusterLocal {
+  /** serve a user connection that came over the link on this node's vhost of `kind`; false when that vhost is off */
+  acceptVhost(kind: VhostKind, socket: Socket): boolean;
+  /**
+   * Another node took over a claim registered here for client `runId` (that
+   * client logged in there, or this node was cut off from Redis for longer
+   * than a lease): its session here is stale and must go.
+   */
+  claimLost(runId: string): void;
+}
+
+/** Who registers a proxy: the same client (run id) may take its claims back through another node. */
+export interface ClaimOwner {
+  readonly runId: string;
+  readonly user: string;
+}
+
+/** What a node sees of its cluster, for the dashboard (`/api/cluster`). */
+export interface ClusterView {
+  node: string;
+  link: string;
+  redis: string;
+  leaseSeconds: number;
+  /** claims (names, ports, domains) this node holds */
+  claimsHeld: number;
+  /** tcp ports held elsewhere that this node answers too */
+  mirroredPorts: number[];
+  /** what the other nodes hold, as last read (at most 1000 entries) */
+  remote: Array<{ kind: string; id: string; node: string; proxy: string; expiresInMs: number }>;
+}
+
+/** Entries of the remote table the dashboard lists at most. */
+const VIEW_MAX_REMOTE = 1000;
+
+export enum ClusterState {
+  Idle = 'idle',
+  Running = 'running',
+  Stopped = 'stopped',
+}
+
+/**
+ * One server's membership of a cluster (docs/cluster.md): claims names,
+ * ports and domains in Redis before the server registers them, relays users
+ * of tunnels held elsewhere to their owner over the internal link, and
+ * serves users other nodes relay here. Made only when `cluster.redis` is set.
+ */
+export class ClusterNode {
+  state = ClusterState.Idle;
+  readonly name: string;
+  private readonly redis: RedisLink;
+  private readonly leases: LeaseTable;
+  readonly routes: RemoteRoutes;
+  private readonly mirrors: TcpMirrors;
+  /** tcp remote ports this node serves, with their listeners (linked users are handed to them) */
+  private readonly tcpListeners = new Map<number, Server>();
+  /** sockets that came over the link: served here or not at all, never relayed again */
+  private readonly linked = new WeakSet<Socket>();
+  private linkServer: Server | undefined; // a tls.Server is one too
+  private linkAddr = '';
+  private syncing: Promise<void> = Promise.resolve();
+  private local: ClusterLocal | undefined;
+  private pendingLinks = 0;
+  /** who registered each proxy whose name this node claimed: its ports are claimed for the same client */
+  private readonly owners = new Map<string, ClaimOwner>();
+
+  constructor(
+    private readonly cfg: ServerConfig['cluster'],
+    private readonly bindAddr: string,
+    proxyBindAddr: string,
+    bindPort: number,
+    private readonly log: Logger,
+  ) {
+    this.name = cfg.nodeName || `${hostname()}-${bindPort}`;
+    const leaseMs = cfg.leaseSeconds * 1000;
+    this.redis = new RedisLink(cfg.redis, log);
+    this.leases = new LeaseTable(this.redis, leaseMs, log);
+    this.routes = new RemoteRoutes(this.redis, this.name, Math.floor(leaseMs / 3));
+    this.mirrors = new TcpMirrors(
+      proxyBindAddr,
+      log,
+      (p) => this.tcpListeners.has(p),
+      (route, port, socket) => {
+        void this.relayTo(route, 'tcp', String(port), socket, Buffer.alloc(0));
+      },
+    );
+    this.routes.on('changed', (ports: Map<number, RemoteRoute>) => {
+      this.syncing = this.syncing.then(() => this.mirrors.sync(ports)).catch(() => {});
+    });
+    this.leases.on('lost', (_key: string, held: ClaimValue) => {
+      if (held.r !== '') this.local?.claimLost(held.r);
+    });
+    // Back from an outage: see the cluster as it is now rather than at the next tick.
+    this.redis.on('up', () => void this.routes.refresh());
+  }
+
+  get redisState(): string {
+    return this.redis.state;
+  }
+
+  /** tcp ports held by other nodes that this node answers too */
+  get mirroredPorts(): number[] {
+    return this.mirrors.ports;
+  }
+
+  view(): ClusterView {
+    const now = Date.now();
+    return {
+      node: this.name,
+      link: this.linkAddr,
+      redis: this.redis.state,
+      leaseSeconds: this.cfg.leaseSeconds,
+      claimsHeld: this.leases.size,
+      mirroredPorts: this.mirrors.ports,
+      remote: this.routes.entries(VIEW_MAX_REMOTE).map(([key, r]) => {
+        const colon = key.indexOf(':');
+        return { kind: key.slice(0, colon), id: key.slice(colon + 1), node: r.holder.n, proxy: r.holder.p, expiresInMs: Math.max(0, r.expiresAt - now) };
+      }),
+    };
+  }
+
+  /** The address other nodes dial for this node's link. */
+  get link(): string {
+    return this.linkAddr;
+  }
+
+  /** Joins the cluster; `identity` is the server's certificate, for the link when cluster.tls is on. */
+  async start(local: ClusterLocal, identity: { cert: string | Buffer; key: string | Buffer }): Promise<void> {
+    this.local = local;
+    const accept = (socket: Socket): void => this.acceptLink(socket);
+    const server = this.cfg.tls
+      ? createTlsServer({ cert: identity.cert, key: identity.key, allowHalfOpen: true }, accept)
+      : createServer({ allowHalfOpen: true, noDelay: true }, accept);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(new BurrowError('BURROW_LISTEN_FAILED', `cluster.linkPort ${this.bindAddr}:${this.cfg.linkPort} cannot be opened (${err.code ?? err.message})`)),
+      );
+      server.listen(this.cfg.linkPort, this.bindAddr, () => resolve());
+    });
+    server.on('error', (err: Error) => this.log.warn('cluster: link accept failed', { reason: describeError(err) }));
+    this.linkServer = server;
+    const a = server.address();
+    const port = typeof a === 'object' && a ? a.port : this.cfg.linkPort;
+    const wildcard = this.bindAddr === '0.0.0.0' || this.bindAddr === '::' || this.bindAddr === '';
+    const host = this.cfg.advertiseAddr || (wildcard ? '127.0.0.1' : this.bindAddr);
+    if (!this.cfg.advertiseAddr && wildcard)
+      this.log.warn('cluster: bindAddr is a wildcard and cluster.advertiseAddr is empty: other nodes are told 127.0.0.1');
+    this.linkAddr = isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+    await this.redis.start();
+    this.leases.start();
+    this.routes.start();
+    this.state = ClusterState.Running;
+    this.log.info('cluster: node started', { node: this.name, link: this.linkAddr, redis: this.redis.state });
+  }
+
+  /** Leaves the cluster: claims released (others may take them at once), links closed. */
+  async stop(): Promise<void> {
+    await this.shutdown(true);
+  }
+
+  /** Leaves as a node that died would (kill -9): nothing released, leases run out. For tests and drills. */
+  async kill(): Promise<void> {
+    await this.shutdown(false);
+  }
+
+  private async shutdown(release: boolean): Promise<void> {
+    if (this.state === ClusterState.Stopped) return;
+    this.state = ClusterState.Stopped;
+    this.routes.stop();
+    await this.leases.stop(release);
+    this.redis.close();
+    await this.mirrors.close();
+    await new Promise<void>((resolve) => (this.linkServer ? this.linkServer.close(() => resolve()) : resolve()));
+  }
+
+  private value(owner: ClaimOwner, proxy: string): ClaimValue {
+    return { n: this.name, l: this.linkAddr, r: owner.runId, u: owner.user, p: proxy };
+  }
+
+  /**
+   * Claims proxy `name` and its vhost domains cluster-wide, before the server
+   * builds it; resolves the function that releases them. Refused with the
+   * words a single server uses when another node holds one of them, and with
+   * BURROW_PROXY_REJECTED naming Redis when it is unreachable.
+   */
+  async claimProxy(owner: ClaimOwner, name: string, vhost: VhostKind | undefined, domains: readonly string[]): Promise<() => void> {
+    const taken: string[] = [];
+    const releaseAll = (): void => {
+      if (taken.length > 0 && this.owners.get(name) === owner) this.owners.delete(name);
+      for (const key of taken.splice(0)) this.leases.release(key);
+    };
+    try {
+      const nameKey = claimKey('proxy', name);
+      const heldBy = await this.claim(nameKey, owner, name);
+      if (heldBy) throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}" already exists`);
+      taken.push(nameKey);
+      this.owners.set(name, owner);
+      for (const domain of vhost ? domains : []) {
+        const key = claimKey(vhost as ClaimKind, domain);
+        const other = await this.claim(key, owner, name);
+        if (other && other.u !== owner.user) {
+          throw new BurrowError(
+            'BURROW_PROXY_REJECTED',
+            `proxy [${name}]: domain [${domain}] belongs to another user; only a member of one of its load-balancing groups, with the group key, may share it`,
+          );
+        }
+        if (other) throw new BurrowError('BURROW_PROXY_REJECTED', `proxy [${name}]: domain [${domain}] is already used by proxy [${other.p}] on another node`);
+        taken.push(key);
+      }
+    } catch (err) {
+      releaseAll();
+      throw err;
+    }
+    return releaseAll;
+  }
+
+  private async claim(key: string, owner: ClaimOwner, proxy: string): Promise<ClaimValue | undefined> {
+    try {
+      return await this.leases.claim(key, this.value(owner, proxy));
+    } catch (err) {
+      throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${proxy}" cannot be registered now: ${describeError(err)}`);
+    }
+  }
+
+  /**
+   * Opens the tcp remote port of proxy `name` with `open` once the port is
+   * claimed for this node (port 0: the port `open` picked, claimed after).
+   * The claim lasts as long as the listener.
+   */
+  async listenTcp(name: string, port: number, open: (port: number) => Promise<Server>): Promise<Server> {
+    const owner = this.owners.get(name) ?? { runId: '', user: '' };
+    if (port === 0) {
+      for (let i = 0; i < 5; i++) {
+        const server = await open(0);
+        const bound = (server.address() as { port: number }).port;
+        try {
+          if (await this.claimPort(owner, name, bound)) return this.hold(server, bound);
+        } catch (err) {
+          server.close();
+          throw err;
+        }
+        server.close(); // held by another node: try another
+      }
+      throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": no free port left in the allowed ranges`);
+    }
+    if (!(await this.claimPort(owner, name, port))) throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": remote port ${port} is already in use`);
+    try {
+      // Ours now: the mirror of its previous owner's port gives way.
+      await this.mirrors.drop(port);
+      return this.hold(await open(port), port);
+    } catch (err) {
+      this.leases.release(claimKey('tcp', String(port)));
+      throw err;
+    }
+  }
+
+  private async claimPort(owner: ClaimOwner, name: string, port: number, kind: 'tcp' | 'udp' = 'tcp'): Promise<boolean> {
+    return (await this.claim(claimKey(kind, String(port)), owner, name)) === undefined;
+  }
+
+  /**
+   * The same for a udp proxy's port: claimed so no two nodes hand it out,
+   * but not yet answered by the other nodes (docs/cluster.md).
+   */
+  async bindUdp(name: string, port: number, open: (port: number) => Promise<UdpSocket>): Promise<UdpSocket> {
+    const owner = this.owners.get(name) ?? { runId: '', user: '' };
+    const socket = await open(port);
+    const bound = socket.address().port;
+    let granted: boolean;
+    try {
+      granted = await this.claimPort(owner, name, bound, 'udp');
+    } catch (err) {
+      socket.close();
+      throw err;
+    }
+    if (!granted) {
+      socket.close();
+      throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": remote UDP port ${bound} is already in use`);
+    }
+    socket.once('close', () => this.leases.release(claimKey('udp', String(bound))));
+    return socket;
+  }
+
+  private hold(server: Server, port: number): Server {
+    this.tcpListeners.set(port, server);
+    server.once('close', () => {
+      if (this.tcpListeners.get(port) === server) this.tcpListeners.delete(port);
+      this.leases.release(claimKey('tcp', String(port)));
+      // Someone else's now, perhaps: mirror it again without waiting for the next refresh.
+      void this.routes.refresh();
+    });
+    return server;
+  }
+
+  /**
+   * The vhosts' fallback: for a domain no local proxy serves, a relay to the
+   * node that holds it, or undefined. A connection that came over the link is
+   * never sent on again (no loops while two nodes' tables disagree).
+   */
+  remoteDomain(kind: VhostKind, domain: string, visitor: Socket): ((preface: Buffer) => Promise<void>) | undefined {
+    if (this.state !== ClusterState.Running || this.linked.has(visitor)) return undefined;
+    const route = this.routes.findDomain(kind, domain);
+    if (!route) return undefined;
+    return (preface) => this.relayTo(route, kind, domain, visitor, preface);
+  }
+
+  /** Carries `visitor` to the node holding `route`, `preface` (bytes already read from it) first. */
+  private async relayTo(route: RemoteRoute, kind: LinkKind, target: string, visitor: Socket, preface: Buffer): Promise<void> {
+    let link: Socket;
+    try {
+      link = await dialLink(
+        route.holder.l,
+        this.cfg.secret,
+        { node: this.name, kind, target, src: hostPort(visitor.remoteAddress, visitor.remotePort) },
+        this.cfg.tls,
+      );
+    } catch (err) {
+      this.log.warn('cluster: user connection dropped: its owner did not answer', { kind, target, owner: route.holder.n, reason: describeError(err) });
+      visitor.destroy();
+      return;
+    }
+    link.on('error', () => {});
+    if (visitor.destroyed) {
+      link.destroy();
+      return;
+    }
+    if (preface.length > 0) link.write(preface);
+    await relay(visitor, link);
+  }
+
+  /** A link from another node: the handshake, then the socket is served here as the user's own connection. */
+  private acceptLink(socket: Socket): void {
+    socket.on('error', () => {});
+    if (this.pendingLinks >= MAX_PENDING_LINKS) {
+      this.log.warn('cluster: link refused: too many handshakes in progress', { remote: socket.remoteAddress, limit: MAX_PENDING_LINKS });
+      socket.destroy();
+      return;
+    }
+    this.pendingLinks += 1;
+    answerLink(socket, this.cfg.secret, (h) => (h.kind === 'tcp' ? this.tcpListeners.has(Number(h.target)) : this.local !== undefined))
+      .then((hello) => {
+        presentAsUser(socket, hello.src);
+        this.linked.add(socket);
+        if (hello.kind === 'tcp') {
+          const listener = this.tcpListeners.get(Number(hello.target));
+          if (listener) listener.emit('connection', socket);
+          else socket.destroy();
+        } else if (!this.local?.acceptVhost(hello.kind, socket)) {
+          socket.destroy();
+        }
+      })
+      .catch((err: unknown) => {
+        this.log.debug('cluster: link refused', { remote: socket.remoteAddress, reason: describeError(err) });
+        socket.destroy();
+      })
+      .finally(() => {
+        this.pendingLinks -= 1;
+      });
+  }
+}
