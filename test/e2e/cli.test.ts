@@ -1,58 +1,17 @@
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
+import { type CliRun, runCli, waitForCliOutput } from '../helpers/cli-run.js';
 import { vhostRequest } from '../helpers/http.js';
 import { echoThrough, freePort, patternBytes, portOf, startEcho, startServer, TOKEN, waitFor } from '../helpers/tunnel.js';
 
-/** The CLI exactly as a user runs it: the built bin in dist/ (npm ci builds it through prepare). */
-const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
-
-interface Run {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exit: Promise<number | null>;
-}
-
-/** Every process a test starts, so a failing test cannot leave one running. */
-const spawned = new Set<ChildProcess>();
-after(() => {
-  for (const c of spawned) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
-
-function run(args: string[]): Run {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  spawned.add(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  const exit = once(child, 'exit').then(([code]) => code as number | null);
-  return { child, stdout: () => out, stderr: () => err, exit };
-}
-
-/** Resolves with the first match of `re` in the stream, or fails when the process exits first. */
-function waitForOutput(r: Run, stream: 'stdout' | 'stderr', re: RegExp): Promise<RegExpMatchArray> {
-  return new Promise((resolve, reject) => {
-    const src = stream === 'stdout' ? r.child.stdout! : r.child.stderr!;
-    const check = (): void => {
-      const m = (stream === 'stdout' ? r.stdout() : r.stderr()).match(re);
-      if (m) {
-        src.off('data', check);
-        resolve(m);
-      }
-    };
-    src.on('data', check);
-    void r.exit.then((code) => reject(new Error(`exited (${code}) before printing ${re}: ${r.stdout()} ${r.stderr()}`)));
-    check();
-  });
-}
+const run = (args: string[]): CliRun => runCli(args);
+const waitForOutput = waitForCliOutput;
 
 function writeConfig(name: string, text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'burrow-e2e-'));

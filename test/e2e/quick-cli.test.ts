@@ -1,6 +1,5 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -8,56 +7,20 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BurrowServer } from '../../src/server/server.js';
+import { type CliRun, runCli, waitForCliOutput } from '../helpers/cli-run.js';
 import { vhostRequest } from '../helpers/http.js';
 import { freePort, startServer, TOKEN } from '../helpers/tunnel.js';
 
 /** The CLI exactly as a user runs it: the built bin in dist/, with HOME and XDG_CONFIG_HOME in a temp folder. */
 const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'dist', 'cli', 'main.js');
-
-interface Run {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exit: Promise<number | null>;
-}
-
-const spawned = new Set<ChildProcess>();
-after(() => {
-  for (const c of spawned) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
 
 function homeEnv(): NodeJS.ProcessEnv {
   const dir = mkdtempSync(join(tmpdir(), 'burrow-quick-e2e-'));
   return { ...process.env, HOME: join(dir, 'home'), XDG_CONFIG_HOME: join(dir, 'config'), NO_COLOR: '1' };
 }
 
-function run(args: string[], env: NodeJS.ProcessEnv): Run {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
-  spawned.add(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  const exit = once(child, 'exit').then(([code]) => code as number | null);
-  return { child, stdout: () => out, stderr: () => err, exit };
-}
-
-/** Resolves with the first match of `re` on stdout, or fails when the process exits first. */
-function waitForOutput(r: Run, re: RegExp): Promise<RegExpMatchArray> {
-  return new Promise((resolve, reject) => {
-    const check = (): void => {
-      const m = r.stdout().match(re);
-      if (m) {
-        r.child.stdout!.off('data', check);
-        resolve(m);
-      }
-    };
-    r.child.stdout!.on('data', check);
-    void r.exit.then((code) => reject(new Error(`exited (${code}) before printing ${re}: ${r.stdout()} ${r.stderr()}`)));
-    check();
-  });
-}
+const run = (args: string[], env: NodeJS.ProcessEnv): CliRun => runCli(args, env);
+const waitForOutput = (r: CliRun, re: RegExp): Promise<RegExpMatchArray> => waitForCliOutput(r, 'stdout', re);
 
 test('npx burrow-tunnel runs burrow: npx runs the bin named after the package when there are several', () => {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; bin: Record<string, string> };
