@@ -16,7 +16,7 @@ import { DomainOwners } from '../vhost/domain-owners.js';
 import type { ConnectionRoute, HttpRoute } from '../vhost/routes.js';
 import type { ControlSession } from './control-session.js';
 import type { ManagePlugins } from './manage-plugins/manager.js';
-import { bindProxyUdpPort, listenProxyPort } from './port-policy.js';
+import { accountPorts, bindProxyUdpPort, listenProxyPort } from './port-policy.js';
 import { VhostConnectionGate } from './vhost-gate.js';
 import { VhostHttpServer } from './vhost-http.js';
 import { VhostHttpsServer } from './vhost-https.js';
@@ -149,23 +149,27 @@ export class ProxyFactory implements ServerProxyContext {
     return this.vhostTcpmux;
   }
 
-  listenProxyPort(name: string, port: number): Promise<Server> {
-    return listenProxyPort(name, this.config.proxyBindAddr, port, this.config.allowPorts);
+  listenProxyPort(name: string, port: number, owner?: ProxyOwner): Promise<Server> {
+    return listenProxyPort(name, this.config.proxyBindAddr, port, accountPorts(this.config.allowPorts, owner?.account?.allowPorts));
   }
 
-  bindProxyUdpPort(name: string, port: number): Promise<UdpSocket> {
-    return bindProxyUdpPort(name, this.config.proxyBindAddr, port, this.config.allowPorts);
+  bindProxyUdpPort(name: string, port: number, owner?: ProxyOwner): Promise<UdpSocket> {
+    return bindProxyUdpPort(name, this.config.proxyBindAddr, port, accountPorts(this.config.allowPorts, owner?.account?.allowPorts));
   }
 
   /**
    * The per-proxy transforms a NewProxy asks for on its work connections (key
-   * from the token), and its bandwidth limit when the client leaves that to
-   * us (`bandwidthLimitMode = "server"`): called once per proxy, so every
-   * connection of the proxy shares the one bucket.
+   * from the owner's token: a listed user's own, as its frpc derives it), and
+   * its bandwidth limit when the client leaves that to us
+   * (`bandwidthLimitMode = "server"`): called once per proxy, so every
+   * connection of the proxy shares the one bucket. A listed user's
+   * bandwidthLimit is one bucket for all of the user's proxies and takes
+   * the proxy's place.
    */
-  payloadOptions(msg: NewProxy): PayloadTransformOptions {
-    const limiter = serverBandwidthLimiter(msg);
-    return { encryptionKey: msg.use_encryption ? this.key : undefined, compression: msg.use_compression === true, ...(limiter ? { limiter } : {}) };
+  payloadOptions(msg: NewProxy, owner?: ProxyOwner): PayloadTransformOptions {
+    const limiter = owner?.account?.limiter ?? serverBandwidthLimiter(msg);
+    const key = owner?.account?.cipherKey ?? this.key;
+    return { encryptionKey: msg.use_encryption ? key : undefined, compression: msg.use_compression === true, ...(limiter ? { limiter } : {}) };
   }
 
   userConnCheck(owner: ProxyOwner, name: string, type: string): UserConnCheck | undefined {

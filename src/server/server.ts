@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
-import type { ServerConfig } from '../config/types.js';
+import type { ServerConfig, UserAccountConfig } from '../config/types.js';
 import type { ControlCipher } from '../control/control-cipher.js';
 import { YamuxSession } from '../mux/session.js';
 import { deriveCipherKey } from '../protocol/crypto.js';
@@ -28,6 +28,11 @@ import { serveVisitorConn, type VisitorLookup } from './visitor-conn.js';
 import { ProxyFactory } from './proxy-factory.js';
 import { checkStartPolicy } from './start-policy.js';
 import { bindPortShare } from './port-sharing.js';
+import type { Account } from './accounts/account.js';
+import { Accounts } from './accounts/accounts.js';
+import { registrationRefusal } from './accounts/registration.js';
+import { reloadAccounts } from './accounts/revocation.js';
+import { LoginThrottle } from './login-throttle.js';
 
 /** frp: the first message of every new logical connection must arrive within 10 s. */
 const FIRST_MESSAGE_TIMEOUT_MS = 10_000;
@@ -66,6 +71,9 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   readonly plugins: ManagePlugins;
   /** checks Login, and scoped Pings and NewWorkConns, by auth.method */
   readonly auth: AuthVerifier;
+  /** `[[users]]`: tokens, limits, traffic counters */
+  readonly accounts: Accounts;
+  readonly loginThrottle: LoginThrottle;
 
   constructor(
     readonly config: ServerConfig,
@@ -73,7 +81,9 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   ) {
     super();
     this.key = deriveCipherKey(config.auth.token);
-    this.auth = createAuthVerifier(config.auth, log);
+    this.accounts = new Accounts(config.users, config.usageFile || undefined, log.child({ part: 'accounts' }));
+    this.auth = createAuthVerifier(config.auth, log, this.accounts);
+    this.loginThrottle = new LoginThrottle(config.limits.failedLoginsPerIP);
     this.gate = new PreAuthGate(config.limits);
     this.refusals = new RefusalLog(log);
     this.plugins = new ManagePlugins(config.httpPlugins, config.limits.pluginTimeout * 1000, log.child({ part: 'plugins' }));
@@ -114,6 +124,8 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     if (this.state !== ServerState.Idle) throw new BurrowError('BURROW_CLOSED', `server is ${this.state}`);
     const { tls, tcpMux } = this.config.transport;
     checkStartPolicy(this.config, this.log);
+    // Before the port opens: a usage file that cannot be read stops the start (quotas must not reset silently).
+    this.accounts.start();
     const cert = tls.certFile ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } : loadOrCreateServerCertificate(tls.generatedCertDir);
     let fingerprint = '';
     try {
@@ -173,6 +185,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     for (const p of [...this.physical]) p.destroy();
     await this.closeListeners();
     this.plugins.close();
+    this.accounts.stop();
     this.refusals.close();
     this.log.info('server stopped');
   }
@@ -291,6 +304,9 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     if (this.proxyOwners.has(name)) throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}" already exists`);
     const full = control.proxies.size >= MAX_PROXIES_PER_CLIENT;
     if (full) throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": this client already has ${MAX_PROXIES_PER_CLIENT} proxies`);
+    const account = control.account;
+    const refusal = account && registrationRefusal(account, msg, name, type, this.proxiesOf(account.name), this.config.subDomainHost);
+    if (refusal) throw new BurrowError('BURROW_ACCOUNT_LIMIT', refusal);
     // Reserve the name while the listener opens so a concurrent duplicate is refused too.
     this.proxyOwners.set(name, control);
     try {
@@ -317,12 +333,30 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   }
 
   proxyStarted(control: ControlSession, proxy: ServerProxy, msg: NewProxy): void {
+    if (control.account) this.accounts.proxyStarted(control.account, proxy);
     this.emit('proxyStarted', control, proxy, msg);
   }
 
   releaseProxy(control: ControlSession, proxy: ServerProxy): void {
+    this.accounts.proxyClosed(proxy);
     if (this.proxyOwners.get(proxy.name) === control) this.proxyOwners.delete(proxy.name);
     this.emit('proxyClosed', control, proxy);
+  }
+
+  admitAccountConn(account: Account): (() => void) | string {
+    return this.accounts.admitConnection(account);
+  }
+
+  /** Proxies (and names being registered) of `user` over all of its clients. */
+  proxiesOf(user: string): number {
+    let n = 0;
+    for (const c of this.proxyOwners.values()) if (c.user === user) n++;
+    return n;
+  }
+
+  /** Re-reads `[[users]]` (SIGHUP): see reloadAccounts. Returns the users whose clients were closed. */
+  reloadUsers(users: readonly UserAccountConfig[]): string[] {
+    return reloadAccounts(this.accounts, this.clients, users);
   }
 
   natHoleMessage(control: ControlSession, msg: Message): void {
@@ -344,9 +378,10 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     stream: Duplex,
     bind: BindConn,
     log: Logger,
-    cipher?: ControlCipher,
+    cipher: ControlCipher | undefined,
+    account: Account | undefined,
   ): ControlSession {
-    return new ControlSession(this, runId, login, authSubject, remote, stream, cipher ?? this.key, bind.destroy, log);
+    return new ControlSession(this, runId, login, authSubject, remote, stream, cipher ?? account?.cipherKey ?? this.key, bind.destroy, log, account);
   }
 
   clientOnline(control: ControlSession): void {

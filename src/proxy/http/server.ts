@@ -97,7 +97,7 @@ export function createHttpServerProxy(ctx: ServerProxyContext, owner: ProxyOwner
     vhost: ctx.httpVhost,
     subDomainHost: ctx.subDomainHost,
     user: owner.user,
-    payload: ctx.payloadOptions(msg),
+    payload: ctx.payloadOptions(msg, owner),
     getWorkConn: () => owner.getWorkConn(),
   });
 }

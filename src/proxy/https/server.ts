@@ -22,7 +22,7 @@ export function createHttpsServerProxy(ctx: ServerProxyContext, owner: ProxyOwne
     defaultPort: 443,
     subDomainHost: ctx.subDomainHost,
     user: owner.user,
-    payload: ctx.payloadOptions(msg),
+    payload: ctx.payloadOptions(msg, owner),
     getWorkConn: () => owner.getWorkConn(),
     admitUser: ctx.userConnCheck(owner, name, 'https'),
   });

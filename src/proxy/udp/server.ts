@@ -196,7 +196,7 @@ function pause(ms: number): Promise<void> {
 /** The server half of a `udp` NewProxy: its own public UDP port. */
 export async function createUdpServerProxy(ctx: ServerProxyContext, owner: ProxyOwner, name: string, msg: NewProxy): Promise<ServerProxy> {
   const port = requestedPort(ctx, owner, name, msg);
-  const socket = await ctx.bindProxyUdpPort(name, port);
+  const socket = await ctx.bindProxyUdpPort(name, port, owner);
   const limits = { packetSize: ctx.udpPacketSize, whole: hasBurrowFeature(owner.burrowFeatures, BURROW_FEATURES.wholeDatagrams) };
-  return new UdpServerProxy({ name, socket, payload: ctx.payloadOptions(msg), limits, getWorkConn: () => owner.getWorkConn(), logger: owner.log });
+  return new UdpServerProxy({ name, socket, payload: ctx.payloadOptions(msg, owner), limits, getWorkConn: () => owner.getWorkConn(), logger: owner.log });
 }
