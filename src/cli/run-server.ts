@@ -1,5 +1,7 @@
 import { startServerDashboard, type ServerDashboard } from '../admin/server-api.js';
+import { loadServerConfig } from '../config/load.js';
 import type { ServerConfig } from '../config/types.js';
+import { describeError } from '../util/errors.js';
 import { BurrowServer } from '../server/server.js';
 import { SshGateway } from '../sshgw/gateway.js';
 import type { Logger } from '../util/logger.js';
@@ -10,8 +12,20 @@ import { onShutdown } from './process-setup.js';
  * line, then calls this): starts the server and, when webServer.port is set,
  * its dashboard and the SSH tunnel gateway; a signal stops them all.
  */
-export async function runServer(config: ServerConfig, log: Logger): Promise<void> {
+export async function runServer(config: ServerConfig, log: Logger, configFile?: string, allowUnsafe: readonly string[] = []): Promise<void> {
   const server = new BurrowServer(config, log);
+  if (configFile !== undefined) {
+    // SIGHUP re-reads the file's [[users]]: a removed or changed user's clients are closed at once. A bad file changes nothing.
+    process.on('SIGHUP', () => {
+      try {
+        const users = loadServerConfig(configFile, { allowUnsafe }).users;
+        const closed = server.reloadUsers(users);
+        log.info('users reloaded', { users: users.length, closed: closed.join(',') || 'none' });
+      } catch (err) {
+        log.error(`users reload refused, the running accounts are unchanged: ${describeError(err)}`);
+      }
+    });
+  }
   let dashboard: ServerDashboard | undefined;
   const gateway = config.sshTunnelGateway.bindPort > 0 ? new SshGateway(server, log) : undefined;
   // Before start: a signal that arrives just after the port opens still stops the server cleanly.
