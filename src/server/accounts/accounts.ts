@@ -88,7 +88,7 @@ export class Accounts {
     try {
       this.usage.save();
     } catch (err) {
-      this.log.warn('could not save the users\' traffic counters; will try again', { file: this.usage.file, reason: describeError(err) });
+      this.log.warn("could not save the users' traffic counters; will try again", { file: this.usage.file, reason: describeError(err) });
     }
   }
 

@@ -14,7 +14,14 @@ const DOMAIN_TYPES = new Set(['http', 'https', 'tcpmux']);
  *   alike), so a name outside the user's prefix is another's, or forged;
  * - maxProxies counts over all of the user's clients (`registered`).
  */
-export function registrationRefusal(account: Account, msg: NewProxy, name: string, type: string, registered: number, subDomainHost: string): string | undefined {
+export function registrationRefusal(
+  account: Account,
+  msg: NewProxy,
+  name: string,
+  type: string,
+  registered: number,
+  subDomainHost: string,
+): string | undefined {
   const who = `user [${account.name}]`;
   if (!name.startsWith(`${account.name}.`)) return `${who}: proxy name "${name}" is not under "${account.name}."`;
   if (account.maxProxies > 0 && registered >= account.maxProxies) return `${who}: maxProxies ${account.maxProxies} reached`;
