@@ -4,6 +4,7 @@ import { dnsServerAddress } from '../transport/resolve.js';
 import { describeError } from '../util/errors.js';
 import { domainGlob, expiryInstant, trafficBytes } from './account-terms.js';
 import { bandwidthBytes } from '../protocol/bandwidth-quantity.js';
+import { IpRules } from '../util/ip-rules.js';
 import { refuseUnsupportedClient, refuseUnsupportedServer } from './unsupported.js';
 import { unsafeRefusal } from './value-source.js';
 import type { ClientPluginType, ServerConfig, ValidatedClientConfig, ValidatedProxyConfig, VisitorConfig } from './types.js';
@@ -126,6 +127,21 @@ export function checkServer(cfg: ServerConfig, sinks: CheckSinks, allowUnsafe: r
       sinks.error(`httpPlugins[${i}].addr`, `"${p.addr}" with path "${p.path}" is not a valid URL`);
   });
   checkUsers(cfg, sinks);
+  checkIpLists(cfg.allowIPs, cfg.denyIPs, '', sinks);
+}
+
+/** `allowIPs` / `denyIPs` (a server's, or a proxy's under `at`): each entry an address or CIDR block. */
+function checkIpLists(allow: readonly string[] | undefined, deny: readonly string[] | undefined, at: string, { error }: CheckSinks): void {
+  for (const [key, list] of [
+    ['allowIPs', allow],
+    ['denyIPs', deny],
+  ] as const) {
+    try {
+      IpRules.from(list, []);
+    } catch (err) {
+      error(`${at}${key}`, describeError(err));
+    }
+  }
 }
 
 /** `[[users]]`: one readable error per bad value, named by its place (`users[2].allowPorts`). */
@@ -191,6 +207,9 @@ export function checkClient(cfg: ValidatedClientConfig, raw: unknown, sinks: Che
     names.add(p.name);
     const rawP = rawProxies[i];
     checkProxy(p, at, isPlainObject(rawP) && rawP.localPort !== undefined, sinks);
+    checkIpLists(p.allowIPs, p.denyIPs, `${at}.`, sinks);
+    // xtcp visitors reach the client directly (the server only introduces them): nothing on the server sees their address.
+    if (p.type === 'xtcp' && (p.allowIPs?.length || p.denyIPs?.length)) warn(`${at}.allowIPs`, 'not enforced for xtcp: its visitors connect peer to peer');
   });
   const visitorNames = new Set<string>();
   cfg.visitors.forEach((v, i) => {

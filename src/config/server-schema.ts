@@ -141,6 +141,10 @@ export const serverSchema = {
     natholeAnalysisDataReserveHours: count(168),
     allowPorts: { kind: 'portRanges' },
     httpPlugins: { kind: 'list', item: httpPlugin },
+    /** burrow's own: source addresses (IPs, CIDR blocks) every proxy's user connections may come from, on top of each proxy's own list */
+    allowIPs: { kind: 'stringList', default: [] },
+    /** burrow's own: source addresses whose user connections are closed on every proxy */
+    denyIPs: { kind: 'stringList', default: [] },
     /** burrow's own: accounts with their own tokens and limits */
     users: { kind: 'list', item: userAccount },
     /** burrow's own: where the users' traffic counters are kept across restarts; empty = next to the config file, or in memory without one */

@@ -67,6 +67,13 @@ export interface NewProxy {
   sk?: string;
   allow_users?: string[];
   multiplexer?: string;
+  /**
+   * burrow's extension: the proxy's `allowIPs` / `denyIPs`, enforced by a
+   * burrow server on every user connection; Go's JSON decoder drops unknown
+   * keys, so a stock frps ignores them (and the client warns)
+   */
+  burrow_allow_ips?: string[];
+  burrow_deny_ips?: string[];
 }
 
 export interface NewProxyResp {
@@ -337,6 +344,8 @@ export const MESSAGE_SCHEMA: { readonly [K in MessageType]: SchemaOf<MessageBodi
     sk: 'str',
     allow_users: 'strs',
     multiplexer: 'str',
+    burrow_allow_ips: 'strs',
+    burrow_deny_ips: 'strs',
   },
   NewProxyResp: { proxy_name: 'str', remote_addr: 'str', error: 'str' },
   CloseProxy: { proxy_name: 'str' },

@@ -57,6 +57,9 @@ export interface VhostRoutes<T> {
  */
 export type UserConnCheck = (remoteAddr: string) => Promise<boolean>;
 
+/** Whether a user connection (or datagram) from this bare address may go on; false = dropped, never reaching the client. */
+export type AddressCheck = (address: string) => boolean;
+
 /** What the server shares among the server halves of all proxies. */
 export interface ServerProxyContext {
   /** frp subDomainHost: `subdomain` is a label under it */
@@ -77,6 +80,13 @@ export interface ServerProxyContext {
   bindProxyUdpPort(name: string, port: number, owner: ProxyOwner): Promise<UdpSocket>;
   /** the per-proxy transforms a NewProxy asks for on its work connections (key from the owner's token) */
   payloadOptions(msg: NewProxy, owner: ProxyOwner): PayloadTransformOptions;
-  /** the NewUserConn check of proxy `name`; undefined when no plugin asks, so a user connection awaits nothing extra */
-  userConnCheck(owner: ProxyOwner, name: string, type: string): UserConnCheck | undefined;
+  /**
+   * the check every user connection of proxy `name` meets (`ip:port`): the
+   * server's and the NewProxy's allowIPs/denyIPs, then the NewUserConn
+   * plugins; undefined when there is nothing to check, so a user connection
+   * awaits nothing extra
+   */
+  userConnCheck(owner: ProxyOwner, name: string, type: string, msg: NewProxy): UserConnCheck | undefined;
+  /** the allowIPs/denyIPs check alone (a bare address), for http requests and udp datagrams; undefined when no list is set */
+  addressCheck(owner: ProxyOwner, name: string, msg: NewProxy): AddressCheck | undefined;
 }

@@ -5,7 +5,8 @@ import type { Server, Socket } from 'node:net';
 import type { NewProxy } from '../protocol/messages.js';
 import type { PayloadTransformOptions } from '../proxy/payload-transform.js';
 import { proxyKindOf } from '../proxy/registry.js';
-import type { ProxyOwner, ServerProxyContext, UserConnCheck, VhostRoutes } from '../proxy/server-context.js';
+import type { AddressCheck, ProxyOwner, ServerProxyContext, UserConnCheck, VhostRoutes } from '../proxy/server-context.js';
+import { IpRules } from '../util/ip-rules.js';
 import { TcpGroups } from '../proxy/tcp/group.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { BurrowError, describeError } from '../util/errors.js';
@@ -34,6 +35,10 @@ export class ProxyFactory implements ServerProxyContext {
   private vhostHttps: VhostHttpsServer | undefined;
   private vhostTcpmux: VhostTcpmuxServer | undefined;
   readonly tcpGroups = new TcpGroups();
+  /** the server-wide allowIPs/denyIPs (checked at load) */
+  private readonly serverIpRules: IpRules | undefined;
+  /** user connections and datagrams closed or dropped by IP rules, for the dashboard */
+  refusedByIpRules = 0;
 
   constructor(
     private readonly config: ServerConfig,
@@ -41,7 +46,9 @@ export class ProxyFactory implements ServerProxyContext {
     private readonly key: Buffer,
     private readonly log: Logger,
     private readonly plugins: ManagePlugins,
-  ) {}
+  ) {
+    this.serverIpRules = IpRules.from(config.allowIPs, config.denyIPs);
+  }
 
   /** Opens the vhost ports the config asks for (frp: 0 = off); one equal to bindPort takes its visitors from there instead. */
   async openVhosts(): Promise<void> {
@@ -172,8 +179,32 @@ export class ProxyFactory implements ServerProxyContext {
     return { encryptionKey: msg.use_encryption ? key : undefined, compression: msg.use_compression === true, ...(limiter ? { limiter } : {}) };
   }
 
-  userConnCheck(owner: ProxyOwner, name: string, type: string): UserConnCheck | undefined {
-    if (!this.plugins.has('NewUserConn')) return undefined;
+  addressCheck(owner: ProxyOwner, name: string, msg: NewProxy): AddressCheck | undefined {
+    let own: IpRules | undefined;
+    try {
+      own = IpRules.from(msg.burrow_allow_ips, msg.burrow_deny_ips);
+    } catch (err) {
+      throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": allowIPs/denyIPs: ${describeError(err)}`);
+    }
+    const rules = [this.serverIpRules, own].filter((r): r is IpRules => r !== undefined);
+    if (rules.length === 0) return undefined;
+    // Both apply: a proxy's own lists narrow the server's, never widen them.
+    return (address) => {
+      if (rules.every((r) => r.allows(address))) return true;
+      this.refusedByIpRules++;
+      owner.log.debug('user connection refused by allowIPs/denyIPs', { proxy: name, remote: address });
+      return false;
+    };
+  }
+
+  userConnCheck(owner: ProxyOwner, name: string, type: string, msg: NewProxy): UserConnCheck | undefined {
+    const byAddress = this.addressCheck(owner, name, msg);
+    const byPlugins = this.plugins.has('NewUserConn') ? this.pluginCheck(owner, name, type) : undefined;
+    if (!byAddress) return byPlugins;
+    return async (remoteAddr) => byAddress(bareAddress(remoteAddr)) && (byPlugins ? await byPlugins(remoteAddr) : true);
+  }
+
+  private pluginCheck(owner: ProxyOwner, name: string, type: string): UserConnCheck {
     return async (remoteAddr) => {
       try {
         await this.plugins.newUserConn({
@@ -205,6 +236,13 @@ export class ProxyFactory implements ServerProxyContext {
   get vhostHttpPort(): number {
     return this.vhostHttp?.port ?? 0;
   }
+}
+
+/** `1.2.3.4:5` or `[::1]:5` (hostPort's forms) → the address alone. */
+function bareAddress(hostAndPort: string): string {
+  const colon = hostAndPort.lastIndexOf(':');
+  const host = colon > 0 ? hostAndPort.slice(0, colon) : hostAndPort;
+  return host.replace(/^\[|\]$/g, '');
 }
 
 /** As frps: a limit above 0 with mode "server" gets a bucket of that many bytes a second; "client" (the default) is the client's. */

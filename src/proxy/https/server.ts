@@ -24,6 +24,6 @@ export function createHttpsServerProxy(ctx: ServerProxyContext, owner: ProxyOwne
     user: owner.user,
     payload: ctx.payloadOptions(msg, owner),
     getWorkConn: () => owner.getWorkConn(),
-    admitUser: ctx.userConnCheck(owner, name, 'https'),
+    admitUser: ctx.userConnCheck(owner, name, 'https', msg),
   });
 }

@@ -178,7 +178,7 @@ export function createSecretServerProxy(type: 'stcp' | 'sudp', ctx: ServerProxyC
     ownerFeatures: owner.burrowFeatures,
     payload: ctx.payloadOptions(msg, owner),
     getWorkConn: () => owner.getWorkConn(),
-    admitUser: ctx.userConnCheck(owner, name, type),
+    admitUser: ctx.userConnCheck(owner, name, type, msg),
     logger: owner.log,
   });
 }

@@ -135,7 +135,7 @@ export async function createTcpServerProxy(ctx: ServerProxyContext, owner: Proxy
     name,
     payload: ctx.payloadOptions(msg, owner),
     getWorkConn: () => owner.getWorkConn(),
-    admitUser: ctx.userConnCheck(owner, name, 'tcp'),
+    admitUser: ctx.userConnCheck(owner, name, 'tcp', msg),
     logger: owner.log,
   };
   if (!msg.group) {

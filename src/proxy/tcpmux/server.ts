@@ -29,6 +29,6 @@ export function createTcpmuxServerProxy(ctx: ServerProxyContext, owner: ProxyOwn
     user: owner.user,
     payload: ctx.payloadOptions(msg, owner),
     getWorkConn: () => owner.getWorkConn(),
-    admitUser: ctx.userConnCheck(owner, name, 'tcpmux'),
+    admitUser: ctx.userConnCheck(owner, name, 'tcpmux', msg),
   });
 }
