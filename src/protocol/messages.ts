@@ -1,4 +1,4 @@
-import type { BurrowServerInfo } from './burrow-features.js';
+import { BURROW_PROXY_ACCESS_FIELDS, type BurrowProxyAccess, type BurrowServerInfo } from './burrow-features.js';
 
 export type { BurrowServerInfo } from './burrow-features.js';
 
@@ -43,7 +43,7 @@ export interface LoginResp {
   burrow_server?: BurrowServerInfo;
 }
 
-export interface NewProxy {
+export interface NewProxy extends BurrowProxyAccess {
   proxy_name?: string;
   proxy_type?: string;
   use_encryption?: boolean;
@@ -67,13 +67,6 @@ export interface NewProxy {
   sk?: string;
   allow_users?: string[];
   multiplexer?: string;
-  /**
-   * burrow's extension: the proxy's `allowIPs` / `denyIPs`, enforced by a
-   * burrow server on every user connection; Go's JSON decoder drops unknown
-   * keys, so a stock frps ignores them (and the client warns)
-   */
-  burrow_allow_ips?: string[];
-  burrow_deny_ips?: string[];
 }
 
 export interface NewProxyResp {
@@ -344,8 +337,7 @@ export const MESSAGE_SCHEMA: { readonly [K in MessageType]: SchemaOf<MessageBodi
     sk: 'str',
     allow_users: 'strs',
     multiplexer: 'str',
-    burrow_allow_ips: 'strs',
-    burrow_deny_ips: 'strs',
+    ...BURROW_PROXY_ACCESS_FIELDS,
   },
   NewProxyResp: { proxy_name: 'str', remote_addr: 'str', error: 'str' },
   CloseProxy: { proxy_name: 'str' },
