@@ -3,14 +3,21 @@ import type { NewProxy } from '../protocol/messages.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { ServerStats, type ClientSnapshot, type ProxySnapshot, type StatsEventSource } from './stats/server-stats.js';
 import type { Logger } from '../util/logger.js';
+import type { AccountReport, Accounts } from '../server/accounts/accounts.js';
 import { shortRunId } from '../util/peer-string.js';
 import { FRP_COMPAT_VERSION } from '../util/version.js';
 import { apiError, startApiServer, type ApiRoute, type ApiServer } from './api-server.js';
 import { createServerMetrics } from './metrics.js';
 import { webPageRoutes } from './web-pages.js';
 
-/** What the dashboard reads from the running server. */
-export type DashboardSource = StatsEventSource & { readonly config: ServerConfig; readonly port: number };
+/** What the dashboard reads from the running server; `accounts` when it has `[[users]]` (burrow's own). */
+export type DashboardSource = StatsEventSource & { readonly config: ServerConfig; readonly port: number; readonly accounts?: Pick<Accounts, 'report'> };
+
+/** Each account's usage against its limits; its proxies counted over its live clients. */
+function accountReports(server: DashboardSource): AccountReport[] {
+  const proxiesOf = (user: string): number => server.clients.reduce((n, c) => n + (c.user === user ? c.proxies.size : 0), 0);
+  return server.accounts?.report(proxiesOf) ?? [];
+}
 
 export interface ServerDashboardOptions {
   server: DashboardSource;
@@ -211,6 +218,8 @@ export function serverDashboardRoutes(server: DashboardSource, stats: ServerStat
     { method: 'GET', path: '/healthz', public: true, handler: () => ({}) },
     ...webPageRoutes('server'),
     { method: 'GET', path: '/api/serverinfo', handler: () => ({ json: serverInfo(server, stats) }) },
+    // burrow's own: the [[users]] accounts with their usage against each limit.
+    { method: 'GET', path: '/api/users', handler: () => ({ json: { users: accountReports(server) } }) },
     {
       method: 'GET',
       path: '/api/proxy/:type',
@@ -273,7 +282,7 @@ export function serverDashboardRoutes(server: DashboardSource, stats: ServerStat
     },
   ];
   if (enablePrometheus) {
-    const metrics = createServerMetrics(stats);
+    const metrics = createServerMetrics(stats, () => accountReports(server));
     routes.push({ method: 'GET', path: '/metrics', handler: async () => ({ text: await metrics.render() }) });
   }
   return routes;

@@ -5,7 +5,10 @@ import { connect } from 'node:net';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startServerDashboard } from '../../src/admin/server-api.js';
+import type { AccountReport } from '../../src/server/accounts/accounts.js';
 import { BurrowServer } from '../../src/server/server.js';
+import { silentLogger } from '../../src/util/logger.js';
 import { serverConfig, type RawServerConfig } from '../helpers/config.js';
 import { rawLogin } from '../helpers/raw-client.js';
 import { captureLog, echoThrough, freePort, patternBytes, portOf, tcpProxy, TOKEN, tunnelKit, waitFor, whenDone } from '../helpers/tunnel.js';
@@ -143,6 +146,25 @@ test('a tiny traffic quota, once used, refuses new connections and logins; the c
   await log.waitForLine(/user \[alice\]: trafficQuota 1KB used up since \d{4}-\d{2}-\d{2}/);
   await assert.rejects(rawLogin(server.port, { user: 'alice', token: ALICE }), /trafficQuota 1KB used up/);
   (await rawLogin(server.port, { user: 'bob', token: BOB })).close();
+
+  // The dashboard shows usage against each limit; Prometheus carries the user label.
+  const dashboard = await startServerDashboard({
+    server,
+    addr: '127.0.0.1',
+    port: 0,
+    user: 'admin',
+    password: 'pw',
+    enablePrometheus: true,
+    logger: silentLogger,
+  });
+  whenDone(t, () => dashboard.close());
+  const auth = { authorization: `Basic ${Buffer.from('admin:pw').toString('base64')}` };
+  const api = (await (await fetch(`http://127.0.0.1:${dashboard.port}/api/users`, { headers: auth })).json()) as { users: AccountReport[] };
+  const row = api.users.find((u) => u.name === 'alice');
+  assert.ok(row && row.trafficUsed >= 2 * data.length && row.trafficQuota === 1024 && row.proxies === 1, JSON.stringify(row));
+  const metrics = await (await fetch(`http://127.0.0.1:${dashboard.port}/metrics`, { headers: auth })).text();
+  assert.match(metrics, /burrow_server_user_traffic_quota_bytes\{user="alice"\} 1024/);
+  assert.match(metrics, /frp_server_traffic_in\{name="alice\.t",type="tcp",user="alice"\} \d+/);
   await client.stop();
   await server.stop();
 
