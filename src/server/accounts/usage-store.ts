@@ -33,7 +33,11 @@ export class UsageStore {
     try {
       text = readFileSync(this.file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      // A fresh start: written at the first save, so the file shows up (and an unwritable place is reported) early.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.dirty = true;
+        return;
+      }
       throw new BurrowError('BURROW_CONFIG_INVALID', `usage file "${this.file}": ${describeError(err)}`);
     }
     if (text.length > MAX_FILE_BYTES) throw new BurrowError('BURROW_CONFIG_INVALID', `usage file "${this.file}" is larger than ${MAX_FILE_BYTES} bytes`);
