@@ -21,6 +21,9 @@ import { type ControlSession, ControlState } from './control-session.js';
 import type { ManagePlugins } from './manage-plugins/manager.js';
 import type { RefusalLog } from './refusal-log.js';
 
+/** Login refusals that say nothing about the credential, so they do not count toward limits.failedLoginsPerIP. */
+const NOT_GUESSES: ReadonlySet<string> = new Set(['clock skew', 'issuer unreachable']);
+
 /** What the login exchange needs from the server. */
 export interface LoginHost {
   readonly config: ServerConfig;
@@ -94,7 +97,8 @@ export async function serveLogin(host: LoginHost, stream: Duplex, sent: Login, b
   if (wait > 0) return refuse('too many failed logins', `too many failed logins from this address; try again in ${wait} s`);
   const verdict: { subject?: string; account?: Account; refused?: { category: string; reason: string } } = gateway ? {} : await host.auth.verifyLogin(login);
   if (verdict.refused) {
-    if (verdict.refused.category !== 'clock skew' && host.loginThrottle.failed(addr)) {
+    // A wrong clock or an unreachable issuer is no guess at a credential: only the others count.
+    if (!NOT_GUESSES.has(verdict.refused.category) && host.loginThrottle.failed(addr)) {
       const max = host.config.limits.failedLoginsPerIP;
       host.log.warn(`${max} failed logins from this address within a minute (limits.failedLoginsPerIP): its logins are refused for 60 s`, { remote });
     }
