@@ -6,7 +6,8 @@ import type { Logger } from '../util/logger.js';
 import type { AccountReport, Accounts } from '../server/accounts/accounts.js';
 import { shortRunId } from '../util/peer-string.js';
 import { FRP_COMPAT_VERSION } from '../util/version.js';
-import { apiError, startApiServer, type ApiRoute, type ApiServer } from './api-server.js';
+import { describeError } from '../util/errors.js';
+import { apiError, startApiServer, type ApiResult, type ApiRoute, type ApiServer } from './api-server.js';
 import { createServerMetrics } from './metrics.js';
 import { webPageRoutes } from './web-pages.js';
 
@@ -30,6 +31,14 @@ export interface ServerDashboardOptions {
   logger: Logger;
   /** webServer.tls: serve HTTPS */
   tls?: { certFile: string; keyFile: string } | undefined;
+  /** re-reads `[[users]]` from the config file (what SIGHUP does); throws a readable error and changes nothing when the file is bad */
+  reloadUsers?: () => UsersReload;
+}
+
+/** What a users reload did: the accounts now listed, and the users whose clients were closed. */
+export interface UsersReload {
+  users: number;
+  closed: string[];
 }
 
 export interface ServerDashboard extends ApiServer {
@@ -212,14 +221,31 @@ function serverInfo(server: DashboardSource, stats: ServerStats): Record<string,
 
 const NO_PROXY = 'no proxy info found';
 
+/** POST /api/users/reload: as SIGHUP; only behind the dashboard's login, since it logs users out. */
+function usersReload(reload: { run: () => UsersReload; authenticated: boolean } | undefined): ApiResult {
+  if (!reload) return apiError(404, 'this server was not started from a config file: there is nothing to reload users from');
+  if (!reload.authenticated) return apiError(403, 'set webServer.user and webServer.password to reload users from the dashboard');
+  try {
+    return { json: reload.run() };
+  } catch (err) {
+    return apiError(400, `users reload refused, the running accounts are unchanged: ${describeError(err)}`);
+  }
+}
+
 /** frp's dashboard routes over the stats; `/metrics` only when Prometheus is on. */
-export function serverDashboardRoutes(server: DashboardSource, stats: ServerStats, enablePrometheus: boolean): ApiRoute[] {
+export function serverDashboardRoutes(
+  server: DashboardSource,
+  stats: ServerStats,
+  enablePrometheus: boolean,
+  reloadUsers?: { run: () => UsersReload; authenticated: boolean },
+): ApiRoute[] {
   const routes: ApiRoute[] = [
     { method: 'GET', path: '/healthz', public: true, handler: () => ({}) },
     ...webPageRoutes('server'),
     { method: 'GET', path: '/api/serverinfo', handler: () => ({ json: serverInfo(server, stats) }) },
     // burrow's own: the [[users]] accounts with their usage against each limit.
     { method: 'GET', path: '/api/users', handler: () => ({ json: { users: accountReports(server) } }) },
+    { method: 'POST', path: '/api/users/reload', handler: () => usersReload(reloadUsers) },
     {
       method: 'GET',
       path: '/api/proxy/:type',
@@ -301,7 +327,12 @@ export async function startServerDashboard(opts: ServerDashboardOptions): Promis
       port: opts.port,
       user: opts.user,
       password: opts.password,
-      routes: serverDashboardRoutes(opts.server, stats, opts.enablePrometheus),
+      routes: serverDashboardRoutes(
+        opts.server,
+        stats,
+        opts.enablePrometheus,
+        opts.reloadUsers && { run: opts.reloadUsers, authenticated: opts.user !== '' || opts.password !== '' },
+      ),
       logger: opts.logger,
       tls: opts.tls,
     });

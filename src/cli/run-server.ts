@@ -1,4 +1,4 @@
-import { startServerDashboard, type ServerDashboard } from '../admin/server-api.js';
+import { startServerDashboard, type ServerDashboard, type UsersReload } from '../admin/server-api.js';
 import { loadServerConfig } from '../config/load.js';
 import type { ServerConfig } from '../config/types.js';
 import { describeError } from '../util/errors.js';
@@ -14,13 +14,21 @@ import { onShutdown } from './process-setup.js';
  */
 export async function runServer(config: ServerConfig, log: Logger, configFile?: string, allowUnsafe: readonly string[] = []): Promise<void> {
   const server = new BurrowServer(config, log);
-  if (configFile !== undefined) {
-    // SIGHUP re-reads the file's [[users]]: a removed or changed user's clients are closed at once. A bad file changes nothing.
+  // What SIGHUP and POST /api/users/reload do: re-read the file's [[users]]; a removed or changed user's clients are closed at once.
+  const reloadUsers =
+    configFile === undefined
+      ? undefined
+      : (): UsersReload => {
+          const users = loadServerConfig(configFile, { allowUnsafe }).users;
+          const closed = server.reloadUsers(users);
+          log.info('users reloaded', { users: users.length, closed: closed.join(',') || 'none' });
+          return { users: users.length, closed };
+        };
+  if (reloadUsers) {
+    // A bad file changes nothing.
     process.on('SIGHUP', () => {
       try {
-        const users = loadServerConfig(configFile, { allowUnsafe }).users;
-        const closed = server.reloadUsers(users);
-        log.info('users reloaded', { users: users.length, closed: closed.join(',') || 'none' });
+        reloadUsers();
       } catch (err) {
         log.error(`users reload refused, the running accounts are unchanged: ${describeError(err)}`);
       }
@@ -43,6 +51,12 @@ export async function runServer(config: ServerConfig, log: Logger, configFile?: 
     throw err;
   }
   if (config.webServer.port > 0) {
-    dashboard = await startServerDashboard({ server, ...config.webServer, enablePrometheus: config.enablePrometheus, logger: log });
+    dashboard = await startServerDashboard({
+      server,
+      ...config.webServer,
+      enablePrometheus: config.enablePrometheus,
+      logger: log,
+      ...(reloadUsers ? { reloadUsers } : {}),
+    });
   }
 }

@@ -223,3 +223,51 @@ test('failed logins from one address are refused for a while, with one clear lin
   // Even the right token waits now: the check is not made at all.
   await assert.rejects(rawLogin(server.port, { user: 'alice', token: ALICE }), /too many failed logins from this address; try again in \d+ s/);
 });
+
+test('POST /api/users/reload does what SIGHUP does, only behind the dashboard login', async (t) => {
+  const kit = tunnelKit(t);
+  const server = await kit.startServer({ users: users() });
+  let next = serverConfig({ users: [{ name: 'bob', token: BOB }] }).users;
+  const reloadUsers = () => ({ users: next.length, closed: server.reloadUsers(next) });
+  const alice = await rawLogin(server.port, { user: 'alice', token: ALICE });
+  whenDone(t, () => alice.close());
+  const open = await startServerDashboard({
+    server,
+    addr: '127.0.0.1',
+    port: 0,
+    user: '',
+    password: '',
+    enablePrometheus: false,
+    logger: silentLogger,
+    reloadUsers,
+  });
+  whenDone(t, () => open.close());
+  assert.equal((await fetch(`http://127.0.0.1:${open.port}/api/users/reload`, { method: 'POST' })).status, 403);
+  assert.deepEqual(
+    server.clients.map((c) => c.user),
+    ['alice'],
+  );
+
+  const dashboard = await startServerDashboard({
+    server,
+    addr: '127.0.0.1',
+    port: 0,
+    user: 'admin',
+    password: 'pw',
+    enablePrometheus: false,
+    logger: silentLogger,
+    reloadUsers,
+  });
+  whenDone(t, () => dashboard.close());
+  const url = `http://127.0.0.1:${dashboard.port}/api/users/reload`;
+  assert.equal((await fetch(url, { method: 'POST' })).status, 401);
+  const auth = { authorization: `Basic ${Buffer.from('admin:pw').toString('base64')}` };
+  const res = await fetch(url, { method: 'POST', headers: auth });
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { users: 1, closed: ['alice'] });
+  assert.deepEqual(server.clients, []);
+  next = [{ ...next[0]!, tokenFile: '/nonexistent/bob.token', token: '' }];
+  const bad = await fetch(url, { method: 'POST', headers: auth });
+  assert.equal(bad.status, 400);
+  assert.match(((await bad.json()) as { Msg: string }).Msg, /users reload refused, the running accounts are unchanged: users\[0\]\.tokenFile: cannot read/);
+});
