@@ -66,6 +66,21 @@ test('a listed user logs in with their own token (stock-frpc Login and burrow cl
   assert.deepEqual(await echoThrough(port, data), data);
 });
 
+test('wire v2: the control cipher of a listed user comes from their own token too', async (t) => {
+  const kit = tunnelKit(t);
+  const echo = await kit.startEcho();
+  const server = await kit.startServer({ users: users() });
+  const client = kit.makeClient(server.port, {
+    token: BOB,
+    extra: { user: 'bob', transport: { wireProtocol: 'v2' } },
+    proxies: [tcpProxy('v2', echo.port, { transport: { useEncryption: true } })],
+  });
+  await client.start();
+  const data = patternBytes(3000, 11);
+  assert.deepEqual(await echoThrough(portOf((await client.waitForProxy('v2')).remoteAddr), data), data);
+  assert.equal(server.clients[0]?.wireProtocol, 'v2');
+});
+
 test('with auth.token omitted only listed users log in', async (t) => {
   const kit = tunnelKit(t);
   const server = await kit.startServer({ auth: { token: '' }, users: users() });
