@@ -15,7 +15,7 @@ export interface ServerMetrics {
  * so nothing here runs per relayed byte or per connection. A registry of its
  * own: two servers in one process (tests, the demo) do not collide.
  */
-export function createServerMetrics(stats: ServerStats, accounts: () => AccountReport[] = () => []): ServerMetrics {
+export function createServerMetrics(stats: ServerStats, accounts: () => AccountReport[] = () => [], ipRuleRefusals: () => number = () => 0): ServerMetrics {
   const registry = new Registry();
   const rows = (): ProxyCounters[] => stats.proxyCounters();
 
@@ -96,6 +96,16 @@ export function createServerMetrics(stats: ServerStats, accounts: () => AccountR
       },
     });
   }
+
+  new Counter({
+    name: 'burrow_server_ip_rule_refusals_total',
+    help: 'User connections and datagrams dropped by allowIPs/denyIPs',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(ipRuleRefusals());
+    },
+  });
 
   return { registry, render: () => registry.metrics() };
 }

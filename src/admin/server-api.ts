@@ -12,7 +12,13 @@ import { createServerMetrics } from './metrics.js';
 import { webPageRoutes } from './web-pages.js';
 
 /** What the dashboard reads from the running server; `accounts` when it has `[[users]]` (burrow's own). */
-export type DashboardSource = StatsEventSource & { readonly config: ServerConfig; readonly port: number; readonly accounts?: Pick<Accounts, 'report'> };
+export type DashboardSource = StatsEventSource & {
+  readonly config: ServerConfig;
+  readonly port: number;
+  readonly accounts?: Pick<Accounts, 'report'>;
+  /** user connections and datagrams dropped by allowIPs/denyIPs */
+  readonly proxies?: { readonly refusedByIpRules: number };
+};
 
 /** Each account's usage against its limits; its proxies counted over its live clients. */
 function accountReports(server: DashboardSource): AccountReport[] {
@@ -244,7 +250,11 @@ export function serverDashboardRoutes(
     ...webPageRoutes('server'),
     { method: 'GET', path: '/api/serverinfo', handler: () => ({ json: serverInfo(server, stats) }) },
     // burrow's own: the [[users]] accounts with their usage against each limit.
-    { method: 'GET', path: '/api/users', handler: () => ({ json: { users: accountReports(server) } }) },
+    {
+      method: 'GET',
+      path: '/api/users',
+      handler: () => ({ json: { users: accountReports(server), refusedByIpRules: server.proxies?.refusedByIpRules ?? 0 } }),
+    },
     { method: 'POST', path: '/api/users/reload', handler: () => usersReload(reloadUsers) },
     {
       method: 'GET',
@@ -308,7 +318,11 @@ export function serverDashboardRoutes(
     },
   ];
   if (enablePrometheus) {
-    const metrics = createServerMetrics(stats, () => accountReports(server));
+    const metrics = createServerMetrics(
+      stats,
+      () => accountReports(server),
+      () => server.proxies?.refusedByIpRules ?? 0,
+    );
     routes.push({ method: 'GET', path: '/metrics', handler: async () => ({ text: await metrics.render() }) });
   }
   return routes;

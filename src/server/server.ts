@@ -65,7 +65,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   private readonly gate: PreAuthGate;
   readonly refusals: RefusalLog;
   private readonly key: Buffer;
-  private readonly proxies: ProxyFactory;
+  readonly proxies: ProxyFactory;
   private readonly natHole: NatHoleCoordinator;
   /** frps server plugins (`[[httpPlugins]]`), asked in the login, control, work-connection and proxy paths */
   readonly plugins: ManagePlugins;

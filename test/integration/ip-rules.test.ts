@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect } from 'node:net';
+import { startServerDashboard } from '../../src/admin/server-api.js';
+import { silentLogger } from '../../src/util/logger.js';
 import { tcpProxy, visitor } from '../helpers/config.js';
 import { vhostRequest } from '../helpers/http.js';
 import { echoThrough, freePort, patternBytes, portOf, tunnelKit } from '../helpers/tunnel.js';
@@ -38,6 +40,13 @@ test('allowIPs/denyIPs of a tcp proxy: a visitor outside them is closed before t
   assert.equal(await closedWithoutReply(await port('elsewhere')), true);
   assert.equal(await closedWithoutReply(await port('denied')), true);
   assert.equal(await echoes(await port('loopback')), true);
+  // Counted for the dashboard and Prometheus.
+  assert.equal(server.proxies.refusedByIpRules, 2);
+  const dashboard = await startServerDashboard({ server, addr: '127.0.0.1', port: 0, user: '', password: '', enablePrometheus: true, logger: silentLogger });
+  t.after(() => dashboard.close());
+  const api = (await (await fetch(`http://127.0.0.1:${dashboard.port}/api/users`)).json()) as { refusedByIpRules: number };
+  assert.equal(api.refusedByIpRules, 2);
+  assert.match(await (await fetch(`http://127.0.0.1:${dashboard.port}/metrics`)).text(), /burrow_server_ip_rule_refusals_total 2/);
 });
 
 test('server-wide denyIPs apply to every proxy, and a proxy cannot widen them', async (t) => {
