@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry } from 'prom-client';
+import type { AccountReport } from '../server/accounts/accounts.js';
 import type { ProxyCounters, ServerStats } from './stats/server-stats.js';
 
 /** The server's Prometheus endpoint: frp's metric names, read from the stats when scraped. */
@@ -14,7 +15,7 @@ export interface ServerMetrics {
  * so nothing here runs per relayed byte or per connection. A registry of its
  * own: two servers in one process (tests, the demo) do not collide.
  */
-export function createServerMetrics(stats: ServerStats): ServerMetrics {
+export function createServerMetrics(stats: ServerStats, accounts: () => AccountReport[] = () => [], ipRuleRefusals: () => number = () => 0): ServerMetrics {
   const registry = new Registry();
   const rows = (): ProxyCounters[] => stats.proxyCounters();
 
@@ -39,41 +40,70 @@ export function createServerMetrics(stats: ServerStats): ServerMetrics {
   new Gauge({
     name: 'frp_server_proxy_counts_detailed',
     help: 'Each known proxy: 1 while running, 0 once closed',
-    labelNames: ['type', 'name'],
+    labelNames: ['type', 'name', 'user'],
     registers: [registry],
     collect() {
       this.reset();
-      for (const p of rows()) this.set({ type: p.type, name: p.name }, p.online ? 1 : 0);
+      for (const p of rows()) this.set({ type: p.type, name: p.name, user: p.user }, p.online ? 1 : 0);
     },
   });
   new Gauge({
     name: 'frp_server_connection_counts',
     help: 'Visitor connections open now, by proxy',
-    labelNames: ['name', 'type'],
+    labelNames: ['name', 'type', 'user'],
     registers: [registry],
     collect() {
       this.reset();
-      for (const p of rows()) this.set({ name: p.name, type: p.type }, p.curConns);
+      for (const p of rows()) this.set({ name: p.name, type: p.type, user: p.user }, p.curConns);
     },
   });
   new Counter({
     name: 'frp_server_traffic_in',
     help: 'Bytes from visitors toward the client, by proxy',
-    labelNames: ['name', 'type'],
+    labelNames: ['name', 'type', 'user'],
     registers: [registry],
     collect() {
       this.reset();
-      for (const p of rows()) this.inc({ name: p.name, type: p.type }, p.totalIn);
+      for (const p of rows()) this.inc({ name: p.name, type: p.type, user: p.user }, p.totalIn);
     },
   });
   new Counter({
     name: 'frp_server_traffic_out',
     help: 'Bytes from the client back to visitors, by proxy',
-    labelNames: ['name', 'type'],
+    labelNames: ['name', 'type', 'user'],
     registers: [registry],
     collect() {
       this.reset();
-      for (const p of rows()) this.inc({ name: p.name, type: p.type }, p.totalOut);
+      for (const p of rows()) this.inc({ name: p.name, type: p.type, user: p.user }, p.totalOut);
+    },
+  });
+
+  // burrow's own, one series per [[users]] account: usage against its limits.
+  for (const [name, help, value] of [
+    ['burrow_server_user_traffic_bytes', 'Bytes in + out of the account in its current quota period', (a: AccountReport) => a.trafficUsed],
+    ['burrow_server_user_traffic_quota_bytes', "The account's traffic quota per period (0 = none)", (a: AccountReport) => a.trafficQuota],
+    ['burrow_server_user_connections', "User connections open now over all of the account's proxies", (a: AccountReport) => a.connections],
+    ['burrow_server_user_proxies', 'Proxies the account has registered now', (a: AccountReport) => a.proxies],
+  ] as const) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['user'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const a of accounts()) this.set({ user: a.name }, value(a));
+      },
+    });
+  }
+
+  new Counter({
+    name: 'burrow_server_ip_rule_refusals_total',
+    help: 'User connections and datagrams dropped by allowIPs/denyIPs',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(ipRuleRefusals());
     },
   });
 

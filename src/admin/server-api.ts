@@ -4,19 +4,30 @@ import type { ClusterView } from '../cluster/node.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { ServerStats, type ClientSnapshot, type ProxySnapshot, type StatsEventSource } from './stats/server-stats.js';
 import type { Logger } from '../util/logger.js';
+import type { AccountReport, Accounts } from '../server/accounts/accounts.js';
 import { shortRunId } from '../util/peer-string.js';
 import { FRP_COMPAT_VERSION } from '../util/version.js';
-import { apiError, startApiServer, type ApiRoute, type ApiServer } from './api-server.js';
+import { describeError } from '../util/errors.js';
+import { apiError, startApiServer, type ApiResult, type ApiRoute, type ApiServer } from './api-server.js';
 import { createServerMetrics } from './metrics.js';
 import { webPageRoutes } from './web-pages.js';
 
-/** What the dashboard reads from the running server. */
+/** What the dashboard reads from the running server; `accounts` when it has `[[users]]` (burrow's own). */
 export type DashboardSource = StatsEventSource & {
   readonly config: ServerConfig;
   readonly port: number;
+  readonly accounts?: Pick<Accounts, 'report'>;
+  /** user connections and datagrams dropped by allowIPs/denyIPs */
+  readonly proxies?: { readonly refusedByIpRules: number };
   /** the cluster this server belongs to, if any (burrow's own `/api/cluster`) */
   readonly cluster?: { view(): ClusterView } | undefined;
 };
+
+/** Each account's usage against its limits; its proxies counted over its live clients. */
+function accountReports(server: DashboardSource): AccountReport[] {
+  const proxiesOf = (user: string): number => server.clients.reduce((n, c) => n + (c.user === user ? c.proxies.size : 0), 0);
+  return server.accounts?.report(proxiesOf) ?? [];
+}
 
 export interface ServerDashboardOptions {
   server: DashboardSource;
@@ -29,6 +40,14 @@ export interface ServerDashboardOptions {
   logger: Logger;
   /** webServer.tls: serve HTTPS */
   tls?: { certFile: string; keyFile: string } | undefined;
+  /** re-reads `[[users]]` from the config file (what SIGHUP does); throws a readable error and changes nothing when the file is bad */
+  reloadUsers?: () => UsersReload;
+}
+
+/** What a users reload did: the accounts now listed, and the users whose clients were closed. */
+export interface UsersReload {
+  users: number;
+  closed: string[];
 }
 
 export interface ServerDashboard extends ApiServer {
@@ -211,8 +230,24 @@ function serverInfo(server: DashboardSource, stats: ServerStats): Record<string,
 
 const NO_PROXY = 'no proxy info found';
 
+/** POST /api/users/reload: as SIGHUP; only behind the dashboard's login, since it logs users out. */
+function usersReload(reload: { run: () => UsersReload; authenticated: boolean } | undefined): ApiResult {
+  if (!reload) return apiError(404, 'this server was not started from a config file: there is nothing to reload users from');
+  if (!reload.authenticated) return apiError(403, 'set webServer.user and webServer.password to reload users from the dashboard');
+  try {
+    return { json: reload.run() };
+  } catch (err) {
+    return apiError(400, `users reload refused, the running accounts are unchanged: ${describeError(err)}`);
+  }
+}
+
 /** frp's dashboard routes over the stats; `/metrics` only when Prometheus is on. */
-export function serverDashboardRoutes(server: DashboardSource, stats: ServerStats, enablePrometheus: boolean): ApiRoute[] {
+export function serverDashboardRoutes(
+  server: DashboardSource,
+  stats: ServerStats,
+  enablePrometheus: boolean,
+  reloadUsers?: { run: () => UsersReload; authenticated: boolean },
+): ApiRoute[] {
   const routes: ApiRoute[] = [
     { method: 'GET', path: '/healthz', public: true, handler: () => ({}) },
     ...webPageRoutes('server'),
@@ -223,6 +258,13 @@ export function serverDashboardRoutes(server: DashboardSource, stats: ServerStat
       path: '/api/cluster',
       handler: () => (server.cluster ? { json: server.cluster.view() } : apiError(404, 'this server is not part of a cluster')),
     },
+    // burrow's own: the [[users]] accounts with their usage against each limit.
+    {
+      method: 'GET',
+      path: '/api/users',
+      handler: () => ({ json: { users: accountReports(server), refusedByIpRules: server.proxies?.refusedByIpRules ?? 0 } }),
+    },
+    { method: 'POST', path: '/api/users/reload', handler: () => usersReload(reloadUsers) },
     {
       method: 'GET',
       path: '/api/proxy/:type',
@@ -285,7 +327,11 @@ export function serverDashboardRoutes(server: DashboardSource, stats: ServerStat
     },
   ];
   if (enablePrometheus) {
-    const metrics = createServerMetrics(stats);
+    const metrics = createServerMetrics(
+      stats,
+      () => accountReports(server),
+      () => server.proxies?.refusedByIpRules ?? 0,
+    );
     routes.push({ method: 'GET', path: '/metrics', handler: async () => ({ text: await metrics.render() }) });
   }
   return routes;
@@ -304,7 +350,12 @@ export async function startServerDashboard(opts: ServerDashboardOptions): Promis
       port: opts.port,
       user: opts.user,
       password: opts.password,
-      routes: serverDashboardRoutes(opts.server, stats, opts.enablePrometheus),
+      routes: serverDashboardRoutes(
+        opts.server,
+        stats,
+        opts.enablePrometheus,
+        opts.reloadUsers && { run: opts.reloadUsers, authenticated: opts.user !== '' || opts.password !== '' },
+      ),
       logger: opts.logger,
       tls: opts.tls,
     });

@@ -76,7 +76,7 @@ async function main(argv: string[]): Promise<void> {
   }
   // As frps: an open server (empty token) starts, with the warning the start policy prints.
   const config = withServerCliDefaults(loaded, file, true, log);
-  await runServer(config, log);
+  await runServer(config, log, file, allowUnsafeFlag(values));
   log.info('frps started successfully');
 }
 

@@ -21,8 +21,11 @@ export function withServerCliDefaults(config: ServerConfig, configFile: string |
         `cannot keep the generated certificate beside the config (${dir} is not writable): it changes at each start; set transport.tls.generatedCertDir`,
       );
   }
+  // The users' traffic counters live beside the config (frps.toml → frps.toml.usage.json) unless usageFile says where.
+  const usageFile = config.usageFile || (config.users.length > 0 && configFile !== undefined ? `${resolve(configFile)}.usage.json` : '');
   return {
     ...config,
+    usageFile,
     auth: { ...config.auth, allowEmptyToken: config.auth.allowEmptyToken || allowEmptyToken },
     transport: { ...config.transport, tls: { ...tls, generatedCertDir } },
   };

@@ -1,8 +1,11 @@
-import { startServerDashboard, type ServerDashboard } from '../admin/server-api.js';
+import { startServerDashboard, type ServerDashboard, type UsersReload } from '../admin/server-api.js';
+import { loadServerConfig } from '../config/load.js';
 import type { ServerConfig } from '../config/types.js';
+import { describeError } from '../util/errors.js';
 import { BurrowServer } from '../server/server.js';
 import { SshGateway } from '../sshgw/gateway.js';
 import type { Logger } from '../util/logger.js';
+import { reloadAccounts } from '../server/accounts/revocation.js';
 import { onShutdown } from './process-setup.js';
 
 /**
@@ -10,8 +13,28 @@ import { onShutdown } from './process-setup.js';
  * line, then calls this): starts the server and, when webServer.port is set,
  * its dashboard and the SSH tunnel gateway; a signal stops them all.
  */
-export async function runServer(config: ServerConfig, log: Logger): Promise<void> {
+export async function runServer(config: ServerConfig, log: Logger, configFile?: string, allowUnsafe: readonly string[] = []): Promise<void> {
   const server = new BurrowServer(config, log);
+  // What SIGHUP and POST /api/users/reload do: re-read the file's [[users]]; a removed or changed user's clients are closed at once.
+  const reloadUsers =
+    configFile === undefined
+      ? undefined
+      : (): UsersReload => {
+          const users = loadServerConfig(configFile, { allowUnsafe }).users;
+          const closed = reloadAccounts(server.accounts, server.clients, users);
+          log.info('users reloaded', { users: users.length, closed: closed.join(',') || 'none' });
+          return { users: users.length, closed };
+        };
+  if (reloadUsers) {
+    // A bad file changes nothing.
+    process.on('SIGHUP', () => {
+      try {
+        reloadUsers();
+      } catch (err) {
+        log.error(`users reload refused, the running accounts are unchanged: ${describeError(err)}`);
+      }
+    });
+  }
   let dashboard: ServerDashboard | undefined;
   const gateway = config.sshTunnelGateway.bindPort > 0 ? new SshGateway(server, log) : undefined;
   // Before start: a signal that arrives just after the port opens still stops the server cleanly.
@@ -29,6 +52,12 @@ export async function runServer(config: ServerConfig, log: Logger): Promise<void
     throw err;
   }
   if (config.webServer.port > 0) {
-    dashboard = await startServerDashboard({ server, ...config.webServer, enablePrometheus: config.enablePrometheus, logger: log });
+    dashboard = await startServerDashboard({
+      server,
+      ...config.webServer,
+      enablePrometheus: config.enablePrometheus,
+      logger: log,
+      ...(reloadUsers ? { reloadUsers } : {}),
+    });
   }
 }

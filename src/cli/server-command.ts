@@ -47,5 +47,5 @@ export async function runServerCommand(args: string[], help: string): Promise<vo
   const cli = { 'log-level': values.get('log-level') as string | undefined, 'log-format': values.get('log-format') as string | undefined };
   const log = loggerFrom(cli, loaded.log);
   for (const w of warnings) log.warn(`config: ${w}`);
-  await runServer(withServerCliDefaults(loaded, file, values.get('allow-empty-token') === true, log), log);
+  await runServer(withServerCliDefaults(loaded, file, values.get('allow-empty-token') === true, log), log, file, allowUnsafe);
 }

@@ -111,6 +111,10 @@ export class ClientSession extends EventEmitter<SessionEvents> {
   }
 
   registerProxy(p: ProxyConfig): void {
+    // A stock frps drops the IP rules' fields unread: say that nothing enforces them there.
+    if (!this.loginServerInfo && (p.allowIPs?.length || p.denyIPs?.length)) {
+      this.log.warn('allowIPs/denyIPs are not enforced: the server is not burrow (a stock frps ignores them)', { proxy: p.name });
+    }
     this.channel?.send({ type: 'NewProxy', body: newProxyMessage(p, this.wireName(p.name)) });
   }
 

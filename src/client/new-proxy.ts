@@ -47,6 +47,8 @@ export function newProxyMessage(p: ProxyConfig, wireName: string): NewProxy {
     group_key: p.loadBalancer?.groupKey,
     metas: p.metadatas,
     annotations: p.annotations,
+    burrow_allow_ips: p.allowIPs,
+    burrow_deny_ips: p.denyIPs,
   };
   Object.assign(msg, TYPE_FIELDS[p.type](p));
   for (const key of Object.keys(msg) as Array<keyof NewProxy>) if (msg[key] === undefined) delete msg[key];

@@ -2,6 +2,9 @@ import { isPlainObject, type ProblemSink } from './schema-engine.js';
 import { parseProxyUrl } from '../transport/proxy-url.js';
 import { dnsServerAddress } from '../transport/resolve.js';
 import { describeError } from '../util/errors.js';
+import { domainGlob, expiryInstant, trafficBytes } from './account-terms.js';
+import { bandwidthBytes } from '../protocol/bandwidth-quantity.js';
+import { IpRules } from '../util/ip-rules.js';
 import { refuseUnsupportedClient, refuseUnsupportedServer } from './unsupported.js';
 import { unsafeRefusal } from './value-source.js';
 import type { ClientPluginType, ServerConfig, ValidatedClientConfig, ValidatedProxyConfig, VisitorConfig } from './types.js';
@@ -125,6 +128,56 @@ export function checkServer(cfg: ServerConfig, sinks: CheckSinks, allowUnsafe: r
     if (!URL.canParse(/^https?:\/\//.test(url) ? url : `http://${url}`))
       sinks.error(`httpPlugins[${i}].addr`, `"${p.addr}" with path "${p.path}" is not a valid URL`);
   });
+  checkUsers(cfg, sinks);
+  checkIpLists(cfg.allowIPs, cfg.denyIPs, '', sinks);
+}
+
+/** `allowIPs` / `denyIPs` (a server's, or a proxy's under `at`): each entry an address or CIDR block. */
+function checkIpLists(allow: readonly string[] | undefined, deny: readonly string[] | undefined, at: string, { error }: CheckSinks): void {
+  for (const [key, list] of [
+    ['allowIPs', allow],
+    ['denyIPs', deny],
+  ] as const) {
+    try {
+      IpRules.from(list, []);
+    } catch (err) {
+      error(`${at}${key}`, describeError(err));
+    }
+  }
+}
+
+/** `[[users]]`: one readable error per bad value, named by its place (`users[2].allowPorts`). */
+function checkUsers(cfg: ServerConfig, { error }: CheckSinks): void {
+  // The users' tokens are what a login is checked against: with OIDC there is nothing to check them with.
+  if (cfg.users.length > 0 && cfg.auth.method !== 'token') error('users', 'per-user tokens need auth.method = "token"');
+  const seen = new Set<string>();
+  cfg.users.forEach((u, i) => {
+    const at = `users[${i}]`;
+    if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(u.name)) error(`${at}.name`, `"${u.name}" is not a user name (1–64 letters, digits, "_", ".", "@", "-")`);
+    if (seen.has(u.name)) error(`${at}.name`, `duplicate user name "${u.name}"`);
+    seen.add(u.name);
+    if (u.token !== '' && u.tokenFile !== '') error(`${at}.tokenFile`, 'cannot be set together with token; keep one of them');
+    if (u.token === '' && u.tokenFile === '') error(`${at}.token`, 'required (or tokenFile): a listed user logs in with a token of their own');
+    if (u.token !== '' && u.token === cfg.auth.token) error(`${at}.token`, 'must differ from auth.token, which this user may not use');
+    for (const [key, parse] of [
+      ['bandwidthLimit', bandwidthBytes],
+      ['trafficQuota', trafficBytes],
+      ['expires', expiryInstant],
+    ] as const) {
+      try {
+        parse(u[key]);
+      } catch (err) {
+        error(`${at}.${key}`, describeError(err));
+      }
+    }
+    u.allowDomains.forEach((g, j) => {
+      try {
+        domainGlob(g);
+      } catch (err) {
+        error(`${at}.allowDomains[${j}]`, describeError(err));
+      }
+    });
+  });
 }
 
 export function checkClient(cfg: ValidatedClientConfig, raw: unknown, sinks: CheckSinks, allowUnsafe: readonly string[] = []): void {
@@ -156,6 +209,9 @@ export function checkClient(cfg: ValidatedClientConfig, raw: unknown, sinks: Che
     names.add(p.name);
     const rawP = rawProxies[i];
     checkProxy(p, at, isPlainObject(rawP) && rawP.localPort !== undefined, sinks);
+    checkIpLists(p.allowIPs, p.denyIPs, `${at}.`, sinks);
+    // xtcp visitors reach the client directly (the server only introduces them): nothing on the server sees their address.
+    if (p.type === 'xtcp' && (p.allowIPs?.length || p.denyIPs?.length)) warn(`${at}.allowIPs`, 'not enforced for xtcp: its visitors connect peer to peer');
   });
   const visitorNames = new Set<string>();
   cfg.visitors.forEach((v, i) => {

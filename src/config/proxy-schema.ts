@@ -92,6 +92,10 @@ export const proxySchema = {
     remotePort: port(0, 0),
     annotations: { kind: 'stringMap', optional: true },
     metadatas: { kind: 'stringMap', optional: true },
+    /** burrow's own: source addresses (IPs, CIDR blocks) a user connection may come from; a burrow server enforces them */
+    allowIPs: { kind: 'stringList', optional: true },
+    /** burrow's own: source addresses whose user connections a burrow server closes */
+    denyIPs: { kind: 'stringList', optional: true },
     transport: {
       kind: 'object',
       fields: {

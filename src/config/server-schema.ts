@@ -33,6 +33,38 @@ const httpPlugin = {
   },
 } as const satisfies SchemaNode;
 
+/**
+ * burrow's own: one account per `[[users]]` table. A stock frpc logs in as
+ * one with its `user` and its own `auth.token`; the limits apply to every
+ * proxy of that user, over all of its clients.
+ */
+const userAccount = {
+  kind: 'object',
+  required: ['name'],
+  fields: {
+    name: str(),
+    token: str(),
+    /** the token read from this file (trimmed), instead of `token` */
+    tokenFile: str(),
+    /** public ports this user may open, frp's shape; empty = whatever the server allows */
+    allowPorts: { kind: 'portRanges' },
+    /** globs (`*.alice.example.com`) of the domains this user's http/https/tcpmux proxies may route; empty = any */
+    allowDomains: { kind: 'stringList', default: [] },
+    /** proxies over all of this user's clients; 0 = no cap */
+    maxProxies: count(0, 100_000),
+    /** user connections open at once over all of this user's proxies; 0 = no cap */
+    maxConnections: count(0, 10_000_000),
+    /** bytes a second over all of this user's proxies, both directions, frp's units ("10MB"); empty = none */
+    bandwidthLimit: str(),
+    /** bytes in + out per period ("100GB"; KB, MB, GB, TB, binary); empty = none */
+    trafficQuota: str(),
+    /** the day of the month a quota period starts (a month without that day starts it on its last day) */
+    quotaResetDay: { kind: 'int', default: 1, min: 1, max: 31 },
+    /** the last day the account may be used ("2027-06-30", UTC), or an ISO instant; empty = never expires */
+    expires: str(),
+  },
+} as const satisfies SchemaNode;
+
 /** burrow's own bounds on what an unauthenticated peer may hold, on the bind port and the vhosts (not in frp) */
 const limits = {
   kind: 'object',
@@ -57,6 +89,8 @@ const limits = {
     vhostConnsPerIP: { kind: 'int', default: 256, min: 0, max: 1_000_000 },
     /** open connections over all vhost ports together */
     vhostConnsTotal: { kind: 'int', default: 4096, min: 1, max: 1_000_000 },
+    /** failed logins from one source address (IPv6: per /64) within a minute before its logins are refused for a minute */
+    failedLoginsPerIP: { kind: 'int', default: 10, min: 1, max: 1_000_000 },
   },
 } as const satisfies SchemaNode;
 
@@ -161,6 +195,14 @@ export const serverSchema = {
     allowPorts: { kind: 'portRanges' },
     httpPlugins: { kind: 'list', item: httpPlugin },
     cluster,
+    /** burrow's own: source addresses (IPs, CIDR blocks) every proxy's user connections may come from, on top of each proxy's own list */
+    allowIPs: { kind: 'stringList', default: [] },
+    /** burrow's own: source addresses whose user connections are closed on every proxy */
+    denyIPs: { kind: 'stringList', default: [] },
+    /** burrow's own: accounts with their own tokens and limits */
+    users: { kind: 'list', item: userAccount },
+    /** burrow's own: where the users' traffic counters are kept across restarts; empty = next to the config file, or in memory without one */
+    usageFile: str(),
     sshTunnelGateway: {
       kind: 'object',
       fields: {

@@ -54,3 +54,4 @@ export type ProxyTransportSettings = ProxyConfig['transport'];
 export type HealthCheckSettings = NonNullable<ProxyConfig['healthCheck']>;
 /** Present fields follow `type`, as for proxies (e.g. `unixPath` only for unix_domain_socket). */
 export type ClientPluginSettings = NonNullable<ProxyConfig['plugin']>;
+export type UserAccountConfig = ServerConfig['users'][number];

@@ -26,3 +26,16 @@ export interface BurrowServerInfo {
   vhost_http_port?: number;
   vhost_https_port?: number;
 }
+
+/**
+ * burrow's extension of NewProxy: the proxy's `allowIPs` / `denyIPs`,
+ * enforced by a burrow server on every user connection. Go's JSON decoder
+ * drops unknown keys, so a stock frps ignores them.
+ */
+export interface BurrowProxyAccess {
+  burrow_allow_ips?: string[];
+  burrow_deny_ips?: string[];
+}
+
+/** Their wire fields, spread into NewProxy's schema. */
+export const BURROW_PROXY_ACCESS_FIELDS = { burrow_allow_ips: 'strs', burrow_deny_ips: 'strs' } as const;

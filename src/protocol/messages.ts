@@ -1,4 +1,4 @@
-import type { BurrowServerInfo } from './burrow-features.js';
+import { BURROW_PROXY_ACCESS_FIELDS, type BurrowProxyAccess, type BurrowServerInfo } from './burrow-features.js';
 
 export type { BurrowServerInfo } from './burrow-features.js';
 
@@ -43,7 +43,7 @@ export interface LoginResp {
   burrow_server?: BurrowServerInfo;
 }
 
-export interface NewProxy {
+export interface NewProxy extends BurrowProxyAccess {
   proxy_name?: string;
   proxy_type?: string;
   use_encryption?: boolean;
@@ -337,6 +337,7 @@ export const MESSAGE_SCHEMA: { readonly [K in MessageType]: SchemaOf<MessageBodi
     sk: 'str',
     allow_users: 'strs',
     multiplexer: 'str',
+    ...BURROW_PROXY_ACCESS_FIELDS,
   },
   NewProxyResp: { proxy_name: 'str', remote_addr: 'str', error: 'str' },
   CloseProxy: { proxy_name: 'str' },

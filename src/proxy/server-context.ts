@@ -1,7 +1,9 @@
 import type { Socket as UdpSocket } from 'node:dgram';
 import type { Server } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { PortRange } from '../config/types.js';
 import type { NewProxy } from '../protocol/messages.js';
+import type { BandwidthLimiter } from '../relay/bandwidth-limit.js';
 import type { Logger } from '../util/logger.js';
 import type { VhostRouter } from '../vhost/router.js';
 import type { ConnectionRoute, HttpRoute } from '../vhost/routes.js';
@@ -12,6 +14,17 @@ import type { TcpGroups } from './tcp/group.js';
  * What the server halves know of the server: the few calls they need, not
  * the server itself, so src/proxy/ never imports src/server/.
  */
+
+/** The server's `[[users]]` account a client logged in as, as its proxies see it. */
+export interface OwnerAccount {
+  readonly name: string;
+  /** from the account's own token: the key of `useEncryption` work connections, as its frpc derives it */
+  readonly cipherKey: Buffer;
+  /** the ports a proxy asking for port 0 is given one of; empty = the server's */
+  readonly allowPorts: readonly PortRange[];
+  /** the account's bandwidth bucket, shared by all of its proxies */
+  readonly limiter: BandwidthLimiter | undefined;
+}
 
 /** The logged-in client that registers a proxy (the server's ControlSession). */
 export interface ProxyOwner {
@@ -25,8 +38,10 @@ export interface ProxyOwner {
   readonly log: Logger;
   /** what the client said it can read beyond frp (Login `burrow_features`); empty for a stock frpc */
   readonly burrowFeatures: readonly string[];
-  /** a work connection of this client (waits, bounded, when none is idle) */
+  /** a work connection of this client (waits, bounded, when none is idle; refused past the account's limits) */
   getWorkConn(): Promise<Duplex>;
+  /** the `[[users]]` account the client logged in as; undefined with the global token */
+  readonly account?: OwnerAccount;
 }
 
 /** A vhost listener as a proxy sees it: where to add its routes, and the public port. */
@@ -42,6 +57,9 @@ export interface VhostRoutes<T> {
  */
 export type UserConnCheck = (remoteAddr: string) => Promise<boolean>;
 
+/** Whether a user connection (or datagram) from this bare address may go on; false = dropped, never reaching the client. */
+export type AddressCheck = (address: string) => boolean;
+
 /** What the server shares among the server halves of all proxies. */
 export interface ServerProxyContext {
   /** frp subDomainHost: `subdomain` is a label under it */
@@ -56,12 +74,19 @@ export interface ServerProxyContext {
   readonly httpVhost: VhostRoutes<HttpRoute> | undefined;
   readonly httpsVhost: VhostRoutes<ConnectionRoute> | undefined;
   readonly tcpmuxVhost: VhostRoutes<ConnectionRoute> | undefined;
-  /** a public TCP port for proxy `name`, checked against allowPorts */
-  listenProxyPort(name: string, port: number): Promise<Server>;
-  /** a public UDP port for proxy `name`, checked against allowPorts */
-  bindProxyUdpPort(name: string, port: number): Promise<UdpSocket>;
-  /** the per-proxy transforms a NewProxy asks for on its work connections (key from the token) */
-  payloadOptions(msg: NewProxy): PayloadTransformOptions;
-  /** the NewUserConn check of proxy `name`; undefined when no plugin asks, so a user connection awaits nothing extra */
-  userConnCheck(owner: ProxyOwner, name: string, type: string): UserConnCheck | undefined;
+  /** a public TCP port for proxy `name`, checked against allowPorts (the server's, and the owner's account's) */
+  listenProxyPort(name: string, port: number, owner: ProxyOwner): Promise<Server>;
+  /** a public UDP port for proxy `name`, checked against allowPorts (the server's, and the owner's account's) */
+  bindProxyUdpPort(name: string, port: number, owner: ProxyOwner): Promise<UdpSocket>;
+  /** the per-proxy transforms a NewProxy asks for on its work connections (key from the owner's token) */
+  payloadOptions(msg: NewProxy, owner: ProxyOwner): PayloadTransformOptions;
+  /**
+   * the check every user connection of proxy `name` meets (`ip:port`): the
+   * server's and the NewProxy's allowIPs/denyIPs, then the NewUserConn
+   * plugins; undefined when there is nothing to check, so a user connection
+   * awaits nothing extra
+   */
+  userConnCheck(owner: ProxyOwner, name: string, type: string, msg: NewProxy): UserConnCheck | undefined;
+  /** the allowIPs/denyIPs check alone (a bare address), for http requests and udp datagrams; undefined when no list is set */
+  addressCheck(owner: ProxyOwner, name: string, msg: NewProxy): AddressCheck | undefined;
 }

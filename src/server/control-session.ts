@@ -5,11 +5,13 @@ import type { ServerConfig } from '../config/types.js';
 import type { Login, Message, NewProxy, Ping } from '../protocol/messages.js';
 import type { WireProtocol } from '../protocol/wire-codec.js';
 import type { ServerProxy } from '../proxy/types.js';
-import { describeError } from '../util/errors.js';
+import { BurrowError, describeError } from '../util/errors.js';
 import { clipped } from '../util/peer-string.js';
 import type { Logger } from '../util/logger.js';
 import type { ManagePlugins } from './manage-plugins/manager.js';
 import type { PluginUserInfo } from './manage-plugins/types.js';
+import type { Account } from './accounts/account.js';
+import type { Accounts } from './accounts/accounts.js';
 import type { AuthVerifier } from './auth/verifier.js';
 import { WorkConnPool } from './work-conn-pool.js';
 
@@ -29,6 +31,8 @@ export interface ControlHost {
   proxyStarted(control: ControlSession, proxy: ServerProxy, msg: NewProxy): void;
   releaseProxy(control: ControlSession, proxy: ServerProxy): void;
   controlClosed(control: ControlSession): void;
+  /** `admitConnection`: a place for one more user connection of an account (its release), or why not, naming the limit */
+  readonly accounts: Pick<Accounts, 'admitConnection'>;
   /** NatHoleVisitor, NatHoleClient and NatHoleReport (xtcp coordination) */
   natHoleMessage?(control: ControlSession, msg: Message): void;
 }
@@ -75,6 +79,8 @@ export class ControlSession {
     /** the physical connection (yamux session or socket) torn down with this control */
     private readonly teardown: () => void,
     readonly log: Logger,
+    /** the `[[users]]` account this client logged in as; undefined with the global token */
+    readonly account?: Account,
   ) {
     const poolCount = Math.min(login.pool_count ?? 0, host.config.transport.maxPoolCount);
     this.pool = new WorkConnPool(poolCount + POOL_SLACK, () => this.send({ type: 'ReqWorkConn', body: {} }));
@@ -125,9 +131,24 @@ export class ControlSession {
     return this.login.burrow_features ?? [];
   }
 
-  /** A work connection of this client; waits for one (bounded by userConnTimeout) when none is idle. */
+  /**
+   * A work connection of this client; waits for one (bounded by
+   * userConnTimeout) when none is idle. Each carries one user connection, so
+   * a listed user's expiry, quota and maxConnections are checked here, for
+   * every proxy type, and the place is held until the work connection closes.
+   */
   async getWorkConn(): Promise<Duplex> {
-    return this.pool.take(this.host.config.userConnTimeout * 1000);
+    const release = this.account ? this.host.accounts.admitConnection(this.account) : undefined;
+    if (typeof release === 'string') throw new BurrowError('BURROW_ACCOUNT_LIMIT', release);
+    let stream: Duplex;
+    try {
+      stream = await this.pool.take(this.host.config.userConnTimeout * 1000);
+    } catch (err) {
+      release?.();
+      throw err;
+    }
+    if (release) stream.once('close', release);
+    return stream;
   }
 
   private onMessage(msg: Message): void {

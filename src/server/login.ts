@@ -9,14 +9,20 @@ import type { V2CryptoContext } from '../protocol/wire-v2-hello.js';
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { clipped, shortRunId } from '../util/peer-string.js';
-import { hostPort } from '../util/address.js';
+import { addressKey, hostPort } from '../util/address.js';
 import { FRP_COMPAT_VERSION } from '../util/version.js';
+import type { Account } from './accounts/account.js';
+import type { Accounts } from './accounts/accounts.js';
 import type { AuthVerifier } from './auth/verifier.js';
 import { type BindConn, refuseStream } from './bind-conn.js';
 import type { ClientTable } from './client-table.js';
+import type { LoginThrottle } from './login-throttle.js';
 import { type ControlSession, ControlState } from './control-session.js';
 import type { ManagePlugins } from './manage-plugins/manager.js';
 import type { RefusalLog } from './refusal-log.js';
+
+/** Login refusals that say nothing about the credential, so they do not count toward limits.failedLoginsPerIP. */
+const NOT_GUESSES: ReadonlySet<string> = new Set(['clock skew', 'issuer unreachable']);
 
 /** What the login exchange needs from the server. */
 export interface LoginHost {
@@ -27,9 +33,17 @@ export interface LoginHost {
   /** frps server plugins (`[[httpPlugins]]`) */
   readonly plugins: ManagePlugins;
   readonly auth: AuthVerifier;
+  /** `[[users]]`: expiry and quota are checked at login */
+  readonly accounts: Accounts;
+  /** failed logins per source address */
+  readonly loginThrottle: LoginThrottle;
   /** false once the server is stopping */
   readonly accepting: boolean;
-  /** a control session on `stream` for a login that passed every check; `authSubject` is who the credential named */
+  /**
+   * a control session on `stream` for a login that passed every check;
+   * `authSubject` is who the credential named, `account` the listed user it
+   * logged in as (its token keys the v1 control cipher)
+   */
   openControl(
     runId: string,
     login: Login,
@@ -38,7 +52,8 @@ export interface LoginHost {
     stream: Duplex,
     bind: BindConn,
     log: Logger,
-    cipher?: ControlCipher,
+    cipher: ControlCipher | undefined,
+    account: Account | undefined,
   ): ControlSession;
   clientOnline(control: ControlSession): void;
 }
@@ -76,8 +91,24 @@ export async function serveLogin(host: LoginHost, stream: Duplex, sent: Login, b
   // With OIDC this may wait for the issuer (bounded there, and by limits.loginTimeout around the whole login).
   // As frp: the SSH gateway's own client logged its user in already (by key or by the token in its command).
   const gateway = bind.inProcess && login.client_spec?.always_auth_pass === true;
-  const verdict: { subject?: string; refused?: { category: string; reason: string } } = gateway ? {} : await host.auth.verifyLogin(login);
-  if (verdict.refused) return refuse(verdict.refused.category, verdict.refused.reason);
+  // Guessing tokens from one address is slowed to limits.failedLoginsPerIP tries a minute; a good client elsewhere never meets it.
+  const addr = addressKey(remote);
+  const wait = gateway ? 0 : host.loginThrottle.refusedFor(addr);
+  if (wait > 0) return refuse('too many failed logins', `too many failed logins from this address; try again in ${wait} s`);
+  const verdict: { subject?: string; account?: Account; refused?: { category: string; reason: string } } = gateway ? {} : await host.auth.verifyLogin(login);
+  if (verdict.refused) {
+    // A wrong clock or an unreachable issuer is no guess at a credential: only the others count.
+    if (!NOT_GUESSES.has(verdict.refused.category) && host.loginThrottle.failed(addr)) {
+      const max = host.config.limits.failedLoginsPerIP;
+      host.log.warn(`${max} failed logins from this address within a minute (limits.failedLoginsPerIP): its logins are refused for 60 s`, { remote });
+    }
+    return refuse(verdict.refused.category, verdict.refused.reason);
+  }
+  if (!gateway) host.loginThrottle.succeeded(addr);
+  const account = verdict.account;
+  // An expired account, or one whose quota is used up, may not log in: the reason names the limit.
+  const standing = account ? host.accounts.loginRefusal(account) : undefined;
+  if (standing) return refuse('account limit', standing);
   if (!host.accepting) return refuse('shutting down', 'server is shutting down');
   let runId = login.run_id ?? '';
   if (runId !== '' && !/^[0-9a-zA-Z_-]{1,64}$/.test(runId)) return refuse('malformed run_id', 'login refused: run_id is malformed');
@@ -107,8 +138,9 @@ export async function serveLogin(host: LoginHost, stream: Duplex, sent: Login, b
   await writeMessage(stream, { type: 'LoginResp', body: { version: FRP_COMPAT_VERSION, run_id: runId, ...info } });
   bind.trust();
   const log = host.log.child({ client: shortRunId(runId), ...(login.user ? { user: clipped(login.user) } : {}) });
-  const cipher = v2 && crypto ? v2ControlCipher(host.config.auth.token, crypto, 'server') : undefined;
-  const control = host.openControl(runId, login, verdict.subject, remote, stream, bind, log, cipher);
+  // A listed user's client keys its control with its own token, as a stock frpc does.
+  const cipher = v2 && crypto ? v2ControlCipher(account?.token ?? host.config.auth.token, crypto, 'server') : undefined;
+  const control = host.openControl(runId, login, verdict.subject, remote, stream, bind, log, cipher, account);
   if (control.state !== ControlState.Active) return;
   host.clientTable.add(control, bind);
   host.clientOnline(control);

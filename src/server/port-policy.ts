@@ -11,6 +11,26 @@ export function portAllowed(port: number, allow: readonly PortRange[]): boolean 
   return allow.length === 0 || allow.some((r) => port >= r.start && port <= r.end);
 }
 
+/**
+ * The ports a listed user may open: their own allowPorts within the
+ * server's (both empty = any). A user's range the server does not allow is
+ * no port at all, so the result may be a list no port matches.
+ */
+export function accountPorts(server: readonly PortRange[], account: readonly PortRange[] | undefined): readonly PortRange[] {
+  if (!account || account.length === 0) return server;
+  if (server.length === 0) return account;
+  const out: PortRange[] = [];
+  for (const a of account) {
+    for (const s of server) {
+      const start = Math.max(a.start, s.start);
+      const end = Math.min(a.end, s.end);
+      if (start <= end) out.push({ start, end });
+    }
+  }
+  // Nothing in common: a range no port is in, so every port is refused rather than any allowed.
+  return out.length > 0 ? out : [{ start: 0, end: -1 }];
+}
+
 function listenOnce(host: string, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer({ allowHalfOpen: true, noDelay: true, highWaterMark: RELAY_HIGH_WATER_MARK });
@@ -77,6 +97,7 @@ async function openPort<T>(name: string, port: number, allow: readonly PortRange
     }
   }
   if (allow.length === 0) return open(0);
+  if (allow.every((r) => r.end < r.start)) throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": no ${what} is allowed for this user`);
   for (let i = 0; i < RANDOM_PORT_TRIES; i++) {
     try {
       return await open(randomAllowedPort(allow));

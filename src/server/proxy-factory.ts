@@ -5,7 +5,8 @@ import type { Server, Socket } from 'node:net';
 import type { NewProxy } from '../protocol/messages.js';
 import type { PayloadTransformOptions } from '../proxy/payload-transform.js';
 import { proxyKindOf } from '../proxy/registry.js';
-import type { ProxyOwner, ServerProxyContext, UserConnCheck, VhostRoutes } from '../proxy/server-context.js';
+import type { AddressCheck, ProxyOwner, ServerProxyContext, UserConnCheck, VhostRoutes } from '../proxy/server-context.js';
+import { IpRules } from '../util/ip-rules.js';
 import { TcpGroups } from '../proxy/tcp/group.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { BurrowError, describeError } from '../util/errors.js';
@@ -16,7 +17,7 @@ import { DomainOwners } from '../vhost/domain-owners.js';
 import type { ConnectionRoute, HttpRoute } from '../vhost/routes.js';
 import type { ControlSession } from './control-session.js';
 import type { ManagePlugins } from './manage-plugins/manager.js';
-import { bindProxyUdpPort, listenProxyPort } from './port-policy.js';
+import { accountPorts, bindProxyUdpPort, listenProxyPort } from './port-policy.js';
 import { VhostConnectionGate } from './vhost-gate.js';
 import { VhostHttpServer } from './vhost-http.js';
 import { VhostHttpsServer } from './vhost-https.js';
@@ -41,6 +42,10 @@ export class ProxyFactory implements ServerProxyContext {
   readonly tcpGroups = new TcpGroups();
   /** automatic HTTPS (acme.domains); undefined when off */
   readonly autoHttps: AutoHttps | undefined;
+  /** the server-wide allowIPs/denyIPs (checked at load) */
+  private readonly serverIpRules: IpRules | undefined;
+  /** user connections and datagrams closed or dropped by IP rules, for the dashboard */
+  refusedByIpRules = 0;
 
   constructor(
     private readonly config: ServerConfig,
@@ -53,6 +58,7 @@ export class ProxyFactory implements ServerProxyContext {
     /** the cluster this server belongs to: ports are claimed there before they open, vhosts relay domains held elsewhere */
     private readonly cluster?: ClusterNode,
   ) {
+    this.serverIpRules = IpRules.from(config.allowIPs, config.denyIPs);
     this.autoHttps = createAutoHttps(config, () => this.vhostHttp?.router, log.child({ part: 'acme' }), timers);
   }
 
@@ -190,29 +196,59 @@ export class ProxyFactory implements ServerProxyContext {
     return this.vhostTcpmux;
   }
 
-  listenProxyPort(name: string, port: number): Promise<Server> {
-    const open = (p: number): Promise<Server> => listenProxyPort(name, this.config.proxyBindAddr, p, this.config.allowPorts);
+  listenProxyPort(name: string, port: number, owner?: ProxyOwner): Promise<Server> {
+    const open = (p: number): Promise<Server> =>
+      listenProxyPort(name, this.config.proxyBindAddr, p, accountPorts(this.config.allowPorts, owner?.account?.allowPorts));
     return this.cluster ? this.cluster.listenTcp(name, port, open) : open(port);
   }
 
-  bindProxyUdpPort(name: string, port: number): Promise<UdpSocket> {
-    const open = (p: number): Promise<UdpSocket> => bindProxyUdpPort(name, this.config.proxyBindAddr, p, this.config.allowPorts);
+  bindProxyUdpPort(name: string, port: number, owner?: ProxyOwner): Promise<UdpSocket> {
+    const open = (p: number): Promise<UdpSocket> =>
+      bindProxyUdpPort(name, this.config.proxyBindAddr, p, accountPorts(this.config.allowPorts, owner?.account?.allowPorts));
     return this.cluster ? this.cluster.bindUdp(name, port, open) : open(port);
   }
 
   /**
    * The per-proxy transforms a NewProxy asks for on its work connections (key
-   * from the token), and its bandwidth limit when the client leaves that to
-   * us (`bandwidthLimitMode = "server"`): called once per proxy, so every
-   * connection of the proxy shares the one bucket.
+   * from the owner's token: a listed user's own, as its frpc derives it), and
+   * its bandwidth limit when the client leaves that to us
+   * (`bandwidthLimitMode = "server"`): called once per proxy, so every
+   * connection of the proxy shares the one bucket. A listed user's
+   * bandwidthLimit is one bucket for all of the user's proxies and takes
+   * the proxy's place.
    */
-  payloadOptions(msg: NewProxy): PayloadTransformOptions {
-    const limiter = serverBandwidthLimiter(msg);
-    return { encryptionKey: msg.use_encryption ? this.key : undefined, compression: msg.use_compression === true, ...(limiter ? { limiter } : {}) };
+  payloadOptions(msg: NewProxy, owner?: ProxyOwner): PayloadTransformOptions {
+    const limiter = owner?.account?.limiter ?? serverBandwidthLimiter(msg);
+    const key = owner?.account?.cipherKey ?? this.key;
+    return { encryptionKey: msg.use_encryption ? key : undefined, compression: msg.use_compression === true, ...(limiter ? { limiter } : {}) };
   }
 
-  userConnCheck(owner: ProxyOwner, name: string, type: string): UserConnCheck | undefined {
-    if (!this.plugins.has('NewUserConn')) return undefined;
+  addressCheck(owner: ProxyOwner, name: string, msg: NewProxy): AddressCheck | undefined {
+    let own: IpRules | undefined;
+    try {
+      own = IpRules.from(msg.burrow_allow_ips, msg.burrow_deny_ips);
+    } catch (err) {
+      throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": allowIPs/denyIPs: ${describeError(err)}`);
+    }
+    const rules = [this.serverIpRules, own].filter((r): r is IpRules => r !== undefined);
+    if (rules.length === 0) return undefined;
+    // Both apply: a proxy's own lists narrow the server's, never widen them.
+    return (address) => {
+      if (rules.every((r) => r.allows(address))) return true;
+      this.refusedByIpRules++;
+      owner.log.debug('user connection refused by allowIPs/denyIPs', { proxy: name, remote: address });
+      return false;
+    };
+  }
+
+  userConnCheck(owner: ProxyOwner, name: string, type: string, msg: NewProxy): UserConnCheck | undefined {
+    const byAddress = this.addressCheck(owner, name, msg);
+    const byPlugins = this.plugins.has('NewUserConn') ? this.pluginCheck(owner, name, type) : undefined;
+    if (!byAddress) return byPlugins;
+    return async (remoteAddr) => byAddress(bareAddress(remoteAddr)) && (byPlugins ? await byPlugins(remoteAddr) : true);
+  }
+
+  private pluginCheck(owner: ProxyOwner, name: string, type: string): UserConnCheck {
     return async (remoteAddr) => {
       try {
         await this.plugins.newUserConn({
@@ -244,6 +280,13 @@ export class ProxyFactory implements ServerProxyContext {
   get vhostHttpPort(): number {
     return this.vhostHttp?.port ?? 0;
   }
+}
+
+/** `1.2.3.4:5` or `[::1]:5` (hostPort's forms) → the address alone. */
+function bareAddress(hostAndPort: string): string {
+  const colon = hostAndPort.lastIndexOf(':');
+  const host = colon > 0 ? hostAndPort.slice(0, colon) : hostAndPort;
+  return host.replace(/^\[|\]$/g, '');
 }
 
 /** As frps: a limit above 0 with mode "server" gets a bucket of that many bytes a second; "client" (the default) is the client's. */

@@ -27,10 +27,15 @@ import { serveVisitorConn, type VisitorLookup } from './visitor-conn.js';
 import { ProxyFactory } from './proxy-factory.js';
 import { checkStartPolicy } from './start-policy.js';
 import { bindPortShare } from './port-sharing.js';
+import { ProxyNames } from './proxy-names.js';
 import type { Timers } from '../util/timers.js';
 import type { CertificateManager } from '../acme/certificate-manager.js';
 import { ClusterNode } from '../cluster/node.js';
 import { claimInCluster } from './cluster-claims.js';
+import type { Account } from './accounts/account.js';
+import { Accounts } from './accounts/accounts.js';
+import { registrationRefusal } from './accounts/registration.js';
+import { LoginThrottle } from './login-throttle.js';
 
 /** frp: the first message of every new logical connection must arrive within 10 s. */
 const FIRST_MESSAGE_TIMEOUT_MS = 10_000;
@@ -59,12 +64,12 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   private listener: TransportListener | undefined;
   private kcpListener: TransportListener | undefined;
   readonly clientTable = new ClientTable();
-  private readonly proxyOwners = new Map<string, ControlSession>();
+  private readonly proxyNames = new ProxyNames();
   private readonly physical = new Set<{ destroy(): void }>();
   private readonly gate: PreAuthGate;
   readonly refusals: RefusalLog;
   private readonly key: Buffer;
-  private readonly proxies: ProxyFactory;
+  readonly proxies: ProxyFactory;
   private readonly natHole: NatHoleCoordinator;
   /** frps server plugins (`[[httpPlugins]]`), asked in the login, control, work-connection and proxy paths */
   readonly plugins: ManagePlugins;
@@ -72,8 +77,9 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   readonly auth: AuthVerifier;
   /** this server's membership of a cluster (`cluster.redis`); undefined for a single server, which never touches Redis */
   readonly cluster: ClusterNode | undefined;
-  /** releases of what each proxy claimed in the cluster (name, domains) */
-  private readonly clusterClaims = new Map<string, () => void>();
+  /** `[[users]]`: tokens, limits, traffic counters */
+  readonly accounts: Accounts;
+  readonly loginThrottle: LoginThrottle;
 
   constructor(
     readonly config: ServerConfig,
@@ -83,7 +89,9 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   ) {
     super();
     this.key = deriveCipherKey(config.auth.token);
-    this.auth = createAuthVerifier(config.auth, log);
+    this.accounts = new Accounts(config.users, config.usageFile || undefined, log.child({ part: 'accounts' }));
+    this.auth = createAuthVerifier(config.auth, log, this.accounts);
+    this.loginThrottle = new LoginThrottle(config.limits.failedLoginsPerIP);
     this.gate = new PreAuthGate(config.limits);
     this.refusals = new RefusalLog(log);
     this.plugins = new ManagePlugins(config.httpPlugins, config.limits.pluginTimeout * 1000, log.child({ part: 'plugins' }));
@@ -124,13 +132,15 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   }
 
   findProxy(name: string): ServerProxy | undefined {
-    return this.proxyOwners.get(name)?.proxies.get(name);
+    return this.proxyNames.ownerOf(name)?.proxies.get(name);
   }
 
   async start(): Promise<void> {
     if (this.state !== ServerState.Idle) throw new BurrowError('BURROW_CLOSED', `server is ${this.state}`);
     const { tls, tcpMux } = this.config.transport;
     checkStartPolicy(this.config, this.log);
+    // Before the port opens: a usage file that cannot be read stops the start (quotas must not reset silently).
+    this.accounts.start();
     const cert = loadBindCertificate(tls);
     const listenOptions: ListenOptions = {
       host: this.config.bindAddr,
@@ -191,6 +201,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     for (const p of [...this.physical]) p.destroy();
     await this.closeListeners();
     this.plugins.close();
+    this.accounts.stop();
     this.refusals.close();
     this.log.info('server stopped');
   }
@@ -306,22 +317,19 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     const name = msg.proxy_name ?? '';
     const type = msg.proxy_type || 'tcp';
     if (name === '') throw new BurrowError('BURROW_PROXY_REJECTED', 'proxy name is empty');
-    if (this.proxyOwners.has(name)) throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}" already exists`);
     const full = control.proxies.size >= MAX_PROXIES_PER_CLIENT;
     if (full) throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": this client already has ${MAX_PROXIES_PER_CLIENT} proxies`);
-    // Reserve the name while the listener opens so a concurrent duplicate is refused too.
-    this.proxyOwners.set(name, control);
-    let releaseClaims: (() => void) | undefined;
+    if (this.proxyNames.ownerOf(name)) throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}" already exists`);
+    const account = control.account;
+    const refusal = account && registrationRefusal(account, msg, name, type, this.proxyNames.countOf(account.name), this.config.subDomainHost);
+    if (refusal) throw new BurrowError('BURROW_ACCOUNT_LIMIT', refusal);
+    // Held while the listener opens, so a concurrent duplicate is refused too.
+    this.proxyNames.hold(name, control);
     try {
-      if (this.cluster) {
-        releaseClaims = await claimInCluster(this.cluster, control, name, type, msg, this.config.subDomainHost);
-        this.clusterClaims.set(name, releaseClaims);
-      }
+      if (this.cluster) this.proxyNames.onRelease(name, await claimInCluster(this.cluster, control, name, type, msg, this.config.subDomainHost));
       return await this.proxies.build(control, name, type, msg);
     } catch (err) {
-      this.proxyOwners.delete(name);
-      if (releaseClaims && this.clusterClaims.get(name) === releaseClaims) this.clusterClaims.delete(name);
-      releaseClaims?.();
+      this.proxyNames.release(name, control);
       throw err;
     }
   }
@@ -347,15 +355,13 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   }
 
   proxyStarted(control: ControlSession, proxy: ServerProxy, msg: NewProxy): void {
+    if (control.account) this.accounts.proxyStarted(control.account, proxy);
     this.emit('proxyStarted', control, proxy, msg);
   }
 
   releaseProxy(control: ControlSession, proxy: ServerProxy): void {
-    if (this.proxyOwners.get(proxy.name) === control) {
-      this.proxyOwners.delete(proxy.name);
-      this.clusterClaims.get(proxy.name)?.();
-      this.clusterClaims.delete(proxy.name);
-    }
+    this.accounts.proxyClosed(proxy);
+    this.proxyNames.release(proxy.name, control);
     this.emit('proxyClosed', control, proxy);
   }
 
@@ -378,9 +384,10 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     stream: Duplex,
     bind: BindConn,
     log: Logger,
-    cipher?: ControlCipher,
+    cipher: ControlCipher | undefined,
+    account: Account | undefined,
   ): ControlSession {
-    return new ControlSession(this, runId, login, authSubject, remote, stream, cipher ?? this.key, bind.destroy, log);
+    return new ControlSession(this, runId, login, authSubject, remote, stream, cipher ?? account?.cipherKey ?? this.key, bind.destroy, log, account);
   }
 
   clientOnline(control: ControlSession): void {

@@ -15,7 +15,8 @@ function loopbackAddr(addr: string): boolean {
  */
 export function checkStartPolicy(config: ServerConfig, log: Logger): void {
   const { auth, bindAddr, bindPort } = config;
-  if (auth.method === 'token' && auth.token === '' && !loopbackAddr(bindAddr)) {
+  // With [[users]] listed and no auth.token, only the listed users log in: not an open server.
+  if (auth.method === 'token' && auth.token === '' && config.users.length === 0 && !loopbackAddr(bindAddr)) {
     if (!auth.allowEmptyToken) {
       throw new BurrowError(
         'BURROW_CONFIG_INVALID',

@@ -142,6 +142,11 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
           await this.answer(visitor, notFoundResponse(this.opts.custom404Page));
           return;
         }
+        // A visitor whose address the proxy's IP rules exclude is closed without an answer, before any byte reaches the client.
+        if (route.admitAddress && !route.admitAddress(visitor.remoteAddress ?? '')) {
+          visitor.destroy();
+          return;
+        }
         if (route.httpUser !== '' || route.httpPassword !== '') {
           // As frp: a proxy-style request (`GET http://host/…`, the vhost used as an HTTP proxy) is
           // checked on Proxy-Authorization only and refused with 407; a direct one on Authorization, 401.

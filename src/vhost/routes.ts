@@ -20,6 +20,8 @@ export interface HttpRoute {
   readonly httpPassword: string;
   readonly traffic: TrafficCounter;
   getWorkConn(): Promise<Duplex>;
+  /** allowIPs/denyIPs on the visitor's bare address; absent when no list is set */
+  admitAddress?: (address: string) => boolean;
   /** visitor connections currently bound to this route's backend */
   active: number;
 }

@@ -33,6 +33,8 @@ export interface ProxyTraffic {
 export interface ProxyCounters {
   name: string;
   type: string;
+  /** the Login user of the client that registered it ('' without one) */
+  user: string;
   online: boolean;
   curConns: number;
   totalIn: number;
@@ -197,6 +199,7 @@ export class ProxyRecords {
       out.push({
         name: rec.name,
         type: rec.type,
+        user: rec.user,
         online: rec.live !== undefined,
         curConns: rec.live?.activeConnections ?? 0,
         totalIn: rec.totalIn,

@@ -7,7 +7,7 @@ import { proxyDomains } from '../../vhost/domains.js';
 import type { VhostRouteKey } from '../../vhost/router.js';
 import type { HttpRoute } from '../../vhost/routes.js';
 import type { PayloadTransformOptions } from '../payload-transform.js';
-import type { ProxyOwner, ServerProxyContext, VhostRoutes } from '../server-context.js';
+import type { AddressCheck, ProxyOwner, ServerProxyContext, VhostRoutes } from '../server-context.js';
 import { checkRouteCount } from '../shared/route-limit.js';
 import type { ServerProxy } from '../types.js';
 
@@ -20,6 +20,8 @@ export interface HttpServerProxyOptions {
   user: string;
   payload: PayloadTransformOptions;
   getWorkConn(): Promise<Duplex>;
+  /** allowIPs/denyIPs on the visitor's address; absent when no list is set */
+  admitAddress?: AddressCheck;
 }
 
 /**
@@ -50,6 +52,7 @@ export class HttpServerProxy implements ServerProxy {
       httpPassword: msg.http_pwd ?? '',
       traffic: this.traffic,
       getWorkConn: opts.getWorkConn,
+      ...(opts.admitAddress ? { admitAddress: opts.admitAddress } : {}),
       active: 0,
     };
     const domains = proxyDomains({ customDomains: msg.custom_domains, subdomain: msg.subdomain }, opts.subDomainHost);
@@ -97,7 +100,8 @@ export function createHttpServerProxy(ctx: ServerProxyContext, owner: ProxyOwner
     vhost: ctx.httpVhost,
     subDomainHost: ctx.subDomainHost,
     user: owner.user,
-    payload: ctx.payloadOptions(msg),
+    payload: ctx.payloadOptions(msg, owner),
     getWorkConn: () => owner.getWorkConn(),
+    admitAddress: ctx.addressCheck(owner, name, msg),
   });
 }

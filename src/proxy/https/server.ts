@@ -22,8 +22,8 @@ export function createHttpsServerProxy(ctx: ServerProxyContext, owner: ProxyOwne
     defaultPort: 443,
     subDomainHost: ctx.subDomainHost,
     user: owner.user,
-    payload: ctx.payloadOptions(msg),
+    payload: ctx.payloadOptions(msg, owner),
     getWorkConn: () => owner.getWorkConn(),
-    admitUser: ctx.userConnCheck(owner, name, 'https'),
+    admitUser: ctx.userConnCheck(owner, name, 'https', msg),
   });
 }

@@ -176,9 +176,9 @@ export function createSecretServerProxy(type: 'stcp' | 'sudp', ctx: ServerProxyC
     allowUsers: msg.allow_users ?? [],
     ownerUser: owner.user,
     ownerFeatures: owner.burrowFeatures,
-    payload: ctx.payloadOptions(msg),
+    payload: ctx.payloadOptions(msg, owner),
     getWorkConn: () => owner.getWorkConn(),
-    admitUser: ctx.userConnCheck(owner, name, type),
+    admitUser: ctx.userConnCheck(owner, name, type, msg),
     logger: owner.log,
   });
 }

@@ -133,15 +133,15 @@ export async function createTcpServerProxy(ctx: ServerProxyContext, owner: Proxy
   const port = requestedPort(ctx, owner, name, msg);
   const common = {
     name,
-    payload: ctx.payloadOptions(msg),
+    payload: ctx.payloadOptions(msg, owner),
     getWorkConn: () => owner.getWorkConn(),
-    admitUser: ctx.userConnCheck(owner, name, 'tcp'),
+    admitUser: ctx.userConnCheck(owner, name, 'tcp', msg),
     logger: owner.log,
   };
   if (!msg.group) {
-    return new TcpServerProxy({ ...common, listener: await ctx.listenProxyPort(name, port) });
+    return new TcpServerProxy({ ...common, listener: await ctx.listenProxyPort(name, port, owner) });
   }
-  const group = await ctx.tcpGroups.groupFor(name, msg.group, msg.group_key ?? '', port, (p) => ctx.listenProxyPort(name, p));
+  const group = await ctx.tcpGroups.groupFor(name, msg.group, msg.group_key ?? '', port, (p) => ctx.listenProxyPort(name, p, owner));
   const member = new TcpServerProxy({ ...common, listener: group });
   group.join(member);
   return member;

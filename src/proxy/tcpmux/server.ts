@@ -27,8 +27,8 @@ export function createTcpmuxServerProxy(ctx: ServerProxyContext, owner: ProxyOwn
     defaultPort: -1,
     subDomainHost: ctx.subDomainHost,
     user: owner.user,
-    payload: ctx.payloadOptions(msg),
+    payload: ctx.payloadOptions(msg, owner),
     getWorkConn: () => owner.getWorkConn(),
-    admitUser: ctx.userConnCheck(owner, name, 'tcpmux'),
+    admitUser: ctx.userConnCheck(owner, name, 'tcpmux', msg),
   });
 }

@@ -10,7 +10,7 @@ import { FlowTable } from '../../util/flow-table.js';
 import type { Logger } from '../../util/logger.js';
 import type { TrafficCounter } from '../../relay/pipe.js';
 import { wrapPayload, type PayloadTransformOptions } from '../payload-transform.js';
-import type { ProxyOwner, ServerProxyContext } from '../server-context.js';
+import type { AddressCheck, ProxyOwner, ServerProxyContext } from '../server-context.js';
 import { requestedPort } from '../shared/remote-port.js';
 import { UdpPacketChannel } from '../shared/udp-packet-channel.js';
 import type { ServerProxy } from '../types.js';
@@ -46,6 +46,8 @@ export interface UdpServerProxyOptions {
   /** how datagrams toward the client are cut (whole only for a burrow client that said so) */
   limits: UdpSendLimits;
   getWorkConn(): Promise<Duplex>;
+  /** allowIPs/denyIPs on each datagram's source; absent when no list is set */
+  admitAddress?: AddressCheck;
   logger: Logger;
 }
 
@@ -102,6 +104,8 @@ export class UdpServerProxy implements ServerProxy {
 
   private onDatagram(payload: Buffer, rinfo: RemoteInfo): void {
     if (this.state === UdpProxyState.Closed) return;
+    // A datagram from an address the IP rules exclude is dropped here: it never reaches the client.
+    if (this.opts.admitAddress && !this.opts.admitAddress(rinfo.address)) return;
     const from = udpAddressFrom(rinfo.address, rinfo.port);
     const key = udpAddressKey(from);
     if (this.visitors.touch(key) === undefined) this.visitors.add(key, from);
@@ -196,7 +200,18 @@ function pause(ms: number): Promise<void> {
 /** The server half of a `udp` NewProxy: its own public UDP port. */
 export async function createUdpServerProxy(ctx: ServerProxyContext, owner: ProxyOwner, name: string, msg: NewProxy): Promise<ServerProxy> {
   const port = requestedPort(ctx, owner, name, msg);
-  const socket = await ctx.bindProxyUdpPort(name, port);
+  // What may refuse the NewProxy comes before the bind, so a refusal leaves no socket open.
+  const admitAddress = ctx.addressCheck(owner, name, msg);
+  const payload = ctx.payloadOptions(msg, owner);
+  const socket = await ctx.bindProxyUdpPort(name, port, owner);
   const limits = { packetSize: ctx.udpPacketSize, whole: hasBurrowFeature(owner.burrowFeatures, BURROW_FEATURES.wholeDatagrams) };
-  return new UdpServerProxy({ name, socket, payload: ctx.payloadOptions(msg), limits, getWorkConn: () => owner.getWorkConn(), logger: owner.log });
+  return new UdpServerProxy({
+    name,
+    socket,
+    payload,
+    limits,
+    getWorkConn: () => owner.getWorkConn(),
+    ...(admitAddress ? { admitAddress } : {}),
+    logger: owner.log,
+  });
 }

@@ -1,0 +1,24 @@
+import type { UserAccountConfig } from '../../config/types.js';
+import type { ControlSession } from '../control-session.js';
+import type { Accounts } from './accounts.js';
+
+/**
+ * A reload of `[[users]]` (SIGHUP): replaces the table, then closes at once
+ * the clients of a removed or changed account, and those of a newly listed
+ * name that logged in with the global token (their credential is no longer
+ * the one that name needs). Closing a client frees its ports and domains;
+ * every other client stays. Returns the names whose clients were closed. A
+ * tokenFile that cannot be read throws before anything changes.
+ */
+export function reloadAccounts(accounts: Accounts, clients: readonly ControlSession[], users: readonly UserAccountConfig[]): string[] {
+  const revoked = new Set(accounts.replace(users));
+  const closed = new Set<string>();
+  for (const c of clients) {
+    // The SSH gateway's own clients (no credential asked: authSubject undefined) are the gateway's to check.
+    const stale = c.account ? revoked.has(c.account.name) : c.authSubject !== undefined && accounts.find(c.user) !== undefined;
+    if (!stale) continue;
+    closed.add(c.user);
+    c.close(`account of user [${c.user}] removed or changed by a reload`);
+  }
+  return [...closed];
+}
