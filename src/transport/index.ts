@@ -16,6 +16,7 @@ import { dialKcp } from './kcp/kcp-dial.js';
 import { listenKcpTransport } from './kcp/kcp-transport.js';
 import { dialQuic, dialQuicSession } from './quic/quic-dial.js';
 import { listenQuic } from './quic/quic-listener.js';
+import { loadQuic } from './quic/quic-native.js';
 import { listenSniffing } from './sniff.js';
 
 export interface DialOptions {
@@ -141,6 +142,8 @@ export interface Transport<Accepted = AcceptedConnection> {
    * the logical connections. The client uses it instead of dial + yamux.
    */
   dialSession?(opts: DialOptions): Promise<StreamSession>;
+  /** Loads what the kind needs (QUIC's native module); rejects with BURROW_CONFIG_INVALID when it cannot. */
+  prepare?(): Promise<void>;
   /**
    * The server side. Every TCP-based kind shares one listener: as frps, the
    * bind port takes plain, TLS, websocket and wss clients alike.
@@ -165,6 +168,9 @@ export const quicTransport: Transport<AcceptedSession> = Object.freeze({
   dial: dialQuic,
   dialSession: dialQuicSession,
   listen: listenQuic,
+  prepare: async () => {
+    await loadQuic('transport.protocol');
+  },
 });
 
 const TRANSPORTS: Record<TransportKind, Transport<AcceptedConnection | AcceptedSession>> = {
