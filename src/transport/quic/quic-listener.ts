@@ -5,6 +5,7 @@
  * connections. With `trustedCaFile` a client certificate is required and
  * checked (quic-verify.ts) during the handshake.
  */
+import type { QUICConnection, QUICStream } from '@matrixai/quic';
 import { BurrowError, describeError } from '../../util/errors.js';
 import type { AcceptedSession, ListenOptions, TransportListener } from '../index.js';
 import { parseCaBundle } from '../peer-verify.js';
@@ -13,6 +14,9 @@ import { quicConfig, serverCrypto } from './quic-config.js';
 import { loadQuic } from './quic-native.js';
 import { QuicSession } from './quic-session.js';
 import { chainRejection } from './quic-verify.js';
+
+/** Streams a client may open before its connection is handed out (frpc opens one: its control). */
+const MAX_EARLY_STREAMS = 8;
 
 export async function listenQuic(opts: ListenOptions, onConnection: (conn: AcceptedSession) => void): Promise<TransportListener> {
   const { quic, silentLogger } = await loadQuic('quicBindPort');
@@ -51,9 +55,28 @@ export async function listenQuic(opts: ListenOptions, onConnection: (conn: Accep
   });
 
   const sessions = new Set<QuicSession>();
+  // The library announces a stream as soon as the handshake is done, which can be within the
+  // datagram that finishes it, before it hands out the connection itself: such streams (a
+  // client's Login) wait here for their connection, instead of being announced to nobody.
+  const sessionOf = new WeakMap<QUICConnection, QuicSession>();
+  const early = new WeakMap<QUICConnection, QUICStream[]>();
+  server.addEventListener(quic.events.EventQUICConnectionStream.name, (evt) => {
+    const stream = (evt as InstanceType<typeof quic.events.EventQUICConnectionStream>).detail;
+    // The stream's connection is a protected field of the library's stream; it is there at run time.
+    const connection = (stream as unknown as { connection?: QUICConnection }).connection;
+    if (!connection) return void stream.cancel(new BurrowError('BURROW_CLOSED', 'QUIC stream without a connection'));
+    const session = sessionOf.get(connection);
+    if (session) return session.accept(stream);
+    const waiting = early.get(connection) ?? [];
+    if (waiting.length >= MAX_EARLY_STREAMS)
+      return void stream.cancel(new BurrowError('BURROW_MUX_STREAM_LIMIT', 'QUIC: too many streams before the handshake ended'));
+    waiting.push(stream);
+    early.set(connection, waiting);
+  });
   server.addEventListener(quic.events.EventQUICServerConnection.name, (evt) => {
     const connection = (evt as InstanceType<typeof quic.events.EventQUICServerConnection>).detail;
-    const session = new QuicSession(quic, connection, (force) => connection.stop({ isApp: true, errorCode: 0, force }).catch(() => {}));
+    const session = new QuicSession(quic, connection, (force) => connection.stop({ isApp: true, errorCode: 0, force }).catch(() => {}), true);
+    sessionOf.set(connection, session);
     const remote = formatAddress(connection.remoteHost, connection.remotePort);
     const place = opts.admit?.(connection.remoteHost, () => session.destroy());
     if (typeof place === 'string') {
@@ -70,7 +93,10 @@ export async function listenQuic(opts: ListenOptions, onConnection: (conn: Accep
     } catch (err) {
       session.destroy();
       report(err, remote);
+      return;
     }
+    for (const stream of early.get(connection) ?? []) session.accept(stream);
+    early.delete(connection);
   });
   try {
     await server.start({ host: opts.host, port: opts.port });

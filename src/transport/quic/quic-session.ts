@@ -35,20 +35,24 @@ export class QuicSession extends EventEmitter implements StreamSession {
    * `stop` closes the connection (and, on the client, its UDP socket); it
    * must not throw (the library's errors are swallowed there).
    */
+  /**
+   * `stop` closes the connection (and, on the client, its UDP socket); it
+   * must not throw (the library's errors are swallowed there). With
+   * `streamsFromListener`, the peer's streams come through accept() instead
+   * of the connection's events (see quic-listener.ts for why).
+   */
   constructor(
     private readonly quic: QuicModule,
     private readonly connection: QUICConnection,
     private readonly stop: (force: boolean) => Promise<void>,
+    streamsFromListener = false,
   ) {
     super();
-    connection.addEventListener(quic.events.EventQUICConnectionStream.name, (evt) => {
-      const stream = (evt as InstanceType<QuicModule['events']['EventQUICConnectionStream']>).detail;
-      if (this.state !== QuicSessionState.Open) {
-        stream.cancel(new BurrowError('BURROW_CLOSED', 'QUIC connection closing'));
-        return;
-      }
-      this.emit('stream', streamToDuplex(stream));
-    });
+    if (!streamsFromListener) {
+      connection.addEventListener(quic.events.EventQUICConnectionStream.name, (evt) =>
+        this.accept((evt as InstanceType<QuicModule['events']['EventQUICConnectionStream']>).detail),
+      );
+    }
     connection.addEventListener(
       quic.events.EventQUICConnectionStopped.name,
       () =>
@@ -57,6 +61,15 @@ export class QuicSession extends EventEmitter implements StreamSession {
         ),
       { once: true },
     );
+  }
+
+  /** A stream the peer opened. A side that accepts none (the client: frps never opens one) refuses it instead of holding it. */
+  accept(stream: QUICStream): void {
+    if (this.state !== QuicSessionState.Open || this.listenerCount('stream') === 0) {
+      stream.cancel(new BurrowError('BURROW_CLOSED', 'QUIC: no stream expected'));
+      return;
+    }
+    this.emit('stream', streamToDuplex(stream));
   }
 
   get remoteAddress(): string {
