@@ -174,8 +174,8 @@ export class BurrowClient extends EventEmitter<ClientEvents> {
    */
   async start(): Promise<void> {
     if (this.state !== ClientState.Idle) throw new BurrowError('BURROW_CLOSED', `client is ${this.state}`);
-    // A protocol burrow cannot speak is a configuration error, not something to retry.
-    getTransport(this.config.transport.protocol);
+    // A protocol burrow cannot speak (or whose native module does not load here) is a configuration error, not something to retry.
+    await getTransport(this.config.transport.protocol).prepare?.();
     this.proxies.warnUnsupported();
     for (const w of serverTrustWarnings(this.config)) this.log.warn(w, { server: `${this.config.serverAddr}:${this.config.serverPort}` });
     await this.inspector.open();

@@ -4,7 +4,7 @@ import type { ClientConfig } from '../config/types.js';
 import { markWire } from '../control/wire-mark.js';
 import { YamuxSession } from '../mux/session.js';
 import { V2_MAGIC } from '../protocol/wire-v2.js';
-import { getTransport, type DialOptions } from '../transport/index.js';
+import { getTransport, type DialOptions, type StreamSession } from '../transport/index.js';
 import { proxyFromEnvironment } from '../transport/proxy-url.js';
 import { BurrowError } from '../util/errors.js';
 
@@ -24,10 +24,12 @@ export interface ServerLink {
 /**
  * The client's physical link to the server for one session. With tcpMux every
  * logical connection (control, each work connection) is a yamux stream over
- * one dialled connection; without it each is a fresh dial.
+ * one dialled connection; without it each is a fresh dial. QUIC is its own
+ * multiplexer: one QUIC connection, a QUIC stream per logical connection,
+ * whatever tcpMux says (as frpc).
  */
 export class ServerConnection implements ServerLink {
-  private mux: YamuxSession | undefined;
+  private mux: StreamSession | undefined;
   private readonly plain = new Set<Duplex>();
   private closed = false;
   private readonly dialOptions: DialOptions;
@@ -43,6 +45,7 @@ export class ServerConnection implements ServerLink {
       // As frpc: an empty proxyURL falls back to the http_proxy environment variable (not for loopback or no_proxy hosts).
       proxyURL: t.proxyURL || proxyFromEnvironment(config.serverAddr),
       dnsServer: config.dnsServer || undefined,
+      quic: { keepalivePeriodMs: t.quic.keepalivePeriod * 1000, maxIdleTimeoutMs: t.quic.maxIdleTimeout * 1000, maxIncomingStreams: t.quic.maxIncomingStreams },
       // wss always runs TLS; the tls.* files and server name still apply.
       tls:
         t.tls.enable || t.protocol === 'wss'
@@ -61,16 +64,24 @@ export class ServerConnection implements ServerLink {
   /** Dials the server and returns the control stream. */
   async open(onClose: (err?: Error) => void): Promise<Duplex> {
     const transport = getTransport(this.config.transport.protocol);
-    const conn = await transport.dial(this.dialOptions);
-    if (!this.config.transport.tcpMux) {
-      this.track(conn);
-      conn.once('close', () => onClose());
-      return conn;
+    let mux: StreamSession;
+    if (transport.dialSession) mux = await transport.dialSession(this.dialOptions);
+    else {
+      const conn = await transport.dial(this.dialOptions);
+      if (!this.config.transport.tcpMux) {
+        this.track(conn);
+        conn.once('close', () => onClose());
+        return conn;
+      }
+      mux = new YamuxSession(conn, {
+        client: true,
+        keepaliveIntervalMs: this.config.transport.tcpMuxKeepaliveInterval * 1000,
+      });
     }
-    const mux = new YamuxSession(conn, {
-      client: true,
-      keepaliveIntervalMs: this.config.transport.tcpMuxKeepaliveInterval * 1000,
-    });
+    if (this.closed) {
+      mux.destroy();
+      throw new BurrowError('BURROW_CLOSED', 'connection to the server is closed');
+    }
     mux.on('error', () => {});
     mux.once('close', (err?: Error) => onClose(err));
     this.mux = mux;

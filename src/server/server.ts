@@ -8,9 +8,10 @@ import { deriveCipherKey } from '../protocol/crypto.js';
 import type { Login, Message, NewProxy } from '../protocol/messages.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { NatHoleCoordinator } from '../proxy/xtcp/nat-hole-coordinator.js';
-import { getTransport, type AcceptedConnection, type ListenOptions, type TransportListener } from '../transport/index.js';
+import { getTransport, type AcceptedConnection, type AcceptedSession, type ListenOptions, type TransportListener } from '../transport/index.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/logger.js';
+import { closeUdpListeners, openUdpListeners, udpConnectionCount, type UdpListeners } from './udp-listeners.js';
 import { addressKey } from '../util/address.js';
 import { loadBindCertificate } from './bind-certificate.js';
 import { BindConn, BindConnState } from './bind-conn.js';
@@ -62,7 +63,7 @@ export enum ServerState {
 export class BurrowServer extends EventEmitter implements ControlHost {
   state = ServerState.Idle;
   private listener: TransportListener | undefined;
-  private kcpListener: TransportListener | undefined;
+  private udp: UdpListeners = {};
   readonly clientTable = new ClientTable();
   private readonly proxyNames = new ProxyNames();
   private readonly physical = new Set<{ destroy(): void }>();
@@ -107,12 +108,17 @@ export class BurrowServer extends EventEmitter implements ControlHost {
 
   /** The UDP port KCP clients reach (kcpBindPort), 0 when not serving KCP. */
   get kcpPort(): number {
-    return this.kcpListener?.port ?? 0;
+    return this.udp.kcp?.port ?? 0;
+  }
+
+  /** The UDP port QUIC clients reach (quicBindPort), 0 when not serving QUIC. */
+  get quicPort(): number {
+    return this.udp.quic?.port ?? 0;
   }
 
   /** Connections currently open on bindPort plus visitors on every proxy: 0 when nothing leaks. */
   get activeConnections(): number {
-    let n = (this.listener?.connectionCount ?? 0) + (this.kcpListener?.connectionCount ?? 0) + this.proxies.connectionCount;
+    let n = (this.listener?.connectionCount ?? 0) + udpConnectionCount(this.udp) + this.proxies.connectionCount;
     for (const c of this.clientTable.values()) for (const p of c.proxies.values()) n += p.activeConnections;
     return n;
   }
@@ -154,16 +160,17 @@ export class BurrowServer extends EventEmitter implements ControlHost {
       admit: (address, drop) => this.admit(address, drop),
       onError: (err, remote) => this.refusals.refused(sniffFailure(err), remote, { reason: describeError(err) }),
     };
-    const onConnection = (conn: AcceptedConnection): void =>
-      tcpMux
-        ? this.acceptMux(conn)
-        : this.acceptLogical(conn.stream, new BindConn(conn.remoteAddress, conn.admission, () => conn.stream.destroy(), conn.remotePort));
-    // Only the TCP bind port carries frps's shared vhost ports; KCP is a client transport alone.
+    // QUIC hands out sessions whose streams replace yamux's, whatever tcpMux says (as frps).
+    const onConnection = (conn: AcceptedConnection | AcceptedSession): void => {
+      if ('session' in conn) this.serveStreams(conn.session, conn);
+      else if (tcpMux) this.acceptMux(conn);
+      else this.acceptLogical(conn.stream, new BindConn(conn.remoteAddress, conn.admission, () => conn.stream.destroy(), conn.remotePort));
+    };
+    // Only the TCP bind port carries frps's shared vhost ports; KCP and QUIC are client transports alone.
     const share = bindPortShare(this.config, (kind, socket) => this.proxies.acceptShared(kind, socket));
     this.listener = await getTransport('tcp').listen({ ...listenOptions, share }, onConnection);
     try {
-      // UDP, so it may share bindPort's number, as frps allows.
-      if (this.config.kcpBindPort > 0) this.kcpListener = await getTransport('kcp').listen({ ...listenOptions, port: this.config.kcpBindPort }, onConnection);
+      this.udp = await openUdpListeners(this.config, listenOptions, onConnection, this.log);
       await this.proxies.openVhosts();
       await this.cluster?.start(
         {
@@ -179,9 +186,6 @@ export class BurrowServer extends EventEmitter implements ControlHost {
       throw err;
     }
     this.state = ServerState.Running;
-    // Accepted so frps files load unchanged, but nothing listens there (docs/transports.md).
-    if (this.config.quicBindPort > 0) this.log.warn('quicBindPort is set but not served: burrow does not support QUIC yet', { port: this.config.quicBindPort });
-    if (this.kcpListener) this.log.info('kcp listening', { addr: `${this.config.bindAddr}:${this.kcpListener.port}` });
     this.log.info('server listening', { addr: `${this.config.bindAddr}:${this.port}`, tcpMux });
     // The exact form clients pin with transport.tls.serverFingerprint.
     if (cert.fingerprint) this.log.info(`server certificate fingerprint: ${cert.fingerprint}`, { certificate: cert.source });
@@ -189,7 +193,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
 
   private async closeListeners(): Promise<void> {
     await this.listener?.close();
-    await this.kcpListener?.close();
+    await closeUdpListeners(this.udp);
     await this.cluster?.stop();
     await this.proxies.close();
   }
@@ -227,6 +231,11 @@ export class BurrowServer extends EventEmitter implements ControlHost {
       client: false,
       keepaliveIntervalMs: this.config.transport.tcpMuxKeepaliveInterval * 1000,
     });
+    this.serveStreams(session, conn, inProcess);
+  }
+
+  /** Each stream of a yamux session or QUIC connection is one logical connection. */
+  private serveStreams(session: AcceptedSession['session'], conn: Omit<AcceptedSession, 'session'>, inProcess = false): void {
     const bind = new BindConn(conn.remoteAddress, conn.admission, () => session.destroy(), conn.remotePort, inProcess);
     this.physical.add(bind);
     session.once('close', () => this.physical.delete(bind));

@@ -2,16 +2,21 @@
  * One interface for every way of reaching the server: tcp (plain or TLS),
  * websocket and wss. Server and client code never branch on the transport
  * kind: they get a connected Duplex from dial() and accepted Duplexes from
- * listen(). kcp runs over UDP (src/transport/kcp/); quic is a known name that
- * is refused (docs/transports.md).
+ * listen(). kcp runs over UDP (src/transport/kcp/); quic too
+ * (src/transport/quic/), and carries its logical connections as QUIC streams:
+ * it dials and accepts StreamSessions, as yamux is over the others.
  */
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { PortShare } from './port-share.js';
+import type { QuicOptions } from './quic/quic-config.js';
 import { BurrowError } from '../util/errors.js';
 import { dialTcpOrTls, dialWebSocket, dialWss } from './dial.js';
 import { dialKcp } from './kcp/kcp-dial.js';
 import { listenKcpTransport } from './kcp/kcp-transport.js';
+import { dialQuic, dialQuicSession } from './quic/quic-dial.js';
+import { listenQuic } from './quic/quic-listener.js';
+import { loadQuic } from './quic/quic-native.js';
 import { listenSniffing } from './sniff.js';
 
 export interface DialOptions {
@@ -41,6 +46,8 @@ export interface DialOptions {
     /** `sha256:AB:CD:…`: the server's certificate must have this fingerprint (transport.tls.serverFingerprint). */
     fingerprint?: string;
   };
+  /** QUIC only (frp's transport.quic.*); default frp's. */
+  quic?: QuicOptions;
 }
 
 export interface AcceptedConnection {
@@ -49,6 +56,30 @@ export interface AcceptedConnection {
   remotePort: number;
   tls: boolean;
   /** what ListenOptions.admit returned for this connection */
+  admission?: Admission;
+}
+
+/**
+ * A connection that carries logical connections as streams of its own
+ * (yamux over a stream, a QUIC connection): the client opens them, the
+ * server is handed them through 'stream'. 'close' comes once, with the
+ * error when it failed.
+ */
+export interface StreamSession {
+  open(): Duplex;
+  /** Now: every stream is destroyed with the connection. Idempotent. */
+  destroy(err?: Error): void;
+  on(event: 'stream', listener: (stream: Duplex) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  once(event: 'close', listener: (err?: Error) => void): this;
+}
+
+/** An accepted connection that is a session (QUIC): its streams are the logical connections. */
+export interface AcceptedSession {
+  session: StreamSession;
+  remoteAddress: string;
+  remotePort: number;
+  tls: boolean;
   admission?: Admission;
 }
 
@@ -85,6 +116,8 @@ export interface ListenOptions {
   share?: PortShare<net.Socket>;
   /** A connection failed before it was handed out (already closed); for logging. */
   onError?: (err: Error, remote: string) => void;
+  /** QUIC only (frp's transport.quic.*); default frp's. */
+  quic?: QuicOptions;
 }
 
 export interface TransportListener {
@@ -97,18 +130,25 @@ export interface TransportListener {
 }
 
 /** The client's `transport.protocol` values burrow runs. */
-export const TRANSPORT_KINDS = ['tcp', 'websocket', 'wss', 'kcp'] as const;
+export const TRANSPORT_KINDS = ['tcp', 'websocket', 'wss', 'kcp', 'quic'] as const;
 export type TransportKind = (typeof TRANSPORT_KINDS)[number];
 
-export interface Transport {
+export interface Transport<Accepted = AcceptedConnection> {
   readonly kind: TransportKind;
   /** A stream to the server with every layer of this kind set up (TCP, proxy, websocket, TLS). */
   dial(opts: DialOptions): Promise<Duplex>;
   /**
+   * Kinds that multiplex by themselves (QUIC): a session whose streams are
+   * the logical connections. The client uses it instead of dial + yamux.
+   */
+  dialSession?(opts: DialOptions): Promise<StreamSession>;
+  /** Loads what the kind needs (QUIC's native module); rejects with BURROW_CONFIG_INVALID when it cannot. */
+  prepare?(): Promise<void>;
+  /**
    * The server side. Every TCP-based kind shares one listener: as frps, the
    * bind port takes plain, TLS, websocket and wss clients alike.
    */
-  listen(opts: ListenOptions, onConnection: (conn: AcceptedConnection) => void): Promise<TransportListener>;
+  listen(opts: ListenOptions, onConnection: (conn: Accepted) => void): Promise<TransportListener>;
 }
 
 export const tcpTransport: Transport = Object.freeze({ kind: 'tcp' as const, dial: dialTcpOrTls, listen: listenSniffing });
@@ -118,15 +158,30 @@ export const wssTransport: Transport = Object.freeze({ kind: 'wss' as const, dia
 /** KCP over UDP (kcp-go with FEC 10/3, as frp); its listener serves frps `kcpBindPort`. */
 export const kcpTransport: Transport = Object.freeze({ kind: 'kcp' as const, dial: dialKcp, listen: listenKcpTransport });
 
-const TRANSPORTS: Record<TransportKind, Transport> = { tcp: tcpTransport, websocket: websocketTransport, wss: wssTransport, kcp: kcpTransport };
+/**
+ * QUIC over UDP with ALPN "frp" (quic-go in frp), one stream per logical
+ * connection; its listener serves frps `quicBindPort`. The native module
+ * loads on first use.
+ */
+export const quicTransport: Transport<AcceptedSession> = Object.freeze({
+  kind: 'quic' as const,
+  dial: dialQuic,
+  dialSession: dialQuicSession,
+  listen: listenQuic,
+  prepare: async () => {
+    await loadQuic('transport.protocol');
+  },
+});
 
-/** Why each protocol frp knows and burrow does not run is refused (evidence in docs/transports.md). */
-const NOT_SUPPORTED: Record<string, string> = {
-  quic: 'Node 20 has no QUIC; use tcp, websocket, wss or kcp',
+const TRANSPORTS: Record<TransportKind, Transport<AcceptedConnection | AcceptedSession>> = {
+  tcp: tcpTransport,
+  websocket: websocketTransport,
+  wss: wssTransport,
+  kcp: kcpTransport,
+  quic: quicTransport,
 };
 
-export function getTransport(kind: string): Transport {
+export function getTransport(kind: string): Transport<AcceptedConnection | AcceptedSession> {
   if ((TRANSPORT_KINDS as readonly string[]).includes(kind)) return TRANSPORTS[kind as TransportKind];
-  const why = NOT_SUPPORTED[kind];
-  throw new BurrowError('BURROW_CONFIG_INVALID', `protocol ${kind} is not supported yet${why ? ` (${why})` : ''}`);
+  throw new BurrowError('BURROW_CONFIG_INVALID', `protocol ${kind} is not supported`);
 }

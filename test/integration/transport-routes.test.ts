@@ -223,18 +223,3 @@ describe('server name resolution and local address', () => {
     }
   });
 });
-
-describe('protocols burrow does not run', () => {
-  for (const protocol of ['quic']) {
-    test(`protocol ${protocol} is refused when the config loads, naming the key`, () => {
-      assert.throws(
-        () => makeClient(1, { protocol, loginFailExit: false }),
-        (err: unknown) => {
-          assert.ok(isBurrowError(err, 'BURROW_CONFIG_INVALID'), String(err));
-          assert.match(err.message, new RegExp(`transport\\.protocol: protocol ${protocol} is not supported yet \\(`));
-          return true;
-        },
-      );
-    });
-  }
-});

@@ -64,7 +64,7 @@ const CLIENT: Record<string, Status> = {
   'webServer.tls.certFile': { at: 'src/admin/api-server.ts' },
   'webServer.tls.keyFile': { at: 'src/admin/api-server.ts' },
   'transport.poolCount': { at: 'src/client/login.ts' },
-  'transport.protocol': { refused: 'quic' },
+  'transport.protocol': { at: 'src/client/server-connection.ts' },
   'transport.connectServerLocalIP': { at: 'src/client/server-connection.ts' },
   'transport.tls.enable': { at: 'src/client/server-connection.ts' },
   'transport.tls.disableCustomTLSFirstByte': { at: 'src/client/server-connection.ts' },
@@ -173,7 +173,6 @@ const SERVER: Record<string, Status> = {
 /** Keys frp accepts outside its example files that burrow refuses too (the same check). */
 const MORE_REFUSED: Record<'client' | 'server', Record<string, unknown>> = {
   client: {
-    'transport.protocol': 'quic',
     'webServer.assetsDir': './assets',
     'featureGates.VirtualNet': true,
     'virtualNet.address': '100.86.0.1/24',
