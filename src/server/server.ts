@@ -20,11 +20,11 @@ import { ClientTable } from './client-table.js';
 import { ManagePlugins } from './manage-plugins/manager.js';
 import { createAuthVerifier, type AuthVerifier } from './auth/verifier.js';
 import { serveLogin } from './login.js';
-import { mayCarryWorkConns, serveWorkConn } from './work-conn-admission.js';
+import { serveWorkConn, visitorLookupFor } from './work-conn-admission.js';
 import { PreAuthGate } from './pre-auth-gate.js';
 import { RefusalLog, sniffFailure } from './refusal-log.js';
 import { ControlSession, type ControlHost } from './control-session.js';
-import { serveVisitorConn, type VisitorLookup } from './visitor-conn.js';
+import { serveVisitorConn } from './visitor-conn.js';
 import { ProxyFactory } from './proxy-factory.js';
 import { checkStartPolicy } from './start-policy.js';
 import { bindPortShare } from './port-sharing.js';
@@ -280,7 +280,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
             case 'NewWorkConn':
               return serveWorkConn(this, stream, msg.body, bind);
             case 'NewVisitorConn':
-              return serveVisitorConn(stream, msg.body, peer, this.visitorLookup(bind), this.config.detailedErrorsToClient, this.log, {
+              return serveVisitorConn(stream, msg.body, peer, visitorLookupFor(this, bind), this.config.detailedErrorsToClient, this.log, {
                 // With tcpMux a visitor stream rides a session that logged in (stock frpc);
                 // a session whose only credential is a secret key stays under the pre-auth bounds.
                 accepted: () => {
@@ -306,18 +306,6 @@ export class BurrowServer extends EventEmitter implements ControlHost {
         this.log.error('connection handler failed', { remote, reason: describeError(err) });
         stream.destroy();
       });
-  }
-
-  /** What the visitor checks see: the server's clients and proxies, and whether `bind` is a given client's own. */
-  private visitorLookup(bind: BindConn): VisitorLookup {
-    return {
-      userOfRunId: (runId) => this.userOfRunId(runId),
-      findProxy: (name) => this.findProxy(name),
-      carriedByClient: (runId) => {
-        const control = this.clientTable.get(runId);
-        return control !== undefined && mayCarryWorkConns(this, bind, control, false);
-      },
-    };
   }
 
   // ControlHost

@@ -10,6 +10,7 @@ import type { ClientTable } from './client-table.js';
 import { type ControlSession, ControlState } from './control-session.js';
 import type { ManagePlugins } from './manage-plugins/manager.js';
 import type { RefusalLog } from './refusal-log.js';
+import type { VisitorLookup } from './visitor-conn.js';
 
 /** What admitting a work connection needs from the server. */
 export interface WorkConnHost {
@@ -69,4 +70,16 @@ export async function serveWorkConn(host: WorkConnHost, stream: Duplex, sent: Ne
 export function mayCarryWorkConns(host: WorkConnHost, bind: BindConn, control: ControlSession, signed: boolean): boolean {
   if (host.config.transport.tcpMux) return host.clientTable.bindConnOf(control) === bind;
   return signed || bind.remote === control.remoteAddress;
+}
+
+/** What the visitor checks see: the server's clients and proxies, and whether `bind` is a given client's own. */
+export function visitorLookupFor(host: WorkConnHost & Pick<VisitorLookup, 'findProxy'>, bind: BindConn): VisitorLookup {
+  return {
+    userOfRunId: (runId) => host.clientTable.get(runId)?.user,
+    findProxy: (name) => host.findProxy(name),
+    carriedByClient: (runId) => {
+      const control = host.clientTable.get(runId);
+      return control !== undefined && mayCarryWorkConns(host, bind, control, false);
+    },
+  };
 }

@@ -34,7 +34,6 @@ export async function dialQuicSession(opts: DialOptions): Promise<QuicSession> {
       {
         host: address,
         port: opts.port,
-        serverName,
         localHost: opts.localAddress || (net.isIPv6(address) ? '::' : '0.0.0.0'),
         crypto: clientCrypto(),
         config: {

@@ -4,10 +4,12 @@
  * prebuilt binary runs every other transport as before and meets one error,
  * naming the key that asked for QUIC, when it is used.
  */
-import type Logger from '@matrixai/logger';
 import { BurrowError, describeError } from '../../util/errors.js';
 
 export type QuicModule = typeof import('@matrixai/quic');
+/** The library's logger class (a CommonJS module: its class is the default of the default). */
+type LoggerModule = typeof import('@matrixai/logger');
+type Logger = InstanceType<LoggerModule['default']>;
 
 export interface QuicRuntime {
   quic: QuicModule;
@@ -19,7 +21,9 @@ let loading: Promise<QuicRuntime> | undefined;
 
 async function load(): Promise<QuicRuntime> {
   const [quic, logger] = await Promise.all([import('@matrixai/quic'), import('@matrixai/logger')]);
-  return { quic, silentLogger: () => new logger.default('quic', logger.LogLevel.SILENT) };
+  const exports = logger.default as unknown as { default: LoggerModule['default'] };
+  const LoggerClass = exports.default ?? logger.default;
+  return { quic, silentLogger: () => new LoggerClass('quic', logger.LogLevel.SILENT) };
 }
 
 /** `key` is what the user set that needs QUIC (`transport.protocol` or `quicBindPort`), for the message. */

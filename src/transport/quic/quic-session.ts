@@ -42,7 +42,7 @@ export class QuicSession extends EventEmitter implements StreamSession {
    * of the connection's events (see quic-listener.ts for why).
    */
   constructor(
-    private readonly quic: QuicModule,
+    quic: QuicModule,
     private readonly connection: QUICConnection,
     private readonly stop: (force: boolean) => Promise<void>,
     streamsFromListener = false,
@@ -92,7 +92,6 @@ export class QuicSession extends EventEmitter implements StreamSession {
     try {
       stream = this.connection.newStream('bidi');
     } catch (err) {
-      if (err instanceof this.quic.errors.ErrorQUICStreamLimit) throw new BurrowError('BURROW_MUX_STREAM_LIMIT', `QUIC: ${describeError(err)}`, { cause: err });
       throw new BurrowError('BURROW_CLOSED', `QUIC: cannot open a stream: ${describeError(err)}`, { cause: err });
     }
     return streamToDuplex(stream);
