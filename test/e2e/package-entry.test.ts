@@ -1,4 +1,5 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
+import { createSocket } from 'node:dgram';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { once } from 'node:events';
@@ -44,20 +45,30 @@ test('package entry: the name resolves to the built index, which runs a server a
     assert.equal(typeof api[name], 'function', `${name} is exported`);
   }
 
-  // The local service echoes what it gets.
+  await carriesAByte(t, api, 'tcp');
+});
+
+test("package entry: the built QUIC transport loads its native module under Node's own loader and carries a tunnel", async (t) => {
+  await carriesAByte(t, await loadEntry(), 'quic');
+});
+
+/** The built server and client carry one byte through a tcp proxy over `protocol` (the native QUIC module included). */
+async function carriesAByte(t: TestContext, api: Api, protocol: 'tcp' | 'quic'): Promise<void> {
   const service = createServer((s) => s.pipe(s)).listen(0, '127.0.0.1');
   await once(service, 'listening');
   t.after(() => service.close());
   const localPort = (service.address() as AddressInfo).port;
 
   const token = 'package-entry';
-  const server = new api.BurrowServer(api.buildServerConfig({ bindAddr: '127.0.0.1', bindPort: 0, auth: { token } }));
+  const quic = protocol === 'quic' ? await freeUdpPort() : 0;
+  const server = new api.BurrowServer(api.buildServerConfig({ bindAddr: '127.0.0.1', bindPort: 0, quicBindPort: quic, auth: { token } }));
   await server.start();
   t.after(() => server.stop());
   const client = new api.BurrowClient(
     api.buildClientConfig({
       serverAddr: '127.0.0.1',
-      serverPort: server.port,
+      serverPort: protocol === 'quic' ? quic : server.port,
+      transport: { protocol },
       auth: { token },
       proxies: [{ name: 'entry', type: 'tcp', localIP: '127.0.0.1', localPort, remotePort: 0 }],
     }),
@@ -80,4 +91,14 @@ test('package entry: the name resolves to the built index, which runs a server a
   await server.stop();
   assert.equal(client.state, api.ClientState.Stopped);
   assert.equal(server.state, api.ServerState.Stopped);
-});
+}
+
+/** A UDP port the OS picked, released for the server to take (the QUIC port is given before the server starts). */
+async function freeUdpPort(): Promise<number> {
+  const socket = createSocket('udp4');
+  socket.bind(0, '127.0.0.1');
+  await once(socket, 'listening');
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
+}

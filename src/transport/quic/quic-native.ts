@@ -20,7 +20,9 @@ export interface QuicRuntime {
 let loading: Promise<QuicRuntime> | undefined;
 
 async function load(): Promise<QuicRuntime> {
-  const [quic, logger] = await Promise.all([import('@matrixai/quic'), import('@matrixai/logger')]);
+  const [module, logger] = await Promise.all([import('@matrixai/quic'), import('@matrixai/logger')]);
+  // A CommonJS module: under Node's own loader its classes are on the default export only.
+  const quic = ('QUICClient' in module ? module : (module as unknown as { default: QuicModule }).default) as QuicModule;
   const exports = logger.default as unknown as { default: LoggerModule['default'] };
   const LoggerClass = exports.default ?? logger.default;
   return { quic, silentLogger: () => new LoggerClass('quic', logger.LogLevel.SILENT) };
