@@ -28,6 +28,14 @@ export const FRP_KCP = Object.freeze({
   stream: true,
 });
 
+/**
+ * Parity is skipped for a group whose packets are further apart than this
+ * (kcp-go v5.6.13's session passes a fixed 500 ms, not the RTO: a bulk
+ * sender waiting for acks pauses longer than its RTO, and parity lost there
+ * turns every loss into a timeout).
+ */
+const FEC_MAX_ENCODE_GAP_MS = 500;
+
 /** bytes handed to the reader per push */
 const READ_CHUNK = 64 * 1024;
 
@@ -61,6 +69,7 @@ export class KcpSession extends Duplex {
   private flushTimer: Timer | undefined;
   private idleTimer: Timer | undefined;
   private flushQueued = false;
+  private ackFlushQueued = false;
   private wantRead = false;
   /** a write held until the send queue drops below the window */
   private heldWrite: ((err?: Error | null) => void) | undefined;
@@ -88,7 +97,7 @@ export class KcpSession extends Duplex {
       noCongestionWindow: FRP_KCP.noCongestionWindow,
       stream: FRP_KCP.stream,
       output: (datagram) => {
-        for (const d of this.fecOut.encode(datagram, this.kcp.rto)) this.send(d);
+        for (const d of this.fecOut.encode(datagram, FEC_MAX_ENCODE_GAP_MS)) this.send(d);
       },
     });
     const idle = o.idleTimeoutMs ?? 0;
@@ -127,6 +136,7 @@ export class KcpSession extends Duplex {
     }
     for (const r of recovered) if (this.kcp.input(r, false) === 'ok') good = true;
     if (good) this.idleTimer?.refresh();
+    this.queueAckFlush();
     this.afterActivity();
   }
 
@@ -174,6 +184,25 @@ export class KcpSession extends Duplex {
       this.flushQueued = false;
       if (this.state !== KcpSessionState.Open) return;
       this.kcp.flush();
+      this.afterActivity();
+    });
+  }
+
+  /**
+   * Acks go out once per turn of the event loop that brought input, not at
+   * the next flush tick (kcp-go with frp's ackNoDelay=false waits for the
+   * tick; ackNoDelay=true sends one datagram per input datagram). One turn's
+   * datagrams share their acks' datagrams, and the sender's RTT is not
+   * inflated by the tick and by timers firing late on a busy loop, which made
+   * it resend by timeout segments that were not lost.
+   */
+  private queueAckFlush(): void {
+    if (this.ackFlushQueued || !this.kcp.owesAcks) return;
+    this.ackFlushQueued = true;
+    setImmediate(() => {
+      this.ackFlushQueued = false;
+      if (this.state !== KcpSessionState.Open) return;
+      this.kcp.flushAcks();
       this.afterActivity();
     });
   }
