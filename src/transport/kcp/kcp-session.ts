@@ -39,6 +39,13 @@ const FEC_MAX_ENCODE_GAP_MS = 500;
 /** bytes handed to the reader per push */
 const READ_CHUNK = 64 * 1024;
 
+/**
+ * Counts over every session of this process, added when a session closes
+ * (kcp-go keeps the like in its DefaultSnmp): what a benchmark or a status
+ * page reads without holding the sessions.
+ */
+export const kcpTotals = { resentByTimeout: 0, resentEarly: 0, recovered: 0, sessions: 0 };
+
 export enum KcpSessionState {
   Open = 'open',
   Closed = 'closed',
@@ -165,6 +172,10 @@ export class KcpSession extends Duplex {
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
     this.state = KcpSessionState.Closed;
+    kcpTotals.resentByTimeout += this.kcp.resentByTimeout;
+    kcpTotals.resentEarly += this.kcp.resentEarly;
+    kcpTotals.recovered += this.fecIn.recoveredCount;
+    kcpTotals.sessions++;
     this.flushTimer?.close();
     this.idleTimer?.close();
     this.flushTimer = undefined;

@@ -118,7 +118,7 @@ export class Kcp {
     this.stream = o.stream ?? false;
   }
 
-  /** The current retransmission timeout in ms (FEC skips parity for gaps longer than this). */
+  /** The current retransmission timeout in ms. */
   get rto(): number {
     return this.rtt.rto;
   }
