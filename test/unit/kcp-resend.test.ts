@@ -1,16 +1,12 @@
 /**
  * When KCP sends a segment again, on a fake clock with datagrams carried by
  * hand: the tail of a window still being acknowledged is not resent by
- * timeout, a segment resent early is not resent early again before its
- * timeout, and a session acknowledges input without waiting for its flush
- * timer.
+ * timeout, and a segment resent early is not resent early again before
+ * its timeout.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FEC_DATA_OVERHEAD } from '../../src/transport/kcp/fec.js';
 import { Kcp } from '../../src/transport/kcp/kcp.js';
-import { KcpSession } from '../../src/transport/kcp/kcp-session.js';
-import { fakeTimers } from '../helpers/fake-timers.js';
 
 const MSS = 1350 - 24;
 
@@ -93,30 +89,5 @@ describe('KCP resends', () => {
     clock.now += 1_000;
     a.flush();
     assert.equal(a.resentByTimeout, 1, 'its timeout still resends it');
-  });
-});
-
-describe('KCP session acks', () => {
-  it('acknowledges a datagram in the same turn of the event loop, before its flush timer', async () => {
-    const timers = fakeTimers();
-    const sent: Buffer[] = [];
-    const session = new KcpSession({ conv: 7, remote: 'test', timers, send: (d) => sent.push(Buffer.from(d)) });
-    session.on('error', () => {});
-    // A peer's first datagram, framed by its own session.
-    const peerSent: Buffer[] = [];
-    const peer = new KcpSession({ conv: 7, remote: 'peer', timers, send: (d) => peerSent.push(Buffer.from(d)) });
-    peer.write(Buffer.from('hello'));
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.equal(peerSent.length, 1);
-
-    session.input(peerSent[0] as Buffer);
-    await new Promise((resolve) => setImmediate(resolve));
-    // No timer has fired (the fake clock did not move): the ack left anyway.
-    assert.equal(sent.length, 1);
-    const ack = (sent[0] as Buffer).subarray(FEC_DATA_OVERHEAD);
-    assert.equal(ack[4], 82, 'an ack segment');
-    assert.equal(ack.readUInt32LE(12), 0, 'for sn 0');
-    session.destroy();
-    peer.destroy();
   });
 });

@@ -76,7 +76,6 @@ export class KcpSession extends Duplex {
   private flushTimer: Timer | undefined;
   private idleTimer: Timer | undefined;
   private flushQueued = false;
-  private ackFlushQueued = false;
   private wantRead = false;
   /** a write held until the send queue drops below the window */
   private heldWrite: ((err?: Error | null) => void) | undefined;
@@ -143,7 +142,6 @@ export class KcpSession extends Duplex {
     }
     for (const r of recovered) if (this.kcp.input(r, false) === 'ok') good = true;
     if (good) this.idleTimer?.refresh();
-    this.queueAckFlush();
     this.afterActivity();
   }
 
@@ -195,25 +193,6 @@ export class KcpSession extends Duplex {
       this.flushQueued = false;
       if (this.state !== KcpSessionState.Open) return;
       this.kcp.flush();
-      this.afterActivity();
-    });
-  }
-
-  /**
-   * Acks go out once per turn of the event loop that brought input, not at
-   * the next flush tick (kcp-go with frp's ackNoDelay=false waits for the
-   * tick; ackNoDelay=true sends one datagram per input datagram). One turn's
-   * datagrams share their acks' datagrams, and the sender's RTT is not
-   * inflated by the tick and by timers firing late on a busy loop, which made
-   * it resend by timeout segments that were not lost.
-   */
-  private queueAckFlush(): void {
-    if (this.ackFlushQueued || !this.kcp.owesAcks) return;
-    this.ackFlushQueued = true;
-    setImmediate(() => {
-      this.ackFlushQueued = false;
-      if (this.state !== KcpSessionState.Open) return;
-      this.kcp.flushAcks();
       this.afterActivity();
     });
   }

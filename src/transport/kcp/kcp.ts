@@ -133,11 +133,6 @@ export class Kcp {
     return this.waitingToSend > 0 || this.ackList.length > 0 || this.probeAsk || this.probeTell || this.remoteWindow === 0;
   }
 
-  /** Acks are owed for received segments. */
-  get owesAcks(): boolean {
-    return this.ackList.length > 0;
-  }
-
   /** Bytes received in order, not yet taken. */
   get readableSegments(): number {
     return this.rcvQueue.length;
@@ -240,7 +235,13 @@ export class Kcp {
       return h;
     };
 
-    this.writeAcks(header);
+    const acks = this.ackList;
+    this.ackList = [];
+    for (let i = 0; i < acks.length; i += 2) {
+      const sn = acks[i] as number;
+      // Acks below rcvNxt are covered by una, except the last (it carries the newest ts).
+      if (diff(sn, this.rcvNxt) >= 0 || i === acks.length - 2) header(KcpCmd.Ack, sn, acks[i + 1] as number, 0);
+    }
 
     if (this.probe.due(this.remoteWindow, now)) this.probeAsk = true;
     if (this.probeAsk) header(KcpCmd.WindowAsk, 0, 0, 0);
@@ -299,33 +300,6 @@ export class Kcp {
     writer.end();
 
     if (!this.noCwnd) this.cwnd.afterFlush(fastResent, lost, diff(this.sndNxt, this.sndUna), window, Math.max(0, this.fastResend));
-  }
-
-  /**
-   * Sends only the owed acks (kcp-go's flush(ackOnly)): the session calls it
-   * once per batch of input, so the sender's RTT samples do not carry up to
-   * an interval of waiting for the flush timer.
-   */
-  flushAcks(): void {
-    if (this.state === KcpState.Dead || this.ackList.length === 0) return;
-    const wnd = this.receiveWindow > this.rcvQueue.length ? this.receiveWindow - this.rcvQueue.length : 0;
-    const writer = new DatagramWriter(this.mtu, this.headroom, this.output);
-    this.writeAcks((cmd, sn, ts, len) => {
-      const h = writer.take(KCP_OVERHEAD + len);
-      writeSegmentHeader(h, { conv: this.conv, cmd, frg: 0, wnd, ts, sn, una: this.rcvNxt, len });
-      return h;
-    });
-    writer.end();
-  }
-
-  private writeAcks(header: (cmd: number, sn: number, ts: number, len: number) => Buffer): void {
-    const acks = this.ackList;
-    this.ackList = [];
-    for (let i = 0; i < acks.length; i += 2) {
-      const sn = acks[i] as number;
-      // Acks below rcvNxt are covered by una, except the last (it carries the newest ts).
-      if (diff(sn, this.rcvNxt) >= 0 || i === acks.length - 2) header(KcpCmd.Ack, sn, acks[i + 1] as number, 0);
-    }
   }
 
   /**
