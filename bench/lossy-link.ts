@@ -7,7 +7,9 @@
  * needs the kernel's netem, which this machine's kernel lacks), so the tcp
  * rows show tcp's cost of the delay alone: its loss figures would only be worse.
  * For each setting and transport: throughput of one stream through a tcp
- * proxy and p50/p99 of 64-byte echo round trips, as JSON.
+ * proxy and p50/p99 of 64-byte echo round trips, as JSON, with the CPU seconds
+ * the process spent on it (both tunnel ends and the relay) and, for kcp, the
+ * segments its sessions sent again (by timeout, early) and FEC recovered.
  *
  *   node --import tsx bench/lossy-link.ts [--size-mib 4] [--rounds 200] [--settings 0,1,5] [--delay-ms 20] [--jitter-ms 5]
  */
@@ -18,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { BurrowClient } from '../src/client/client.js';
 import { buildClientConfig, buildServerConfig } from '../src/config/load.js';
 import { BurrowServer } from '../src/server/server.js';
+import { kcpTotals } from '../src/transport/kcp/kcp-session.js';
 import { echoServer, latency, listen, round, sinkServer, throughput } from './lib.js';
 
 const { values } = parseArgs({
@@ -117,6 +120,8 @@ async function tcpRelay(target: number): Promise<Relay> {
 }
 
 async function measure(protocol: 'tcp' | 'kcp', lossPct: number, echoPort: number, sinkPort: number): Promise<Record<string, number>> {
+  const cpuBefore = process.cpuUsage();
+  const totalsBefore = { ...kcpTotals };
   const server = new BurrowServer(buildServerConfig({ bindAddr: '127.0.0.1', bindPort: 0, kcpBindPort: await freeUdpPort(), auth: { token: TOKEN } }));
   await server.start();
   const relay = protocol === 'kcp' ? await udpRelay(server.kcpPort, lossPct) : await tcpRelay(server.port);
@@ -147,6 +152,21 @@ async function measure(protocol: 'tcp' | 'kcp', lossPct: number, echoPort: numbe
     client.stop();
     await server.stop();
     relay.close();
+    const cpu = process.cpuUsage(cpuBefore);
+    console.error(
+      JSON.stringify({
+        protocol,
+        lossPct,
+        cpuSeconds: round((cpu.user + cpu.system) / 1e6, 2),
+        ...(protocol === 'kcp'
+          ? {
+              resentByTimeout: kcpTotals.resentByTimeout - totalsBefore.resentByTimeout,
+              resentEarly: kcpTotals.resentEarly - totalsBefore.resentEarly,
+              fecRecovered: kcpTotals.recovered - totalsBefore.recovered,
+            }
+          : {}),
+      }),
+    );
   }
 }
 

@@ -56,17 +56,17 @@ export class FecEncoder {
    * `datagram` has FEC_DATA_OVERHEAD bytes of headroom before the KCP bytes;
    * the header is written into it. Returns the datagrams to send: it, then the
    * group's parity packets when it completes a group. As kcp-go, parity is
-   * skipped for a group whose last two packets are more than `rtoMs` apart
+   * skipped for a group whose last two packets are `gapMs` or more apart
    * (sparse traffic: the ARQ resends sooner than parity would help); its
    * sequence ids are still used up (as newer kcp-go does; v5.6.13 does not),
    * so every group keeps its place and the peer's decoder stays aligned.
    */
-  encode(datagram: Buffer, rtoMs: number): Buffer[] {
+  encode(datagram: Buffer, gapMs: number): Buffer[] {
     this.seal(datagram, FEC_TYPE_DATA);
     datagram.writeUInt16LE(datagram.length - FEC_HEADER_SIZE, FEC_HEADER_SIZE);
     this.group.push(datagram.subarray(FEC_HEADER_SIZE));
     const now = this.now();
-    const continuous = this.lastDataAt !== undefined && now - this.lastDataAt < rtoMs;
+    const continuous = this.lastDataAt !== undefined && now - this.lastDataAt < gapMs;
     this.lastDataAt = now;
     if (this.group.length < this.dataShards) return [datagram];
 

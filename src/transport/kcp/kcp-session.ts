@@ -28,8 +28,23 @@ export const FRP_KCP = Object.freeze({
   stream: true,
 });
 
+/**
+ * Parity is skipped for a group whose packets are further apart than this
+ * (kcp-go v5.6.13's session passes a fixed 500 ms, not the RTO: a bulk
+ * sender waiting for acks pauses longer than its RTO, and parity lost there
+ * turns every loss into a timeout).
+ */
+const FEC_MAX_ENCODE_GAP_MS = 500;
+
 /** bytes handed to the reader per push */
 const READ_CHUNK = 64 * 1024;
+
+/**
+ * Counts over every session of this process, added when a session closes
+ * (kcp-go keeps the like in its DefaultSnmp): what a benchmark or a status
+ * page reads without holding the sessions.
+ */
+export const kcpTotals = { resentByTimeout: 0, resentEarly: 0, recovered: 0, sessions: 0 };
 
 export enum KcpSessionState {
   Open = 'open',
@@ -88,7 +103,7 @@ export class KcpSession extends Duplex {
       noCongestionWindow: FRP_KCP.noCongestionWindow,
       stream: FRP_KCP.stream,
       output: (datagram) => {
-        for (const d of this.fecOut.encode(datagram, this.kcp.rto)) this.send(d);
+        for (const d of this.fecOut.encode(datagram, FEC_MAX_ENCODE_GAP_MS)) this.send(d);
       },
     });
     const idle = o.idleTimeoutMs ?? 0;
@@ -155,6 +170,10 @@ export class KcpSession extends Duplex {
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
     this.state = KcpSessionState.Closed;
+    kcpTotals.resentByTimeout += this.kcp.resentByTimeout;
+    kcpTotals.resentEarly += this.kcp.resentEarly;
+    kcpTotals.recovered += this.fecIn.recoveredCount;
+    kcpTotals.sessions++;
     this.flushTimer?.close();
     this.idleTimer?.close();
     this.flushTimer = undefined;

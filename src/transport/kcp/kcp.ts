@@ -11,13 +11,11 @@
 
 import { DatagramWriter, diff, KCP_OVERHEAD, KcpCmd, readSegmentHeader, writeSegmentHeader } from './kcp-wire.js';
 
+import { CongestionWindow, ZeroWindowProbe } from './kcp-window.js';
 import { RtoEstimator } from './kcp-rto.js';
 
 export { KCP_OVERHEAD, KcpCmd } from './kcp-wire.js';
 
-const PROBE_INITIAL = 7_000;
-const PROBE_LIMIT = 120_000;
-const SSTHRESH_MIN = 2;
 /** a segment sent this many times without an ack: the peer is gone */
 const DEAD_LINK_XMIT = 20;
 /** sn/ts numbers owed as acks between two flushes */
@@ -56,6 +54,8 @@ interface Segment {
   resendAt: number;
   xmit: number;
   fastAck: number;
+  /** resent early once: not again before its timeout (later acks keep coming for a whole window) */
+  fastHeld: boolean;
 }
 
 export type KcpInputResult = 'ok' | 'short' | 'conv' | 'length' | 'cmd';
@@ -82,16 +82,15 @@ export class Kcp {
   private sndUna = 0;
   private sndNxt = 0;
   private rcvNxt = 0;
-  private ssthresh = 2;
   private readonly rtt: RtoEstimator;
   /** the peer's free receive window, from its last header */
   remoteWindow: number;
-  private cwnd = 0;
-  private incr = 0;
+  private readonly cwnd: CongestionWindow;
   private probeAsk = false;
   private probeTell = false;
-  private probeAt = 0;
-  private probeWait = 0;
+  private readonly probe = new ZeroWindowProbe();
+  /** when an ack last took a segment off the send buffer (first sends time out from here at the earliest) */
+  private lastAckAt = 0;
 
   private sndQueue: Segment[] = [];
   private sndBuf: Segment[] = [];
@@ -113,12 +112,13 @@ export class Kcp {
     this.noDelay = o.noDelay ?? false;
     this.intervalMs = Math.min(5000, Math.max(10, o.intervalMs ?? 100));
     this.rtt = new RtoEstimator(this.noDelay, this.intervalMs);
+    this.cwnd = new CongestionWindow(this.mss);
     this.fastResend = o.fastResend ?? 0;
     this.noCwnd = o.noCongestionWindow ?? false;
     this.stream = o.stream ?? false;
   }
 
-  /** The current retransmission timeout in ms (FEC skips parity for gaps longer than this). */
+  /** The current retransmission timeout in ms. */
   get rto(): number {
     return this.rtt.rto;
   }
@@ -152,7 +152,7 @@ export class Kcp {
     while (rest.length > 0) {
       const size = Math.min(this.mss, rest.length);
       // Copied: the caller may reuse its buffer once write() calls back.
-      this.sndQueue.push({ sn: 0, frg: 0, ts: 0, data: Buffer.from(rest.subarray(0, size)), rto: 0, resendAt: 0, xmit: 0, fastAck: 0 });
+      this.sndQueue.push({ sn: 0, frg: 0, ts: 0, data: Buffer.from(rest.subarray(0, size)), rto: 0, resendAt: 0, xmit: 0, fastAck: 0, fastHeld: false });
       rest = rest.subarray(size);
     }
   }
@@ -218,7 +218,7 @@ export class Kcp {
       const rtt = diff(this.now() >>> 0, latestAckTs);
       if (rtt >= 0) this.rtt.sample(rtt);
     }
-    if (!this.noCwnd && diff(this.sndUna, unaBefore) > 0) this.growCongestionWindow();
+    if (!this.noCwnd && diff(this.sndUna, unaBefore) > 0) this.cwnd.grow(this.remoteWindow);
     if (windowSlid) this.flush();
     return 'ok';
   }
@@ -243,14 +243,14 @@ export class Kcp {
       if (diff(sn, this.rcvNxt) >= 0 || i === acks.length - 2) header(KcpCmd.Ack, sn, acks[i + 1] as number, 0);
     }
 
-    this.probeWindow(now);
+    if (this.probe.due(this.remoteWindow, now)) this.probeAsk = true;
     if (this.probeAsk) header(KcpCmd.WindowAsk, 0, 0, 0);
     if (this.probeTell) header(KcpCmd.WindowTell, 0, 0, 0);
     this.probeAsk = false;
     this.probeTell = false;
 
     let window = Math.min(this.sendWindow, this.remoteWindow);
-    if (!this.noCwnd) window = Math.min(this.cwnd, window);
+    if (!this.noCwnd) window = Math.min(this.cwnd.cwnd, window);
     let fresh = 0;
     while (this.sndQueue.length > 0 && diff(this.sndNxt, this.sndUna + window) < 0) {
       const seg = this.sndQueue.shift() as Segment;
@@ -263,78 +263,68 @@ export class Kcp {
     const resendAfter = this.fastResend > 0 ? this.fastResend : Number.POSITIVE_INFINITY;
     let fastResent = false;
     let lost = false;
+    let current = now;
     for (const seg of this.sndBuf) {
-      let send = false;
       if (seg.xmit === 0) {
-        send = true;
         seg.rto = this.rtt.rto;
-        seg.resendAt = now + seg.rto;
-      } else if (seg.fastAck >= resendAfter || (seg.fastAck > 0 && fresh === 0)) {
-        // later segments were acked: this one was probably lost
-        send = true;
+      } else if (!seg.fastHeld && (seg.fastAck >= resendAfter || (seg.fastAck > 0 && fresh === 0))) {
+        // Later segments were acked: this one was probably lost. Resent once;
+        // again only by timeout (as kcp-go after v5.6.13: with a full window,
+        // every ack batch would otherwise send it again).
         seg.fastAck = 0;
+        seg.fastHeld = true;
         seg.rto = this.rtt.rto;
-        seg.resendAt = now + seg.rto;
         fastResent = true;
         this.resentEarly++;
-      } else if (diff(now, seg.resendAt) >= 0) {
-        send = true;
+      } else if (diff(current, this.timeoutAt(seg)) >= 0) {
         seg.rto += this.noDelay ? Math.floor(this.rtt.rto / 2) : this.rtt.rto;
         seg.fastAck = 0;
-        seg.resendAt = now + seg.rto;
+        seg.fastHeld = false;
         lost = true;
         this.resentByTimeout++;
+      } else {
+        continue;
       }
-      if (!send) continue;
+      // The time each segment really leaves (as kcp-go): sending a full window
+      // takes a while, and a stamp from the flush's start would make its tail
+      // look slow (RTT samples) and time out early (resendAt).
+      current = this.now() >>> 0;
+      seg.resendAt = current + seg.rto;
       seg.xmit++;
-      seg.ts = now;
-      const h = header(KcpCmd.Push, seg.sn, now, seg.data.length);
+      seg.ts = current;
+      const h = header(KcpCmd.Push, seg.sn, current, seg.data.length);
       h[5] = seg.frg;
       seg.data.copy(h, KCP_OVERHEAD);
       if (seg.xmit >= DEAD_LINK_XMIT) this.state = KcpState.Dead;
     }
     writer.end();
 
-    if (!this.noCwnd) {
-      if (fastResent) {
-        this.ssthresh = Math.max(SSTHRESH_MIN, Math.floor(diff(this.sndNxt, this.sndUna) / 2));
-        this.cwnd = this.ssthresh + (Number.isFinite(resendAfter) ? resendAfter : 0);
-        this.incr = this.cwnd * this.mss;
-      }
-      if (lost) {
-        this.ssthresh = Math.max(SSTHRESH_MIN, Math.floor(window / 2));
-        this.cwnd = 1;
-        this.incr = this.mss;
-      }
-      if (this.cwnd < 1) {
-        this.cwnd = 1;
-        this.incr = this.mss;
-      }
-    }
+    if (!this.noCwnd) this.cwnd.afterFlush(fastResent, lost, diff(this.sndNxt, this.sndUna), window, Math.max(0, this.fastResend));
   }
 
-  /** A zero remote window is probed after 7 s, then ×1.5 up to 120 s (ikcp's schedule). */
-  private probeWindow(now: number): void {
-    if (this.remoteWindow !== 0) {
-      this.probeAt = 0;
-      this.probeWait = 0;
-      return;
-    }
-    if (this.probeWait === 0) {
-      this.probeWait = PROBE_INITIAL;
-      this.probeAt = now + this.probeWait;
-    } else if (diff(now, this.probeAt) >= 0) {
-      this.probeWait = Math.min(PROBE_LIMIT, Math.max(PROBE_INITIAL, this.probeWait) * 1.5);
-      this.probeAt = now + this.probeWait;
-      this.probeAsk = true;
-    }
+  /**
+   * When a segment times out. A first send waits at least an RTO after the
+   * last ack that freed a segment (unlike kcp-go; TCP restarts its one timer
+   * on every new ack the same way): a window leaves in one burst, and while
+   * its acks are still coming in, the tail is queued behind them, not lost.
+   * Resends keep their own deadline, so a resend lost again is not held up
+   * by the acks of the rest of the window; a silent peer stops the acks and
+   * so times out as before.
+   */
+  private timeoutAt(seg: Segment): number {
+    if (seg.xmit !== 1) return seg.resendAt;
+    const afterAck = (this.lastAckAt + seg.rto) >>> 0;
+    return diff(afterAck, seg.resendAt) > 0 ? afterAck : seg.resendAt;
   }
 
   /** Drops every in-flight segment below `una`; true when any was dropped. */
   private acknowledgeUpTo(una: number): boolean {
     let n = 0;
     while (n < this.sndBuf.length && diff(una, (this.sndBuf[n] as Segment).sn) > 0) n++;
-    if (n > 0) this.sndBuf.splice(0, n);
+    if (n > 0) {
+      this.sndBuf.splice(0, n);
+      this.lastAckAt = this.now() >>> 0;
+    }
     this.sndUna = this.sndBuf.length > 0 ? (this.sndBuf[0] as Segment).sn : this.sndNxt;
     return n > 0;
   }
@@ -345,11 +335,12 @@ export class Kcp {
       const seg = this.sndBuf[i] as Segment;
       if (seg.sn === sn) {
         this.sndBuf.splice(i, 1);
+        this.lastAckAt = this.now() >>> 0;
         break;
       }
       if (diff(sn, seg.sn) < 0) break;
       // A later segment (sent no earlier than this one) got through: count towards fast resend.
-      if (diff(seg.ts, ts) <= 0) seg.fastAck++;
+      if (!seg.fastHeld && diff(seg.ts, ts) <= 0) seg.fastAck++;
     }
     this.sndUna = this.sndBuf.length > 0 ? (this.sndBuf[0] as Segment).sn : this.sndNxt;
   }
@@ -363,7 +354,7 @@ export class Kcp {
       at = i;
     }
     // Copied: the datagram buffer belongs to the socket layer.
-    this.rcvBuf.splice(at, 0, { sn, frg, ts, data: Buffer.from(data), rto: 0, resendAt: 0, xmit: 0, fastAck: 0 });
+    this.rcvBuf.splice(at, 0, { sn, frg, ts, data: Buffer.from(data), rto: 0, resendAt: 0, xmit: 0, fastAck: 0, fastHeld: false });
     this.moveReceived();
   }
 
@@ -376,22 +367,5 @@ export class Kcp {
       n++;
     }
     if (n > 0) this.rcvBuf.splice(0, n);
-  }
-
-  private growCongestionWindow(): void {
-    if (this.cwnd >= this.remoteWindow) return;
-    const mss = this.mss;
-    if (this.cwnd < this.ssthresh) {
-      this.cwnd++;
-      this.incr += mss;
-    } else {
-      if (this.incr < mss) this.incr = mss;
-      this.incr += Math.floor((mss * mss) / this.incr) + Math.floor(mss / 16);
-      if ((this.cwnd + 1) * mss <= this.incr) this.cwnd = Math.ceil(this.incr / mss);
-    }
-    if (this.cwnd > this.remoteWindow) {
-      this.cwnd = this.remoteWindow;
-      this.incr = this.remoteWindow * mss;
-    }
   }
 }
