@@ -1,7 +1,7 @@
 import { Agent } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import * as acme from 'acme-client';
+import type * as acme from 'acme-client';
 import type { Logger } from '../util/logger.js';
 import type { AcmeStorage } from './storage.js';
 
@@ -27,18 +27,27 @@ const POLL = { backoffMin: 500, backoffMax: 10_000, backoffAttempts: 12 };
  * signs every request; burrow never builds a JWS itself.
  */
 export async function openAcmeAccount(storage: AcmeStorage, opts: AcmeAccountOptions, log: Logger): Promise<acme.Client> {
+  const lib = await loadAcmeClient();
   if (opts.trustedCaFile !== '') {
     // acme-client talks through one axios instance of its own: its agent is the only place to add a CA.
     // `ca` replaces the system roots, so they are given back beside the extra one.
-    acme.axios.defaults.httpsAgent = new Agent({ ca: [...rootCertificates, readFileSync(opts.trustedCaFile, 'utf8')], keepAlive: true });
+    lib.axios.defaults.httpsAgent = new Agent({ ca: [...rootCertificates, readFileSync(opts.trustedCaFile, 'utf8')], keepAlive: true });
   }
   let accountKey = storage.accountKey(opts.directoryUrl);
   if (accountKey === undefined) {
-    accountKey = (await acme.crypto.createPrivateEcdsaKey('P-256')).toString('utf8');
+    accountKey = (await lib.crypto.createPrivateEcdsaKey('P-256')).toString('utf8');
     storage.saveAccountKey(opts.directoryUrl, accountKey);
     log.info('acme account key created', { directory: opts.directoryUrl });
   }
-  const client = new acme.Client({ directoryUrl: opts.directoryUrl, accountKey, ...POLL });
+  const client = new lib.Client({ directoryUrl: opts.directoryUrl, accountKey, ...POLL });
   await client.createAccount({ termsOfServiceAgreed: true, ...(opts.email !== '' ? { contact: [`mailto:${opts.email}`] } : {}) });
   return client;
+}
+
+/**
+ * acme-client (with axios and node-forge) is loaded on first use: a server
+ * without acme.domains never pays its memory (tens of MiB of RSS).
+ */
+export function loadAcmeClient(): Promise<typeof acme> {
+  return import('acme-client');
 }

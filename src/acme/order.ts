@@ -1,5 +1,6 @@
 import { createSecureContext } from 'node:tls';
-import * as acme from 'acme-client';
+import type * as acme from 'acme-client';
+import { loadAcmeClient } from './account.js';
 import { BurrowError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { ChallengeResponders } from './challenges.js';
@@ -21,7 +22,8 @@ export interface OrderOptions {
  * finalization and the chain. The caller bounds the whole with a timeout.
  */
 export async function orderCertificate(client: acme.Client, name: string, opts: OrderOptions): Promise<StoredCertificate> {
-  const [key, csr] = await acme.crypto.createCsr({ commonName: name, altNames: [name] }, await acme.crypto.createPrivateEcdsaKey('P-256'));
+  const lib = await loadAcmeClient();
+  const [key, csr] = await lib.crypto.createCsr({ commonName: name, altNames: [name] }, await lib.crypto.createPrivateEcdsaKey('P-256'));
   const order = await client.createOrder({ identifiers: [{ type: 'dns', value: name }] });
   for (const authz of await client.getAuthorizations(order)) {
     if (authz.status === 'valid') continue;
@@ -37,7 +39,7 @@ export async function orderCertificate(client: acme.Client, name: string, opts: 
     if (challenge.type === 'http-01') {
       remove = opts.responders.setHttp01(challenge.token, keyAuthorization);
     } else {
-      const [alpnKey, alpnCert] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization);
+      const [alpnKey, alpnCert] = await lib.crypto.createAlpnCertificate(authz, keyAuthorization);
       remove = opts.responders.setTlsAlpn(name, createSecureContext({ key: alpnKey, cert: alpnCert }));
     }
     opts.log.debug('acme challenge ready', { name, challenge: challenge.type });

@@ -3,7 +3,6 @@ import { loadServerConfig } from '../config/load.js';
 import type { ServerConfig } from '../config/types.js';
 import { describeError } from '../util/errors.js';
 import { BurrowServer } from '../server/server.js';
-import { SshGateway } from '../sshgw/gateway.js';
 import type { Logger } from '../util/logger.js';
 import { reloadAccounts } from '../server/accounts/revocation.js';
 import { onShutdown } from './process-setup.js';
@@ -36,7 +35,8 @@ export async function runServer(config: ServerConfig, log: Logger, configFile?: 
     });
   }
   let dashboard: ServerDashboard | undefined;
-  const gateway = config.sshTunnelGateway.bindPort > 0 ? new SshGateway(server, log) : undefined;
+  // Loaded only when asked for: ssh2 costs every other server its memory.
+  const gateway = config.sshTunnelGateway.bindPort > 0 ? new (await import('../sshgw/gateway.js')).SshGateway(server, log) : undefined;
   // Before start: a signal that arrives just after the port opens still stops the server cleanly.
   onShutdown(async () => {
     await dashboard?.close();
