@@ -13,14 +13,22 @@ import { withTimeout } from '../util/timeout.js';
  * JSON. Both proofs are HMAC-SHA256 under the cluster secret over the hello's
  * fields and a fresh nonce, so neither side talks to a peer that lacks it.
  */
-export type LinkKind = 'tcp' | 'http' | 'https' | 'tcpmux';
+export const LINK_KINDS = ['tcp', 'http', 'https', 'tcpmux', 'udp', 'visitor', 'nathole'] as const;
+/**
+ * What a link carries: a user connection of a tcp port or a vhost domain;
+ * one user address of a udp port (framed datagrams, datagram-frames.ts); an
+ * stcp/sudp visitor connection, or an xtcp visitor's NatHoleVisitor, for the
+ * proxy named by the target (a frame from linkFrame first, then for a visitor
+ * its bytes).
+ */
+export type LinkKind = (typeof LINK_KINDS)[number];
 
 export interface LinkHello {
   v: 1;
   /** the dialing node */
   node: string;
   kind: LinkKind;
-  /** the tcp port, or the domain */
+  /** the tcp or udp port, the domain, or the proxy name */
   target: string;
   /** the user's address, ip:port, so the owner sees who it serves */
   src: string;
@@ -29,8 +37,8 @@ export interface LinkHello {
   mac: string;
 }
 
-/** A hello or an answer above this is not ours. */
-const MAX_FRAME = 4096;
+/** A hello, an answer or a visitor link's first frame above this is not ours. */
+const MAX_FRAME = 16_384;
 /** A hello signed further from our clock than this is refused (replays of an old hello). */
 const MAX_SKEW_MS = 60_000;
 export const LINK_HANDSHAKE_TIMEOUT_MS = 5000;
@@ -49,15 +57,16 @@ function sameHex(a: string, b: string): boolean {
   return x.length === 32 && x.length === y.length && timingSafeEqual(x, y);
 }
 
-function frame(value: object): Buffer {
+/** One frame: 2-byte big-endian length, then JSON (the hello, the answer, and what a visitor's link sends first). */
+export function linkFrame(value: object): Buffer {
   const body = Buffer.from(JSON.stringify(value));
   const head = Buffer.alloc(2);
   head.writeUInt16BE(body.length);
   return Buffer.concat([head, body]);
 }
 
-/** One frame from `socket`; bytes after it are put back for whoever reads next. */
-function readFrame(socket: Socket): Promise<unknown> {
+/** One frame from `socket` (no wait bound: the caller's); bytes after it are put back for whoever reads next. */
+export function readLinkFrame(socket: Socket): Promise<unknown> {
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
     const done = (err?: Error, value?: unknown): void => {
@@ -92,6 +101,8 @@ function readFrame(socket: Socket): Promise<unknown> {
     socket.on('data', onData);
     socket.once('end', onEnd);
     socket.once('error', onEnd);
+    // A second frame on the same socket finds it paused by the first.
+    socket.resume();
   });
 }
 
@@ -104,7 +115,7 @@ function readFrame(socket: Socket): Promise<unknown> {
 export async function answerLink(socket: Socket, secret: string, accept: (h: LinkHello) => boolean): Promise<LinkHello> {
   return withTimeout(
     (async () => {
-      const raw = await readFrame(socket);
+      const raw = await readLinkFrame(socket);
       const h = raw as Partial<LinkHello> | null;
       if (
         h?.v !== 1 ||
@@ -114,7 +125,7 @@ export async function answerLink(socket: Socket, secret: string, accept: (h: Lin
         typeof h.ts !== 'number' ||
         typeof h.nonce !== 'string' ||
         typeof h.mac !== 'string' ||
-        !['tcp', 'http', 'https', 'tcpmux'].includes(String(h.kind))
+        !(LINK_KINDS as readonly string[]).includes(String(h.kind))
       ) {
         throw new BurrowError('BURROW_CLUSTER_LINK', 'malformed link hello');
       }
@@ -122,7 +133,9 @@ export async function answerLink(socket: Socket, secret: string, accept: (h: Lin
       if (!sameHex(hello.mac, sign(secret, helloText(hello)))) throw new BurrowError('BURROW_CLUSTER_LINK', 'link hello not signed with the cluster secret');
       if (Math.abs(Date.now() - hello.ts) > MAX_SKEW_MS) throw new BurrowError('BURROW_CLUSTER_LINK', 'link hello too old (or clocks apart)');
       const ok = accept(hello);
-      socket.write(frame(ok ? { ok: true, mac: sign(secret, `ok\n${hello.nonce}`) } : { ok: false, error: `no ${hello.kind} route for ${hello.target} here` }));
+      socket.write(
+        linkFrame(ok ? { ok: true, mac: sign(secret, `ok\n${hello.nonce}`) } : { ok: false, error: `no ${hello.kind} route for ${hello.target} here` }),
+      );
       if (!ok) throw new BurrowError('BURROW_CLUSTER_LINK', `no ${hello.kind} route for ${hello.target} on this node`);
       return hello;
     })(),
@@ -147,8 +160,8 @@ export async function dialLink(addr: string, secret: string, hello: Omit<LinkHel
           socket.once('error', reject);
         });
         const body = { v: 1 as const, ...hello, ts: Date.now(), nonce: randomBytes(16).toString('hex') };
-        socket.write(frame({ ...body, mac: sign(secret, helloText(body)) }));
-        const answer = (await readFrame(socket)) as { ok?: unknown; mac?: unknown; error?: unknown } | null;
+        socket.write(linkFrame({ ...body, mac: sign(secret, helloText(body)) }));
+        const answer = (await readLinkFrame(socket)) as { ok?: unknown; mac?: unknown; error?: unknown } | null;
         if (answer?.ok !== true) throw new BurrowError('BURROW_CLUSTER_LINK', `node at ${addr} refused: ${String(answer?.error ?? 'no answer')}`);
         if (typeof answer.mac !== 'string' || !sameHex(answer.mac, sign(secret, `ok\n${body.nonce}`))) {
           throw new BurrowError('BURROW_CLUSTER_LINK', `node at ${addr} does not know the cluster secret`);

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { Socket as UdpSocket } from 'node:dgram';
+import type { LinkedUdpPort } from './linked-udp-port.js';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { ServerConfig } from '../config/types.js';
@@ -9,10 +10,11 @@ import { BurrowError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { claimKey, type ClaimKind, type ClaimValue } from './claims.js';
 import { LeaseTable } from './leases.js';
-import { answerLink, dialLink, presentAsUser, type LinkKind } from './link-handshake.js';
+import { answerLink, dialLink, presentAsUser, type LinkHello, type LinkKind } from './link-handshake.js';
 import { RedisLink } from './redis-link.js';
 import { RemoteRoutes, type RemoteRoute } from './remote-routes.js';
 import { TcpMirrors } from './tcp-mirrors.js';
+import { ClusterUdpPorts } from './udp-ports.js';
 
 export type VhostKind = 'http' | 'https' | 'tcpmux';
 
@@ -29,6 +31,8 @@ export interface ClusterLocal {
    * than a lease): its session here is stale and must go.
    */
   claimLost(runId: string): void;
+  /** serve a visitor's link (stcp/sudp connection, or xtcp NatHoleVisitor) for the proxy named in `hello.target` */
+  acceptProxyLink(kind: 'visitor' | 'nathole', hello: LinkHello, socket: Socket): void;
 }
 
 /** Who registers a proxy: the same client (run id) may take its claims back through another node. */
@@ -73,6 +77,8 @@ export class ClusterNode {
   private readonly leases: LeaseTable;
   readonly routes: RemoteRoutes;
   private readonly mirrors: TcpMirrors;
+  /** udp remote ports: ours (also serving users relayed here) and other nodes' (relayed there) */
+  private readonly udp: ClusterUdpPorts;
   /** tcp remote ports this node serves, with their listeners (linked users are handed to them) */
   private readonly tcpListeners = new Map<number, Server>();
   /** sockets that came over the link: served here or not at all, never relayed again */
@@ -108,6 +114,15 @@ export class ClusterNode {
     this.routes.on('changed', (ports: Map<number, RemoteRoute>) => {
       this.syncing = this.syncing.then(() => this.mirrors.sync(ports)).catch(() => {});
     });
+    this.udp = new ClusterUdpPorts(proxyBindAddr, log, {
+      claim: async (name, port) => this.claimPort(this.owners.get(name) ?? { runId: '', user: '' }, name, port, 'udp'),
+      release: (port) => this.leases.release(claimKey('udp', String(port))),
+      dial: (route, port, src) => this.dial(route, 'udp', String(port), src),
+      freed: () => void this.routes.refresh(),
+    });
+    this.routes.on('udpChanged', (ports: Map<number, RemoteRoute>) => {
+      this.syncing = this.syncing.then(() => this.udp.sync(ports)).catch(() => {});
+    });
     this.leases.on('lost', (_key: string, held: ClaimValue) => {
       if (held.r !== '') this.local?.claimLost(held.r);
     });
@@ -122,6 +137,11 @@ export class ClusterNode {
   /** tcp ports held by other nodes that this node answers too */
   get mirroredPorts(): number[] {
     return this.mirrors.ports;
+  }
+
+  /** udp ports held by other nodes that this node answers too */
+  get mirroredUdpPorts(): number[] {
+    return this.udp.mirroredPorts;
   }
 
   view(): ClusterView {
@@ -191,6 +211,7 @@ export class ClusterNode {
     await this.leases.stop(release);
     this.redis.close();
     await this.mirrors.close();
+    await this.udp.close();
     await new Promise<void>((resolve) => (this.linkServer ? this.linkServer.close(() => resolve()) : resolve()));
   }
 
@@ -279,27 +300,19 @@ export class ClusterNode {
     return (await this.claim(claimKey(kind, String(port)), owner, name)) === undefined;
   }
 
-  /**
-   * The same for a udp proxy's port: claimed so no two nodes hand it out,
-   * but not yet answered by the other nodes (docs/cluster.md).
-   */
-  async bindUdp(name: string, port: number, open: (port: number) => Promise<UdpSocket>): Promise<UdpSocket> {
-    const owner = this.owners.get(name) ?? { runId: '', user: '' };
-    const socket = await open(port);
-    const bound = socket.address().port;
-    let granted: boolean;
-    try {
-      granted = await this.claimPort(owner, name, bound, 'udp');
-    } catch (err) {
-      socket.close();
-      throw err;
-    }
-    if (!granted) {
-      socket.close();
-      throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": remote UDP port ${bound} is already in use`);
-    }
-    socket.once('close', () => this.leases.release(claimKey('udp', String(bound))));
-    return socket;
+  /** The same for a udp proxy's port; other nodes relay their users of it here (docs/cluster.md). */
+  bindUdp(name: string, port: number, open: (port: number) => Promise<UdpSocket>): Promise<LinkedUdpPort> {
+    return this.udp.bind(name, port, open);
+  }
+
+  /** The other node holding proxy `name` (an stcp/sudp/xtcp visitor's target), if any; never for a connection that came over the link. */
+  proxyRoute(name: string): RemoteRoute | undefined {
+    return this.state === ClusterState.Running ? this.routes.find('proxy', name) : undefined;
+  }
+
+  /** A link to the node holding `route`, for `kind`/`target` on behalf of the user at `src`. */
+  dial(route: RemoteRoute, kind: LinkKind, target: string, src: string): Promise<Socket> {
+    return dialLink(route.holder.l, this.cfg.secret, { node: this.name, kind, target, src }, this.cfg.tls);
   }
 
   private hold(server: Server, port: number): Server {
@@ -329,12 +342,7 @@ export class ClusterNode {
   private async relayTo(route: RemoteRoute, kind: LinkKind, target: string, visitor: Socket, preface: Buffer): Promise<void> {
     let link: Socket;
     try {
-      link = await dialLink(
-        route.holder.l,
-        this.cfg.secret,
-        { node: this.name, kind, target, src: hostPort(visitor.remoteAddress, visitor.remotePort) },
-        this.cfg.tls,
-      );
+      link = await this.dial(route, kind, target, hostPort(visitor.remoteAddress, visitor.remotePort));
     } catch (err) {
       this.log.warn('cluster: user connection dropped: its owner did not answer', { kind, target, owner: route.holder.n, reason: describeError(err) });
       visitor.destroy();
@@ -358,8 +366,19 @@ export class ClusterNode {
       return;
     }
     this.pendingLinks += 1;
-    answerLink(socket, this.cfg.secret, (h) => (h.kind === 'tcp' ? this.tcpListeners.has(Number(h.target)) : this.local !== undefined))
+    const serves = (h: LinkHello): boolean =>
+      h.kind === 'tcp' ? this.tcpListeners.has(Number(h.target)) : h.kind === 'udp' ? this.udp.serves(Number(h.target)) : this.local !== undefined;
+    answerLink(socket, this.cfg.secret, serves)
       .then((hello) => {
+        if (hello.kind === 'udp') {
+          if (!this.udp.acceptLink(Number(hello.target), socket, hello.src, hello.node)) socket.destroy();
+          return;
+        }
+        if (hello.kind === 'visitor' || hello.kind === 'nathole') {
+          if (this.local) this.local.acceptProxyLink(hello.kind, hello, socket);
+          else socket.destroy();
+          return;
+        }
         presentAsUser(socket, hello.src);
         this.linked.add(socket);
         if (hello.kind === 'tcp') {

@@ -19,13 +19,14 @@ export interface RemoteRoute {
  * entry carries its lease's end, so when Redis is away or a node dies its
  * routes go out of use on their own within one lease: a dead node is never
  * routed to for longer. Event 'changed': the set of remote tcp ports changed
- * (or an entry of it moved to another node).
+ * (or an entry of it moved to another node); 'udpChanged': the same for udp.
  */
 export class RemoteRoutes extends EventEmitter {
   private routes = new Map<string, RemoteRoute>();
   private timer: NodeJS.Timeout | undefined;
   private refreshing = false;
   private lastTcp = '';
+  private lastUdp = '';
 
   constructor(
     private readonly redis: RedisLink,
@@ -77,10 +78,20 @@ export class RemoteRoutes extends EventEmitter {
 
   /** tcp remote ports held by other nodes, with their holders. */
   tcpPorts(): Map<number, RemoteRoute> {
+    return this.ports('tcp');
+  }
+
+  /** udp remote ports held by other nodes, with their holders. */
+  udpPorts(): Map<number, RemoteRoute> {
+    return this.ports('udp');
+  }
+
+  private ports(kind: 'tcp' | 'udp'): Map<number, RemoteRoute> {
     const out = new Map<number, RemoteRoute>();
     const now = this.now();
+    const prefix = `${kind}:`;
     for (const [key, route] of this.routes) {
-      if (key.startsWith('tcp:') && route.expiresAt > now) out.set(Number(key.slice(4)), route);
+      if (key.startsWith(prefix) && route.expiresAt > now) out.set(Number(key.slice(prefix.length)), route);
     }
     return out;
   }
@@ -123,12 +134,20 @@ export class RemoteRoutes extends EventEmitter {
     return read;
   }
 
-  /** Emits 'changed' when the tcp ports held elsewhere (or their holders) differ from the last time. */
+  /** Emits 'changed' ('udpChanged') when the tcp (udp) ports held elsewhere, or their holders, differ from the last time. */
   private announce(): void {
-    const ports = this.tcpPorts();
-    const summary = [...ports].map(([p, r]) => `${p}@${r.holder.l}`).join(',');
-    if (summary === this.lastTcp) return;
-    this.lastTcp = summary;
-    this.emit('changed', ports);
+    const summary = (ports: Map<number, RemoteRoute>): string => [...ports].map(([p, r]) => `${p}@${r.holder.l}`).join(',');
+    const tcp = this.tcpPorts();
+    const tcpNow = summary(tcp);
+    if (tcpNow !== this.lastTcp) {
+      this.lastTcp = tcpNow;
+      this.emit('changed', tcp);
+    }
+    const udp = this.udpPorts();
+    const udpNow = summary(udp);
+    if (udpNow !== this.lastUdp) {
+      this.lastUdp = udpNow;
+      this.emit('udpChanged', udp);
+    }
   }
 }

@@ -1,5 +1,5 @@
-import type { Socket as UdpSocket } from 'node:dgram';
-import type { Server } from 'node:net';
+import type { RemoteInfo } from 'node:dgram';
+import type { AddressInfo, Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { PortRange } from '../config/types.js';
 import type { NewProxy } from '../protocol/messages.js';
@@ -44,6 +44,19 @@ export interface ProxyOwner {
   readonly account?: OwnerAccount;
 }
 
+/**
+ * A udp proxy's public port: the calls it makes of a bound dgram socket. In a
+ * cluster it is that socket plus the users other nodes relay to it, whose
+ * replies go back the way they came.
+ */
+export interface PublicUdpPort {
+  address(): AddressInfo;
+  on(event: 'message', listener: (msg: Buffer, rinfo: RemoteInfo) => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  send(msg: Buffer, port: number, address: string, callback: (err: Error | null) => void): void;
+  close(callback?: () => void): unknown;
+}
+
 /** A vhost listener as a proxy sees it: where to add its routes, and the public port. */
 export interface VhostRoutes<T> {
   readonly router: VhostRouter<T>;
@@ -77,7 +90,7 @@ export interface ServerProxyContext {
   /** a public TCP port for proxy `name`, checked against allowPorts (the server's, and the owner's account's) */
   listenProxyPort(name: string, port: number, owner: ProxyOwner): Promise<Server>;
   /** a public UDP port for proxy `name`, checked against allowPorts (the server's, and the owner's account's) */
-  bindProxyUdpPort(name: string, port: number, owner: ProxyOwner): Promise<UdpSocket>;
+  bindProxyUdpPort(name: string, port: number, owner: ProxyOwner): Promise<PublicUdpPort>;
   /** the per-proxy transforms a NewProxy asks for on its work connections (key from the owner's token) */
   payloadOptions(msg: NewProxy, owner: ProxyOwner): PayloadTransformOptions;
   /**

@@ -5,7 +5,7 @@ import type { Server, Socket } from 'node:net';
 import type { NewProxy } from '../protocol/messages.js';
 import type { PayloadTransformOptions } from '../proxy/payload-transform.js';
 import { proxyKindOf } from '../proxy/registry.js';
-import type { AddressCheck, ProxyOwner, ServerProxyContext, UserConnCheck, VhostRoutes } from '../proxy/server-context.js';
+import type { AddressCheck, ProxyOwner, PublicUdpPort, ServerProxyContext, UserConnCheck, VhostRoutes } from '../proxy/server-context.js';
 import { IpRules } from '../util/ip-rules.js';
 import { TcpGroups } from '../proxy/tcp/group.js';
 import type { ServerProxy } from '../proxy/types.js';
@@ -202,7 +202,7 @@ export class ProxyFactory implements ServerProxyContext {
     return this.cluster ? this.cluster.listenTcp(name, port, open) : open(port);
   }
 
-  bindProxyUdpPort(name: string, port: number, owner?: ProxyOwner): Promise<UdpSocket> {
+  bindProxyUdpPort(name: string, port: number, owner?: ProxyOwner): Promise<PublicUdpPort> {
     const open = (p: number): Promise<UdpSocket> =>
       bindProxyUdpPort(name, this.config.proxyBindAddr, p, accountPorts(this.config.allowPorts, owner?.account?.allowPorts));
     return this.cluster ? this.cluster.bindUdp(name, port, open) : open(port);

@@ -33,6 +33,7 @@ import type { Timers } from '../util/timers.js';
 import type { CertificateManager } from '../acme/certificate-manager.js';
 import { ClusterNode } from '../cluster/node.js';
 import { claimInCluster } from './cluster-claims.js';
+import { acceptProxyLink, relayNatHole } from './cluster-visitors.js';
 import type { Account } from './accounts/account.js';
 import { Accounts } from './accounts/accounts.js';
 import { registrationRefusal } from './accounts/registration.js';
@@ -176,6 +177,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
         {
           acceptVhost: (kind, socket) => this.proxies.acceptLinked(kind, socket),
           claimLost: (runId) => this.clientTable.get(runId)?.close('its client now holds its proxies through another node of the cluster'),
+          acceptProxyLink: (kind, hello, socket) => acceptProxyLink(this, this.natHole, kind, hello, socket),
         },
         { cert: cert.cert, key: cert.key },
       );
@@ -363,7 +365,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   }
 
   natHoleMessage(control: ControlSession, msg: Message): void {
-    this.natHole.onMessage(control, msg);
+    if (!relayNatHole(this, control, msg)) this.natHole.onMessage(control, msg);
   }
 
   controlClosed(control: ControlSession): void {

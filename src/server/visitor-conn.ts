@@ -21,7 +21,26 @@ export interface VisitorLookup {
   findProxy(name: string): ServerProxy | undefined;
   /** whether the connection carrying the NewVisitorConn belongs to the live client with this run id */
   carriedByClient?(runId: string): boolean;
+  /** in a cluster: the way to the node holding proxy `name`, when no client here holds it */
+  elsewhere?(name: string): VisitorForward | undefined;
 }
+
+/** A visitor as its own node saw it, for the node that holds its proxy. */
+export interface ForwardedVisitor {
+  /** the user of its client ('' for an empty run id) */
+  readonly user: string;
+  /** whether it came over its own client's connection (what a keyless proxy asks) */
+  readonly carried: boolean;
+  readonly peer: { readonly address: string; readonly port: number };
+}
+
+/**
+ * Carries a visitor connection to the node that holds its proxy, which
+ * checks and answers it as if the visitor had come there; `answered` gets
+ * that answer's error ('' when accepted) before it reaches the visitor.
+ * Resolves false when that node could not be asked (nothing was answered).
+ */
+export type VisitorForward = (stream: Duplex, msg: NewVisitorConn, visitor: ForwardedVisitor, answered: (error: string) => void) => Promise<boolean>;
 
 /**
  * The proxy a NewVisitorConn may reach, and the visitor's user; throws a
@@ -82,6 +101,7 @@ export async function serveVisitorConn(
   try {
     checked = checkVisitorConn(msg, lookup, Math.floor(Date.now() / 1000));
   } catch (err) {
+    if (await forwarded(stream, msg, peer, lookup, err, log, hooks)) return;
     const code = err instanceof BurrowError ? err.code : undefined;
     const fields = { proxy: clipped(name), remote, code, reason: clipped(describeError(err)) };
     if (hooks.refused) hooks.refused(code ?? 'error', fields);
@@ -104,5 +124,34 @@ export async function serveVisitorConn(
     srcAddr: visitorAddress(remote),
     remoteAddr: hostPort(remote, peer.port),
     burrowFeatures: msg.burrow_features ?? [],
+  });
+}
+
+/** A visitor of a proxy no client here holds, carried to the node of the cluster that holds it; false when there is none (or it did not answer). */
+async function forwarded(
+  stream: Duplex,
+  msg: NewVisitorConn,
+  peer: ForwardedVisitor['peer'],
+  lookup: VisitorLookup,
+  failure: unknown,
+  log: Logger,
+  hooks: VisitorConnHooks,
+): Promise<boolean> {
+  // Only "no such proxy here": a visitor whose own client is unknown is refused here, as on one server.
+  if (!(failure instanceof BurrowError) || failure.code !== 'BURROW_VISITOR_UNKNOWN_PROXY') return false;
+  const name = msg.proxy_name ?? '';
+  const forward = lookup.elsewhere?.(name);
+  if (!forward) return false;
+  const runId = msg.run_id ?? '';
+  const visitor = { user: runId === '' ? '' : (lookup.userOfRunId(runId) ?? ''), carried: runId !== '' && lookup.carriedByClient?.(runId) === true, peer };
+  return forward(stream, msg, visitor, (error) => {
+    if (error === '') {
+      hooks.accepted?.();
+      log.debug('visitor connection accepted by the node holding its proxy', { proxy: clipped(name), remote: peer.address });
+      return;
+    }
+    const fields = { proxy: clipped(name), remote: peer.address, code: 'BURROW_VISITOR_REFUSED', reason: clipped(error) };
+    if (hooks.refused) hooks.refused('refused by the node holding the proxy', fields);
+    else log.warn('visitor connection refused', fields);
   });
 }

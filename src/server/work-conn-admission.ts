@@ -11,6 +11,8 @@ import { type ControlSession, ControlState } from './control-session.js';
 import type { ManagePlugins } from './manage-plugins/manager.js';
 import type { RefusalLog } from './refusal-log.js';
 import type { VisitorLookup } from './visitor-conn.js';
+import type { ClusterNode } from '../cluster/node.js';
+import { visitorForward } from './cluster-visitors.js';
 
 /** What admitting a work connection needs from the server. */
 export interface WorkConnHost {
@@ -72,9 +74,13 @@ export function mayCarryWorkConns(host: WorkConnHost, bind: BindConn, control: C
   return signed || bind.remote === control.remoteAddress;
 }
 
-/** What the visitor checks see: the server's clients and proxies, and whether `bind` is a given client's own. */
-export function visitorLookupFor(host: WorkConnHost & Pick<VisitorLookup, 'findProxy'>, bind: BindConn): VisitorLookup {
+/** What the visitor checks see: the server's clients and proxies, whether `bind` is a given client's own, and the cluster's other nodes. */
+export function visitorLookupFor(
+  host: WorkConnHost & Pick<VisitorLookup, 'findProxy'> & { readonly cluster: ClusterNode | undefined },
+  bind: BindConn,
+): VisitorLookup {
   return {
+    ...(host.cluster ? { elsewhere: visitorForward(host.cluster, host.log) } : {}),
     userOfRunId: (runId) => host.clientTable.get(runId)?.user,
     findProxy: (name) => host.findProxy(name),
     carriedByClient: (runId) => {

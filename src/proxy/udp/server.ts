@@ -1,4 +1,4 @@
-import type { Socket as UdpSocket, RemoteInfo } from 'node:dgram';
+import type { RemoteInfo } from 'node:dgram';
 import type { Duplex } from 'node:stream';
 import { writeMessage } from '../../control/message-io.js';
 import { wireOf } from '../../control/wire-mark.js';
@@ -10,7 +10,7 @@ import { FlowTable } from '../../util/flow-table.js';
 import type { Logger } from '../../util/logger.js';
 import type { TrafficCounter } from '../../relay/pipe.js';
 import { wrapPayload, type PayloadTransformOptions } from '../payload-transform.js';
-import type { AddressCheck, ProxyOwner, ServerProxyContext } from '../server-context.js';
+import type { AddressCheck, ProxyOwner, PublicUdpPort, ServerProxyContext } from '../server-context.js';
 import { requestedPort } from '../shared/remote-port.js';
 import { UdpPacketChannel } from '../shared/udp-packet-channel.js';
 import type { ServerProxy } from '../types.js';
@@ -41,7 +41,7 @@ export enum UdpProxyState {
 export interface UdpServerProxyOptions {
   name: string;
   /** the bound public socket, owned by the proxy from now on */
-  socket: UdpSocket;
+  socket: PublicUdpPort;
   payload: PayloadTransformOptions;
   /** how datagrams toward the client are cut (whole only for a burrow client that said so) */
   limits: UdpSendLimits;
