@@ -17,6 +17,7 @@ import { redisSkip, startRedis, type RedisProcess } from '../helpers/redis.js';
 import { freePort, patternBytes, tunnelKit, waitFor, whenDone } from '../helpers/tunnel.js';
 import { startUdpEcho, udpProxy } from '../helpers/udp.js';
 import { freeUdpPort } from '../helpers/udp-relay.js';
+import { startStunServer } from '../helpers/stun-server.js';
 
 /**
  * Issue 22: udp ports and secret proxies' visitors answered on a node that
@@ -267,4 +268,38 @@ test('bad frames on the internal link close that link alone', { skip: redisSkip 
 
   assert.equal(await user.ask(B, port, 'after'), `${B}:${port}`, 'the relayed user is unaffected');
   assert.ok(a.findProxy('dns'), 'the proxy is unaffected');
+});
+
+test('an xtcp visitor on node B punches through to an owner on node A: B carries its NatHoleVisitor to A and the answer back', {
+  skip: redisSkip,
+}, async (t) => {
+  const { kit, redis } = await setup(t);
+  const echo = await kit.startEcho();
+  const stun = await startStunServer();
+  whenDone(t, () => stun.close());
+  const stunServer = `127.0.0.1:${stun.port}`;
+  const a = await node(kit, redis, 'a', A);
+  const b = await node(kit, redis, 'b', B);
+  const owner = kit.makeClient(a.port, {
+    proxies: [{ name: 'desk', type: 'xtcp', localIP: '127.0.0.1', localPort: echo.port, secretKey: SK }],
+    extra: { natHoleStunServer: stunServer },
+  });
+  await owner.start();
+  await owner.waitForProxy('desk');
+  await waitFor(() => b.cluster!.proxyRoute('desk') !== undefined, 'node B to see the xtcp proxy held by A');
+  const port = await freePort();
+  const visitors = kit.makeClient(b.port, {
+    extra: { natHoleStunServer: stunServer, visitors: [{ name: 'to-desk', type: 'xtcp', serverName: 'desk', secretKey: SK, bindPort: port }] },
+  });
+  await visitors.start();
+  const data = patternBytes(100_000, 4);
+  const s = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+  const chunks: Buffer[] = [];
+  s.on('data', (c: Buffer) => chunks.push(c));
+  s.end(data);
+  await once(s, 'end');
+  s.destroy();
+  assert.ok(Buffer.concat(chunks).equals(data), 'the bytes went through the punched hole');
+  assert.equal(a.findProxy('desk')!.traffic.bytesIn, 0, 'no tunnel byte went through a server');
+  assert.equal(b.findProxy('desk'), undefined);
 });
