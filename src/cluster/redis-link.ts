@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
+import { parseRedisTarget } from '../config/redis-url.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 
@@ -40,14 +41,30 @@ export class RedisLink extends EventEmitter {
     if (this.state !== RedisState.Idle) return;
     this.state = RedisState.Down;
     const { Redis } = await import('ioredis');
-    const redis = new Redis(this.url, {
+    const backoff = (times: number): number => Math.min(100 * 2 ** Math.min(times, 5), MAX_RECONNECT_DELAY_MS);
+    const options = {
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: COMMAND_TIMEOUT_MS,
       connectTimeout: COMMAND_TIMEOUT_MS,
-      retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), MAX_RECONNECT_DELAY_MS),
-    });
+      retryStrategy: backoff,
+    };
+    const target = parseRedisTarget(this.url);
+    // Through Sentinel, ioredis asks the Sentinels for the primary at each (re)connection, so a failover is one more reconnect.
+    const redis =
+      target.kind === 'url'
+        ? new Redis(target.url, options)
+        : new Redis({
+            ...options,
+            sentinels: target.sentinels.map((s) => ({ host: s.host, port: s.port })),
+            name: target.name,
+            ...(target.username ? { username: target.username } : {}),
+            ...(target.password ? { password: target.password } : {}),
+            db: target.db,
+            sentinelRetryStrategy: backoff,
+            sentinelCommandTimeout: COMMAND_TIMEOUT_MS,
+          });
     this.redis = redis;
     redis.on('ready', () => this.setState(RedisState.Up));
     redis.on('close', () => this.setState(RedisState.Down));

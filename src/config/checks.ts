@@ -1,4 +1,5 @@
 import { isPlainObject, type ProblemSink } from './schema-engine.js';
+import { parseRedisTarget } from './redis-url.js';
 import { parseProxyUrl } from '../transport/proxy-url.js';
 import { dnsServerAddress } from '../transport/resolve.js';
 import { describeError } from '../util/errors.js';
@@ -290,10 +291,14 @@ function checkAcme(cfg: ServerConfig, sinks: CheckSinks): void {
   });
 }
 
-/** The cluster keys only matter with `cluster.redis`; then the secret is required and the URL must be Redis's. */
+/** The cluster keys only matter with `cluster.redis`; then the secret is required and the URL must be Redis's or Sentinel's. */
 function checkCluster(c: ServerConfig['cluster'], sinks: CheckSinks): void {
   if (c.redis === '') return;
-  if (!/^rediss?:\/\//.test(c.redis) || !URL.canParse(c.redis)) sinks.error('cluster.redis', 'must be a redis:// or rediss:// URL');
+  try {
+    parseRedisTarget(c.redis);
+  } catch (err) {
+    sinks.error('cluster.redis', describeError(err));
+  }
   // The secret lets a peer open user connections through this node's link: a short one is guessable offline.
   if (c.secret.length < 16) sinks.error('cluster.secret', c.secret === '' ? 'required when cluster.redis is set' : 'must be at least 16 characters');
 }

@@ -129,7 +129,7 @@ const acme = {
 const cluster = {
   kind: 'object',
   fields: {
-    /** redis://[:password@]host:port[/db] or rediss:// (TLS) */
+    /** redis://[:password@]host:port[/db], rediss:// (TLS), or redis+sentinel://[:password@]host:26379[,…]/mastername[/db] (config/redis-url.ts) */
     redis: str(),
     /** unique per node; '' = derived from the host name and the bind port */
     nodeName: str(),
