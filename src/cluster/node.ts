@@ -51,6 +51,8 @@ export interface ClusterView {
   claimsHeld: number;
   /** tcp ports held elsewhere that this node answers too */
   mirroredPorts: number[];
+  /** the same for udp */
+  mirroredUdpPorts: number[];
   /** what the other nodes hold, as last read (at most 1000 entries) */
   remote: Array<{ kind: string; id: string; node: string; proxy: string; expiresInMs: number }>;
 }
@@ -78,7 +80,7 @@ export class ClusterNode {
   readonly routes: RemoteRoutes;
   private readonly mirrors: TcpMirrors;
   /** udp remote ports: ours (also serving users relayed here) and other nodes' (relayed there) */
-  private readonly udp: ClusterUdpPorts;
+  readonly udp: ClusterUdpPorts;
   /** tcp remote ports this node serves, with their listeners (linked users are handed to them) */
   private readonly tcpListeners = new Map<number, Server>();
   /** sockets that came over the link: served here or not at all, never relayed again */
@@ -139,11 +141,6 @@ export class ClusterNode {
     return this.mirrors.ports;
   }
 
-  /** udp ports held by other nodes that this node answers too */
-  get mirroredUdpPorts(): number[] {
-    return this.udp.mirroredPorts;
-  }
-
   view(): ClusterView {
     const now = Date.now();
     return {
@@ -153,6 +150,7 @@ export class ClusterNode {
       leaseSeconds: this.cfg.leaseSeconds,
       claimsHeld: this.leases.size,
       mirroredPorts: this.mirrors.ports,
+      mirroredUdpPorts: this.udp.mirroredPorts,
       remote: this.routes.entries(VIEW_MAX_REMOTE).map(([key, r]) => {
         const colon = key.indexOf(':');
         return { kind: key.slice(0, colon), id: key.slice(colon + 1), node: r.holder.n, proxy: r.holder.p, expiresInMs: Math.max(0, r.expiresAt - now) };

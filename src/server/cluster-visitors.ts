@@ -31,6 +31,10 @@ const VISITOR_ANSWER_TIMEOUT_MS = 10_000;
 const LINK_FRAME_TIMEOUT_MS = 5000;
 /** A NatHoleResp from the holding node: its owner has 10 s to answer, twice (a work connection, then NatHoleClient). */
 const NAT_HOLE_ANSWER_TIMEOUT_MS = 25_000;
+/** NatHoleVisitors this node carries to other nodes at once, whatever its visitors send. */
+const MAX_NAT_HOLE_RELAYS = 256;
+/** NatHoleVisitors in flight from each node (per node: several servers may share a process). */
+const natHoleRelays = new WeakMap<ClusterNode, number>();
 
 /** The relaying side of a visitor connection, for VisitorLookup.elsewhere. */
 export function visitorForward(cluster: ClusterNode, log: Logger): (name: string) => VisitorForward | undefined {
@@ -146,6 +150,13 @@ export function relayNatHole(
   const route = host.findProxy(name) ? undefined : host.cluster.proxyRoute(name);
   if (!route) return false;
   const { cluster, log } = host;
+  const tid = msg.body.transaction_id ?? '';
+  const inFlight = natHoleRelays.get(cluster) ?? 0;
+  if (inFlight >= MAX_NAT_HOLE_RELAYS) {
+    from.send({ type: 'NatHoleResp', body: { transaction_id: tid, error: 'too many hole punching sessions in progress' } });
+    return true;
+  }
+  natHoleRelays.set(cluster, inFlight + 1);
   void (async () => {
     let link: Socket | undefined;
     try {
@@ -160,8 +171,9 @@ export function relayNatHole(
     } catch (err) {
       log.warn('cluster: xtcp visitor not relayed', { proxy: clipped(name), owner: route.holder.n, reason: describeError(err) });
       const error = `xtcp proxy [${name}] is held by another node of the cluster, which did not answer: ${describeError(err)}`;
-      from.send({ type: 'NatHoleResp', body: { transaction_id: msg.body.transaction_id ?? '', error } });
+      from.send({ type: 'NatHoleResp', body: { transaction_id: tid, error } });
     } finally {
+      natHoleRelays.set(cluster, (natHoleRelays.get(cluster) ?? 1) - 1);
       link?.destroy();
     }
   })();

@@ -125,7 +125,7 @@ test('a udp port held by node A answers through node B, to several users at once
   await client.start();
   await client.waitForProxy('dns');
   assert.ok(a.findProxy('dns'), 'the front door sent the client to A');
-  await waitFor(() => b.cluster!.mirroredUdpPorts.includes(port), 'node B to answer the udp port held by A');
+  await waitFor(() => b.cluster!.udp.mirroredPorts.includes(port), 'node B to answer the udp port held by A');
 
   const users = await Promise.all(Array.from({ length: 5 }, () => UdpUser.open(t)));
   await Promise.all(
@@ -149,7 +149,7 @@ test('a udp port held by node A answers through node B, to several users at once
   await a.cluster!.kill();
   await a.stop();
   await waitFor(() => b.findProxy('dns') !== undefined, 'the client to register again through B', 30_000);
-  assert.equal(b.cluster!.mirroredUdpPorts.includes(port), false, 'B serves the port itself now');
+  assert.equal(b.cluster!.udp.mirroredPorts.includes(port), false, 'B serves the port itself now');
   assert.equal(await users[2]!.ask(B, port, 'after the failover'), `${B}:${port}`);
 });
 
@@ -240,7 +240,7 @@ test('bad frames on the internal link close that link alone', { skip: redisSkip 
   const client = kit.makeClient(a.port, { proxies: [udpProxy('dns', echo.port, { remotePort: port })] });
   await client.start();
   await client.waitForProxy('dns');
-  await waitFor(() => b.cluster!.mirroredUdpPorts.includes(port), 'node B to answer the udp port held by A');
+  await waitFor(() => b.cluster!.udp.mirroredPorts.includes(port), 'node B to answer the udp port held by A');
   const user = await UdpUser.open(t);
   assert.equal(await user.ask(B, port, 'before'), `${B}:${port}`);
 
