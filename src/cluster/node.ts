@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
 import type { Socket as UdpSocket } from 'node:dgram';
-import type { LinkedUdpPort } from './linked-udp-port.js';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { ServerConfig } from '../config/types.js';
@@ -10,6 +9,7 @@ import { BurrowError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { claimKey, type ClaimKind, type ClaimValue } from './claims.js';
 import { LeaseTable } from './leases.js';
+import type { LinkedUdpPort } from './linked-udp-port.js';
 import { answerLink, dialLink, presentAsUser, type LinkHello, type LinkKind } from './link-handshake.js';
 import { RedisLink } from './redis-link.js';
 import { RemoteRoutes, type RemoteRoute } from './remote-routes.js';
@@ -303,7 +303,7 @@ export class ClusterNode {
     return this.udp.bind(name, port, open);
   }
 
-  /** The other node holding proxy `name` (an stcp/sudp/xtcp visitor's target), if any; never for a connection that came over the link. */
+  /** The other node holding proxy `name` (an stcp/sudp/xtcp visitor's target), if any. */
   proxyRoute(name: string): RemoteRoute | undefined {
     return this.state === ClusterState.Running ? this.routes.find('proxy', name) : undefined;
   }
