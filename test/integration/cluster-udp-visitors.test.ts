@@ -31,11 +31,11 @@ const B = '127.0.0.3';
 const SK = 'between-friends';
 
 /** A node whose public side is on `host`; its bind port on every address (the raw client dials 127.0.0.1). */
-function node(kit: ReturnType<typeof tunnelKit>, redis: RedisProcess, name: string, host: string): Promise<BurrowServer> {
+function node(kit: ReturnType<typeof tunnelKit>, redis: RedisProcess, name: string, host: string, tls = false): Promise<BurrowServer> {
   return kit.startServer({
     bindPort: 0,
     proxyBindAddr: host,
-    cluster: { redis: redis.url, nodeName: name, secret: SECRET, linkPort: 0, leaseSeconds: 3 },
+    cluster: { redis: redis.url, nodeName: name, secret: SECRET, linkPort: 0, leaseSeconds: 3, tls },
   });
 }
 
@@ -109,49 +109,53 @@ async function setup(t: TestContext): Promise<{ kit: ReturnType<typeof tunnelKit
   return { kit, redis };
 }
 
-test('a udp port held by node A answers through node B, to several users at once, each getting its own replies from B', { skip: redisSkip }, async (t) => {
-  const { kit, redis } = await setup(t);
-  const echo = await startUdpEcho();
-  whenDone(t, () => echo.close());
-  const port = await freeUdpPort();
-  const a = await node(kit, redis, 'a', A);
-  const b = await node(kit, redis, 'b', B);
-  const door = await frontDoor(t, [() => ({ host: '127.0.0.1', port: a.port }), () => ({ host: '127.0.0.1', port: b.port })]);
-  const client = kit.makeClient(door, {
-    proxies: [udpProxy('dns', echo.port, { remotePort: port })],
-    loginFailExit: false,
-    client: { proxyRetry: { firstMs: 300, maxMs: 300 } },
-  });
-  await client.start();
-  await client.waitForProxy('dns');
-  assert.ok(a.findProxy('dns'), 'the front door sent the client to A');
-  await waitFor(() => b.cluster!.udp.mirroredPorts.includes(port), 'node B to answer the udp port held by A');
+for (const tls of [false, true]) {
+  test(`a udp port held by node A answers through node B, to several users at once, each getting its own replies from B (link ${tls ? 'over TLS' : 'plain'})`, {
+    skip: redisSkip,
+  }, async (t) => {
+    const { kit, redis } = await setup(t);
+    const echo = await startUdpEcho();
+    whenDone(t, () => echo.close());
+    const port = await freeUdpPort();
+    const a = await node(kit, redis, 'a', A, tls);
+    const b = await node(kit, redis, 'b', B, tls);
+    const door = await frontDoor(t, [() => ({ host: '127.0.0.1', port: a.port }), () => ({ host: '127.0.0.1', port: b.port })]);
+    const client = kit.makeClient(door, {
+      proxies: [udpProxy('dns', echo.port, { remotePort: port })],
+      loginFailExit: false,
+      client: { proxyRetry: { firstMs: 300, maxMs: 300 } },
+    });
+    await client.start();
+    await client.waitForProxy('dns');
+    assert.ok(a.findProxy('dns'), 'the front door sent the client to A');
+    await waitFor(() => b.cluster!.udp.mirroredPorts.includes(port), 'node B to answer the udp port held by A');
 
-  const users = await Promise.all(Array.from({ length: 5 }, () => UdpUser.open(t)));
-  await Promise.all(
-    users.map(async (user, i) => {
-      for (let n = 0; n < 20; n++) assert.equal(await user.ask(B, port, `user ${i} datagram ${n}`), `${B}:${port}`, 'the reply leaves from B');
-    }),
-  );
-  for (const [i, user] of users.entries()) {
-    assert.ok(
-      user.received.every((r) => r.data.startsWith(`user ${i} `)),
-      `user ${i} got another user's datagram`,
+    const users = await Promise.all(Array.from({ length: 5 }, () => UdpUser.open(t)));
+    await Promise.all(
+      users.map(async (user, i) => {
+        for (let n = 0; n < 20; n++) assert.equal(await user.ask(B, port, `user ${i} datagram ${n}`), `${B}:${port}`, 'the reply leaves from B');
+      }),
     );
-  }
-  const big = patternBytes(30_000, 7).toString('latin1');
-  assert.equal(await users[0]!.ask(B, port, big), `${B}:${port}`, 'a 30 KB datagram crosses the link whole');
-  assert.equal(await users[1]!.ask(A, port, 'to the owner directly'), `${A}:${port}`, 'the owner answers its own address from there');
-  assert.equal(await users[1]!.ask(B, port, 'and through B again'), `${B}:${port}`, 'a user answered from where it sent last');
-  assert.equal(a.findProxy('dns')!.activeConnections, 5, 'the owner counts each user relayed from B');
+    for (const [i, user] of users.entries()) {
+      assert.ok(
+        user.received.every((r) => r.data.startsWith(`user ${i} `)),
+        `user ${i} got another user's datagram`,
+      );
+    }
+    const big = patternBytes(30_000, 7).toString('latin1');
+    assert.equal(await users[0]!.ask(B, port, big), `${B}:${port}`, 'a 30 KB datagram crosses the link whole');
+    assert.equal(await users[1]!.ask(A, port, 'to the owner directly'), `${A}:${port}`, 'the owner answers its own address from there');
+    assert.equal(await users[1]!.ask(B, port, 'and through B again'), `${B}:${port}`, 'a user answered from where it sent last');
+    assert.equal(a.findProxy('dns')!.activeConnections, 5, 'the owner counts each user relayed from B');
 
-  // kill -9 as far as the cluster can tell: the client comes back through B, which then owns the port.
-  await a.cluster!.kill();
-  await a.stop();
-  await waitFor(() => b.findProxy('dns') !== undefined, 'the client to register again through B', 30_000);
-  assert.equal(b.cluster!.udp.mirroredPorts.includes(port), false, 'B serves the port itself now');
-  assert.equal(await users[2]!.ask(B, port, 'after the failover'), `${B}:${port}`);
-});
+    // kill -9 as far as the cluster can tell: the client comes back through B, which then owns the port.
+    await a.cluster!.kill();
+    await a.stop();
+    await waitFor(() => b.findProxy('dns') !== undefined, 'the client to register again through B', 30_000);
+    assert.equal(b.cluster!.udp.mirroredPorts.includes(port), false, 'B serves the port itself now');
+    assert.equal(await users[2]!.ask(B, port, 'after the failover'), `${B}:${port}`);
+  });
+}
 
 /** One NewVisitorConn on a fresh logical connection of `raw`: the answer's error and the stream. */
 async function visit(raw: RawClient, body: NewVisitorConn): Promise<{ error: string; stream: Duplex }> {
@@ -166,69 +170,77 @@ function signed(proxyName: string, runId: string, sk: string): NewVisitorConn {
   return { run_id: runId, proxy_name: proxyName, sign_key: tokenDigest(sk, timestamp), timestamp };
 }
 
-test('stcp and sudp visitors on node B reach proxies held on node A; refusals read as on one server', { skip: redisSkip }, async (t) => {
-  const { kit, redis } = await setup(t);
-  const tcpEcho = await kit.startEcho();
-  const udpEcho = await startUdpEcho();
-  whenDone(t, () => udpEcho.close());
-  const a = await node(kit, redis, 'a', A);
-  const b = await node(kit, redis, 'b', B);
-  const owner = kit.makeClient(a.port, {
-    proxies: [
-      { name: 'secret-tcp', type: 'stcp', localIP: '127.0.0.1', localPort: tcpEcho.port, secretKey: SK, allowUsers: ['*'] },
-      { name: 'secret-udp', type: 'sudp', localIP: '127.0.0.1', localPort: udpEcho.port, secretKey: SK },
-      { name: 'alice-only', type: 'stcp', localIP: '127.0.0.1', localPort: tcpEcho.port, secretKey: SK, allowUsers: ['alice'] },
-    ],
-  });
-  await owner.start();
-  await Promise.all(['secret-tcp', 'secret-udp', 'alice-only'].map((n) => owner.waitForProxy(n)));
-  await waitFor(() => b.cluster!.proxyRoute('secret-udp') !== undefined, 'node B to see the proxies held by A');
+for (const wireProtocol of ['v1', 'v2'] as const) {
+  test(`stcp and sudp visitors on node B reach proxies held on node A; refusals read as on one server (wire ${wireProtocol})`, {
+    skip: redisSkip,
+  }, async (t) => {
+    const { kit, redis } = await setup(t);
+    const tcpEcho = await kit.startEcho();
+    const udpEcho = await startUdpEcho();
+    whenDone(t, () => udpEcho.close());
+    const a = await node(kit, redis, 'a', A);
+    const b = await node(kit, redis, 'b', B);
+    const owner = kit.makeClient(a.port, {
+      proxies: [
+        { name: 'secret-tcp', type: 'stcp', localIP: '127.0.0.1', localPort: tcpEcho.port, secretKey: SK, allowUsers: ['*'] },
+        { name: 'secret-udp', type: 'sudp', localIP: '127.0.0.1', localPort: udpEcho.port, secretKey: SK },
+        { name: 'alice-only', type: 'stcp', localIP: '127.0.0.1', localPort: tcpEcho.port, secretKey: SK, allowUsers: ['alice'] },
+      ],
+      extra: { transport: { wireProtocol } },
+    });
+    await owner.start();
+    await Promise.all(['secret-tcp', 'secret-udp', 'alice-only'].map((n) => owner.waitForProxy(n)));
+    await waitFor(() => b.cluster!.proxyRoute('secret-udp') !== undefined, 'node B to see the proxies held by A');
 
-  const [stcpPort, sudpPort] = await Promise.all([freePort(), freePort()]);
-  const visitors = kit.makeClient(b.port, {
-    extra: { visitors: [visitor('stcp', 'tcp-visitor', 'secret-tcp', SK, stcpPort), visitor('sudp', 'udp-visitor', 'secret-udp', SK, sudpPort)] },
-  });
-  await visitors.start();
-  assert.equal(b.clients.length, 1, 'the visitor client is on B');
-  const data = patternBytes(200_000, 3);
-  const results = await Promise.all(
-    Array.from({ length: 5 }, async (_, i) => {
-      const d = i === 0 ? data : patternBytes(5000 + i, i + 10);
-      const s = connect({ host: '127.0.0.1', port: stcpPort, allowHalfOpen: true });
-      const chunks: Buffer[] = [];
-      s.on('data', (c: Buffer) => chunks.push(c));
-      s.end(d);
-      await once(s, 'end');
-      s.destroy();
-      return Buffer.concat(chunks).equals(d);
-    }),
-  );
-  assert.deepEqual(results, [true, true, true, true, true], 'stcp through B reaches the service behind A');
-  const user = await UdpUser.open(t);
-  for (let n = 0; n < 10; n++) await user.ask('127.0.0.1', sudpPort, `sudp datagram ${n}`);
-  assert.ok(a.findProxy('secret-tcp')!.traffic.bytesIn >= data.length, 'the stcp proxy on A carried it');
+    const [stcpPort, sudpPort] = await Promise.all([freePort(), freePort()]);
+    const visitors = kit.makeClient(b.port, {
+      extra: {
+        transport: { wireProtocol },
+        visitors: [visitor('stcp', 'tcp-visitor', 'secret-tcp', SK, stcpPort), visitor('sudp', 'udp-visitor', 'secret-udp', SK, sudpPort)],
+      },
+    });
+    await visitors.start();
+    assert.equal(b.clients.length, 1, 'the visitor client is on B');
+    const data = patternBytes(200_000, 3);
+    const results = await Promise.all(
+      Array.from({ length: 5 }, async (_, i) => {
+        const d = i === 0 ? data : patternBytes(5000 + i, i + 10);
+        const s = connect({ host: '127.0.0.1', port: stcpPort, allowHalfOpen: true });
+        const chunks: Buffer[] = [];
+        s.on('data', (c: Buffer) => chunks.push(c));
+        s.end(d);
+        await once(s, 'end');
+        s.destroy();
+        return Buffer.concat(chunks).equals(d);
+      }),
+    );
+    assert.deepEqual(results, [true, true, true, true, true], 'stcp through B reaches the service behind A');
+    const user = await UdpUser.open(t);
+    for (let n = 0; n < 10; n++) await user.ask('127.0.0.1', sudpPort, `sudp datagram ${n}`);
+    assert.ok(a.findProxy('secret-tcp')!.traffic.bytesIn >= data.length, 'the stcp proxy on A carried it');
 
-  // By hand, to read the answers: each the text a single server gives.
-  const raw = await rawLogin(b.port, { user: 'bob' });
-  whenDone(t, () => raw.close());
-  const wrongKey = await visit(raw, signed('secret-tcp', raw.runId, 'guess'));
-  assert.equal(wrongKey.error, 'visitor connection of [secret-tcp] auth failed: the secret key does not match');
-  const notAllowed = await visit(raw, signed('alice-only', raw.runId, SK));
-  assert.equal(notAllowed.error, 'visitor connection of [alice-only] user [bob] not allowed');
-  const unknown = await visit(raw, signed('nothing-here', raw.runId, SK));
-  assert.equal(unknown.error, 'no stcp or sudp proxy named "nothing-here" is registered');
-  const stranger = await visit(raw, signed('secret-tcp', 'ffffffffffffffff', SK));
-  assert.equal(stranger.error, 'no client control found for run id [ffffffffffffffff]', "checked on the visitor's own node");
-  for (const refused of [wrongKey, notAllowed, unknown, stranger]) {
-    await withTimeout(new Promise((r) => (refused.stream.destroyed ? r(null) : refused.stream.once('close', r))), 5000, 'a refused stream to close');
-  }
-  const ok = await visit(raw, signed('secret-tcp', raw.runId, SK));
-  assert.equal(ok.error, '');
-  ok.stream.write('hello through the relay');
-  const [echoed] = (await once(ok.stream, 'data')) as [Buffer];
-  assert.equal(echoed.toString(), 'hello through the relay');
-  ok.stream.destroy();
-});
+    // By hand, to read the answers: each the text a single server gives.
+    const raw = await rawLogin(b.port, { user: 'bob' });
+    whenDone(t, () => raw.close());
+    const wrongKey = await visit(raw, signed('secret-tcp', raw.runId, 'guess'));
+    assert.equal(wrongKey.error, 'visitor connection of [secret-tcp] auth failed: the secret key does not match');
+    const notAllowed = await visit(raw, signed('alice-only', raw.runId, SK));
+    assert.equal(notAllowed.error, 'visitor connection of [alice-only] user [bob] not allowed');
+    const unknown = await visit(raw, signed('nothing-here', raw.runId, SK));
+    assert.equal(unknown.error, 'no stcp or sudp proxy named "nothing-here" is registered');
+    const stranger = await visit(raw, signed('secret-tcp', 'ffffffffffffffff', SK));
+    assert.equal(stranger.error, 'no client control found for run id [ffffffffffffffff]', "checked on the visitor's own node");
+    for (const refused of [wrongKey, notAllowed, unknown, stranger]) {
+      await withTimeout(new Promise((r) => (refused.stream.destroyed ? r(null) : refused.stream.once('close', r))), 5000, 'a refused stream to close');
+    }
+    const ok = await visit(raw, signed('secret-tcp', raw.runId, SK));
+    assert.equal(ok.error, '');
+    ok.stream.write('hello through the relay');
+    const [echoed] = (await once(ok.stream, 'data')) as [Buffer];
+    assert.equal(echoed.toString(), 'hello through the relay');
+    ok.stream.destroy();
+  });
+}
 
 test('bad frames on the internal link close that link alone', { skip: redisSkip }, async (t) => {
   const { kit, redis } = await setup(t);
