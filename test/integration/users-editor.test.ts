@@ -1,73 +1,19 @@
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { once } from 'node:events';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServerDashboard, type ServerDashboard } from '../../src/admin/server-api.js';
 import type { UserView } from '../../src/admin/users-api.js';
-import { usersControl } from '../../src/cli/users-control.js';
 import { loadServerConfig } from '../../src/config/load.js';
 import { BurrowServer } from '../../src/server/server.js';
 import { silentLogger } from '../../src/util/logger.js';
+import { type Managed, startManaged } from '../helpers/managed-users.js';
 import { rawLogin } from '../helpers/raw-client.js';
 import { echoThrough, patternBytes, portOf, tcpProxy, TOKEN, tunnelKit, whenDone } from '../helpers/tunnel.js';
 
-const CAROL = 'carol-secret';
 const AUTH = { authorization: `Basic ${Buffer.from('admin:pw').toString('base64')}` };
 const JSON_AUTH = { ...AUTH, 'content-type': 'application/json' };
-
-/** A server config as an operator writes it: a comment of their own, a user of its own, and the users file beside it. */
-function configText(extra = ''): string {
-  return [
-    '# hand-written: the dashboard must never rewrite this file',
-    'bindAddr = "127.0.0.1"',
-    'bindPort = 0',
-    `auth.token = "${TOKEN}"`,
-    extra,
-    '',
-    '[[users]]',
-    'name = "carol"',
-    `token = "${CAROL}"`,
-    '',
-  ].join('\n');
-}
-
-interface Managed {
-  dir: string;
-  configFile: string;
-  server: BurrowServer;
-  dashboard: ServerDashboard;
-  api: (path: string, init?: RequestInit) => Promise<Response>;
-}
-
-/** The server as `burrow server -c` runs it: config loaded from the file, reload and editor wired to the dashboard. */
-async function startManaged(t: TestContext, opts: { usersFile?: boolean; password?: boolean } = {}): Promise<Managed> {
-  const dir = mkdtempSync(join(tmpdir(), 'burrow-users-'));
-  whenDone(t, () => rmSync(dir, { recursive: true, force: true }));
-  const configFile = join(dir, 'frps.toml');
-  writeFileSync(configFile, configText(opts.usersFile === false ? '' : 'usersFile = "users.toml"'));
-  const server = new BurrowServer(loadServerConfig(configFile), silentLogger);
-  await server.start();
-  whenDone(t, () => server.stop());
-  const control = usersControl(server, configFile, [], silentLogger);
-  const withPassword = opts.password !== false;
-  const dashboard = await startServerDashboard({
-    server,
-    addr: '127.0.0.1',
-    port: 0,
-    user: withPassword ? 'admin' : '',
-    password: withPassword ? 'pw' : '',
-    enablePrometheus: false,
-    logger: silentLogger,
-    reloadUsers: control.reload,
-    ...(control.editor ? { usersEditor: control.editor } : {}),
-  });
-  whenDone(t, () => dashboard.close());
-  const api = (path: string, init: RequestInit = {}): Promise<Response> => fetch(`http://127.0.0.1:${dashboard.port}${path}`, init);
-  return { dir, configFile, server, dashboard, api };
-}
 
 async function createUser(m: Managed, body: unknown): Promise<{ token: string; user: Record<string, unknown> }> {
   const res = await m.api('/api/users', { method: 'POST', headers: JSON_AUTH, body: JSON.stringify(body) });
