@@ -164,7 +164,7 @@ function limitsText(u) {
   if (u.limits.allowDomains.length > 0) parts.push(`domains ${u.limits.allowDomains.join(', ')}`);
   if (u.maxProxies > 0) parts.push(`max ${u.maxProxies} proxies`);
   if (u.bandwidthLimit) parts.push(`${u.bandwidthLimit}/s`);
-  if (u.expires) parts.push(`expires ${u.expires.slice(0, 10)}`);
+  if (u.limits.expires) parts.push(`expires ${u.limits.expires}`);
   return parts.join(' · ') || 'none';
 }
 
