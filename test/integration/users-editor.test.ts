@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -206,4 +207,15 @@ test('writes need the dashboard login, refuse other sites and say so without use
   const none = await plain.api('/api/users', { method: 'POST', headers: JSON_AUTH, body });
   assert.equal(none.status, 404);
   assert.match(((await none.json()) as { Msg: string }).Msg, /set usersFile in the server config/);
+});
+
+test('with a users file and no auth.token, only listed users log in, even while the file is empty', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'burrow-users-'));
+  whenDone(t, () => rmSync(dir, { recursive: true, force: true }));
+  const configFile = join(dir, 'frps.toml');
+  writeFileSync(configFile, 'bindAddr = "127.0.0.1"\nbindPort = 0\nusersFile = "users.toml"\n');
+  const server = new BurrowServer(loadServerConfig(configFile), silentLogger);
+  await server.start();
+  whenDone(t, () => server.stop());
+  await assert.rejects(rawLogin(server.port, { user: 'anyone', token: '' }), /user \[anyone\] is not an account on this server/);
 });
