@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { checkUserEntry } from '../../config/checks.js';
 import { canonicalKeys } from '../../config/key-case.js';
 import { ConfigError } from '../../config/load.js';
@@ -54,6 +55,10 @@ export interface UserChange {
  * synchronous, so two requests cannot interleave between read and write.
  */
 export class UsersEditor {
+  /** fileNames()'s last answer and the file's stamp when it was read */
+  private names: ReadonlySet<string> = new Set();
+  private namesStamp = '';
+
   constructor(
     /** absolute path of the users file */
     readonly file: string,
@@ -61,11 +66,24 @@ export class UsersEditor {
     private readonly host: UsersEditorHost,
   ) {}
 
-  /** Names the users file lists now (empty when it cannot be read: the accounts then show as read-only). */
-  fileNames(): Set<string> {
+  /**
+   * Names the users file lists now (empty when it cannot be read: the
+   * accounts then show as read-only). The dashboard asks every second, so the
+   * file is parsed again only when its size, time or inode changed.
+   */
+  fileNames(): ReadonlySet<string> {
+    let stamp = '';
+    try {
+      const st = statSync(this.file);
+      stamp = `${st.size}:${st.mtimeMs}:${st.ino}`;
+    } catch {
+      // Missing or unreadable: read below says which, and the answer is empty.
+    }
+    if (stamp !== '' && stamp === this.namesStamp) return this.names;
     const read = readUsersFile(this.file);
-    if ('problem' in read) return new Set();
-    return new Set(read.users.map((u) => (isPlainObject(u) && typeof u.name === 'string' ? u.name : '')));
+    this.names = 'problem' in read ? new Set() : new Set(read.users.map((u) => (isPlainObject(u) && typeof u.name === 'string' ? u.name : '')));
+    this.namesStamp = stamp;
+    return this.names;
   }
 
   create(input: unknown): UserChange {
