@@ -1,6 +1,7 @@
 // The server dashboard: reads frp's dashboard API every second and keeps a
 // short per-proxy history of bytes per second for the sparklines.
 import { el, fillTable, formatBytes, formatRate, getJSON, poll, sparkline, statusPill } from './common.js';
+import { refreshUsers } from './users.js';
 
 const REFRESH_MS = 1000;
 /** two minutes of one-second samples */
@@ -97,6 +98,7 @@ async function refresh() {
     ),
   );
   fillTable(document.querySelector('#clients tbody'), clientRows, 'No client has logged in yet.');
+  await refreshUsers();
 }
 
 poll(refresh, REFRESH_MS);

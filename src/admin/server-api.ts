@@ -4,12 +4,13 @@ import type { ClusterView } from '../cluster/node.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { ServerStats, type ClientSnapshot, type ProxySnapshot, type StatsEventSource } from './stats/server-stats.js';
 import type { Logger } from '../util/logger.js';
-import type { AccountReport, Accounts } from '../server/accounts/accounts.js';
+import type { Accounts } from '../server/accounts/accounts.js';
+import type { UsersEditor } from '../server/accounts/users-editor.js';
 import { shortRunId } from '../util/peer-string.js';
 import { FRP_COMPAT_VERSION } from '../util/version.js';
-import { describeError } from '../util/errors.js';
-import { apiError, startApiServer, type ApiResult, type ApiRoute, type ApiServer } from './api-server.js';
+import { apiError, startApiServer, type ApiRoute, type ApiServer } from './api-server.js';
 import { createServerMetrics } from './metrics.js';
+import { accountReports, usersRoutes, type UsersApiOptions, type UsersReload } from './users-api.js';
 import { webPageRoutes } from './web-pages.js';
 
 /** What the dashboard reads from the running server; `accounts` when it has `[[users]]` (burrow's own). */
@@ -22,12 +23,6 @@ export type DashboardSource = StatsEventSource & {
   /** the cluster this server belongs to, if any (burrow's own `/api/cluster`) */
   readonly cluster?: { view(): ClusterView } | undefined;
 };
-
-/** Each account's usage against its limits; its proxies counted over its live clients. */
-function accountReports(server: DashboardSource): AccountReport[] {
-  const proxiesOf = (user: string): number => server.clients.reduce((n, c) => n + (c.user === user ? c.proxies.size : 0), 0);
-  return server.accounts?.report(proxiesOf) ?? [];
-}
 
 export interface ServerDashboardOptions {
   server: DashboardSource;
@@ -42,13 +37,11 @@ export interface ServerDashboardOptions {
   tls?: { certFile: string; keyFile: string } | undefined;
   /** re-reads `[[users]]` from the config file (what SIGHUP does); throws a readable error and changes nothing when the file is bad */
   reloadUsers?: () => UsersReload;
+  /** with `usersFile`: the accounts the dashboard may create, change and delete */
+  usersEditor?: UsersEditor;
 }
 
-/** What a users reload did: the accounts now listed, and the users whose clients were closed. */
-export interface UsersReload {
-  users: number;
-  closed: string[];
-}
+export type { UsersReload };
 
 export interface ServerDashboard extends ApiServer {
   readonly stats: ServerStats;
@@ -230,23 +223,12 @@ function serverInfo(server: DashboardSource, stats: ServerStats): Record<string,
 
 const NO_PROXY = 'no proxy info found';
 
-/** POST /api/users/reload: as SIGHUP; only behind the dashboard's login, since it logs users out. */
-function usersReload(reload: { run: () => UsersReload; authenticated: boolean } | undefined): ApiResult {
-  if (!reload) return apiError(404, 'this server was not started from a config file: there is nothing to reload users from');
-  if (!reload.authenticated) return apiError(403, 'set webServer.user and webServer.password to reload users from the dashboard');
-  try {
-    return { json: reload.run() };
-  } catch (err) {
-    return apiError(400, `users reload refused, the running accounts are unchanged: ${describeError(err)}`);
-  }
-}
-
 /** frp's dashboard routes over the stats; `/metrics` only when Prometheus is on. */
 export function serverDashboardRoutes(
   server: DashboardSource,
   stats: ServerStats,
   enablePrometheus: boolean,
-  reloadUsers?: { run: () => UsersReload; authenticated: boolean },
+  users: UsersApiOptions = { authenticated: false },
 ): ApiRoute[] {
   const routes: ApiRoute[] = [
     { method: 'GET', path: '/healthz', public: true, handler: () => ({}) },
@@ -258,13 +240,8 @@ export function serverDashboardRoutes(
       path: '/api/cluster',
       handler: () => (server.cluster ? { json: server.cluster.view() } : apiError(404, 'this server is not part of a cluster')),
     },
-    // burrow's own: the [[users]] accounts with their usage against each limit.
-    {
-      method: 'GET',
-      path: '/api/users',
-      handler: () => ({ json: { users: accountReports(server), refusedByIpRules: server.proxies?.refusedByIpRules ?? 0 } }),
-    },
-    { method: 'POST', path: '/api/users/reload', handler: () => usersReload(reloadUsers) },
+    // burrow's own: the [[users]] accounts, their usage, and the users file's editor.
+    ...usersRoutes(server, users),
     {
       method: 'GET',
       path: '/api/proxy/:type',
@@ -350,12 +327,11 @@ export async function startServerDashboard(opts: ServerDashboardOptions): Promis
       port: opts.port,
       user: opts.user,
       password: opts.password,
-      routes: serverDashboardRoutes(
-        opts.server,
-        stats,
-        opts.enablePrometheus,
-        opts.reloadUsers && { run: opts.reloadUsers, authenticated: opts.user !== '' || opts.password !== '' },
-      ),
+      routes: serverDashboardRoutes(opts.server, stats, opts.enablePrometheus, {
+        authenticated: opts.user !== '' || opts.password !== '',
+        ...(opts.reloadUsers ? { reload: opts.reloadUsers } : {}),
+        ...(opts.usersEditor ? { editor: opts.usersEditor } : {}),
+      }),
       logger: opts.logger,
       tls: opts.tls,
     });

@@ -32,7 +32,7 @@ export type WebPage = 'server' | 'client';
 
 /** Each page's own files beside the shared ones. */
 const PAGE_ASSETS: Record<WebPage, string[]> = {
-  server: ['server.js'],
+  server: ['server.js', 'users.js', 'users.css'],
   client: ['client.js', 'inspect.js', 'inspect.css', 'store.js'],
 };
 

@@ -22,7 +22,8 @@ export function withServerCliDefaults(config: ServerConfig, configFile: string |
       );
   }
   // The users' traffic counters live beside the config (frps.toml → frps.toml.usage.json) unless usageFile says where.
-  const usageFile = config.usageFile || (config.users.length > 0 && configFile !== undefined ? `${resolve(configFile)}.usage.json` : '');
+  const usageFile =
+    config.usageFile || ((config.users.length > 0 || config.usersFile !== '') && configFile !== undefined ? `${resolve(configFile)}.usage.json` : '');
   return {
     ...config,
     usageFile,

@@ -1,10 +1,9 @@
-import { startServerDashboard, type ServerDashboard, type UsersReload } from '../admin/server-api.js';
-import { loadServerConfig } from '../config/load.js';
+import { startServerDashboard, type ServerDashboard } from '../admin/server-api.js';
 import type { ServerConfig } from '../config/types.js';
 import { describeError } from '../util/errors.js';
 import { BurrowServer } from '../server/server.js';
 import type { Logger } from '../util/logger.js';
-import { reloadAccounts } from '../server/accounts/revocation.js';
+import { usersControl } from './users-control.js';
 import { onShutdown } from './process-setup.js';
 
 /**
@@ -14,16 +13,9 @@ import { onShutdown } from './process-setup.js';
  */
 export async function runServer(config: ServerConfig, log: Logger, configFile?: string, allowUnsafe: readonly string[] = []): Promise<void> {
   const server = new BurrowServer(config, log);
-  // What SIGHUP and POST /api/users/reload do: re-read the file's [[users]]; a removed or changed user's clients are closed at once.
-  const reloadUsers =
-    configFile === undefined
-      ? undefined
-      : (): UsersReload => {
-          const users = loadServerConfig(configFile, { allowUnsafe }).users;
-          const closed = reloadAccounts(server.accounts, server.clients, users);
-          log.info('users reloaded', { users: users.length, closed: closed.join(',') || 'none' });
-          return { users: users.length, closed };
-        };
+  // What SIGHUP and POST /api/users/reload do: re-read the file's [[users]] (and usersFile's); a removed or changed user's clients are closed at once.
+  const users = configFile === undefined ? undefined : usersControl(server, configFile, allowUnsafe, log);
+  const reloadUsers = users?.reload;
   if (reloadUsers) {
     // A bad file changes nothing.
     process.on('SIGHUP', () => {
@@ -58,6 +50,7 @@ export async function runServer(config: ServerConfig, log: Logger, configFile?: 
       enablePrometheus: config.enablePrometheus,
       logger: log,
       ...(reloadUsers ? { reloadUsers } : {}),
+      ...(users?.editor ? { usersEditor: users.editor } : {}),
     });
   }
 }

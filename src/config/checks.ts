@@ -8,7 +8,7 @@ import { bandwidthBytes } from '../protocol/bandwidth-quantity.js';
 import { IpRules } from '../util/ip-rules.js';
 import { refuseUnsupportedClient, refuseUnsupportedServer } from './unsupported.js';
 import { unsafeRefusal } from './value-source.js';
-import type { ClientPluginType, ServerConfig, ValidatedClientConfig, ValidatedProxyConfig, VisitorConfig } from './types.js';
+import type { ClientPluginType, ServerConfig, UserAccountConfig, ValidatedClientConfig, ValidatedProxyConfig, VisitorConfig } from './types.js';
 
 /**
  * Rules that span several keys, run after the schema filled the defaults.
@@ -150,34 +150,42 @@ function checkIpLists(allow: readonly string[] | undefined, deny: readonly strin
 /** `[[users]]`: one readable error per bad value, named by its place (`users[2].allowPorts`). */
 function checkUsers(cfg: ServerConfig, { error }: CheckSinks): void {
   // The users' tokens are what a login is checked against: with OIDC there is nothing to check them with.
-  if (cfg.users.length > 0 && cfg.auth.method !== 'token') error('users', 'per-user tokens need auth.method = "token"');
+  if ((cfg.users.length > 0 || cfg.usersFile !== '') && cfg.auth.method !== 'token') error('users', 'per-user tokens need auth.method = "token"');
   const seen = new Set<string>();
   cfg.users.forEach((u, i) => {
     const at = `users[${i}]`;
-    if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(u.name)) error(`${at}.name`, `"${u.name}" is not a user name (1–64 letters, digits, "_", ".", "@", "-")`);
     if (seen.has(u.name)) error(`${at}.name`, `duplicate user name "${u.name}"`);
     seen.add(u.name);
-    if (u.token !== '' && u.tokenFile !== '') error(`${at}.tokenFile`, 'cannot be set together with token; keep one of them');
-    if (u.token === '' && u.tokenFile === '') error(`${at}.token`, 'required (or tokenFile): a listed user logs in with a token of their own');
-    if (u.token !== '' && u.token === cfg.auth.token) error(`${at}.token`, 'must differ from auth.token, which this user may not use');
-    for (const [key, parse] of [
-      ['bandwidthLimit', bandwidthBytes],
-      ['trafficQuota', trafficBytes],
-      ['expires', expiryInstant],
-    ] as const) {
-      try {
-        parse(u[key]);
-      } catch (err) {
-        error(`${at}.${key}`, describeError(err));
-      }
+    checkUserEntry(u, cfg.auth.token, (key, message) => error(`${at}.${key}`, message));
+  });
+}
+
+/**
+ * One account's values, each problem named by its key within the entry
+ * (`maxProxies`): the config's check, and the dashboard's before it writes.
+ */
+export function checkUserEntry(u: UserAccountConfig, globalToken: string, error: (key: string, message: string) => void): void {
+  if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(u.name)) error('name', `"${u.name}" is not a user name (1–64 letters, digits, "_", ".", "@", "-")`);
+  if (u.token !== '' && u.tokenFile !== '') error('tokenFile', 'cannot be set together with token; keep one of them');
+  if (u.token === '' && u.tokenFile === '') error('token', 'required (or tokenFile): a listed user logs in with a token of their own');
+  if (u.token !== '' && u.token === globalToken) error('token', 'must differ from auth.token, which this user may not use');
+  for (const [key, parse] of [
+    ['bandwidthLimit', bandwidthBytes],
+    ['trafficQuota', trafficBytes],
+    ['expires', expiryInstant],
+  ] as const) {
+    try {
+      parse(u[key]);
+    } catch (err) {
+      error(key, describeError(err));
     }
-    u.allowDomains.forEach((g, j) => {
-      try {
-        domainGlob(g);
-      } catch (err) {
-        error(`${at}.allowDomains[${j}]`, describeError(err));
-      }
-    });
+  }
+  u.allowDomains.forEach((g, j) => {
+    try {
+      domainGlob(g);
+    } catch (err) {
+      error(`allowDomains[${j}]`, describeError(err));
+    }
   });
 }
 

@@ -11,6 +11,7 @@ import { serverSchema } from './server-schema.js';
 import { detectFormat, parseStructured, readIncludes, readRendered, type ConfigFormat } from './sources.js';
 import type { Env } from './template.js';
 import type { ClientConfig, ServerConfig, ValidatedClientConfig } from './types.js';
+import { mergeUsersFile } from './users-file.js';
 import { anchorValueSource, resolveTokenSource } from './value-source.js';
 
 export type { ConfigFormat } from './sources.js';
@@ -44,9 +45,11 @@ export interface BuildOptions {
    * auth.token stays empty (verify; reload, which does not apply the token live)
    */
   runTokenExec?: boolean;
+  /** the entries to check in place of the users file's own (the dashboard's edit, before it is written) */
+  usersFileOverride?: readonly unknown[];
 }
 
-export interface LoadOptions extends Pick<BuildOptions, 'allowUnsafe' | 'runTokenExec'> {
+export interface LoadOptions extends Pick<BuildOptions, 'allowUnsafe' | 'runTokenExec' | 'usersFileOverride'> {
   /** values for `{{ .Envs.NAME }}`; default: process.env */
   env?: Env;
   onWarning?: (message: string) => void;
@@ -95,19 +98,26 @@ function sinksFor(built: { problems: string[]; warnings: string[] }, options: Bu
   };
 }
 
-function buildServer(raw: unknown, options: BuildOptions): Built<ServerConfig> {
-  const built: Pick<Built<unknown>, 'problems' | 'warnings'> = { problems: [], warnings: [] };
-  const sinks = sinksFor(built, options);
+function buildServer(given: unknown, options: BuildOptions): Built<ServerConfig> {
+  const baseDir = options.baseDir ?? process.cwd();
+  // The users file's [[users]] are validated with the config's own, their problems named by file.
+  const merged = mergeUsersFile(given, baseDir, options.usersFileOverride);
+  const raw = merged.raw;
+  const built: Pick<Built<unknown>, 'problems' | 'warnings'> = { problems: [...merged.problems], warnings: [] };
+  const sinks = sinksFor(built, { ...options, translatePath: (p) => merged.translate(p) ?? options.translatePath?.(p) ?? p });
   const cfg = validate(serverSchema, canonicalKeys(serverSchema, raw, '', sinks.error), '', sinks.error);
   checkServer(cfg, sinks, options.allowUnsafe);
-  const normalized = structuredClone(cfg);
+  // What the file itself says (burrow convert): the users file's entries stay in their own file.
+  const normalized = { ...structuredClone(cfg), users: structuredClone(cfg.users.slice(0, merged.own)) };
   resolveHeartbeats(cfg.transport);
   if (cfg.proxyBindAddr === '') cfg.proxyBindAddr = cfg.bindAddr;
+  // As frpc's store path: relative to the config file, so the dashboard writes where SIGHUP reads.
+  if (cfg.usersFile !== '') cfg.usersFile = resolve(baseDir, cfg.usersFile);
   if (cfg.transport.tls.trustedCaFile !== '') cfg.transport.tls.force = true;
   // As frpc's store path: relative to the config file (only when acme is on, so an unused default stays as written).
   if (cfg.acme.domains.length > 0) {
-    cfg.acme.storage = resolve(options.baseDir ?? process.cwd(), cfg.acme.storage);
-    if (cfg.acme.trustedCaFile !== '') cfg.acme.trustedCaFile = resolve(options.baseDir ?? process.cwd(), cfg.acme.trustedCaFile);
+    cfg.acme.storage = resolve(baseDir, cfg.acme.storage);
+    if (cfg.acme.trustedCaFile !== '') cfg.acme.trustedCaFile = resolve(baseDir, cfg.acme.trustedCaFile);
   }
   // As frp, only for token auth: with OIDC the token is only the control cipher's key, and frp leaves it empty then.
   if (built.problems.length === 0 && cfg.auth.method === 'token') resolveTokenSource(cfg.auth, 'auth.tokenSource', resolveOptions(options), sinks.error);
@@ -286,7 +296,13 @@ export function loadConfigFile(file: string, options: LoadOptions & { kind?: Con
     };
     return { kind, format, normalized, warnings, config };
   }
-  const built = buildServer(raw, { translatePath, baseDir, allowUnsafe: options.allowUnsafe, runTokenExec: options.runTokenExec });
+  const built = buildServer(raw, {
+    translatePath,
+    baseDir,
+    allowUnsafe: options.allowUnsafe,
+    runTokenExec: options.runTokenExec,
+    usersFileOverride: options.usersFileOverride,
+  });
   return { kind, format, normalized: built.normalized, warnings, config: settle(built) };
 }
 

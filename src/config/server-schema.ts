@@ -38,7 +38,7 @@ const httpPlugin = {
  * one with its `user` and its own `auth.token`; the limits apply to every
  * proxy of that user, over all of its clients.
  */
-const userAccount = {
+export const userAccount = {
   kind: 'object',
   required: ['name'],
   fields: {
@@ -62,7 +62,15 @@ const userAccount = {
     quotaResetDay: { kind: 'int', default: 1, min: 1, max: 31 },
     /** the last day the account may be used ("2027-06-30", UTC), or an ISO instant; empty = never expires */
     expires: str(),
+    /** logins and new connections refused ("account disabled"), the entry kept (the dashboard's switch) */
+    disabled: bool(),
   },
+} as const satisfies SchemaNode;
+
+/** burrow's own: the file `usersFile` names, holding only `[[users]]` (what the dashboard writes). */
+export const usersFileSchema = {
+  kind: 'object',
+  fields: { users: { kind: 'list', item: userAccount } },
 } as const satisfies SchemaNode;
 
 /** burrow's own bounds on what an unauthenticated peer may hold, on the bind port and the vhosts (not in frp) */
@@ -201,6 +209,8 @@ export const serverSchema = {
     denyIPs: { kind: 'stringList', default: [] },
     /** burrow's own: accounts with their own tokens and limits */
     users: { kind: 'list', item: userAccount },
+    /** burrow's own: more `[[users]]` in a file of their own (relative to the config file), the one the dashboard edits */
+    usersFile: str(),
     /** burrow's own: where the users' traffic counters are kept across restarts; empty = next to the config file, or in memory without one */
     usageFile: str(),
     sshTunnelGateway: {

@@ -62,6 +62,8 @@ export function readOne<T>(stream: Readable, decoder: ItemReader<T>, timeoutMs: 
     stream.once('end', onEnd);
     stream.once('close', onEnd);
     stream.once('error', onError);
+    // A stream closed before this read began emits no more events: without this the wait would last its whole timeout.
+    if (stream.destroyed || stream.readableEnded) return onEnd();
     tryRead();
   });
   return withTimeout(work, timeoutMs, what).finally(() => cleanup());

@@ -95,7 +95,9 @@ export async function serveLogin(host: LoginHost, stream: Duplex, sent: Login, b
   const addr = addressKey(remote);
   const wait = gateway ? 0 : host.loginThrottle.refusedFor(addr);
   if (wait > 0) return refuse('too many failed logins', `too many failed logins from this address; try again in ${wait} s`);
-  const verdict: { subject?: string; account?: Account; refused?: { category: string; reason: string } } = gateway ? {} : await host.auth.verifyLogin(login);
+  const verdict: { subject?: string; account?: Account; refused?: { category: string; reason: string } } = gateway
+    ? gatewayVerdict(host, login.user ?? '')
+    : await host.auth.verifyLogin(login);
   if (verdict.refused) {
     // A wrong clock or an unreachable issuer is no guess at a credential: only the others count.
     if (!NOT_GUESSES.has(verdict.refused.category) && host.loginThrottle.failed(addr)) {
@@ -145,4 +147,19 @@ export async function serveLogin(host: LoginHost, stream: Duplex, sent: Login, b
   host.clientTable.add(control, bind);
   host.clientOnline(control);
   log.info('client logged in', { remote, version: clipped(login.version), hostname: clipped(login.hostname), ...(v2 ? { wireProtocol: 'v2' } : {}) });
+}
+
+/**
+ * The SSH gateway's own client: the gateway let its user in (by key), so no
+ * credential is checked and no subject is kept for scoped checks. A listed
+ * name is that account, with its limits; a name not listed gets in only where
+ * the global token would let it (auth.token set, or no accounts in use).
+ */
+function gatewayVerdict(host: LoginHost, user: string): { account?: Account; refused?: { category: string; reason: string } } {
+  const account = host.accounts.find(user);
+  if (account) return { account };
+  if (host.accounts.listed && host.config.auth.token === '') {
+    return { refused: { category: 'user not listed', reason: `user [${user}] is not an account on this server` } };
+  }
+  return {};
 }

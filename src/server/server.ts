@@ -91,7 +91,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   ) {
     super();
     this.key = deriveCipherKey(config.auth.token);
-    this.accounts = new Accounts(config.users, config.usageFile || undefined, log.child({ part: 'accounts' }));
+    this.accounts = new Accounts(config.users, config.usageFile || undefined, log.child({ part: 'accounts' }), Date.now, config.usersFile !== '');
     this.auth = createAuthVerifier(config.auth, log, this.accounts);
     this.loginThrottle = new LoginThrottle(config.limits.failedLoginsPerIP);
     this.gate = new PreAuthGate(config.limits);

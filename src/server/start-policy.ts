@@ -15,8 +15,8 @@ function loopbackAddr(addr: string): boolean {
  */
 export function checkStartPolicy(config: ServerConfig, log: Logger): void {
   const { auth, bindAddr, bindPort } = config;
-  // With [[users]] listed and no auth.token, only the listed users log in: not an open server.
-  if (auth.method === 'token' && auth.token === '' && config.users.length === 0 && !loopbackAddr(bindAddr)) {
+  // With [[users]] listed (or a users file named, even empty) and no auth.token, only the listed users log in: not an open server.
+  if (auth.method === 'token' && auth.token === '' && config.users.length === 0 && config.usersFile === '' && !loopbackAddr(bindAddr)) {
     if (!auth.allowEmptyToken) {
       throw new BurrowError(
         'BURROW_CONFIG_INVALID',

@@ -70,6 +70,12 @@ export class SshGateway {
       },
       log: this.log,
       enter: (end: Duplex, remote: string) => server.acceptInProcess(end, remote),
+      // Asked at each login: the accounts change on reload.
+      accountToken: (user: string) => server.accounts.find(user)?.token,
+      accountRefusal: (user: string) => {
+        const account = server.accounts.find(user);
+        return account && server.accounts.loginRefusal(account);
+      },
     };
   }
 

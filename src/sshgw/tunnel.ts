@@ -46,6 +46,10 @@ export interface TunnelHost {
   readonly log: Logger;
   /** hands the server end of an in-process connection to the server, as accepted from `remote` */
   enter(serverEnd: Duplex, remote: string): void;
+  /** the token of a listed account (`[[users]]`), which keys its client's control cipher; undefined when the name is not listed */
+  accountToken(user: string): string | undefined;
+  /** why a listed account may not be used now (disabled, expired, quota used up), naming it; undefined when it may or is not listed */
+  accountRefusal(user: string): string | undefined;
 }
 
 /**
@@ -61,6 +65,9 @@ export class SshTunnel {
   state = TunnelState.Authenticating;
   private readonly requests: TunnelRequests;
   private session: ClientSession | undefined;
+  /** who the tunnel runs as, and whether that was a listed account: told why when the server ends it */
+  private user = '';
+  private asAccount = false;
   private channels = 0;
 
   constructor(
@@ -97,20 +104,24 @@ export class SshTunnel {
     } catch (err) {
       return this.finish(describeError(err), 1);
     }
+    // As frp's AlwaysAuthPass: a user let in by an authorized key is not asked for credentials again
+    // (whatever auth.method the server uses); everyone else logs in with the token of their command.
+    // Unlike frp, a key without a comment does not let --user name a listed account: that needs the account's own token.
+    const keyed = keyUser !== undefined && (keyUser !== '' || this.host.accountToken(command.user) === undefined);
     let config: ClientConfig;
     try {
-      config = this.clientConfig(command, keyUser);
+      config = this.clientConfig(command, keyed ? keyUser : undefined);
     } catch (err) {
       return this.finish(err instanceof ConfigError ? err.problems.join('\n') : describeError(err), 1);
     }
     const log = this.host.log.child({ remote: this.remote, proxy: command.proxy.name });
-    // As frp's AlwaysAuthPass: a user let in by an authorized key is not asked for credentials again
-    // (whatever auth.method the server uses); everyone else logs in with the token of their command.
-    const auth = { ...bindAuth(createClientAuth(config)), alwaysAuthPass: keyUser !== undefined };
+    const auth = { ...bindAuth(createClientAuth(config)), alwaysAuthPass: keyed };
     const session = new ClientSession(config, auth, new InProcessLink((end) => this.host.enter(end, this.remote)), log);
     this.session = session;
     session.on('workConn', (_name, work, start) => this.openChannel(work, start, request));
     session.once('close', (reason) => this.sessionClosed(reason));
+    this.user = config.user;
+    this.asAccount = this.host.accountToken(config.user) !== undefined;
     let resp: NewProxyResp;
     try {
       await session.start('');
@@ -144,20 +155,22 @@ export class SshTunnel {
     if (wasRunning) this.host.log.info('ssh tunnel closed', { remote: this.remote });
   }
 
-  /** The client frp's gateway would build from the command line. */
+  /** The client frp's gateway would build from the command line; `keyUser` when an authorized key let the user in. */
   private clientConfig(command: TunnelCommand, keyUser: string | undefined): ClientConfig {
     const server = this.host.serverConfig;
+    const user = keyUser || command.user;
     return buildClientConfig(
       {
         serverAddr: server.bindAddr,
         serverPort: this.host.serverPort,
         // As frp: the authorized key's comment names the user, else --user.
-        user: keyUser || command.user,
+        user,
         clientID: command.clientID,
         auth: {
           // As frp's AlwaysAuthPass: a user who logged in with an authorized key needs no token; the
-          // in-process client then signs with the server's own, so every scope it checks passes.
-          token: keyUser === undefined ? command.token : server.auth.token,
+          // in-process client then signs with the server's own, so every scope it checks passes. A listed
+          // account's control is keyed by its own token (as its frpc's would be), so the client uses that.
+          token: keyUser === undefined ? command.token : (this.host.accountToken(user) ?? server.auth.token),
           additionalScopes: [...server.auth.additionalScopes],
         },
         // A server that drops silent controls (tcpMux off: heartbeatTimeout 90 s) gets pings in time;
@@ -199,7 +212,15 @@ export class SshTunnel {
   private sessionClosed(reason: string): void {
     if (this.state !== TunnelState.Running) return;
     this.host.log.info('ssh tunnel ended by the server', { remote: this.remote, reason: clipped(reason) });
-    this.finish(`the tunnel ended: ${reason}`, 1);
+    // The server closes an account's clients without a word on the wire (a reload): the account's standing says why.
+    this.finish(`the tunnel ended: ${this.accountStanding() ?? reason}`, 1);
+  }
+
+  private accountStanding(): string | undefined {
+    const listed = this.host.accountToken(this.user) !== undefined;
+    if (this.asAccount && !listed) return `user [${this.user}] is no longer an account on this server`;
+    if (!this.asAccount && listed) return `user [${this.user}] is now an account on this server; connect again to use it`;
+    return this.asAccount ? this.host.accountRefusal(this.user) : undefined;
   }
 
   /** Tells the user `text` on the session channel (when there is one), then closes the SSH connection. */

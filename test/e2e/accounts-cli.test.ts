@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rawLogin } from '../helpers/raw-client.js';
+import { freePort } from '../helpers/tunnel.js';
 
 /** The CLI as a user runs it: the built bin in dist/. */
 const BIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
@@ -75,4 +76,47 @@ test('SIGHUP re-reads [[users]]: a removed user is logged out at once, the other
   const usage = `${file}.usage.json`;
   assert.ok(existsSync(usage), 'the counters are written beside the config at stop');
   assert.equal((JSON.parse(readFileSync(usage, 'utf8')) as { version: number }).version, 1);
+});
+
+test('burrow server -c with usersFile: the dashboard adds a user to that file only, and SIGHUP reads hand edits of it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'burrow-accounts-e2e-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'frps.toml');
+  const dashboardPort = await freePort();
+  const config = [
+    "# the operator's own notes",
+    'bindAddr = "127.0.0.1"',
+    'bindPort = 0',
+    'auth.token = "global"',
+    'usersFile = "users.toml"',
+    'webServer.addr = "127.0.0.1"',
+    `webServer.port = ${dashboardPort}`,
+    'webServer.user = "admin"',
+    'webServer.password = "pw"',
+    '',
+  ].join('\n');
+  writeFileSync(file, config);
+  const server = runServer(file);
+  const [, port] = await server.waitFor(/server listening addr=127\.0\.0\.1:(\d+)/);
+  await server.waitFor(/admin API listening/);
+
+  const res = await fetch(`http://127.0.0.1:${dashboardPort}/api/users`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from('admin:pw').toString('base64')}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'dave', maxProxies: 1 }),
+  });
+  assert.equal(res.status, 201);
+  const { token } = (await res.json()) as { token: string };
+  (await rawLogin(Number(port), { user: 'dave', token })).close();
+  assert.equal(readFileSync(file, 'utf8'), config);
+
+  const usersFile = join(dir, 'users.toml');
+  writeFileSync(usersFile, `${readFileSync(usersFile, 'utf8')}\n[[users]]\nname = "erin"\ntoken = "erin-secret"\n`);
+  server.child.kill('SIGHUP');
+  await server.waitFor(/users reloaded users=2/);
+  (await rawLogin(Number(port), { user: 'erin', token: 'erin-secret' })).close();
+  (await rawLogin(Number(port), { user: 'dave', token })).close();
+  server.child.kill('SIGTERM');
+  await once(server.child, 'exit');
+  assert.ok(existsSync(`${file}.usage.json`), 'the counters of users-file accounts are kept beside the config too');
 });

@@ -1,112 +1,21 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import tls from 'node:tls';
 import { generateSelfSignedCertificate } from '../../src/transport/self-signed-cert.js';
-import type { BurrowServer } from '../../src/server/server.js';
-import { MAX_CONNECTIONS_PER_ADDRESS, SshGateway } from '../../src/sshgw/gateway.js';
+import { MAX_CONNECTIONS_PER_ADDRESS } from '../../src/sshgw/gateway.js';
 import { createClientAuth } from '../../src/client/auth/client-auth.js';
 import { ClientSession } from '../../src/client/client-session.js';
 import { ServerConnection } from '../../src/client/server-connection.js';
 import { clientConfig, visitor } from '../helpers/config.js';
 import { vhostRequest } from '../helpers/http.js';
+import { keyDir, runSsh, serverSshPort, startGateway } from '../helpers/ssh-gateway.js';
 import { TOKEN, captureLog, echoThrough, freePort, portOf, testLogger, tunnelKit, waitFor, whenDone } from '../helpers/tunnel.js';
-
-/** A temp folder with a client key made by ssh-keygen (comment `alice`), removed when the test ends. */
-function keyDir(t: TestContext): { dir: string; key: string; pub: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'burrow-sshgw-'));
-  whenDone(t, () => rmSync(dir, { recursive: true, force: true }));
-  const key = join(dir, 'id_alice');
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'alice', '-f', key]);
-  return { dir, key, pub: readFileSync(`${key}.pub`, 'utf8') };
-}
-
-interface Gateway {
-  server: BurrowServer;
-  gateway: SshGateway;
-}
-
-/** A burrow server with the SSH gateway on a free port; `gateway` settings on top. */
-async function startGateway(
-  t: TestContext,
-  gatewaySettings: Record<string, string>,
-  extra: Parameters<ReturnType<typeof tunnelKit>['startServer']>[0] = {},
-  logger = testLogger('ssh-gateway'),
-): Promise<Gateway> {
-  const kit = tunnelKit(t);
-  const server = await kit.startServer({ ...extra, sshTunnelGateway: { bindPort: await freePort(), ...gatewaySettings } });
-  const gateway = new SshGateway(server, logger);
-  await gateway.start();
-  whenDone(t, () => gateway.stop());
-  return { server, gateway };
-}
-
-interface SshRun {
-  child: ChildProcess;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** resolves with the first match of `pattern` in stdout (already there or still to come) */
-  waitForOutput(pattern: RegExp): Promise<RegExpMatchArray>;
-  /** resolves with the exit code */
-  exited: Promise<number | null>;
-}
-
-/** The stock OpenSSH client with a -R forward to 127.0.0.1:`target` and `command` as its remote command. */
-function runSsh(t: TestContext, port: number, key: string, target: number, command: string[], extraArgs: string[] = []): SshRun {
-  const args = [
-    ...['-F', '/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes'],
-    ...['-o', 'IdentitiesOnly=yes', '-o', 'LogLevel=ERROR', '-i', key, '-p', String(port)],
-    ...['-R', `:80:127.0.0.1:${target}`, ...extraArgs, 'v0@127.0.0.1', ...command],
-  ];
-  const child = spawn('ssh', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  const waiters: Array<() => void> = [];
-  child.stdout?.on('data', (c: Buffer) => {
-    stdout += c.toString();
-    for (const w of [...waiters]) w();
-  });
-  child.stderr?.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  whenDone(t, async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill();
-      await exited;
-    }
-  });
-  return {
-    child,
-    get stdout() {
-      return stdout;
-    },
-    get stderr() {
-      return stderr;
-    },
-    exited,
-    waitForOutput(pattern) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          const m = stdout.match(pattern);
-          if (m) {
-            waiters.splice(waiters.indexOf(check), 1);
-            resolve(m);
-          }
-        };
-        waiters.push(check);
-        void exited.then((code) => reject(new Error(`ssh exited (${code}) before printing ${pattern}; stdout: ${stdout}; stderr: ${stderr}`)));
-        check();
-      });
-    },
-  };
-}
 
 test('tcp through `ssh -R`: the echo service behind the ssh client answers on the remote port; closing ssh removes the proxy', async (t) => {
   const { key, dir } = keyDir(t);
@@ -343,10 +252,6 @@ test('SSH connections per address are capped: one past the cap is closed before 
   await waitFor(() => gateway.connectionCount === MAX_CONNECTIONS_PER_ADDRESS - 1, 'the freed place');
   assert.match((await greeting()).first, /^SSH-2\.0-/);
 });
-
-function serverSshPort(server: BurrowServer): number {
-  return server.config.sshTunnelGateway.bindPort;
-}
 
 /** `type base64` of the host key the gateway on `port` presents. */
 async function scanHostKey(port: number): Promise<string> {

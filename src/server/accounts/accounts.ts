@@ -29,6 +29,15 @@ export interface AccountReport {
   periodStart: string;
   expires: string;
   expired: boolean;
+  disabled: boolean;
+  /** the limits as configured, for the dashboard's editor */
+  limits: {
+    allowPorts: { start: number; end: number }[];
+    allowDomains: string[];
+    trafficQuota: string;
+    quotaResetDay: number;
+    expires: string;
+  };
 }
 
 /**
@@ -51,14 +60,20 @@ export class Accounts {
     usageFile: string | undefined,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
+    /** `usersFile` is set: accounts are in use even while none is listed (the dashboard adds them) */
+    private readonly managed = false,
   ) {
     this.table = new UserTable(users);
     this.usage = new UsageStore(usageFile);
   }
 
-  /** whether any user is listed: without, every login uses auth.token as before */
+  /**
+   * whether accounts are in use (a user listed, or a users file named):
+   * without, every login uses auth.token as before; with, a name not listed
+   * logs in only with a non-empty auth.token
+   */
   get listed(): boolean {
-    return this.table.size > 0;
+    return this.managed || this.table.size > 0;
   }
 
   find(name: string): Account | undefined {
@@ -164,11 +179,20 @@ export class Accounts {
         periodStart: new Date(periodStart).toISOString(),
         expires: a.expiresAt === undefined ? '' : new Date(a.expiresAt).toISOString(),
         expired: a.expired(now),
+        disabled: a.config.disabled,
+        limits: {
+          allowPorts: a.allowPorts.map((r) => ({ start: r.start, end: r.end })),
+          allowDomains: [...a.allowDomains],
+          trafficQuota: a.config.trafficQuota,
+          quotaResetDay: a.quotaResetDay,
+          expires: a.config.expires,
+        },
       };
     });
   }
 
   private standingRefusal(account: Account): string | undefined {
+    if (account.config.disabled) return `user [${account.name}]: account disabled`;
     const now = this.now();
     if (account.expired(now)) return `user [${account.name}]: account expired (expires = "${account.config.expires}")`;
     if (account.quotaBytes > 0) {

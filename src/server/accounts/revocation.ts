@@ -5,8 +5,8 @@ import type { Accounts } from './accounts.js';
 /**
  * A reload of `[[users]]` (SIGHUP): replaces the table, then closes at once
  * the clients of a removed or changed account, and those of a newly listed
- * name that logged in with the global token (their credential is no longer
- * the one that name needs). Closing a client frees its ports and domains;
+ * name that logged in without that account (the global token, or the SSH
+ * gateway's key), so its limits apply from their next login. Closing a client frees its ports and domains;
  * every other client stays. Returns the names whose clients were closed. A
  * tokenFile that cannot be read throws before anything changes.
  */
@@ -14,8 +14,8 @@ export function reloadAccounts(accounts: Accounts, clients: readonly ControlSess
   const revoked = new Set(accounts.replace(users));
   const closed = new Set<string>();
   for (const c of clients) {
-    // The SSH gateway's own clients (no credential asked: authSubject undefined) are the gateway's to check.
-    const stale = c.account ? revoked.has(c.account.name) : c.authSubject !== undefined && accounts.find(c.user) !== undefined;
+    // A client without an account whose name is now listed (the global token, or an SSH key naming it) must log in again as that account.
+    const stale = c.account ? revoked.has(c.account.name) : accounts.find(c.user) !== undefined;
     if (!stale) continue;
     closed.add(c.user);
     c.close(`account of user [${c.user}] removed or changed by a reload`);
