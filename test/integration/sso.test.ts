@@ -1,0 +1,227 @@
+import { describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { RequestHeadParser, getHeader, type RequestHead } from '../../src/vhost/request-head.js';
+import { CookieBrowser } from '../helpers/cookie-browser.js';
+import type { RawProxy } from '../helpers/config.js';
+import { rawLogin } from '../helpers/raw-client.js';
+import { SSO_CLIENT_ID, SSO_CLIENT_SECRET, startSsoIssuer, type SsoIssuer } from '../helpers/sso-issuer.js';
+import { freePort, tunnelKit, whenDone } from '../helpers/tunnel.js';
+
+interface Seen {
+  url: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+/** The home service: answers `home <path>` and remembers every request that reached it. */
+async function startWeb(t: TestContext): Promise<{ port: number; seen: Seen[] }> {
+  const seen: Seen[] = [];
+  const web = http.createServer((req, res) => {
+    seen.push({ url: req.url ?? '', headers: req.headers });
+    req.resume();
+    req.on('end', () => res.end(`home ${req.url}`));
+  });
+  web.listen(0, '127.0.0.1');
+  await once(web, 'listening');
+  whenDone(t, () => new Promise((r) => web.close(r)));
+  return { port: (web.address() as AddressInfo).port, seen };
+}
+
+async function issuerFor(t: TestContext, vhostPort: number, hosts: string[]): Promise<SsoIssuer> {
+  const issuer = await startSsoIssuer(hosts.map((h) => `http://${h}:${vhostPort}/.burrow/sso/callback`));
+  whenDone(t, () => issuer.close());
+  return issuer;
+}
+
+const provider = (issuer: SsoIssuer) => ({ issuer: issuer.issuer, clientID: SSO_CLIENT_ID, clientSecret: SSO_CLIENT_SECRET });
+
+/** The http proxy `name` for `domain`, with its own sso allowing alice and anyone at corp.test. */
+function ssoProxy(name: string, domain: string, webPort: number, issuer: SsoIssuer, extra: RawProxy = {}): RawProxy {
+  return {
+    name,
+    type: 'http',
+    localIP: '127.0.0.1',
+    localPort: webPort,
+    customDomains: [domain],
+    sso: { ...provider(issuer), allowedEmails: ['alice@example.com'], allowedDomains: ['corp.test'] },
+    ...extra,
+  };
+}
+
+/** Signs in as `email` from `url` through the issuer; every answer on the way. */
+async function login(browser: CookieBrowser, issuer: SsoIssuer, url: string, email: string) {
+  issuer.loginAs = email;
+  return browser.follow(url, 12);
+}
+
+describe('SSO at the edge: an OIDC login in front of http proxies', () => {
+  test("a proxy's own sso: GET is sent to the issuer, POST gets 401, a login reaches the service with the email and without the cookie, logout ends it", async (t) => {
+    const kit = tunnelKit(t);
+    const web = await startWeb(t);
+    const vhostHTTPPort = await freePort();
+    const issuer = await issuerFor(t, vhostHTTPPort, ['app.test']);
+    const server = await kit.startServer({ vhostHTTPPort });
+    const client = kit.makeClient(server.port, { proxies: [ssoProxy('app', 'app.test', web.port, issuer)] });
+    await client.start();
+    await client.waitForProxy('app');
+    const base = `http://app.test:${vhostHTTPPort}`;
+    const browser = new CookieBrowser();
+
+    const first = await browser.request(`${base}/page?x=1`);
+    assert.equal(first.status, 302);
+    const to = new URL(String(first.headers.location));
+    assert.equal(`${to.origin}${to.pathname}`, `${issuer.issuer}/auth`);
+    assert.equal(to.searchParams.get('client_id'), SSO_CLIENT_ID);
+    assert.equal(to.searchParams.get('response_type'), 'code');
+    assert.equal(to.searchParams.get('code_challenge_method'), 'S256');
+    assert.equal(to.searchParams.get('redirect_uri'), `${base}/.burrow/sso/callback`);
+    assert.ok(to.searchParams.get('state') && to.searchParams.get('nonce') && to.searchParams.get('code_challenge'));
+    const stateCookie = String(first.headers['set-cookie']);
+    assert.match(stateCookie, /^burrow_sso_state_[0-9a-f]{12}=[^;]+; Path=\/\.burrow\/sso; Max-Age=600; HttpOnly; SameSite=Lax$/);
+
+    const post = await browser.request(`${base}/hook`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    assert.equal(post.status, 401);
+    assert.equal(web.seen.length, 0, 'nothing reached the service before a login');
+
+    browser.setCookie('app.test', 'theme', 'dark');
+    const steps = await login(browser, issuer, `${base}/page?x=1`, 'alice@example.com');
+    const last = steps.at(-1);
+    assert.equal(last?.status, 200, JSON.stringify(steps.map((s) => [s.url, s.status, s.body.slice(0, 200)])));
+    assert.equal(last?.body, 'home /page?x=1');
+    const callback = steps.find((s) => s.url.startsWith(`${base}/.burrow/sso/callback`));
+    assert.match(String(callback?.headers['set-cookie']), /burrow_sso_[0-9a-f]{12}=[^;]+; Path=\/; Max-Age=43200; HttpOnly; SameSite=Lax(,|$)/);
+    assert.equal(issuer.tokenRequests, 1);
+    const reached = web.seen.at(-1);
+    assert.equal(reached?.headers['x-forwarded-email'], 'alice@example.com');
+    assert.equal(reached?.headers.cookie, 'theme=dark', 'the session cookie is not sent upstream');
+
+    // A browser's own X-Forwarded-Email is replaced, never passed on.
+    const spoofed = await browser.request(`${base}/again`, { headers: { 'x-forwarded-email': 'admin@example.com' } });
+    assert.equal(spoofed.body, 'home /again');
+    assert.equal(web.seen.at(-1)?.headers['x-forwarded-email'], 'alice@example.com');
+
+    const out = await browser.request(`${base}/.burrow/sso/logout`);
+    assert.equal(out.status, 200);
+    assert.match(String(out.headers['set-cookie']), /burrow_sso_[0-9a-f]{12}=; Path=\/; Max-Age=0/);
+    const after = await browser.request(`${base}/page`);
+    assert.equal(after.status, 302);
+    assert.equal(web.seen.length, 2);
+  });
+
+  test('an email not allowed gets 403 and never reaches the service; an unverified one neither; a domain on allowedDomains passes', async (t) => {
+    const kit = tunnelKit(t);
+    const web = await startWeb(t);
+    const vhostHTTPPort = await freePort();
+    const issuer = await issuerFor(t, vhostHTTPPort, ['app.test']);
+    const server = await kit.startServer({ vhostHTTPPort });
+    const client = kit.makeClient(server.port, { proxies: [ssoProxy('app', 'app.test', web.port, issuer)] });
+    await client.start();
+    await client.waitForProxy('app');
+    const base = `http://app.test:${vhostHTTPPort}`;
+
+    const mallory = await login(new CookieBrowser(), issuer, `${base}/`, 'mallory@example.com');
+    assert.equal(mallory.at(-1)?.status, 403);
+    assert.match(mallory.at(-1)?.body ?? '', /mallory@example\.com may not use this address/);
+    issuer.emailVerified = false;
+    const unverified = await login(new CookieBrowser(), issuer, `${base}/`, 'bob@corp.test');
+    assert.equal(unverified.at(-1)?.status, 403);
+    assert.match(unverified.at(-1)?.body ?? '', /not verified/);
+    assert.equal(web.seen.length, 0);
+
+    issuer.emailVerified = true;
+    const bob = await login(new CookieBrowser(), issuer, `${base}/`, 'bob@corp.test');
+    assert.equal(bob.at(-1)?.body, 'home /');
+    assert.equal(web.seen.at(-1)?.headers['x-forwarded-email'], 'bob@corp.test');
+  });
+
+  test('a tampered session cookie is refused: the request goes to the issuer, not to the service', async (t) => {
+    const kit = tunnelKit(t);
+    const web = await startWeb(t);
+    const vhostHTTPPort = await freePort();
+    const issuer = await issuerFor(t, vhostHTTPPort, ['app.test']);
+    const server = await kit.startServer({ vhostHTTPPort });
+    const client = kit.makeClient(server.port, { proxies: [ssoProxy('app', 'app.test', web.port, issuer)] });
+    await client.start();
+    await client.waitForProxy('app');
+    const base = `http://app.test:${vhostHTTPPort}`;
+    const browser = new CookieBrowser();
+    assert.equal((await login(browser, issuer, `${base}/`, 'alice@example.com')).at(-1)?.status, 200);
+    const name = [...(browser.jar.get('app.test')?.keys() ?? [])].find((n) => /^burrow_sso_[0-9a-f]{12}$/.test(n)) ?? '';
+    const value = browser.cookie('app.test', name) ?? '';
+    const [payload = '', mac = ''] = value.split('.');
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as { e: string };
+    const forged = Buffer.from(JSON.stringify({ ...claims, e: 'boss@example.com' })).toString('base64url');
+    const before = web.seen.length;
+    for (const bad of [`${forged}.${mac}`, `${payload}.${mac.slice(0, -2)}AA`, 'garbage', '']) {
+      browser.setCookie('app.test', name, bad);
+      const answer = await browser.request(`${base}/secret`);
+      assert.equal(answer.status, 302, `cookie ${bad}`);
+    }
+    assert.equal(web.seen.length, before);
+  });
+
+  test('server-wide [[sso]] protects a stock-frpc-style proxy; its session does not pass on another domain of the same table', async (t) => {
+    const kit = tunnelKit(t);
+    const web = await startWeb(t);
+    const vhostHTTPPort = await freePort();
+    const issuer = await issuerFor(t, vhostHTTPPort, ['a.team.test', 'b.team.test']);
+    const server = await kit.startServer({
+      vhostHTTPPort,
+      sso: [{ domains: ['*.team.test'], ...provider(issuer), allowedEmails: ['alice@example.com'], emailHeader: 'X-Team-User' }],
+    });
+    // As a stock frpc logs in and registers (no burrow_features, no burrow_sso).
+    const frpc = await rawLogin(server.port);
+    whenDone(t, () => frpc.close());
+    const resp = await frpc.newProxy({ proxy_name: 'a', proxy_type: 'http', custom_domains: ['a.team.test'] });
+    assert.equal(resp.type === 'NewProxyResp' && resp.body.error, undefined);
+    // A burrow client's proxy without sso of its own, on another covered domain.
+    const client = kit.makeClient(server.port, {
+      proxies: [{ name: 'b', type: 'http', localIP: '127.0.0.1', localPort: web.port, customDomains: ['b.team.test'] }],
+    });
+    await client.start();
+    await client.waitForProxy('b');
+
+    const browser = new CookieBrowser();
+    issuer.loginAs = 'alice@example.com';
+    const served = serveOneRequest(frpc);
+    const steps = await browser.follow(`http://a.team.test:${vhostHTTPPort}/dash`, 12);
+    assert.equal(steps.at(-1)?.body, 'stock frpc says hi');
+    const head = await served;
+    assert.equal(head.target, '/dash');
+    assert.equal(getHeader(head.headers, 'x-team-user'), 'alice@example.com');
+    assert.equal(getHeader(head.headers, 'cookie'), undefined);
+
+    // a.team.test's cookie, copied to b.team.test by hand, is not b's session.
+    const name = [...(browser.jar.get('a.team.test')?.keys() ?? [])].find((n) => /^burrow_sso_[0-9a-f]{12}$/.test(n)) ?? '';
+    browser.setCookie('b.team.test', name, browser.cookie('a.team.test', name) ?? '');
+    const onB = await browser.request(`http://b.team.test:${vhostHTTPPort}/`);
+    assert.equal(onB.status, 302);
+    assert.equal(web.seen.length, 0);
+  });
+});
+
+/** Answers the next user request the server sends this raw client: returns its head, replies with a fixed body. */
+async function serveOneRequest(frpc: Awaited<ReturnType<typeof rawLogin>>): Promise<RequestHead> {
+  const { stream } = await frpc.serveWorkConn(20_000);
+  const head = await readHead(stream);
+  stream.end('HTTP/1.1 200 OK\r\nContent-Length: 18\r\nConnection: close\r\n\r\nstock frpc says hi');
+  return head;
+}
+
+function readHead(stream: Duplex): Promise<RequestHead> {
+  const parser = new RequestHeadParser();
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      const head = parser.push(chunk);
+      if (head) {
+        stream.off('data', onData);
+        resolve(head);
+      }
+    };
+    stream.on('data', onData);
+    stream.once('error', reject);
+  });
+}
