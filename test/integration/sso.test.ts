@@ -4,7 +4,10 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { SsoGate } from '../../src/server/sso/sso-gate.js';
+import { silentLogger } from '../../src/util/logger.js';
 import { RequestHeadParser, getHeader, type RequestHead } from '../../src/vhost/request-head.js';
+import { makeSsoPolicy } from '../../src/vhost/sso-policy.js';
 import { CookieBrowser } from '../helpers/cookie-browser.js';
 import type { RawProxy } from '../helpers/config.js';
 import { rawLogin } from '../helpers/raw-client.js';
@@ -200,6 +203,31 @@ describe('SSO at the edge: an OIDC login in front of http proxies', () => {
     const onB = await browser.request(`http://b.team.test:${vhostHTTPPort}/`);
     assert.equal(onB.status, 302);
     assert.equal(web.seen.length, 0);
+  });
+
+  test('over TLS (a name whose TLS the HTTPS vhost terminates) the redirect names https and the cookie is Secure', async (t) => {
+    const issuer = await issuerFor(t, 443, ['app.test']);
+    const policy = makeSsoPolicy({
+      ...{ issuer: issuer.issuer, clientId: SSO_CLIENT_ID, clientSecret: SSO_CLIENT_SECRET },
+      allowedEmails: ['alice@example.com'],
+      allowedDomains: [],
+      sessionSeconds: 3600,
+      emailHeader: 'X-Forwarded-Email',
+      source: 'sso[0]',
+    });
+    const gate = new SsoGate([{ domains: [/^app\.test$/], policy }], Buffer.alloc(32, 1), silentLogger);
+    const head = new RequestHeadParser().push(Buffer.from('GET /x HTTP/1.1\r\nHost: app.test\r\n\r\n'));
+    assert.ok(head);
+    const verdict = await gate.check(head, 'https', undefined, () => undefined);
+    assert.ok(verdict && 'answer' in verdict);
+    const text = verdict.answer.toString('latin1');
+    assert.match(text, /^HTTP\/1\.1 302 /);
+    assert.match(text, /redirect_uri=https%3A%2F%2Fapp\.test%2F\.burrow%2Fsso%2Fcallback/);
+    assert.match(text, /\r\nSet-Cookie: burrow_sso_state_[0-9a-f]{12}=[^\r]+; HttpOnly; SameSite=Lax; Secure\r\n/);
+    // A host no table covers, with no route: not the gate's business.
+    const other = new RequestHeadParser().push(Buffer.from('GET /x HTTP/1.1\r\nHost: other.test\r\n\r\n'));
+    assert.ok(other);
+    assert.equal(await gate.check(other, 'https', undefined, () => undefined), undefined);
   });
 });
 
