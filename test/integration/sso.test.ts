@@ -135,8 +135,11 @@ describe('SSO at the edge: an OIDC login in front of http proxies', () => {
     assert.equal(web.seen.length, 0);
 
     issuer.emailVerified = true;
-    const bob = await login(new CookieBrowser(), issuer, `${base}/`, 'bob@corp.test');
-    assert.equal(bob.at(-1)?.body, 'home /');
+    // A target that would read as another host when relative goes back to this origin.
+    const bob = await login(new CookieBrowser(), issuer, `${base}//evil.example/`, 'bob@corp.test');
+    const back = bob.find((a) => a.url.startsWith(`${base}/.burrow/sso/callback`));
+    assert.equal(back?.headers.location, `${base}//evil.example/`);
+    assert.equal(bob.at(-1)?.body, 'home //evil.example/');
     assert.equal(web.seen.at(-1)?.headers['x-forwarded-email'], 'bob@corp.test');
   });
 

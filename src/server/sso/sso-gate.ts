@@ -116,7 +116,8 @@ export class SsoGate implements VhostSsoGate {
       authorize = (await this.issuer(policy.issuer).keys()).endpoints.authorization;
       if (!authorize) throw new Error('the issuer names no authorization_endpoint');
     } catch (err) {
-      this.log.warn('sso login cannot start: issuer unavailable', { host, policy: policy.source, reason: describeError(err) });
+      // The issuer's own discovery failure is logged once per retry by OidcIssuer; not once per visitor here.
+      this.log.debug('sso login cannot start: issuer unavailable', { host, policy: policy.source, reason: describeError(err) });
       return ssoPage(502, 'Sign-in unavailable', 'The sign-in provider cannot be reached right now. Try again in a moment.');
     }
     const target = head.target.startsWith('/') && head.target.length <= MAX_RETURN_TARGET ? head.target : '/';
@@ -167,7 +168,10 @@ export class SsoGate implements VhostSsoGate {
     state: StateClaims | undefined,
     lookup: (path: string) => HttpRoute | undefined,
   ): Promise<Buffer> {
-    const again = { href: state?.r ?? '/', label: 'Sign in again' };
+    // Absolute on this origin: a target such as `//elsewhere.example` must not leave the host.
+    const origin = this.origin(head, proto);
+    const back = `${origin ?? ''}${state?.r ?? '/'}`;
+    const again = { href: back, label: 'Sign in again' };
     if (!state) return ssoPage(400, 'Sign-in expired', 'This sign-in was not started here, or took too long. Open the page again to sign in.', { link: again });
     const policy = this.policyById(state.p, host, state.r, lookup);
     if (!policy) return ssoPage(400, 'Sign-in expired', 'This address no longer asks for this sign-in. Open the page again.', { link: again });
@@ -180,7 +184,6 @@ export class SsoGate implements VhostSsoGate {
     const error = query.get('error');
     if (error !== null) return fail(403, 'Sign-in refused', 'The sign-in provider did not sign you in.', `the issuer answered ${clipped(error, 100)}`);
     const code = query.get('code') ?? '';
-    const origin = this.origin(head, proto);
     if (code === '' || code.length > MAX_CODE || head.method !== 'GET' || !origin) {
       return fail(400, 'Bad sign-in answer', 'The answer from the sign-in provider cannot be used.', 'the callback has no usable code');
     }
@@ -208,7 +211,7 @@ export class SsoGate implements VhostSsoGate {
     const expires = Math.floor(Date.now() / 1000) + policy.sessionSeconds;
     const session = this.signer.signSession({ h: host, p: policy.id, e: email, x: expires });
     this.log.info('sso login', { host, policy: policy.source, email });
-    return ssoRedirect(state.r, [
+    return ssoRedirect(back, [
       setCookie(sessionCookieName(policy.id), session, { path: '/', maxAge: policy.sessionSeconds, secure: proto === 'https' }),
       clearState,
     ]);
