@@ -46,9 +46,14 @@ export type SsoVerdict = { answer: Buffer } | { identity: RequestIdentity };
 /** What the HTTP vhost asks of the SSO gate, once per request after routing. */
 export interface VhostSsoGate {
   /**
-   * undefined when no login applies (no `[[sso]]` for the host, no `sso` on
+   * undefined (at once, not a promise, so the request waits on nothing) when no login applies (no `[[sso]]` for the host, no `sso` on
    * the route, not one of the gate's own paths); `lookup` routes another path
    * of the same host (the callback returns to the path the login began on)
    */
-  check(head: RequestHead, proto: VhostProto, route: HttpRoute | undefined, lookup: (path: string) => HttpRoute | undefined): Promise<SsoVerdict | undefined>;
+  check(
+    head: RequestHead,
+    proto: VhostProto,
+    route: HttpRoute | undefined,
+    lookup: (path: string) => HttpRoute | undefined,
+  ): Promise<SsoVerdict | undefined> | undefined;
 }

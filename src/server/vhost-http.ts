@@ -31,7 +31,7 @@ import { endVisitor, relayElsewhere, relayIfOpen, VhostServer } from './vhost-se
 import { visitorAddress } from '../util/address.js';
 import { sameSecret } from '../util/secret.js';
 import type { HttpRoute } from '../vhost/routes.js';
-import type { SsoVerdict, VhostHttpOptions, VhostProto } from './vhost-http-options.js';
+import type { VhostHttpOptions, VhostProto } from './vhost-http-options.js';
 
 export type { HttpAcmeHooks, VhostHttpOptions, VhostProto } from './vhost-http-options.js';
 
@@ -111,7 +111,9 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
           visitor.destroy();
           return;
         }
-        const sso = await this.checkSso(head, proto, route);
+        // Undefined at once when no login concerns this request, so other requests await nothing here.
+        const ssoPending = this.opts.sso?.check(head, proto, route, (path) => this.router.lookup(requestHost(head), path, requestRouteUser(head)));
+        const sso = ssoPending ? await ssoPending : undefined;
         if (sso && 'answer' in sso) {
           await this.answer(visitor, sso.answer);
           return;
@@ -270,12 +272,6 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
     if (!bodySent && !interim.continued && headerTokens(head.headers, 'expect').includes('100-continue')) return false;
     const sent = await requestSent;
     return response && sent && isKeepAlive(head.version, head.headers);
-  }
-
-  /** The SSO gate's verdict on a request (undefined: no login applies); the gate routes other paths of the host through this router. */
-  private checkSso(head: RequestHead, proto: VhostProto, route: HttpRoute | undefined): Promise<SsoVerdict | undefined> {
-    if (!this.opts.sso) return Promise.resolve(undefined);
-    return this.opts.sso.check(head, proto, route, (path) => this.router.lookup(requestHost(head), path, requestRouteUser(head)));
   }
 
   /** The answer to an ACME HTTP-01 check of an order under way, before any route is consulted (the name may have none yet). */

@@ -208,6 +208,47 @@ describe('SSO at the edge: an OIDC login in front of http proxies', () => {
     assert.equal(web.seen.length, 0);
   });
 
+  test("the server's [[sso]] wins over a proxy's own; a login begun under a location returns there; the issuer's refusal and a callback without its state are pages", async (t) => {
+    const kit = tunnelKit(t);
+    const web = await startWeb(t);
+    const vhostHTTPPort = await freePort();
+    const issuer = await issuerFor(t, vhostHTTPPort, ['app.test', 'loc.test']);
+    const server = await kit.startServer({
+      vhostHTTPPort,
+      sso: [{ domains: ['app.test'], ...provider(issuer), allowedEmails: ['carol@example.com'] }],
+    });
+    const client = kit.makeClient(server.port, {
+      proxies: [
+        // Its own sso would let alice in; the server's table for app.test lets only carol in.
+        ssoProxy('app', 'app.test', web.port, issuer),
+        ssoProxy('loc', 'loc.test', web.port, issuer, { locations: ['/app'] }),
+      ],
+    });
+    await client.start();
+    await client.waitForProxy('app');
+    await client.waitForProxy('loc');
+    const app = `http://app.test:${vhostHTTPPort}`;
+    assert.equal((await login(new CookieBrowser(), issuer, `${app}/`, 'alice@example.com')).at(-1)?.status, 403);
+    const carol = await login(new CookieBrowser(), issuer, `${app}/`, 'carol@example.com');
+    assert.equal(carol.at(-1)?.body, 'home /');
+    assert.equal(web.seen.at(-1)?.headers['x-forwarded-email'], 'carol@example.com');
+
+    // /.burrow/sso/callback is outside the proxy's locations: the login state routes it.
+    const loc = `http://loc.test:${vhostHTTPPort}`;
+    const alice = await login(new CookieBrowser(), issuer, `${loc}/app/x`, 'alice@example.com');
+    assert.equal(alice.at(-1)?.body, 'home /app/x');
+
+    const browser = new CookieBrowser();
+    const start = await browser.request(`${loc}/app/`);
+    const state = new URL(String(start.headers.location)).searchParams.get('state');
+    const refused = await browser.request(`${loc}/.burrow/sso/callback?error=access_denied&state=${state}`);
+    assert.equal(refused.status, 403);
+    assert.match(refused.body, /did not sign you in/);
+    const stray = await new CookieBrowser().request(`${app}/.burrow/sso/callback?code=abc&state=def`);
+    assert.equal(stray.status, 400);
+    assert.equal(issuer.tokenRequests, 3, 'three logins; neither of the last two reached the token endpoint');
+  });
+
   test('over TLS (a name whose TLS the HTTPS vhost terminates) the redirect names https and the cookie is Secure', async (t) => {
     const issuer = await issuerFor(t, 443, ['app.test']);
     const policy = makeSsoPolicy({

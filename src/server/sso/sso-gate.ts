@@ -64,16 +64,33 @@ export class SsoGate implements VhostSsoGate {
     this.signer = new SsoCookieSigner(secret);
   }
 
-  async check(
+  /**
+   * Synchronously undefined when no login concerns the request (no table for
+   * the host, no `sso` on the route, not one of the gate's paths), so the
+   * vhost's other requests pay for a host match and nothing more.
+   */
+  check(
     head: RequestHead,
     proto: VhostProto,
     route: HttpRoute | undefined,
     lookup: (path: string) => HttpRoute | undefined,
-  ): Promise<SsoVerdict | undefined> {
+  ): Promise<SsoVerdict | undefined> | undefined {
     const host = requestHost(head);
-    const path = requestPath(head);
-    const cookies = parseCookies(getHeaderValues(head.headers, 'cookie'));
     const policy = this.serverPolicy(host) ?? route?.sso;
+    const path = requestPath(head);
+    if (!policy && !path.startsWith(`${STATE_PATH}/`)) return undefined;
+    return this.decide(head, proto, host, path, policy, lookup);
+  }
+
+  private async decide(
+    head: RequestHead,
+    proto: VhostProto,
+    host: string,
+    path: string,
+    policy: SsoPolicy | undefined,
+    lookup: (path: string) => HttpRoute | undefined,
+  ): Promise<SsoVerdict | undefined> {
+    const cookies = parseCookies(getHeaderValues(head.headers, 'cookie'));
     if (path === SSO_CALLBACK_PATH) {
       const state = this.loginState(head, host, cookies);
       if (state || policy) return { answer: await this.callback(head, proto, host, state, lookup) };
