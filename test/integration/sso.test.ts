@@ -2,7 +2,7 @@ import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { SsoGate } from '../../src/server/sso/sso-gate.js';
 import { silentLogger } from '../../src/util/logger.js';
@@ -249,6 +249,31 @@ describe('SSO at the edge: an OIDC login in front of http proxies', () => {
     assert.equal(issuer.tokenRequests, 3, 'three logins; neither of the last two reached the token endpoint');
   });
 
+  test('a burrow client does not register an sso proxy with a server that does not say it is burrow (LoginResp without burrow_server)', async (t) => {
+    const kit = tunnelKit(t);
+    const web = await startWeb(t);
+    const vhostHTTPPort = await freePort();
+    const issuer = await issuerFor(t, vhostHTTPPort, ['app.test']);
+    const server = await kit.startServer({ vhostHTTPPort, transport: { tcpMux: false } });
+    // The server answers as a stock frps does when the Login names no burrow_features.
+    const frpsLike = await startLoginRewriter(t, server.port);
+    const client = kit.makeClient(frpsLike, {
+      tcpMux: false,
+      tls: false,
+      proxies: [
+        ssoProxy('app', 'app.test', web.port, issuer),
+        { name: 'open', type: 'http', localIP: '127.0.0.1', localPort: web.port, customDomains: ['open.test'] },
+      ],
+    });
+    await client.start();
+    await client.waitForProxy('open');
+    await assert.rejects(client.waitForProxy('app'), /sso: needs a burrow server/);
+    assert.equal(client.status('app')?.phase, 'start error');
+    // Nothing was registered for app.test: the server has no route for it.
+    assert.equal((await new CookieBrowser().request(`http://app.test:${vhostHTTPPort}/`)).status, 404);
+    assert.equal(web.seen.length, 0);
+  });
+
   test('over TLS (a name whose TLS the HTTPS vhost terminates) the redirect names https and the cookie is Secure', async (t) => {
     const issuer = await issuerFor(t, 443, ['app.test']);
     const policy = makeSsoPolicy({
@@ -274,6 +299,46 @@ describe('SSO at the edge: an OIDC login in front of http proxies', () => {
     assert.equal(await gate.check(other, 'https', undefined, () => undefined), undefined);
   });
 });
+
+/**
+ * A relay to the server that removes `burrow_features` from each Login (v1
+ * framing, no TLS, no mux), so the server answers as a stock frps would.
+ */
+async function startLoginRewriter(t: TestContext, serverPort: number): Promise<number> {
+  const relay = createServer((from: Socket) => {
+    const to = connect({ host: '127.0.0.1', port: serverPort });
+    from.on('error', () => to.destroy());
+    to.on('error', () => from.destroy());
+    let head = Buffer.alloc(0);
+    const firstFrame = (chunk: Buffer): void => {
+      head = Buffer.concat([head, chunk]);
+      if (head.length < 9) return;
+      const end = 9 + Number(head.readBigInt64BE(1));
+      if (head.length < end) return;
+      from.off('data', firstFrame);
+      let frame = head.subarray(0, end);
+      if (frame[0] === 0x6f) {
+        const body = JSON.parse(frame.subarray(9).toString()) as Record<string, unknown>;
+        delete body.burrow_features;
+        const json = Buffer.from(JSON.stringify(body));
+        const header = Buffer.alloc(9);
+        header[0] = 0x6f;
+        header.writeBigInt64BE(BigInt(json.length), 1);
+        frame = Buffer.concat([header, json]);
+      }
+      to.write(Buffer.concat([frame, head.subarray(end)]));
+      from.pipe(to);
+      to.pipe(from);
+    };
+    from.on('data', firstFrame);
+  });
+  relay.listen(0, '127.0.0.1');
+  await once(relay, 'listening');
+  whenDone(t, () => {
+    relay.close();
+  });
+  return (relay.address() as AddressInfo).port;
+}
 
 /** Answers the next user request the server sends this raw client: returns its head, replies with a fixed body. */
 async function serveOneRequest(frpc: Awaited<ReturnType<typeof rawLogin>>): Promise<RequestHead> {
