@@ -200,6 +200,10 @@ export class SsoGate implements VhostSsoGate {
     };
     const error = query.get('error');
     if (error !== null) return fail(403, 'Sign-in refused', 'The sign-in provider did not sign you in.', `the issuer answered ${clipped(error, 100)}`);
+    // RFC 9207: an issuer that names itself in the answer must be the one this login went to (mix-up defence).
+    const iss = query.get('iss');
+    if (iss !== null && iss !== policy.issuer)
+      return fail(400, 'Bad sign-in answer', 'The answer came from another sign-in provider.', `the answer names issuer ${clipped(iss, 200)}`);
     const code = query.get('code') ?? '';
     if (code === '' || code.length > MAX_CODE || head.method !== 'GET' || !origin) {
       return fail(400, 'Bad sign-in answer', 'The answer from the sign-in provider cannot be used.', 'the callback has no usable code');
