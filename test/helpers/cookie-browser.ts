@@ -1,4 +1,5 @@
 import { request, type IncomingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 
 export interface BrowserAnswer {
   url: string;
@@ -10,6 +11,8 @@ export interface BrowserAnswer {
 interface StoredCookie {
   value: string;
   path: string;
+  /** sent over https only */
+  secure?: boolean;
 }
 
 /**
@@ -22,15 +25,21 @@ export class CookieBrowser {
   /** host (without port, as cookies are) → name → cookie */
   readonly jar = new Map<string, Map<string, StoredCookie>>();
 
+  /** `ca`: the PEM roots trusted for https:// URLs (checked against the URL's host name) */
+  constructor(private readonly ca?: string) {}
+
   /** One request, no redirect followed. */
   request(url: string, opts: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<BrowserAnswer> {
     const u = new URL(url);
     const cookie = this.cookieHeader(u);
+    const secure = u.protocol === 'https:';
+    const send = secure ? httpsRequest : request;
     return new Promise((resolve, reject) => {
-      const req = request(
+      const req = send(
         {
+          ...(secure ? { servername: u.hostname, ca: this.ca } : {}),
           host: '127.0.0.1',
-          port: Number(u.port || 80),
+          port: Number(u.port || (secure ? 443 : 80)),
           path: `${u.pathname}${u.search}`,
           method: opts.method ?? 'GET',
           agent: false,
@@ -68,17 +77,19 @@ export class CookieBrowser {
     return this.jar.get(host)?.get(name)?.value;
   }
 
-  setCookie(host: string, name: string, value: string, path = '/'): void {
+  setCookie(host: string, name: string, value: string, path = '/', secure = false): void {
     let cookies = this.jar.get(host);
     if (!cookies) this.jar.set(host, (cookies = new Map()));
-    cookies.set(name, { value, path });
+    cookies.set(name, { value, path, secure });
   }
 
   private cookieHeader(u: URL): string {
     const cookies = this.jar.get(u.hostname);
     if (!cookies) return '';
     return [...cookies]
-      .filter(([, c]) => u.pathname === c.path || u.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`))
+      .filter(
+        ([, c]) => (u.protocol === 'https:' || !c.secure) && (u.pathname === c.path || u.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`)),
+      )
       .map(([name, c]) => `${name}=${c.value}`)
       .join('; ');
   }
@@ -93,7 +104,14 @@ export class CookieBrowser {
       const path = attr('path') ?? '/';
       const removed = attr('max-age') === '0' || /expires=thu, 01 jan 1970/i.test(line);
       if (removed) this.jar.get(u.hostname)?.delete(name);
-      else this.setCookie(u.hostname, name, value, path);
+      else
+        this.setCookie(
+          u.hostname,
+          name,
+          value,
+          path,
+          attrs.some((a) => a.toLowerCase() === 'secure'),
+        );
     }
   }
 }
