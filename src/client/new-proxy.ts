@@ -49,6 +49,17 @@ export function newProxyMessage(p: ProxyConfig, wireName: string): NewProxy {
     annotations: p.annotations,
     burrow_allow_ips: p.allowIPs,
     burrow_deny_ips: p.denyIPs,
+    burrow_sso: p.sso
+      ? {
+          issuer: p.sso.issuer,
+          client_id: p.sso.clientID,
+          client_secret: p.sso.clientSecret,
+          allowed_emails: p.sso.allowedEmails,
+          allowed_domains: p.sso.allowedDomains,
+          session_seconds: p.sso.sessionSeconds,
+          email_header: p.sso.emailHeader,
+        }
+      : undefined,
   };
   Object.assign(msg, TYPE_FIELDS[p.type](p));
   for (const key of Object.keys(msg) as Array<keyof NewProxy>) if (msg[key] === undefined) delete msg[key];

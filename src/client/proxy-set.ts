@@ -10,9 +10,10 @@ import { HealthCheck, HealthState } from './health-check.js';
 import { CLIENT_PROXY_TYPES, createProxyHandler } from '../proxy/registry.js';
 import { ProxyRetry, type ProxyPhase, type ProxyRetryTiming, type ProxyStatus } from './proxy-status.js';
 import type { NatHoleLink } from '../proxy/client-context.js';
+import { burrowOnlyRefusal } from './burrow-only.js';
 
 /** The few session calls a proxy's registration makes. */
-export type ProxySession = Pick<ClientSession, 'registerProxy' | 'closeProxy'>;
+export type ProxySession = Pick<ClientSession, 'registerProxy' | 'closeProxy' | 'serverInfo'>;
 
 /** What the proxies know of their client. */
 export interface ProxyHost {
@@ -226,6 +227,13 @@ export class ProxySet {
     if (!session) return;
     if (e.health && e.health.state !== HealthState.Healthy) {
       if (e.status.phase !== 'check failed') this.setPhase(e, 'check failed', e.status.err || 'waiting for the first successful health check');
+      return;
+    }
+    const refusal = burrowOnlyRefusal(e.config, session.serverInfo !== undefined);
+    if (refusal) {
+      // Not retried in this session: the server will not become burrow; the next session checks again.
+      this.host.log.error('proxy not started', { proxy: e.config.name, reason: refusal });
+      this.setPhase(e, 'start error', refusal);
       return;
     }
     this.setPhase(e, 'wait start', '');

@@ -7,6 +7,7 @@ import { domainGlob, expiryInstant, trafficBytes } from './account-terms.js';
 import { bandwidthBytes } from '../protocol/bandwidth-quantity.js';
 import { IpRules } from '../util/ip-rules.js';
 import { refuseUnsupportedClient, refuseUnsupportedServer } from './unsupported.js';
+import { checkServerSso, checkSsoProvider } from './sso-checks.js';
 import { unsafeRefusal } from './value-source.js';
 import type { ClientPluginType, ServerConfig, UserAccountConfig, ValidatedClientConfig, ValidatedProxyConfig, VisitorConfig } from './types.js';
 
@@ -131,6 +132,7 @@ export function checkServer(cfg: ServerConfig, sinks: CheckSinks, allowUnsafe: r
   });
   checkUsers(cfg, sinks);
   checkIpLists(cfg.allowIPs, cfg.denyIPs, '', sinks);
+  checkServerSso(cfg, sinks.error);
 }
 
 /** `allowIPs` / `denyIPs` (a server's, or a proxy's under `at`): each entry an address or CIDR block. */
@@ -219,6 +221,7 @@ export function checkClient(cfg: ValidatedClientConfig, raw: unknown, sinks: Che
     const rawP = rawProxies[i];
     checkProxy(p, at, isPlainObject(rawP) && rawP.localPort !== undefined, sinks);
     checkIpLists(p.allowIPs, p.denyIPs, `${at}.`, sinks);
+    if (p.sso) checkSsoProvider(p.sso, `${at}.sso`, error);
     // xtcp visitors reach the client directly (the server only introduces them): nothing on the server sees their address.
     if (p.type === 'xtcp' && (p.allowIPs?.length || p.denyIPs?.length)) warn(`${at}.allowIPs`, 'not enforced for xtcp: its visitors connect peer to peer');
   });

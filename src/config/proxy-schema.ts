@@ -1,4 +1,5 @@
 import { bool, int, MAX_TIMER_MS, MAX_TIMER_SECONDS, port, str, type SchemaNode } from './schema-engine.js';
+import { proxySsoSchema } from './sso-schema.js';
 
 /** `[[proxies]]` and `[[visitors]]` as frp's TOML names them (FRP-PROTOCOL.md §9.4, §9.5). */
 export const PROXY_TYPES = ['tcp', 'udp', 'http', 'https', 'tcpmux', 'stcp', 'sudp', 'xtcp'] as const;
@@ -144,6 +145,8 @@ export const proxySchema = {
     routeByHTTPUser: str(),
     /** http: record each request and response for the inspector (burrow's own key) */
     inspect: bool(),
+    /** http: an OIDC login before any request reaches the service (burrow's own; needs a burrow server) */
+    sso: proxySsoSchema,
     multiplexer: { kind: 'string', oneOf: ['httpconnect'] },
     secretKey: str(),
     allowUsers: { kind: 'stringList' },
@@ -164,6 +167,7 @@ export const proxySchema = {
       requestHeaders: ['http'],
       responseHeaders: ['http'],
       inspect: ['http'],
+      sso: ['http'],
       multiplexer: ['tcpmux'],
       secretKey: SECRET_TYPES,
       allowUsers: SECRET_TYPES,

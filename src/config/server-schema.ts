@@ -1,5 +1,6 @@
 import { authBase, logSchema, quicSchema, tlsFiles, webServerSchema } from './common-schema.js';
 import { bool, count, MAX_TIMER_SECONDS, port, seconds, str, type SchemaNode } from './schema-engine.js';
+import { serverSsoSchema } from './sso-schema.js';
 
 /** The server file (frps), key names and defaults as frp's TOML format (FRP-PROTOCOL.md §9.2). */
 
@@ -211,6 +212,10 @@ export const serverSchema = {
     users: { kind: 'list', item: userAccount },
     /** burrow's own: more `[[users]]` in a file of their own (relative to the config file), the one the dashboard edits */
     usersFile: str(),
+    /** burrow's own: OIDC logins in front of the http proxies of the domains each table names, whichever client registered them */
+    sso: { kind: 'list', item: serverSsoSchema },
+    /** burrow's own: the key that signs SSO cookies (at least 32 characters); empty = derived from cluster.secret in a cluster, else random at each start */
+    ssoCookieSecret: str(),
     /** burrow's own: where the users' traffic counters are kept across restarts; empty = next to the config file, or in memory without one */
     usageFile: str(),
     sshTunnelGateway: {

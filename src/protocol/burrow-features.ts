@@ -35,7 +35,34 @@ export interface BurrowServerInfo {
 export interface BurrowProxyAccess {
   burrow_allow_ips?: string[];
   burrow_deny_ips?: string[];
+  /** an http proxy's `sso`: a stock frps would ignore it and leave the service open, so the client sends it only to a burrow server */
+  burrow_sso?: BurrowSso;
 }
 
+/** An http proxy's OIDC login (`[proxies.sso]`), as NewProxy carries it. */
+export interface BurrowSso {
+  issuer?: string;
+  client_id?: string;
+  client_secret?: string;
+  allowed_emails?: string[];
+  allowed_domains?: string[];
+  session_seconds?: number;
+  email_header?: string;
+}
+
+const BURROW_SSO_FIELDS = {
+  issuer: 'str',
+  client_id: 'str',
+  client_secret: 'str',
+  allowed_emails: 'strs',
+  allowed_domains: 'strs',
+  session_seconds: 'int',
+  email_header: 'str',
+} as const satisfies { readonly [F in keyof Required<BurrowSso>]: unknown };
+
 /** Their wire fields, spread into NewProxy's schema. */
-export const BURROW_PROXY_ACCESS_FIELDS = { burrow_allow_ips: 'strs', burrow_deny_ips: 'strs' } as const;
+export const BURROW_PROXY_ACCESS_FIELDS = {
+  burrow_allow_ips: 'strs',
+  burrow_deny_ips: 'strs',
+  burrow_sso: { struct: BURROW_SSO_FIELDS, always: false },
+} as const;

@@ -20,6 +20,7 @@ import type { ManagePlugins } from './manage-plugins/manager.js';
 import { accountPorts, bindProxyUdpPort, listenProxyPort } from './port-policy.js';
 import { VhostConnectionGate } from './vhost-gate.js';
 import { VhostHttpServer } from './vhost-http.js';
+import { createSsoGate } from './sso/sso-gate.js';
 import { VhostHttpsServer } from './vhost-https.js';
 import { VhostTcpmuxServer } from './vhost-tcpmux.js';
 import { sharedVhosts } from './port-sharing.js';
@@ -83,6 +84,7 @@ export class ProxyFactory implements ServerProxyContext {
         requestHeadTimeoutMs: headerTimeoutMs,
         idleTimeoutMs,
         ...(this.autoHttps ? { acme: this.autoHttps.httpHooks } : {}),
+        sso: createSsoGate(this.config, this.log.child({ vhost: 'http' })),
       });
       this.vhostHttp = vhost;
       if (shared.http) vhost.share(this.config.bindPort);

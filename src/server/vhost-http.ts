@@ -3,11 +3,10 @@ import type { Duplex } from 'node:stream';
 import { writeMessage } from '../control/message-io.js';
 import { wrapPayload } from '../proxy/payload-transform.js';
 import { BurrowError, describeError, isBurrowError } from '../util/errors.js';
-import type { Logger } from '../util/logger.js';
 import type { TrafficCounter } from '../relay/pipe.js';
 import { StreamReader, writeAll } from '../util/stream-reader.js';
 import { BodyFramer, requestBodyKind, responseBodyKind } from '../vhost/body-framer.js';
-import { rewriteRequestHead, rewriteResponseHead } from '../vhost/head-rewrite.js';
+import { rewriteRequestHead, rewriteResponseHead, type RequestIdentity } from '../vhost/head-rewrite.js';
 import {
   acmeChallengeResponse,
   gatewayTimeoutResponse,
@@ -28,44 +27,13 @@ import {
   type RequestHead,
 } from '../vhost/request-head.js';
 import { headerTokens, isInterimResponse, isUnrequestedSwitch, ResponseHeadParser, switchesToTunnel, type ResponseHead } from '../vhost/response-head.js';
-import { endVisitor, relayElsewhere, relayIfOpen, VhostServer, type RemoteDomains } from './vhost-server.js';
+import { endVisitor, relayElsewhere, relayIfOpen, VhostServer } from './vhost-server.js';
 import { visitorAddress } from '../util/address.js';
 import { sameSecret } from '../util/secret.js';
-import type { DomainOwners } from '../vhost/domain-owners.js';
 import type { HttpRoute } from '../vhost/routes.js';
-import type { VhostConnectionGate } from './vhost-gate.js';
+import type { VhostHttpOptions, VhostProto } from './vhost-http-options.js';
 
-export interface VhostHttpOptions {
-  host: string;
-  port: number;
-  /** seconds to wait for the backend's response head (frp vhostHTTPTimeout) */
-  responseTimeoutSec: number;
-  custom404Page?: Buffer;
-  logger: Logger;
-  /** the admission shared by the vhost ports */
-  gate: VhostConnectionGate;
-  /** the domain owners shared by the vhost kinds */
-  owners?: DomainOwners;
-  /** the cluster's other nodes, for domains no proxy here serves */
-  remote?: RemoteDomains;
-  /** one absolute deadline per request head, from accept or from the head's first byte (default 60 s, frp's ReadHeaderTimeout) */
-  requestHeadTimeoutMs?: number;
-  /** how long a keep-alive connection may wait silent for its next request (default 60 s) */
-  idleTimeoutMs?: number;
-  /** automatic HTTPS (src/acme/): challenge answers and the redirect of names with a certificate */
-  acme?: HttpAcmeHooks;
-}
-
-/** What the HTTP vhost asks of the certificate manager, on plain-HTTP requests only. */
-export interface HttpAcmeHooks {
-  /** the body for an HTTP-01 challenge path of an order under way; checked before any routing */
-  http01Answer(path: string): string | undefined;
-  /** the `https://host[:port]` origin to redirect a request for `host` and `path` to, or undefined to serve it as plain HTTP */
-  httpsOrigin(host: string, path: string): string | undefined;
-}
-
-/** What a connection's requests are marked as (X-Forwarded-Proto): the plain port, or TLS terminated on the HTTPS vhost. */
-export type VhostProto = 'http' | 'https';
+export type { HttpAcmeHooks, VhostHttpOptions, VhostProto } from './vhost-http-options.js';
 
 const REQUEST_HEAD_TIMEOUT_MS = 60_000;
 const IDLE_TIMEOUT_MS = 60_000;
@@ -138,13 +106,20 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
           await relayElsewhere(reader, elsewhere, head.raw);
           return;
         }
-        if (!route) {
-          await this.answer(visitor, notFoundResponse(this.opts.custom404Page));
+        // A visitor whose address the proxy's IP rules exclude is closed without an answer, before any byte reaches the client.
+        if (route?.admitAddress && !route.admitAddress(visitor.remoteAddress ?? '')) {
+          visitor.destroy();
           return;
         }
-        // A visitor whose address the proxy's IP rules exclude is closed without an answer, before any byte reaches the client.
-        if (route.admitAddress && !route.admitAddress(visitor.remoteAddress ?? '')) {
-          visitor.destroy();
+        // Undefined at once when no login concerns this request, so other requests await nothing here.
+        const ssoPending = this.opts.sso?.check(head, proto, route, (path) => this.router.lookup(requestHost(head), path, requestRouteUser(head)));
+        const sso = ssoPending ? await ssoPending : undefined;
+        if (sso && 'answer' in sso) {
+          await this.answer(visitor, sso.answer);
+          return;
+        }
+        if (!route) {
+          await this.answer(visitor, notFoundResponse(this.opts.custom404Page));
           return;
         }
         if (route.httpUser !== '' || route.httpPassword !== '') {
@@ -167,7 +142,7 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
             return;
           }
         }
-        const keepOpen = await this.exchange(head, reader, visitor, backend, proto);
+        const keepOpen = await this.exchange(head, reader, visitor, backend, proto, sso?.identity);
         if (keepOpen === 'tunnel') {
           backend = undefined; // the relay owns the work connection now
           return;
@@ -244,13 +219,21 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
    * open for another request, false when it must close, 'tunnel' when it
    * became a raw relay (Upgrade / CONNECT) that now owns both sockets.
    */
-  private async exchange(head: RequestHead, reader: StreamReader, visitor: Socket, backend: Backend, proto: VhostProto): Promise<boolean | 'tunnel'> {
+  private async exchange(
+    head: RequestHead,
+    reader: StreamReader,
+    visitor: Socket,
+    backend: Backend,
+    proto: VhostProto,
+    identity: RequestIdentity | undefined,
+  ): Promise<boolean | 'tunnel'> {
     const { route, work } = backend;
     const out = rewriteRequestHead(head, {
       clientIp: visitorAddress(visitor.remoteAddress),
       proto,
       hostRewrite: route.hostRewrite,
       setHeaders: route.setHeaders,
+      identity,
     });
     route.traffic.bytesIn += out.length;
     try {

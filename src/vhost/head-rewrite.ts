@@ -82,6 +82,29 @@ export interface RequestRewriteOptions {
   hostRewrite?: string;
   /** `headers`, compiled. */
   setHeaders?: HeaderSet;
+  /** the user an SSO login let through (burrow's own) */
+  identity?: RequestIdentity;
+}
+
+/**
+ * Who an SSO login let through: `header` (any the visitor sent is dropped)
+ * is set to `value`, and cookies whose names start with `cookiePrefix` (the
+ * login's own) are taken out of the Cookie headers, so the service never
+ * holds a session it could replay.
+ */
+export interface RequestIdentity {
+  header: string;
+  value: string;
+  cookiePrefix: string;
+}
+
+/** A Cookie header without the cookies named `prefix…`; undefined when none is left. */
+function withoutCookies(value: string, prefix: string): string | undefined {
+  const kept = value
+    .split(';')
+    .map((c) => c.trim())
+    .filter((c) => c !== '' && !c.startsWith(prefix));
+  return kept.length > 0 ? kept.join('; ') : undefined;
 }
 
 function applySet(headers: HeaderList, set: HeaderSet): void {
@@ -123,9 +146,16 @@ export function rewriteRequestHead(head: RequestHead, opts: RequestRewriteOption
 
   const headers: HeaderList = [];
   let sawHost = false;
+  const identity = opts.identity;
+  const identityHeader = identity?.header.toLowerCase();
   for (const [name, value] of head.headers) {
     const lower = name.toLowerCase();
-    if (DROPPED_FROM_REQUEST.has(lower)) continue;
+    if (DROPPED_FROM_REQUEST.has(lower) || lower === identityHeader) continue;
+    if (identity && lower === 'cookie') {
+      const kept = withoutCookies(value, identity.cookiePrefix);
+      if (kept !== undefined) headers.push([name, kept]);
+      continue;
+    }
     if (lower === 'host') {
       sawHost = true;
       headers.push([name, hostRewrite ?? value]);
@@ -142,6 +172,10 @@ export function rewriteRequestHead(head: RequestHead, opts: RequestRewriteOption
   if (originalHost !== '') headers.push(['X-Forwarded-Host', originalHost]);
   headers.push(['X-Forwarded-Proto', opts.proto]);
   if (clientIp !== '') headers.push(['X-Real-IP', clientIp]);
+  if (identity) {
+    checkValue(identity.value, identity.header);
+    headers.push([identity.header, identity.value]);
+  }
 
   if (opts.setHeaders !== undefined) applySet(headers, opts.setHeaders);
   return serialize(`${head.method} ${head.target} ${head.version}`, headers);

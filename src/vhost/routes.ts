@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { PayloadTransformOptions } from '../protocol/payload-options.js';
 import type { TrafficCounter } from '../relay/pipe.js';
 import type { HeaderSet } from './head-rewrite.js';
+import type { SsoPolicy } from './sso-policy.js';
 
 /**
  * What a registered proxy puts in a vhost router and what the vhost listener
@@ -22,6 +23,8 @@ export interface HttpRoute {
   getWorkConn(): Promise<Duplex>;
   /** allowIPs/denyIPs on the visitor's bare address; absent when no list is set */
   admitAddress?: (address: string) => boolean;
+  /** the proxy's own OIDC login (burrow_sso); a server `[[sso]]` covering the request's host takes precedence */
+  sso?: SsoPolicy;
   /** visitor connections currently bound to this route's backend */
   active: number;
 }

@@ -10,6 +10,7 @@ import type { PayloadTransformOptions } from '../payload-transform.js';
 import type { AddressCheck, ProxyOwner, ServerProxyContext, VhostRoutes } from '../server-context.js';
 import { checkRouteCount } from '../shared/route-limit.js';
 import type { ServerProxy } from '../types.js';
+import { proxySsoPolicy } from './sso.js';
 
 export interface HttpServerProxyOptions {
   name: string;
@@ -53,6 +54,7 @@ export class HttpServerProxy implements ServerProxy {
       traffic: this.traffic,
       getWorkConn: opts.getWorkConn,
       ...(opts.admitAddress ? { admitAddress: opts.admitAddress } : {}),
+      ...(msg.burrow_sso ? { sso: proxySsoPolicy(name, msg.burrow_sso) } : {}),
       active: 0,
     };
     const domains = proxyDomains({ customDomains: msg.custom_domains, subdomain: msg.subdomain }, opts.subDomainHost);

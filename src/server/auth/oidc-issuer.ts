@@ -25,6 +25,16 @@ export enum IssuerState {
 export interface IssuerKeys {
   keys: JWTVerifyGetKey;
   algorithms: string[];
+  /** the endpoints a browser login needs (SSO at the vhost); absent ones are not in the discovery document */
+  endpoints: IssuerEndpoints;
+}
+
+export interface IssuerEndpoints {
+  authorization?: string;
+  token?: string;
+  userinfo?: string;
+  /** token_endpoint_auth_methods_supported; empty = not said (the spec's default is client_secret_basic) */
+  tokenAuthMethods: string[];
 }
 
 /**
@@ -104,8 +114,16 @@ export class OidcIssuer {
     // Loaded here, not at start: a server with token auth never pays for it.
     const { createRemoteJWKSet, customFetch } = await import('jose');
     const keys = createRemoteJWKSet(new URL(d.jwks_uri), { timeoutDuration: ISSUER_FETCH_TIMEOUT_MS, [customFetch]: boundedFetch });
+    const httpUrl = (v: unknown): string | undefined => (typeof v === 'string' && /^https?:\/\//.test(v) ? v : undefined);
+    const methods = Array.isArray(d.token_endpoint_auth_methods_supported) ? d.token_endpoint_auth_methods_supported : [];
+    const endpoints: IssuerEndpoints = {
+      authorization: httpUrl(d.authorization_endpoint),
+      token: httpUrl(d.token_endpoint),
+      userinfo: httpUrl(d.userinfo_endpoint),
+      tokenAuthMethods: methods.filter((m): m is string => typeof m === 'string'),
+    };
     // As go-oidc: an issuer that lists no algorithm it can verify signs with RS256.
-    return { keys, algorithms: algorithms.length > 0 ? algorithms : ['RS256'] };
+    return { keys, algorithms: algorithms.length > 0 ? algorithms : ['RS256'], endpoints };
   }
 }
 

@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * One OIDC login in front of http routes (docs/sso.md): a proxy's own
+ * (`[proxies.sso]`, from NewProxy's `burrow_sso`) or a server `[[sso]]`
+ * table's. Plain data, built once when the proxy registers or the server
+ * starts; the server's SSO gate (src/server/sso/) acts on it.
+ */
+export interface SsoPolicy {
+  /** names its cookies: the same issuer and client id give the same id, so a re-registration keeps the sessions */
+  readonly id: string;
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** lower-cased */
+  readonly allowedEmails: ReadonlySet<string>;
+  /** lower-cased, without "@" */
+  readonly allowedDomains: ReadonlySet<string>;
+  readonly sessionSeconds: number;
+  readonly emailHeader: string;
+  /** for log lines: `sso[0]` or `proxy "name"` */
+  readonly source: string;
+}
+
+export interface SsoPolicyInput {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  allowedEmails: readonly string[];
+  allowedDomains: readonly string[];
+  sessionSeconds: number;
+  emailHeader: string;
+  source: string;
+}
+
+export function makeSsoPolicy(input: SsoPolicyInput): SsoPolicy {
+  const id = createHash('sha256').update(`${input.issuer}\n${input.clientId}`).digest('hex').slice(0, 12);
+  return Object.freeze({
+    ...input,
+    id,
+    allowedEmails: new Set(input.allowedEmails.map((e) => e.toLowerCase())),
+    allowedDomains: new Set(input.allowedDomains.map((d) => d.toLowerCase())),
+  });
+}
+
+/** Whether a signed-in address may pass: listed itself, or its domain is (exact match, no subdomains). */
+export function emailAllowed(policy: SsoPolicy, email: string): boolean {
+  const address = email.toLowerCase();
+  if (policy.allowedEmails.has(address)) return true;
+  const at = address.lastIndexOf('@');
+  return at > 0 && policy.allowedDomains.has(address.slice(at + 1));
+}
