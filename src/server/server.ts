@@ -33,6 +33,7 @@ import type { Timers } from '../util/timers.js';
 import type { CertificateManager } from '../acme/certificate-manager.js';
 import { ClusterNode } from '../cluster/node.js';
 import { claimInCluster } from './cluster-claims.js';
+import { usageLedger } from './cluster-shared.js';
 import type { Account } from './accounts/account.js';
 import { Accounts } from './accounts/accounts.js';
 import { registrationRefusal } from './accounts/registration.js';
@@ -90,14 +91,14 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   ) {
     super();
     this.key = deriveCipherKey(config.auth.token);
-    this.accounts = new Accounts(config.users, config.usageFile || undefined, log.child({ part: 'accounts' }));
+    const c = config.cluster;
+    this.cluster = c.redis ? new ClusterNode(c, config.bindAddr, config.proxyBindAddr, config.bindPort, log.child({ part: 'cluster' })) : undefined;
+    this.accounts = new Accounts(config.users, usageLedger(config, this.cluster, log), log.child({ part: 'accounts' }));
     this.auth = createAuthVerifier(config.auth, log, this.accounts);
     this.loginThrottle = new LoginThrottle(config.limits.failedLoginsPerIP);
     this.gate = new PreAuthGate(config.limits);
     this.refusals = new RefusalLog(log);
     this.plugins = new ManagePlugins(config.httpPlugins, config.limits.pluginTimeout * 1000, log.child({ part: 'plugins' }));
-    const c = config.cluster;
-    this.cluster = c.redis ? new ClusterNode(c, config.bindAddr, config.proxyBindAddr, config.bindPort, log.child({ part: 'cluster' })) : undefined;
     this.proxies = new ProxyFactory(config, this.key, log, this.plugins, options.timers, this.cluster);
     this.natHole = new NatHoleCoordinator({ findProxy: (n) => this.findProxy(n), controlOf: (id) => this.clientTable.get(id) }, log.child({ part: 'xtcp' }));
   }
@@ -203,9 +204,10 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     this.state = ServerState.Stopped;
     for (const c of [...this.clientTable.values()]) c.close('server stopping');
     for (const p of [...this.physical]) p.destroy();
+    // The last counters go out while the cluster's Redis connection is still open.
+    await this.accounts.stop();
     await this.closeListeners();
     this.plugins.close();
-    this.accounts.stop();
     this.refusals.close();
     this.log.info('server stopped');
   }
