@@ -1,6 +1,7 @@
 import type { PortRange, ProxyType, ServerConfig } from '../config/types.js';
 import type { NewProxy } from '../protocol/messages.js';
 import type { ClusterView } from '../cluster/node.js';
+import type { ClusterNodesView } from '../server/cluster-shared.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { ServerStats, type ClientSnapshot, type ProxySnapshot, type StatsEventSource } from './stats/server-stats.js';
 import type { Logger } from '../util/logger.js';
@@ -21,6 +22,8 @@ export type DashboardSource = StatsEventSource & {
   readonly proxies?: { readonly refusedByIpRules: number };
   /** the cluster this server belongs to, if any (burrow's own `/api/cluster`) */
   readonly cluster?: { view(): ClusterView } | undefined;
+  /** every node of the cluster with its clients, proxies and totals, as published in Redis */
+  readonly shared?: { view(): ClusterNodesView } | undefined;
 };
 
 /** Each account's usage against its limits; its proxies counted over its live clients. */
@@ -256,7 +259,8 @@ export function serverDashboardRoutes(
     {
       method: 'GET',
       path: '/api/cluster',
-      handler: () => (server.cluster ? { json: server.cluster.view() } : apiError(404, 'this server is not part of a cluster')),
+      handler: () =>
+        server.cluster ? { json: { ...server.cluster.view(), ...server.shared?.view() } } : apiError(404, 'this server is not part of a cluster'),
     },
     // burrow's own: the [[users]] accounts with their usage against each limit.
     {

@@ -4,7 +4,7 @@ import type { ServerConfig } from '../config/types.js';
 import { describeError } from '../util/errors.js';
 import { BurrowServer } from '../server/server.js';
 import type { Logger } from '../util/logger.js';
-import { reloadAccounts } from '../server/accounts/revocation.js';
+import { reloadAccountsDetailed } from '../server/accounts/revocation.js';
 import { onShutdown } from './process-setup.js';
 
 /**
@@ -20,10 +20,13 @@ export async function runServer(config: ServerConfig, log: Logger, configFile?: 
       ? undefined
       : (): UsersReload => {
           const users = loadServerConfig(configFile, { allowUnsafe }).users;
-          const closed = reloadAccounts(server.accounts, server.clients, users);
+          const { closed, revoked } = reloadAccountsDetailed(server.accounts, server.clients, users);
+          // The other nodes of a cluster reload theirs and end the revoked users' sessions too.
+          void server.shared?.usersReloaded(revoked);
           log.info('users reloaded', { users: users.length, closed: closed.join(',') || 'none' });
           return { users: users.length, closed };
         };
+  if (configFile !== undefined) server.shared?.setUsersSource(() => loadServerConfig(configFile, { allowUnsafe }).users);
   if (reloadUsers) {
     // A bad file changes nothing.
     process.on('SIGHUP', () => {

@@ -33,7 +33,7 @@ import type { Timers } from '../util/timers.js';
 import type { CertificateManager } from '../acme/certificate-manager.js';
 import { ClusterNode } from '../cluster/node.js';
 import { claimInCluster } from './cluster-claims.js';
-import { usageLedger } from './cluster-shared.js';
+import { ClusterShared, usageLedger } from './cluster-shared.js';
 import type { Account } from './accounts/account.js';
 import { Accounts } from './accounts/accounts.js';
 import { registrationRefusal } from './accounts/registration.js';
@@ -79,6 +79,8 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   readonly auth: AuthVerifier;
   /** this server's membership of a cluster (`cluster.redis`); undefined for a single server, which never touches Redis */
   readonly cluster: ClusterNode | undefined;
+  /** what the nodes share besides claims: usage, statistics, users reloads */
+  readonly shared: ClusterShared | undefined;
   /** `[[users]]`: tokens, limits, traffic counters */
   readonly accounts: Accounts;
   readonly loginThrottle: LoginThrottle;
@@ -93,7 +95,8 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     this.key = deriveCipherKey(config.auth.token);
     const c = config.cluster;
     this.cluster = c.redis ? new ClusterNode(c, config.bindAddr, config.proxyBindAddr, config.bindPort, log.child({ part: 'cluster' })) : undefined;
-    this.accounts = new Accounts(config.users, usageLedger(config, this.cluster, log), log.child({ part: 'accounts' }));
+    this.shared = this.cluster && new ClusterShared(this.cluster, this, log.child({ part: 'cluster' }));
+    this.accounts = new Accounts(config.users, usageLedger(config, this.shared, log), log.child({ part: 'accounts' }));
     this.auth = createAuthVerifier(config.auth, log, this.accounts);
     this.loginThrottle = new LoginThrottle(config.limits.failedLoginsPerIP);
     this.gate = new PreAuthGate(config.limits);
@@ -180,6 +183,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
         },
         { cert: cert.cert, key: cert.key },
       );
+      this.shared?.start();
     } catch (err) {
       // Nothing half-started: the ports already open are closed again.
       this.state = ServerState.Stopped;
@@ -206,6 +210,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     for (const p of [...this.physical]) p.destroy();
     // The last counters go out while the cluster's Redis connection is still open.
     await this.accounts.stop();
+    await this.shared?.stop();
     await this.closeListeners();
     this.plugins.close();
     this.refusals.close();

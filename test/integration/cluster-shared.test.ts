@@ -4,9 +4,15 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { Redis } from 'ioredis';
 import { quotaPeriodStart } from '../../src/config/account-terms.js';
+import { startServerDashboard } from '../../src/admin/server-api.js';
+import type { ClusterView } from '../../src/cluster/node.js';
+import { reloadAccountsDetailed } from '../../src/server/accounts/revocation.js';
+import type { ClusterNodesView } from '../../src/server/cluster-shared.js';
 import type { BurrowServer } from '../../src/server/server.js';
+import { silentLogger } from '../../src/util/logger.js';
 import type { Logger } from '../../src/util/logger.js';
-import type { RawServerConfig } from '../helpers/config.js';
+import { serverConfig, type RawServerConfig } from '../helpers/config.js';
+import { launchChromium, NO_CHROMIUM } from '../helpers/browser.js';
 import { redisSkip, startRedis, type RedisProcess } from '../helpers/redis.js';
 import { captureLog, patternBytes, portOf, tcpProxy, tunnelKit, waitFor, whenDone } from '../helpers/tunnel.js';
 
@@ -154,4 +160,108 @@ test('Redis away: a node keeps counting, adds it all when Redis returns, and its
     if (Date.now() > deadline) throw new Error('the traffic counted during the outage never reached Redis');
     await new Promise((r) => setTimeout(r, 20));
   }
+});
+
+test("any node's dashboard shows every node, its clients and proxies and the totals; a dead node drops out after its lease", { skip: redisSkip }, async (t) => {
+  const { kit, redis, echo } = await setup(t);
+  const a = await node(kit, redis, 'a', A);
+  const b = await node(kit, redis, 'b', B);
+  const onA = kit.makeClient(a.port, { proxies: [tcpProxy('one', echo, { remotePort: 0 })], extra: { serverAddr: A } });
+  const onB = kit.makeClient(b.port, { proxies: [tcpProxy('two', echo, { remotePort: 0 })], extra: { serverAddr: B } });
+  await Promise.all([onA.start(), onB.start()]);
+  const portA = portOf((await onA.waitForProxy('one')).remoteAddr);
+  await onB.waitForProxy('two');
+  const data = patternBytes(5000, 9);
+  assert.ok((await echoAt(A, portA, data)).equals(data));
+  await a.shared!.refresh();
+  await b.shared!.refresh();
+
+  const dashboard = await startServerDashboard({
+    server: b,
+    addr: '127.0.0.1',
+    port: 0,
+    user: '',
+    password: '',
+    enablePrometheus: false,
+    logger: silentLogger,
+  });
+  whenDone(t, () => dashboard.close());
+  const cluster = async () => (await (await fetch(`http://127.0.0.1:${dashboard.port}/api/cluster`)).json()) as ClusterView & ClusterNodesView;
+  const view = await cluster();
+  assert.equal(view.node, 'b');
+  assert.deepEqual(
+    view.nodes.map((n) => n.node),
+    ['a', 'b'],
+  );
+  assert.deepEqual({ nodes: view.totals.nodes, clients: view.totals.clients, proxies: view.totals.proxies }, { nodes: 2, clients: 2, proxies: 2 });
+  const nodeA = view.nodes.find((n) => n.node === 'a')!;
+  assert.equal(nodeA.link, a.cluster!.link);
+  const one = nodeA.clients.flatMap((c) => c.proxies).find((p) => p.name === 'one');
+  assert.ok(one && one.type === 'tcp' && one.trafficIn >= data.length && one.trafficOut >= data.length, JSON.stringify(one));
+  assert.ok(view.totals.trafficIn >= data.length);
+
+  // The server page's cluster section, in Chromium when there is one.
+  if (!NO_CHROMIUM) {
+    const chromium = await launchChromium();
+    try {
+      const page = await chromium.browser.newPage();
+      await page.goto(`http://127.0.0.1:${dashboard.port}/`);
+      await page.locator('#cluster-nodes tr[data-node="a"]').waitFor();
+      assert.equal(await page.locator('#cluster-nodes tr[data-node="b"] td').first().textContent(), 'b (this node)');
+      const row = page.locator('#cluster-proxies tr[data-cluster-proxy="one"]');
+      await row.waitFor();
+      assert.equal(await row.locator('td').nth(2).textContent(), 'a', 'the proxy is listed with the node that holds it');
+      assert.match((await page.locator('#cluster-sub').textContent()) ?? '', /2 nodes · 2 clients · 2 proxies/);
+    } finally {
+      await chromium.close();
+    }
+  }
+
+  // kill -9 as far as the cluster can tell: A stops publishing and removes nothing.
+  await a.cluster!.kill();
+  await waitFor(() => b.shared!.view().nodes.length === 1, "node A's entry to run out", 15_000);
+  assert.deepEqual(
+    (await cluster()).nodes.map((n) => n.node),
+    ['b'],
+  );
+});
+
+test("a users reload on one node ends a revoked user's sessions on every node; other users stay", { skip: redisSkip }, async (t) => {
+  const { kit, redis, echo } = await setup(t);
+  const BOB = 'bob-secret';
+  const users: RawUser[] = [
+    { name: 'alice', token: ALICE },
+    { name: 'bob', token: BOB },
+  ];
+  const logB = captureLog();
+  const a = await node(kit, redis, 'a', A, { users });
+  const b = await node(kit, redis, 'b', B, { users }, logB.logger);
+  const onA = aliceClient(kit, a, A, 'one', echo);
+  const onB = aliceClient(kit, b, B, 'two', echo);
+  const bob = kit.makeClient(b.port, { token: BOB, extra: { user: 'bob', serverAddr: B }, proxies: [tcpProxy('three', echo, { remotePort: 0 })] });
+  await Promise.all([onA.start(), onB.start(), bob.start()]);
+  await Promise.all([onA.waitForProxy('one'), onB.waitForProxy('two'), bob.waitForProxy('three')]);
+  await waitFor(() => b.shared!.listening, "node B to listen to the cluster's events");
+
+  // B has no file to re-read: the revoked name's sessions there end all the same.
+  const aliceOnB = b.clients.find((c) => c.user === 'alice')!;
+  const withoutAlice = serverConfig({ users: [{ name: 'bob', token: BOB }] }).users;
+  const first = reloadAccountsDetailed(a.accounts, a.clients, withoutAlice);
+  assert.deepEqual(first, { closed: ['alice'], revoked: ['alice'] });
+  await a.shared!.usersReloaded(first.revoked);
+  await logB.waitForLine(/users reloaded by another node.*"reread":false.*"closed":"alice"/);
+  assert.ok(!b.clients.includes(aliceOnB), "alice's session on B is closed");
+  assert.ok(
+    b.clients.some((c) => c.user === 'bob'),
+    'bob keeps his session',
+  );
+
+  // The same users file on every node (the documented deployment): B re-reads its own when A reloads.
+  b.shared!.setUsersSource(() => []);
+  const second = reloadAccountsDetailed(a.accounts, a.clients, []);
+  assert.deepEqual(second, { closed: [], revoked: ['bob'] }, 'bob has no client on A and is revoked all the same');
+  await a.shared!.usersReloaded(second.revoked);
+  await logB.waitForLine(/users reloaded by another node.*"reread":true.*"closed":"[a-z,]*bob/);
+  assert.equal(b.accounts.find('alice'), undefined, 'node B re-read its users');
+  assert.ok(!b.clients.some((c) => c.user === 'bob'), "bob's session on B is closed");
 });
