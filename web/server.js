@@ -97,10 +97,10 @@ async function refresh() {
     ),
   );
   fillTable(document.querySelector('#clients tbody'), clientRows, 'No client has logged in yet.');
-  await refreshCluster();
+  if (info.cluster) await refreshCluster();
 }
 
-/** Every node of the cluster, from /api/cluster (404 on a single server: the section stays hidden). */
+/** Every node of the cluster, from /api/cluster (asked on a node of a cluster only: serverinfo says `cluster`). */
 async function refreshCluster() {
   let view;
   try {

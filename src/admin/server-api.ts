@@ -223,6 +223,8 @@ function serverInfo(server: DashboardSource, stats: ServerStats): Record<string,
     heartbeatTimeout: c.transport.heartbeatTimeout,
     ...(allowPortsStr ? { allowPortsStr } : {}),
     ...(c.transport.tls.force ? { tlsForce: true } : {}),
+    // burrow's own, on a node of a cluster only: the page then shows the cluster's section (a single server's answer is frp's).
+    ...(server.cluster ? { cluster: true } : {}),
     totalTrafficIn: now.todayTrafficIn,
     totalTrafficOut: now.todayTrafficOut,
     curConns: now.curConns,
