@@ -43,7 +43,10 @@ export class ClusterBus extends EventEmitter {
     // Subscribed again on each (re)connection: the first connect may fail while Redis is away.
     sub.on('ready', () => {
       sub.subscribe(CHANNEL).then(
-        () => (this.listening = true),
+        () => {
+          if (!this.listening) this.log.info("cluster: listening to the other nodes' events", { channel: CHANNEL });
+          this.listening = true;
+        },
         () => {},
       );
     });
