@@ -18,14 +18,16 @@ export type BusMessage =
  * Messages between the nodes of a cluster over Redis pub/sub, on a second
  * connection (a subscribed connection runs nothing else). Delivery is at
  * most once: a node cut off from Redis when a message goes out never sees
- * it (docs/cluster.md says what that means for revocations). Event
- * 'message' (BusMessage) for messages of other nodes only.
+ * it (docs/cluster.md says what that means for revocations). Events:
+ * 'message' (BusMessage) for messages of other nodes only; 'rejoined' when
+ * listening again after the connection was lost (messages may have been missed).
  */
 export class ClusterBus extends EventEmitter {
   private sub: Redis | undefined;
   private closed = false;
   /** subscribed now: messages published from here on reach this node */
   listening = false;
+  private everListened = false;
 
   constructor(
     private readonly redis: RedisLink,
@@ -44,8 +46,12 @@ export class ClusterBus extends EventEmitter {
     sub.on('ready', () => {
       sub.subscribe(CHANNEL).then(
         () => {
-          if (!this.listening) this.log.info("cluster: listening to the other nodes' events", { channel: CHANNEL });
+          if (this.listening) return;
           this.listening = true;
+          this.log.info("cluster: listening to the other nodes' events", { channel: CHANNEL });
+          // Back after a loss: what was published meanwhile never arrives, so the owner catches up its own way.
+          if (this.everListened) this.emit('rejoined');
+          this.everListened = true;
         },
         () => {},
       );

@@ -56,6 +56,8 @@ export class ClusterShared {
     );
     this.bus = new ClusterBus(redis, cluster.name, log);
     this.bus.on('message', (msg: BusMessage) => this.onMessage(msg));
+    // A reload announced while this node was cut off never arrived: its own users file is read again instead.
+    this.bus.on('rejoined', () => this.rereadUsers('the event channel came back'));
   }
 
   /** After the node joined its cluster. */
@@ -106,6 +108,17 @@ export class ClusterShared {
   /** Publishes this node's summary and reads everyone's now. */
   refresh(): Promise<void> {
     return this.directory.tick();
+  }
+
+  private rereadUsers(why: string): void {
+    const read = this.usersSource;
+    if (!read) return;
+    try {
+      const { closed } = reloadAccountsDetailed(this.host.accounts, this.host.clients, read());
+      this.log.info(`users re-read: ${why}`, { closed: closed.join(',') || 'none' });
+    } catch (err) {
+      this.log.error(`users re-read (${why}) refused, the running accounts are unchanged: ${describeError(err)}`);
+    }
   }
 
   private onMessage(msg: BusMessage): void {

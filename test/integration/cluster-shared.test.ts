@@ -265,3 +265,22 @@ test("a users reload on one node ends a revoked user's sessions on every node; o
   assert.equal(b.accounts.find('alice'), undefined, 'node B re-read its users');
   assert.ok(!b.clients.some((c) => c.user === 'bob'), "bob's session on B is closed");
 });
+
+test('a node cut off from Redis when a reload is announced re-reads its own users when it is back', { skip: redisSkip }, async (t) => {
+  const { kit, redis, echo } = await setup(t);
+  const log = captureLog();
+  const a = await node(kit, redis, 'a', A, { users: [{ name: 'alice', token: ALICE }] }, log.logger);
+  const client = aliceClient(kit, a, A, 'one', echo);
+  await client.start();
+  await client.waitForProxy('one');
+  await waitFor(() => a.shared!.listening, 'node A to listen');
+  let users = serverConfig({ users: [{ name: 'alice', token: ALICE }] }).users;
+  a.shared!.setUsersSource(() => users);
+  await redis.kill();
+  await waitFor(() => !a.shared!.listening, 'node A to lose the event channel');
+  // Another node's announcement goes out now and never reaches A; the file A reads has changed.
+  users = [];
+  await redis.restart();
+  await log.waitForLine(/users re-read: the event channel came back.*"closed":"alice"/, 20_000);
+  assert.equal(a.accounts.find('alice'), undefined);
+});
