@@ -17,7 +17,7 @@ const usageKey = (user: string, periodStart: number): string => `burrow:usage:${
 const CONNS_NODES = 'burrow:conns';
 const connsKey = (node: string): string => `burrow:conns:${node}`;
 
-/** `user` NUL `periodStart`: NUL cannot be in a user name from a config file's schema-checked string, nor in a number. */
+/** `user` NUL `periodStart`, split at the last NUL (the number has none, whatever the name holds). */
 const pairKey = (user: string, periodStart: number): string => `${user}\0${periodStart}`;
 function splitPair(k: string): { user: string; periodStart: number } {
   const at = k.lastIndexOf('\0');
