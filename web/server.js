@@ -99,6 +99,57 @@ async function refresh() {
   );
   fillTable(document.querySelector('#clients tbody'), clientRows, 'No client has logged in yet.');
   await refreshUsers();
+  if (info.cluster) await refreshCluster();
+}
+
+/** Every node of the cluster, from /api/cluster (asked on a node of a cluster only: serverinfo says `cluster`). */
+async function refreshCluster() {
+  let view;
+  try {
+    view = await getJSON('/api/cluster');
+  } catch {
+    document.getElementById('cluster').hidden = true;
+    return;
+  }
+  document.getElementById('cluster').hidden = false;
+  const t = view.totals ?? { nodes: 0, clients: 0, proxies: 0, connections: 0 };
+  document.getElementById('cluster-sub').textContent =
+    `this node: ${view.node} · Redis ${view.redis} · ${t.nodes} nodes · ${t.clients} clients · ${t.proxies} proxies · ${t.connections} connections`;
+  const nodes = view.nodes ?? [];
+  const nodeRows = nodes.map((n) =>
+    el(
+      'tr',
+      { 'data-node': n.node },
+      el('td', { class: 'mono', text: n.node === view.node ? `${n.node} (this node)` : n.node }),
+      el('td', { class: 'mono', text: n.link }),
+      el('td', { class: 'num', text: n.totals.clients }),
+      el('td', { class: 'num', text: n.totals.proxies }),
+      el('td', { class: 'num', text: n.totals.connections }),
+      el('td', { class: 'num', text: formatBytes(n.totals.trafficIn) }),
+      el('td', { class: 'num', text: formatBytes(n.totals.trafficOut) }),
+      el('td', { class: 'num', text: `${Math.ceil(n.expiresInMs / 1000)} s` }),
+    ),
+  );
+  fillTable(document.querySelector('#cluster-nodes tbody'), nodeRows, 'No node has published its statistics yet.');
+  const proxyRows = nodes.flatMap((n) =>
+    n.clients.flatMap((c) =>
+      c.proxies.map((p) =>
+        el(
+          'tr',
+          { 'data-cluster-proxy': p.name },
+          el('td', { class: 'mono', text: p.name }),
+          el('td', { text: p.type }),
+          el('td', { class: 'mono', text: n.node }),
+          el('td', { text: c.user }),
+          el('td', { text: c.hostname }),
+          el('td', { class: 'num', text: p.connections }),
+          el('td', { class: 'num', text: formatBytes(p.trafficIn) }),
+          el('td', { class: 'num', text: formatBytes(p.trafficOut) }),
+        ),
+      ),
+    ),
+  );
+  fillTable(document.querySelector('#cluster-proxies tbody'), proxyRows, 'No proxy on any node.');
 }
 
 poll(refresh, REFRESH_MS);

@@ -6,10 +6,11 @@ import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { withTimeout } from '../util/timeout.js';
 import { realTimers, type Timer, type Timers } from '../util/timers.js';
-import { openAcmeAccount, type AcmeAccountOptions } from './account.js';
+import { openAcmeAccount, type AccountKeys, type AcmeAccountOptions } from './account.js';
 import type { ChallengeResponders } from './challenges.js';
 import { acmeNameMatcher } from './names.js';
 import { orderCertificate, type ChallengeType } from './order.js';
+import type { SharedAcme } from './shared-store.js';
 import { AcmeStorage, type StoredCertificate } from './storage.js';
 
 export interface CertificateManagerOptions extends AcmeAccountOptions {
@@ -24,6 +25,8 @@ export interface CertificateManagerOptions extends AcmeAccountOptions {
   isRouted(name: string): boolean;
   log: Logger;
   timers?: Timers;
+  /** a cluster's Redis: one account, certificates ordered once for every node, an order lock per name */
+  shared?: SharedAcme;
 }
 
 /** Where one name stands. A certificate already held keeps being served in every state until it expires. */
@@ -57,6 +60,8 @@ const RENEW_CHECK_MS = 12 * 3600_000;
 /** After a failed order: 5 min, doubling to a day (Let's Encrypt allows 5 failed validations per name an hour). */
 const FAILURE_BACKOFF = { firstMs: 5 * 60_000, maxMs: 24 * 3600_000 };
 const DAY_MS = 24 * 3600_000;
+/** While another node of the cluster orders a name: how often its certificate is looked for. */
+const OTHER_NODE_POLL_MS = 2000;
 
 /**
  * The certificates of the HTTPS vhost's terminated names: asked for a name
@@ -187,6 +192,78 @@ export class CertificateManager {
 
   private async order(name: string, e: NameEntry): Promise<void> {
     e.state = CertState.Ordering;
+    let unlock: (() => void) | undefined;
+    if (this.opts.shared) {
+      const step = await this.fromCluster(this.opts.shared, name, e);
+      if (step === 'loaded' || this.stopped) return;
+      if (step === 'busy') {
+        this.waitForOtherNode(name, e);
+        return;
+      }
+      unlock = step;
+    }
+    try {
+      await this.orderHere(name, e);
+    } finally {
+      unlock?.();
+    }
+  }
+
+  /**
+   * In a cluster, before ordering: the certificate another node stored, else
+   * the name's order lock. 'loaded', 'busy' (another node orders it), the
+   * lock's release, or undefined when Redis is away (ordered here alone: a
+   * certificate twice is better than none).
+   */
+  private async fromCluster(shared: SharedAcme, name: string, e: NameEntry): Promise<'loaded' | 'busy' | (() => void) | undefined> {
+    try {
+      if (await this.loadShared(shared, name, e)) return 'loaded';
+      const unlock = await shared.lockOrder(name);
+      if (!unlock) return 'busy';
+      // Another node may have stored it between the read and the lock.
+      if (await this.loadShared(shared, name, e)) {
+        unlock();
+        return 'loaded';
+      }
+      return unlock;
+    } catch (err) {
+      this.opts.log.warn("acme: the cluster's certificates are unreachable; ordering from this node alone", { name, reason: describeError(err) });
+      return undefined;
+    }
+  }
+
+  private async loadShared(shared: SharedAcme, name: string, e: NameEntry): Promise<boolean> {
+    const cert = await shared.certificate(name);
+    if (!cert) return false;
+    try {
+      this.install(name, e, cert);
+    } catch (err) {
+      this.opts.log.warn("acme: the cluster's certificate is unusable", { name, reason: describeError(err) });
+      return false;
+    }
+    if (this.due(e)) return false;
+    e.state = CertState.Valid;
+    e.backoff.reset();
+    try {
+      // A copy in the node's own folder, for a start while Redis is away.
+      this.storage.saveCertificate(name, cert);
+    } catch {}
+    this.opts.log.info('acme: certificate loaded from the cluster', { name, serial: e.serial, notAfter: new Date(e.notAfter ?? 0).toISOString() });
+    return true;
+  }
+
+  /** Another node holds the order lock: its certificate is looked for again shortly (the lock dies with that node's order). */
+  private waitForOtherNode(name: string, e: NameEntry): void {
+    e.state = CertState.Queued;
+    this.opts.log.info('acme: another node of the cluster is ordering this name; waiting for its certificate', { name });
+    e.retry = this.timers.setTimeout(() => {
+      e.retry = undefined;
+      if (!this.stopped && e.state === CertState.Queued) this.enqueue(name, e);
+    }, OTHER_NODE_POLL_MS);
+    e.retry.unref();
+  }
+
+  private async orderHere(name: string, e: NameEntry): Promise<void> {
     const started = this.timers.now();
     this.opts.log.info('acme: ordering certificate', { name });
     try {
@@ -199,6 +276,9 @@ export class CertificateManager {
       if (this.stopped) return;
       this.storage.saveCertificate(name, cert);
       this.install(name, e, cert);
+      await this.opts.shared?.saveCertificate(name, cert, e.notAfter ?? 0).catch((err: unknown) => {
+        this.opts.log.warn('acme: certificate not shared with the cluster; the other nodes will order their own', { name, reason: describeError(err) });
+      });
       e.state = CertState.Valid;
       e.backoff.reset();
       this.opts.log.info('acme: certificate obtained', { name, serial: e.serial, ms: this.timers.now() - started });
@@ -221,12 +301,38 @@ export class CertificateManager {
   /** The account, opened once; a failure (the CA unreachable) is retried by the next order. */
   private account(): Promise<acme.Client> {
     if (!this.client) {
-      const opening = openAcmeAccount(this.storage, this.opts, this.opts.log);
+      const opening = openAcmeAccount(this.accountKeys(), this.opts, this.opts.log);
       opening.catch(() => {
         if (this.client === opening) this.client = undefined;
       });
       this.client = opening;
     }
     return this.client;
+  }
+
+  /** The cluster's account key (one account for every node) when there is a cluster, the folder's when Redis is away or there is none. */
+  private accountKeys(): AccountKeys {
+    const shared = this.opts.shared;
+    if (!shared) return this.storage;
+    const local = this.storage;
+    const log = this.opts.log;
+    return {
+      async accountKey(directoryUrl) {
+        try {
+          return await shared.accountKey(directoryUrl);
+        } catch (err) {
+          log.warn("acme: the cluster's account key is unreachable; using this node's own", { reason: describeError(err) });
+          return local.accountKey(directoryUrl);
+        }
+      },
+      async saveAccountKey(directoryUrl, pem) {
+        try {
+          return await shared.saveAccountKey(directoryUrl, pem);
+        } catch {
+          local.saveAccountKey(directoryUrl, pem);
+          return pem;
+        }
+      },
+    };
   }
 }

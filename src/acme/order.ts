@@ -3,7 +3,7 @@ import type * as acme from 'acme-client';
 import { loadAcmeClient } from './account.js';
 import { BurrowError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import type { ChallengeResponders } from './challenges.js';
+import { alpnAnswer, type ChallengeResponders } from './challenges.js';
 import type { StoredCertificate } from './storage.js';
 
 export type ChallengeType = 'http-01' | 'tls-alpn-01';
@@ -36,11 +36,14 @@ export async function orderCertificate(client: acme.Client, name: string, opts: 
     }
     const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
     let remove: () => void;
+    let unpublish: () => void;
     if (challenge.type === 'http-01') {
       remove = opts.responders.setHttp01(challenge.token, keyAuthorization);
+      unpublish = await opts.responders.publish('http-01', challenge.token, keyAuthorization);
     } else {
       const [alpnKey, alpnCert] = await lib.crypto.createAlpnCertificate(authz, keyAuthorization);
       remove = opts.responders.setTlsAlpn(name, createSecureContext({ key: alpnKey, cert: alpnCert }));
+      unpublish = await opts.responders.publish('tls-alpn-01', name, alpnAnswer(alpnKey.toString('utf8'), alpnCert.toString('utf8')));
     }
     opts.log.debug('acme challenge ready', { name, challenge: challenge.type });
     try {
@@ -48,6 +51,7 @@ export async function orderCertificate(client: acme.Client, name: string, opts: 
       await client.waitForValidStatus(challenge);
     } finally {
       remove();
+      unpublish();
     }
   }
   const finalized = await client.finalizeOrder(order, csr);

@@ -29,8 +29,10 @@ export class AcmeStorage {
     return this.read(this.accountFile(directoryUrl));
   }
 
-  saveAccountKey(directoryUrl: string, pem: string): void {
+  /** Returns `pem`, the key now in force (as the cluster's store does, where another node's may win). */
+  saveAccountKey(directoryUrl: string, pem: string): string {
     this.write(this.accountFile(directoryUrl), pem);
+    return pem;
   }
 
   certificate(name: string): StoredCertificate | undefined {

@@ -1,6 +1,7 @@
 import type { PortRange, ProxyType, ServerConfig } from '../config/types.js';
 import type { NewProxy } from '../protocol/messages.js';
 import type { ClusterView } from '../cluster/node.js';
+import type { ClusterNodesView } from '../server/cluster-shared.js';
 import type { ServerProxy } from '../proxy/types.js';
 import { ServerStats, type ClientSnapshot, type ProxySnapshot, type StatsEventSource } from './stats/server-stats.js';
 import type { Logger } from '../util/logger.js';
@@ -22,6 +23,8 @@ export type DashboardSource = StatsEventSource & {
   readonly proxies?: { readonly refusedByIpRules: number };
   /** the cluster this server belongs to, if any (burrow's own `/api/cluster`) */
   readonly cluster?: { view(): ClusterView } | undefined;
+  /** every node of the cluster with its clients, proxies and totals, as published in Redis */
+  readonly shared?: { view(): ClusterNodesView } | undefined;
 };
 
 export interface ServerDashboardOptions {
@@ -213,6 +216,8 @@ function serverInfo(server: DashboardSource, stats: ServerStats): Record<string,
     heartbeatTimeout: c.transport.heartbeatTimeout,
     ...(allowPortsStr ? { allowPortsStr } : {}),
     ...(c.transport.tls.force ? { tlsForce: true } : {}),
+    // burrow's own, on a node of a cluster only: the page then shows the cluster's section (a single server's answer is frp's).
+    ...(server.cluster ? { cluster: true } : {}),
     totalTrafficIn: now.todayTrafficIn,
     totalTrafficOut: now.todayTrafficOut,
     curConns: now.curConns,
@@ -238,7 +243,8 @@ export function serverDashboardRoutes(
     {
       method: 'GET',
       path: '/api/cluster',
-      handler: () => (server.cluster ? { json: server.cluster.view() } : apiError(404, 'this server is not part of a cluster')),
+      handler: () =>
+        server.cluster ? { json: { ...server.cluster.view(), ...server.shared?.view() } } : apiError(404, 'this server is not part of a cluster'),
     },
     // burrow's own: the [[users]] accounts, their usage, and the users file's editor.
     ...usersRoutes(server, users),

@@ -1,7 +1,7 @@
 import type { UsersReload } from '../admin/users-api.js';
 import { loadServerConfig } from '../config/load.js';
 import type { UserAccountConfig } from '../config/types.js';
-import { reloadAccounts } from '../server/accounts/revocation.js';
+import { reloadAccountsDetailed } from '../server/accounts/revocation.js';
 import { UsersEditor } from '../server/accounts/users-editor.js';
 import type { BurrowServer } from '../server/server.js';
 import type { Logger } from '../util/logger.js';
@@ -16,13 +16,17 @@ export interface UsersControl {
 
 export function usersControl(server: BurrowServer, configFile: string, allowUnsafe: readonly string[], log: Logger): UsersControl {
   const apply = (users: readonly UserAccountConfig[]): string[] => {
-    const closed = reloadAccounts(server.accounts, server.clients, users);
+    const { closed, revoked } = reloadAccountsDetailed(server.accounts, server.clients, users);
+    // The other nodes of a cluster re-read theirs and end the revoked users' sessions too.
+    void server.shared?.usersReloaded(revoked);
     log.info('users reloaded', { users: users.length, closed: closed.join(',') || 'none' });
     return closed;
   };
   const load = (fileEntries?: readonly unknown[]): readonly UserAccountConfig[] =>
     loadServerConfig(configFile, { allowUnsafe, ...(fileEntries ? { usersFileOverride: fileEntries } : {}) }).users;
   const file = server.config.usersFile;
+  // A node that missed reload announcements (its event channel was down) re-reads its users on its own.
+  server.shared?.setUsersSource(() => load());
   return {
     reload: () => {
       const users = load();

@@ -132,6 +132,16 @@ export class ClusterNode {
     this.redis.on('up', () => void this.routes.refresh());
   }
 
+  /** The node's Redis connection, for what else the nodes share there (usage, certificates, statistics, revocations). */
+  get redisLink(): RedisLink {
+    return this.redis;
+  }
+
+  /** How long the node's claims live without a heartbeat. */
+  get leaseMs(): number {
+    return this.cfg.leaseSeconds * 1000;
+  }
+
   get redisState(): string {
     return this.redis.state;
   }

@@ -96,6 +96,11 @@ export class RedisLink extends EventEmitter {
     }
   }
 
+  /** A second connection with the same settings, not yet connected, for SUBSCRIBE (a subscribed connection runs nothing else); undefined before start. */
+  subscriber(): Redis | undefined {
+    return this.redis?.duplicate();
+  }
+
   /** Closes the connection at once, without a QUIT (also what a node's abrupt death looks like to Redis). */
   close(): void {
     if (this.state === RedisState.Closed) return;

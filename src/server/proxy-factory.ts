@@ -28,6 +28,7 @@ import { createAutoHttps, type AutoHttps } from './auto-https.js';
 import { proxyDomains } from '../vhost/domains.js';
 import type { Timers } from '../util/timers.js';
 import type { ClusterNode, VhostKind } from '../cluster/node.js';
+import { ClusterAcme } from '../cluster/shared-acme.js';
 import type { RemoteDomains } from './vhost-server.js';
 
 /**
@@ -60,7 +61,8 @@ export class ProxyFactory implements ServerProxyContext {
     private readonly cluster?: ClusterNode,
   ) {
     this.serverIpRules = IpRules.from(config.allowIPs, config.denyIPs);
-    this.autoHttps = createAutoHttps(config, () => this.vhostHttp?.router, log.child({ part: 'acme' }), timers);
+    const sharedAcme = cluster && new ClusterAcme(cluster.redisLink, cluster.name);
+    this.autoHttps = createAutoHttps(config, () => this.vhostHttp?.router, log.child({ part: 'acme' }), timers, sharedAcme);
   }
 
   /** Opens the vhost ports the config asks for (frp: 0 = off); one equal to bindPort takes its visitors from there instead. */

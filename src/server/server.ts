@@ -34,6 +34,7 @@ import type { CertificateManager } from '../acme/certificate-manager.js';
 import { ClusterNode } from '../cluster/node.js';
 import { claimInCluster } from './cluster-claims.js';
 import { acceptProxyLink, relayNatHole } from './cluster-visitors.js';
+import { ClusterShared, usageLedger } from './cluster-shared.js';
 import type { Account } from './accounts/account.js';
 import { Accounts } from './accounts/accounts.js';
 import { registrationRefusal } from './accounts/registration.js';
@@ -54,10 +55,7 @@ export enum ServerState {
  * The public side. Accepts clients on bindPort (TLS or plain, sniffed),
  * demultiplexes yamux when tcpMux is on, and routes each logical connection by
  * its first message: Login → a new ControlSession, NewWorkConn → that client's
- * pool, anything else → refused and closed.
- */
-/**
- * Events, for the dashboard and metrics: 'clientOnline' (control),
+ * pool, anything else → refused and closed. Events, for the dashboard and metrics: 'clientOnline' (control),
  * 'clientOffline' (control), 'proxyStarted' (control, proxy, NewProxy),
  * 'proxyClosed' (control, proxy).
  */
@@ -79,6 +77,8 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   readonly auth: AuthVerifier;
   /** this server's membership of a cluster (`cluster.redis`); undefined for a single server, which never touches Redis */
   readonly cluster: ClusterNode | undefined;
+  /** what the nodes share besides claims: usage, statistics, users reloads */
+  readonly shared: ClusterShared | undefined;
   /** `[[users]]`: tokens, limits, traffic counters */
   readonly accounts: Accounts;
   readonly loginThrottle: LoginThrottle;
@@ -91,14 +91,15 @@ export class BurrowServer extends EventEmitter implements ControlHost {
   ) {
     super();
     this.key = deriveCipherKey(config.auth.token);
-    this.accounts = new Accounts(config.users, config.usageFile || undefined, log.child({ part: 'accounts' }), Date.now, config.usersFile !== '');
+    const c = config.cluster;
+    this.cluster = c.redis ? new ClusterNode(c, config.bindAddr, config.proxyBindAddr, config.bindPort, log.child({ part: 'cluster' })) : undefined;
+    this.shared = this.cluster && new ClusterShared(this.cluster, this, log.child({ part: 'cluster' }));
+    this.accounts = new Accounts(config.users, usageLedger(config, this.shared, log), log.child({ part: 'accounts' }), Date.now, config.usersFile !== '');
     this.auth = createAuthVerifier(config.auth, log, this.accounts);
     this.loginThrottle = new LoginThrottle(config.limits.failedLoginsPerIP);
     this.gate = new PreAuthGate(config.limits);
     this.refusals = new RefusalLog(log);
     this.plugins = new ManagePlugins(config.httpPlugins, config.limits.pluginTimeout * 1000, log.child({ part: 'plugins' }));
-    const c = config.cluster;
-    this.cluster = c.redis ? new ClusterNode(c, config.bindAddr, config.proxyBindAddr, config.bindPort, log.child({ part: 'cluster' })) : undefined;
     this.proxies = new ProxyFactory(config, this.key, log, this.plugins, options.timers, this.cluster);
     this.natHole = new NatHoleCoordinator({ findProxy: (n) => this.findProxy(n), controlOf: (id) => this.clientTable.get(id) }, log.child({ part: 'xtcp' }));
   }
@@ -181,6 +182,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
         },
         { cert: cert.cert, key: cert.key },
       );
+      this.shared?.start();
     } catch (err) {
       // Nothing half-started: the ports already open are closed again.
       this.state = ServerState.Stopped;
@@ -205,9 +207,11 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     this.state = ServerState.Stopped;
     for (const c of [...this.clientTable.values()]) c.close('server stopping');
     for (const p of [...this.physical]) p.destroy();
+    // The last counters go out while the cluster's Redis connection is still open.
+    await this.accounts.stop();
+    await this.shared?.stop();
     await this.closeListeners();
     this.plugins.close();
-    this.accounts.stop();
     this.refusals.close();
     this.log.info('server stopped');
   }

@@ -31,8 +31,8 @@ export interface VhostHttpOptions {
 
 /** What the HTTP vhost asks of the certificate manager, on plain-HTTP requests only. */
 export interface HttpAcmeHooks {
-  /** the body for an HTTP-01 challenge path of an order under way; checked before any routing */
-  http01Answer(path: string): string | undefined;
+  /** the body for an HTTP-01 challenge path of an order under way; checked before any routing (in a cluster, a path no local order answers is looked up in Redis) */
+  http01Answer(path: string): string | undefined | Promise<string | undefined>;
   /** the `https://host[:port]` origin to redirect a request for `host` and `path` to, or undefined to serve it as plain HTTP */
   httpsOrigin(host: string, path: string): string | undefined;
 }

@@ -88,7 +88,8 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
           await this.endVisitor(visitor);
           return;
         }
-        const acmeAnswer = proto === 'http' ? this.acmeAnswer(head) : undefined;
+        const pendingAnswer = proto === 'http' ? this.acmeAnswer(head) : undefined;
+        const acmeAnswer = pendingAnswer instanceof Promise ? await pendingAnswer : pendingAnswer;
         if (acmeAnswer) {
           await this.answer(visitor, acmeAnswer);
           return;
@@ -275,10 +276,12 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
   }
 
   /** The answer to an ACME HTTP-01 check of an order under way, before any route is consulted (the name may have none yet). */
-  private acmeAnswer(head: RequestHead): Buffer | undefined {
+  private acmeAnswer(head: RequestHead): Buffer | undefined | Promise<Buffer | undefined> {
     if (!this.opts.acme || head.method !== 'GET') return undefined;
+    const answer = (keyAuthorization: string | undefined): Buffer | undefined =>
+      keyAuthorization === undefined ? undefined : acmeChallengeResponse(keyAuthorization);
     const keyAuthorization = this.opts.acme.http01Answer(requestPath(head));
-    return keyAuthorization === undefined ? undefined : acmeChallengeResponse(keyAuthorization);
+    return keyAuthorization instanceof Promise ? keyAuthorization.then(answer) : answer(keyAuthorization);
   }
 
   /** Relays one body as framed; bytes past its end go back to the reader for the next message. */

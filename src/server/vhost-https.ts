@@ -15,8 +15,8 @@ import { endVisitor, relayElsewhere, relayWholeConnection, VhostServer, type Rem
  * and where the decrypted stream goes. Absent when acme is off.
  */
 export interface TlsTermination {
-  /** the TLS-ALPN-01 certificate of `name` while its order waits for the CA */
-  challengeContext(name: string): SecureContext | undefined;
+  /** the TLS-ALPN-01 certificate of `name` while its order waits for the CA (in a cluster, perhaps another node's order, read from Redis) */
+  challengeContext(name: string): SecureContext | undefined | Promise<SecureContext | undefined>;
   /** the certificate to serve `name` with, when it has one and an http proxy routes it */
   certificateFor(name: string): SecureContext | undefined;
   /** the HTTP vhost's handling of one connection, for the decrypted stream */
@@ -70,7 +70,8 @@ export class VhostHttpsServer extends VhostServer<ConnectionRoute> {
     const termination = this.opts.termination;
     if (name && termination && info.alpnProtocols.includes(ACME_TLS_ALPN)) {
       // A CA's validation: it offers acme-tls/1 only, and wants the challenge certificate and nothing more.
-      const context = termination.challengeContext(name);
+      const found = termination.challengeContext(name);
+      const context = found instanceof Promise ? await found : found;
       if (context) {
         const tls = await this.handshake(visitor, reader, hello, context, [ACME_TLS_ALPN], deadline);
         tls.end();

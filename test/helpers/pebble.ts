@@ -54,7 +54,11 @@ async function listening(port: number, what: string): Promise<void> {
  * pebble validates on fixed ports (`httpPort`, `tlsPort`): those are the
  * vhost ports under test, chosen before the server starts.
  */
-export async function startPebble(vhost: { httpPort: number; tlsPort: number }): Promise<Pebble> {
+export async function startPebble(vhost: {
+  httpPort: number;
+  tlsPort: number /** where the mock DNS sends every name (default 127.0.0.1) */;
+  address?: string;
+}): Promise<Pebble> {
   const dir = mkdtempSync(join(tmpdir(), 'burrow-pebble-'));
   const ca = generateCertificate({ commonName: 'pebble test ca', isCA: true });
   const leaf = generateCertificate({ commonName: '127.0.0.1', altNames: ['localhost'], issuer: ca });
@@ -100,6 +104,8 @@ export async function startPebble(vhost: { httpPort: number; tlsPort: number }):
     '',
     '-defaultIPv6',
     '',
+    '-defaultIPv4',
+    vhost.address ?? '127.0.0.1',
     '-dns01',
     `127.0.0.1:${dnsPort}`,
     '-management',

@@ -4,11 +4,8 @@ import type { ServerProxy } from '../../proxy/types.js';
 import { describeError } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
 import type { Account } from './account.js';
-import { UsageStore } from './usage-store.js';
+import type { UsageLedger } from './usage-store.js';
 import { UserTable } from './user-table.js';
-
-/** How often the counters are folded in from the live proxies and written (when they changed): the most a crash loses. */
-const SAVE_INTERVAL_MS = 10_000;
 
 export enum AccountsState {
   Idle = 'idle',
@@ -50,21 +47,20 @@ export interface AccountReport {
 export class Accounts {
   state = AccountsState.Idle;
   private table: UserTable;
-  private readonly usage: UsageStore;
   /** each live proxy of a listed user, with the bytes of it already added to the counters */
   private readonly live = new Map<ServerProxy, { user: string; counted: number }>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     users: readonly UserAccountConfig[],
-    usageFile: string | undefined,
+    /** the counters: a file beside the config (UsageStore), or the cluster's Redis */
+    private readonly usage: UsageLedger,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
     /** `usersFile` is set: accounts are in use even while none is listed (the dashboard adds them) */
     private readonly managed = false,
   ) {
     this.table = new UserTable(users);
-    this.usage = new UsageStore(usageFile);
   }
 
   /**
@@ -84,26 +80,30 @@ export class Accounts {
   start(): void {
     if (this.state !== AccountsState.Idle) return;
     this.usage.load();
+    // Followed from the start: a shared ledger reads these totals at its first flush, before the first login asks.
+    for (const a of this.table.values()) if (a.quotaBytes > 0) this.usage.used(a.name, quotaPeriodStart(a.quotaResetDay, this.now()));
     this.state = AccountsState.Running;
-    this.timer = setInterval(() => this.persist(), SAVE_INTERVAL_MS);
+    this.timer = setInterval(() => void this.persist(), this.usage.saveIntervalMs);
     this.timer.unref();
   }
 
   /** Counts what the live proxies moved and writes the counters a last time. */
-  stop(): void {
+  async stop(): Promise<void> {
     if (this.state === AccountsState.Stopped) return;
     this.state = AccountsState.Stopped;
     clearInterval(this.timer);
-    this.persist();
+    await this.persist();
   }
 
-  /** Folds in the live proxies' bytes and writes the file when they changed. */
-  persist(): void {
+  /** Folds in the live proxies' bytes and writes the counters (the file only when they changed; Redis: the increments, and the totals read back). */
+  async persist(): Promise<void> {
     this.collect();
+    const open = new Map<string, number>();
+    for (const a of this.table.values()) if (a.openConnections > 0) open.set(a.name, a.openConnections);
     try {
-      this.usage.save();
+      await this.usage.save(open);
     } catch (err) {
-      this.log.warn("could not save the users' traffic counters; will try again", { file: this.usage.file, reason: describeError(err) });
+      this.log.warn("could not save the users' traffic counters; will try again", { where: this.usage.where, reason: describeError(err) });
     }
   }
 
@@ -149,7 +149,8 @@ export class Accounts {
   admitConnection(account: Account): (() => void) | string {
     const refusal = this.standingRefusal(account);
     if (refusal) return refusal;
-    if (account.maxConnections > 0 && account.openConnections >= account.maxConnections) {
+    // In a cluster the user's connections on the other nodes count too (as last published: see docs/cluster.md).
+    if (account.maxConnections > 0 && account.openConnections + this.usage.elsewhere(account.name) >= account.maxConnections) {
       return `user [${account.name}]: maxConnections ${account.maxConnections} reached`;
     }
     account.openConnections++;
@@ -171,7 +172,7 @@ export class Accounts {
         name: a.name,
         proxies: proxiesOf(a.name),
         maxProxies: a.maxProxies,
-        connections: a.openConnections,
+        connections: a.openConnections + this.usage.elsewhere(a.name),
         maxConnections: a.maxConnections,
         bandwidthLimit: a.config.bandwidthLimit,
         trafficUsed: this.usage.used(a.name, periodStart),

@@ -11,6 +11,15 @@ import type { Accounts } from './accounts.js';
  * tokenFile that cannot be read throws before anything changes.
  */
 export function reloadAccounts(accounts: Accounts, clients: readonly ControlSession[], users: readonly UserAccountConfig[]): string[] {
+  return reloadAccountsDetailed(accounts, clients, users).closed;
+}
+
+/** The same, also naming every account the reload removed or changed (with or without a client here): what a cluster tells its other nodes. */
+export function reloadAccountsDetailed(
+  accounts: Accounts,
+  clients: readonly ControlSession[],
+  users: readonly UserAccountConfig[],
+): { closed: string[]; revoked: string[] } {
   const revoked = new Set(accounts.replace(users));
   const closed = new Set<string>();
   for (const c of clients) {
@@ -20,5 +29,5 @@ export function reloadAccounts(accounts: Accounts, clients: readonly ControlSess
     closed.add(c.user);
     c.close(`account of user [${c.user}] removed or changed by a reload`);
   }
-  return [...closed];
+  return { closed: [...closed], revoked: [...new Set([...revoked, ...closed])] };
 }

@@ -7,6 +7,25 @@ export interface UsageRecord {
   bytes: number;
 }
 
+/**
+ * Where the users' counters live: this file (one server) or the cluster's
+ * Redis (src/cluster/shared-usage.ts). Reads are synchronous (admission
+ * decides on the spot, from what is known locally); `save` is called every
+ * `saveIntervalMs` and at stop, with the user connections open on this
+ * server per user, which a shared ledger publishes for the other nodes.
+ */
+export interface UsageLedger {
+  /** where it keeps the counters, for log lines */
+  readonly where: string;
+  readonly saveIntervalMs: number;
+  load(): void;
+  used(name: string, periodStart: number): number;
+  add(name: string, bytes: number, periodStart: number): void;
+  save(openConnections: ReadonlyMap<string, number>): void | Promise<void>;
+  /** user connections `name` holds on other servers of the cluster (0 on one server) */
+  elsewhere(name: string): number;
+}
+
 /** Users kept in the file; a file naming more is refused rather than read into memory whole. */
 const MAX_RECORDS = 100_000;
 /** The file is read whole at start: a larger one is not ours. */
@@ -19,12 +38,23 @@ const MAX_FILE_BYTES = 16 * 1024 * 1024;
  * the old counters or the new ones, never half a file. The owner decides
  * when to save (bounded frequency); this only keeps the numbers.
  */
-export class UsageStore {
+export class UsageStore implements UsageLedger {
+  /** How often the counters are written (when they changed): the most a crash loses. */
+  readonly saveIntervalMs = 10_000;
   private readonly records = new Map<string, UsageRecord>();
   private dirty = false;
 
   /** `file` undefined: counters in memory only. */
   constructor(readonly file: string | undefined) {}
+
+  get where(): string {
+    return this.file ?? 'memory';
+  }
+
+  /** one server: no connections elsewhere */
+  elsewhere(): number {
+    return 0;
+  }
 
   /** Reads the file when there is one; a missing file is a fresh start, an unreadable one a readable error (quotas must not reset silently). */
   load(): void {
