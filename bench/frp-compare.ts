@@ -13,13 +13,13 @@
  * of the two burrow processes per connection and per echo round trip is
  * printed too, as it moves much less.
  *
- *   npm run bench:compare [-- --node-flags="--max-semi-space-size=1"]
+ *   npm run bench:compare [-- --node-flags="--max-semi-space-size=2"] [--quick]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cpuMs, freePort, round, rssKiB, spawnUntil, startTunnel, stop, type TunnelProcesses } from './lib.ts';
+import { cpuMs, freePort, round, rssKiB, spawnUntil, startTunnel, stop, type TunnelProcesses } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,8 +27,12 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '4' },
     rounds: { type: 'string', default: '10000' },
     idle: { type: 'string', default: '1000' },
+    'cps-seconds': { type: 'string', default: '3' },
+    // A run that only proves every figure is still measured (the e2e test).
+    quick: { type: 'boolean', default: false },
   },
 });
+if (values.quick) Object.assign(values, { seconds: '1', rounds: '300', idle: '40', 'cps-seconds': '1' });
 const nodeFlags = values['node-flags']!.split(/\s+/).filter((f) => f !== '');
 const TUNBENCH = join(import.meta.dirname, 'tunbench.mjs');
 
@@ -84,7 +88,7 @@ async function measure(echoPort: number, iperfPort: number, pids: number[]): Pro
   const rtt = await tunbench(['rtt', '127.0.0.1', String(echoPort), String(rounds)]);
   const cpuEcho = cpu() - c0;
   c0 = cpu();
-  const cps = await tunbench(['cps', '127.0.0.1', String(echoPort), '3', '16']);
+  const cps = await tunbench(['cps', '127.0.0.1', String(echoPort), values['cps-seconds']!, '16']);
   const cpuConn = cpu() - c0;
   const f: PathFigures = {
     throughputGbps,
@@ -172,6 +176,12 @@ async function main(): Promise<void> {
             node: process.versions.node,
             cpus: (await import('node:os')).cpus().length,
             loadavg: (await import('node:os')).loadavg().map((x) => round(x, 2)),
+          },
+          params: {
+            iperfSeconds: Number(values.seconds),
+            rttRounds: Number(values.rounds),
+            cpsSeconds: Number(values['cps-seconds']),
+            idleConnections: Number(values.idle),
           },
           notes,
           direct,
