@@ -1,4 +1,5 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { lazyRequire } from '../util/lazy-require.js';
 import type { AccountReport } from '../server/accounts/accounts.js';
 import type { ProxyCounters, ServerStats } from './stats/server-stats.js';
 
@@ -15,7 +16,11 @@ export interface ServerMetrics {
  * so nothing here runs per relayed byte or per connection. A registry of its
  * own: two servers in one process (tests, the demo) do not collide.
  */
+/** prom-client (and the OpenTelemetry API it pulls in) loads only on servers with enablePrometheus. */
+const promClient = lazyRequire<typeof import('prom-client')>('prom-client');
+
 export function createServerMetrics(stats: ServerStats, accounts: () => AccountReport[] = () => [], ipRuleRefusals: () => number = () => 0): ServerMetrics {
+  const { Counter, Gauge, Registry } = promClient();
   const registry = new Registry();
   const rows = (): ProxyCounters[] => stats.proxyCounters();
 

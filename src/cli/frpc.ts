@@ -7,7 +7,9 @@ import { allowUnsafeFlag, FrpCommandError, printVersion, refuseUnsupportedRootFl
 import { FRPC_ADMIN_FLAGS, FRPC_COMMON_DEFAULTS, FRPC_COMMON_FLAGS, FRPC_PROXY_FLAGS, FRPC_ROOT_FLAGS, FRPC_VISITOR_FLAGS } from './frp-flag-tables.js';
 import { configFromFlags, findCommand, FlagError, parseFlags, type FlagSpec } from './frp-flags.js';
 import { loggerFrom } from './process-setup.js';
-import { runClient } from './run-client.js';
+
+/** The client's module graph loads only on the paths that run it, so -v, verify, help and the admin commands start fast. */
+const runClient: typeof import('./run-client.js').runClient = async (...args) => (await import('./run-client.js')).runClient(...args);
 
 /**
  * `frpc`: frp's client command line, run by burrow's client. With a file

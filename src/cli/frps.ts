@@ -5,8 +5,10 @@ import { allowUnsafeFlag, FrpCommandError, loadForFrp, printVersion, refuseUnsup
 import { FRPS_FLAG_DEFAULTS, FRPS_ROOT_FLAGS, FRPS_SERVER_FLAGS } from './frp-flag-tables.js';
 import { configFromFlags, findCommand, FlagError, parseFlags, type FlagValue } from './frp-flags.js';
 import { loggerFrom } from './process-setup.js';
-import { runServer } from './run-server.js';
 import { withServerCliDefaults } from './run-defaults.js';
+
+/** The server's module graph loads only when it runs, so -v, verify and help start fast. */
+const runServer: typeof import('./run-server.js').runServer = async (...args) => (await import('./run-server.js')).runServer(...args);
 
 /**
  * `frps`: frp's server command line, run by burrow's server. With a file

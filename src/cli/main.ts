@@ -5,16 +5,20 @@ import { loadClientConfig } from '../config/load.js';
 import { reloadClient, showClientStatus, stopClient } from './client-admin-commands.js';
 import { runConvert, runVerify } from './config-commands.js';
 import { loggerFrom, onShutdown } from './process-setup.js';
-import { runClient } from './run-client.js';
 import { runLogin, runLogout } from './login-command.js';
-import { runQuick } from './quick.js';
 import { runService } from './service-command.js';
 import { runStatus } from './status-command.js';
 import { runServerCommand, SERVER_FLAGS_HELP } from './server-command.js';
 import { parseAllowUnsafe } from '../config/value-source.js';
-import { startDemo } from '../demo/demo.js';
 import { describeError, isBurrowError } from '../util/errors.js';
 import { BURROW_VERSION, FRP_COMPAT_VERSION } from '../util/version.js';
+
+// Each command's module graph loads when that command runs: `burrow --version`
+// or `burrow client` need not compile the server (see server-command.ts), the demo
+// or the quick tunnels.
+const runClient: typeof import('./run-client.js').runClient = async (...args) => (await import('./run-client.js')).runClient(...args);
+const runQuick: typeof import('./quick.js').runQuick = async (...args) => (await import('./quick.js')).runQuick(...args);
+const startDemo: typeof import('../demo/demo.js').startDemo = async (...args) => (await import('../demo/demo.js')).startDemo(...args);
 
 const HELP: Record<string, string> = {
   main: `burrow ${BURROW_VERSION} — a self-hosted tunnel, wire-compatible with frp ${FRP_COMPAT_VERSION}

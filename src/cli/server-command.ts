@@ -4,7 +4,9 @@ import { FRPS_SERVER_FLAGS } from './frp-flag-tables.js';
 import { configFromFlags, FlagError, parseFlags, type FlagSpec } from './frp-flags.js';
 import { loggerFrom } from './process-setup.js';
 import { withServerCliDefaults } from './run-defaults.js';
-import { runServer } from './run-server.js';
+
+/** The server's module graph loads when it runs, not for --help or a flag error. */
+const runServer: typeof import('./run-server.js').runServer = async (...args) => (await import('./run-server.js')).runServer(...args);
 
 /** burrow's own flags of `burrow server`; frps's server flags are taken beside them. */
 const OWN_FLAGS: readonly FlagSpec[] = [

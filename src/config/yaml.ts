@@ -1,6 +1,9 @@
-import { parse } from 'yaml';
+import { lazyRequire } from '../util/lazy-require.js';
 import { describeError } from '../util/errors.js';
 import { isPlainObject } from './schema-engine.js';
+
+/** Most configs are TOML or INI: the YAML parser loads when a YAML file is read. */
+const yaml = lazyRequire<typeof import('yaml')>('yaml');
 
 /**
  * YAML as frp reads it: merge keys (`<<: *base`) work, and top-level keys that
@@ -10,7 +13,7 @@ import { isPlainObject } from './schema-engine.js';
  */
 export function parseYamlText(text: string): { value?: unknown; problem?: string } {
   try {
-    const value: unknown = parse(text, { merge: true, uniqueKeys: true, maxAliasCount: 1000 });
+    const value: unknown = yaml().parse(text, { merge: true, uniqueKeys: true, maxAliasCount: 1000 });
     if (isPlainObject(value)) {
       for (const key of Object.keys(value)) if (key.startsWith('.')) delete value[key];
     }

@@ -1,4 +1,4 @@
-import { compressSync, uncompressSync } from 'snappy';
+import { lazyRequire } from '../util/lazy-require.js';
 import { BurrowError } from '../util/errors.js';
 import { maskedCrc32c } from './crc32c.js';
 
@@ -22,6 +22,8 @@ const EMPTY = Buffer.alloc(0);
  * measured 3-30x slower per 64 KiB chunk (finalizer and GC pressure).
  */
 const NATIVE_OPTIONS = { copyOutputData: true } as const;
+/** The native snappy addon loads with the first compressed proxy, not in every process. */
+const snappy = lazyRequire<typeof import('snappy')>('snappy');
 
 const CHUNK_COMPRESSED = 0x00;
 const CHUNK_UNCOMPRESSED = 0x01;
@@ -52,7 +54,7 @@ export class SnappyFrameEncoder {
     }
     for (let offset = 0; offset < data.length; offset += MAX_BLOCK) {
       const block = data.subarray(offset, Math.min(offset + MAX_BLOCK, data.length));
-      const compressed = compressSync(block, NATIVE_OPTIONS);
+      const compressed = snappy().compressSync(block, NATIVE_OPTIONS);
       // Same rule as the reference: keep compression only if it saves at least 1/8.
       const useCompressed = compressed.length < block.length - (block.length >>> 3);
       const body = useCompressed ? compressed : block;
@@ -191,7 +193,7 @@ export class SnappyFrameDecoder {
       const length = rawDecodedLength(payload);
       if (length > this.maxChunk) throw corrupt(`chunk decodes to ${length} bytes, over the ${this.maxChunk} limit`);
       try {
-        plain = uncompressSync(payload, { asBuffer: true, ...NATIVE_OPTIONS }) as Buffer;
+        plain = snappy().uncompressSync(payload, { asBuffer: true, ...NATIVE_OPTIONS }) as Buffer;
       } catch (err) {
         throw new BurrowError('BURROW_COMPRESSION', 'corrupt snappy stream: bad compressed block', { cause: err });
       }

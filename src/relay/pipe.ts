@@ -54,9 +54,14 @@ export function relay(visitor: Duplex, service: Duplex, opts: RelayOptions = {})
       if (directionsFlushed === 2) finish();
     };
 
+    // Per direction: whether its source ended, and whether its destination
+    // flushed the last writes after that. Listeners are plain on() and
+    // shared where they can be: a relay is held by every idle connection,
+    // and each once() costs a wrapper object and a bound function besides
+    // the listener.
+    const state = { visitorEnded: false, serviceEnded: false, toServiceFlushed: false, toVisitorFlushed: false };
+
     const forward = (from: Duplex, to: Duplex, inbound: boolean): void => {
-      let fromEnded = false;
-      let toFlushed = false;
       from.on('data', (chunk: Buffer) => {
         if (counter) {
           if (inbound) counter.bytesIn += chunk.length;
@@ -70,8 +75,9 @@ export function relay(visitor: Duplex, service: Duplex, opts: RelayOptions = {})
         idleTimer?.refresh();
         from.resume();
       });
-      from.once('end', () => {
-        fromEnded = true;
+      from.on('end', () => {
+        if (inbound) state.visitorEnded = true;
+        else state.serviceEnded = true;
         to.end();
         ended += 1;
         if (ended === 1) {
@@ -82,20 +88,20 @@ export function relay(visitor: Duplex, service: Duplex, opts: RelayOptions = {})
         // the first to end may still be writing to a slow reader when the
         // second ends, and destroying its destination then would cut its tail.
         const flushed = (): void => {
-          toFlushed = true;
+          if (inbound) state.toServiceFlushed = true;
+          else state.toVisitorFlushed = true;
           onFlushed();
         };
         if (to.writableFinished) flushed();
         else to.once('finish', flushed);
       });
-      from.once('error', finish);
+      // on(), not once(): a second error after the teardown must still find a listener.
+      from.on('error', finish);
       // A source that closes before its end, or a destination that closes
       // before our last writes left, is a hang-up: the other side goes too.
-      from.once('close', () => {
-        if (!fromEnded) finish();
-      });
-      to.once('close', () => {
-        if (!toFlushed) finish();
+      // One 'close' listener per side answers for both of its roles.
+      from.on('close', () => {
+        if (inbound ? !state.visitorEnded || !state.toVisitorFlushed : !state.serviceEnded || !state.toServiceFlushed) finish();
       });
       // The stream may have been read in paused mode (the first message): start the flow.
       from.resume();

@@ -212,7 +212,7 @@ function switchNow(socket: Socket, hold: () => ReadHold, k: ReadInternals): void
   raw[k.kBufferCb] = (n: number, buf: Buffer) => reader.onRead(n, buf);
   raw[k.kBufferGen] = () => reader.nextBuffer();
   handle.useUserBuffer(shared);
-  socket.once('close', () => reader.release());
+  socket.on('close', () => reader.release());
 }
 
 /** shared: reads land in the process-wide small buffer and are copied out; own: in this socket's big buffer. */

@@ -12,11 +12,6 @@ import type { PortShare } from './port-share.js';
 import type { QuicOptions } from './quic/quic-config.js';
 import { BurrowError } from '../util/errors.js';
 import { dialTcpOrTls, dialWebSocket, dialWss } from './dial.js';
-import { dialKcp } from './kcp/kcp-dial.js';
-import { listenKcpTransport } from './kcp/kcp-transport.js';
-import { dialQuic, dialQuicSession } from './quic/quic-dial.js';
-import { listenQuic } from './quic/quic-listener.js';
-import { loadQuic } from './quic/quic-native.js';
 import { listenSniffing } from './sniff.js';
 
 export interface DialOptions {
@@ -156,7 +151,14 @@ export const websocketTransport: Transport = Object.freeze({ kind: 'websocket' a
 export const wssTransport: Transport = Object.freeze({ kind: 'wss' as const, dial: dialWss, listen: listenSniffing });
 
 /** KCP over UDP (kcp-go with FEC 10/3, as frp); its listener serves frps `kcpBindPort`. */
-export const kcpTransport: Transport = Object.freeze({ kind: 'kcp' as const, dial: dialKcp, listen: listenKcpTransport });
+// kcp and quic (their framing, FEC and sessions) load with the first dial or
+// listen that uses them: most servers and clients never do.
+export const kcpTransport: Transport = Object.freeze({
+  kind: 'kcp' as const,
+  dial: async (opts: DialOptions) => (await import('./kcp/kcp-dial.js')).dialKcp(opts),
+  listen: async (opts: ListenOptions, onConnection: (conn: AcceptedConnection) => void) =>
+    (await import('./kcp/kcp-transport.js')).listenKcpTransport(opts, onConnection),
+});
 
 /**
  * QUIC over UDP with ALPN "frp" (quic-go in frp), one stream per logical
@@ -165,11 +167,12 @@ export const kcpTransport: Transport = Object.freeze({ kind: 'kcp' as const, dia
  */
 export const quicTransport: Transport<AcceptedSession> = Object.freeze({
   kind: 'quic' as const,
-  dial: dialQuic,
-  dialSession: dialQuicSession,
-  listen: listenQuic,
+  dial: async (opts: DialOptions) => (await import('./quic/quic-dial.js')).dialQuic(opts),
+  dialSession: async (opts: DialOptions): Promise<StreamSession> => (await import('./quic/quic-dial.js')).dialQuicSession(opts),
+  listen: async (opts: ListenOptions, onConnection: (conn: AcceptedSession) => void) =>
+    (await import('./quic/quic-listener.js')).listenQuic(opts, onConnection),
   prepare: async () => {
-    await loadQuic('transport.protocol');
+    await (await import('./quic/quic-native.js')).loadQuic('transport.protocol');
   },
 });
 

@@ -7,8 +7,9 @@
 import http from 'node:http';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer } from 'ws';
+import type { WebSocketServer } from 'ws';
 import { BurrowError, describeError } from '../util/errors.js';
+import { lazyRequire } from '../util/lazy-require.js';
 import { withTimeout } from '../util/timeout.js';
 import { WebSocketStream } from './websocket-stream.js';
 
@@ -20,6 +21,9 @@ export const WEBSOCKET_REQUEST_PREFIX = `GET ${FRP_WEBSOCKET_PATH}`;
  * one frame per write call; a yamux data frame can reach the 6 MiB window.
  */
 const MAX_PAYLOAD = 16 * 1024 * 1024;
+
+/** ws loads with the first websocket dialled or accepted: most links are tcp or TLS. */
+const wsModule = lazyRequire<typeof import('ws')>('ws');
 
 const SHARED_OPTIONS = { perMessageDeflate: false, maxPayload: MAX_PAYLOAD, skipUTF8Validation: true } as const;
 
@@ -33,7 +37,7 @@ export async function openClientWebSocket(socket: net.Socket, hostHeader: string
   // A socket read by a proxy handshake is left paused; the HTTP client only
   // listens for 'data', so let it flow (nothing is buffered: servers never speak first).
   if (socket.readableFlowing === false && socket.readableLength === 0) socket.resume();
-  const ws = new WebSocket(`ws://${hostHeader}${FRP_WEBSOCKET_PATH}`, {
+  const ws = new (wsModule().WebSocket)(`ws://${hostHeader}${FRP_WEBSOCKET_PATH}`, {
     ...SHARED_OPTIONS,
     createConnection: () => socket,
     origin: `http://${hostHeader}`,
@@ -94,7 +98,8 @@ const WRONG_PATH = `the path is not ${FRP_WEBSOCKET_PATH}`;
 
 export function createWebSocketAcceptor(): WebSocketAcceptor {
   const pending = new Map<net.Socket, Pending>();
-  const wsServer = new WebSocketServer({ ...SHARED_OPTIONS, noServer: true, clientTracking: false });
+  let wsServer: WebSocketServer | undefined;
+  const upgrader = (): WebSocketServer => (wsServer ??= new (wsModule().WebSocketServer)({ ...SHARED_OPTIONS, noServer: true, clientTracking: false }));
   const httpServer = http.createServer();
 
   const refuse = (socket: net.Socket, status: string, why: string): void => {
@@ -114,7 +119,7 @@ export function createWebSocketAcceptor(): WebSocketAcceptor {
       return;
     }
     // ws answers a malformed upgrade with 400 and closes the socket; the close listener reports it.
-    wsServer.handleUpgrade(req, socket, head, (ws) => {
+    upgrader().handleUpgrade(req, socket, head, (ws) => {
       const stream = new WebSocketStream(ws, socket);
       // Bytes behind the request head are parsed before any caller could listen: a
       // malformed frame there would emit 'error' to nobody and end the process.

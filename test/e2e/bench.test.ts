@@ -42,3 +42,26 @@ test('bench/tcp measures the direct path, the floor and tunnels, and prints rati
   assert.equal(results.default!.tls, true);
   assert.equal(results.plain!.tcpMux, false);
 });
+
+const COMPARE = join(import.meta.dirname, '..', '..', 'bench', 'frp-compare.ts');
+
+test('bench/frp-compare measures direct and burrow by the shared method and prints ratios next to frp', async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', COMPARE, '--quick'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  assert.equal(code, 0, err);
+  const r = JSON.parse(out) as Record<string, Record<string, unknown>>;
+  for (const path of ['direct', 'burrow']) {
+    const f = r[path]!;
+    for (const key of ['rttP50Us', 'rttP99Us', 'rttP999Us', 'connPerSec']) assert.ok((f[key] as number) > 0, `${path} ${key}`);
+    // Throughput is null only where iperf3 is missing, and then a note says so.
+    if (f.throughputGbps === null) assert.match(String(r.notes), /iperf3/);
+  }
+  const b = r.burrow!;
+  for (const key of ['rssMiB1000Idle', 'clientRssMiB10Tunnels', 'cpuUsPerConn', 'cpuUsPerEcho']) assert.ok((b[key] as number) > 0, `burrow ${key}`);
+  assert.ok((b.ratioToDirect as Record<string, number>).connPerSec > 0);
+  assert.ok(r.frp_0_70_0, 'frp figures');
+});

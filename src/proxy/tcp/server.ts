@@ -11,6 +11,7 @@ import type { ProxyOwner, ServerProxyContext, UserConnCheck } from '../server-co
 import { requestedPort } from '../shared/remote-port.js';
 import type { ServerProxy } from '../types.js';
 
+const ignoreError = (): void => {};
 /** A shared public port of a load-balancing group: it hands each visitor to one member. */
 export interface TcpProxyGroup {
   readonly port: number;
@@ -68,9 +69,10 @@ export class TcpServerProxy implements ServerProxy {
   accept(visitor: Socket): void {
     this.visitors.add(visitor);
     visitor.setNoDelay(true);
-    visitor.once('close', () => this.visitors.delete(visitor));
+    // on(), not once(), and a shared no-op: every idle visitor holds these.
+    visitor.on('close', () => this.visitors.delete(visitor));
     // Errors before the relay starts are handled below; after, by relay().
-    visitor.on('error', () => {});
+    visitor.on('error', ignoreError);
     void this.serve(visitor);
   }
 
