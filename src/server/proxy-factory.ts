@@ -39,7 +39,7 @@ export class ProxyFactory implements ServerProxyContext {
   private vhostHttp: VhostHttpServer | undefined;
   private vhostHttps: VhostHttpsServer | undefined;
   private vhostTcpmux: VhostTcpmuxServer | undefined;
-  readonly tcpGroups = new TcpGroups();
+  readonly tcpGroups: TcpGroups;
   /** automatic HTTPS (acme.domains); undefined when off */
   readonly autoHttps: AutoHttps | undefined;
   /** the server-wide allowIPs/denyIPs (checked at load) */
@@ -59,6 +59,7 @@ export class ProxyFactory implements ServerProxyContext {
     private readonly cluster?: ClusterNode,
   ) {
     this.serverIpRules = IpRules.from(config.allowIPs, config.denyIPs);
+    this.tcpGroups = new TcpGroups(cluster ? (port, socket, local) => cluster.spreadTcp(port, socket, local) : undefined);
     this.autoHttps = createAutoHttps(config, () => this.vhostHttp?.router, log.child({ part: 'acme' }), timers);
   }
 
@@ -141,7 +142,7 @@ export class ProxyFactory implements ServerProxyContext {
   /** Where a vhost sends a visitor for a domain no proxy here serves: the node holding it, if any. */
   private remote(kind: VhostKind): RemoteDomains | undefined {
     const cluster = this.cluster;
-    return cluster ? (domain, visitor) => cluster.remoteDomain(kind, domain, visitor) : undefined;
+    return cluster ? (domain, visitor, local) => cluster.remoteDomain(kind, domain, visitor, local) : undefined;
   }
 
   /** A visitor of a vhost that shares the bind port, handed over by its demultiplexer. */
