@@ -158,3 +158,104 @@ test('a tcp group and an http group with a member on each node: users of either 
     ['a'],
   );
 });
+
+/** Bytes sent to host:port come back whole (the echo service behind the tunnel); false on any failure. */
+function echoes(host: string, port: number, data: Buffer): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const chunks: Buffer[] = [];
+    let got = 0;
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      got += c.length;
+      if (got >= data.length) socket.end();
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('close', () => resolve(Buffer.concat(chunks).equals(data)));
+    socket.write(data);
+  });
+}
+
+test('a client with serverAddrs holds a session on two nodes at once: both serve its proxies, nobody else takes their names, and one node dying costs no reconnect wait', {
+  skip: redisSkip,
+}, async (t) => {
+  const kit = tunnelKit(t);
+  const redis = await startRedis();
+  whenDone(t, () => redis.kill());
+  const ports = { http: await freePort() };
+  const tcpPort = await freePort();
+  const echo = await kit.startEcho();
+  const web = await startWeb(t, 'the web service');
+  const a = await node(kit, redis, 'a', A, ports);
+  const b = await node(kit, redis, 'b', B, ports);
+  const c = await node(kit, redis, 'c', C, ports);
+
+  const client = kit.makeClient(a.port, {
+    proxies: [
+      { name: 'ssh', type: 'tcp', localIP: '127.0.0.1', localPort: echo.port, remotePort: tcpPort },
+      { name: 'web', type: 'http', localIP: '127.0.0.1', localPort: web, customDomains: ['app.example.com'] },
+    ],
+    extra: { serverAddr: A, serverAddrs: [`${A}:${a.port}`, `${B}:${b.port}`] },
+  });
+  await client.start();
+  await waitFor(() => client.sessions.every((s) => s.state === 'online'), 'both sessions to log in');
+  await waitFor(() => [a, b].every((n) => n.findProxy('ssh') !== undefined && n.findProxy('web') !== undefined), 'both nodes to hold both proxies');
+  const sessions = client.sessions;
+  assert.deepEqual(
+    sessions.map((s) => s.server),
+    [`${A}:${a.port}`, `${B}:${b.port}`],
+  );
+  assert.notEqual(sessions[0]!.runId, sessions[1]!.runId, 'each session has its own run id');
+
+  // Another client of the same user takes none of its names, through a node with no session of it either.
+  const rival = kit.makeClient(c.port, {
+    proxies: [{ name: 'ssh', type: 'tcp', localIP: '127.0.0.1', localPort: echo.port, remotePort: await freePort() }],
+    extra: { serverAddr: C },
+    client: { proxyRetry: { firstMs: 60_000, maxMs: 60_000 } },
+  });
+  await rival.start();
+  await waitFor(() => rival.status('ssh')?.phase === 'start error', 'the rival to be refused');
+  assert.match(rival.status('ssh')!.err, /proxy "ssh" already exists/);
+  rival.stop();
+
+  await waitFor(() => c.cluster!.mirroredPorts.includes(tcpPort), 'node C to answer the port');
+  const data = Buffer.alloc(20_000, 7);
+  for (const host of [A, B, C]) {
+    assert.ok(await echoes(host, tcpPort, data), `the port answers on ${host}`);
+    assert.equal(await httpBody(host, ports.http, 'app.example.com'), 'the web service', `the domain answers on ${host}`);
+  }
+
+  // Users keep coming through B and C while A dies.
+  const servedOnB = b.findProxy('ssh');
+  const results: Array<{ at: number; ok: boolean }> = [];
+  let running = true;
+  const users = [B, C].map(async (host) => {
+    while (running) {
+      const at = performance.now();
+      results.push({ at, ok: await echoes(host, tcpPort, data) });
+    }
+  });
+  await waitFor(() => results.filter((r) => r.ok).length >= 20, 'users to be served before the kill');
+  await a.cluster!.kill();
+  await a.stop();
+  const killedAt = performance.now();
+  await waitFor(() => client.sessions[0]!.state === 'reconnecting', 'the session to A to notice');
+  await waitFor(() => results.filter((r) => r.at > killedAt && r.ok).length >= 20, 'users to be served after the kill');
+  running = false;
+  await Promise.all(users);
+
+  const after = results.filter((r) => r.at > killedAt);
+  assert.deepEqual(
+    after.filter((r) => !r.ok),
+    [],
+    'every user who came after the kill was served',
+  );
+  assert.equal(client.sessions[1]!.state, 'online', 'the session to B never dropped');
+  assert.equal(b.findProxy('ssh'), servedOnB, 'B served with the registration it had: no re-login, no re-registration');
+  const okTimes = results.filter((r) => r.ok).map((r) => r.at);
+  let gap = 0;
+  for (let i = 1; i < okTimes.length; i++) gap = Math.max(gap, okTimes[i]! - okTimes[i - 1]!);
+  console.log(`serverAddrs failover: the longest wait between two served users around the kill: ${gap.toFixed(1)} ms`);
+  assert.equal(await httpBody(C, ports.http, 'app.example.com'), 'the web service', 'the domain answers on C, from B');
+  assert.equal(await httpBody(B, ports.http, 'app.example.com'), 'the web service');
+});
