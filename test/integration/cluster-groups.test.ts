@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer as createHttpServer, request } from 'node:http';
 import { connect, createServer, type AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import type { BurrowServer } from '../../src/server/server.js';
+import { generateSelfSignedCertificate } from '../../src/transport/self-signed-cert.js';
 import { redisSkip, startRedis, type RedisProcess } from '../helpers/redis.js';
 import { freePort, tunnelKit, waitFor, whenDone } from '../helpers/tunnel.js';
 
@@ -258,4 +260,108 @@ test('a client with serverAddrs holds a session on two nodes at once: both serve
   console.log(`serverAddrs failover: the longest wait between two served users around the kill: ${gap.toFixed(1)} ms`);
   assert.equal(await httpBody(C, ports.http, 'app.example.com'), 'the web service', 'the domain answers on C, from B');
   assert.equal(await httpBody(B, ports.http, 'app.example.com'), 'the web service');
+});
+
+/** CONNECT `target` through the tcpmux port at host:port: what the service behind it says, or the status line when refused. */
+function connectSays(host: string, port: number, target: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    let text = '';
+    socket.on('data', (c: Buffer) => (text += c.toString()));
+    socket.once('error', () => resolve(`error ${text}`));
+    socket.once('close', () => {
+      const end = text.indexOf('\r\n\r\n');
+      const status = text.slice(0, text.indexOf('\r\n'));
+      resolve(status === 'HTTP/1.1 200 OK' && end >= 0 ? text.slice(end + 4) : status);
+    });
+    socket.write(`CONNECT ${target}:80 HTTP/1.1\r\nHost: ${target}:80\r\n\r\n`);
+  });
+}
+
+test('a tcpmux group with a member on each of two nodes: CONNECTs through any node reach both', { skip: redisSkip }, async (t) => {
+  const kit = tunnelKit(t);
+  const redis = await startRedis();
+  whenDone(t, () => redis.kill());
+  const tcpmux = await freePort();
+  const start = (name: string, host: string) =>
+    kit.startServer({
+      bindAddr: host,
+      bindPort: 0,
+      proxyBindAddr: host,
+      tcpmuxHTTPConnectPort: tcpmux,
+      cluster: { redis: redis.url, nodeName: name, secret: SECRET, linkPort: 0, leaseSeconds: 3 },
+    });
+  const [svcA, svcB] = await Promise.all([namedService(t, 'mux-a'), namedService(t, 'mux-b')]);
+  const a = await start('a', A);
+  const b = await start('b', B);
+  const c = await start('c', C);
+  const member = (name: string, localPort: number) => ({
+    name,
+    type: 'tcpmux' as const,
+    multiplexer: 'httpconnect',
+    localIP: '127.0.0.1',
+    localPort,
+    customDomains: ['mux.example.com'],
+    loadBalancer: { group: 'mux', groupKey: 'k' },
+  });
+  const onA = kit.makeClient(a.port, { proxies: [member('mux-a', svcA)], extra: { serverAddr: A } });
+  const onB = kit.makeClient(b.port, { proxies: [member('mux-b', svcB)], extra: { serverAddr: B } });
+  await Promise.all([onA.start(), onB.start()]);
+  await Promise.all([onA.waitForProxy('mux-a'), onB.waitForProxy('mux-b')]);
+  await waitFor(() => c.cluster!.groups.members.nodes('tcpmux', 'mux.example.com').length === 2, 'node C to see both members');
+  await waitFor(() => a.cluster!.groups.members.nodes('tcpmux', 'mux.example.com').length === 1, 'node A to see the member on B');
+  for (const host of [A, C]) {
+    assert.deepEqual(await answers(8, () => connectSays(host, tcpmux, 'mux.example.com')), ['mux-a', 'mux-b'], `CONNECTs through ${host} reach both members`);
+  }
+});
+
+test('an https group with a member on each of two nodes: TLS connections through any node reach both, by SNI', { skip: redisSkip }, async (t) => {
+  const kit = tunnelKit(t);
+  const redis = await startRedis();
+  whenDone(t, () => redis.kill());
+  const https = await freePort();
+  const cert = generateSelfSignedCertificate({ commonName: 'secure.example.com' });
+  const backend = async (name: string): Promise<number> => {
+    const server = tls.createServer({ cert: cert.cert, key: cert.key }, (s) => {
+      s.on('error', () => {});
+      s.end(name);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    whenDone(t, () => new Promise((r) => server.close(r)));
+    return (server.address() as AddressInfo).port;
+  };
+  const [tlsA, tlsB] = await Promise.all([backend('tls-a'), backend('tls-b')]);
+  const start = (name: string, host: string) =>
+    kit.startServer({
+      bindAddr: host,
+      bindPort: 0,
+      proxyBindAddr: host,
+      vhostHTTPSPort: https,
+      cluster: { redis: redis.url, nodeName: name, secret: SECRET, linkPort: 0, leaseSeconds: 3 },
+    });
+  const a = await start('a', A);
+  const b = await start('b', B);
+  const member = (name: string, localPort: number) => ({
+    name,
+    type: 'https' as const,
+    localIP: '127.0.0.1',
+    localPort,
+    customDomains: ['secure.example.com'],
+    loadBalancer: { group: 'tls', groupKey: 'k' },
+  });
+  const onA = kit.makeClient(a.port, { proxies: [member('tls-a', tlsA)], extra: { serverAddr: A } });
+  const onB = kit.makeClient(b.port, { proxies: [member('tls-b', tlsB)], extra: { serverAddr: B } });
+  await Promise.all([onA.start(), onB.start()]);
+  await Promise.all([onA.waitForProxy('tls-a'), onB.waitForProxy('tls-b')]);
+  await waitFor(() => [a, b].every((n) => n.cluster!.groups.members.nodes('https', 'secure.example.com').length === 1), 'each node to see the other member');
+  const tlsSays = (host: string) =>
+    new Promise<string>((resolve) => {
+      const socket = tls.connect({ host, port: https, servername: 'secure.example.com', rejectUnauthorized: false });
+      let text = '';
+      socket.on('data', (c: Buffer) => (text += c.toString()));
+      socket.once('error', () => resolve(`error ${text}`));
+      socket.once('close', () => resolve(text));
+    });
+  for (const host of [A, B]) assert.deepEqual(await answers(8, () => tlsSays(host)), ['tls-a', 'tls-b'], `TLS through ${host} reaches both members`);
 });
