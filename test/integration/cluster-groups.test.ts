@@ -298,7 +298,7 @@ test('a tcpmux group with a member on each of two nodes: CONNECTs through any no
   const member = (name: string, localPort: number) => ({
     name,
     type: 'tcpmux' as const,
-    multiplexer: 'httpconnect',
+    multiplexer: 'httpconnect' as const,
     localIP: '127.0.0.1',
     localPort,
     customDomains: ['mux.example.com'],
