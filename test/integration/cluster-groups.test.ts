@@ -4,7 +4,9 @@ import { once } from 'node:events';
 import { createServer as createHttpServer, request } from 'node:http';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import tls from 'node:tls';
+import { startClientAdmin } from '../../src/admin/client-api.js';
 import type { BurrowServer } from '../../src/server/server.js';
+import { silentLogger } from '../../src/util/logger.js';
 import { generateSelfSignedCertificate } from '../../src/transport/self-signed-cert.js';
 import { redisSkip, startRedis, type RedisProcess } from '../helpers/redis.js';
 import { freePort, tunnelKit, waitFor, whenDone } from '../helpers/tunnel.js';
@@ -208,6 +210,14 @@ test('a client with serverAddrs holds a session on two nodes at once: both serve
     [`${A}:${a.port}`, `${B}:${b.port}`],
   );
   assert.notEqual(sessions[0]!.runId, sessions[1]!.runId, 'each session has its own run id');
+  // The admin page reads the same list.
+  const admin = await startClientAdmin({ client, addr: '127.0.0.1', port: 0, user: '', password: '', logger: silentLogger, stop: () => {} });
+  whenDone(t, () => admin.close());
+  const body = (await (await fetch(`http://127.0.0.1:${admin.port}/api/client`)).json()) as { sessions: Array<{ server: string; state: string }> };
+  assert.deepEqual(
+    body.sessions.map((s) => `${s.server} ${s.state}`),
+    [`${A}:${a.port} online`, `${B}:${b.port} online`],
+  );
 
   // Another client of the same user takes none of its names, through a node with no session of it either.
   const rival = kit.makeClient(c.port, {
