@@ -97,6 +97,19 @@ export class GroupMembers extends EventEmitter {
     return true;
   }
 
+  /** Each group claim with live members elsewhere and those nodes' names, for the dashboard; at most `max`. */
+  entries(max: number): Array<{ kind: string; id: string; nodes: string[] }> {
+    const now = this.now();
+    const out: Array<{ kind: string; id: string; nodes: string[] }> = [];
+    for (const [key, nodes] of this.table) {
+      if (out.length >= max) break;
+      const live = nodes.filter((g) => g.expiresAt > now).map((g) => g.n);
+      const colon = key.indexOf(':');
+      if (live.length > 0) out.push({ kind: key.slice(0, colon), id: key.slice(colon + 1), nodes: live });
+    }
+    return out;
+  }
+
   /** tcp ports of groups with members on other nodes, with the first such node (mirrors open them). */
   tcpPorts(): Map<number, GroupNode> {
     const out = new Map<number, GroupNode>();

@@ -32,6 +32,8 @@ export interface ClusterView {
   mirroredPorts: number[];
   /** what the other nodes hold, as last read (at most 1000 entries) */
   remote: Array<{ kind: string; id: string; node: string; proxy: string; expiresInMs: number }>;
+  /** groups spanning nodes: the other nodes with members of each, as last read (at most 1000) */
+  groups: Array<{ kind: string; id: string; nodes: string[] }>;
 }
 
 /** Entries of the remote table the dashboard lists at most. */
@@ -135,6 +137,7 @@ export class ClusterNode {
         const colon = key.indexOf(':');
         return { kind: key.slice(0, colon), id: key.slice(colon + 1), node: r.holder.n, proxy: r.holder.p, expiresInMs: Math.max(0, r.expiresAt - now) };
       }),
+      groups: this.groups.members.entries(VIEW_MAX_REMOTE),
     };
   }
 

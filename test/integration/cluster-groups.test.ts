@@ -143,6 +143,14 @@ test('a tcp group and an http group with a member on each node: users of either 
     'every node to see the members on the other nodes',
   );
   await waitFor(() => c.cluster!.mirroredPorts.includes(tcpPort), 'node C (no member) to answer the group port');
+  assert.deepEqual(
+    c
+      .cluster!.view()
+      .groups.map((g) => `${g.kind}:${g.id}@${g.nodes.sort().join('+')}`)
+      .sort(),
+    ['http:lb.example.com@a+b', `tcp:${tcpPort}@a+b`],
+    "node C's dashboard lists the groups and their nodes",
+  );
 
   for (const host of [A, B, C]) {
     assert.deepEqual(await answers(8, () => said(host, tcpPort)), ['svc-a', 'svc-b'], `tcp users of ${host} reach both members`);
