@@ -243,5 +243,5 @@ export function groupRefusalError(kind: ClaimKind, id: string, proxy: string, sp
   }
   if (kind === 'tcp') return new BurrowError('BURROW_PROXY_REJECTED', `proxy "${proxy}": remote port ${id} is already in use`);
   if (kind === 'proxy') return new BurrowError('BURROW_PROXY_REJECTED', `proxy "${proxy}" already exists`);
-  return new BurrowError('BURROW_PROXY_REJECTED', `proxy [${proxy}]: domain [${id}] is already used by another proxy or group on another node`);
+  return new BurrowError('BURROW_PROXY_REJECTED', `proxy [${proxy}]: domain [${id}] is already used by another proxy or group of the cluster`);
 }
