@@ -68,6 +68,8 @@ for i = 1, #KEYS, 2 do
   if cur and cur ~= value then lost[#lost + 1] = (i + 1) / 2
   else
     redis.call('SET', KEYS[i], value, 'PX', ARGV[1])
+    -- dead nodes' entries go here too, so readers never meet more than a lease's worth of them
+    redis.call('ZREMRANGEBYSCORE', KEYS[i + 1], '-inf', now)
     redis.call('ZADD', KEYS[i + 1], now + tonumber(ARGV[1]), ARGV[i + 2])
     redis.call('PEXPIRE', KEYS[i + 1], ARGV[1])
   end
