@@ -121,6 +121,12 @@ export class GroupMembers extends EventEmitter {
     return out;
   }
 
+  /** Reads the table and announces its tcp ports even if unchanged (a local member left: its port needs a mirror now). */
+  resync(): Promise<void> {
+    this.lastTcp = '';
+    return this.refresh();
+  }
+
   async refresh(): Promise<void> {
     if (this.refreshing) return;
     this.refreshing = true;

@@ -329,8 +329,9 @@ export class ClusterNode {
     server.once('close', () => {
       if (this.tcpListeners.get(port) === server) this.tcpListeners.delete(port);
       if (exclusive) this.leases.release(claimKey('tcp', String(port)));
-      // Someone else's now, perhaps: mirror it again without waiting for the next refresh.
+      // Someone else's now, perhaps (or a group's with members elsewhere): mirror it without waiting for the next refresh.
       void this.routes.refresh();
+      void this.groups.members.resync();
     });
     return server;
   }

@@ -383,3 +383,24 @@ test('an https group with a member on each of two nodes: TLS connections through
     });
   for (const host of [A, B]) assert.deepEqual(await answers(8, () => tlsSays(host)), ['tls-a', 'tls-b'], `TLS through ${host} reaches both members`);
 });
+
+test("a node whose last member of a tcp group leaves keeps answering the group's port, for the members on the other node", { skip: redisSkip }, async (t) => {
+  const kit = tunnelKit(t);
+  const redis = await startRedis();
+  whenDone(t, () => redis.kill());
+  const ports = { http: await freePort() };
+  const tcpPort = await freePort();
+  const [svcA, svcB] = await Promise.all([namedService(t, 'svc-a'), namedService(t, 'svc-b')]);
+  const a = await node(kit, redis, 'a', A, ports);
+  const b = await node(kit, redis, 'b', B, ports);
+  const onA = kit.makeClient(a.port, { proxies: [groupTcp('tcp-a', svcA, tcpPort)], extra: { serverAddr: A } });
+  const onB = kit.makeClient(b.port, { proxies: [groupTcp('tcp-b', svcB, tcpPort)], extra: { serverAddr: B } });
+  await Promise.all([onA.start(), onB.start()]);
+  await Promise.all([onA.waitForProxy('tcp-a'), onB.waitForProxy('tcp-b')]);
+  await waitFor(() => a.cluster!.groups.members.nodes('tcp', String(tcpPort)).length === 1, 'node A to see the member on B');
+  assert.deepEqual(await answers(6, () => said(A, tcpPort)), ['svc-a', 'svc-b']);
+
+  onA.stop();
+  await waitFor(() => a.cluster!.mirroredPorts.includes(tcpPort), 'node A to answer the port for B');
+  assert.deepEqual(await answers(6, () => said(A, tcpPort)), ['svc-b'], 'users of A reach the member on B');
+});
