@@ -27,6 +27,18 @@ async function refresh() {
         el('div', { class: 'err mono', text: c.lastError }),
       ),
     );
+  // serverAddrs: one session per node at once, each with its own state.
+  for (const s of c.sessions?.length > 1 ? c.sessions : []) {
+    cards.push(
+      el(
+        'div',
+        { class: 'card', 'data-card': 'session', 'data-server': s.server },
+        el('div', { class: 'label', text: `Session ${s.server}` }),
+        el('div', { class: 'value' }, statusPill(s.state)),
+        s.lastError ? el('div', { class: 'err mono', text: s.lastError }) : undefined,
+      ),
+    );
+  }
   document.getElementById('cards').replaceChildren(...cards);
   const rows = c.proxies.map((p) =>
     el(

@@ -85,6 +85,8 @@ function clientBody(client: BurrowClient): Record<string, unknown> {
     user: c.user,
     reconnectAttempts: client.reconnectAttempts,
     lastError: client.lastError,
+    /** one per `serverAddrs` entry (else the one): server, state, runId, reconnectAttempts, lastError */
+    sessions: client.sessions,
     proxies: proxyStatusBodies(client),
     /** whether `store.path` is set: the page's store editor shows only then */
     store: client.store !== undefined,

@@ -33,6 +33,20 @@ export async function showClientStatus(web: Web, timeoutMs = ADMIN_API_TIMEOUT_M
     throw new FrpCommandError(`unmarshal http response error: ${res.text.trim()}`);
   }
   process.stdout.write(formatStatus(body as Record<string, StatusEntry[]>));
+  if (wording === 'burrow') await showSessions(web, timeoutMs);
+}
+
+/** `burrow client status` on a client with serverAddrs: one line per session after the proxies (frpc's output stays frpc's). */
+async function showSessions(web: Web, timeoutMs: number): Promise<void> {
+  const res = await adminRequest(web, 'GET', '/api/client', timeoutMs);
+  let sessions: Array<{ server?: string; state?: string; lastError?: string }> = [];
+  try {
+    sessions = res.status === 200 ? ((JSON.parse(res.text) as { sessions?: typeof sessions }).sessions ?? []) : [];
+  } catch {
+    return;
+  }
+  if (sessions.length < 2) return;
+  for (const s of sessions) console.log(`session ${s.server ?? '?'}: ${s.state ?? '?'}${s.lastError ? ` (${s.lastError})` : ''}`);
 }
 
 export async function stopClient(web: Web, timeoutMs = ADMIN_API_TIMEOUT_MS, wording: AdminWording = 'frp'): Promise<void> {

@@ -67,8 +67,8 @@ export class ClientSession extends EventEmitter<SessionEvents> {
     return this.loginRunId;
   }
 
-  /** Dials and logs in; resolves once the control channel is up. */
-  async start(previousRunId: string): Promise<void> {
+  /** Dials and logs in; resolves once the control channel is up. `sessionGroup`: see Login's burrow_session_group. */
+  async start(previousRunId: string, sessionGroup = ''): Promise<void> {
     let credential: Awaited<ReturnType<ClientAuth['login']>>;
     try {
       credential = await this.auth.login();
@@ -79,7 +79,7 @@ export class ClientSession extends EventEmitter<SessionEvents> {
     const stream = await this.conn.open((err) => this.close(err ? `connection lost: ${describeError(err)}` : 'connection lost'));
     let cipher: ControlCipher;
     try {
-      const loggedIn = await login(stream, this.config, credential, previousRunId, this.auth.alwaysAuthPass === true);
+      const loggedIn = await login(stream, this.config, credential, previousRunId, this.auth.alwaysAuthPass === true, sessionGroup);
       this.loginRunId = loggedIn.resp.run_id ?? '';
       this.loginServerInfo = loggedIn.resp.burrow_server;
       cipher = loggedIn.cipher;

@@ -8,7 +8,7 @@ import { BurrowError, describeError } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { type ClientAuth, createClientAuth } from './auth/client-auth.js';
 import { ClientSession } from './client-session.js';
-import type { NatHoleLink, VisitorLink } from '../proxy/client-context.js';
+import type { NatHoleLink } from '../proxy/client-context.js';
 import { NatHoleExchange } from './nat-hole-exchange.js';
 import { VisitorSet, type VisitorStatus } from './visitors.js';
 import { ServerConnection, serverTrustWarnings } from './server-connection.js';
@@ -17,6 +17,8 @@ import { shortRunId } from '../util/peer-string.js';
 import { DEFAULT_PROXY_RETRY, waitForRunning, type ProxyRetryTiming, type ProxyStatus } from './proxy-status.js';
 import { ProxySet, type ReloadDiff } from './proxy-set.js';
 import { ProxyStore, withStored, type StoreHost } from './proxy-store.js';
+import { ExtraSessions, planSessions, viewOf, type SessionView } from './extra-sessions.js';
+import { natHoleLinkOf, visitorLinkOf, type SessionSource } from './session-links.js';
 
 /**
  * The client's one state field, as the admin API shows it. The wait between
@@ -64,6 +66,8 @@ export interface ClientEvents {
 export interface BurrowClientOptions {
   /** when a refused or unanswered proxy registration goes again (tests shorten it) */
   proxyRetry?: Partial<ProxyRetryTiming>;
+  /** set by the first session of a `serverAddrs` client for the others (Login's burrow_session_group) */
+  sessionGroup?: string;
 }
 
 /**
@@ -96,8 +100,13 @@ export class BurrowClient extends EventEmitter<ClientEvents> {
   private readonly natHoleExchange = new NatHoleExchange();
   /** what Login, Ping and NewWorkConn carry; one per client, so an OIDC token outlives a reconnect */
   private readonly auth: ClientAuth;
+  /** what xtcp and the visitors ask of whichever session is current (read when used: field initializers run before the constructor's body) */
+  private readonly source: SessionSource = { config: () => this.config, current: () => this.session, loggedIn: () => this.loggedInSession() };
   /** xtcp's NatHole* requests, over whichever session is current */
-  private readonly natHoleLink: NatHoleLink = this.createNatHoleLink();
+  private readonly natHoleLink: NatHoleLink = natHoleLinkOf(this.source, this.natHoleExchange);
+  /** `serverAddrs` beyond the first: a session each, at once; and the id all of them log in with */
+  private readonly extras: ExtraSessions;
+  private readonly sessionGroup: string;
 
   constructor(
     readonly config: ClientConfig,
@@ -105,6 +114,9 @@ export class BurrowClient extends EventEmitter<ClientEvents> {
     options: BurrowClientOptions = {},
   ) {
     super();
+    const plan = planSessions(config, options.sessionGroup);
+    this.config = config = plan.first;
+    this.sessionGroup = plan.group;
     this.fileConfig = config;
     this.auth = createClientAuth(config);
     // Read before the proxies are built: a bad store file stops the client here, naming each problem.
@@ -125,7 +137,20 @@ export class BurrowClient extends EventEmitter<ClientEvents> {
       },
       this.selectProxies(config),
     );
-    this.visitorSet = new VisitorSet(this.visitorLink(), this.log);
+    this.visitorSet = new VisitorSet(visitorLinkOf(this.source, this.natHoleLink), this.log);
+    const child = (c: ClientConfig): BurrowClient =>
+      new BurrowClient(c, log.child({ server: `${c.serverAddr}:${c.serverPort}` }), { ...options, sessionGroup: plan.group });
+    this.extras = new ExtraSessions(plan.more, this.selectProxies(config), child, log);
+  }
+
+  /** Each session (one per `serverAddrs` entry, else the one): server, state, run id, last error. */
+  get sessions(): SessionView[] {
+    return [viewOf(this), ...this.extras.views()];
+  }
+
+  /** the run id of the current session (kept across its reconnects) */
+  get currentRunId(): string {
+    return this.runId;
   }
 
   get state(): ClientState {
@@ -180,6 +205,7 @@ export class BurrowClient extends EventEmitter<ClientEvents> {
     for (const w of serverTrustWarnings(this.config)) this.log.warn(w, { server: `${this.config.serverAddr}:${this.config.serverPort}` });
     await this.inspector.open();
     this.enter(ClientState.Connecting);
+    this.extras.start();
     await this.logIn();
     // As frp, visitors start once logged in; they then follow the session across reconnects.
     this.visitorsStarted = true;
@@ -196,6 +222,7 @@ export class BurrowClient extends EventEmitter<ClientEvents> {
       this.pause.wake();
     }
     this.session?.close('client stopping');
+    this.extras.stop();
     this.visitorSet.stop();
     this.proxies.closeAll();
     void this.inspector.close();
@@ -215,6 +242,7 @@ export class BurrowClient extends EventEmitter<ClientEvents> {
   /** Runs the file's and the store's entries: the one diff behind a reload and a store change. */
   private apply(what: string): ReloadDiff {
     const diff = this.proxies.reload(this.selectProxies(this.fileConfig));
+    this.extras.reload(this.selectProxies(this.fileConfig));
     if (this.visitorsStarted) {
       const v = this.visitorSet.reload(this.selectVisitors(this.fileConfig));
       diff.added.push(...v.added);
@@ -296,7 +324,7 @@ export class BurrowClient extends EventEmitter<ClientEvents> {
     session.on('workConn', (name, work, start) => this.proxies.workConn(name, work, start));
     session.once('close', (reason) => this.onSessionClosed(session, reason));
     this.session = session;
-    await session.start(this.runId);
+    await session.start(this.runId, this.sessionGroup);
     if (this.stopped) {
       // stop() closed it; a login that still got through goes no further.
       session.close('client stopping');
@@ -351,40 +379,6 @@ export class BurrowClient extends EventEmitter<ClientEvents> {
     return {
       fileNames: (kind) => new Set((kind === 'proxy' ? this.fileConfig.proxies : this.fileConfig.visitors).map((c) => c.name)),
       apply: () => void this.apply('store changed'),
-    };
-  }
-
-  private createNatHoleLink(): NatHoleLink {
-    const client = this;
-    return {
-      // read when used: field initializers run before the constructor's parameter properties are set
-      get stunServer(): string {
-        return client.config.natHoleStunServer;
-      },
-      exchange: (msg, timeoutMs) => client.natHoleExchange.request((m) => client.session?.send(m) ?? false, msg, timeoutMs),
-      report: (body) => void client.session?.send({ type: 'NatHoleReport', body }),
-    };
-  }
-
-  /** Visitors reach the server through whichever session is current. */
-  private visitorLink(): VisitorLink {
-    const client = this;
-    return {
-      get runId() {
-        return client.session?.runId ?? '';
-      },
-      get user() {
-        return client.config.user;
-      },
-      get udpPacketSize() {
-        return client.config.udpPacketSize;
-      },
-      natHole: client.natHoleLink,
-      openStream() {
-        const session = client.loggedInSession();
-        if (!session) return Promise.reject(new BurrowError('BURROW_CLOSED', 'not connected to the server'));
-        return session.openStream();
-      },
     };
   }
 }

@@ -37,6 +37,8 @@ export async function login(
   credential: Required<SignedFields>,
   previousRunId: string,
   alwaysAuthPass = false,
+  /** shared by the sessions of one client to several nodes (serverAddrs); '' for one session */
+  sessionGroup = '',
 ): Promise<LoggedIn> {
   const deadline = Date.now() + LOGIN_TIMEOUT_MS;
   const left = (): number => Math.max(1, deadline - Date.now());
@@ -66,6 +68,7 @@ export async function login(
       pool_count: config.transport.poolCount,
       // burrow's own key (stock frps ignores it): our udp/sudp streams read whole datagrams.
       burrow_features: [BURROW_FEATURES.wholeDatagrams],
+      burrow_session_group: sessionGroup,
     },
   });
   let cipher: ControlCipher;

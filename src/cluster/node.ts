@@ -3,43 +3,24 @@ import type { Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { ServerConfig } from '../config/types.js';
-import { relay } from '../relay/pipe.js';
-import { hostPort } from '../util/address.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { claimKey, type ClaimKind, type ClaimValue } from './claims.js';
+import { ClusterGroups, type ProxyGrouping } from './groups.js';
+import type { ClaimOwner, ClusterLocal, UserLinkKind, VhostKind } from './node-api.js';
 import { LeaseTable } from './leases.js';
 import type { LinkedUdpPort } from './linked-udp-port.js';
 import { answerLink, dialLink, presentAsUser, type LinkHello, type LinkKind } from './link-handshake.js';
+import { relayOverLink } from './link-relay.js';
 import { RedisLink } from './redis-link.js';
 import { RemoteRoutes, type RemoteRoute } from './remote-routes.js';
 import { TcpMirrors } from './tcp-mirrors.js';
 import { ClusterUdpPorts } from './udp-ports.js';
 
-export type VhostKind = 'http' | 'https' | 'tcpmux';
+export type { ClaimOwner, ClusterLocal, VhostKind } from './node-api.js';
 
 /** Link handshakes in progress at once; more are closed at accept (the link port is for the nodes only). */
 const MAX_PENDING_LINKS = 256;
-
-/** What the node asks of the server it belongs to. */
-export interface ClusterLocal {
-  /** serve a user connection that came over the link on this node's vhost of `kind`; false when that vhost is off */
-  acceptVhost(kind: VhostKind, socket: Socket): boolean;
-  /**
-   * Another node took over a claim registered here for client `runId` (that
-   * client logged in there, or this node was cut off from Redis for longer
-   * than a lease): its session here is stale and must go.
-   */
-  claimLost(runId: string): void;
-  /** serve a visitor's link (stcp/sudp connection, or xtcp NatHoleVisitor) for the proxy named in `hello.target` */
-  acceptProxyLink(kind: 'visitor' | 'nathole', hello: LinkHello, socket: Socket): void;
-}
-
-/** Who registers a proxy: the same client (run id) may take its claims back through another node. */
-export interface ClaimOwner {
-  readonly runId: string;
-  readonly user: string;
-}
 
 /** What a node sees of its cluster, for the dashboard (`/api/cluster`). */
 export interface ClusterView {
@@ -55,6 +36,8 @@ export interface ClusterView {
   mirroredUdpPorts: number[];
   /** what the other nodes hold, as last read (at most 1000 entries) */
   remote: Array<{ kind: string; id: string; node: string; proxy: string; expiresInMs: number }>;
+  /** groups spanning nodes: the other nodes with members of each, as last read (at most 1000) */
+  groups: Array<{ kind: string; id: string; nodes: string[] }>;
 }
 
 /** Entries of the remote table the dashboard lists at most. */
@@ -92,6 +75,8 @@ export class ClusterNode {
   private pendingLinks = 0;
   /** who registered each proxy whose name this node claimed: its ports are claimed for the same client */
   private readonly owners = new Map<string, ClaimOwner>();
+  /** load-balancing groups whose members are on several nodes (groups.ts) */
+  readonly groups: ClusterGroups;
 
   constructor(
     private readonly cfg: ServerConfig['cluster'],
@@ -105,17 +90,30 @@ export class ClusterNode {
     this.redis = new RedisLink(cfg.redis, log);
     this.leases = new LeaseTable(this.redis, leaseMs, log);
     this.routes = new RemoteRoutes(this.redis, this.name, Math.floor(leaseMs / 3));
+    const signer = { node: this.name, secret: cfg.secret, tls: cfg.tls };
+    this.groups = new ClusterGroups(
+      signer,
+      this.redis,
+      leaseMs,
+      () => this.linkAddr,
+      (k, t, s, p) => this.serveHere(k, t, s, p),
+      log,
+    );
     this.mirrors = new TcpMirrors(
       proxyBindAddr,
       log,
       (p) => this.tcpListeners.has(p),
-      (route, port, socket) => {
-        void this.relayTo(route, 'tcp', String(port), socket, Buffer.alloc(0));
-      },
+      (route, port, s) =>
+        void (this.groups.spread('tcp', String(port), s, 0, false)?.(Buffer.alloc(0)) ?? this.relayTo(route, 'tcp', String(port), s, Buffer.alloc(0))),
     );
-    this.routes.on('changed', (ports: Map<number, RemoteRoute>) => {
+    // Mirrored: ports held elsewhere, and group ports with members elsewhere only.
+    const sync = (): void => {
+      const ports = this.routes.tcpPorts();
+      for (const [port, g] of this.groups.members.tcpPorts()) ports.set(port, { holder: { n: g.n, l: g.l, r: '', u: '', p: '' }, expiresAt: g.expiresAt });
       this.syncing = this.syncing.then(() => this.mirrors.sync(ports)).catch(() => {});
-    });
+    };
+    this.routes.on('changed', sync);
+    this.groups.members.on('changed', sync);
     this.udp = new ClusterUdpPorts(proxyBindAddr, log, {
       claim: async (name, port) => this.claimPort(this.owners.get(name) ?? { runId: '', user: '' }, name, port, 'udp'),
       release: (port) => this.leases.release(claimKey('udp', String(port))),
@@ -129,7 +127,7 @@ export class ClusterNode {
       if (held.r !== '') this.local?.claimLost(held.r);
     });
     // Back from an outage: see the cluster as it is now rather than at the next tick.
-    this.redis.on('up', () => void this.routes.refresh());
+    this.redis.on('up', () => void Promise.all([this.routes.refresh(), this.groups.members.refresh()]));
   }
 
   /** The node's Redis connection, for what else the nodes share there (usage, certificates, statistics, revocations). */
@@ -158,13 +156,14 @@ export class ClusterNode {
       link: this.linkAddr,
       redis: this.redis.state,
       leaseSeconds: this.cfg.leaseSeconds,
-      claimsHeld: this.leases.size,
+      claimsHeld: this.leases.size + this.groups.claims.size,
       mirroredPorts: this.mirrors.ports,
       mirroredUdpPorts: this.udp.mirroredPorts,
       remote: this.routes.entries(VIEW_MAX_REMOTE).map(([key, r]) => {
         const colon = key.indexOf(':');
         return { kind: key.slice(0, colon), id: key.slice(colon + 1), node: r.holder.n, proxy: r.holder.p, expiresInMs: Math.max(0, r.expiresAt - now) };
       }),
+      groups: this.groups.members.entries(VIEW_MAX_REMOTE),
     };
   }
 
@@ -198,6 +197,7 @@ export class ClusterNode {
     await this.redis.start();
     this.leases.start();
     this.routes.start();
+    this.groups.start();
     this.state = ClusterState.Running;
     this.log.info('cluster: node started', { node: this.name, link: this.linkAddr, redis: this.redis.state });
   }
@@ -216,6 +216,7 @@ export class ClusterNode {
     if (this.state === ClusterState.Stopped) return;
     this.state = ClusterState.Stopped;
     this.routes.stop();
+    await this.groups.stop(release);
     await this.leases.stop(release);
     this.redis.close();
     await this.mirrors.close();
@@ -233,19 +234,28 @@ export class ClusterNode {
    * words a single server uses when another node holds one of them, and with
    * BURROW_PROXY_REJECTED naming Redis when it is unreachable.
    */
-  async claimProxy(owner: ClaimOwner, name: string, vhost: VhostKind | undefined, domains: readonly string[]): Promise<() => void> {
+  async claimProxy(owner: ClaimOwner, name: string, vhost: VhostKind | undefined, domains: readonly string[], grouping?: ProxyGrouping): Promise<() => void> {
     const taken: string[] = [];
+    const leaves: Array<() => void> = [];
     const releaseAll = (): void => {
-      if (taken.length > 0 && this.owners.get(name) === owner) this.owners.delete(name);
+      if (this.owners.get(name) === owner) this.owners.delete(name);
       for (const key of taken.splice(0)) this.leases.release(key);
+      for (const leave of leaves.splice(0)) leave();
     };
     try {
       const nameKey = claimKey('proxy', name);
-      const heldBy = await this.claim(nameKey, owner, name);
-      if (heldBy) throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}" already exists`);
-      taken.push(nameKey);
+      // One client's sessions share the name; anyone else's is refused as on one server.
+      if (grouping?.sessions) leaves.push(await this.groups.join('proxy', name, name, grouping.sessions));
+      else if (await this.claim(nameKey, owner, name)) throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}" already exists`);
+      else taken.push(nameKey);
       this.owners.set(name, owner);
+      leaves.push(this.groups.remember(name, grouping ?? {}));
+      const spec = this.groups.specFor(name);
       for (const domain of vhost ? domains : []) {
+        if (spec) {
+          leaves.push(await this.groups.join(vhost as ClaimKind, domain, name, spec));
+          continue;
+        }
         const key = claimKey(vhost as ClaimKind, domain);
         const other = await this.claim(key, owner, name);
         if (other && other.u !== owner.user) {
@@ -278,6 +288,16 @@ export class ClusterNode {
    * The claim lasts as long as the listener.
    */
   async listenTcp(name: string, port: number, open: (port: number) => Promise<Server>): Promise<Server> {
+    const spec = this.groups.specFor(name);
+    // Joined first; then the mirror of the port (the group's members elsewhere) gives way to the local member.
+    if (spec)
+      return this.groups.listenTcp(
+        name,
+        port,
+        spec,
+        (p) => this.mirrors.drop(p).then(() => open(p)),
+        (server, p) => this.hold(server, p, false),
+      );
     const owner = this.owners.get(name) ?? { runId: '', user: '' };
     if (port === 0) {
       for (let i = 0; i < 5; i++) {
@@ -323,13 +343,14 @@ export class ClusterNode {
     return dialLink(route.holder.l, this.cfg.secret, { node: this.name, kind, target, src }, this.cfg.tls);
   }
 
-  private hold(server: Server, port: number): Server {
+  private hold(server: Server, port: number, exclusive = true): Server {
     this.tcpListeners.set(port, server);
     server.once('close', () => {
       if (this.tcpListeners.get(port) === server) this.tcpListeners.delete(port);
-      this.leases.release(claimKey('tcp', String(port)));
-      // Someone else's now, perhaps: mirror it again without waiting for the next refresh.
+      if (exclusive) this.leases.release(claimKey('tcp', String(port)));
+      // Someone else's now, perhaps (or a group's with members elsewhere): mirror it without waiting for the next refresh.
       void this.routes.refresh();
+      void this.groups.members.resync();
     });
     return server;
   }
@@ -339,30 +360,21 @@ export class ClusterNode {
    * node that holds it, or undefined. A connection that came over the link is
    * never sent on again (no loops while two nodes' tables disagree).
    */
-  remoteDomain(kind: VhostKind, domain: string, visitor: Socket): ((preface: Buffer) => Promise<void>) | undefined {
+  remoteDomain(kind: VhostKind, domain: string, visitor: Socket, local = false): ((preface: Buffer) => Promise<void>) | undefined {
     if (this.state !== ClusterState.Running || this.linked.has(visitor)) return undefined;
-    const route = this.routes.findDomain(kind, domain);
-    if (!route) return undefined;
+    const route = local ? undefined : this.routes.findDomain(kind, domain);
+    if (!route) return this.groups.spreadDomain(kind, domain, visitor, local, false);
     return (preface) => this.relayTo(route, kind, domain, visitor, preface);
   }
 
   /** Carries `visitor` to the node holding `route`, `preface` (bytes already read from it) first. */
   private async relayTo(route: RemoteRoute, kind: LinkKind, target: string, visitor: Socket, preface: Buffer): Promise<void> {
-    let link: Socket;
-    try {
-      link = await this.dial(route, kind, target, hostPort(visitor.remoteAddress, visitor.remotePort));
-    } catch (err) {
-      this.log.warn('cluster: user connection dropped: its owner did not answer', { kind, target, owner: route.holder.n, reason: describeError(err) });
-      visitor.destroy();
-      return;
-    }
-    link.on('error', () => {});
-    if (visitor.destroyed) {
-      link.destroy();
-      return;
-    }
-    if (preface.length > 0) link.write(preface);
-    await relay(visitor, link);
+    await relayOverLink({ node: this.name, secret: this.cfg.secret, tls: this.cfg.tls }, route.holder.l, kind, target, visitor, preface).catch(
+      (err: unknown) => {
+        this.log.warn('cluster: user connection dropped: its owner did not answer', { kind, target, owner: route.holder.n, reason: describeError(err) });
+        visitor.destroy();
+      },
+    );
   }
 
   /** A link from another node: the handshake, then the socket is served here as the user's own connection. */
@@ -388,14 +400,7 @@ export class ClusterNode {
           return;
         }
         presentAsUser(socket, hello.src);
-        this.linked.add(socket);
-        if (hello.kind === 'tcp') {
-          const listener = this.tcpListeners.get(Number(hello.target));
-          if (listener) listener.emit('connection', socket);
-          else socket.destroy();
-        } else if (!this.local?.acceptVhost(hello.kind, socket)) {
-          socket.destroy();
-        }
+        if (!this.serveHere(hello.kind, hello.target, socket, Buffer.alloc(0))) socket.destroy();
       })
       .catch((err: unknown) => {
         this.log.debug('cluster: link refused', { remote: socket.remoteAddress, reason: describeError(err) });
@@ -404,5 +409,20 @@ export class ClusterNode {
       .finally(() => {
         this.pendingLinks -= 1;
       });
+  }
+
+  /** Serves `socket` here as a linked user (never relayed again), `preface` first: false when nothing here serves it. */
+  private serveHere(kind: UserLinkKind, target: string, socket: Socket, preface: Buffer): boolean {
+    this.linked.add(socket);
+    if (preface.length > 0) socket.unshift(preface);
+    if (kind !== 'tcp') return this.local?.acceptVhost(kind, socket) === true;
+    const listener = this.tcpListeners.get(Number(target));
+    listener?.emit('connection', socket);
+    return listener !== undefined;
+  }
+
+  /** A tcp group's user on this node, `local` members here: undefined to serve it here, else its relay to another node (groups.ts). */
+  spreadTcp(port: number, socket: Socket, local: number): ((preface: Buffer) => Promise<void>) | undefined {
+    return this.state === ClusterState.Running ? this.groups.spread('tcp', String(port), socket, local, this.linked.has(socket)) : undefined;
   }
 }

@@ -1,3 +1,4 @@
+import { checkServerAddrs } from './server-addrs.js';
 import { isPlainObject, type ProblemSink } from './schema-engine.js';
 import { parseRedisTarget } from './redis-url.js';
 import { parseProxyUrl } from '../transport/proxy-url.js';
@@ -196,6 +197,7 @@ export function checkClient(cfg: ValidatedClientConfig, raw: unknown, sinks: Che
   checkAuth(cfg.auth, sinks, allowUnsafe);
   checkOidcClient(cfg.auth, sinks, allowUnsafe);
   refuseUnsupportedClient(cfg, error);
+  checkServerAddrs(cfg, sinks);
   const t = cfg.transport;
   if (t.heartbeatTimeout > 0 && t.heartbeatInterval > 0 && t.heartbeatTimeout < t.heartbeatInterval) {
     error('transport.heartbeatTimeout', `${t.heartbeatTimeout} is less than transport.heartbeatInterval (${t.heartbeatInterval})`);

@@ -31,6 +31,11 @@ export const clientSchema = {
   fields: {
     serverAddr: str('0.0.0.0'),
     serverPort: port(7000),
+    /**
+     * burrow's own: several nodes of one cluster, "host:port" each, to hold a
+     * session with at once; the first takes serverAddr/serverPort's place
+     */
+    serverAddrs: { kind: 'stringList' },
     user: str(),
     clientID: str(),
     natHoleStunServer: str('stun.easyvoip.com:3478'),

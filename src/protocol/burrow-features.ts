@@ -66,3 +66,14 @@ export const BURROW_PROXY_ACCESS_FIELDS = {
   burrow_deny_ips: 'strs',
   burrow_sso: { struct: BURROW_SSO_FIELDS, always: false },
 } as const;
+
+/** burrow's extension of Login; Go's JSON decoder drops unknown keys, so a stock frps ignores them. */
+export interface BurrowLogin {
+  /** what this client can read (see BURROW_FEATURES) */
+  burrow_features?: string[];
+  /** the secret id one client's sessions to several nodes of a cluster share (`serverAddrs`): they share their proxies as one group (docs/cluster.md) */
+  burrow_session_group?: string;
+}
+
+/** Their wire fields, spread into Login's schema. */
+export const BURROW_LOGIN_FIELDS = { burrow_features: 'strs', burrow_session_group: 'str' } as const;

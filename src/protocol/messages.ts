@@ -1,4 +1,4 @@
-import { BURROW_PROXY_ACCESS_FIELDS, type BurrowProxyAccess, type BurrowServerInfo } from './burrow-features.js';
+import { BURROW_LOGIN_FIELDS, BURROW_PROXY_ACCESS_FIELDS, type BurrowLogin, type BurrowProxyAccess, type BurrowServerInfo } from './burrow-features.js';
 
 export type { BurrowServerInfo } from './burrow-features.js';
 
@@ -18,7 +18,7 @@ export interface ClientSpec {
   always_auth_pass?: boolean;
 }
 
-export interface Login {
+export interface Login extends BurrowLogin {
   version?: string;
   hostname?: string;
   os?: string;
@@ -31,8 +31,6 @@ export interface Login {
   metas?: Record<string, string>;
   client_spec?: ClientSpec;
   pool_count?: number;
-  /** burrow's extension (see BURROW_FEATURES): what this client can read; stock frp ignores it */
-  burrow_features?: string[];
 }
 
 export interface LoginResp {
@@ -310,7 +308,7 @@ export const MESSAGE_SCHEMA: { readonly [K in MessageType]: SchemaOf<MessageBodi
     metas: 'map',
     client_spec: { struct: CLIENT_SPEC, always: true },
     pool_count: 'int',
-    burrow_features: 'strs',
+    ...BURROW_LOGIN_FIELDS,
   },
   LoginResp: { version: 'str', run_id: 'str', error: 'str', burrow_server: { struct: BURROW_SERVER_INFO, always: false } },
   NewProxy: {

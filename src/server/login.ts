@@ -129,6 +129,12 @@ export async function serveLogin(host: LoginHost, stream: Duplex, sent: Login, b
     const detailed = `client_id [${clientId}] for user [${login.user ?? ''}] is already online`;
     return refuse('client id already online', host.config.detailedErrorsToClient ? detailed : 'register control error');
   }
+  // serverAddrs: the sessions of one client share their proxies across nodes; two on one node would collide on every name.
+  const sessionGroup = login.burrow_session_group ?? '';
+  if (sessionGroup.length > 64) return refuse('malformed session group', 'login refused: burrow_session_group is longer than 64 characters');
+  if (sessionGroup !== '' && [...host.clientTable.values()].some((c) => c.runId !== runId && (c.login.burrow_session_group ?? '') === sessionGroup)) {
+    return refuse('second session of one client', 'this client already has a session on this server: each of serverAddrs must reach another node');
+  }
   if (previous) previous.close('replaced by a new login with the same run_id');
   if (runId === '') runId = randomBytes(8).toString('hex');
 

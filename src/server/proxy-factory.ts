@@ -41,7 +41,7 @@ export class ProxyFactory implements ServerProxyContext {
   private vhostHttp: VhostHttpServer | undefined;
   private vhostHttps: VhostHttpsServer | undefined;
   private vhostTcpmux: VhostTcpmuxServer | undefined;
-  readonly tcpGroups = new TcpGroups();
+  readonly tcpGroups: TcpGroups;
   /** automatic HTTPS (acme.domains); undefined when off */
   readonly autoHttps: AutoHttps | undefined;
   /** the server-wide allowIPs/denyIPs (checked at load) */
@@ -61,6 +61,7 @@ export class ProxyFactory implements ServerProxyContext {
     private readonly cluster?: ClusterNode,
   ) {
     this.serverIpRules = IpRules.from(config.allowIPs, config.denyIPs);
+    this.tcpGroups = new TcpGroups(cluster ? (port, socket, local) => cluster.spreadTcp(port, socket, local) : undefined);
     const sharedAcme = cluster && new ClusterAcme(cluster.redisLink, cluster.name);
     this.autoHttps = createAutoHttps(config, () => this.vhostHttp?.router, log.child({ part: 'acme' }), timers, sharedAcme);
   }
@@ -145,7 +146,7 @@ export class ProxyFactory implements ServerProxyContext {
   /** Where a vhost sends a visitor for a domain no proxy here serves: the node holding it, if any. */
   private remote(kind: VhostKind): RemoteDomains | undefined {
     const cluster = this.cluster;
-    return cluster ? (domain, visitor) => cluster.remoteDomain(kind, domain, visitor) : undefined;
+    return cluster ? (domain, visitor, local) => cluster.remoteDomain(kind, domain, visitor, local) : undefined;
   }
 
   /** A visitor of a vhost that shares the bind port, handed over by its demultiplexer. */

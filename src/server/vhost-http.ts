@@ -100,7 +100,8 @@ export class VhostHttpServer extends VhostServer<HttpRoute> {
           await this.answer(visitor, httpsRedirectResponse(origin + (head.target.startsWith('/') ? head.target : '/')));
           return;
         }
-        const elsewhere = route ? undefined : this.opts.remote?.(requestHost(head), visitor);
+        // The first request decides for the connection: a group member elsewhere takes it whole.
+        const elsewhere = route && !first ? undefined : this.opts.remote?.(requestHost(head), visitor, route !== undefined);
         if (elsewhere) {
           // Held by another node: it gets this request and the rest of the connection.
           dropBackend();

@@ -79,6 +79,9 @@ export class VhostHttpsServer extends VhostServer<ConnectionRoute> {
       }
     }
     const route = name ? this.router.lookup(name, '', '') : undefined;
+    // A load-balancing group with members on other nodes too: this connection may be one of theirs.
+    const spread = route && name ? this.opts.remote?.(name, visitor, true) : undefined;
+    if (spread) return relayElsewhere(reader, spread, hello.buffered());
     if (route) {
       await relayWholeConnection(visitor, reader, route, hello.buffered());
       return;

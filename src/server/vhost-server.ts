@@ -101,9 +101,11 @@ export class VhostListener {
  * Where a vhost sends a visitor whose domain no proxy of this server serves:
  * undefined when no other node of the cluster holds it either, else the
  * relay, which takes the bytes already read from the visitor and then the
- * rest of its connection.
+ * rest of its connection. With `local` (a route here serves the domain) it
+ * is asked whether the domain's load-balancing group gives this visitor to
+ * a member on another node.
  */
-export type RemoteDomains = (domain: string, visitor: Socket) => ((preface: Buffer) => Promise<void>) | undefined;
+export type RemoteDomains = (domain: string, visitor: Socket, local?: boolean) => ((preface: Buffer) => Promise<void>) | undefined;
 
 /** Hands a visitor to another node's relay: the reader lets go of the socket, whose unread bytes follow `preface`. */
 export async function relayElsewhere(reader: StreamReader, relay: (preface: Buffer) => Promise<void>, preface: Buffer): Promise<void> {

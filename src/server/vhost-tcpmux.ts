@@ -66,7 +66,8 @@ export class VhostTcpmuxServer extends VhostServer<ConnectionRoute> {
     if (!req) return;
     const route = req.head.method === 'CONNECT' ? this.router.lookup(req.host, '', req.user) : undefined;
     // Held by another node: it reads the CONNECT request again and answers it.
-    const elsewhere = route || req.head.method !== 'CONNECT' ? undefined : this.opts.remote?.(req.host, visitor);
+    // With a route here, a load-balancing group with members on other nodes may still give it to one of those.
+    const elsewhere = req.head.method !== 'CONNECT' ? undefined : this.opts.remote?.(req.host, visitor, route !== undefined);
     if (elsewhere) return relayElsewhere(reader, elsewhere, req.head.raw);
     if (!route) {
       await endVisitor(visitor, this.opts.lingerMs, notFoundResponse());

@@ -4,6 +4,12 @@ import { sameSecret } from '../../util/secret.js';
 import type { TcpProxyGroup, TcpServerProxy } from './server.js';
 
 /**
+ * A cluster's say on a group user (docs/cluster.md): undefined to serve it
+ * here, else its relay to another node's members of the group on `port`.
+ */
+export type TcpGroupSpread = (port: number, socket: Socket, localMembers: number) => ((preface: Buffer) => Promise<void>) | undefined;
+
+/**
  * A tcp load-balancing group: proxies with the same `group` and `group_key`
  * share one public port; visitors are handed to the members in turn. The
  * port closes when the last member leaves.
@@ -17,10 +23,16 @@ export class TcpGroup implements TcpProxyGroup {
     readonly key: string,
     private readonly listener: Server,
     private readonly onEmpty: (group: TcpGroup) => void,
+    spread?: TcpGroupSpread,
   ) {
     // An accept failure (say, out of file descriptors) must not take the whole server down.
     listener.on('error', () => {});
     listener.on('connection', (socket: Socket) => {
+      const elsewhere = spread?.(this.port, socket, this.members.length);
+      if (elsewhere) {
+        void elsewhere(Buffer.alloc(0));
+        return;
+      }
       const member = this.members[this.next++ % Math.max(1, this.members.length)];
       if (member) member.accept(socket);
       else socket.destroy();
@@ -54,6 +66,9 @@ export class TcpGroup implements TcpProxyGroup {
 export class TcpGroups {
   private readonly groups = new Map<string, TcpGroup>();
 
+  /** `spread`: a cluster's share of the users, when the group has members on other nodes too */
+  constructor(private readonly spread?: TcpGroupSpread) {}
+
   /**
    * The group's shared port, opened by its first member with `listen`;
    * later members must bring the same key and port.
@@ -74,9 +89,15 @@ export class TcpGroups {
       listener.close();
       return this.groupFor(name, groupName, key, port, listen);
     }
-    const group = new TcpGroup(groupName, key, listener, (g) => {
-      if (this.groups.get(groupName) === g) this.groups.delete(groupName);
-    });
+    const group = new TcpGroup(
+      groupName,
+      key,
+      listener,
+      (g) => {
+        if (this.groups.get(groupName) === g) this.groups.delete(groupName);
+      },
+      this.spread,
+    );
     this.groups.set(groupName, group);
     return group;
   }
