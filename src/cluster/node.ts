@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import type { Socket as UdpSocket } from 'node:dgram';
-import { createServer, isIPv6, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
+import type { Server, Socket } from 'node:net';
 import type { ServerConfig } from '../config/types.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
@@ -10,17 +9,15 @@ import { ClusterGroups, type ProxyGrouping } from './groups.js';
 import type { ClaimOwner, ClusterLocal, UserLinkKind, VhostKind } from './node-api.js';
 import { LeaseTable } from './leases.js';
 import type { LinkedUdpPort } from './linked-udp-port.js';
-import { answerLink, dialLink, presentAsUser, type LinkHello, type LinkKind } from './link-handshake.js';
+import { dialLink, presentAsUser, type LinkHello, type LinkKind } from './link-handshake.js';
 import { relayOverLink } from './link-relay.js';
+import { LinkServer } from './link-server.js';
 import { RedisLink } from './redis-link.js';
 import { RemoteRoutes, type RemoteRoute } from './remote-routes.js';
 import { TcpMirrors } from './tcp-mirrors.js';
 import { ClusterUdpPorts } from './udp-ports.js';
 
 export type { ClaimOwner, ClusterLocal, VhostKind } from './node-api.js';
-
-/** Link handshakes in progress at once; more are closed at accept (the link port is for the nodes only). */
-const MAX_PENDING_LINKS = 256;
 
 /** What a node sees of its cluster, for the dashboard (`/api/cluster`). */
 export interface ClusterView {
@@ -68,11 +65,9 @@ export class ClusterNode {
   private readonly tcpListeners = new Map<number, Server>();
   /** sockets that came over the link: served here or not at all, never relayed again */
   private readonly linked = new WeakSet<Socket>();
-  private linkServer: Server | undefined; // a tls.Server is one too
-  private linkAddr = '';
+  private readonly linkServer: LinkServer;
   private syncing: Promise<void> = Promise.resolve();
   private local: ClusterLocal | undefined;
-  private pendingLinks = 0;
   /** who registered each proxy whose name this node claimed: its ports are claimed for the same client */
   private readonly owners = new Map<string, ClaimOwner>();
   /** load-balancing groups whose members are on several nodes (groups.ts) */
@@ -80,7 +75,7 @@ export class ClusterNode {
 
   constructor(
     private readonly cfg: ServerConfig['cluster'],
-    private readonly bindAddr: string,
+    bindAddr: string,
     proxyBindAddr: string,
     bindPort: number,
     private readonly log: Logger,
@@ -90,12 +85,22 @@ export class ClusterNode {
     this.redis = new RedisLink(cfg.redis, log);
     this.leases = new LeaseTable(this.redis, leaseMs, log);
     this.routes = new RemoteRoutes(this.redis, this.name, Math.floor(leaseMs / 3));
+    this.linkServer = new LinkServer(
+      cfg,
+      bindAddr,
+      {
+        serves: (h) =>
+          h.kind === 'tcp' ? this.tcpListeners.has(Number(h.target)) : h.kind === 'udp' ? this.udp.serves(Number(h.target)) : this.local !== undefined,
+        accepted: (hello, socket) => this.acceptLink(hello, socket),
+      },
+      log,
+    );
     const signer = { node: this.name, secret: cfg.secret, tls: cfg.tls };
     this.groups = new ClusterGroups(
       signer,
       this.redis,
       leaseMs,
-      () => this.linkAddr,
+      () => this.linkServer.address,
       (k, t, s, p) => this.serveHere(k, t, s, p),
       log,
     );
@@ -153,7 +158,7 @@ export class ClusterNode {
     const now = Date.now();
     return {
       node: this.name,
-      link: this.linkAddr,
+      link: this.linkServer.address,
       redis: this.redis.state,
       leaseSeconds: this.cfg.leaseSeconds,
       claimsHeld: this.leases.size + this.groups.claims.size,
@@ -169,37 +174,19 @@ export class ClusterNode {
 
   /** The address other nodes dial for this node's link. */
   get link(): string {
-    return this.linkAddr;
+    return this.linkServer.address;
   }
 
   /** Joins the cluster; `identity` is the server's certificate, for the link when cluster.tls is on. */
   async start(local: ClusterLocal, identity: { cert: string | Buffer; key: string | Buffer }): Promise<void> {
     this.local = local;
-    const accept = (socket: Socket): void => this.acceptLink(socket);
-    const server = this.cfg.tls
-      ? createTlsServer({ cert: identity.cert, key: identity.key, allowHalfOpen: true }, accept)
-      : createServer({ allowHalfOpen: true, noDelay: true }, accept);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(new BurrowError('BURROW_LISTEN_FAILED', `cluster.linkPort ${this.bindAddr}:${this.cfg.linkPort} cannot be opened (${err.code ?? err.message})`)),
-      );
-      server.listen(this.cfg.linkPort, this.bindAddr, () => resolve());
-    });
-    server.on('error', (err: Error) => this.log.warn('cluster: link accept failed', { reason: describeError(err) }));
-    this.linkServer = server;
-    const a = server.address();
-    const port = typeof a === 'object' && a ? a.port : this.cfg.linkPort;
-    const wildcard = this.bindAddr === '0.0.0.0' || this.bindAddr === '::' || this.bindAddr === '';
-    const host = this.cfg.advertiseAddr || (wildcard ? '127.0.0.1' : this.bindAddr);
-    if (!this.cfg.advertiseAddr && wildcard)
-      this.log.warn('cluster: bindAddr is a wildcard and cluster.advertiseAddr is empty: other nodes are told 127.0.0.1');
-    this.linkAddr = isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+    await this.linkServer.listen(identity);
     await this.redis.start();
     this.leases.start();
     this.routes.start();
     this.groups.start();
     this.state = ClusterState.Running;
-    this.log.info('cluster: node started', { node: this.name, link: this.linkAddr, redis: this.redis.state });
+    this.log.info('cluster: node started', { node: this.name, link: this.linkServer.address, redis: this.redis.state });
   }
 
   /** Leaves the cluster: claims released (others may take them at once), links closed. */
@@ -221,11 +208,11 @@ export class ClusterNode {
     this.redis.close();
     await this.mirrors.close();
     await this.udp.close();
-    await new Promise<void>((resolve) => (this.linkServer ? this.linkServer.close(() => resolve()) : resolve()));
+    await this.linkServer.close();
   }
 
   private value(owner: ClaimOwner, proxy: string): ClaimValue {
-    return { n: this.name, l: this.linkAddr, r: owner.runId, u: owner.user, p: proxy };
+    return { n: this.name, l: this.linkServer.address, r: owner.runId, u: owner.user, p: proxy };
   }
 
   /**
@@ -377,38 +364,19 @@ export class ClusterNode {
     );
   }
 
-  /** A link from another node: the handshake, then the socket is served here as the user's own connection. */
-  private acceptLink(socket: Socket): void {
-    socket.on('error', () => {});
-    if (this.pendingLinks >= MAX_PENDING_LINKS) {
-      this.log.warn('cluster: link refused: too many handshakes in progress', { remote: socket.remoteAddress, limit: MAX_PENDING_LINKS });
-      socket.destroy();
+  /** A signed link from another node: a udp user, a visitor, or a user served here as if it had come to this node. */
+  private acceptLink(hello: LinkHello, socket: Socket): void {
+    if (hello.kind === 'udp') {
+      if (!this.udp.acceptLink(Number(hello.target), socket, hello.src, hello.node)) socket.destroy();
       return;
     }
-    this.pendingLinks += 1;
-    const serves = (h: LinkHello): boolean =>
-      h.kind === 'tcp' ? this.tcpListeners.has(Number(h.target)) : h.kind === 'udp' ? this.udp.serves(Number(h.target)) : this.local !== undefined;
-    answerLink(socket, this.cfg.secret, serves)
-      .then((hello) => {
-        if (hello.kind === 'udp') {
-          if (!this.udp.acceptLink(Number(hello.target), socket, hello.src, hello.node)) socket.destroy();
-          return;
-        }
-        if (hello.kind === 'visitor' || hello.kind === 'nathole') {
-          if (this.local) this.local.acceptProxyLink(hello.kind, hello, socket);
-          else socket.destroy();
-          return;
-        }
-        presentAsUser(socket, hello.src);
-        if (!this.serveHere(hello.kind, hello.target, socket, Buffer.alloc(0))) socket.destroy();
-      })
-      .catch((err: unknown) => {
-        this.log.debug('cluster: link refused', { remote: socket.remoteAddress, reason: describeError(err) });
-        socket.destroy();
-      })
-      .finally(() => {
-        this.pendingLinks -= 1;
-      });
+    if (hello.kind === 'visitor' || hello.kind === 'nathole') {
+      if (this.local) this.local.acceptProxyLink(hello.kind, hello, socket);
+      else socket.destroy();
+      return;
+    }
+    presentAsUser(socket, hello.src);
+    if (!this.serveHere(hello.kind, hello.target, socket, Buffer.alloc(0))) socket.destroy();
   }
 
   /** Serves `socket` here as a linked user (never relayed again), `preface` first: false when nothing here serves it. */

@@ -15,13 +15,13 @@ import { proxyDomains } from '../vhost/domains.js';
  */
 export function claimInCluster(
   cluster: ClusterNode,
-  owner: ClaimOwner,
+  owner: ClaimOwner & { readonly login: { readonly burrow_session_group?: string } },
   name: string,
   type: string,
   msg: NewProxy,
   subDomainHost: string,
-  sessionGroup = '',
 ): Promise<() => void> {
+  const sessionGroup = owner.login.burrow_session_group ?? '';
   const vhost: VhostKind | undefined = type === 'http' || type === 'https' || type === 'tcpmux' ? type : undefined;
   // The same list (and the same refusal of a bad one) the proxy's own routes are built from.
   const domains = vhost ? proxyDomains({ customDomains: msg.custom_domains, subdomain: msg.subdomain }, subDomainHost) : [];

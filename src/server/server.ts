@@ -329,10 +329,7 @@ export class BurrowServer extends EventEmitter implements ControlHost {
     // Held while the listener opens, so a concurrent duplicate is refused too.
     this.proxyNames.hold(name, control);
     try {
-      if (this.cluster) {
-        const claims = await claimInCluster(this.cluster, control, name, type, msg, this.config.subDomainHost, control.login.burrow_session_group);
-        this.proxyNames.onRelease(name, claims);
-      }
+      if (this.cluster) this.proxyNames.onRelease(name, await claimInCluster(this.cluster, control, name, type, msg, this.config.subDomainHost));
       return await this.proxies.build(control, name, type, msg);
     } catch (err) {
       this.proxyNames.release(name, control);
