@@ -5,7 +5,6 @@ import { loadClientConfig } from '../config/load.js';
 import { reloadClient, showClientStatus, stopClient } from './client-admin-commands.js';
 import { runConvert, runVerify } from './config-commands.js';
 import { loggerFrom, onShutdown } from './process-setup.js';
-import { runLogin, runLogout } from './login-command.js';
 import { runService } from './service-command.js';
 import { runStatus } from './status-command.js';
 import { runServerCommand, SERVER_FLAGS_HELP } from './server-command.js';
@@ -18,6 +17,8 @@ import { BURROW_VERSION, FRP_COMPAT_VERSION } from '../util/version.js';
 // or the quick tunnels.
 const runClient: typeof import('./run-client.js').runClient = async (...args) => (await import('./run-client.js')).runClient(...args);
 const runQuick: typeof import('./quick.js').runQuick = async (...args) => (await import('./quick.js')).runQuick(...args);
+const runLogin: typeof import('./login-command.js').runLogin = async (...args) => (await import('./login-command.js')).runLogin(...args);
+const runLogout = async (args: string[]): Promise<void> => (await import('./login-command.js')).runLogout(args);
 const startDemo: typeof import('../demo/demo.js').startDemo = async (...args) => (await import('../demo/demo.js')).startDemo(...args);
 
 const HELP: Record<string, string> = {

@@ -7,7 +7,7 @@ import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { ClientSession } from './client-session.js';
 import { HealthCheck, HealthState } from './health-check.js';
-import { CLIENT_PROXY_TYPES, createProxyHandler } from '../proxy/registry.js';
+import { CLIENT_PROXY_TYPES, createProxyHandler } from '../proxy/client-registry.js';
 import { ProxyRetry, type ProxyPhase, type ProxyRetryTiming, type ProxyStatus } from './proxy-status.js';
 import type { NatHoleLink } from '../proxy/client-context.js';
 import { burrowOnlyRefusal } from './burrow-only.js';

@@ -1,6 +1,6 @@
 import type { VisitorConfig } from '../config/types.js';
 import type { VisitorLink } from '../proxy/client-context.js';
-import { createVisitor } from '../proxy/registry.js';
+import { createVisitor } from '../proxy/client-registry.js';
 import { VisitorState, type ClientVisitor } from '../proxy/types.js';
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';

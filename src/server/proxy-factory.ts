@@ -4,7 +4,7 @@ import type { Socket as UdpSocket } from 'node:dgram';
 import type { Server, Socket } from 'node:net';
 import type { NewProxy } from '../protocol/messages.js';
 import type { PayloadTransformOptions } from '../proxy/payload-transform.js';
-import { proxyKindOf } from '../proxy/registry.js';
+import { serverHalfOf } from '../proxy/server-registry.js';
 import type { AddressCheck, ProxyOwner, PublicUdpPort, ServerProxyContext, UserConnCheck, VhostRoutes } from '../proxy/server-context.js';
 import { IpRules } from '../util/ip-rules.js';
 import { TcpGroups } from '../proxy/tcp/group.js';
@@ -33,7 +33,7 @@ import type { RemoteDomains } from './vhost-server.js';
 
 /**
  * Builds the public half of each proxy type from its NewProxy (through the
- * registry in src/proxy/registry.ts), and owns what those halves share: the
+ * registry in src/proxy/server-registry.ts), and owns what those halves share: the
  * vhost listeners (http, https, tcpmux) and the tcp load-balancing groups.
  * The server keeps the names and limits; this keeps the ports.
  */
@@ -164,9 +164,9 @@ export class ProxyFactory implements ServerProxyContext {
 
   /** The public half of proxy `name` of `type`; refused with BURROW_PROXY_REJECTED and the reason. */
   async build(control: ControlSession, name: string, type: string, msg: NewProxy): Promise<ServerProxy> {
-    const kind = proxyKindOf(type);
-    if (!kind) throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": type "${type}" is not supported by this server yet`);
-    const proxy = await kind.server(this, control, name, msg);
+    const serverHalf = serverHalfOf(type);
+    if (!serverHalf) throw new BurrowError('BURROW_PROXY_REJECTED', `proxy "${name}": type "${type}" is not supported by this server yet`);
+    const proxy = await serverHalf(this, control, name, msg);
     // Never awaited: a registration does not wait for a CA; the name is served over plain HTTP meanwhile.
     if (type === 'http' && this.autoHttps) {
       for (const domain of proxyDomains({ customDomains: msg.custom_domains, subdomain: msg.subdomain }, this.config.subDomainHost))
