@@ -59,7 +59,12 @@ export async function serveWorkConn(host: WorkConnHost, stream: Duplex, sent: Ne
   // The check may have waited (OIDC): the client may have gone meanwhile.
   if (host.clientTable.get(msg.run_id ?? '') !== control) return refuse('unknown run id', unknown);
   if (!mayCarryWorkConns(host, bind, control, signed)) return refuse('not the client connection', unknown);
-  if (!control.pool.put(stream)) return refuse('pool full', 'work connection pool is full');
+  if (!control.pool.put(stream)) {
+    // Not a fault of the client's (it answered a request of ours late): frps logs it at debug too.
+    host.log.debug('work connection refused: the pool is full', { remote, runId: shortRunId(msg.run_id ?? '') });
+    await refuseStream(stream, { type: 'StartWorkConn', body: { error: 'work connection pool is full' } });
+    return;
+  }
   bind.trust();
 }
 

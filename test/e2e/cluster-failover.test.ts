@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, waitForCliOutput, type CliRun } from '../helpers/cli-run.js';
 import { redisSkip, startRedis } from '../helpers/redis.js';
 import { freePort, TOKEN, tunnelKit, waitFor, whenDone } from '../helpers/tunnel.js';
+import { echoes } from '../helpers/echo-client.js';
 
 /**
  * Issue 22, `serverAddrs`: two nodes as `burrow server` processes, a client
@@ -16,23 +16,6 @@ import { freePort, TOKEN, tunnelKit, waitFor, whenDone } from '../helpers/tunnel
 
 const A = '127.0.0.2';
 const B = '127.0.0.3';
-
-/** Bytes sent to host:port come back whole (the echo service behind the tunnel); false on any failure. */
-function echoes(host: string, port: number, data: Buffer): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const chunks: Buffer[] = [];
-    let got = 0;
-    socket.on('data', (c: Buffer) => {
-      chunks.push(c);
-      got += c.length;
-      if (got >= data.length) socket.end();
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('close', () => resolve(Buffer.concat(chunks).equals(data)));
-    socket.write(data);
-  });
-}
 
 test('serverAddrs: kill -9 of one node process; users of the other are served on, with no reconnect', { skip: redisSkip }, async (t) => {
   const kit = tunnelKit(t);

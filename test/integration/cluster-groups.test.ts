@@ -10,6 +10,7 @@ import { silentLogger } from '../../src/util/logger.js';
 import { generateSelfSignedCertificate } from '../../src/transport/self-signed-cert.js';
 import { redisSkip, startRedis, type RedisProcess } from '../helpers/redis.js';
 import { freePort, tunnelKit, waitFor, whenDone } from '../helpers/tunnel.js';
+import { echoes } from '../helpers/echo-client.js';
 
 /**
  * Issue 22: load-balancing groups (`loadBalancer.group`) whose members are
@@ -170,23 +171,6 @@ test('a tcp group and an http group with a member on each node: users of either 
     ['a'],
   );
 });
-
-/** Bytes sent to host:port come back whole (the echo service behind the tunnel); false on any failure. */
-function echoes(host: string, port: number, data: Buffer): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const chunks: Buffer[] = [];
-    let got = 0;
-    socket.on('data', (c: Buffer) => {
-      chunks.push(c);
-      got += c.length;
-      if (got >= data.length) socket.end();
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('close', () => resolve(Buffer.concat(chunks).equals(data)));
-    socket.write(data);
-  });
-}
 
 test('a client with serverAddrs holds a session on two nodes at once: both serve its proxies, nobody else takes their names, and one node dying costs no reconnect wait', {
   skip: redisSkip,

@@ -15,6 +15,7 @@ import { serverConfig, type RawServerConfig } from '../helpers/config.js';
 import { launchChromium, NO_CHROMIUM } from '../helpers/browser.js';
 import { redisSkip, startRedis, type RedisProcess } from '../helpers/redis.js';
 import { captureLog, patternBytes, portOf, tcpProxy, tunnelKit, waitFor, whenDone } from '../helpers/tunnel.js';
+import { echoAt } from '../helpers/echo-client.js';
 
 /**
  * Issue 22 with issue 25: what the nodes of a cluster share besides claims
@@ -53,22 +54,6 @@ function node(
     { bindAddr: host, bindPort: 0, proxyBindAddr: host, cluster: { redis: redis.url, nodeName: name, secret: SECRET, linkPort: 0, leaseSeconds: 3 }, ...extra },
     logger,
   );
-}
-
-/** Bytes sent to host:port come back (the echo service behind the tunnel). */
-async function echoAt(host: string, port: number, data: Buffer): Promise<Buffer> {
-  const socket = connect({ host, port });
-  const chunks: Buffer[] = [];
-  let got = 0;
-  socket.on('data', (c: Buffer) => {
-    chunks.push(c);
-    got += c.length;
-    if (got >= data.length) socket.end();
-  });
-  socket.on('error', () => {});
-  socket.write(data);
-  await once(socket, 'close');
-  return Buffer.concat(chunks);
 }
 
 /** A user connection the server accepts and closes without a byte: the refusal a limit gives. */

@@ -12,6 +12,7 @@ import { silentLogger } from '../../src/util/logger.js';
 import { rawLogin } from '../helpers/raw-client.js';
 import { redisSkip, startRedis, type RedisProcess } from '../helpers/redis.js';
 import { freePort, patternBytes, tcpProxy, tunnelKit, waitFor, whenDone } from '../helpers/tunnel.js';
+import { echoAt } from '../helpers/echo-client.js';
 
 /**
  * Issue 22: several servers on one Redis. Each node has its own loopback
@@ -41,21 +42,6 @@ async function node(kit: ReturnType<typeof tunnelKit>, redis: RedisProcess, name
     // The shortest lease keeps the failure cases quick; heartbeats go every second.
     cluster: { redis: redis.url, nodeName: name, secret: SECRET, linkPort: 0, leaseSeconds: 3, tls },
   });
-}
-
-/** Bytes sent to host:port come back (the echo service behind the tunnel). */
-async function echoAt(host: string, port: number, data: Buffer): Promise<Buffer> {
-  const socket = connect({ host, port });
-  const chunks: Buffer[] = [];
-  let got = 0;
-  socket.on('data', (c: Buffer) => {
-    chunks.push(c);
-    got += c.length;
-    if (got >= data.length) socket.end();
-  });
-  socket.write(data);
-  await once(socket, 'close');
-  return Buffer.concat(chunks);
 }
 
 /** CONNECT `target` on host:port, then `data` through the tunnel: the answer head's status line and what came back. */

@@ -24,6 +24,39 @@ test('an empty pool requests one and hands it to the waiting visitor', async () 
   assert.equal(requests, 2, 'a replacement is requested after the wait');
 });
 
+test('a burst of waiting visitors never asks for more than the pool can hold', async () => {
+  let requests = 0;
+  const capacity = 3;
+  const pool = new WorkConnPool(capacity, () => requests++);
+  // Ten visitors find the pool empty: each asks for its own connection.
+  const waiting = Array.from({ length: 10 }, () => pool.take(5000));
+  assert.equal(requests, 10);
+  // The client answers every request; each answer goes to a waiter, and growth stops at capacity.
+  const answered: PassThrough[] = [];
+  while (answered.length < requests) {
+    const s = new PassThrough();
+    answered.push(s);
+    assert.equal(pool.put(s), true, `answer ${answered.length} of ${requests} is taken`);
+    await Promise.resolve();
+    await Promise.resolve();
+  }
+  await Promise.all(waiting);
+  assert.equal(requests, 10 + capacity, 'the waits grew the pool by its capacity and no more');
+  assert.equal(pool.idleCount, capacity);
+});
+
+test('a request the client never answers does not stop the pool from growing for good', async () => {
+  let requests = 0;
+  const pool = new WorkConnPool(1, () => requests++);
+  await assert.rejects(pool.take(10), (err: unknown) => isBurrowError(err, 'BURROW_TIMEOUT'));
+  const waiting = pool.take(5000);
+  assert.equal(requests, 2, 'the next visitor asks again');
+  pool.put(new PassThrough());
+  await waiting;
+  await Promise.resolve();
+  assert.equal(requests, 3, 'and, its wait over, grows the pool');
+});
+
 test('capacity is bounded and a closed connection is never handed out', async () => {
   const pool = new WorkConnPool(1, () => {});
   const a = new PassThrough();
