@@ -3,6 +3,7 @@ import { connect, isIP, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { BurrowError, describeError } from '../util/errors.js';
 import { withTimeout } from '../util/timeout.js';
+import type { LinkReplayGuard } from './link-replay.js';
 
 /**
  * The internal link between nodes: a node that got a user connection for a
@@ -27,6 +28,8 @@ export interface LinkHello {
   v: 1;
   /** the dialing node */
   node: string;
+  /** the link address dialled: a hello is good only at the node it was made for */
+  to: string;
   kind: LinkKind;
   /** the tcp or udp port, the domain, or the proxy name */
   target: string;
@@ -43,12 +46,19 @@ const MAX_FRAME = 16_384;
 const MAX_SKEW_MS = 60_000;
 export const LINK_HANDSHAKE_TIMEOUT_MS = 5000;
 
+/** How long a hello passes the age check, for the replay guard that must remember its nonce that long. */
+export const LINK_HELLO_WINDOW_MS = MAX_SKEW_MS;
+
+function clip(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
+
 function sign(secret: string, text: string): string {
   return createHmac('sha256', secret).update(text).digest('hex');
 }
 
 function helloText(h: Omit<LinkHello, 'mac'>): string {
-  return ['burrow-link-1', h.node, h.kind, h.target, h.src, String(h.ts), h.nonce].join('\n');
+  return ['burrow-link-2', h.node, h.to, h.kind, h.target, h.src, String(h.ts), h.nonce].join('\n');
 }
 
 function sameHex(a: string, b: string): boolean {
@@ -106,13 +116,21 @@ export function readLinkFrame(socket: Socket): Promise<unknown> {
   });
 }
 
+/** What the answering node checks a hello against besides the secret. */
+export interface LinkSelf {
+  /** this node's advertised link address: a hello made for another address is refused */
+  address: string;
+  /** nonces already used */
+  seen: LinkReplayGuard;
+}
+
 /**
- * The owner's side, top to bottom: read the hello, check its proof and age,
- * ask `accept` whether this node serves the target, answer. Resolves the
- * checked hello when the socket is now the user's; throws (the caller closes
- * the socket) otherwise.
+ * The owner's side, top to bottom: read the hello, check its proof, age,
+ * addressee and freshness, ask `accept` whether this node serves the target,
+ * answer. Resolves the checked hello when the socket is now the user's;
+ * throws (the caller closes the socket) otherwise.
  */
-export async function answerLink(socket: Socket, secret: string, accept: (h: LinkHello) => boolean): Promise<LinkHello> {
+export async function answerLink(socket: Socket, secret: string, self: LinkSelf, accept: (h: LinkHello) => boolean): Promise<LinkHello> {
   return withTimeout(
     (async () => {
       const raw = await readLinkFrame(socket);
@@ -120,6 +138,7 @@ export async function answerLink(socket: Socket, secret: string, accept: (h: Lin
       if (
         h?.v !== 1 ||
         typeof h.node !== 'string' ||
+        typeof h.to !== 'string' ||
         typeof h.target !== 'string' ||
         typeof h.src !== 'string' ||
         typeof h.ts !== 'number' ||
@@ -132,6 +151,9 @@ export async function answerLink(socket: Socket, secret: string, accept: (h: Lin
       const hello = h as LinkHello;
       if (!sameHex(hello.mac, sign(secret, helloText(hello)))) throw new BurrowError('BURROW_CLUSTER_LINK', 'link hello not signed with the cluster secret');
       if (Math.abs(Date.now() - hello.ts) > MAX_SKEW_MS) throw new BurrowError('BURROW_CLUSTER_LINK', 'link hello too old (or clocks apart)');
+      // Made for another node (a claim in Redis pointed a node elsewhere), or seen before: a copy, not the node that signed it.
+      if (hello.to !== self.address) throw new BurrowError('BURROW_CLUSTER_LINK', `link hello made for ${clip(hello.to)}, not for this node`);
+      if (!self.seen.admit(hello.nonce, hello.ts)) throw new BurrowError('BURROW_CLUSTER_LINK', 'link hello replayed');
       const ok = accept(hello);
       socket.write(
         linkFrame(ok ? { ok: true, mac: sign(secret, `ok\n${hello.nonce}`) } : { ok: false, error: `no ${hello.kind} route for ${hello.target} here` }),
@@ -145,7 +167,7 @@ export async function answerLink(socket: Socket, secret: string, accept: (h: Lin
 }
 
 /** The dialing side, top to bottom: connect, send the hello, check the owner's proof. Resolves the socket, ready for the user's bytes. */
-export async function dialLink(addr: string, secret: string, hello: Omit<LinkHello, 'v' | 'ts' | 'nonce' | 'mac'>, tls: boolean): Promise<Socket> {
+export async function dialLink(addr: string, secret: string, hello: Omit<LinkHello, 'v' | 'to' | 'ts' | 'nonce' | 'mac'>, tls: boolean): Promise<Socket> {
   const colon = addr.lastIndexOf(':');
   const host = addr.slice(0, colon).replace(/^\[|\]$/g, '');
   const port = Number(addr.slice(colon + 1));
@@ -159,7 +181,7 @@ export async function dialLink(addr: string, secret: string, hello: Omit<LinkHel
           socket.once(tls ? 'secureConnect' : 'connect', resolve);
           socket.once('error', reject);
         });
-        const body = { v: 1 as const, ...hello, ts: Date.now(), nonce: randomBytes(16).toString('hex') };
+        const body = { v: 1 as const, ...hello, to: addr, ts: Date.now(), nonce: randomBytes(16).toString('hex') };
         socket.write(linkFrame({ ...body, mac: sign(secret, helloText(body)) }));
         const answer = (await readLinkFrame(socket)) as { ok?: unknown; mac?: unknown; error?: unknown } | null;
         if (answer?.ok !== true) throw new BurrowError('BURROW_CLUSTER_LINK', `node at ${addr} refused: ${String(answer?.error ?? 'no answer')}`);

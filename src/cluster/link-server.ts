@@ -3,7 +3,8 @@ import { createServer as createTlsServer } from 'node:tls';
 import type { ServerConfig } from '../config/types.js';
 import { BurrowError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import { answerLink, type LinkHello } from './link-handshake.js';
+import { answerLink, LINK_HELLO_WINDOW_MS, type LinkHello } from './link-handshake.js';
+import { LinkReplayGuard } from './link-replay.js';
 
 /** Link handshakes in progress at once; more are closed at accept (the link port is for the nodes only). */
 const MAX_PENDING_LINKS = 256;
@@ -24,6 +25,7 @@ export class LinkServer {
   address = '';
   private server: Server | undefined; // a tls.Server is one too
   private pending = 0;
+  private readonly seen = new LinkReplayGuard(LINK_HELLO_WINDOW_MS);
 
   constructor(
     private readonly cfg: ServerConfig['cluster'],
@@ -68,7 +70,7 @@ export class LinkServer {
       return;
     }
     this.pending += 1;
-    answerLink(socket, this.cfg.secret, (h) => this.dispatch.serves(h))
+    answerLink(socket, this.cfg.secret, { address: this.address, seen: this.seen }, (h) => this.dispatch.serves(h))
       .then((hello) => this.dispatch.accepted(hello, socket))
       .catch((err: unknown) => {
         this.log.debug('cluster: link refused', { remote: socket.remoteAddress, reason: describeError(err) });

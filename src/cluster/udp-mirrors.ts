@@ -17,6 +17,12 @@ const MAX_PENDING = 64;
 const MAX_BACKLOG = 1024 * 1024;
 /** After a failed dial, a user's datagrams are dropped this long before the owner is dialled again. */
 const REDIAL_AFTER_MS = 1000;
+/**
+ * Links being dialled at once per mirrored port: new user addresses beyond
+ * wait (their datagrams dropped) so that a flood of spoofed sources costs the
+ * owner a bounded number of handshakes, not one per packet.
+ */
+const MAX_DIALS_PER_PORT = 32;
 
 enum FlowState {
   Dialling = 'dialling',
@@ -37,6 +43,8 @@ interface Mirror {
   socket: UdpSocket;
   route: RemoteRoute;
   flows: FlowTable<Flow>;
+  /** links being dialled now */
+  dialling: number;
 }
 
 /**
@@ -66,7 +74,11 @@ export class UdpMirrors {
     for (const [port, m] of this.mirrors) {
       const now = ports.get(port);
       if (!now) await this.drop(port);
-      else m.route = now; // moved: users dial the new owner once their link to the old one closes
+      else if (now.holder.l !== m.route.holder.l) {
+        // Moved (the old owner may be dead, and a dead peer's link can stay open for minutes): every user dials the new owner.
+        m.route = now;
+        for (const flow of m.flows.values()) flow.link?.destroy();
+      } else m.route = now;
     }
     for (const [port, route] of ports) {
       if (this.mirrors.has(port) || this.isLocal(port)) continue;
@@ -103,7 +115,7 @@ export class UdpMirrors {
         flow.link?.destroy();
       },
     });
-    const mirror: Mirror = { socket, route, flows };
+    const mirror: Mirror = { socket, route, flows, dialling: 0 };
     socket.on('error', (err: Error) => this.log.warn('cluster: udp mirror socket error', { port, reason: describeError(err) }));
     socket.on('message', (payload: Buffer, rinfo: RemoteInfo) => this.onDatagram(mirror, port, payload, rinfo));
     this.mirrors.set(port, mirror);
@@ -127,9 +139,17 @@ export class UdpMirrors {
 
   /** Dials the owner for one user; its datagrams then go there and the replies come back here. */
   private connect(m: Mirror, port: number, key: string, flow: Flow, rinfo: RemoteInfo): void {
+    if (m.dialling >= MAX_DIALS_PER_PORT) {
+      flow.failedAt = Date.now();
+      return;
+    }
     flow.state = FlowState.Dialling;
+    m.dialling += 1;
     const route = m.route;
-    this.dial(route, port, key).then(
+    const dialled = this.dial(route, port, key).finally(() => {
+      m.dialling -= 1;
+    });
+    dialled.then(
       (link) => {
         if (flow.state === FlowState.Closed) {
           link.destroy();

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
-import { answerLink, dialLink, presentAsUser, type LinkHello } from '../../src/cluster/link-handshake.js';
+import { answerLink, dialLink, LINK_HELLO_WINDOW_MS, presentAsUser, type LinkHello } from '../../src/cluster/link-handshake.js';
+import { LinkReplayGuard } from '../../src/cluster/link-replay.js';
 
 const SECRET = 'the-cluster-secret';
 
@@ -10,10 +11,12 @@ const SECRET = 'the-cluster-secret';
 async function linkPort(secret: string, accept: (h: LinkHello) => boolean = () => true) {
   const results: Array<LinkHello | Error> = [];
   const sockets: Socket[] = [];
+  // The address set once listening: a node checks that each hello was made for its own advertised address.
+  const self = { address: '', seen: new LinkReplayGuard(LINK_HELLO_WINDOW_MS) };
   const server = createServer((socket) => {
     sockets.push(socket);
     socket.on('error', () => {});
-    answerLink(socket, secret, accept).then(
+    answerLink(socket, secret, self, accept).then(
       (h) => {
         results.push(h);
         presentAsUser(socket, h.src);
@@ -27,8 +30,10 @@ async function linkPort(secret: string, accept: (h: LinkHello) => boolean = () =
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
+  self.address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
-    addr: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    addr: self.address,
+    self,
     results,
     sockets,
     close: () => {
@@ -87,4 +92,71 @@ test('an owner without the route says so, and a hostile first frame closes only 
   } finally {
     await port.close();
   }
+});
+
+/** A TCP forwarder to `target` that keeps a copy of the first bytes each connection sends (what an eavesdropper on the link would see). */
+async function tap(target: string) {
+  const copies: Buffer[] = [];
+  const colon = target.lastIndexOf(':');
+  const server = createServer((inbound) => {
+    const chunks: Buffer[] = [];
+    copies.push(Buffer.alloc(0));
+    const i = copies.length - 1;
+    const outbound = connect({ host: target.slice(0, colon), port: Number(target.slice(colon + 1)) });
+    inbound.on('data', (c: Buffer) => {
+      chunks.push(c);
+      copies[i] = Buffer.concat(chunks);
+    });
+    inbound.pipe(outbound).pipe(inbound);
+    inbound.on('error', () => outbound.destroy());
+    outbound.on('error', () => inbound.destroy());
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { addr: `127.0.0.1:${(server.address() as AddressInfo).port}`, copies, close: () => new Promise((r) => server.close(r)) };
+}
+
+/** Sends raw bytes to a link port and waits for it to close the connection. */
+async function sendRaw(addr: string, bytes: Buffer): Promise<void> {
+  const colon = addr.lastIndexOf(':');
+  const socket = connect({ host: addr.slice(0, colon), port: Number(addr.slice(colon + 1)) });
+  socket.on('error', () => {});
+  socket.on('data', () => {});
+  socket.write(bytes);
+  await once(socket, 'close');
+}
+
+test('a hello copied off the wire cannot open a second link, and a hello made for another node is refused there', async () => {
+  const port = await linkPort(SECRET);
+  const wire = await tap(port.addr);
+  // The node is reached through the tap (its advertised address), as through a NAT.
+  port.self.address = wire.addr;
+  try {
+    const link = await dialLink(wire.addr, SECRET, hello, false);
+    link.destroy();
+    assert.equal((port.results[0] as LinkHello).target, '6000', 'the real hello opens its link');
+    const copied = wire.copies[0]!;
+    await sendRaw(port.addr, copied);
+    assert.match(String(port.results[1]), /link hello replayed/);
+    // The same hello shown to a node at another address (a claim in Redis pointing a node at a collector, say).
+    port.self.address = '127.0.0.1:1';
+    await sendRaw(port.addr, copied);
+    assert.match(String(port.results[2]), /link hello made for 127\.0\.0\.1:\d+, not for this node/);
+  } finally {
+    await wire.close();
+    await port.close();
+  }
+});
+
+test('the replay guard forgets nothing it may still need: when full, hellos no newer than the forgotten one are refused', () => {
+  const guard = new LinkReplayGuard(60_000, 2);
+  const now = 1_000_000;
+  assert.equal(guard.admit('a', now - 3, now), true);
+  assert.equal(guard.admit('a', now - 3, now), false, 'the same nonce twice');
+  assert.equal(guard.admit('b', now - 2, now), true);
+  assert.equal(guard.admit('c', now - 1, now), true, 'full: the oldest (a) is forgotten');
+  assert.equal(guard.admit('a', now - 3, now), false, 'and a hello as old as it is refused from then on');
+  assert.equal(guard.admit('d', now, now), true);
+  // Entries older than twice the window go by themselves.
+  assert.equal(guard.admit('e', now + 200_000, now + 200_000), true);
 });
