@@ -6,8 +6,9 @@ import type { RedisLink } from './redis-link.js';
 
 /**
  * Takes a key when it is free, already ours, held for the same client (run
- * id) by any node, or left by an earlier run of this node (same node name,
- * not in this run's table: that run is gone). A client that lost its node and
+ * id and user: a run id alone, which the dashboard shows, must not hand one
+ * user's names to another) by any node, or left by an earlier run of this
+ * node (same node name, not in this run's table: that run is gone). A client that lost its node and
  * logged in again through another takes its names back at once, without
  * waiting for the old lease. Returns '' when granted, else the holder's value.
  */
@@ -15,7 +16,7 @@ const CLAIM = `
 local cur = redis.call('GET', KEYS[1])
 if cur and cur ~= ARGV[1] then
   local ok, held = pcall(cjson.decode, cur)
-  local taken = ok and type(held) == 'table' and ((ARGV[3] ~= '' and held.r == ARGV[3]) or held.n == ARGV[4])
+  local taken = ok and type(held) == 'table' and ((ARGV[3] ~= '' and held.r == ARGV[3] and held.u == ARGV[5]) or held.n == ARGV[4])
   if not taken then return cur end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -102,7 +103,7 @@ export class LeaseTable extends EventEmitter {
       return undefined;
     }
     const text = JSON.stringify(value);
-    const cur = await this.redis.run((r) => r.eval(CLAIM, 1, key, text, this.leaseMs, value.r, value.n) as Promise<string>);
+    const cur = await this.redis.run((r) => r.eval(CLAIM, 1, key, text, this.leaseMs, value.r, value.n, value.u) as Promise<string>);
     if (cur !== '') return parseClaimValue(cur) ?? { n: '?', l: '', r: '', u: '', p: '?' };
     this.held.set(key, { value: text, count: 1 });
     return undefined;

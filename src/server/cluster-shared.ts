@@ -153,8 +153,9 @@ export class ClusterShared {
       const entry: NodeClientSummary = {
         runId: c.runId,
         user: c.user,
-        hostname: c.login.hostname ?? '',
-        version: c.login.version ?? '',
+        // Clipped: a client's Login may carry 10 KB here, and a node summary over its bound is dropped whole by readers.
+        hostname: (c.login.hostname ?? '').slice(0, 128),
+        version: (c.login.version ?? '').slice(0, 64),
         address: c.remoteAddress,
         proxies: [],
       };

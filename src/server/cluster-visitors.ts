@@ -69,7 +69,13 @@ export function visitorForward(cluster: ClusterNode, log: Logger): (name: string
         await refuseStream(stream, { type: 'NewVisitorConnResp', body: resp });
         return true;
       }
-      await writeMessage(stream, { type: 'NewVisitorConnResp', body: resp });
+      try {
+        await writeMessage(stream, { type: 'NewVisitorConnResp', body: resp });
+      } catch {
+        // The visitor left while the holder answered: the holder already serves the link, so it must go too.
+        link.destroy();
+        return true;
+      }
       await relay(stream, link);
       return true;
     };

@@ -359,6 +359,17 @@ test('a client that logs in again through another node takes its proxies along, 
   const registered = await first.newProxy(proxy);
   assert.ok(registered.type === 'NewProxyResp' && !registered.body.error, 'A registers the proxy');
 
+  // Another user who learnt the run id (the dashboard shows it) gets nothing of A's through B.
+  const other = await rawLogin(b.port, { runId: first.runId, user: 'mallory' });
+  const stolen = await other.newProxy(proxy);
+  assert.ok(
+    stolen.type === 'NewProxyResp' && /already (in use|exists)/.test(stolen.body.error ?? ''),
+    `A's name and port stay A's: ${JSON.stringify(stolen.body)}`,
+  );
+  other.close();
+  await waitFor(() => b.clients.length === 0, 'node B to drop that session');
+  assert.ok(a.findProxy('moving'), 'A still serves it');
+
   // The same client (its run id) through B, while A still holds its session, as after a network cut.
   const again = await rawLogin(b.port, { runId: first.runId });
   whenDone(t, () => again.close());
