@@ -20,6 +20,7 @@ import {
   stateCookieName,
   type StateClaims,
 } from './sso-cookies.js';
+import { hostJudgeable, normalisePath, pathNeedsNormalising } from './request-shape.js';
 import { ssoPage, ssoRedirect } from './sso-pages.js';
 
 /** The gate's own paths on every host it guards. */
@@ -76,10 +77,38 @@ export class SsoGate implements VhostSsoGate {
     lookup: (path: string) => HttpRoute | undefined,
   ): Promise<SsoVerdict | undefined> | undefined {
     const host = requestHost(head);
-    const policy = this.serverPolicy(host) ?? route?.sso;
+    const serverPolicy = this.serverPolicy(host);
+    if (this.entries.length > 0 && !hostJudgeable(host)) {
+      this.log.debug('sso: host refused', { host: clipped(host, 100) });
+      return Promise.resolve({ answer: ssoPage(400, 'Bad request', 'The Host header of this request is not a plain host name.') });
+    }
     const path = requestPath(head);
+    if (pathNeedsNormalising(path) && this.pathSlips(path, host, serverPolicy, route, lookup)) {
+      this.log.debug('sso: path refused', { host, path: clipped(path, 200) });
+      return Promise.resolve({ answer: ssoPage(400, 'Bad request', 'The path of this request has "." or ".." segments or "//" that lead past a sign-in.') });
+    }
+    const policy = serverPolicy ?? route?.sso;
     if (!policy && !path.startsWith(`${STATE_PATH}/`)) return undefined;
     return this.decide(head, proto, host, path, policy, lookup);
+  }
+
+  /**
+   * Whether a path with dot segments or `//`, as a backend would resolve it,
+   * leads to another route than the one it was routed to, where a login
+   * applies: routes match by prefix, so `/webhook/../admin` would reach an
+   * open `/webhook` proxy whose service serves `/admin`.
+   */
+  private pathSlips(
+    path: string,
+    host: string,
+    serverPolicy: SsoPolicy | undefined,
+    route: HttpRoute | undefined,
+    lookup: (path: string) => HttpRoute | undefined,
+  ): boolean {
+    const resolved = lookup(normalisePath(path));
+    if (!resolved?.sso && !serverPolicy) return false;
+    // Compared by proxy and policy, not by object: a load-balancing group answers with another member each time.
+    return resolved?.proxyName !== route?.proxyName || resolved?.sso?.id !== route?.sso?.id;
   }
 
   private async decide(
