@@ -83,7 +83,7 @@ export class SsoGate implements VhostSsoGate {
       return Promise.resolve({ answer: ssoPage(400, 'Bad request', 'The Host header of this request is not a plain host name.') });
     }
     const path = requestPath(head);
-    if (pathNeedsNormalising(path) && this.pathSlips(path, host, serverPolicy, route, lookup)) {
+    if (pathNeedsNormalising(path) && this.pathSlips(path, serverPolicy, route, lookup)) {
       this.log.debug('sso: path refused', { host, path: clipped(path, 200) });
       return Promise.resolve({ answer: ssoPage(400, 'Bad request', 'The path of this request has "." or ".." segments or "//" that lead past a sign-in.') });
     }
@@ -98,13 +98,7 @@ export class SsoGate implements VhostSsoGate {
    * applies: routes match by prefix, so `/webhook/../admin` would reach an
    * open `/webhook` proxy whose service serves `/admin`.
    */
-  private pathSlips(
-    path: string,
-    host: string,
-    serverPolicy: SsoPolicy | undefined,
-    route: HttpRoute | undefined,
-    lookup: (path: string) => HttpRoute | undefined,
-  ): boolean {
+  private pathSlips(path: string, serverPolicy: SsoPolicy | undefined, route: HttpRoute | undefined, lookup: (path: string) => HttpRoute | undefined): boolean {
     const resolved = lookup(normalisePath(path));
     if (!resolved?.sso && !serverPolicy) return false;
     // Compared by proxy and policy, not by object: a load-balancing group answers with another member each time.
