@@ -128,6 +128,10 @@ describe('SSO at the edge: an OIDC login in front of http proxies', () => {
     const mallory = await login(new CookieBrowser(), issuer, `${base}/`, 'mallory@example.com');
     assert.equal(mallory.at(-1)?.status, 403);
     assert.match(mallory.at(-1)?.body ?? '', /mallory@example\.com may not use this address/);
+    // Past U+00FF: written byte-per-char upstream, U+010D U+010A would become CR LF and add a header.
+    const injected = await login(new CookieBrowser(), issuer, `${base}/`, 'eve\u010d\u010aX-Admin:yes\u010d\u010aX@corp.test');
+    assert.equal(injected.at(-1)?.status, 403);
+    assert.match(injected.at(-1)?.body ?? '', /printable ASCII only/);
     issuer.emailVerified = false;
     const unverified = await login(new CookieBrowser(), issuer, `${base}/`, 'bob@corp.test');
     assert.equal(unverified.at(-1)?.status, 403);

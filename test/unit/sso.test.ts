@@ -12,7 +12,7 @@ import { SsoCookieSigner, parseCookies, setCookie } from '../../src/server/sso/s
 import { silentLogger } from '../../src/util/logger.js';
 import { rewriteRequestHead } from '../../src/vhost/head-rewrite.js';
 import { RequestHeadParser } from '../../src/vhost/request-head.js';
-import { emailAllowed, makeSsoPolicy } from '../../src/vhost/sso-policy.js';
+import { emailAllowed, makeSsoPolicy, usableEmail } from '../../src/vhost/sso-policy.js';
 import { clientConfig, problems, serverConfig, type RawProxy } from '../helpers/config.js';
 
 const SSO = { issuer: 'https://login.example.com', clientID: 'app', clientSecret: 's3cret', allowedEmails: ['alice@example.com'] };
@@ -153,6 +153,34 @@ describe('sso on the wire and on the server', () => {
     assert.match(out, /\r\nCookie: theme=dark\r\n/);
     assert.doesNotMatch(out, /burrow_sso|boss@/);
     assert.match(out, /\r\nX-Forwarded-Email: alice@example\.com\r\n/);
+  });
+
+  test('emails: printable ASCII only, compared ASCII-lowercased (no Unicode folding onto an allowed address)', () => {
+    const policy = makeSsoPolicy({
+      issuer: 'https://x',
+      clientId: 'a',
+      clientSecret: 'b',
+      allowedEmails: ['Alice@Example.com'],
+      allowedDomains: ['kelvin.test'],
+      sessionSeconds: 60,
+      emailHeader: 'X-E',
+      source: 't',
+    });
+    assert.ok(usableEmail('alice@example.com') && emailAllowed(policy, 'ALICE@example.COM') && emailAllowed(policy, 'bob@KELVIN.test'));
+    assert.equal(emailAllowed(policy, 'bob@\u212Aelvin.test'), false, 'the Kelvin sign is not k');
+    assert.equal(emailAllowed(policy, 'al\u0130ce@example.com'), false);
+    for (const bad of [
+      'eve\u010d\u010aX:1@kelvin.test',
+      'b\u0161b@kelvin.test',
+      'a b@kelvin.test',
+      'a@b@kelvin.test',
+      '@kelvin.test',
+      'x'.repeat(129) + '@kelvin.test',
+      'a\x7f@kelvin.test',
+    ]) {
+      assert.equal(usableEmail(bad), false, JSON.stringify(bad));
+      assert.equal(emailAllowed(policy, bad), false, JSON.stringify(bad));
+    }
   });
 
   test('policies: the same issuer and client id give the same cookie id', () => {

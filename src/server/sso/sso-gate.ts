@@ -6,7 +6,7 @@ import type { Logger } from '../../util/logger.js';
 import { clipped } from '../../util/peer-string.js';
 import { getHeaderValues, requestAuthority, requestHost, requestPath, type RequestHead } from '../../vhost/request-head.js';
 import type { HttpRoute } from '../../vhost/routes.js';
-import { emailAllowed, makeSsoPolicy, type SsoPolicy } from '../../vhost/sso-policy.js';
+import { emailAllowed, makeSsoPolicy, type SsoPolicy, usableEmail } from '../../vhost/sso-policy.js';
 import { OidcIssuer } from '../auth/oidc-issuer.js';
 import type { SsoVerdict, VhostProto, VhostSsoGate } from '../vhost-http-options.js';
 import { exchangeCode } from './oidc-code.js';
@@ -249,9 +249,15 @@ export class SsoGate implements VhostSsoGate {
     } catch (err) {
       return fail(502, 'Sign-in failed', 'The sign-in could not be completed. Try again.', describeError(err));
     }
-    if (!/^[^\s@\x00-\x1f\x7f]{1,128}@[^\s@\x00-\x1f\x7f]{1,253}$/.test(email) || !emailAllowed(policy, email)) {
-      return fail(403, 'Not allowed', `${email.slice(0, 254)} may not use this address.`, `email ${clipped(email)} is not allowed`);
+    if (!usableEmail(email)) {
+      return fail(
+        403,
+        'Not allowed',
+        'Your email address has characters this sign-in does not accept (printable ASCII only).',
+        `email ${clipped(email)} is not printable ASCII`,
+      );
     }
+    if (!emailAllowed(policy, email)) return fail(403, 'Not allowed', `${email} may not use this address.`, `email ${clipped(email)} is not allowed`);
     const expires = Math.floor(Date.now() / 1000) + policy.sessionSeconds;
     const session = this.signer.signSession({ h: host, p: policy.id, e: email, x: expires });
     this.log.info('sso login', { host, policy: policy.source, email });
