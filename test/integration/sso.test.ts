@@ -271,7 +271,7 @@ describe('SSO at the edge: an OIDC login in front of http proxies', () => {
     });
     await client.start();
     await client.waitForProxy('open');
-    await assert.rejects(client.waitForProxy('app'), /sso: needs a burrow server/);
+    await assert.rejects(client.waitForProxy('app'), /sso: this server does not support sso/);
     assert.equal(client.status('app')?.phase, 'start error');
     // Nothing was registered for app.test: the server has no route for it.
     assert.equal((await new CookieBrowser().request(`http://app.test:${vhostHTTPPort}/`)).status, 404);

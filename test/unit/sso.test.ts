@@ -200,16 +200,19 @@ describe('sso on the wire and on the server', () => {
 });
 
 describe('a burrow client and a server that is not burrow', () => {
-  test('the decision: sso needs a burrow server, other proxies do not', () => {
-    assert.match(burrowOnlyRefusal(ssoProxyConfig(), false) ?? '', /^sso: needs a burrow server/);
-    assert.equal(burrowOnlyRefusal(ssoProxyConfig(), true), undefined);
+  test('the decision: sso needs a server that names the sso feature, other proxies do not', () => {
+    assert.match(burrowOnlyRefusal(ssoProxyConfig(), undefined) ?? '', /^sso: this server does not support sso \(it is not burrow/);
+    assert.match(burrowOnlyRefusal(ssoProxyConfig(), { subdomain_host: '' }) ?? '', /^sso: this server does not support sso \(a burrow server older/);
+    assert.match(burrowOnlyRefusal(ssoProxyConfig(), { features: ['udp-whole'] }) ?? '', /^sso: this server does not support sso/);
+    assert.equal(burrowOnlyRefusal(ssoProxyConfig(), { features: ['sso'] }), undefined);
     const plain = clientConfig(7000, { proxies: [httpProxy({ sso: undefined })] }).proxies[0];
     assert.ok(plain);
-    assert.equal(burrowOnlyRefusal(plain, false), undefined);
+    assert.equal(burrowOnlyRefusal(plain, undefined), undefined);
   });
 
-  for (const info of [undefined, { subdomain_host: '' }] as Array<BurrowServerInfo | undefined>) {
-    test(`the proxy set ${info ? 'registers' : 'does not register'} an sso proxy when LoginResp ${info ? 'has' : 'lacks'} burrow_server`, () => {
+  for (const info of [undefined, { subdomain_host: '' }, { features: ['sso'], subdomain_host: '' }] as Array<BurrowServerInfo | undefined>) {
+    const supports = info?.features?.includes('sso') === true;
+    test(`the proxy set ${supports ? 'registers' : 'does not register'} an sso proxy when LoginResp has ${info ? JSON.stringify(info) : 'no burrow_server'}`, () => {
       const sent: string[] = [];
       const statuses: ProxyStatus[] = [];
       const session: ProxySession = { serverInfo: info, registerProxy: (p) => void sent.push(p.name), closeProxy: () => {} };
@@ -228,13 +231,13 @@ describe('a burrow client and a server that is not burrow', () => {
       const set = new ProxySet(host, [ssoProxyConfig()]);
       set.registerAll();
       const status = set.status('web');
-      if (info) {
+      if (supports) {
         assert.deepEqual(sent, ['web']);
         assert.equal(status?.phase, 'wait start');
       } else {
         assert.deepEqual(sent, []);
         assert.equal(status?.phase, 'start error');
-        assert.match(status?.err ?? '', /^sso: needs a burrow server/);
+        assert.match(status?.err ?? '', /^sso: this server does not support sso/);
       }
       set.closeAll();
     });
