@@ -6,6 +6,13 @@ import { createHash } from 'node:crypto';
  * table's. Plain data, built once when the proxy registers or the server
  * starts; the server's SSO gate (src/server/sso/) acts on it.
  */
+/**
+ * Every cookie of the SSO gate starts with this. The vhost removes them from
+ * every request it sends upstream, guarded or not: another location or
+ * proxy on the same host would otherwise receive a session it could replay.
+ */
+export const SSO_COOKIE_PREFIX = 'burrow_sso';
+
 export interface SsoPolicy {
   /** names its cookies: the same issuer and client id give the same id, so a re-registration keeps the sessions */
   readonly id: string;

@@ -148,11 +148,32 @@ describe('sso on the wire and on the server', () => {
     const out = rewriteRequestHead(head, {
       clientIp: '127.0.0.1',
       proto: 'http',
-      identity: { header: 'X-Forwarded-Email', value: 'alice@example.com', cookiePrefix: 'burrow_sso' },
+      identity: { header: 'X-Forwarded-Email', value: 'alice@example.com' },
     }).toString('latin1');
     assert.match(out, /\r\nCookie: theme=dark\r\n/);
     assert.doesNotMatch(out, /burrow_sso|boss@/);
     assert.match(out, /\r\nX-Forwarded-Email: alice@example\.com\r\n/);
+  });
+
+  test('our cookies never go upstream, login or not; a header a CGI backend reads as the identity header (`_` for `-`) is dropped', () => {
+    const head = new RequestHeadParser().push(
+      Buffer.from(
+        'GET / HTTP/1.1\r\nHost: a\r\nX_Forwarded_Email: boss@example.com\r\nx-forwarded_EMAIL: boss@example.com\r\nX-Forwarded-Emails: kept\r\nCookie: burrow_sso_abc=x; theme=dark\r\nCookie: burrow_sso_state_abc=y\r\nCookie: a=1;b=2\r\n\r\n',
+      ),
+    );
+    assert.ok(head);
+    const open = rewriteRequestHead(head, { clientIp: '127.0.0.1', proto: 'http' }).toString('latin1');
+    assert.doesNotMatch(open, /burrow_sso/);
+    assert.match(open, /\r\nCookie: theme=dark\r\nCookie: a=1;b=2\r\n/, 'cookies of others pass untouched');
+    assert.match(open, /\r\nX_Forwarded_Email: boss@/, 'without a login the headers are not ours to judge');
+    const signedIn = rewriteRequestHead(head, {
+      clientIp: '127.0.0.1',
+      proto: 'http',
+      identity: { header: 'X-Forwarded-Email', value: 'alice@example.com' },
+    }).toString('latin1');
+    assert.doesNotMatch(signedIn, /boss@|burrow_sso/);
+    assert.match(signedIn, /\r\nX-Forwarded-Emails: kept\r\n/);
+    assert.match(signedIn, /\r\nX-Forwarded-Email: alice@example\.com\r\n/);
   });
 
   test('emails: printable ASCII only, compared ASCII-lowercased (no Unicode folding onto an allowed address)', () => {

@@ -6,20 +6,11 @@ import type { Logger } from '../../util/logger.js';
 import { clipped } from '../../util/peer-string.js';
 import { getHeaderValues, requestAuthority, requestHost, requestPath, type RequestHead } from '../../vhost/request-head.js';
 import type { HttpRoute } from '../../vhost/routes.js';
-import { emailAllowed, makeSsoPolicy, type SsoPolicy, usableEmail } from '../../vhost/sso-policy.js';
+import { emailAllowed, makeSsoPolicy, SSO_COOKIE_PREFIX, type SsoPolicy, usableEmail } from '../../vhost/sso-policy.js';
 import { OidcIssuer } from '../auth/oidc-issuer.js';
 import type { SsoVerdict, VhostProto, VhostSsoGate } from '../vhost-http-options.js';
 import { exchangeCode } from './oidc-code.js';
-import {
-  parseCookies,
-  sessionCookieName,
-  setCookie,
-  SSO_COOKIE_PREFIX,
-  SsoCookieSigner,
-  STATE_TTL_S,
-  stateCookieName,
-  type StateClaims,
-} from './sso-cookies.js';
+import { parseCookies, sessionCookieName, setCookie, SsoCookieSigner, STATE_TTL_S, stateCookieName, type StateClaims } from './sso-cookies.js';
 import { hostJudgeable, normalisePath, pathNeedsNormalising } from './request-shape.js';
 import { ssoPage, ssoRedirect } from './sso-pages.js';
 
@@ -124,7 +115,7 @@ export class SsoGate implements VhostSsoGate {
     }
     if (!policy) return undefined;
     const email = this.sessionEmail(cookies, policy, host);
-    if (email !== undefined) return { identity: { header: policy.emailHeader, value: email, cookiePrefix: SSO_COOKIE_PREFIX } };
+    if (email !== undefined) return { identity: { header: policy.emailHeader, value: email } };
     if (head.method !== 'GET' && head.method !== 'HEAD') {
       return { answer: ssoPage(401, 'Sign-in required', 'This address needs a sign-in in a browser first; requests other than GET are not redirected to it.') };
     }
