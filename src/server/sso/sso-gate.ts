@@ -209,7 +209,8 @@ export class SsoGate implements VhostSsoGate {
     const query = queryOf(head);
     const clearState = setCookie(stateCookieName(policy.id), '', { path: STATE_PATH, maxAge: 0, secure: proto === 'https' });
     const fail = (status: number, title: string, text: string, reason: string): Buffer => {
-      this.log.warn('sso login failed', { host, policy: policy.source, reason });
+      // Debug, not warn: anyone can start a login and bring a failing callback, so these are the visitor's, not the operator's.
+      this.log.debug('sso login failed', { host, policy: policy.source, reason });
       return ssoPage(status, title, text, { link: again, headers: [`Set-Cookie: ${clearState}`] });
     };
     const error = query.get('error');
