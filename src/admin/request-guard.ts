@@ -60,8 +60,10 @@ export function crossSiteReason(req: IncomingMessage): string | undefined {
 }
 
 /**
- * Body types a cross-site HTML form can send without a CORS preflight. A
- * route that reads a body refuses them, so even a browser that sends no
- * provenance headers cannot post a form into it.
+ * Body types a cross-site HTML form (or a no-cors fetch) can send without a
+ * CORS preflight: the three "simple" ones, `text/plain` included (a form with
+ * `enctype="text/plain"` can carry a JSON-looking body). A route that reads
+ * a JSON body refuses them, so even a browser that sends no provenance
+ * headers cannot post into it.
  */
-export const FORM_CONTENT_TYPES: ReadonlySet<string> = new Set(['application/x-www-form-urlencoded', 'multipart/form-data']);
+export const FORM_CONTENT_TYPES: ReadonlySet<string> = new Set(['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain']);

@@ -229,7 +229,7 @@ export class ProxySet {
       if (e.status.phase !== 'check failed') this.setPhase(e, 'check failed', e.status.err || 'waiting for the first successful health check');
       return;
     }
-    const refusal = burrowOnlyRefusal(e.config, session.serverInfo !== undefined);
+    const refusal = burrowOnlyRefusal(e.config, session.serverInfo);
     if (refusal) {
       // Not retried in this session: the server will not become burrow; the next session checks again.
       this.host.log.error('proxy not started', { proxy: e.config.name, reason: refusal });

@@ -10,6 +10,16 @@ export const BURROW_FEATURES = Object.freeze({
   wholeDatagrams: 'udp-whole',
 });
 
+/**
+ * What a burrow server says it enforces, in LoginResp's `burrow_server.features`.
+ * A client needs the name, not just a burrow server: one built before the
+ * feature drops its NewProxy fields unread, as frps does.
+ */
+export const BURROW_SERVER_FEATURES = Object.freeze({
+  /** reads NewProxy's burrow_sso and puts the login in front of the proxy */
+  sso: 'sso',
+});
+
 /** True when a `burrow_features` list names `feature`. */
 export function hasBurrowFeature(list: readonly string[] | undefined, feature: string): boolean {
   return list?.includes(feature) === true;
@@ -22,6 +32,8 @@ export function hasBurrowFeature(list: readonly string[] | undefined, feature: s
  * never sends it.
  */
 export interface BurrowServerInfo {
+  /** what this server enforces beyond frp (see BURROW_SERVER_FEATURES); a burrow server built before a feature does not name it */
+  features?: string[];
   subdomain_host?: string;
   vhost_http_port?: number;
   vhost_https_port?: number;

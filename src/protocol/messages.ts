@@ -280,7 +280,7 @@ export type StructSchema = Readonly<Record<string, FieldKind>>;
 type SchemaOf<T> = { readonly [F in keyof Required<T>]: FieldKind };
 
 const CLIENT_SPEC: SchemaOf<ClientSpec> = { type: 'str', always_auth_pass: 'bool' };
-const BURROW_SERVER_INFO: SchemaOf<BurrowServerInfo> = { subdomain_host: 'str', vhost_http_port: 'u16', vhost_https_port: 'u16' };
+const BURROW_SERVER_INFO: SchemaOf<BurrowServerInfo> = { features: 'strs', subdomain_host: 'str', vhost_http_port: 'u16', vhost_https_port: 'u16' };
 const UDP_ADDR: SchemaOf<UdpAddr> = { IP: 'str', Port: 'int', Zone: 'str' };
 const PORT_RANGE: SchemaOf<PortRange> = { from: 'int', to: 'int' };
 const DETECT_BEHAVIOR: SchemaOf<NatHoleDetectBehavior> = {

@@ -4,6 +4,7 @@ import type { ServerConfig } from '../config/types.js';
 import { type ControlCipher, v2ControlCipher } from '../control/control-cipher.js';
 import { writeMessage } from '../control/message-io.js';
 import { wireOf } from '../control/wire-mark.js';
+import { BURROW_SERVER_FEATURES } from '../protocol/burrow-features.js';
 import type { Login } from '../protocol/messages.js';
 import type { V2CryptoContext } from '../protocol/wire-v2-hello.js';
 import { describeError } from '../util/errors.js';
@@ -141,7 +142,14 @@ export async function serveLogin(host: LoginHost, stream: Duplex, sent: Login, b
   // A burrow client (it names burrow_features) learns the public side, so `burrow http` prints the exact URL; frpc gets frps's bytes.
   const { subDomainHost, vhostHTTPPort, vhostHTTPSPort } = host.config;
   const info = login.burrow_features
-    ? { burrow_server: { subdomain_host: subDomainHost, vhost_http_port: vhostHTTPPort, vhost_https_port: vhostHTTPSPort } }
+    ? {
+        burrow_server: {
+          features: Object.values(BURROW_SERVER_FEATURES),
+          subdomain_host: subDomainHost,
+          vhost_http_port: vhostHTTPPort,
+          vhost_https_port: vhostHTTPSPort,
+        },
+      }
     : {};
   await writeMessage(stream, { type: 'LoginResp', body: { version: FRP_COMPAT_VERSION, run_id: runId, ...info } });
   bind.trust();

@@ -9,6 +9,7 @@
  *   client's `Forwarded`;
  * - Proxy-Authorization and Proxy-Connection are dropped: they address this
  *   hop, and the credentials must not reach the backend;
+ * - the SSO gate's cookies (`burrow_sso…`) are taken out of Cookie headers;
  * - configured `headers` / `response_headers` replace same-named headers
  *   case-insensitively, or are appended.
  *
@@ -25,6 +26,7 @@ import { hasBadValueChar, isToken, type HeaderList } from './head-scanner.js';
 import { getHeaderValues } from './headers.js';
 import { requestAuthority, type RequestHead } from './request-head.js';
 import type { ResponseHead } from './response-head.js';
+import { SSO_COOKIE_PREFIX } from './sso-policy.js';
 
 /** Configured headers, validated and encoded once (see compileHeaderSet). */
 export interface HeaderSet {
@@ -87,15 +89,19 @@ export interface RequestRewriteOptions {
 }
 
 /**
- * Who an SSO login let through: `header` (any the visitor sent is dropped)
- * is set to `value`, and cookies whose names start with `cookiePrefix` (the
- * login's own) are taken out of the Cookie headers, so the service never
- * holds a session it could replay.
+ * Who an SSO login let through: `header` is set to `value`. Any header the
+ * visitor sent that a backend could read as the same one is dropped first:
+ * the same name in any case, or with `_` for `-` (CGI-style servers map both
+ * to one variable).
  */
 export interface RequestIdentity {
   header: string;
   value: string;
-  cookiePrefix: string;
+}
+
+/** A header name as CGI-style backends compare them: case and `_`/`-` ignored. */
+function looseName(name: string): string {
+  return name.toLowerCase().replace(/_/g, '-');
 }
 
 /** A Cookie header without the cookies named `prefix…`; undefined when none is left. */
@@ -147,12 +153,13 @@ export function rewriteRequestHead(head: RequestHead, opts: RequestRewriteOption
   const headers: HeaderList = [];
   let sawHost = false;
   const identity = opts.identity;
-  const identityHeader = identity?.header.toLowerCase();
+  const identityHeader = identity ? looseName(identity.header) : undefined;
   for (const [name, value] of head.headers) {
     const lower = name.toLowerCase();
-    if (DROPPED_FROM_REQUEST.has(lower) || lower === identityHeader) continue;
-    if (identity && lower === 'cookie') {
-      const kept = withoutCookies(value, identity.cookiePrefix);
+    if (DROPPED_FROM_REQUEST.has(lower) || (identityHeader !== undefined && looseName(name) === identityHeader)) continue;
+    if (lower === 'cookie' && value.includes(SSO_COOKIE_PREFIX)) {
+      // The SSO gate's cookies never go upstream, whether or not this request needed a login.
+      const kept = withoutCookies(value, SSO_COOKIE_PREFIX);
       if (kept !== undefined) headers.push([name, kept]);
       continue;
     }

@@ -6,6 +6,13 @@ import { createHash } from 'node:crypto';
  * table's. Plain data, built once when the proxy registers or the server
  * starts; the server's SSO gate (src/server/sso/) acts on it.
  */
+/**
+ * Every cookie of the SSO gate starts with this. The vhost removes them from
+ * every request it sends upstream, guarded or not: another location or
+ * proxy on the same host would otherwise receive a session it could replay.
+ */
+export const SSO_COOKIE_PREFIX = 'burrow_sso';
+
 export interface SsoPolicy {
   /** names its cookies: the same issuer and client id give the same id, so a re-registration keeps the sessions */
   readonly id: string;
@@ -38,14 +45,33 @@ export function makeSsoPolicy(input: SsoPolicyInput): SsoPolicy {
   return Object.freeze({
     ...input,
     id,
-    allowedEmails: new Set(input.allowedEmails.map((e) => e.toLowerCase())),
-    allowedDomains: new Set(input.allowedDomains.map((d) => d.toLowerCase())),
+    allowedEmails: new Set(input.allowedEmails.map(asciiLower)),
+    allowedDomains: new Set(input.allowedDomains.map(asciiLower)),
   });
 }
 
-/** Whether a signed-in address may pass: listed itself, or its domain is (exact match, no subdomains). */
+/**
+ * Printable ASCII only: the address goes upstream in a header written
+ * byte-per-char (U+010D U+010A would become CR LF), and a full Unicode
+ * lower-casing would fold lookalikes (the Kelvin sign to `k`) onto allowed
+ * addresses.
+ */
+const USABLE_EMAIL = /^[\x21-\x3f\x41-\x7e]{1,128}@[\x21-\x3f\x41-\x7e]{1,253}$/;
+
+/** Whether an address an issuer vouched for is one the gate can compare and pass on (see USABLE_EMAIL). */
+export function usableEmail(email: string): boolean {
+  return USABLE_EMAIL.test(email);
+}
+
+/** A-Z to a-z and nothing else. */
+function asciiLower(text: string): string {
+  return text.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+}
+
+/** Whether a signed-in address may pass: listed itself, or its domain is (exact match, no subdomains, ASCII case ignored). */
 export function emailAllowed(policy: SsoPolicy, email: string): boolean {
-  const address = email.toLowerCase();
+  if (!usableEmail(email)) return false;
+  const address = asciiLower(email);
   if (policy.allowedEmails.has(address)) return true;
   const at = address.lastIndexOf('@');
   return at > 0 && policy.allowedDomains.has(address.slice(at + 1));

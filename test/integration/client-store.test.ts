@@ -267,6 +267,7 @@ test('bad input gets one clear error naming the problem; nothing is stored and t
   // A form post (what another site's page can send without asking) is refused.
   const form = await call(admin.port, 'POST', '/api/store/proxies', 'name=x', { 'content-type': 'application/x-www-form-urlencoded' });
   assert.equal(form.status, 415);
+  assert.equal((await call(admin.port, 'POST', '/api/store/proxies', '{"name":"x"}', { 'content-type': 'text/plain' })).status, 415);
   // A browser marking the request as cross-site is refused, as on every mutating route.
   const cross = await call(admin.port, 'POST', '/api/store/proxies', tcpDef('x', echo.port, 0), { 'sec-fetch-site': 'cross-site' });
   assert.equal(cross.status, 403);

@@ -67,14 +67,14 @@ describe('burrow http against a real server', () => {
     const vhostPort = await freePort();
     const server = await startServer({ vhostHTTPPort: vhostPort, subDomainHost: 't.localhost' });
     const burrow = await loginResp(server.port, ['udp-whole']);
-    assert.deepEqual(burrow.burrow_server, { subdomain_host: 't.localhost', vhost_http_port: vhostPort });
+    assert.deepEqual(burrow.burrow_server, { features: ['sso'], subdomain_host: 't.localhost', vhost_http_port: vhostPort });
     const frpc = await loginResp(server.port, undefined);
     assert.deepEqual(Object.keys(frpc).sort(), ['run_id', 'version']);
 
     const { client } = quickClient(server.port, { kind: 'tcp', localIP: '127.0.0.1', localPort: 9 }, undefined);
     whenDone(t, () => client.stop());
     await client.start();
-    assert.deepEqual(client.serverInfo, { subdomain_host: 't.localhost', vhost_http_port: vhostPort });
+    assert.deepEqual(client.serverInfo, { features: ['sso'], subdomain_host: 't.localhost', vhost_http_port: vhostPort });
   });
 
   test('a taken name is replaced by a fresh one; the live view shows the URL and a real request through the server', async (t) => {

@@ -128,6 +128,10 @@ describe('SSO at the edge: an OIDC login in front of http proxies', () => {
     const mallory = await login(new CookieBrowser(), issuer, `${base}/`, 'mallory@example.com');
     assert.equal(mallory.at(-1)?.status, 403);
     assert.match(mallory.at(-1)?.body ?? '', /mallory@example\.com may not use this address/);
+    // Past U+00FF: written byte-per-char upstream, U+010D U+010A would become CR LF and add a header.
+    const injected = await login(new CookieBrowser(), issuer, `${base}/`, 'eve\u010d\u010aX-Admin:yes\u010d\u010aX@corp.test');
+    assert.equal(injected.at(-1)?.status, 403);
+    assert.match(injected.at(-1)?.body ?? '', /printable ASCII only/);
     issuer.emailVerified = false;
     const unverified = await login(new CookieBrowser(), issuer, `${base}/`, 'bob@corp.test');
     assert.equal(unverified.at(-1)?.status, 403);
@@ -267,11 +271,64 @@ describe('SSO at the edge: an OIDC login in front of http proxies', () => {
     });
     await client.start();
     await client.waitForProxy('open');
-    await assert.rejects(client.waitForProxy('app'), /sso: needs a burrow server/);
+    await assert.rejects(client.waitForProxy('app'), /sso: this server does not support sso/);
     assert.equal(client.status('app')?.phase, 'start error');
     // Nothing was registered for app.test: the server has no route for it.
     assert.equal((await new CookieBrowser().request(`http://app.test:${vhostHTTPPort}/`)).status, 404);
     assert.equal(web.seen.length, 0);
+  });
+
+  test('with a server [[sso]], a Host the globs cannot judge (empty label, odd byte, none at all) gets 400 and never reaches a wildcard route', async (t) => {
+    const kit = tunnelKit(t);
+    const web = await startWeb(t);
+    const vhostHTTPPort = await freePort();
+    const issuer = await issuerFor(t, vhostHTTPPort, ['a.team.test']);
+    const server = await kit.startServer({ vhostHTTPPort, sso: [{ domains: ['*.team.test'], ...provider(issuer), allowedEmails: ['alice@example.com'] }] });
+    const client = kit.makeClient(server.port, {
+      proxies: [{ name: 'wild', type: 'http', localIP: '127.0.0.1', localPort: web.port, customDomains: ['*.team.test'] }],
+    });
+    await client.start();
+    await client.waitForProxy('wild');
+    for (const host of ['.team.test', 'x..team.test', 'x~.team.test', 'a!b.team.test', 'x.team.test..']) {
+      const answer = await rawExchange(vhostHTTPPort, `GET /secret HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+      assert.match(answer, /^HTTP\/1\.1 400 /, `Host: ${host}`);
+      assert.match(answer, /not a plain host name/);
+    }
+    assert.match(await rawExchange(vhostHTTPPort, 'GET /secret HTTP/1.0\r\n\r\n'), /^HTTP\/1\.1 400 /, 'no Host at all');
+    assert.equal(web.seen.length, 0);
+    // A plain covered name still goes to the sign-in.
+    assert.match(await rawExchange(vhostHTTPPort, 'GET /secret HTTP/1.1\r\nHost: x.team.test\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 302 /);
+  });
+
+  test('a path with dot segments or "//" that a backend would resolve to a location behind a sign-in gets 400; one that stays on its route passes', async (t) => {
+    const kit = tunnelKit(t);
+    const web = await startWeb(t);
+    const vhostHTTPPort = await freePort();
+    const issuer = await issuerFor(t, vhostHTTPPort, ['app.test']);
+    const server = await kit.startServer({ vhostHTTPPort });
+    const client = kit.makeClient(server.port, {
+      proxies: [
+        { name: 'hook', type: 'http', localIP: '127.0.0.1', localPort: web.port, customDomains: ['app.test'], locations: ['/webhook'] },
+        ssoProxy('admin', 'app.test', web.port, issuer, { locations: ['/admin'] }),
+      ],
+    });
+    await client.start();
+    await client.waitForProxy('hook');
+    await client.waitForProxy('admin');
+    const get = (target: string): Promise<string> => rawExchange(vhostHTTPPort, `GET ${target} HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n`);
+    for (const target of ['/webhook/../admin', '/webhook%2f..%2fadmin', '/webhook/%2e%2e/admin/x', '//admin', '/./admin', '/webhook/./../admin']) {
+      const answer = await get(target);
+      assert.match(answer, /^HTTP\/1\.1 400 /, target);
+      assert.match(answer, /lead past a sign-in/);
+    }
+    assert.equal(web.seen.length, 0);
+    assert.match(await get('/admin/./x'), /^HTTP\/1\.1 302 /, 'same route: the sign-in as usual');
+    const open = await get('/webhook/a/../b');
+    assert.match(open, /^HTTP\/1\.1 200 /);
+    assert.deepEqual(
+      web.seen.map((s) => s.url),
+      ['/webhook/a/../b'],
+    );
   });
 
   test('over TLS (a name whose TLS the HTTPS vhost terminates) the redirect names https and the cookie is Secure', async (t) => {
@@ -361,4 +418,14 @@ function readHead(stream: Duplex): Promise<RequestHead> {
     stream.on('data', onData);
     stream.once('error', reject);
   });
+}
+
+/** Sends `request` as raw bytes (any Host, any path) and returns everything answered until the server closes. */
+async function rawExchange(port: number, request: string): Promise<string> {
+  const socket = connect({ host: '127.0.0.1', port });
+  await once(socket, 'connect');
+  socket.end(request);
+  const chunks: Buffer[] = [];
+  for await (const chunk of socket) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('latin1');
 }

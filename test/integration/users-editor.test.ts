@@ -191,6 +191,9 @@ test('writes need the dashboard login, refuse other sites and say so without use
   assert.equal(cross.status, 403);
   const form = await m.api('/api/users', { method: 'POST', headers: { ...AUTH, 'content-type': 'application/x-www-form-urlencoded' }, body: 'name=dave' });
   assert.equal(form.status, 415);
+  // enctype="text/plain" lets a cross-site form send a body that parses as JSON.
+  const textPlain = await m.api('/api/users', { method: 'POST', headers: { ...AUTH, 'content-type': 'text/plain' }, body: '{"name":"dave","x":"="}' });
+  assert.equal(textPlain.status, 415);
   assert.equal((await m.api('/api/users/carol', { method: 'DELETE', headers: { ...AUTH, origin: 'https://evil.example' } })).status, 403);
   assert.deepEqual(
     (await listUsers(m)).users.map((u) => u.name),

@@ -12,7 +12,7 @@ import { SsoCookieSigner, parseCookies, setCookie } from '../../src/server/sso/s
 import { silentLogger } from '../../src/util/logger.js';
 import { rewriteRequestHead } from '../../src/vhost/head-rewrite.js';
 import { RequestHeadParser } from '../../src/vhost/request-head.js';
-import { emailAllowed, makeSsoPolicy } from '../../src/vhost/sso-policy.js';
+import { emailAllowed, makeSsoPolicy, usableEmail } from '../../src/vhost/sso-policy.js';
 import { clientConfig, problems, serverConfig, type RawProxy } from '../helpers/config.js';
 
 const SSO = { issuer: 'https://login.example.com', clientID: 'app', clientSecret: 's3cret', allowedEmails: ['alice@example.com'] };
@@ -148,11 +148,60 @@ describe('sso on the wire and on the server', () => {
     const out = rewriteRequestHead(head, {
       clientIp: '127.0.0.1',
       proto: 'http',
-      identity: { header: 'X-Forwarded-Email', value: 'alice@example.com', cookiePrefix: 'burrow_sso' },
+      identity: { header: 'X-Forwarded-Email', value: 'alice@example.com' },
     }).toString('latin1');
     assert.match(out, /\r\nCookie: theme=dark\r\n/);
     assert.doesNotMatch(out, /burrow_sso|boss@/);
     assert.match(out, /\r\nX-Forwarded-Email: alice@example\.com\r\n/);
+  });
+
+  test('our cookies never go upstream, login or not; a header a CGI backend reads as the identity header (`_` for `-`) is dropped', () => {
+    const head = new RequestHeadParser().push(
+      Buffer.from(
+        'GET / HTTP/1.1\r\nHost: a\r\nX_Forwarded_Email: boss@example.com\r\nx-forwarded_EMAIL: boss@example.com\r\nX-Forwarded-Emails: kept\r\nCookie: burrow_sso_abc=x; theme=dark\r\nCookie: burrow_sso_state_abc=y\r\nCookie: a=1;b=2\r\n\r\n',
+      ),
+    );
+    assert.ok(head);
+    const open = rewriteRequestHead(head, { clientIp: '127.0.0.1', proto: 'http' }).toString('latin1');
+    assert.doesNotMatch(open, /burrow_sso/);
+    assert.match(open, /\r\nCookie: theme=dark\r\nCookie: a=1;b=2\r\n/, 'cookies of others pass untouched');
+    assert.match(open, /\r\nX_Forwarded_Email: boss@/, 'without a login the headers are not ours to judge');
+    const signedIn = rewriteRequestHead(head, {
+      clientIp: '127.0.0.1',
+      proto: 'http',
+      identity: { header: 'X-Forwarded-Email', value: 'alice@example.com' },
+    }).toString('latin1');
+    assert.doesNotMatch(signedIn, /boss@|burrow_sso/);
+    assert.match(signedIn, /\r\nX-Forwarded-Emails: kept\r\n/);
+    assert.match(signedIn, /\r\nX-Forwarded-Email: alice@example\.com\r\n/);
+  });
+
+  test('emails: printable ASCII only, compared ASCII-lowercased (no Unicode folding onto an allowed address)', () => {
+    const policy = makeSsoPolicy({
+      issuer: 'https://x',
+      clientId: 'a',
+      clientSecret: 'b',
+      allowedEmails: ['Alice@Example.com'],
+      allowedDomains: ['kelvin.test'],
+      sessionSeconds: 60,
+      emailHeader: 'X-E',
+      source: 't',
+    });
+    assert.ok(usableEmail('alice@example.com') && emailAllowed(policy, 'ALICE@example.COM') && emailAllowed(policy, 'bob@KELVIN.test'));
+    assert.equal(emailAllowed(policy, 'bob@\u212Aelvin.test'), false, 'the Kelvin sign is not k');
+    assert.equal(emailAllowed(policy, 'al\u0130ce@example.com'), false);
+    for (const bad of [
+      'eve\u010d\u010aX:1@kelvin.test',
+      'b\u0161b@kelvin.test',
+      'a b@kelvin.test',
+      'a@b@kelvin.test',
+      '@kelvin.test',
+      'x'.repeat(129) + '@kelvin.test',
+      'a\x7f@kelvin.test',
+    ]) {
+      assert.equal(usableEmail(bad), false, JSON.stringify(bad));
+      assert.equal(emailAllowed(policy, bad), false, JSON.stringify(bad));
+    }
   });
 
   test('policies: the same issuer and client id give the same cookie id', () => {
@@ -172,16 +221,19 @@ describe('sso on the wire and on the server', () => {
 });
 
 describe('a burrow client and a server that is not burrow', () => {
-  test('the decision: sso needs a burrow server, other proxies do not', () => {
-    assert.match(burrowOnlyRefusal(ssoProxyConfig(), false) ?? '', /^sso: needs a burrow server/);
-    assert.equal(burrowOnlyRefusal(ssoProxyConfig(), true), undefined);
+  test('the decision: sso needs a server that names the sso feature, other proxies do not', () => {
+    assert.match(burrowOnlyRefusal(ssoProxyConfig(), undefined) ?? '', /^sso: this server does not support sso \(it is not burrow/);
+    assert.match(burrowOnlyRefusal(ssoProxyConfig(), { subdomain_host: '' }) ?? '', /^sso: this server does not support sso \(a burrow server older/);
+    assert.match(burrowOnlyRefusal(ssoProxyConfig(), { features: ['udp-whole'] }) ?? '', /^sso: this server does not support sso/);
+    assert.equal(burrowOnlyRefusal(ssoProxyConfig(), { features: ['sso'] }), undefined);
     const plain = clientConfig(7000, { proxies: [httpProxy({ sso: undefined })] }).proxies[0];
     assert.ok(plain);
-    assert.equal(burrowOnlyRefusal(plain, false), undefined);
+    assert.equal(burrowOnlyRefusal(plain, undefined), undefined);
   });
 
-  for (const info of [undefined, { subdomain_host: '' }] as Array<BurrowServerInfo | undefined>) {
-    test(`the proxy set ${info ? 'registers' : 'does not register'} an sso proxy when LoginResp ${info ? 'has' : 'lacks'} burrow_server`, () => {
+  for (const info of [undefined, { subdomain_host: '' }, { features: ['sso'], subdomain_host: '' }] as Array<BurrowServerInfo | undefined>) {
+    const supports = info?.features?.includes('sso') === true;
+    test(`the proxy set ${supports ? 'registers' : 'does not register'} an sso proxy when LoginResp has ${info ? JSON.stringify(info) : 'no burrow_server'}`, () => {
       const sent: string[] = [];
       const statuses: ProxyStatus[] = [];
       const session: ProxySession = { serverInfo: info, registerProxy: (p) => void sent.push(p.name), closeProxy: () => {} };
@@ -200,13 +252,13 @@ describe('a burrow client and a server that is not burrow', () => {
       const set = new ProxySet(host, [ssoProxyConfig()]);
       set.registerAll();
       const status = set.status('web');
-      if (info) {
+      if (supports) {
         assert.deepEqual(sent, ['web']);
         assert.equal(status?.phase, 'wait start');
       } else {
         assert.deepEqual(sent, []);
         assert.equal(status?.phase, 'start error');
-        assert.match(status?.err ?? '', /^sso: needs a burrow server/);
+        assert.match(status?.err ?? '', /^sso: this server does not support sso/);
       }
       set.closeAll();
     });

@@ -92,6 +92,12 @@ export class ManagePlugins {
     // `extra` is ours, not part of the message: drop it again.
     const body: Record<string, unknown> = { ...out };
     for (const k of Object.keys(extra)) delete body[k];
+    // A plugin written against frp's structs re-encodes only frp's fields, so its changed content lacks
+    // burrow's own (burrow_sso, burrow_allow_ips, ...): dropping them would open a proxy meant to sit
+    // behind a login or an IP list. What a plugin leaves out is carried over; what it sets is kept.
+    for (const [k, v] of Object.entries(msg)) {
+      if (k.startsWith('burrow_') && body[k] === undefined) body[k] = v;
+    }
     return body as MessageBodies[(typeof MESSAGE_OF)[Op]];
   }
 

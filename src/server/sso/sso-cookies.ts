@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { SSO_COOKIE_PREFIX } from '../../vhost/sso-policy.js';
 
 /**
  * The SSO cookies: a JSON payload and its HMAC-SHA256, both base64url,
@@ -10,8 +11,6 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * pkceVerifier), so the browser never holds it.
  */
 
-/** Every cookie of ours starts with this; they are removed from requests before they go upstream. */
-export const SSO_COOKIE_PREFIX = 'burrow_sso';
 /** A login has this long between the redirect to the issuer and the callback. */
 export const STATE_TTL_S = 600;
 

@@ -6,20 +6,12 @@ import type { Logger } from '../../util/logger.js';
 import { clipped } from '../../util/peer-string.js';
 import { getHeaderValues, requestAuthority, requestHost, requestPath, type RequestHead } from '../../vhost/request-head.js';
 import type { HttpRoute } from '../../vhost/routes.js';
-import { emailAllowed, makeSsoPolicy, type SsoPolicy } from '../../vhost/sso-policy.js';
+import { emailAllowed, makeSsoPolicy, SSO_COOKIE_PREFIX, type SsoPolicy, usableEmail } from '../../vhost/sso-policy.js';
 import { OidcIssuer } from '../auth/oidc-issuer.js';
 import type { SsoVerdict, VhostProto, VhostSsoGate } from '../vhost-http-options.js';
 import { exchangeCode } from './oidc-code.js';
-import {
-  parseCookies,
-  sessionCookieName,
-  setCookie,
-  SSO_COOKIE_PREFIX,
-  SsoCookieSigner,
-  STATE_TTL_S,
-  stateCookieName,
-  type StateClaims,
-} from './sso-cookies.js';
+import { parseCookies, sessionCookieName, setCookie, SsoCookieSigner, STATE_TTL_S, stateCookieName, type StateClaims } from './sso-cookies.js';
+import { hostJudgeable, normalisePath, pathNeedsNormalising } from './request-shape.js';
 import { ssoPage, ssoRedirect } from './sso-pages.js';
 
 /** The gate's own paths on every host it guards. */
@@ -76,10 +68,32 @@ export class SsoGate implements VhostSsoGate {
     lookup: (path: string) => HttpRoute | undefined,
   ): Promise<SsoVerdict | undefined> | undefined {
     const host = requestHost(head);
-    const policy = this.serverPolicy(host) ?? route?.sso;
+    const serverPolicy = this.serverPolicy(host);
+    if (this.entries.length > 0 && !hostJudgeable(host)) {
+      this.log.debug('sso: host refused', { host: clipped(host, 100) });
+      return Promise.resolve({ answer: ssoPage(400, 'Bad request', 'The Host header of this request is not a plain host name.') });
+    }
     const path = requestPath(head);
+    if (pathNeedsNormalising(path) && this.pathSlips(path, serverPolicy, route, lookup)) {
+      this.log.debug('sso: path refused', { host, path: clipped(path, 200) });
+      return Promise.resolve({ answer: ssoPage(400, 'Bad request', 'The path of this request has "." or ".." segments or "//" that lead past a sign-in.') });
+    }
+    const policy = serverPolicy ?? route?.sso;
     if (!policy && !path.startsWith(`${STATE_PATH}/`)) return undefined;
     return this.decide(head, proto, host, path, policy, lookup);
+  }
+
+  /**
+   * Whether a path with dot segments or `//`, as a backend would resolve it,
+   * leads to another route than the one it was routed to, where a login
+   * applies: routes match by prefix, so `/webhook/../admin` would reach an
+   * open `/webhook` proxy whose service serves `/admin`.
+   */
+  private pathSlips(path: string, serverPolicy: SsoPolicy | undefined, route: HttpRoute | undefined, lookup: (path: string) => HttpRoute | undefined): boolean {
+    const resolved = lookup(normalisePath(path));
+    if (!resolved?.sso && !serverPolicy) return false;
+    // Compared by proxy and policy, not by object: a load-balancing group answers with another member each time.
+    return resolved?.proxyName !== route?.proxyName || resolved?.sso?.id !== route?.sso?.id;
   }
 
   private async decide(
@@ -101,7 +115,7 @@ export class SsoGate implements VhostSsoGate {
     }
     if (!policy) return undefined;
     const email = this.sessionEmail(cookies, policy, host);
-    if (email !== undefined) return { identity: { header: policy.emailHeader, value: email, cookiePrefix: SSO_COOKIE_PREFIX } };
+    if (email !== undefined) return { identity: { header: policy.emailHeader, value: email } };
     if (head.method !== 'GET' && head.method !== 'HEAD') {
       return { answer: ssoPage(401, 'Sign-in required', 'This address needs a sign-in in a browser first; requests other than GET are not redirected to it.') };
     }
@@ -195,7 +209,8 @@ export class SsoGate implements VhostSsoGate {
     const query = queryOf(head);
     const clearState = setCookie(stateCookieName(policy.id), '', { path: STATE_PATH, maxAge: 0, secure: proto === 'https' });
     const fail = (status: number, title: string, text: string, reason: string): Buffer => {
-      this.log.warn('sso login failed', { host, policy: policy.source, reason });
+      // Debug, not warn: anyone can start a login and bring a failing callback, so these are the visitor's, not the operator's.
+      this.log.debug('sso login failed', { host, policy: policy.source, reason });
       return ssoPage(status, title, text, { link: again, headers: [`Set-Cookie: ${clearState}`] });
     };
     const error = query.get('error');
@@ -226,9 +241,15 @@ export class SsoGate implements VhostSsoGate {
     } catch (err) {
       return fail(502, 'Sign-in failed', 'The sign-in could not be completed. Try again.', describeError(err));
     }
-    if (!/^[^\s@\x00-\x1f\x7f]{1,128}@[^\s@\x00-\x1f\x7f]{1,253}$/.test(email) || !emailAllowed(policy, email)) {
-      return fail(403, 'Not allowed', `${email.slice(0, 254)} may not use this address.`, `email ${clipped(email)} is not allowed`);
+    if (!usableEmail(email)) {
+      return fail(
+        403,
+        'Not allowed',
+        'Your email address has characters this sign-in does not accept (printable ASCII only).',
+        `email ${clipped(email)} is not printable ASCII`,
+      );
     }
+    if (!emailAllowed(policy, email)) return fail(403, 'Not allowed', `${email} may not use this address.`, `email ${clipped(email)} is not allowed`);
     const expires = Math.floor(Date.now() / 1000) + policy.sessionSeconds;
     const session = this.signer.signSession({ h: host, p: policy.id, e: email, x: expires });
     this.log.info('sso login', { host, policy: policy.source, email });
