@@ -62,6 +62,47 @@ export function loadOrCreateServerCertificate(dir: string): ServerCertificate {
   }
   const certFile = join(dir, GENERATED_CERT_FILE);
   const keyFile = join(dir, GENERATED_KEY_FILE);
+  // One file alone may be another server saving its pair this instant: waited for, briefly.
+  if (existsSync(keyFile) || existsSync(certFile)) return loadRaced(certFile, keyFile);
+  try {
+    return saveCertificate(dir, keyFile, certFile);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new BurrowError('BURROW_CONFIG_INVALID', `transport.tls.generatedCertDir: cannot save the generated certificate in ${dir}: ${describeError(err)}`, {
+        cause: err,
+      });
+    }
+    // Another server started from the same folder at the same moment saved its pair first: use that one once it is whole.
+    return loadRaced(certFile, keyFile);
+  }
+}
+
+/** How long a server that lost the race to save the certificate waits for the winner's second file. */
+const SAVE_RACE_WAIT_MS = 2000;
+
+function saveCertificate(dir: string, keyFile: string, certFile: string): ServerCertificate {
+  const made = generateSelfSignedCertificate({ commonName: 'burrow' });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // The key first, created exclusively: of two servers saving at once one wins, and a crash in between leaves a lone key, which loadSaved reports.
+  writeFileSync(keyFile, made.key, { mode: 0o600, flag: 'wx' });
+  writeFileSync(certFile, made.cert, { mode: 0o600, flag: 'wx' });
+  return { ...made, fingerprint: certificateFingerprint(made.cert), source: 'generated and saved', file: certFile };
+}
+
+/** Start-up only: the winner's pair, waited for synchronously (it writes the certificate just after the key); its error after SAVE_RACE_WAIT_MS. */
+function loadRaced(certFile: string, keyFile: string): ServerCertificate {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let waited = 0; waited < SAVE_RACE_WAIT_MS; waited += 25) {
+    try {
+      return loadSaved(certFile, keyFile);
+    } catch {
+      Atomics.wait(pause, 0, 0, 25);
+    }
+  }
+  return loadSaved(certFile, keyFile);
+}
+
+function loadSaved(certFile: string, keyFile: string): ServerCertificate {
   const haveCert = existsSync(certFile);
   if (haveCert || existsSync(keyFile)) {
     if (!haveCert || !existsSync(keyFile)) {
@@ -75,16 +116,5 @@ export function loadOrCreateServerCertificate(dir: string): ServerCertificate {
     if ((statSync(keyFile).mode & 0o077) !== 0) chmodSync(keyFile, 0o600);
     return { ...pair, fingerprint: certificateFingerprint(pair.cert), source: 'loaded', file: certFile };
   }
-  const made = generateSelfSignedCertificate({ commonName: 'burrow' });
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    // The key first: a crash in between leaves a lone key, which the check above reports.
-    writeFileSync(keyFile, made.key, { mode: 0o600, flag: 'wx' });
-    writeFileSync(certFile, made.cert, { mode: 0o600, flag: 'wx' });
-  } catch (err) {
-    throw new BurrowError('BURROW_CONFIG_INVALID', `transport.tls.generatedCertDir: cannot save the generated certificate in ${dir}: ${describeError(err)}`, {
-      cause: err,
-    });
-  }
-  return { ...made, fingerprint: certificateFingerprint(made.cert), source: 'generated and saved', file: certFile };
+  throw new BurrowError('BURROW_CONFIG_INVALID', `transport.tls.generatedCertDir: neither ${certFile} nor ${keyFile} exists`);
 }

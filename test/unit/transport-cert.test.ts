@@ -109,3 +109,33 @@ test('a real TLS server with the generated certificate serves a verifying client
     server.close();
   }
 });
+
+test('two servers started from one folder at once share the certificate the first one saved', async () => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const { spawn } = await import('node:child_process');
+  const { GENERATED_CERT_FILE, GENERATED_KEY_FILE, loadOrCreateServerCertificate } = await import('../../src/transport/generated-cert.js');
+  const dir = mkdtempSync(join(tmpdir(), 'burrow-cert-race-'));
+  try {
+    // The other server has written its key and is about to write its certificate (another process, so our synchronous wait cannot stall it).
+    const pair = generateSelfSignedCertificate({ commonName: 'burrow' });
+    writeFileSync(join(dir, GENERATED_KEY_FILE), pair.key, { mode: 0o600 });
+    const writer = spawn(process.execPath, [
+      '-e',
+      `setTimeout(() => require('node:fs').writeFileSync(${JSON.stringify(join(dir, GENERATED_CERT_FILE))}, ${JSON.stringify(pair.cert)}), 300)`,
+    ]);
+    const loaded = loadOrCreateServerCertificate(dir);
+    assert.equal(loaded.source, 'loaded');
+    assert.equal(loaded.cert, pair.cert, "the first server's certificate, not a second one");
+    await once(writer, 'exit');
+    // A key left alone (a crash between the two writes) is still reported, after the short wait.
+    rmSync(join(dir, GENERATED_CERT_FILE));
+    assert.throws(
+      () => loadOrCreateServerCertificate(dir),
+      (err: unknown) => isBurrowError(err, 'BURROW_CONFIG_INVALID') && /only one of/.test(String(err)),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
