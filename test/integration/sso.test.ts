@@ -60,18 +60,22 @@ async function login(browser: CookieBrowser, issuer: SsoIssuer, url: string, ema
   return browser.follow(url, 12);
 }
 
+/** One server, one client with proxy `app` for app.test behind its own sso, the web service behind it, and a fresh browser. */
+async function protectedApp(t: TestContext) {
+  const kit = tunnelKit(t);
+  const web = await startWeb(t);
+  const vhostHTTPPort = await freePort();
+  const issuer = await issuerFor(t, vhostHTTPPort, ['app.test']);
+  const server = await kit.startServer({ vhostHTTPPort });
+  const client = kit.makeClient(server.port, { proxies: [ssoProxy('app', 'app.test', web.port, issuer)] });
+  await client.start();
+  await client.waitForProxy('app');
+  return { web, issuer, base: `http://app.test:${vhostHTTPPort}`, browser: new CookieBrowser() };
+}
+
 describe('SSO at the edge: an OIDC login in front of http proxies', () => {
   test("a proxy's own sso: GET is sent to the issuer, POST gets 401, a login reaches the service with the email and without the cookie, logout ends it", async (t) => {
-    const kit = tunnelKit(t);
-    const web = await startWeb(t);
-    const vhostHTTPPort = await freePort();
-    const issuer = await issuerFor(t, vhostHTTPPort, ['app.test']);
-    const server = await kit.startServer({ vhostHTTPPort });
-    const client = kit.makeClient(server.port, { proxies: [ssoProxy('app', 'app.test', web.port, issuer)] });
-    await client.start();
-    await client.waitForProxy('app');
-    const base = `http://app.test:${vhostHTTPPort}`;
-    const browser = new CookieBrowser();
+    const { web, issuer, base, browser } = await protectedApp(t);
 
     const first = await browser.request(`${base}/page?x=1`);
     assert.equal(first.status, 302);
@@ -148,16 +152,7 @@ describe('SSO at the edge: an OIDC login in front of http proxies', () => {
   });
 
   test('a tampered session cookie is refused: the request goes to the issuer, not to the service', async (t) => {
-    const kit = tunnelKit(t);
-    const web = await startWeb(t);
-    const vhostHTTPPort = await freePort();
-    const issuer = await issuerFor(t, vhostHTTPPort, ['app.test']);
-    const server = await kit.startServer({ vhostHTTPPort });
-    const client = kit.makeClient(server.port, { proxies: [ssoProxy('app', 'app.test', web.port, issuer)] });
-    await client.start();
-    await client.waitForProxy('app');
-    const base = `http://app.test:${vhostHTTPPort}`;
-    const browser = new CookieBrowser();
+    const { web, issuer, base, browser } = await protectedApp(t);
     assert.equal((await login(browser, issuer, `${base}/`, 'alice@example.com')).at(-1)?.status, 200);
     const name = [...(browser.jar.get('app.test')?.keys() ?? [])].find((n) => /^burrow_sso_[0-9a-f]{12}$/.test(n)) ?? '';
     const value = browser.cookie('app.test', name) ?? '';
