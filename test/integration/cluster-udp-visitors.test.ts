@@ -2,7 +2,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { dialLink } from '../../src/cluster/link-handshake.js';
 import { datagramFrame } from '../../src/cluster/datagram-frames.js';
@@ -18,6 +18,7 @@ import { freePort, patternBytes, tunnelKit, waitFor, whenDone } from '../helpers
 import { startUdpEcho, udpProxy } from '../helpers/udp.js';
 import { freeUdpPort } from '../helpers/udp-relay.js';
 import { startStunServer } from '../helpers/stun-server.js';
+import { frontDoor } from '../helpers/front-door.js';
 
 /**
  * Issue 22: udp ports and secret proxies' visitors answered on a node that
@@ -77,29 +78,6 @@ class UdpUser {
     }
     throw new Error(`no answer to ${text.slice(0, 20)} from ${host}:${port}`);
   }
-}
-
-/** A TCP front door (a load balancer's job): each connection goes to the first node that accepts it. */
-async function frontDoor(t: TestContext, targets: Array<() => { host: string; port: number }>): Promise<number> {
-  const door = createServer((inbound: Socket) => {
-    inbound.on('error', () => {});
-    const tryNext = (i: number): void => {
-      if (i >= targets.length) return void inbound.destroy();
-      const out = connect(targets[i]!());
-      out.once('error', () => tryNext(i + 1));
-      out.once('connect', () => {
-        out.on('error', () => inbound.destroy());
-        inbound.pipe(out).pipe(inbound);
-        inbound.on('close', () => out.destroy());
-        out.on('close', () => inbound.destroy());
-      });
-    };
-    tryNext(0);
-  });
-  door.listen(0, '127.0.0.1');
-  await once(door, 'listening');
-  whenDone(t, () => new Promise((r) => door.close(r)));
-  return (door.address() as AddressInfo).port;
 }
 
 async function setup(t: TestContext): Promise<{ kit: ReturnType<typeof tunnelKit>; redis: RedisProcess }> {

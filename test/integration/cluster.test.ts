@@ -2,7 +2,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer as createHttpServer, request } from 'node:http';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { generateSelfSignedCertificate } from '../../src/transport/self-signed-cert.js';
 import { startServerDashboard } from '../../src/admin/server-api.js';
@@ -13,6 +13,7 @@ import { rawLogin } from '../helpers/raw-client.js';
 import { redisSkip, startRedis, type RedisProcess } from '../helpers/redis.js';
 import { freePort, patternBytes, tcpProxy, tunnelKit, waitFor, whenDone } from '../helpers/tunnel.js';
 import { echoAt } from '../helpers/echo-client.js';
+import { frontDoor } from '../helpers/front-door.js';
 
 /**
  * Issue 22: several servers on one Redis. Each node has its own loopback
@@ -243,29 +244,6 @@ test('routes of one domain by location, from two clients on one node, share its 
   assert.equal(a.cluster!.view().claimsHeld, 2, 'the second proxy name and the shared domain');
   assert.equal(await get('/b'), 'second shared.example.com');
 });
-
-/** A TCP front door in the test (a load balancer's job): each connection goes to the first node that accepts it. */
-async function frontDoor(t: TestContext, targets: Array<() => { host: string; port: number }>): Promise<number> {
-  const door = createServer((inbound: Socket) => {
-    inbound.on('error', () => {});
-    const tryNext = (i: number): void => {
-      if (i >= targets.length) return void inbound.destroy();
-      const out = connect(targets[i]!());
-      out.once('error', () => tryNext(i + 1));
-      out.once('connect', () => {
-        out.on('error', () => inbound.destroy());
-        inbound.pipe(out).pipe(inbound);
-        inbound.on('close', () => out.destroy());
-        out.on('close', () => inbound.destroy());
-      });
-    };
-    tryNext(0);
-  });
-  door.listen(0, '127.0.0.1');
-  await once(door, 'listening');
-  whenDone(t, () => new Promise((r) => door.close(r)));
-  return (door.address() as AddressInfo).port;
-}
 
 test('when node A dies its leases run out, and its client comes back through B with the same port and domain', { skip: redisSkip }, async (t) => {
   const { kit, redis, ports, echo, web } = await setup(t);
