@@ -19,7 +19,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cpuMs, freePort, round, rssKiB, spawnUntil, startTunnel, stop, type TunnelProcesses } from './lib.js';
+import { cpuMs, freePort, round, rssKiB, spawnUntil, startBareRelays, startTunnel, stop, type TunnelProcesses } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -28,11 +28,13 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '10000' },
     idle: { type: 'string', default: '1000' },
     'cps-seconds': { type: 'string', default: '3' },
+    // Seconds after the idle connections are open before RSS is read again (what a box that stays idle holds).
+    settle: { type: 'string', default: '3' },
     // A run that only proves every figure is still measured (the e2e test).
     quick: { type: 'boolean', default: false },
   },
 });
-if (values.quick) Object.assign(values, { seconds: '1', rounds: '300', idle: '40', 'cps-seconds': '1' });
+if (values.quick) Object.assign(values, { seconds: '1', rounds: '300', idle: '40', 'cps-seconds': '1', settle: '1' });
 const nodeFlags = values['node-flags']!.split(/\s+/).filter((f) => f !== '');
 const TUNBENCH = join(import.meta.dirname, 'tunbench.mjs');
 
@@ -78,6 +80,8 @@ interface PathFigures {
   rssMiB1000Idle?: number;
   rssMiBBeforeIdle?: { server: number; client: number };
   rssMiBWithIdle?: { server: number; client: number };
+  /** The same, `settle` seconds later, the idle connections still open. */
+  rssMiB1000IdleSettled?: number;
 }
 
 async function measure(echoPort: number, iperfPort: number, pids: number[]): Promise<PathFigures> {
@@ -109,6 +113,8 @@ async function measure(echoPort: number, iperfPort: number, pids: number[]): Pro
     if (r.fail > 0) throw new Error(`${r.fail} idle connections failed`);
     f.rssMiBWithIdle = { server: mib(pids[0]!), client: mib(pids[1]!) };
     f.rssMiB1000Idle = round(f.rssMiBWithIdle.server + f.rssMiBWithIdle.client, 1);
+    await new Promise((resolve) => setTimeout(resolve, Number(values.settle) * 1000));
+    f.rssMiB1000IdleSettled = round(mib(pids[0]!) + mib(pids[1]!), 1);
   } finally {
     idle.kill('SIGTERM');
     await once(idle, 'exit');
@@ -145,6 +151,25 @@ async function smallBox(echoPort: number, n: number): Promise<number> {
   }
 }
 
+/**
+ * Two bare `pipe()` relay processes in the tunnel's place (no TLS, no mux, a
+ * new TCP connection per user connection between them): what two Node
+ * processes on this machine manage before burrow adds anything.
+ */
+async function floor(echoPort: number): Promise<{ connPerSec: number; rttP99Us: number; cpuUsPerConn: number }> {
+  const relays = await startBareRelays([echoPort]);
+  try {
+    const port = String(relays.ports[0]);
+    const rtt = await tunbench(['rtt', '127.0.0.1', port, values.rounds!]);
+    const c0 = relays.pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
+    const cps = await tunbench(['cps', '127.0.0.1', port, values['cps-seconds']!, '16']);
+    const cpu = relays.pids.reduce((sum, pid) => sum + cpuMs(pid), 0) - c0;
+    return { connPerSec: cps.conn_per_s!, rttP99Us: rtt.rtt_p99_us!, cpuUsPerConn: round((cpu * 1000) / Math.max(1, cps.ok!), 1) };
+  } finally {
+    await relays.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const echoPort = await freePort();
   const echo = await spawnUntil(process.execPath, [TUNBENCH, 'echo', String(echoPort)], /"echo"/);
@@ -168,6 +193,7 @@ async function main(): Promise<void> {
       await t.stop();
     }
     const clientRssMiB10Tunnels = await smallBox(echoPort, 10);
+    const bare = await floor(echoPort);
     const ratio = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : round(a / b, 3));
     console.log(
       JSON.stringify(
@@ -185,6 +211,7 @@ async function main(): Promise<void> {
           },
           notes,
           direct,
+          floor: { ...bare, connPerSecRatioToDirect: ratio(bare.connPerSec, direct.connPerSec) },
           burrow: {
             ...burrow,
             clientRssMiB10Tunnels,
@@ -195,6 +222,7 @@ async function main(): Promise<void> {
               rttP99: ratio(burrow.rttP99Us, direct.rttP99Us),
               rttP999: ratio(burrow.rttP999Us, direct.rttP999Us),
             },
+            connPerSecRatioToFloor: ratio(burrow.connPerSec, bare.connPerSec),
           },
           targets: { connPerSecRatio: 0.31, rttP99Us: 400, rssMiB1000Idle: 140, throughputRatio: 0.27, clientRssMiB10Tunnels: 60 },
           frp_0_70_0: FRP_0_70_0,

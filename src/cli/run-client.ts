@@ -4,6 +4,7 @@ import type { ClientConfig } from '../config/types.js';
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { onShutdown } from './process-setup.js';
+import { keepHeapSmall } from '../util/heap-trim.js';
 
 /**
  * The running side of `burrow client|tcp|http` and `frpc`: each parses its own
@@ -27,6 +28,7 @@ export interface RunClientOptions {
 
 export async function runClient(config: ClientConfig, log: Logger, opts: RunClientOptions = {}): Promise<void> {
   const { configFile, alwaysAdmin, allowUnsafe } = opts;
+  keepHeapSmall(log);
   const client = new BurrowClient(config, log);
   const admin =
     config.webServer.port > 0 || alwaysAdmin

@@ -5,6 +5,7 @@ import { BurrowServer } from '../server/server.js';
 import type { Logger } from '../util/logger.js';
 import { usersControl } from './users-control.js';
 import { onShutdown } from './process-setup.js';
+import { keepHeapSmall } from '../util/heap-trim.js';
 
 /**
  * The running side of `burrow server` and `frps` (each parses its own command
@@ -12,6 +13,7 @@ import { onShutdown } from './process-setup.js';
  * its dashboard and the SSH tunnel gateway; a signal stops them all.
  */
 export async function runServer(config: ServerConfig, log: Logger, configFile?: string, allowUnsafe: readonly string[] = []): Promise<void> {
+  keepHeapSmall(log);
   const server = new BurrowServer(config, log);
   // What SIGHUP and POST /api/users/reload do: re-read the file's [[users]] (and usersFile's); a removed or changed user's clients are closed at once.
   const users = configFile === undefined ? undefined : usersControl(server, configFile, allowUnsafe, log);

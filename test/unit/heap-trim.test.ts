@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { once, EventEmitter } from 'node:events';
+import { test } from 'node:test';
+import { heapNow, heapPolicyOff, keepHeapSmall } from '../../src/util/heap-trim.js';
+import { createLogger } from '../../src/util/logger.js';
+
+// One process per test file: the policy changes this process's V8 flags, which is what is under test.
+
+function collections(): { events: EventEmitter; log: ReturnType<typeof createLogger> } {
+  const events = new EventEmitter();
+  const log = createLogger({
+    level: 'debug',
+    format: 'json',
+    write: (line) => {
+      const entry = JSON.parse(line) as { msg: string };
+      if (entry.msg === 'heap collected while quiet') events.emit('collected', entry);
+    },
+  });
+  return { events, log };
+}
+
+/** Objects that survive young collections, as a burst of new connections leaves: about 30 MiB. */
+function survivingBurst(): unknown[] {
+  const kept: unknown[] = [];
+  for (let i = 0; i < 300_000; i++) kept.push({ id: i, name: `connection ${i}`, parts: [i, i + 1] });
+  return kept;
+}
+
+test('the young generation keeps its size through a burst of survivors, and a quiet process hands the burst back', async () => {
+  const { events, log } = collections();
+  const youngAtStart = heapNow().young;
+  const stop = keepHeapSmall(log);
+  try {
+    let burst: unknown[] | null = survivingBurst();
+    assert.ok(heapNow().young <= youngAtStart, `young generation grew from ${youngAtStart} to ${heapNow().young} bytes`);
+    const usedWithBurst = heapNow().used;
+    assert.equal(burst.length, 300_000);
+    burst = null;
+    const [entry] = (await once(events, 'collected')) as [{ usedMiB: string }];
+    const [before, after] = entry.usedMiB.split(' → ').map(Number) as [number, number];
+    assert.ok(before - after > 16, `a collection that freed too little: ${entry.usedMiB} MiB`);
+    assert.ok(heapNow().used < usedWithBurst - 16 * 1048576);
+  } finally {
+    stop();
+  }
+});
+
+test('a busy event loop is not collected, however much garbage waits', async () => {
+  const { events, log } = collections();
+  const stop = keepHeapSmall(log);
+  let collected = 0;
+  events.on('collected', () => collected++);
+  try {
+    // Garbage past the threshold, then 2.5 s of a loop that never idles (each turn allocates and yields at once).
+    survivingBurst();
+    const until = Date.now() + 2500;
+    while (Date.now() < until) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      survivingBurst().length = 0;
+    }
+    assert.equal(collected, 0);
+  } finally {
+    stop();
+  }
+});
+
+test('BURROW_HEAP=default (or off) leaves V8 its own sizing', () => {
+  assert.equal(heapPolicyOff({ BURROW_HEAP: 'default' }), true);
+  assert.equal(heapPolicyOff({ BURROW_HEAP: ' OFF ' }), true);
+  assert.equal(heapPolicyOff({ BURROW_HEAP: '' }), false);
+  assert.equal(heapPolicyOff({}), false);
+  assert.equal(heapPolicyOff({ BURROW_HEAP: 'small' }), false);
+});
