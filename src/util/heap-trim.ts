@@ -72,9 +72,11 @@ function start(log: Logger): () => void {
     const started = performance.now();
     collect();
     after = heapNow();
-    log.debug(
-      `heap collected while quiet in ${Math.round(performance.now() - started)} ms: ${mib(before.used)} → ${mib(after.used)} MiB used, young ${mib(before.young)} → ${mib(after.young)} MiB`,
-    );
+    log.debug('heap collected while quiet', {
+      ms: Math.round(performance.now() - started),
+      usedMiB: `${mib(before.used)} → ${mib(after.used)}`,
+      youngMiB: `${mib(before.young)} → ${mib(after.young)}`,
+    });
   }, CHECK_EVERY_MS);
   timer.unref();
   return () => {
