@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { holdYoungGeneration } from '../util/heap-trim.js';
+import { sizeHeapForRelay } from '../util/heap-trim.js';
 
-// Before the rest of the command is loaded, which would already grow the young generation (see util/heap-trim.ts).
-holdYoungGeneration();
+// Before the rest of the command is loaded, which would already grow the heap (see util/heap-trim.ts).
+sizeHeapForRelay();
 const { runFrpcCommand } = await import('./frpc-command.js');
 runFrpcCommand();
