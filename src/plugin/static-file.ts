@@ -12,9 +12,9 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { ClientPluginSettings } from '../config/types.js';
-import { BurrowError } from '../util/errors.js';
 import { answerAuthFailure, checkBasic, credentialsFrom, type Credentials } from './basic-auth.js';
 import { HttpConnectionServer } from './http-server.js';
+import { requireLocalPath } from './settings-check.js';
 import { relativeRequestPath, resolveUnderRoot } from './static-file-path.js';
 import type { ClientPlugin, ConnectionInfo, PluginContext } from './types.js';
 
@@ -58,8 +58,7 @@ export class StaticFilePlugin implements ClientPlugin {
     settings: ClientPluginSettings,
     private readonly context: PluginContext,
   ) {
-    if (!settings.localPath) throw new BurrowError('BURROW_CONFIG_INVALID', 'plugin.localPath: plugin static_file needs the directory to serve');
-    this.root = path.resolve(settings.localPath);
+    this.root = path.resolve(requireLocalPath(settings));
     this.prefix = settings.stripPrefix ? `/${settings.stripPrefix}/` : '/';
     this.credentials = credentialsFrom(settings.httpUser, settings.httpPassword);
     this.server = new HttpConnectionServer({ request: (req, res) => void this.onRequest(req, res) });

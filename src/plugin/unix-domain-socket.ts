@@ -3,8 +3,8 @@
  * to `unixPath`, after the PROXY protocol header when the proxy sends one.
  */
 import type { Duplex } from 'node:stream';
+import { requireUnixPath } from './settings-check.js';
 import type { ClientPluginSettings } from '../config/types.js';
-import { BurrowError } from '../util/errors.js';
 import { ConnectionSet } from './connection-set.js';
 import { joinToLocal } from './local-join.js';
 import type { ClientPlugin, ConnectionInfo, PluginContext } from './types.js';
@@ -17,8 +17,7 @@ export class UnixDomainSocketPlugin implements ClientPlugin {
     settings: ClientPluginSettings,
     private readonly context: PluginContext,
   ) {
-    if (!settings.unixPath) throw new BurrowError('BURROW_CONFIG_INVALID', 'plugin.unixPath: plugin unix_domain_socket needs the socket path');
-    this.path = settings.unixPath;
+    this.path = requireUnixPath(settings);
   }
 
   handle(conn: Duplex, info: ConnectionInfo): void {

@@ -3,9 +3,15 @@ import { describe, it } from 'node:test';
 import { CLIENT_PLUGIN_TYPES } from '../../src/config/proxy-schema.js';
 import type { ClientPluginType } from '../../src/config/types.js';
 import { connectionInfoFromStart } from '../../src/plugin/connection-info.js';
+import { once } from 'node:events';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { Duplex } from 'node:stream';
+import { type ClientPluginFactory, LoadingPlugin } from '../../src/plugin/loading-plugin.js';
 import { CLIENT_PLUGINS, createClientPlugin } from '../../src/plugin/registry.js';
+import type { ClientPlugin } from '../../src/plugin/types.js';
 import { encodeProxyProtocolHeader } from '../../src/protocol/proxy-protocol.js';
-import { testContext } from '../helpers/plugin-harness.js';
+import { servePlugin, testContext } from '../helpers/plugin-harness.js';
 
 describe('plugin registry', () => {
   it('has a factory for every plugin type the config accepts', () => {
@@ -24,13 +30,118 @@ describe('plugin registry', () => {
     );
   });
 
-  it('makes and closes each other plugin', async () => {
+  it('makes and closes each other plugin, its module loaded on first use', async () => {
     const settings = { localAddr: '127.0.0.1:1', unixPath: '/tmp/none.sock', localPath: '.' };
     for (const type of Object.keys(CLIENT_PLUGINS) as ClientPluginType[]) {
       if (type === 'virtual_net') continue;
       const plugin = createClientPlugin({ type, ...settings }, testContext().context);
+      assert.ok(plugin instanceof LoadingPlugin);
+      assert.equal(await plugin.ready, true, type);
       await plugin.close();
       await plugin.close();
+    }
+  });
+
+  it('refuses bad settings when the proxy starts, before the plugin loads', () => {
+    const refused = (settings: Parameters<typeof createClientPlugin>[0], field: RegExp): void =>
+      assert.throws(
+        () => createClientPlugin(settings, testContext().context),
+        (err: Error & { code?: string }) => err.code === 'BURROW_CONFIG_INVALID' && field.test(err.message),
+      );
+    refused({ type: 'static_file' }, /plugin\.localPath/);
+    refused({ type: 'unix_domain_socket' }, /plugin\.unixPath/);
+    refused({ type: 'http2http', localAddr: 'nowhere' }, /plugin\.localAddr/);
+    refused({ type: 'https2http', localAddr: '127.0.0.1:1', crtPath: '/nonexistent.crt', keyPath: '/nonexistent.key' }, /plugin\.crtPath\/keyPath/);
+    refused(
+      { type: 'tls2raw', localAddr: '127.0.0.1:1', crtPath: fileURLToPath(import.meta.url), keyPath: fileURLToPath(import.meta.url) },
+      /do not form a usable certificate/,
+    );
+  });
+});
+
+/** A factory the test settles by hand, and an echo plugin to make with it. */
+function heldFactory(): { factory: Promise<ClientPluginFactory>; settle(ok: boolean): void; closed: () => boolean } {
+  let settle!: (ok: boolean) => void;
+  let wasClosed = false;
+  const echo: ClientPlugin = {
+    handle: (conn: Duplex) => conn.pipe(conn),
+    close: async () => void (wasClosed = true),
+  };
+  const factory = new Promise<ClientPluginFactory>((resolve, reject) => {
+    settle = (ok) => (ok ? resolve(() => echo) : reject(new Error('module gone')));
+  });
+  return { factory, settle, closed: () => wasClosed };
+}
+
+async function connectAndSend(port: number, text: string): Promise<net.Socket> {
+  const sock = net.connect(port, '127.0.0.1');
+  await once(sock, 'connect');
+  sock.write(text);
+  return sock;
+}
+
+/** Resolves when the socket closes, reset or not. */
+function closed(sock: net.Socket): Promise<void> {
+  sock.on('error', () => {});
+  return new Promise((resolve) => sock.once('close', () => resolve()));
+}
+
+describe('a plugin whose module is still loading', () => {
+  it('holds the connections that arrive first and hands them over, in order, once made', async () => {
+    const held = heldFactory();
+    const plugin = new LoadingPlugin(held.factory, { type: 'socks5' }, testContext().context);
+    const harness = await servePlugin(plugin);
+    try {
+      const a = await connectAndSend(harness.port, 'first');
+      const b = await connectAndSend(harness.port, 'second');
+      held.settle(true);
+      assert.equal(await plugin.ready, true);
+      const [fromA] = (await once(a, 'data')) as [Buffer];
+      const [fromB] = (await once(b, 'data')) as [Buffer];
+      assert.equal(fromA.toString(), 'first');
+      assert.equal(fromB.toString(), 'second');
+      a.destroy();
+      b.destroy();
+    } finally {
+      await harness.close();
+    }
+    assert.equal(held.closed(), true);
+  });
+
+  it('closed while loading: waiting connections end, and the plugin made later is closed too', async () => {
+    const held = heldFactory();
+    const plugin = new LoadingPlugin(held.factory, { type: 'socks5' }, testContext().context);
+    const harness = await servePlugin(plugin);
+    const sock = await connectAndSend(harness.port, 'hello');
+    const ended = closed(sock);
+    await plugin.close();
+    await ended;
+    held.settle(true);
+    assert.equal(await plugin.ready, false);
+    assert.equal(held.closed(), true);
+    await harness.close();
+  });
+
+  it('a module that fails to load closes the waiting connections and says why, naming the proxy', async () => {
+    const held = heldFactory();
+    const { context, lines } = testContext();
+    const plugin = new LoadingPlugin(held.factory, { type: 'socks5' }, context);
+    const harness = await servePlugin(plugin);
+    try {
+      const sock = await connectAndSend(harness.port, 'hello');
+      const ended = closed(sock);
+      held.settle(false);
+      assert.equal(await plugin.ready, false);
+      await ended;
+      assert.ok(
+        lines.some((l) => /plugin could not start/.test(l) && /p1/.test(l) && /module gone/.test(l)),
+        lines.join('\n'),
+      );
+      // Later connections are closed at once.
+      const late = await connectAndSend(harness.port, 'again');
+      await closed(late);
+    } finally {
+      await harness.close();
     }
   });
 });
