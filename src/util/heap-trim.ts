@@ -60,8 +60,6 @@ function start(log: Logger): () => void {
     return () => {};
   }
   sizeHeapForRelay();
-  const collect = fullCollection();
-  if (!collect) return () => {};
   // Collected when quiet if the heap grew by WORTH_COLLECTING, or the young generation did (a full collection in a quiet process shrinks it).
   // The first quiet moment after start collects too: loading the modules has grown the young generation already.
   let after = { used: heapNow().used, young: 0 };
@@ -74,7 +72,11 @@ function start(log: Logger): () => void {
     const before = heapNow();
     if (before.used - after.used < WORTH_COLLECTING && before.young <= after.young) return;
     const started = performance.now();
-    collect();
+    if (!collectFully()) {
+      clearInterval(timer);
+      log.debug('this Node offers no full collection: the heap is left to V8 from here');
+      return;
+    }
     after = heapNow();
     log.debug('heap collected while quiet', {
       ms: Math.round(performance.now() - started),
@@ -97,21 +99,22 @@ export function heapNow(): { used: number; young: number } {
   return { used: v8.getHeapStatistics().used_heap_size, young };
 }
 
-let cached: (() => void) | null | undefined;
-
 /**
- * V8's full collection, which Node offers only behind `--expose-gc`: the flag
- * is set for the moment a fresh context is made (which then carries a `gc`
- * global) and cleared again, so no other code sees it.
+ * One full collection. Node offers V8's only behind `--expose-gc`: the flag
+ * is set while a fresh context is made (it then carries a `gc` global) and
+ * cleared again, so no other code sees it. The context (~0.5 MiB) is made
+ * for each collection and left to it, not kept between quiet periods.
+ * False when this Node has no such global.
  */
-function fullCollection(): (() => void) | null {
-  if (cached !== undefined) return cached;
+function collectFully(): boolean {
   v8.setFlagsFromString('--expose-gc');
+  let gc: unknown;
   try {
-    const gc = vm.runInNewContext('gc') as unknown;
-    cached = typeof gc === 'function' ? () => (gc as () => void)() : null;
+    gc = vm.runInNewContext('gc');
   } finally {
     v8.setFlagsFromString('--no-expose-gc');
   }
-  return cached;
+  if (typeof gc !== 'function') return false;
+  (gc as () => void)();
+  return true;
 }
