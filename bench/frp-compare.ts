@@ -35,6 +35,12 @@ const { values } = parseArgs({
   },
 });
 if (values.quick) Object.assign(values, { seconds: '1', rounds: '300', idle: '40', 'cps-seconds': '1', settle: '1' });
+for (const key of ['seconds', 'rounds', 'idle', 'cps-seconds', 'settle'] as const) {
+  if (!(Number(values[key]) >= 0))
+    throw new Error(
+      `--${key} takes a number of ${key === 'rounds' || key === 'idle' ? 'rounds or connections' : 'seconds'}, got ${JSON.stringify(values[key])}`,
+    );
+}
 const nodeFlags = values['node-flags']!.split(/\s+/).filter((f) => f !== '');
 const TUNBENCH = join(import.meta.dirname, 'tunbench.mjs');
 

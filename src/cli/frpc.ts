@@ -3,5 +3,11 @@ import { sizeHeapForRelay } from '../util/heap-trim.js';
 
 // Before the rest of the command is loaded, which would already grow the heap (see util/heap-trim.ts).
 sizeHeapForRelay();
-const { runFrpcCommand } = await import('./frpc-command.js');
-runFrpcCommand();
+import('./frpc-command.js').then(
+  ({ runFrpcCommand }) => runFrpcCommand(),
+  (err: unknown) => {
+    // A broken install (a file missing from dist/): one line instead of a stack.
+    console.error(`frpc: cannot load the command: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);

@@ -4,5 +4,11 @@ import { sizeHeapForRelay } from '../util/heap-trim.js';
 
 // Before the rest of the command is loaded, which would already grow the heap (see util/heap-trim.ts).
 sizeHeapForRelay();
-const { runBurrowCommand } = await import('./burrow-command.js');
-runBurrowCommand(process.argv.slice(2), fileURLToPath(import.meta.url));
+import('./burrow-command.js').then(
+  ({ runBurrowCommand }) => runBurrowCommand(process.argv.slice(2), fileURLToPath(import.meta.url)),
+  (err: unknown) => {
+    // A broken install (a file missing from dist/): one line, as every other failure of the command reads.
+    console.error(`burrow: cannot load the command: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);

@@ -17,6 +17,8 @@ enum LoadState {
 }
 
 const ignoreError = (): void => {};
+/** After a failed start, refused connections are logged at most this often, with their count. */
+const REFUSAL_LOG_EVERY_MS = 10_000;
 
 /**
  * A proxy's plugin while its module loads: the proxy starts at once (its
@@ -26,7 +28,9 @@ const ignoreError = (): void => {};
 export class LoadingPlugin implements ClientPlugin {
   private state = LoadState.Loading;
   private plugin: ClientPlugin | undefined;
-  private readonly waiting: Array<{ conn: Duplex; info: ConnectionInfo }> = [];
+  private readonly waiting = new Map<Duplex, ConnectionInfo>();
+  private refusedSinceLog = 0;
+  private lastRefusalLog = -Infinity;
   /** Settles when the plugin is made (true), or failed or was closed first (false); for tests and status. */
   readonly ready: Promise<boolean>;
 
@@ -40,7 +44,8 @@ export class LoadingPlugin implements ClientPlugin {
       .then(
         (plugin) => this.loaded(plugin),
         (err: unknown) => this.failed(err),
-      );
+      )
+      .catch((err: unknown) => this.failed(err));
   }
 
   handle(conn: Duplex, info: ConnectionInfo): void {
@@ -48,32 +53,43 @@ export class LoadingPlugin implements ClientPlugin {
       this.plugin!.handle(conn, info);
       return;
     }
-    if (this.state !== LoadState.Loading || this.waiting.length >= MAX_WAITING) {
+    if (this.state === LoadState.Failed) this.logRefusal();
+    if (this.state !== LoadState.Loading || this.waiting.size >= MAX_WAITING) {
       conn.destroy();
       return;
     }
-    // Until the plugin takes it, an error on the waiting connection must not go unheard.
+    // Until the plugin takes it: an error must not crash the client (the close that follows drops it from the wait).
     conn.on('error', ignoreError);
-    this.waiting.push({ conn, info });
+    conn.once('close', () => this.waiting.delete(conn));
+    this.waiting.set(conn, info);
   }
 
   async close(): Promise<void> {
     const was = this.state;
     this.state = LoadState.Closed;
-    for (const { conn } of this.waiting.splice(0)) conn.destroy();
+    this.dropWaiting();
     if (was === LoadState.Ready) await this.plugin!.close();
   }
 
   private loaded(plugin: ClientPlugin): boolean {
     if (this.state === LoadState.Closed) {
-      void plugin.close();
+      plugin.close().catch((err: unknown) => this.context.logger.debug('plugin close failed', { proxy: this.context.proxyName, reason: describeError(err) }));
       return false;
     }
     this.state = LoadState.Ready;
     this.plugin = plugin;
-    for (const { conn, info } of this.waiting.splice(0)) {
+    const handover = [...this.waiting];
+    this.waiting.clear();
+    for (const [conn, info] of handover) {
       if (conn.destroyed) continue;
-      plugin.handle(conn, info);
+      conn.off('error', ignoreError);
+      try {
+        plugin.handle(conn, info);
+      } catch (err) {
+        // handle() must not throw; if one does, that connection ends and the others still go.
+        this.context.logger.error('plugin refused a connection', { proxy: this.context.proxyName, reason: describeError(err) });
+        conn.destroy();
+      }
     }
     return true;
   }
@@ -82,7 +98,23 @@ export class LoadingPlugin implements ClientPlugin {
     if (this.state === LoadState.Closed) return false;
     this.state = LoadState.Failed;
     this.context.logger.error('plugin could not start; its connections are closed', { proxy: this.context.proxyName, reason: describeError(err) });
-    for (const { conn } of this.waiting.splice(0)) conn.destroy();
+    this.dropWaiting();
     return false;
+  }
+
+  private dropWaiting(): void {
+    const waiting = [...this.waiting.keys()];
+    this.waiting.clear();
+    for (const conn of waiting) conn.destroy();
+  }
+
+  /** Each visitor of a proxy whose plugin failed is closed; the log says so without a line per visitor. */
+  private logRefusal(): void {
+    this.refusedSinceLog++;
+    const now = Date.now();
+    if (now - this.lastRefusalLog < REFUSAL_LOG_EVERY_MS) return;
+    this.context.logger.warn("connection closed: the proxy's plugin could not start", { proxy: this.context.proxyName, closed: this.refusedSinceLog });
+    this.refusedSinceLog = 0;
+    this.lastRefusalLog = now;
   }
 }

@@ -20,7 +20,8 @@ import type { Logger } from './logger.js';
  *   (we set 1.5×), and which an idle process never reaches. Once the process goes quiet
  *   after growing, one full collection hands that memory back. It runs only
  *   while the event loop is nearly idle, so nobody waits on its pause
- *   (15–25 ms with 1000 connections open), and at most once per growth.
+ *   (15–25 ms with 1000 connections open), only after old space grew by
+ *   4 MiB, and at most once in 30 s.
  *
  * `BURROW_HEAP=default` in the environment leaves V8's own sizing alone.
  */
@@ -28,8 +29,14 @@ import type { Logger } from './logger.js';
 const CHECK_EVERY_MS = 1000;
 /** Event-loop busy share over the last check below which the process counts as quiet. */
 const QUIET_BELOW = 0.02;
-/** Heap growth since the last collection worth a collection of its own. */
+/** Growth of the old generation since the last collection worth a collection of its own. */
 const WORTH_COLLECTING = 4 * 1024 * 1024;
+/**
+ * Least time between two of our collections. A lightly used relay promotes a
+ * little all the time; without a gap it would be collected every few seconds
+ * for good, where V8 alone would wait for its own limit.
+ */
+const MIN_GAP_MS = 30_000;
 
 /** `BURROW_HEAP=default` (or `off`, any case): V8 sizes the heap as it would without burrow. */
 export const heapPolicyOff = (env: NodeJS.ProcessEnv = process.env): boolean => /^(default|off)$/i.test((env.BURROW_HEAP ?? '').trim());
@@ -37,8 +44,8 @@ export const heapPolicyOff = (env: NodeJS.ProcessEnv = process.env): boolean => 
 let running: (() => void) | undefined;
 
 /** Starts the policy for this process (a second call returns the first one's stop); the stop is for tests and embedders. */
-export function keepHeapSmall(log: Logger): () => void {
-  running ??= start(log);
+export function keepHeapSmall(log: Logger, opts: { minGapMs?: number } = {}): () => void {
+  running ??= start(log, opts.minGapMs ?? MIN_GAP_MS);
   return running;
 }
 
@@ -54,24 +61,30 @@ export function sizeHeapForRelay(): void {
   v8.setFlagsFromString('--heap-growing-percent=50');
 }
 
-function start(log: Logger): () => void {
+function start(log: Logger, minGapMs: number): () => void {
+  const setting = (process.env.BURROW_HEAP ?? '').trim();
   if (heapPolicyOff()) {
-    log.debug("heap sizing left to V8's defaults (BURROW_HEAP=default)");
+    log.debug(`heap sizing left to V8's defaults (BURROW_HEAP=${setting})`);
     return () => {};
   }
+  if (setting !== '') log.warn(`BURROW_HEAP=${JSON.stringify(setting)} is not a setting (only "default" or "off"); burrow sizes the heap as usual`);
   sizeHeapForRelay();
-  // Collected when quiet if the heap grew by WORTH_COLLECTING, or the young generation did (a full collection in a quiet process shrinks it).
+  // Collected when quiet if old space grew by WORTH_COLLECTING, or the young generation did (a full collection in a quiet process shrinks it).
   // The first quiet moment after start collects too: loading the modules has grown the young generation already.
-  let after = { used: heapNow().used, young: 0 };
+  let after = { ...heapNow(), young: 0 };
+  // Only collections for old-space growth start the gap: the one at start, for the young generation alone, does not.
+  let lastAt = -Infinity;
   let last = performance.eventLoopUtilization();
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
     const busy = performance.eventLoopUtilization(now, last).utilization;
     last = now;
-    if (busy >= QUIET_BELOW) return;
+    if (busy >= QUIET_BELOW || performance.now() - lastAt < minGapMs) return;
     const before = heapNow();
-    if (before.used - after.used < WORTH_COLLECTING && before.young <= after.young) return;
+    const grew = before.old - after.old >= WORTH_COLLECTING;
+    if (!grew && before.young <= after.young) return;
     const started = performance.now();
+    if (grew) lastAt = started;
     if (!collectFully()) {
       clearInterval(timer);
       log.debug('this Node offers no full collection: the heap is left to V8 from here');
@@ -93,10 +106,17 @@ function start(log: Logger): () => void {
 
 const mib = (bytes: number): string => (bytes / 1048576).toFixed(1);
 
-/** Bytes used on the heap, and the young generation's committed size. */
-export function heapNow(): { used: number; young: number } {
-  const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
-  return { used: v8.getHeapStatistics().used_heap_size, young };
+/** Bytes used on the heap, of them in the old generation (what young collections do not free), and the young generation's committed size. */
+export function heapNow(): { used: number; old: number; young: number } {
+  let used = 0;
+  let old = 0;
+  let young = 0;
+  for (const s of v8.getHeapSpaceStatistics()) {
+    used += s.space_used_size;
+    if (s.space_name === 'new_space') young = s.space_size;
+    else if (s.space_name !== 'new_large_object_space') old += s.space_used_size;
+  }
+  return { used, old, young };
 }
 
 /**

@@ -59,16 +59,20 @@ describe('plugin registry', () => {
   });
 });
 
-/** A factory the test settles by hand, and an echo plugin to make with it. */
-function heldFactory(): { factory: Promise<ClientPluginFactory>; settle(ok: boolean): void; closed: () => boolean } {
+/** A factory the test settles by hand, and the plugin it makes (an echo by default). */
+function heldFactory(handle: (conn: Duplex) => void = (conn) => conn.pipe(conn)): {
+  factory: Promise<ClientPluginFactory>;
+  settle(ok: boolean): void;
+  closed: () => boolean;
+} {
   let settle!: (ok: boolean) => void;
   let wasClosed = false;
-  const echo: ClientPlugin = {
-    handle: (conn: Duplex) => conn.pipe(conn),
+  const plugin: ClientPlugin = {
+    handle,
     close: async () => void (wasClosed = true),
   };
   const factory = new Promise<ClientPluginFactory>((resolve, reject) => {
-    settle = (ok) => (ok ? resolve(() => echo) : reject(new Error('module gone')));
+    settle = (ok) => (ok ? resolve(() => plugin) : reject(new Error('module gone')));
   });
   return { factory, settle, closed: () => wasClosed };
 }
@@ -137,9 +141,13 @@ describe('a plugin whose module is still loading', () => {
         lines.some((l) => /plugin could not start/.test(l) && /p1/.test(l) && /module gone/.test(l)),
         lines.join('\n'),
       );
-      // Later connections are closed at once.
+      // Later connections are closed at once, and the log says so (not a line per visitor).
       const late = await connectAndSend(harness.port, 'again');
       await closed(late);
+      assert.ok(
+        lines.some((l) => /connection closed: the proxy's plugin could not start/.test(l) && /p1/.test(l)),
+        lines.join('\n'),
+      );
     } finally {
       await harness.close();
     }
@@ -169,6 +177,64 @@ describe('connection info and PROXY protocol', () => {
     assert.equal(v6?.[13], 0x21);
     assert.equal(v6?.readUInt16BE(14), 36);
     assert.equal(encodeProxyProtocolHeader('v2', { address: 'not-an-ip', port: 1 }, { address: '1.2.3.4', port: 2 }), undefined);
+  });
+});
+
+describe('a plugin whose module is still loading: connections that go away, plugins that throw', () => {
+  it('a connection closed while waiting is not handed over; the others are', async () => {
+    const handed: Duplex[] = [];
+    const held = heldFactory((conn) => void handed.push(conn));
+    const plugin = new LoadingPlugin(held.factory, { type: 'socks5' }, testContext().context);
+    // Two real TCP connections; their accepted ends stand for work connections.
+    const accepted: net.Socket[] = [];
+    const server = net.createServer((sock) => accepted.push(sock));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const dialled = [net.connect(port, '127.0.0.1'), net.connect(port, '127.0.0.1')];
+    try {
+      while (accepted.length < 2) await once(server, 'connection');
+      const [gone, stays] = accepted as [net.Socket, net.Socket];
+      plugin.handle(gone, {});
+      plugin.handle(stays, {});
+      const goneClosed = once(gone, 'close');
+      gone.destroy();
+      await goneClosed;
+      held.settle(true);
+      assert.equal(await plugin.ready, true);
+      assert.deepEqual(handed, [stays]);
+    } finally {
+      for (const s of [...dialled, ...accepted]) s.destroy();
+      await plugin.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('a plugin that throws for one handed-over connection ends that one only', async () => {
+    let calls = 0;
+    const held = heldFactory((conn) => {
+      if (++calls === 1) throw new Error('plugin bug');
+      conn.pipe(conn);
+    });
+    const { context, lines } = testContext();
+    const plugin = new LoadingPlugin(held.factory, { type: 'socks5' }, context);
+    const harness = await servePlugin(plugin);
+    try {
+      const first = await connectAndSend(harness.port, 'one');
+      const firstClosed = closed(first);
+      const second = await connectAndSend(harness.port, 'two');
+      held.settle(true);
+      assert.equal(await plugin.ready, true);
+      await firstClosed;
+      const [echoed] = (await once(second, 'data')) as [Buffer];
+      assert.equal(echoed.toString(), 'two');
+      assert.ok(
+        lines.some((l) => /plugin refused a connection/.test(l) && /plugin bug/.test(l)),
+        lines.join('\n'),
+      );
+      second.destroy();
+    } finally {
+      await harness.close();
+    }
   });
 });
 
