@@ -61,7 +61,12 @@ test('bench/frp-compare measures direct and burrow by the shared method and prin
     if (f.throughputGbps === null) assert.match(String(r.notes), /iperf3/);
   }
   const b = r.burrow!;
-  for (const key of ['rssMiB1000Idle', 'clientRssMiB10Tunnels', 'cpuUsPerConn', 'cpuUsPerEcho']) assert.ok((b[key] as number) > 0, `burrow ${key}`);
+  for (const key of ['rssMiB1000Idle', 'rssMiB1000IdleSettled', 'clientRssMiB10Tunnels', 'cpuUsPerConn', 'cpuUsPerEcho', 'connPerSecRatioToFloor']) {
+    assert.ok((b[key] as number) > 0, `burrow ${key}`);
+  }
   assert.ok((b.ratioToDirect as Record<string, number>).connPerSec > 0);
+  // Two bare Node relays in the tunnel's place: what connections per second can be had at all.
+  const floor = r.floor as Record<string, number>;
+  for (const key of ['connPerSec', 'rttP99Us', 'cpuUsPerConn', 'connPerSecRatioToDirect']) assert.ok(floor[key]! > 0, `floor ${key}`);
   assert.ok(r.frp_0_70_0, 'frp figures');
 });
