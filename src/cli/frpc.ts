@@ -1,13 +1,4 @@
 #!/usr/bin/env node
-import { sizeHeapForRelay } from '../util/heap-trim.js';
+import { startCommand } from './start-command.js';
 
-// Before the rest of the command is loaded, which would already grow the heap (see util/heap-trim.ts).
-sizeHeapForRelay();
-import('./frpc-command.js').then(
-  ({ runFrpcCommand }) => runFrpcCommand(),
-  (err: unknown) => {
-    // A broken install (a file missing from dist/): one line instead of a stack.
-    console.error(`frpc: cannot load the command: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  },
-);
+startCommand('frpc', async () => (await import('./frpc-command.js')).runFrpcCommand);

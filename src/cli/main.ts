@@ -1,14 +1,9 @@
 #!/usr/bin/env node
 import { fileURLToPath } from 'node:url';
-import { sizeHeapForRelay } from '../util/heap-trim.js';
+import { startCommand } from './start-command.js';
 
-// Before the rest of the command is loaded, which would already grow the heap (see util/heap-trim.ts).
-sizeHeapForRelay();
-import('./burrow-command.js').then(
-  ({ runBurrowCommand }) => runBurrowCommand(process.argv.slice(2), fileURLToPath(import.meta.url)),
-  (err: unknown) => {
-    // A broken install (a file missing from dist/): one line, as every other failure of the command reads.
-    console.error(`burrow: cannot load the command: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  },
-);
+startCommand('burrow', async () => {
+  const { runBurrowCommand } = await import('./burrow-command.js');
+  // `burrow service` installs this bin file, not the module that runs the command.
+  return () => runBurrowCommand(process.argv.slice(2), fileURLToPath(import.meta.url));
+});

@@ -1,6 +1,8 @@
 import type { Duplex } from 'node:stream';
 import type { ClientPluginSettings } from '../config/types.js';
+import { hostPort } from '../util/address.js';
 import { describeError } from '../util/errors.js';
+import { RefusalLog } from '../util/refusal-log.js';
 import type { ClientPlugin, ConnectionInfo, PluginContext } from './types.js';
 
 export type ClientPluginFactory = (settings: ClientPluginSettings, context: PluginContext) => ClientPlugin;
@@ -17,8 +19,6 @@ enum LoadState {
 }
 
 const ignoreError = (): void => {};
-/** After a failed start, refused connections are logged at most this often, with their count. */
-const REFUSAL_LOG_EVERY_MS = 10_000;
 
 /**
  * A proxy's plugin while its module loads: the proxy starts at once (its
@@ -29,8 +29,8 @@ export class LoadingPlugin implements ClientPlugin {
   private state = LoadState.Loading;
   private plugin: ClientPlugin | undefined;
   private readonly waiting = new Map<Duplex, ConnectionInfo>();
-  private refusedSinceLog = 0;
-  private lastRefusalLog = -Infinity;
+  /** After a failed start every visitor is closed: said once, then summed up, not a line each. */
+  private readonly refusals: RefusalLog;
   /** Settles when the plugin is made (true), or failed or was closed first (false); for tests and status. */
   readonly ready: Promise<boolean>;
 
@@ -39,6 +39,7 @@ export class LoadingPlugin implements ClientPlugin {
     settings: ClientPluginSettings,
     private readonly context: PluginContext,
   ) {
+    this.refusals = new RefusalLog(context.logger);
     this.ready = factory
       .then((make) => make(settings, context))
       .then(
@@ -53,7 +54,10 @@ export class LoadingPlugin implements ClientPlugin {
       this.plugin!.handle(conn, info);
       return;
     }
-    if (this.state === LoadState.Failed) this.logRefusal();
+    if (this.state === LoadState.Failed) {
+      const from = info.source ? hostPort(info.source.address, info.source.port) : 'unknown';
+      this.refusals.refused("the proxy's plugin could not start", from, { proxy: this.context.proxyName });
+    }
     if (this.state !== LoadState.Loading || this.waiting.size >= MAX_WAITING) {
       conn.destroy();
       return;
@@ -67,6 +71,7 @@ export class LoadingPlugin implements ClientPlugin {
   async close(): Promise<void> {
     const was = this.state;
     this.state = LoadState.Closed;
+    this.refusals.close();
     this.dropWaiting();
     if (was === LoadState.Ready) await this.plugin!.close();
   }
@@ -106,15 +111,5 @@ export class LoadingPlugin implements ClientPlugin {
     const waiting = [...this.waiting.keys()];
     this.waiting.clear();
     for (const conn of waiting) conn.destroy();
-  }
-
-  /** Each visitor of a proxy whose plugin failed is closed; the log says so without a line per visitor. */
-  private logRefusal(): void {
-    this.refusedSinceLog++;
-    const now = Date.now();
-    if (now - this.lastRefusalLog < REFUSAL_LOG_EVERY_MS) return;
-    this.context.logger.warn("connection closed: the proxy's plugin could not start", { proxy: this.context.proxyName, closed: this.refusedSinceLog });
-    this.refusedSinceLog = 0;
-    this.lastRefusalLog = now;
   }
 }

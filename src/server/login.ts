@@ -20,7 +20,7 @@ import type { ClientTable } from './client-table.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { type ControlSession, ControlState } from './control-session.js';
 import type { ManagePlugins } from './manage-plugins/manager.js';
-import type { RefusalLog } from './refusal-log.js';
+import type { RefusalLog } from '../util/refusal-log.js';
 
 /** Login refusals that say nothing about the credential, so they do not count toward limits.failedLoginsPerIP. */
 const NOT_GUESSES: ReadonlySet<string> = new Set(['clock skew', 'issuer unreachable']);

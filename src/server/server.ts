@@ -22,7 +22,7 @@ import { createAuthVerifier, type AuthVerifier } from './auth/verifier.js';
 import { serveLogin } from './login.js';
 import { serveWorkConn, visitorLookupFor } from './work-conn-admission.js';
 import { PreAuthGate } from './pre-auth-gate.js';
-import { RefusalLog, sniffFailure } from './refusal-log.js';
+import { RefusalLog, sniffFailure } from '../util/refusal-log.js';
 import { ControlSession, type ControlHost } from './control-session.js';
 import { serveVisitorConn } from './visitor-conn.js';
 import { ProxyFactory } from './proxy-factory.js';

@@ -9,7 +9,7 @@ import { type BindConn, BindConnState, refuseStream } from './bind-conn.js';
 import type { ClientTable } from './client-table.js';
 import { type ControlSession, ControlState } from './control-session.js';
 import type { ManagePlugins } from './manage-plugins/manager.js';
-import type { RefusalLog } from './refusal-log.js';
+import type { RefusalLog } from '../util/refusal-log.js';
 import type { VisitorLookup } from './visitor-conn.js';
 import type { ClusterNode } from '../cluster/node.js';
 import { visitorForward } from './cluster-visitors.js';

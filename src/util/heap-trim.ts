@@ -52,7 +52,7 @@ export function keepHeapSmall(log: Logger, opts: { minGapMs?: number } = {}): ()
 /**
  * Holds the young generation at its starting size and lets old space grow by
  * half of what the last full collection left, not by V8's factor of up to 4
- * for small heaps. The CLI's bin files call this before the rest of the
+ * for small heaps. cli/start-command.ts calls this before the rest of the
  * command is imported: loading the modules is itself a burst.
  */
 export function sizeHeapForRelay(): void {

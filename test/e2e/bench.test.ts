@@ -12,15 +12,20 @@ import { join } from 'node:path';
  */
 const BENCH = join(import.meta.dirname, '..', '..', 'bench', 'tcp.ts');
 
-test('bench/tcp measures the direct path, the floor and tunnels, and prints ratios', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', BENCH, '--quick', '--variants', 'default,plain'], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs a bench script to its end and returns the JSON it printed; a non-zero exit fails with its stderr. */
+async function runBench(script: string, args: string[]): Promise<Record<string, Record<string, unknown>>> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (err += c.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];
   assert.equal(code, 0, err);
-  const results = JSON.parse(out) as Record<string, Record<string, unknown>>;
+  return JSON.parse(out) as Record<string, Record<string, unknown>>;
+}
+
+test('bench/tcp measures the direct path, the floor and tunnels, and prints ratios', async () => {
+  const results = await runBench(BENCH, ['--quick', '--variants', 'default,plain']);
 
   for (const name of ['directInProcess', 'direct', 'floor', 'default', 'plain']) {
     const f = results[name];
@@ -46,14 +51,7 @@ test('bench/tcp measures the direct path, the floor and tunnels, and prints rati
 const COMPARE = join(import.meta.dirname, '..', '..', 'bench', 'frp-compare.ts');
 
 test('bench/frp-compare measures direct and burrow by the shared method and prints ratios next to frp', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', COMPARE, '--quick'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  assert.equal(code, 0, err);
-  const r = JSON.parse(out) as Record<string, Record<string, unknown>>;
+  const r = await runBench(COMPARE, ['--quick']);
   for (const path of ['direct', 'burrow']) {
     const f = r[path]!;
     for (const key of ['rttP50Us', 'rttP99Us', 'rttP999Us', 'connPerSec']) assert.ok((f[key] as number) > 0, `${path} ${key}`);

@@ -145,7 +145,7 @@ describe('a plugin whose module is still loading', () => {
       const late = await connectAndSend(harness.port, 'again');
       await closed(late);
       assert.ok(
-        lines.some((l) => /connection closed: the proxy's plugin could not start/.test(l) && /p1/.test(l)),
+        lines.some((l) => /connection refused: the proxy's plugin could not start/.test(l) && /p1/.test(l)),
         lines.join('\n'),
       );
     } finally {

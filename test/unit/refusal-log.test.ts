@@ -1,6 +1,6 @@
 import { describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RefusalLog } from '../../src/server/refusal-log.js';
+import { RefusalLog } from '../../src/util/refusal-log.js';
 import { clipped, shortRunId } from '../../src/util/peer-string.js';
 import { createLogger } from '../../src/util/logger.js';
 

@@ -1,6 +1,6 @@
-import { clipped } from '../util/peer-string.js';
-import { describeError } from '../util/errors.js';
-import type { LogFields, Logger } from '../util/logger.js';
+import { clipped } from './peer-string.js';
+import { describeError } from './errors.js';
+import type { LogFields, Logger } from './logger.js';
 
 /** Distinct addresses remembered per reason and interval; beyond it they are counted as "at least". */
 const MAX_ADDRESSES = 1024;
@@ -15,8 +15,9 @@ interface Tally {
 }
 
 /**
- * Refusals before login (scans, timeouts, caps) are logged one by one at
- * debug level only. At warn level each reason appears at once the first
+ * Refused connections (on the server before login: scans, timeouts, caps; on
+ * the client: visitors of a proxy whose plugin could not start) are logged
+ * one by one at debug level only. At warn level each reason appears at once the first
  * time, then at most once per interval as a count, so a scan cannot flood
  * the log: "12 connections refused in the last 60 s: login timeout (from 3 addresses)".
  */
